@@ -1,0 +1,341 @@
+/* vx_attention.cuh - paged decode attention (dense, sparse) for GQA/MHA.
+ *
+ * Split-KV flash decoding in two launches:
+ *  1. vx_decode_partial_kernel: one block per (request, kv head, chunk of
+ *     pages). The block holds the WHOLE query group of that kv head, so each
+ *     K/V page crosses the memory bus once no matter how many query heads
+ *     share it. It writes a normalised partial output and its log-sum-exp.
+ *  2. vx_decode_merge_kernel: one block per (request, query head) combines
+ *     the chunks' partials, weighting each by exp(lse_c - max lse).
+ * Sparse decode walks a per-row list of selected LOGICAL pages
+ * (sel_pages[row * max_sel + i], i < sel_count[row]); dense walks 0..n-1.
+ * Both resolve logical -> physical through the engine's page table.
+ *
+ * Inner loop layout: a token's K row (head_dim 16-bit values) is split over
+ * TPT lanes, each lane issuing VPT 16-byte loads; the lanes' partial dot
+ * products meet through xor shuffles. Lanes also own the same slice of the
+ * output, so the V accumulation needs no communication until the end. VPT
+ * shrinks as the group grows so that the per-lane accumulator (group * 8 *
+ * VPT floats) stays at <= 64 registers, and each lane keeps four 16-byte K
+ * loads and four V loads in flight per iteration.
+ *
+ * Softmax uses the exp2 domain and a lazy running maximum: the accumulators
+ * are rescaled only when a warp's new maximum exceeds the one in use by more
+ * than VX_RESCALE_SLACK (log2 units). Values stay <= 2^slack so f32 cannot
+ * overflow, and the final division by the same-scaled sum makes the result
+ * exact, while the common case (no new maximum) skips G*8*VPT multiplies. */
+#ifndef VX_ATTENTION_CUH
+#define VX_ATTENTION_CUH
+
+#include "vx_page_table.cuh"
+#include "vx_plan.h"
+
+#define VX_DECODE_WARPS 4
+#define VX_DECODE_THREADS (VX_DECODE_WARPS * 32)
+#define VX_RESCALE_SLACK 8.0f
+
+struct vx_decode_args {
+  vx_paged_kv kv;
+  const void *q;         /* [batch, num_qo_heads, head_dim], kv element type */
+  void *out;             /* [batch, num_qo_heads, head_dim], kv element type */
+  const int *sel_pages;  /* sparse: [rows, max_sel] logical pages; NULL = dense */
+  const int *sel_count;  /* sparse: [rows] */
+  int max_sel;
+  int num_qo_heads;
+  float sm_scale;        /* usually 1/sqrt(head_dim) */
+  int num_chunks;        /* from vx_make_decode_plan */
+  int chunk_pages;
+  float *ws_o;           /* [rows, num_chunks, group, head_dim] */
+  float *ws_lse;         /* [rows, num_chunks, group], log2 domain */
+};
+
+/* Pages this row attends: the selection size (sparse) or the request's
+ * page count (dense). */
+VX_INLINE int vx_row_pages(const vx_decode_args &a, int row, int b) {
+  if (a.sel_pages) {
+    const int c = a.sel_count[row];
+    return c < 0 ? 0 : (c < a.max_sel ? c : a.max_sel);
+  }
+  return vx_num_pages(a.kv, b);
+}
+
+/* Chunk c of a row with n pages covers [*begin, *end); the last chunk also
+ * takes pages past num_chunks * chunk_pages so that an underestimated
+ * max_pages hint costs speed, never correctness. */
+VX_INLINE void vx_chunk_range(const vx_decode_args &a, int c, int n, int *begin, int *end) {
+  int s = c * a.chunk_pages;
+  int e = c == a.num_chunks - 1 ? n : s + a.chunk_pages;
+  *begin = s < n ? s : n;
+  *end = e < n ? e : n;
+}
+
+VX_INLINE int vx_chunks_used(const vx_decode_args &a, int n) {
+  if (n <= 0) return 0;
+  const int c = (n + a.chunk_pages - 1) / a.chunk_pages;
+  return c < a.num_chunks ? c : a.num_chunks;
+}
+
+/* Resolve the i-th attended page of a row to (physical page, valid tokens).
+ * Out-of-range selections or page ids resolve to 0 valid tokens: a corrupt
+ * selection then drops a page instead of reading outside the pool. */
+VX_INLINE void vx_resolve_page(const vx_decode_args &a, int row, int b, int n_req, int i, int *phys,
+                               int *valid) {
+  const int j = a.sel_pages ? a.sel_pages[(long long)row * a.max_sel + i] : i;
+  *phys = 0;
+  *valid = 0;
+  if (j < 0 || j >= n_req) return;
+  const int p = vx_physical_page(a.kv, b, j);
+  if (p < 0 || (long long)p >= a.kv.num_pages) return;
+  *phys = p;
+  *valid = vx_page_valid_tokens(a.kv, b, j, n_req);
+}
+
+template <int HEAD_DIM, int GROUP> struct vx_decode_shape {
+  static constexpr int VEC_PER_ROW = HEAD_DIM / 8;
+  static constexpr int VPT = GROUP <= 2 ? 4 : (GROUP <= 4 ? 2 : 1);
+  static constexpr int TPT = VEC_PER_ROW / VPT;  /* lanes per token */
+  static constexpr int TPW = 32 / TPT;           /* tokens per warp step */
+  static constexpr int UNROLL = 4 / VPT;         /* steps per iteration */
+  static constexpr int TOK_PER_ITER = TPW * UNROLL;
+  static_assert(HEAD_DIM % 64 == 0 && HEAD_DIM <= 256, "head_dim must be 64, 128, 192 or 256");
+  static_assert(VEC_PER_ROW % VPT == 0 && TPT <= 32 && 32 % TPT == 0, "bad lane split");
+  static_assert(TOK_PER_ITER <= 16, "an iteration must fit in the smallest page (16)");
+};
+
+#define VX_PAGE_BATCH VX_DECODE_THREADS
+
+template <typename T, int HEAD_DIM, int GROUP>
+static __global__ void __launch_bounds__(VX_DECODE_THREADS)
+    vx_decode_partial_kernel(vx_decode_args a) {
+  typedef vx_decode_shape<HEAD_DIM, GROUP> S;
+  constexpr int VPT = S::VPT, TPT = S::TPT, TPW = S::TPW, U = S::UNROLL;
+
+  __shared__ __align__(16) float q_s[GROUP][HEAD_DIM];
+  __shared__ __align__(16) float red_o[VX_DECODE_WARPS][GROUP][HEAD_DIM];
+  __shared__ float red_m[VX_DECODE_WARPS][GROUP];
+  __shared__ float red_l[VX_DECODE_WARPS][GROUP];
+  __shared__ int page_s[VX_PAGE_BATCH];
+  __shared__ int valid_s[VX_PAGE_BATCH];
+
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int chunk = blockIdx.x % a.num_chunks;
+  const int row = blockIdx.x / a.num_chunks;
+  const int kvh = a.kv.num_kv_heads;
+  const int b = row / kvh, h = row % kvh;
+
+  const int n_req = vx_num_pages(a.kv, b);
+  const int n = vx_row_pages(a, row, b);
+  int begin, end;
+  vx_chunk_range(a, chunk, n, &begin, &end);
+  if (begin >= end) return; /* the merge step knows this chunk is empty */
+
+  /* Query group in f32, pre-scaled so logits come out in log2 units. */
+  const float qscale = a.sm_scale * VX_LOG2E;
+  const T *q = reinterpret_cast<const T *>(a.q) + ((long long)b * a.num_qo_heads + (long long)h * GROUP) * HEAD_DIM;
+  for (int i = tid; i < GROUP * HEAD_DIM; i += VX_DECODE_THREADS)
+    q_s[i / HEAD_DIM][i % HEAD_DIM] = vx_elem<T>::to_float(q[i]) * qscale;
+
+  const int tg = lane / TPT; /* token slot within a warp step */
+  const int j = lane % TPT;  /* which vectors of the row this lane owns */
+  const int ps = a.kv.page_size;
+  const T *kpool = reinterpret_cast<const T *>(a.kv.k_pool);
+  const T *vpool = reinterpret_cast<const T *>(a.kv.v_pool);
+
+  float acc[GROUP][VPT * 8];
+  float m_run[GROUP], l_run[GROUP];
+#pragma unroll
+  for (int g = 0; g < GROUP; ++g) {
+    m_run[g] = VX_NEG_INF;
+    l_run[g] = 0.f;
+#pragma unroll
+    for (int e = 0; e < VPT * 8; ++e) acc[g][e] = 0.f;
+  }
+
+  int my_phys = 0, my_valid = 0;
+  if (begin + tid < end) vx_resolve_page(a, row, b, n_req, begin + tid, &my_phys, &my_valid);
+
+  for (int batch0 = begin; batch0 < end; batch0 += VX_PAGE_BATCH) {
+    const int npg = end - batch0 < VX_PAGE_BATCH ? end - batch0 : VX_PAGE_BATCH;
+    __syncthreads(); /* previous batch fully consumed (also orders q_s) */
+    page_s[tid] = my_phys;
+    valid_s[tid] = my_valid;
+    __syncthreads();
+    /* Prefetch the next batch's page-table entries while this one streams. */
+    if (batch0 + VX_PAGE_BATCH + tid < end)
+      vx_resolve_page(a, row, b, n_req, batch0 + VX_PAGE_BATCH + tid, &my_phys, &my_valid);
+
+    const int iters = npg * ps / S::TOK_PER_ITER;
+    for (int it = warp; it < iters; it += VX_DECODE_WARPS) {
+      const int slot = it * S::TOK_PER_ITER;
+      const int pl = slot / ps, off = slot % ps;
+      const int phys = page_s[pl], valid = valid_s[pl];
+      if (off >= valid) continue; /* warp-uniform: the whole step is padding */
+
+      vx_vec16 kv_k[U][VPT], kv_v[U][VPT];
+      bool ok[U];
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const int tok = off + u * TPW + tg;
+        ok[u] = tok < valid;
+        const long long base = vx_kv_offset(a.kv, phys, ok[u] ? tok : 0, h);
+#pragma unroll
+        for (int v = 0; v < VPT; ++v) {
+          const long long e = base + (long long)(j + TPT * v) * 8;
+          /* Padding tokens load nothing and contribute zeros: the pool past
+           * a partial page's end may hold garbage (even NaN). */
+          kv_k[u][v] = ok[u] ? vx_load_stream16(kpool + e) : make_uint4(0, 0, 0, 0);
+          kv_v[u][v] = ok[u] ? vx_load_stream16(vpool + e) : make_uint4(0, 0, 0, 0);
+        }
+      }
+
+      float s[U][GROUP];
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+#pragma unroll
+        for (int g = 0; g < GROUP; ++g) s[u][g] = 0.f;
+#pragma unroll
+      for (int v = 0; v < VPT; ++v) {
+        const int d0 = (j + TPT * v) * 8;
+        float kf[U][8];
+#pragma unroll
+        for (int u = 0; u < U; ++u) vx_unpack8<T>(kv_k[u][v], kf[u]);
+#pragma unroll
+        for (int g = 0; g < GROUP; ++g) {
+          const float4 qa = *reinterpret_cast<const float4 *>(&q_s[g][d0]);
+          const float4 qb = *reinterpret_cast<const float4 *>(&q_s[g][d0 + 4]);
+#pragma unroll
+          for (int u = 0; u < U; ++u)
+            s[u][g] += qa.x * kf[u][0] + qa.y * kf[u][1] + qa.z * kf[u][2] + qa.w * kf[u][3] +
+                       qb.x * kf[u][4] + qb.y * kf[u][5] + qb.z * kf[u][6] + qb.w * kf[u][7];
+        }
+      }
+      /* Sum the row's slices across its TPT lanes (all lanes get the sum). */
+#pragma unroll
+      for (int o = 1; o < TPT; o <<= 1)
+#pragma unroll
+        for (int u = 0; u < U; ++u)
+#pragma unroll
+          for (int g = 0; g < GROUP; ++g) s[u][g] += __shfl_xor_sync(0xffffffffu, s[u][g], o);
+
+#pragma unroll
+      for (int g = 0; g < GROUP; ++g) {
+        float mx = VX_NEG_INF;
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+          s[u][g] = ok[u] ? s[u][g] : VX_NEG_INF;
+          mx = fmaxf(mx, s[u][g]);
+        }
+#pragma unroll
+        for (int o = TPT; o < 32; o <<= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+        /* mx is warp-uniform, so this branch never diverges. NaN logits
+         * (NaN in q or K) fail the test and surface as NaN output. */
+        if (mx > m_run[g] + VX_RESCALE_SLACK) {
+          const float f = exp2f(m_run[g] - mx); /* 0 on the first step */
+          l_run[g] *= f;
+#pragma unroll
+          for (int e = 0; e < VPT * 8; ++e) acc[g][e] *= f;
+          m_run[g] = mx;
+        }
+      }
+
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        float p[GROUP];
+#pragma unroll
+        for (int g = 0; g < GROUP; ++g) {
+          p[g] = ok[u] ? exp2f(s[u][g] - m_run[g]) : 0.f;
+          l_run[g] += p[g];
+        }
+#pragma unroll
+        for (int v = 0; v < VPT; ++v) {
+          float vf[8];
+          vx_unpack8<T>(kv_v[u][v], vf);
+#pragma unroll
+          for (int g = 0; g < GROUP; ++g)
+#pragma unroll
+            for (int e = 0; e < 8; ++e) acc[g][v * 8 + e] += p[g] * vf[e];
+        }
+      }
+    }
+  }
+
+  /* Warp level: lanes with the same j hold different tokens' sums. */
+#pragma unroll
+  for (int o = TPT; o < 32; o <<= 1)
+#pragma unroll
+    for (int g = 0; g < GROUP; ++g) {
+      l_run[g] += __shfl_xor_sync(0xffffffffu, l_run[g], o);
+#pragma unroll
+      for (int e = 0; e < VPT * 8; ++e) acc[g][e] += __shfl_xor_sync(0xffffffffu, acc[g][e], o);
+    }
+  if (tg == 0) {
+#pragma unroll
+    for (int g = 0; g < GROUP; ++g)
+#pragma unroll
+      for (int v = 0; v < VPT; ++v)
+#pragma unroll
+        for (int e = 0; e < 8; ++e) red_o[warp][g][(j + TPT * v) * 8 + e] = acc[g][v * 8 + e];
+  }
+  if (lane == 0) {
+#pragma unroll
+    for (int g = 0; g < GROUP; ++g) {
+      red_m[warp][g] = m_run[g];
+      red_l[warp][g] = l_run[g];
+    }
+  }
+  __syncthreads();
+
+  /* Block level: combine the warps' running states, then normalise. */
+  float *ws_o = a.ws_o + ((long long)row * a.num_chunks + chunk) * GROUP * HEAD_DIM;
+  float *ws_lse = a.ws_lse + ((long long)row * a.num_chunks + chunk) * GROUP;
+  for (int i = tid; i < GROUP * HEAD_DIM; i += VX_DECODE_THREADS) {
+    const int g = i / HEAD_DIM, d = i % HEAD_DIM;
+    float mx = VX_NEG_INF;
+#pragma unroll
+    for (int w = 0; w < VX_DECODE_WARPS; ++w) mx = fmaxf(mx, red_m[w][g]);
+    float o = 0.f, l = 0.f;
+    if (mx != VX_NEG_INF) {
+#pragma unroll
+      for (int w = 0; w < VX_DECODE_WARPS; ++w) {
+        if (red_m[w][g] == VX_NEG_INF) continue; /* warp saw no token */
+        const float f = exp2f(red_m[w][g] - mx);
+        o += red_o[w][g][d] * f;
+        l += red_l[w][g] * f;
+      }
+    }
+    ws_o[i] = l > 0.f ? o / l : 0.f;
+    if (d == 0) ws_lse[g] = l > 0.f ? mx + log2f(l) : VX_NEG_INF;
+  }
+}
+
+/* Combine chunk partials. One block per (request, query head), one thread
+ * per output element; out_dim = head_dim (GQA) or the latent rank (MLA). */
+template <typename T, int OUT_DIM>
+static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
+    vx_decode_merge_kernel(vx_decode_args a, int group) {
+  const int qo = a.num_qo_heads;
+  const int b = blockIdx.x / qo, qh = blockIdx.x % qo;
+  const int h = qh / group, g = qh % group;
+  const int row = b * a.kv.num_kv_heads + h;
+  const int used = vx_chunks_used(a, vx_row_pages(a, row, b));
+  const float *lse = a.ws_lse + (long long)row * a.num_chunks * group + g;
+  float mx = VX_NEG_INF;
+  for (int c = 0; c < used; ++c) mx = fmaxf(mx, lse[(long long)c * group]);
+  T *out = reinterpret_cast<T *>(a.out) + ((long long)b * qo + qh) * OUT_DIM;
+  for (int d = threadIdx.x; d < OUT_DIM; d += blockDim.x) {
+    float o = 0.f, l = 0.f;
+    if (mx != VX_NEG_INF) {
+      for (int c = 0; c < used; ++c) {
+        const float lc = lse[(long long)c * group];
+        if (lc == VX_NEG_INF) continue;
+        const float f = exp2f(lc - mx);
+        o += f * a.ws_o[(((long long)row * a.num_chunks + c) * group + g) * OUT_DIM + d];
+        l += f;
+      }
+    }
+    /* A row with no tokens attends to nothing: its output is zero. */
+    out[d] = vx_elem<T>::from_float(l > 0.f ? o / l : 0.f);
+  }
+}
+
+#endif /* VX_ATTENTION_CUH */

@@ -1,0 +1,77 @@
+/* vx_common.cuh - shared helpers for the vortexc device headers.
+ *
+ * Everything here must compile under both nvcc and NVRTC. NVRTC ships no C
+ * library headers, so fixed-width types are spelled with built-in types
+ * (int is 32-bit and long long is 64-bit on every CUDA target) and only the
+ * toolkit's cuda_bf16.h / cuda_fp16.h are included; NVRTC needs the toolkit
+ * include directory on its search path for those. The code generator pastes
+ * these headers verbatim into each generated translation unit, so every name
+ * carries the vx_ prefix and every function is inline or a template. */
+#ifndef VX_COMMON_CUH
+#define VX_COMMON_CUH
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#define VX_INLINE __device__ __forceinline__
+
+/* log2(e): attention works in the exp2 domain because exp2f maps to one
+ * MUFU instruction while expf needs an extra multiply. */
+#define VX_LOG2E 1.4426950408889634f
+#define VX_NEG_INF (-__int_as_float(0x7f800000))
+
+/* Eight 16-bit elements travel as one 16-byte vector: the widest load a
+ * thread can issue, which is what keeps the decode kernels at bandwidth. */
+typedef uint4 vx_vec16;
+
+/* Element type traits. Only the two 16-bit float formats engines store KV in
+ * today; both unpack to f32 for accumulation. */
+template <typename T> struct vx_elem;
+
+template <> struct vx_elem<__nv_bfloat16> {
+  /* bf16 is the upper half of an f32, so unpacking is a shift or a mask:
+   * cheaper than the conversion intrinsic and exact. */
+  static VX_INLINE void unpack2(unsigned int w, float &lo, float &hi) {
+    lo = __uint_as_float(w << 16);
+    hi = __uint_as_float(w & 0xffff0000u);
+  }
+  static VX_INLINE float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+  static VX_INLINE __nv_bfloat16 from_float(float x) { return __float2bfloat16_rn(x); }
+};
+
+template <> struct vx_elem<__half> {
+  static VX_INLINE void unpack2(unsigned int w, float &lo, float &hi) {
+    __half2 h = *reinterpret_cast<__half2 *>(&w);
+    float2 f = __half22float2(h);
+    lo = f.x;
+    hi = f.y;
+  }
+  static VX_INLINE float to_float(__half x) { return __half2float(x); }
+  static VX_INLINE __half from_float(float x) { return __float2half_rn(x); }
+};
+
+/* Unpack one 16-byte vector (8 elements) into f32. */
+template <typename T> VX_INLINE void vx_unpack8(const vx_vec16 &v, float out[8]) {
+  vx_elem<T>::unpack2(v.x, out[0], out[1]);
+  vx_elem<T>::unpack2(v.y, out[2], out[3]);
+  vx_elem<T>::unpack2(v.z, out[4], out[5]);
+  vx_elem<T>::unpack2(v.w, out[6], out[7]);
+}
+
+/* KV is read exactly once per decode step: the streaming hint keeps it from
+ * evicting the query, page table and partial results from L2. */
+VX_INLINE vx_vec16 vx_load_stream16(const void *p) {
+  return __ldcs(reinterpret_cast<const vx_vec16 *>(p));
+}
+
+VX_INLINE float vx_warp_sum(float x) {
+  for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+  return x;
+}
+
+VX_INLINE float vx_warp_max(float x) {
+  for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+  return x;
+}
+
+#endif /* VX_COMMON_CUH */

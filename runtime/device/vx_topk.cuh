@@ -1,0 +1,200 @@
+/* vx_topk.cuh - exact, deterministic page selection, one thread block per row.
+ *
+ * A row is one (request, kv head). Row r scores its n logical pages; the
+ * selection always keeps pages [0, keep_first) and [n - keep_last, n) (the
+ * attention sinks and the recent window), then adds the `budget` best of the
+ * remaining "middle" pages. Output: selected LOGICAL page indices, ascending,
+ * and their count. The CPU IR interpreter implements the same rules:
+ *   kf = min(keep_first, n), kl = min(keep_last, n - kf), m = n - kf - kl,
+ *   k = clamp(budget, 0, m); if budget + kf + kl >= n every page is selected;
+ *   order: higher score first, ties -> lower page index, NaN below -inf.
+ *
+ * Why radix select and not a sort: only the k-th largest key is needed. Each
+ * pass histograms one 8-bit digit of a 64-bit key (order-preserving uint32 of
+ * the score, then the complemented page index so equal scores order by index)
+ * and narrows to the bin that holds the k-th key. Keys are unique, so the
+ * threshold is exact and the result deterministic (no atomic-arrival order
+ * leaks into the output). Scores are re-read from global memory per pass:
+ * a row is at most a few hundred KB and stays in L2. */
+#ifndef VX_TOPK_CUH
+#define VX_TOPK_CUH
+
+#include "vx_page_table.cuh"
+
+#define VX_TOPK_THREADS 512
+#define VX_TOPK_WARPS (VX_TOPK_THREADS / 32)
+
+struct vx_topk_smem {
+  unsigned int hist[256];
+  unsigned int warp_counts[VX_TOPK_WARPS];
+  unsigned int pick_digit;
+  unsigned int pick_above; /* keys in bins above the picked one */
+  unsigned int pick_count; /* keys in the picked bin */
+};
+
+/* Monotone map float -> uint32 (larger float, larger uint); every NaN maps
+ * to 0 so it ranks below -inf. */
+VX_INLINE unsigned int vx_score_key(float s) {
+  unsigned int u = __float_as_uint(s);
+  if (s != s) return 0u;
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+VX_INLINE unsigned long long vx_rank_key(float s, int page) {
+  return ((unsigned long long)vx_score_key(s) << 32) | (unsigned long long)(~(unsigned int)page);
+}
+
+/* Writes the pages for which keep(i) holds, ascending, to out[0..max_out).
+ * Chunks of one index per thread keep the output ordered; returns the count
+ * (possibly larger than max_out, nothing past max_out is written). */
+template <typename Pred>
+__device__ int vx_compact_ascending(int n, Pred keep, int *out, int max_out, vx_topk_smem &sm) {
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  int written = 0;
+  for (int start = 0; start < n; start += VX_TOPK_THREADS) {
+    const int i = start + tid;
+    const bool sel = i < n && keep(i);
+    const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
+    if (lane == 0) sm.warp_counts[warp] = __popc(ballot);
+    __syncthreads();
+    int before = 0, total = 0;
+    for (int w = 0; w < VX_TOPK_WARPS; ++w) {
+      const int c = (int)sm.warp_counts[w];
+      before += w < warp ? c : 0;
+      total += c;
+    }
+    if (sel) {
+      const int pos = written + before + __popc(ballot & ((1u << lane) - 1u));
+      if (pos < max_out) out[pos] = i;
+    }
+    written += total;
+    __syncthreads(); /* warp_counts is reused by the next chunk */
+  }
+  return written;
+}
+
+/* Top-k of one row; all VX_TOPK_THREADS threads of the block must call it.
+ * scores: the row's n scores (only the middle ones are read). */
+__device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int budget, int keep_first,
+                                   int keep_last, int *__restrict__ out_pages, int max_out,
+                                   int *__restrict__ out_count, vx_topk_smem &sm) {
+  const int tid = threadIdx.x, lane = tid & 31;
+  if (n < 0) n = 0;
+  const int kf = keep_first < 0 ? 0 : (keep_first < n ? keep_first : n);
+  const int kl_max = n - kf;
+  const int kl = keep_last < 0 ? 0 : (keep_last < kl_max ? keep_last : kl_max);
+  const int mid_begin = kf, mid_end = n - kl, m = mid_end - mid_begin;
+  const int k = budget < 0 ? 0 : (budget < m ? budget : m);
+
+  /* Radix narrowing: after it, middle page i is selected iff
+   * (key(i) & mask) >= prefix, which holds for exactly k pages. */
+  unsigned long long prefix = 0, mask = 0;
+  if (k > 0 && k < m) {
+    int index_bytes = 1;
+    while (index_bytes < 4 && ((unsigned int)(n - 1) >> (8 * index_bytes)) != 0u) ++index_bytes;
+    const int passes = 4 + index_bytes;
+    unsigned int remaining = (unsigned int)k;
+    for (int pass = 0; pass < passes; ++pass) {
+      const int shift = pass < 4 ? 56 - 8 * pass : 8 * (index_bytes - 1 - (pass - 4));
+      for (int b = tid; b < 256; b += VX_TOPK_THREADS) sm.hist[b] = 0u;
+      __syncthreads();
+      for (int i = mid_begin + tid; i < mid_end; i += VX_TOPK_THREADS) {
+        const unsigned long long key = vx_rank_key(scores[i], i);
+        if ((key & mask) == prefix) atomicAdd(&sm.hist[(unsigned int)(key >> shift) & 255u], 1u);
+      }
+      __syncthreads();
+      if (tid < 32) {
+        /* Lane l owns bins [8l, 8l+8); a reversed inclusive scan over lanes
+         * gives each lane the count of keys in its bins and above. */
+        unsigned int own = 0;
+        for (int b = 0; b < 8; ++b) own += sm.hist[lane * 8 + b];
+        unsigned int incl = own;
+        for (int o = 1; o < 32; o <<= 1) {
+          const unsigned int y = __shfl_down_sync(0xffffffffu, incl, o);
+          if (lane + o < 32) incl += y;
+        }
+        unsigned int above = incl - own;
+        if (above < remaining && remaining <= incl) {
+          for (int b = 7; b >= 0; --b) {
+            const unsigned int c = sm.hist[lane * 8 + b];
+            if (remaining <= above + c) {
+              sm.pick_digit = (unsigned int)(lane * 8 + b);
+              sm.pick_above = above;
+              sm.pick_count = c;
+              break;
+            }
+            above += c;
+          }
+        }
+      }
+      __syncthreads();
+      const unsigned int digit = sm.pick_digit, above = sm.pick_above, count = sm.pick_count;
+      prefix |= (unsigned long long)digit << shift;
+      mask |= 0xffull << shift;
+      remaining -= above;
+      __syncthreads(); /* everyone has read pick_* and hist before reuse */
+      if (count == remaining) break; /* the whole bin is taken: threshold found */
+    }
+  }
+
+  const bool take_middle = k > 0;
+  const int count = vx_compact_ascending(
+      n,
+      [&](int i) {
+        if (i < mid_begin || i >= mid_end) return true;
+        if (!take_middle) return false;
+        return (vx_rank_key(scores[i], i) & mask) >= prefix;
+      },
+      out_pages, max_out, sm);
+  if (tid == 0) *out_count = count < max_out ? count : max_out;
+}
+
+/* Threshold select: kept pages plus every middle page with score >= t
+ * (NaN never qualifies). Same block contract as vx_topk_row. */
+__device__ inline void vx_threshold_row(const float *__restrict__ scores, int n, float threshold, int keep_first,
+                                        int keep_last, int *__restrict__ out_pages, int max_out,
+                                        int *__restrict__ out_count, vx_topk_smem &sm) {
+  if (n < 0) n = 0;
+  const int kf = keep_first < 0 ? 0 : (keep_first < n ? keep_first : n);
+  const int kl_max = n - kf;
+  const int kl = keep_last < 0 ? 0 : (keep_last < kl_max ? keep_last : kl_max);
+  const int mid_begin = kf, mid_end = n - kl;
+  const int count = vx_compact_ascending(
+      n,
+      [&](int i) { return i < mid_begin || i >= mid_end || scores[i] >= threshold; },
+      out_pages, max_out, sm);
+  if (threadIdx.x == 0) *out_count = count < max_out ? count : max_out;
+}
+
+/* Selection knobs shared by the kernels below. */
+struct vx_select_args {
+  const float *scores;     /* [rows, score_stride] */
+  long long score_stride;  /* >= the most pages any request has */
+  int budget;              /* top-k: pages picked from the middle */
+  float threshold;         /* threshold select only */
+  int keep_first;
+  int keep_last;
+  int *sel_pages;          /* [rows, max_sel], logical page ids, ascending */
+  int max_sel;
+  int *sel_count;          /* [rows] */
+};
+
+/* One block of VX_TOPK_THREADS per row; rows = batch * kv.num_kv_heads and a
+ * row's page count comes from the page table. */
+__global__ void __launch_bounds__(VX_TOPK_THREADS) vx_topk_select_kernel(vx_paged_kv kv, vx_select_args a) {
+  __shared__ vx_topk_smem sm;
+  const int row = blockIdx.x;
+  const int n = vx_num_pages(kv, row / kv.num_kv_heads);
+  vx_topk_row(a.scores + (long long)row * a.score_stride, n, a.budget, a.keep_first, a.keep_last,
+              a.sel_pages + (long long)row * a.max_sel, a.max_sel, a.sel_count + row, sm);
+}
+
+__global__ void __launch_bounds__(VX_TOPK_THREADS) vx_threshold_select_kernel(vx_paged_kv kv, vx_select_args a) {
+  __shared__ vx_topk_smem sm;
+  const int row = blockIdx.x;
+  const int n = vx_num_pages(kv, row / kv.num_kv_heads);
+  vx_threshold_row(a.scores + (long long)row * a.score_stride, n, a.threshold, a.keep_first, a.keep_last,
+                   a.sel_pages + (long long)row * a.max_sel, a.max_sel, a.sel_count + row, sm);
+}
+
+#endif /* VX_TOPK_CUH */
