@@ -255,6 +255,9 @@ int vx_op_use_count(const vx_op *op) {
   return n;
 }
 
+/* Every op, sinks included, gets a distinct id 0..n-1 in list order (the
+ * interpreter indexes ops by id). Printed sinks show no id, so the value
+ * numbers of a dump skip the ids sinks hold. */
 void vx_func_renumber(vx_func *f) {
   int id = 0;
   for (vx_op *op = f->first; op; op = op->next)
@@ -291,6 +294,8 @@ static bool clone_func(const vx_func *f, vx_func *g, vx_arena *arena) {
     c->split = op->split;
     c->keep_first = op->keep_first;
     c->keep_last = op->keep_last;
+    c->region = op->region;
+    c->buffer = op->buffer;
     c->loc = op->loc;
     c->shape = op->shape;
     c->space = op->space;

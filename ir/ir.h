@@ -77,6 +77,9 @@ struct vx_op {
   vx_axis axis;           /* REDUCE, AXISMAP */
   int split;              /* SPLIT: tokens per slice */
   int keep_first, keep_last; /* SELECT_* */
+  /* planning attributes, set by passes (0 = unset, printed only when set) */
+  int region;             /* fusion pass: 1-based kernel region the op belongs to */
+  int buffer;             /* memory-plan pass: 1-based buffer slot holding the value */
   vx_span loc;            /* source location (0 when synthesised) */
   vx_op *prev, *next;
   vx_func *parent;
@@ -159,7 +162,8 @@ void vx_op_replace_all_uses(vx_op *old, vx_op *new_value);
 void vx_op_erase(vx_op *op);
 bool vx_op_has_uses(const vx_op *op);
 int vx_op_use_count(const vx_op *op);
-/* Renumbers ids 0..n-1 in list order (printing calls this). */
+/* Renumbers ids 0..n-1 in list order, sinks included (printing and
+ * verification call this; the interpreter relies on distinct ids). */
 void vx_func_renumber(vx_func *f);
 /* The select op of the index function, or NULL. */
 vx_op *vx_func_find_select(const vx_func *f);
