@@ -27,8 +27,12 @@
 #ifndef VX_ATTENTION_CUH
 #define VX_ATTENTION_CUH
 
+#ifndef VX_PAGE_TABLE_CUH /* already pasted in: no include path needed */
 #include "vx_page_table.cuh"
+#endif
+#ifndef VX_PLAN_H
 #include "vx_plan.h"
+#endif
 
 #define VX_DECODE_WARPS 4
 #define VX_DECODE_THREADS (VX_DECODE_WARPS * 32)

@@ -22,7 +22,9 @@
 #ifndef VX_MLA_CUH
 #define VX_MLA_CUH
 
+#ifndef VX_ATTENTION_CUH /* already pasted in: no include path needed */
 #include "vx_attention.cuh"
+#endif
 
 #define VX_MLA_TILE 16
 

@@ -13,7 +13,9 @@
 #ifndef VX_PAGE_TABLE_CUH
 #define VX_PAGE_TABLE_CUH
 
+#ifndef VX_COMMON_CUH /* already pasted in: no include path needed */
 #include "vx_common.cuh"
+#endif
 
 enum vx_page_format { VX_PAGES_CSR = 0, VX_PAGES_BLOCK_TABLE = 1 };
 enum vx_dtype { VX_DTYPE_BF16 = 0, VX_DTYPE_F16 = 1 };

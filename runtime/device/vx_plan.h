@@ -9,10 +9,12 @@
 #ifndef VX_PLAN_H
 #define VX_PLAN_H
 
+/* C++ inline functions need no `static` (and an unused static one draws a
+ * warning from NVRTC); C17 inline does, to avoid external definitions. */
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
-#define VX_HOST_DEVICE __host__ __device__
+#define VX_PLAN_FN __host__ __device__ inline
 #else
-#define VX_HOST_DEVICE
+#define VX_PLAN_FN static inline
 #endif
 
 /* Aim for a few resident blocks per SM on the largest current parts (132 SMs
@@ -32,7 +34,7 @@ typedef struct vx_decode_plan {
 
 /* rows = batch * kv_heads (or batch for MLA); max_pages = an upper bound of
  * the pages any row attends (selected pages for sparse decode). */
-static inline VX_HOST_DEVICE vx_decode_plan vx_make_decode_plan(long long rows, int max_pages) {
+VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages) {
   vx_decode_plan p;
   long long want;
   int by_pages;
@@ -50,7 +52,7 @@ static inline VX_HOST_DEVICE vx_decode_plan vx_make_decode_plan(long long rows, 
 
 /* Workspace: per (row, chunk, query head of the group) one f32 partial output
  * of out_dim values plus one f32 log-sum-exp. */
-static inline VX_HOST_DEVICE unsigned long long vx_decode_workspace_bytes(long long rows, int group,
+VX_PLAN_FN unsigned long long vx_decode_workspace_bytes(long long rows, int group,
                                                                           int out_dim, int num_chunks) {
   unsigned long long slots = (unsigned long long)rows * (unsigned long long)num_chunks *
                              (unsigned long long)group;

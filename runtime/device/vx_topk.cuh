@@ -19,7 +19,9 @@
 #ifndef VX_TOPK_CUH
 #define VX_TOPK_CUH
 
+#ifndef VX_PAGE_TABLE_CUH /* already pasted in: no include path needed */
 #include "vx_page_table.cuh"
+#endif
 
 #define VX_TOPK_THREADS 512
 #define VX_TOPK_WARPS (VX_TOPK_THREADS / 32)
