@@ -91,6 +91,10 @@ typedef struct vx_expr {
   vx_shape shape;          /* named axes of the value */
   bool is_const;           /* foldable at compile time (literals, params, arithmetic on them) */
   double const_value;      /* when is_const */
+  /* Set by the parser: height of this expression tree (a leaf is 1). The
+   * parser rejects trees deeper than VX_MAX_NESTING, so every recursive
+   * walk over an expression is bounded. */
+  int depth;
 } vx_expr;
 
 typedef enum vx_scalar_type { VX_TYPE_INT, VX_TYPE_FLOAT } vx_scalar_type;
