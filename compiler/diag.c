@@ -134,6 +134,9 @@ static int byte_width(unsigned char c, int at) {
   return 1;
 }
 
+/* Lines longer than this are shown as a window around the caret. */
+enum { VX_DIAG_WINDOW_BEFORE = 40, VX_DIAG_WINDOW_BYTES = 120 };
+
 /* Prints the quoted source line and the caret line for `span`. */
 static void render_snippet(const vx_diag_engine *d, const vx_diag_source *s, vx_span span) {
   if (!s || span.line == 0 || span.line > s->nlines)
@@ -150,9 +153,23 @@ static void render_snippet(const vx_diag_engine *d, const vx_diag_source *s, vx_
   if (last < first)
     last = first;
 
-  fprintf(out, "%5u | ", span.line);
+  /* Window [ws, we) of the line, moved to start of a UTF-8 character. */
+  size_t ws = start, we = end;
+  if (end - start > VX_DIAG_WINDOW_BYTES) {
+    size_t caret = start + first - 1;
+    if (caret > start + VX_DIAG_WINDOW_BEFORE)
+      ws = caret - VX_DIAG_WINDOW_BEFORE;
+    while (ws > start && ((unsigned char)s->text[ws] & 0xC0) == 0x80)
+      ws--;
+    we = ws + VX_DIAG_WINDOW_BYTES < end ? ws + VX_DIAG_WINDOW_BYTES : end;
+    while (we < end && ((unsigned char)s->text[we] & 0xC0) == 0x80)
+      we++;
+  }
+  const char *lead = ws > start ? "..." : "";
+
+  fprintf(out, "%5u | %s", span.line, lead);
   int at = 0;
-  for (size_t i = start; i < end; i++) {
+  for (size_t i = ws; i < we; i++) {
     unsigned char c = (unsigned char)s->text[i];
     int w = byte_width(c, at);
     if (c == '\t')
@@ -161,32 +178,27 @@ static void render_snippet(const vx_diag_engine *d, const vx_diag_source *s, vx_
       fputc(c, out);
     at += w;
   }
-  fputc('\n', out);
+  fprintf(out, "%s\n", we < end ? "..." : "");
 
-  fprintf(out, "      | ");
+  fprintf(out, "      | %*s", (int)strlen(lead), "");
   if (d->opts.color)
     fputs("\033[1;32m", out);
   at = 0;
   bool caret_done = false;
-  for (size_t i = start; i < end; i++) {
+  for (size_t i = ws; i < we; i++) {
     uint32_t col = (uint32_t)(i - start) + 1;
     int w = byte_width((unsigned char)s->text[i], at);
-    char fill = ' ';
-    if (col == first) {
-      fill = '~';
-      if (w > 0) {
-        fputc('^', out);
-        w--;
-        caret_done = true;
-      }
-    } else if (col > first && col <= last) {
-      fill = '~';
-    } else if (col > last) {
+    at += w;
+    if (col > last)
       break;
+    char fill = col >= first ? '~' : ' ';
+    if (col >= first && !caret_done && w > 0) {
+      fputc('^', out);
+      w--;
+      caret_done = true;
     }
     for (int k = 0; k < w; k++)
       fputc(fill, out);
-    at += byte_width((unsigned char)s->text[i], at);
   }
   if (!caret_done) /* span at the end of the line (e.g. end of file) */
     fputc('^', out);

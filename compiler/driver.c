@@ -107,6 +107,9 @@ static int read_source(vx_compilation *c) {
   }
   c->source = buf;
   c->source_len = len;
+  /* A binary file's "line" is noise: only text is registered for quoting. */
+  if (!vx_parse_check_text(c->diag, path, buf, len))
+    return VX_EXIT_INPUT;
   if (!vx_diag_add_source(c->diag, path, buf, len))
     return internal_error(c, "read", "out of memory registering the source");
   return VX_EXIT_OK;

@@ -46,6 +46,10 @@ int vx_yylex(VX_YYSTYPE *yylval, VX_YYLTYPE *yylloc, yyscan_t scanner);
 
 %code {
 #include <stdio.h>
+
+/* Nesting is limited to VX_MAX_NESTING levels; a parser stack this deep
+ * is only reached by absurd input (e.g. 10000 unary minus signs). */
+#define YYMAXDEPTH 2000
 #include <string.h>
 
 #include "parser_ctx.h"
@@ -385,7 +389,8 @@ static void vx_yyerror(VX_YYLTYPE *loc, yyscan_t scanner, struct vx_parser *p, c
   /* Bison only calls this for stack exhaustion ("memory exhausted"),
    * which real input reaches only through absurd nesting. */
   if (strstr(msg, "exhausted"))
-    vx_parser_error(p, *loc, "nesting-limit", NULL, "expression nested too deeply");
+    vx_parser_error(p, *loc, "nesting-limit", NULL, "expression nested too deeply (more than %d levels)",
+                    VX_MAX_NESTING);
   else
     vx_parser_error(p, *loc, "syntax", NULL, "%s", msg);
   p->stop = true;
@@ -395,17 +400,13 @@ static void vx_yyerror(VX_YYLTYPE *loc, yyscan_t scanner, struct vx_parser *p, c
  * quotes, classes (identifier, number) bare. */
 static void vx_token_display(char *buf, size_t n, yysymbol_kind_t sym) {
   const char *name = yysymbol_name(sym);
-  size_t len = strlen(name);
-  if (sym == YYSYMBOL_YYEOF) {
+  if (sym == YYSYMBOL_YYEOF)
     snprintf(buf, n, "end of file");
-  } else if (len >= 2 && name[0] == '"') {
-    /* "identifier" -> identifier; "algorithm" -> 'algorithm' */
-    bool quote = sym != YYSYMBOL_IDENT && sym != YYSYMBOL_INTLIT && sym != YYSYMBOL_FLOATLIT &&
-                 sym != YYSYMBOL_AXIS;
-    snprintf(buf, n, quote ? "'%.*s'" : "%.*s", (int)(len - 2), name + 1);
-  } else {
-    snprintf(buf, n, "%s", name);
-  }
+  else if (name[0] == '\'' || sym == YYSYMBOL_IDENT || sym == YYSYMBOL_INTLIT || sym == YYSYMBOL_FLOATLIT ||
+           sym == YYSYMBOL_AXIS || sym == YYSYMBOL_YYerror || sym == YYSYMBOL_YYUNDEF)
+    snprintf(buf, n, "%s", name); /* ';' is already quoted; classes stay bare */
+  else
+    snprintf(buf, n, "'%s'", name); /* keywords and multi-character operators */
 }
 
 /* "unexpected X, expecting A, B or C" (the expected list only when it is
@@ -414,9 +415,25 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, stru
   (void)scanner;
   if (p->stop)
     return 0;
-  enum { MAX_EXPECTED = 5 };
-  yysymbol_kind_t expected[MAX_EXPECTED];
-  int nexp = yypcontext_expected_tokens(ctx, expected, MAX_EXPECTED);
+  enum { MAX_LISTED = 4, MAX_EXPECTED = YYNTOKENS };
+  yysymbol_kind_t all[MAX_EXPECTED];
+  int nall = yypcontext_expected_tokens(ctx, all, MAX_EXPECTED);
+  /* A short list is shown whole; after an expression (which could go on
+   * with any operator) only the punctuation that would end it helps. */
+  yysymbol_kind_t expected[MAX_LISTED];
+  int nexp = 0;
+  if (nall > 0 && nall <= MAX_LISTED) {
+    for (int i = 0; i < nall; i++)
+      expected[nexp++] = all[i];
+  } else {
+    bool after_expr = false;
+    for (int i = 0; i < nall; i++)
+      after_expr |= strcmp(yysymbol_name(all[i]), "'+'") == 0;
+    for (int i = 0; after_expr && i < nall && nexp < MAX_LISTED; i++)
+      if (strcmp(yysymbol_name(all[i]), "';'") == 0 || strcmp(yysymbol_name(all[i]), "')'") == 0 ||
+          strcmp(yysymbol_name(all[i]), "']'") == 0 || strcmp(yysymbol_name(all[i]), "','") == 0)
+        expected[nexp++] = all[i];
+  }
   yysymbol_kind_t got = yypcontext_token(ctx);
   const vx_span *loc = yypcontext_location(ctx);
 

@@ -32,20 +32,24 @@ static bool broadcast(vx_sema *s, vx_span at, const char *verb, const char *in_f
   const char *why = NULL;
   char whybuf[96];
   if (has_tokish(a) && has_tokish(b) && a.split != b.split) {
-    if (vx_shape_has(a, VX_AXIS_TOK) && vx_shape_has(b, VX_AXIS_TOK))
+    if (vx_shape_has(a, VX_AXIS_TOK) && vx_shape_has(b, VX_AXIS_TOK) && (!a.split || !b.split))
       why = "'tok' has different widths";
-    else
+    else if (a.split && b.split) {
+      snprintf(whybuf, sizeof whybuf, "their token axes come from different splits (%u and %u tokens per slice)",
+               a.split, b.split);
+      why = whybuf;
+    } else {
       why = "their token axes come from different splits";
+    }
   } else if (vx_shape_has(r, VX_AXIS_TOK) && vx_shape_has(r, VX_AXIS_PAGE)) {
     why = "'tok' and 'page' cannot appear in one value";
   } else if (vx_shape_has(r, VX_AXIS_TOK) && vx_shape_has(r, VX_AXIS_HEAD)) {
     why = "'tok' and 'head' cannot appear in one value";
   }
   if (why) {
-    snprintf(whybuf, sizeof whybuf, "%s", why);
     vx_sema_error(s, at, "axis-mismatch", NULL, "cannot %s %s and %s%s%s%s: %s", verb,
                   vx_shape_format(a, sa, sizeof sa), vx_shape_format(b, sb, sizeof sb), in_fn ? " in '" : "",
-                  in_fn ? in_fn : "", in_fn ? "'" : "", whybuf);
+                  in_fn ? in_fn : "", in_fn ? "'" : "", why);
     return false;
   }
   *out = normalise(r);
