@@ -27,6 +27,13 @@
 #ifdef VX_IR_AVAILABLE
 #include "../ir/lower.h"
 #include "../ir/print.h"
+#include "../ir/read.h"
+#endif
+#ifdef VX_PASSES_AVAILABLE
+#include "../passes/pass_manager.h"
+#endif
+#ifdef VX_CODEGEN_AVAILABLE
+#include "../codegen/codegen.h"
 #endif
 
 enum { VX_MAX_PHASES = 16 };
@@ -137,7 +144,7 @@ static int stage_check(vx_compilation *c) {
 }
 
 /* Reports a stage that has not landed yet (a clear message, exit 1). */
-static int not_implemented(vx_compilation *c, const char *what) {
+__attribute__((unused)) static int not_implemented(vx_compilation *c, const char *what) {
   vx_diag_report_plain(c->diag, VX_SEV_ERROR, "not-implemented",
                        "%s is not implemented yet in this build (use --emit=ast)", what);
   return VX_EXIT_INPUT;
@@ -159,19 +166,66 @@ static int stage_lower(vx_compilation *c) {
 #endif
 }
 
-/* IR -> IR: the pass pipeline for -O / --passes / --dump-ir. Until the
- * passes library lands, the IR goes on unoptimised unless passes were
- * asked for by name. */
+/* A .vir input (textual IR, by extension) instead of parse+check+lower. */
+static bool input_is_ir(const vx_compilation *c) {
+  size_t n = strlen(c->opts->input);
+  return n >= 4 && strcmp(c->opts->input + n - 4, ".vir") == 0;
+}
+
+/* .vir text -> IR module (ir/read.h). Sets c->module. */
+static int stage_read_ir(vx_compilation *c) {
+#ifdef VX_IR_AVAILABLE
+  double start = now_ms();
+  c->module = vx_read_module(c->opts->input, c->source, c->source_len, &c->arena, c->diag);
+  record_phase(c, "read-ir", start);
+  return c->module ? VX_EXIT_OK : VX_EXIT_INPUT;
+#else
+  return not_implemented(c, "reading textual IR (.vir)");
+#endif
+}
+
+/* IR -> IR: the pass pipeline for -O / --passes / --dump-ir
+ * (passes/pass_manager.h). Verification after every pass is on with
+ * --verify-each and always in debug builds. */
 static int stage_passes(vx_compilation *c) {
+#ifdef VX_PASSES_AVAILABLE
+  const vx_options *o = c->opts;
+  vx_pass_options po;
+  vx_pass_options_init(&po);
+  bool internal = false;
+  po.opt_level = o->opt_level;
+  po.passes = o->passes;
+  po.dump_dir = o->dump_ir_dir;
+  po.time_passes = o->time_passes;
+  po.print_locations = o->print_locations;
+  po.internal_error = &internal;
+#ifndef NDEBUG
+  po.verify_each = true;
+#else
+  po.verify_each = o->verify_each;
+#endif
+  if (o->dump_ir && strcmp(o->dump_ir, "after-all") == 0) {
+    po.dump = VX_DUMP_AFTER_ALL;
+  } else if (o->dump_ir && strncmp(o->dump_ir, "after:", 6) == 0) {
+    po.dump = VX_DUMP_AFTER_ONE;
+    po.dump_pass = o->dump_ir + 6;
+  }
+  double start = now_ms();
+  bool ok = vx_pass_pipeline_run(c->module, &po, c->diag);
+  record_phase(c, "passes", start);
+  return ok ? VX_EXIT_OK : internal ? VX_EXIT_INTERNAL : VX_EXIT_INPUT;
+#else
   if (c->opts->passes || c->opts->dump_ir || c->opts->dump_ir_dir)
     return not_implemented(c, "the pass pipeline (--passes, --dump-ir)");
   return VX_EXIT_OK;
+#endif
 }
 
 /* IR text for --emit=ir into c->out_text[0]. */
 static int stage_print_ir(vx_compilation *c) {
 #ifdef VX_IR_AVAILABLE
-  c->out_text[0] = vx_print_module_string(c->module, NULL);
+  vx_print_options popts = {.locations = c->opts->print_locations};
+  c->out_text[0] = vx_print_module_string(c->module, &popts);
   if (!c->out_text[0])
     return internal_error(c, "print-ir", "out of memory printing the IR");
   c->out_len[0] = strlen(c->out_text[0]);
@@ -181,8 +235,45 @@ static int stage_print_ir(vx_compilation *c) {
 #endif
 }
 
-/* IR -> CUDA C: c->out_text[0] (.cu) and c->out_text[1] (.h). */
-static int stage_codegen(vx_compilation *c) { return not_implemented(c, "CUDA code generation"); }
+/* IR -> CUDA C: c->out_text[0] (.cu) and, when writing files, c->out_text[1]
+ * (.h); on stdout only the .cu is printed. */
+static int stage_codegen(vx_compilation *c) {
+#ifdef VX_CODEGEN_AVAILABLE
+  const vx_module *m = c->module;
+  const char *out = c->opts->output;
+  const bool to_files = out && strcmp(out, "-") != 0;
+  char header_name[256];
+  if (to_files) {
+    const char *base = strrchr(out, '/');
+    base = base ? base + 1 : out;
+    size_t n = strlen(base);
+    size_t stem = n >= 3 && strcmp(base + n - 3, ".cu") == 0 ? n - 3 : n;
+    snprintf(header_name, sizeof header_name, "%.*s.h", (int)(stem < 200 ? stem : 200), base);
+  } else {
+    snprintf(header_name, sizeof header_name, "%.200s.h", m->name);
+  }
+  char err[256];
+  vx_codegen_output gen;
+  double start = now_ms();
+  int rc = vx_codegen_emit(m, header_name, &gen, err, sizeof err);
+  record_phase(c, "codegen", start);
+  if (rc != 0) {
+    vx_diag_report_plain(c->diag, VX_SEV_ERROR, "codegen", "%s", err);
+    return VX_EXIT_INPUT;
+  }
+  c->out_text[0] = gen.cu;
+  c->out_len[0] = gen.cu_len;
+  if (to_files) {
+    c->out_text[1] = gen.h;
+    c->out_len[1] = gen.h_len;
+  } else {
+    free(gen.h);
+  }
+  return VX_EXIT_OK;
+#else
+  return not_implemented(c, "CUDA code generation");
+#endif
+}
 
 static int stage_print_ast(vx_compilation *c) {
   FILE *mem = open_memstream(&c->out_text[0], &c->out_len[0]);
@@ -250,11 +341,11 @@ static int run_backend(vx_compilation *c) {
   case VX_EMIT_AST:
     return stage_print_ast(c);
   case VX_EMIT_IR:
-    if ((rc = stage_lower(c)) != VX_EXIT_OK || (rc = stage_passes(c)) != VX_EXIT_OK)
+    if ((!c->module && (rc = stage_lower(c)) != VX_EXIT_OK) || (rc = stage_passes(c)) != VX_EXIT_OK)
       return rc;
     return stage_print_ir(c);
   case VX_EMIT_CUDA:
-    if ((rc = stage_lower(c)) != VX_EXIT_OK || (rc = stage_passes(c)) != VX_EXIT_OK)
+    if ((!c->module && (rc = stage_lower(c)) != VX_EXIT_OK) || (rc = stage_passes(c)) != VX_EXIT_OK)
       return rc;
     return stage_codegen(c);
   }
@@ -277,9 +368,14 @@ int vx_compile(const vx_options *opts) {
     rc = VX_EXIT_INPUT;
   if (rc == VX_EXIT_OK)
     rc = read_source(&c);
+  bool ir_input = rc == VX_EXIT_OK && input_is_ir(&c);
+  if (rc == VX_EXIT_OK && ir_input && opts->emit == VX_EMIT_AST) {
+    vx_diag_report_plain(c.diag, VX_SEV_ERROR, "emit-ast-from-ir", "--emit=ast needs a .vtx input, not IR");
+    rc = VX_EXIT_INPUT;
+  }
   if (rc == VX_EXIT_OK)
-    rc = stage_parse(&c);
-  if (rc == VX_EXIT_OK)
+    rc = ir_input ? stage_read_ir(&c) : stage_parse(&c);
+  if (rc == VX_EXIT_OK && !ir_input)
     rc = stage_check(&c);
   if (rc == VX_EXIT_OK)
     rc = run_backend(&c);

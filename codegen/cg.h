@@ -1,0 +1,90 @@
+/* Internal state shared by the emitters of one generated file pair. */
+#ifndef VX_CG_H
+#define VX_CG_H
+
+#include <stdbool.h>
+
+#include "../ir/ir.h"
+#include "cg_buf.h"
+
+/* Shared memory set aside for row-level values of the index kernel
+ * (staged query, reductions over page, ...): with the top-k scratch this
+ * stays under the 48 KB a block gets without opting in. */
+#define VX_CG_ROW_FLOATS_MAX (40 * 1024 / 4)
+
+/* How the index kernel provides a value that has no page axis. */
+typedef enum vx_row_kind {
+  VX_ROW_INLINE,   /* recomputed where used (cheap elementwise math) */
+  VX_ROW_STAGED,   /* computed once per row into shared memory */
+  VX_ROW_PAGE_RED, /* a reduction over page: block reduction per row */
+} vx_row_kind;
+
+typedef struct vx_row_slot {
+  vx_row_kind kind;
+  int offset;      /* first float in the row buffer (STAGED, PAGE_RED) */
+  int offset2;     /* softmax over page: the sum array (the max is at offset) */
+} vx_row_slot;
+
+typedef struct vx_cg {
+  const vx_module *m;
+  const char *alg;      /* prefix of every generated name, e.g. "quest" */
+  char upper[64];       /* the prefix in capitals, for macros */
+  vx_buf *out;          /* where emit_* functions write */
+  char *err;            /* first error, one line */
+  size_t errlen;
+  bool failed;
+  /* index analysis, indexed by op id */
+  vx_row_slot *rows;
+  int row_floats;       /* total row buffer size */
+} vx_cg;
+
+/* Records the first error; emission continues harmlessly, callers check
+ * cg->failed at the end. */
+void vx_cg_error(vx_cg *cg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Compile-time extent of an axis under the module geometry (page: -1,
+ * dynamic). `split` is the shape's tokens per slice when sub is present. */
+int vx_cg_extent(const vx_module *m, vx_shape shape, vx_axis axis);
+/* Elements of a per-page shape (axes other than page), canonical order. */
+int vx_cg_elems(const vx_module *m, vx_shape shape);
+/* C type of a storage dtype ("__nv_bfloat16", "__half", "float"). */
+const char *vx_cg_ctype(vx_dtype dt);
+int vx_cg_dtype_bytes(vx_dtype dt);
+/* Expression converting storage element `expr` to float. */
+void vx_cg_to_float(vx_buf *b, vx_dtype dt, const char *expr);
+/* Writes a float literal that round-trips exactly (inf/nan spelled via
+ * bit patterns). */
+void vx_cg_float_literal(vx_buf *b, double value);
+/* One-line description of an op for comments: "%5 = reduce.max %4, tok : [dim]". */
+void vx_cg_describe_op(vx_buf *b, const vx_op *op);
+
+/* ---- emit_expr.c: one device function per IR value ---- */
+/* Emits the value functions of `f` (cache_update or index). */
+void vx_cg_emit_value_functions(vx_cg *cg, const vx_func *f);
+/* A call of op's value function at the canonical loop variables
+ * (pg, h, s, t, d) of the axes in its shape. */
+void vx_cg_call(vx_cg *cg, vx_buf *b, const vx_op *op);
+/* Name of op's value function into buf. */
+void vx_cg_value_name(const vx_cg *cg, const vx_op *op, char *buf, size_t n);
+/* Opens nested loops over the axes of `shape` except page (canonical
+ * variables) and declares `flat`, the canonical flat index. Returns the
+ * number of loops opened; close them with vx_cg_close_loops. */
+int vx_cg_open_point_loops(vx_cg *cg, vx_shape shape);
+void vx_cg_close_loops(vx_cg *cg, int n);
+/* Declares the canonical variables of `shape` from a flat index `i`. */
+void vx_cg_decompose(vx_cg *cg, vx_shape shape);
+/* Canonical variable of each axis: pg, h, s, t, d. */
+extern const char *const vx_cg_axis_var[VX_AXIS_COUNT];
+
+/* ---- emitters of the kernels and launchers ---- */
+void vx_cg_emit_cache(vx_cg *cg);         /* emit_cache.c */
+void vx_cg_analyse_index(vx_cg *cg);      /* emit_index.c */
+void vx_cg_emit_index(vx_cg *cg);         /* emit_index.c */
+void vx_cg_emit_attention(vx_cg *cg);     /* emit_attend.c */
+void vx_cg_emit_cu_prelude(vx_cg *cg);    /* emit_host.c: geometry, types, status codes */
+void vx_cg_emit_host(vx_cg *cg);          /* emit_host.c: extern "C" launchers */
+/* emit_host.c: the .h; the page-table header supplies the descriptor. */
+void vx_cg_emit_header(vx_cg *cg, const char *page_table_header);
+bool vx_cg_has_incremental(const vx_cg *cg); /* emit_cache.c */
+
+#endif

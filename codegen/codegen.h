@@ -1,0 +1,27 @@
+/* CUDA C code generation: one optimised IR module -> one standalone .cu
+ * (kernels, the runtime device headers it needs pasted verbatim, and
+ * extern "C" launchers) and one plain C header with the launchers' ABI.
+ * docs/codegen.md describes the generated code and its ABI. */
+#ifndef VX_CODEGEN_H
+#define VX_CODEGEN_H
+
+#include <stddef.h>
+
+#include "../ir/ir.h"
+
+typedef struct vx_codegen_output {
+  char *cu;  /* the .cu text (malloc'ed) */
+  char *h;   /* the .h text (malloc'ed) */
+  size_t cu_len, h_len;
+} vx_codegen_output;
+
+/* Generates both files. `header_name` is the file name the .h will be
+ * written under (quoted in comments only: the .cu stays standalone).
+ * Returns 0 on success; otherwise frees what it built, writes a one-line
+ * message into err (e.g. an op the CUDA backend does not support) and
+ * returns non-zero. */
+int vx_codegen_emit(const vx_module *m, const char *header_name, vx_codegen_output *out, char *err,
+                    size_t errlen);
+void vx_codegen_output_free(vx_codegen_output *out);
+
+#endif

@@ -1,0 +1,364 @@
+/* One __device__ function per IR value: the value at one point of its
+ * axes, computed from its operands' functions at the same point (or, for
+ * reductions, a loop over the reduced axis). nvcc inlines the whole tree
+ * into the kernel that asks for a root (a stored field, a score), so the
+ * generated kernels contain no intermediate arrays unless an emitter
+ * stages a value on purpose (see emit_index.c).
+ *
+ * Every function takes the point as canonical variables, one per axis of
+ * its shape: pg (a page: logical index + physical id), h (head), s (sub),
+ * t (tok), d (dim). Loops over a reduced axis reuse the canonical name of
+ * that axis, so an operand call is always spelled the same way. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cg.h"
+
+const char *const vx_cg_axis_var[VX_AXIS_COUNT] = {"pg", "h", "s", "t", "d"};
+
+static bool in_cache(const vx_op *op) { return op->parent->kind == VX_FUNC_CACHE_UPDATE; }
+
+void vx_cg_value_name(const vx_cg *cg, const vx_op *op, char *buf, size_t n) {
+  snprintf(buf, n, "%s_%s_v%d", cg->alg, in_cache(op) ? "cache" : "index", op->id);
+}
+
+/* A call with one axis optionally bound to another expression. */
+static void call_with(vx_cg *cg, vx_buf *b, const vx_op *op, int bound_axis, const char *bound_expr) {
+  char name[96];
+  vx_cg_value_name(cg, op, name, sizeof name);
+  vx_buf_printf(b, "%s(c", name);
+  for (int a = 0; a < VX_AXIS_COUNT; a++) {
+    if (!vx_shape_has(op->shape, (vx_axis)a)) continue;
+    vx_buf_printf(b, ", %s", a == bound_axis ? bound_expr : vx_cg_axis_var[a]);
+  }
+  vx_buf_puts(b, ")");
+}
+
+void vx_cg_call(vx_cg *cg, vx_buf *b, const vx_op *op) { call_with(cg, b, op, -1, NULL); }
+
+static void signature(vx_cg *cg, const vx_op *op, const char *suffix, int renamed_axis) {
+  vx_buf *b = cg->out;
+  char name[96];
+  vx_cg_value_name(cg, op, name, sizeof name);
+  vx_buf_printf(b, "static __device__ __forceinline__ float %s%s(const %s_%s_ctx &c", name, suffix, cg->alg,
+                in_cache(op) ? "cache" : "index");
+  for (int a = 0; a < VX_AXIS_COUNT; a++) {
+    if (!vx_shape_has(op->shape, (vx_axis)a)) continue;
+    if (a == VX_AXIS_PAGE)
+      vx_buf_printf(b, ", const %s_page &pg", cg->alg);
+    else
+      vx_buf_printf(b, ", int %s%s", vx_cg_axis_var[a], a == renamed_axis ? "0" : "");
+  }
+  vx_buf_puts(b, ") {\n");
+}
+
+/* Canonical flat index of the non-page axes of `shape` at the canonical
+ * variables: ((h * SUB + s) * TOK + t) * DIM + d, absent axes left out. */
+static void flat_index(vx_cg *cg, vx_buf *b, vx_shape shape) {
+  bool first = true;
+  for (int a = VX_AXIS_HEAD; a < VX_AXIS_COUNT; a++) {
+    if (!vx_shape_has(shape, (vx_axis)a)) continue;
+    if (first)
+      vx_buf_puts(b, vx_cg_axis_var[a]);
+    else
+      vx_buf_printf(b, " * %d + %s", vx_cg_extent(cg->m, shape, (vx_axis)a), vx_cg_axis_var[a]);
+    first = false;
+  }
+  if (first) vx_buf_puts(b, "0");
+}
+
+int vx_cg_open_point_loops(vx_cg *cg, vx_shape shape) {
+  vx_buf *b = cg->out;
+  int loops = 0;
+  for (int a = VX_AXIS_HEAD; a < VX_AXIS_COUNT; a++) {
+    if (!vx_shape_has(shape, (vx_axis)a)) continue;
+    vx_buf_line(b, "for (int %s = 0; %s < %d; ++%s) {", vx_cg_axis_var[a], vx_cg_axis_var[a], vx_cg_extent(cg->m, shape, (vx_axis)a),
+                vx_cg_axis_var[a]);
+    b->indent++;
+    loops++;
+  }
+  vx_buf tmp;
+  vx_buf_init(&tmp);
+  flat_index(cg, &tmp, shape);
+  vx_buf_line(b, "const int flat = %s;", tmp.oom || !tmp.data ? "0" : tmp.data);
+  if (tmp.oom) b->oom = true;
+  vx_buf_free(&tmp);
+  return loops;
+}
+
+void vx_cg_decompose(vx_cg *cg, vx_shape shape) {
+  const int total = vx_cg_elems(cg->m, shape);
+  int inner = 1;
+  for (int a = VX_AXIS_COUNT - 1; a >= VX_AXIS_HEAD; a--) {
+    if (!vx_shape_has(shape, (vx_axis)a)) continue;
+    const int ext = vx_cg_extent(cg->m, shape, (vx_axis)a);
+    if (inner * ext == total && inner == 1)
+      vx_buf_line(cg->out, "const int %s = i;", vx_cg_axis_var[a]);
+    else if (inner * ext == total)
+      vx_buf_line(cg->out, "const int %s = i / %d;", vx_cg_axis_var[a], inner);
+    else if (inner == 1)
+      vx_buf_line(cg->out, "const int %s = i %% %d;", vx_cg_axis_var[a], ext);
+    else
+      vx_buf_line(cg->out, "const int %s = (i / %d) %% %d;", vx_cg_axis_var[a], inner, ext);
+    inner *= ext;
+  }
+}
+
+void vx_cg_close_loops(vx_cg *cg, int n) {
+  for (int i = 0; i < n; i++) {
+    cg->out->indent--;
+    vx_buf_line(cg->out, "}");
+  }
+}
+
+/* Loop bound of a reduction/normalisation over `axis` of operand shape
+ * `in`. In cache_update only valid tokens (and slices holding one) take
+ * part; elsewhere extents are compile-time constants. */
+static void loop_bound(vx_cg *cg, vx_buf *b, const vx_op *op, vx_shape in, vx_axis axis) {
+  const int ext = vx_cg_extent(cg->m, in, axis);
+  if (in_cache(op) && axis == VX_AXIS_TOK) {
+    if (vx_shape_has(in, VX_AXIS_SUB))
+      vx_buf_printf(b, "%s_slice_tokens(c.valid, s, %d)", cg->alg, ext);
+    else
+      vx_buf_puts(b, "c.valid");
+  } else if (in_cache(op) && axis == VX_AXIS_SUB) {
+    vx_buf_printf(b, "%s_valid_slices(c.valid, %d)", cg->alg, vx_cg_extent(cg->m, in, VX_AXIS_TOK));
+  } else {
+    vx_buf_printf(b, "%d", ext);
+  }
+}
+
+static void body_reduce(vx_cg *cg, const vx_op *op) {
+  vx_buf *b = cg->out;
+  const vx_op *x = op->operands[0];
+  const char *v = vx_cg_axis_var[op->axis];
+  vx_buf_printf(b, "  const int count = ");
+  loop_bound(cg, b, op, x->shape, op->axis);
+  vx_buf_puts(b, ";\n");
+  const bool is_max = op->code == VX_OP_REDUCE_MAX, is_min = op->code == VX_OP_REDUCE_MIN;
+  /* max/min start from NaN: fmaxf/fminf return the other operand, so the
+   * first element wins and NaNs are skipped, as in the interpreter. */
+  vx_buf_printf(b, "  float acc = %s;\n", is_max || is_min ? "__int_as_float(0x7fffffff)" : "0.0f");
+  vx_buf_printf(b, "  for (int %s = 0; %s < count; ++%s) {\n    const float x = ", v, v, v);
+  vx_cg_call(cg, b, x);
+  vx_buf_puts(b, ";\n");
+  switch (op->code) {
+  case VX_OP_REDUCE_MAX: vx_buf_puts(b, "    acc = fmaxf(acc, x);\n"); break;
+  case VX_OP_REDUCE_MIN: vx_buf_puts(b, "    acc = fminf(acc, x);\n"); break;
+  case VX_OP_REDUCE_NORM: vx_buf_puts(b, "    acc += x * x;\n"); break;
+  default: vx_buf_puts(b, "    acc += x;\n"); break;
+  }
+  vx_buf_puts(b, "  }\n");
+  switch (op->code) {
+  case VX_OP_REDUCE_MEAN: vx_buf_puts(b, "  return count > 0 ? acc / (float)count : 0.0f;\n"); break;
+  case VX_OP_REDUCE_NORM: vx_buf_puts(b, "  return sqrtf(acc);\n"); break;
+  case VX_OP_REDUCE_MAX:
+  case VX_OP_REDUCE_MIN: vx_buf_puts(b, "  return count > 0 ? acc : 0.0f;\n"); break;
+  default: vx_buf_puts(b, "  return acc;\n"); break;
+  }
+}
+
+/* softmax/normalize along a non-page axis; the point's own coordinate on
+ * that axis arrives as <var>0 so the loops can use the canonical name. */
+static void body_axismap_local(vx_cg *cg, const vx_op *op) {
+  vx_buf *b = cg->out;
+  const vx_op *x = op->operands[0];
+  const char *v = vx_cg_axis_var[op->axis];
+  char own[8];
+  snprintf(own, sizeof own, "%s0", v);
+  vx_buf_puts(b, "  const int count = ");
+  loop_bound(cg, b, op, x->shape, op->axis);
+  vx_buf_puts(b, ";\n  const float x = ");
+  call_with(cg, b, x, op->axis, own);
+  vx_buf_puts(b, ";\n");
+  if (op->code == VX_OP_SOFTMAX) {
+    vx_buf_printf(b, "  float mx = __int_as_float(0x7fffffff);\n  for (int %s = 0; %s < count; ++%s) mx = fmaxf(mx, ", v, v, v);
+    vx_cg_call(cg, b, x);
+    vx_buf_printf(b, ");\n  float sum = 0.0f;\n  for (int %s = 0; %s < count; ++%s) sum += expf(", v, v, v);
+    vx_cg_call(cg, b, x);
+    vx_buf_puts(b, " - mx);\n  return expf(x - mx) / sum;\n");
+  } else {
+    vx_buf_printf(b, "  float sum = 0.0f;\n  for (int %s = 0; %s < count; ++%s) sum += ", v, v, v);
+    vx_cg_call(cg, b, x);
+    vx_buf_puts(b, ";\n  return x / sum;\n");
+  }
+}
+
+static void row_read(vx_cg *cg, vx_buf *b, int offset, vx_shape shape) {
+  vx_buf_printf(b, "c.row[%d + ", offset);
+  flat_index(cg, b, shape);
+  vx_buf_puts(b, "]");
+}
+
+static void body_source(vx_cg *cg, const vx_op *op) {
+  vx_buf *b = cg->out;
+  const vx_module *m = cg->m;
+  switch (op->code) {
+  case VX_OP_INPUT_K:
+  case VX_OP_INPUT_V:
+    /* Slots past a partial page's end hold garbage: they read as 0. */
+    vx_buf_printf(b, "  return t < c.valid ? vx_elem<%s_kv_t>::to_float(c.%s[(long long)t * c.stride_token + d]) : 0.0f;\n",
+                  cg->alg, op->code == VX_OP_INPUT_K ? "k" : "v");
+    return;
+  case VX_OP_INPUT_Q:
+    if (cg->rows[op->id].kind == VX_ROW_STAGED) {
+      vx_buf_puts(b, "  return ");
+      row_read(cg, b, cg->rows[op->id].offset, op->shape);
+      vx_buf_puts(b, ";\n");
+    } else {
+      vx_buf_printf(b, "  return vx_elem<%s_kv_t>::to_float(c.q[h * %d + d]);\n", cg->alg, m->geo.head_dim);
+    }
+    return;
+  case VX_OP_LOAD_FIELD: {
+    const vx_ir_field *f = &m->fields[op->index];
+    vx_buf line;
+    vx_buf_init(&line);
+    vx_buf_printf(&line, "c.fields.%s[((long long)pg.phys * c.kv_heads + c.h) * %d + ", f->name, vx_cg_elems(m, f->shape));
+    flat_index(cg, &line, f->shape);
+    vx_buf_puts(&line, "]");
+    vx_buf_puts(b, "  return ");
+    vx_cg_to_float(b, f->storage, line.oom || !line.data ? "0" : line.data);
+    if (line.oom) b->oom = true;
+    vx_buf_free(&line);
+    vx_buf_puts(b, ";\n");
+    return;
+  }
+  case VX_OP_LOAD_STATE: vx_buf_printf(b, "  return c.state_in[%d][pg.j];\n", op->index); return;
+  case VX_OP_PAGE_INDEX: vx_buf_puts(b, "  return (float)pg.j;\n"); return;
+  case VX_OP_PAGE_COUNT: vx_buf_puts(b, "  return (float)c.n;\n"); return;
+  case VX_OP_PAGE_AGE: vx_buf_puts(b, "  return (float)(c.n - 1 - pg.j);\n"); return;
+  case VX_OP_PARAM:
+  case VX_OP_CONST:
+    vx_buf_puts(b, "  return ");
+    vx_cg_float_literal(b, op->code == VX_OP_PARAM ? m->params[op->index].value : op->number);
+    vx_buf_puts(b, ";\n");
+    return;
+  default: vx_cg_error(cg, "codegen: unexpected source op %s", vx_op_info_of(op->code)->mnemonic); return;
+  }
+}
+
+static void body_elementwise(vx_cg *cg, const vx_op *op) {
+  vx_buf *b = cg->out;
+  const vx_op_info *info = vx_op_info_of(op->code);
+  static const char *const names[3] = {"a", "b", "w"};
+  if (op->code == VX_OP_WHERE) {
+    vx_buf_puts(b, "  return ");
+    vx_cg_call(cg, b, op->operands[0]);
+    vx_buf_puts(b, " != 0.0f ? ");
+    vx_cg_call(cg, b, op->operands[1]);
+    vx_buf_puts(b, " : ");
+    vx_cg_call(cg, b, op->operands[2]);
+    vx_buf_puts(b, ";\n");
+    return;
+  }
+  for (int i = 0; i < info->noperands; i++) {
+    vx_buf_printf(b, "  const float %s = ", names[i]);
+    vx_cg_call(cg, b, op->operands[i]);
+    vx_buf_puts(b, ";\n");
+  }
+  const char *expr = NULL;
+  switch (op->code) {
+  case VX_OP_NEG: expr = "-a"; break;
+  case VX_OP_EXP: expr = "expf(a)"; break;
+  case VX_OP_LOG: expr = "logf(a)"; break;
+  case VX_OP_ABS: expr = "fabsf(a)"; break;
+  case VX_OP_SQRT: expr = "sqrtf(a)"; break;
+  case VX_OP_RELU: expr = "a > 0.0f ? a : 0.0f"; break; /* relu(NaN) = 0 */
+  case VX_OP_SIGMOID: expr = "1.0f / (1.0f + expf(-a))"; break;
+  case VX_OP_SILU: expr = "a / (1.0f + expf(-a))"; break;
+  case VX_OP_TANH: expr = "tanhf(a)"; break;
+  case VX_OP_ADD: expr = "a + b"; break;
+  case VX_OP_SUB: expr = "a - b"; break;
+  case VX_OP_MUL: expr = "a * b"; break;
+  case VX_OP_DIV: expr = "a / b"; break;
+  case VX_OP_MAX: expr = "fmaxf(a, b)"; break;
+  case VX_OP_MIN: expr = "fminf(a, b)"; break;
+  case VX_OP_LT: expr = "a < b ? 1.0f : 0.0f"; break;
+  case VX_OP_LE: expr = "a <= b ? 1.0f : 0.0f"; break;
+  case VX_OP_GT: expr = "a > b ? 1.0f : 0.0f"; break;
+  case VX_OP_GE: expr = "a >= b ? 1.0f : 0.0f"; break;
+  case VX_OP_EQ: expr = "a == b ? 1.0f : 0.0f"; break;
+  case VX_OP_NE: expr = "a != b ? 1.0f : 0.0f"; break;
+  default: vx_cg_error(cg, "codegen: unexpected elementwise op %s", info->mnemonic); return;
+  }
+  vx_buf_printf(b, "  return %s;\n", expr);
+}
+
+/* Reductions and softmax/normalize over page are finished per row by the
+ * index kernel; the value function reads the row result. */
+static void body_page_axis(vx_cg *cg, const vx_op *op) {
+  vx_buf *b = cg->out;
+  const vx_row_slot *slot = &cg->rows[op->id];
+  vx_shape rest = op->shape;
+  rest.axes &= (uint8_t)~VX_AXIS_BIT(VX_AXIS_PAGE);
+  if (vx_op_info_of(op->code)->cls == VX_OPC_REDUCE) {
+    vx_buf_puts(b, "  return ");
+    row_read(cg, b, slot->offset, rest);
+    vx_buf_puts(b, ";\n");
+    return;
+  }
+  vx_buf_puts(b, "  const float x = ");
+  vx_cg_call(cg, b, op->operands[0]);
+  vx_buf_puts(b, ";\n");
+  if (op->code == VX_OP_SOFTMAX) {
+    vx_buf_puts(b, "  return expf(x - ");
+    row_read(cg, b, slot->offset, rest);
+    vx_buf_puts(b, ") / ");
+    row_read(cg, b, slot->offset2, rest);
+    vx_buf_puts(b, ";\n");
+  } else {
+    vx_buf_puts(b, "  return x / ");
+    row_read(cg, b, slot->offset, rest);
+    vx_buf_puts(b, ";\n");
+  }
+}
+
+static void emit_body(vx_cg *cg, const vx_op *op) {
+  switch (vx_op_info_of(op->code)->cls) {
+  case VX_OPC_SOURCE: body_source(cg, op); break;
+  case VX_OPC_UNARY:
+  case VX_OPC_BINARY:
+  case VX_OPC_TERNARY: body_elementwise(cg, op); break;
+  case VX_OPC_REDUCE: body_reduce(cg, op); break;
+  case VX_OPC_AXISMAP: body_axismap_local(cg, op); break;
+  case VX_OPC_SPLIT: {
+    char tok[64];
+    snprintf(tok, sizeof tok, "s * %d + t", op->split);
+    vx_buf_puts(cg->out, "  return ");
+    call_with(cg, cg->out, op->operands[0], VX_AXIS_TOK, tok);
+    vx_buf_puts(cg->out, ";\n");
+    break;
+  }
+  case VX_OPC_SINK: break;
+  }
+}
+
+void vx_cg_emit_value_functions(vx_cg *cg, const vx_func *f) {
+  vx_buf *b = cg->out;
+  for (const vx_op *op = f->first; op; op = op->next) {
+    const vx_op_class cls = vx_op_info_of(op->code)->cls;
+    if (cls == VX_OPC_SINK) continue;
+    const bool over_page = (cls == VX_OPC_REDUCE || cls == VX_OPC_AXISMAP) && op->axis == VX_AXIS_PAGE;
+    const bool staged = f->kind == VX_FUNC_INDEX && cg->rows[op->id].kind == VX_ROW_STAGED &&
+                        op->code != VX_OP_INPUT_Q;
+    vx_buf_puts(b, "/* ");
+    vx_cg_describe_op(b, op);
+    vx_buf_puts(b, staged ? " (computed once per row, see the kernel) */\n" : " */\n");
+    if (over_page) {
+      signature(cg, op, "", -1);
+      body_page_axis(cg, op);
+      vx_buf_puts(b, "}\n\n");
+      continue;
+    }
+    const int renamed = cls == VX_OPC_AXISMAP ? (int)op->axis : -1;
+    signature(cg, op, staged ? "_eval" : "", renamed);
+    emit_body(cg, op);
+    vx_buf_puts(b, "}\n\n");
+    if (staged) {
+      signature(cg, op, "", -1);
+      vx_buf_puts(b, "  return ");
+      row_read(cg, b, cg->rows[op->id].offset, op->shape);
+      vx_buf_puts(b, ";\n}\n\n");
+    }
+  }
+}

@@ -1,0 +1,375 @@
+/* The index kernel: one block of VX_TOPK_THREADS per row (request, KV
+ * head). Phases, each followed by a barrier:
+ *   1. row values in IR order: the query group staged in shared memory,
+ *      other values without a page axis worth computing once (e.g. a mean
+ *      over heads), and reductions / softmax / normalize over page (block
+ *      reductions over the row's pages);
+ *   2. threads stride over the row's pages: score -> workspace, state
+ *      stores -> the next state buffer;
+ *   3. the runtime's exact radix top-k (or threshold select) on the
+ *      scores, writing ascending logical page ids and the count.
+ * A block per row keeps every phase inside one launch (no host sync, no
+ * second kernel), which is what makes page reductions cheap to support. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg.h"
+
+static bool over_page(const vx_op *op) {
+  const vx_op_class cls = vx_op_info_of(op->code)->cls;
+  return (cls == VX_OPC_REDUCE || cls == VX_OPC_AXISMAP) && op->axis == VX_AXIS_PAGE;
+}
+
+static vx_shape without_page(vx_shape s) {
+  s.axes &= (uint8_t)~VX_AXIS_BIT(VX_AXIS_PAGE);
+  return s;
+}
+
+void vx_cg_analyse_index(vx_cg *cg) {
+  const vx_func *f = &cg->m->index;
+  const vx_module *m = cg->m;
+  cg->rows = calloc((size_t)(f->next_id > 0 ? f->next_id : 1), sizeof *cg->rows);
+  if (!cg->rows) {
+    vx_cg_error(cg, "codegen: out of memory");
+    return;
+  }
+  int used = 0;
+  /* Page reductions must live in shared memory; allocate them first. */
+  for (const vx_op *op = f->first; op; op = op->next) {
+    if (!over_page(op)) continue;
+    const int elems = vx_cg_elems(m, without_page(op->shape));
+    cg->rows[op->id].kind = VX_ROW_PAGE_RED;
+    cg->rows[op->id].offset = used;
+    used += elems;
+    if (op->code == VX_OP_SOFTMAX) {
+      cg->rows[op->id].offset2 = used;
+      used += elems;
+    }
+  }
+  if (used > VX_CG_ROW_FLOATS_MAX) {
+    vx_cg_error(cg, "codegen: reductions over page need %d floats of shared memory per row (limit %d)", used,
+                VX_CG_ROW_FLOATS_MAX);
+    return;
+  }
+  /* Worth staging: the query (read by every page) and reductions that do
+   * not depend on the page (recomputing them per page would multiply
+   * their cost by the page count). Cheap elementwise math stays inline. */
+  for (const vx_op *op = f->first; op; op = op->next) {
+    const vx_op_class cls = vx_op_info_of(op->code)->cls;
+    if (vx_shape_has(op->shape, VX_AXIS_PAGE) || over_page(op) || cls == VX_OPC_SINK) continue;
+    const bool worth = op->code == VX_OP_INPUT_Q || cls == VX_OPC_REDUCE || cls == VX_OPC_AXISMAP;
+    const int elems = vx_cg_elems(m, op->shape);
+    if (!worth || used + elems > VX_CG_ROW_FLOATS_MAX) continue;
+    cg->rows[op->id].kind = VX_ROW_STAGED;
+    cg->rows[op->id].offset = used;
+    used += elems;
+  }
+  cg->row_floats = used;
+}
+
+static bool index_has(const vx_cg *cg, vx_op_code code) {
+  for (const vx_op *op = cg->m->index.first; op; op = op->next)
+    if (op->code == code) return true;
+  return false;
+}
+
+static bool has_page_reduction(const vx_cg *cg) {
+  for (const vx_op *op = cg->m->index.first; op; op = op->next)
+    if (over_page(op)) return true;
+  return false;
+}
+
+static void emit_support(vx_cg *cg) {
+  vx_buf *b = cg->out;
+  const vx_module *m = cg->m;
+  const bool inline_q = index_has(cg, VX_OP_INPUT_Q);
+  vx_buf_line(b, "/* What the index value functions see: one row (request b, KV head h). */");
+  vx_buf_line(b, "struct %s_index_ctx {", cg->alg);
+  vx_buf_line(b, "  const int *pages;       /* physical page of logical page j: pages[j] */");
+  vx_buf_line(b, "  long long num_phys;     /* pool capacity: larger ids are never read */");
+  vx_buf_line(b, "  int b, h, n, kv_heads;  /* n = pages of this request */");
+  if (inline_q) vx_buf_line(b, "  const %s_kv_t *q;       /* this row's query group [head][dim] */", cg->alg);
+  if (m->nfields > 0) vx_buf_line(b, "  %s_field_ptrs fields;", cg->alg);
+  if (m->nstates > 0) vx_buf_line(b, "  const float *state_in[%d]; /* previous step, this row */", m->nstates);
+  if (cg->row_floats > 0) vx_buf_line(b, "  const float *row;       /* row values in shared memory */");
+  vx_buf_line(b, "};");
+  vx_buf_blank(b);
+  vx_buf_line(b, "/* A page of the row: logical index and physical pool id. */");
+  vx_buf_line(b, "struct %s_page {", cg->alg);
+  vx_buf_line(b, "  int j;");
+  vx_buf_line(b, "  int phys;");
+  vx_buf_line(b, "};");
+  vx_buf_blank(b);
+  vx_buf_line(b, "/* Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */");
+  vx_buf_line(b, "static __device__ __forceinline__ %s_page %s_page_at(const %s_index_ctx &c, int j) {", cg->alg, cg->alg,
+              cg->alg);
+  vx_buf_line(b, "  %s_page pg;", cg->alg);
+  vx_buf_line(b, "  pg.j = j;");
+  vx_buf_line(b, "  pg.phys = c.pages[j];");
+  vx_buf_line(b, "  if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;");
+  vx_buf_line(b, "  return pg;");
+  vx_buf_line(b, "}");
+  vx_buf_blank(b);
+  if (has_page_reduction(cg)) {
+    vx_buf_line(b, "enum { %s_SUM = 0, %s_MAX = 1, %s_MIN = 2 };", cg->upper, cg->upper, cg->upper);
+    vx_buf_blank(b);
+    vx_buf_line(b, "/* Reduction of one float per thread over the block; every thread gets the");
+    vx_buf_line(b, " * result. Warp partials are combined in warp order, so the result does not");
+    vx_buf_line(b, " * depend on scheduling. max/min ignore NaN (threads without a page hold it). */");
+    vx_buf_line(b, "static __device__ float %s_block_reduce(float x, int kind, float *scratch) {", cg->alg);
+    vx_buf_line(b, "  for (int o = 16; o > 0; o >>= 1) {");
+    vx_buf_line(b, "    const float y = __shfl_xor_sync(0xffffffffu, x, o);");
+    vx_buf_line(b, "    x = kind == %s_SUM ? x + y : (kind == %s_MAX ? fmaxf(x, y) : fminf(x, y));", cg->upper, cg->upper);
+    vx_buf_line(b, "  }");
+    vx_buf_line(b, "  if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = x;");
+    vx_buf_line(b, "  __syncthreads();");
+    vx_buf_line(b, "  float r = scratch[0];");
+    vx_buf_line(b, "  for (int w = 1; w < (int)(blockDim.x >> 5); ++w)");
+    vx_buf_line(b, "    r = kind == %s_SUM ? r + scratch[w] : (kind == %s_MAX ? fmaxf(r, scratch[w]) : fminf(r, scratch[w]));",
+                cg->upper, cg->upper);
+    vx_buf_line(b, "  __syncthreads(); /* scratch is reused by the next reduction */");
+    vx_buf_line(b, "  return r;");
+    vx_buf_line(b, "}");
+    vx_buf_blank(b);
+  }
+  const vx_op *sel = vx_func_find_select(&m->index);
+  if (sel && sel->code == VX_OP_SELECT_TOP) {
+    vx_buf_line(b, "/* Pages the budget expression asks for: floor(value) clamped to [0, n], NaN -> 0. */");
+    vx_buf_line(b, "static __device__ __forceinline__ int %s_budget_pages(float value, int n) {", cg->alg);
+    vx_buf_line(b, "  if (!(value > 0.0f)) return 0;");
+    vx_buf_line(b, "  const float f = floorf(value);");
+    vx_buf_line(b, "  return f < (float)n ? (int)f : n;");
+    vx_buf_line(b, "}");
+    vx_buf_blank(b);
+  }
+}
+
+/* One block reduction over the row's pages of x (at the current point of
+ * the other axes) into row[offset + flat]. `shift` >= 0: exp(x - row[shift
+ * + flat]) is reduced instead (the softmax denominator). */
+static void emit_page_reduce(vx_cg *cg, const vx_op *x, vx_op_code code, int offset, int shift) {
+  vx_buf *b = cg->out;
+  const char *kind = code == VX_OP_REDUCE_MAX ? "MAX" : code == VX_OP_REDUCE_MIN ? "MIN" : "SUM";
+  const bool nan_init = code == VX_OP_REDUCE_MAX || code == VX_OP_REDUCE_MIN;
+  vx_buf call;
+  vx_buf_init(&call);
+  vx_cg_call(cg, &call, x);
+  const char *xc = call.oom || !call.data ? "0.0f" : call.data;
+  vx_buf_line(b, "float acc = %s;", nan_init ? "__int_as_float(0x7fffffff)" : "0.0f");
+  vx_buf_line(b, "for (int p = threadIdx.x; p < c.n; p += blockDim.x) {");
+  vx_buf_line(b, "  const %s_page pg = %s_page_at(c, p);", cg->alg, cg->alg);
+  if (shift >= 0)
+    vx_buf_line(b, "  acc += expf(%s - row[%d + flat]);", xc, shift);
+  else if (code == VX_OP_REDUCE_MAX)
+    vx_buf_line(b, "  acc = fmaxf(acc, %s);", xc);
+  else if (code == VX_OP_REDUCE_MIN)
+    vx_buf_line(b, "  acc = fminf(acc, %s);", xc);
+  else if (code == VX_OP_REDUCE_NORM)
+    vx_buf_line(b, "  { const float x = %s; acc += x * x; }", xc);
+  else
+    vx_buf_line(b, "  acc += %s;", xc);
+  vx_buf_line(b, "}");
+  vx_buf_free(&call);
+  vx_buf_line(b, "acc = %s_block_reduce(acc, %s_%s, reduce_scratch);", cg->alg, cg->upper, kind);
+  const char *final = "acc";
+  if (code == VX_OP_REDUCE_MEAN) final = "c.n > 0 ? acc / (float)c.n : 0.0f";
+  if (code == VX_OP_REDUCE_NORM) final = "sqrtf(acc)";
+  if (nan_init) final = "c.n > 0 ? acc : 0.0f";
+  vx_buf_line(b, "if (threadIdx.x == 0) row[%d + flat] = %s;", offset, final);
+}
+
+static void emit_row_phase(vx_cg *cg, const vx_op *op) {
+  vx_buf *b = cg->out;
+  const vx_row_slot *slot = &cg->rows[op->id];
+  vx_buf_puts(b, "  /* ");
+  vx_cg_describe_op(b, op);
+  vx_buf_puts(b, " */\n");
+  if (slot->kind == VX_ROW_STAGED) {
+    char name[96];
+    vx_cg_value_name(cg, op, name, sizeof name);
+    vx_buf_line(b, "  for (int i = threadIdx.x; i < %d; i += blockDim.x) {", vx_cg_elems(cg->m, op->shape));
+    b->indent += 2;
+    if (op->code == VX_OP_INPUT_Q) {
+      /* The query group is contiguous [head][dim]: the canonical layout. */
+      vx_buf_line(b, "row[%d + i] = vx_elem<%s_kv_t>::to_float(c.q[i]);", slot->offset, cg->alg);
+    } else {
+      vx_cg_decompose(cg, op->shape);
+      vx_buf call;
+      vx_buf_init(&call);
+      vx_buf_printf(&call, "%s_eval", name);
+      /* same arguments as the accessor: reuse vx_cg_call and patch the name */
+      vx_buf args;
+      vx_buf_init(&args);
+      vx_cg_call(cg, &args, op);
+      const char *paren = args.data ? strchr(args.data, '(') : NULL;
+      vx_buf_line(b, "row[%d + i] = %s%s;", slot->offset, call.data ? call.data : "", paren ? paren : "()");
+      if (call.oom || args.oom) vx_cg_error(cg, "codegen: out of memory");
+      vx_buf_free(&call);
+      vx_buf_free(&args);
+    }
+    b->indent -= 2;
+    vx_buf_line(b, "  }");
+    vx_buf_line(b, "  __syncthreads();");
+    return;
+  }
+  /* reduction, softmax or normalize over page */
+  const vx_shape rest = without_page(op->shape);
+  b->indent++;
+  vx_buf_line(b, "{");
+  b->indent++;
+  const int loops = vx_cg_open_point_loops(cg, rest);
+  const vx_op *x = op->operands[0];
+  if (op->code == VX_OP_SOFTMAX) {
+    emit_page_reduce(cg, x, VX_OP_REDUCE_MAX, slot->offset, -1);
+    vx_cg_close_loops(cg, loops);
+    b->indent--;
+    vx_buf_line(b, "}");
+    vx_buf_line(b, "__syncthreads();");
+    vx_buf_line(b, "{");
+    b->indent++;
+    const int loops2 = vx_cg_open_point_loops(cg, rest);
+    emit_page_reduce(cg, x, VX_OP_REDUCE_SUM, slot->offset2, slot->offset);
+    vx_cg_close_loops(cg, loops2);
+  } else {
+    emit_page_reduce(cg, x, op->code == VX_OP_NORMALIZE ? VX_OP_REDUCE_SUM : op->code, slot->offset, -1);
+    vx_cg_close_loops(cg, loops);
+  }
+  b->indent--;
+  vx_buf_line(b, "}");
+  vx_buf_line(b, "__syncthreads();");
+  b->indent--;
+}
+
+/* The page loop declares pg only when a root it evaluates has a page axis
+ * (nvcc warns about unused variables). */
+static bool needs_page_var(const vx_func *f, const vx_op *sel) {
+  if (vx_shape_has(sel->operands[0]->shape, VX_AXIS_PAGE)) return true;
+  for (const vx_op *op = f->first; op; op = op->next)
+    if (op->code == VX_OP_STORE_STATE && vx_shape_has(op->operands[0]->shape, VX_AXIS_PAGE)) return true;
+  return false;
+}
+
+static const vx_op *state_store(const vx_func *f, int state) {
+  for (const vx_op *op = f->first; op; op = op->next)
+    if (op->code == VX_OP_STORE_STATE && op->index == state) return op;
+  return NULL;
+}
+
+static void emit_select(vx_cg *cg, const vx_op *sel) {
+  vx_buf *b = cg->out;
+  vx_buf arg;
+  vx_buf_init(&arg);
+  vx_cg_call(cg, &arg, sel->operands[1]);
+  const char *value = arg.oom || !arg.data ? "0.0f" : arg.data;
+  vx_buf_puts(b, "  /* ");
+  vx_cg_describe_op(b, sel);
+  vx_buf_puts(b, " */\n");
+  if (sel->code == VX_OP_SELECT_TOP) {
+    vx_buf_line(b, "  const int budget = %s_budget_pages(%s, c.n);", cg->alg, value);
+    vx_buf_line(b, "  vx_topk_row(row_scores, c.n, budget, %d, %d, sel_pages + (long long)r * max_pages, max_pages,",
+                sel->keep_first, sel->keep_last);
+  } else {
+    vx_buf_line(b, "  vx_threshold_row(row_scores, c.n, %s, %d, %d, sel_pages + (long long)r * max_pages, max_pages,", value,
+                sel->keep_first, sel->keep_last);
+  }
+  vx_buf_line(b, "              sel_count + r, topk);");
+  vx_buf_free(&arg);
+}
+
+void vx_cg_emit_index(vx_cg *cg) {
+  vx_buf *b = cg->out;
+  const vx_module *m = cg->m;
+  const vx_func *f = &m->index;
+  const vx_op *sel = vx_func_find_select(f);
+  if (!sel) {
+    vx_cg_error(cg, "codegen: the index function has no select");
+    return;
+  }
+  if (sel->code == VX_OP_SELECT_MASS) {
+    vx_cg_error(cg, "codegen: select mass is not supported by the CUDA backend yet (use top or threshold)");
+    return;
+  }
+  if (vx_shape_has(sel->operands[1]->shape, VX_AXIS_PAGE) || (sel->operands[0]->shape.axes & ~VX_AXIS_BIT(VX_AXIS_PAGE))) {
+    vx_cg_error(cg, "codegen: select expects a score over [page] and a scalar budget");
+    return;
+  }
+  vx_buf_line(b, "/* ----------------------------------------------------------------------- index */");
+  vx_buf_blank(b);
+  emit_support(cg);
+  vx_cg_emit_value_functions(cg, f);
+
+  vx_buf_line(b, "/* index: one block per row (request, KV head); scores every page, then");
+  vx_buf_line(b, " * selects. Grid: x = batch * KV heads.");
+  vx_buf_line(b, " * IR:");
+  for (const vx_op *op = f->first; op; op = op->next) {
+    vx_buf_puts(b, " *   ");
+    vx_cg_describe_op(b, op);
+    vx_buf_puts(b, "\n");
+  }
+  vx_buf_line(b, " */");
+  vx_buf_line(b, "__global__ void __launch_bounds__(VX_TOPK_THREADS)");
+  vx_buf_line(b, "%s_index_kernel(vx_paged_kv kv, const %s_kv_t *q, %s_field_ptrs fields, const float *state_in,", cg->alg,
+              cg->alg, cg->alg);
+  vx_buf_line(b, "    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count) {");
+  b->indent++;
+  vx_buf_line(b, "__shared__ vx_topk_smem topk;");
+  if (cg->row_floats > 0) vx_buf_line(b, "__shared__ float row[%d];", cg->row_floats);
+  if (has_page_reduction(cg)) vx_buf_line(b, "__shared__ float reduce_scratch[VX_TOPK_WARPS];");
+  vx_buf_line(b, "const int r = blockIdx.x;");
+  vx_buf_line(b, "const int b = r / kv.num_kv_heads, h = r %% kv.num_kv_heads;");
+  vx_buf_line(b, "const int total = vx_num_pages(kv, b);");
+  vx_buf_line(b, "%s_index_ctx c;", cg->alg);
+  vx_buf_line(b, "c.pages = kv.format == VX_PAGES_CSR ? kv.indices + kv.indptr[b]");
+  vx_buf_line(b, "                                     : kv.block_table + (long long)b * kv.block_table_stride;");
+  vx_buf_line(b, "c.num_phys = kv.num_pages;");
+  vx_buf_line(b, "c.b = b;");
+  vx_buf_line(b, "c.h = h;");
+  vx_buf_line(b, "c.n = total < max_pages ? total : max_pages; /* the workspace holds max_pages per row */");
+  vx_buf_line(b, "c.kv_heads = kv.num_kv_heads;");
+  if (index_has(cg, VX_OP_INPUT_Q))
+    vx_buf_line(b, "c.q = q + ((long long)b * kv.num_kv_heads + h) * %s_GROUP * %s_HEAD_DIM;", cg->upper, cg->upper);
+  if (m->nfields > 0) vx_buf_line(b, "c.fields = fields;");
+  for (int i = 0; i < m->nstates; i++)
+    vx_buf_line(b, "c.state_in[%d] = state_in + ((long long)%d * gridDim.x + r) * max_pages;", i, i);
+  if (cg->row_floats > 0) vx_buf_line(b, "c.row = row;");
+  b->indent--;
+  vx_buf_blank(b);
+  for (const vx_op *op = f->first; op; op = op->next)
+    if (cg->rows[op->id].kind != VX_ROW_INLINE) emit_row_phase(cg, op);
+
+  b->indent++;
+  vx_buf_line(b, "float *row_scores = scores + (long long)r * max_pages;");
+  vx_buf_line(b, "for (int p = threadIdx.x; p < c.n; p += blockDim.x) {");
+  b->indent++;
+  if (needs_page_var(f, sel)) vx_buf_line(b, "const %s_page pg = %s_page_at(c, p);", cg->alg, cg->alg);
+  for (const vx_op *op = f->first; op; op = op->next) {
+    if (op->code == VX_OP_STORE_STATE) {
+      vx_buf_puts(b, "    /* ");
+      vx_cg_describe_op(b, op);
+      vx_buf_puts(b, " */\n");
+      vx_buf_printf(b, "    state_out[((long long)%d * gridDim.x + r) * max_pages + p] = ", op->index);
+      vx_cg_call(cg, b, op->operands[0]);
+      vx_buf_puts(b, ";\n");
+    }
+  }
+  vx_buf_puts(b, "    row_scores[p] = ");
+  vx_cg_call(cg, b, sel->operands[0]);
+  vx_buf_puts(b, ";\n");
+  b->indent--;
+  vx_buf_line(b, "}");
+  for (int i = 0; i < m->nstates; i++) {
+    const bool stored = state_store(f, i) != NULL;
+    vx_buf_line(b, "/* state %s: %s */", m->states[i].name,
+                stored ? "entries past the request's pages carry over" : "never stored: carried over whole");
+    vx_buf_line(b, "for (int p = %sthreadIdx.x; p < max_pages; p += blockDim.x) {", stored ? "c.n + " : "");
+    vx_buf_line(b, "  const long long at = ((long long)%d * gridDim.x + r) * max_pages + p;", i);
+    vx_buf_line(b, "  state_out[at] = state_in[at];");
+    vx_buf_line(b, "}");
+  }
+  vx_buf_line(b, "__syncthreads(); /* scores visible to the whole block */");
+  b->indent--;
+  emit_select(cg, sel);
+  vx_buf_line(b, "}");
+  vx_buf_blank(b);
+}
