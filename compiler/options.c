@@ -155,6 +155,8 @@ static bool apply_option(vx_options *opts, FILE *err, int id, const char *v) {
     return true;
   case VX_OPT_DUMP_IR_DIR: opts->dump_ir_dir = v; return true;
   case VX_OPT_TIME_PASSES: opts->time_passes = true; return true;
+  case VX_OPT_VERIFY_EACH: opts->verify_each = true; return true;
+  case VX_OPT_PRINT_LOC: opts->print_locations = true; return true;
   case VX_OPT_DIAGNOSTICS:
     if (!one_of(v, "text", "json", NULL, NULL))
       return fail(err, "use --diagnostics=text or --diagnostics=json", "unknown diagnostics format '%s'%s", v, "");

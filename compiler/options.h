@@ -41,6 +41,8 @@ typedef struct vx_options {
   const char *dump_ir;      /* "after-all" or "after:NAME" or NULL */
   const char *dump_ir_dir;
   bool time_passes;
+  bool verify_each;         /* --verify-each */
+  bool print_locations;     /* --print-locations */
   vx_diag_format diag_format;
   int max_errors;
   vx_color_mode color;

@@ -191,16 +191,31 @@ static void print_plan_comments(vx_strbuf *sb, const vx_module *m, const vx_func
     vx_sb_puts(sb, "\n");
   }
   long total_page = 0, total_row = 0;
+  /* A slot may be shared by values with disjoint lifetimes: it is sized
+   * (and counted in the total) by the largest of them. */
   for (int b = 1; b <= max_buffer; b++) {
+    long c = 0;
+    bool per_page = false;
+    const vx_op *first = NULL;
     for (const vx_op *op = f->first; op; op = op->next) {
       if (op->buffer != b)
         continue;
-      bool per_page;
-      long c = buffer_bytes_factor(m, op->shape, &per_page);
+      bool pp;
+      long cc = buffer_bytes_factor(m, op->shape, &pp);
+      if (!first || pp > per_page || (pp == per_page && cc > c)) {
+        c = cc;
+        per_page = pp;
+      }
+      if (!first) {
+        first = op;
+        vx_sb_printf(sb, "    // memory: buffer %d =", b);
+      }
       char shape[64];
       vx_format_shape(op->shape, shape, sizeof shape);
-      vx_sb_printf(sb, "    // memory: buffer %d = %%%d f32%s = %ld*B*Hkv%s bytes\n", b, op->id, shape, c,
-                   per_page ? "*P" : "");
+      vx_sb_printf(sb, " %%%d f32%s", op->id, shape);
+    }
+    if (first) {
+      vx_sb_printf(sb, " : %ld*B*Hkv%s bytes\n", c, per_page ? "*P" : "");
       *(per_page ? &total_page : &total_row) += c;
     }
   }
