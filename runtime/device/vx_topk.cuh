@@ -183,18 +183,20 @@ struct vx_select_args {
 
 /* One block of VX_TOPK_THREADS per row; rows = batch * kv.num_kv_heads and a
  * row's page count comes from the page table. */
-__global__ void __launch_bounds__(VX_TOPK_THREADS) vx_topk_select_kernel(vx_paged_kv kv, vx_select_args a) {
+static __global__ void __launch_bounds__(VX_TOPK_THREADS) vx_topk_select_kernel(vx_paged_kv kv, vx_select_args a) {
   __shared__ vx_topk_smem sm;
   const int row = blockIdx.x;
-  const int n = vx_num_pages(kv, row / kv.num_kv_heads);
+  int n = vx_num_pages(kv, row / kv.num_kv_heads);
+  if (n > a.score_stride) n = (int)a.score_stride; /* never read past the row */
   vx_topk_row(a.scores + (long long)row * a.score_stride, n, a.budget, a.keep_first, a.keep_last,
               a.sel_pages + (long long)row * a.max_sel, a.max_sel, a.sel_count + row, sm);
 }
 
-__global__ void __launch_bounds__(VX_TOPK_THREADS) vx_threshold_select_kernel(vx_paged_kv kv, vx_select_args a) {
+static __global__ void __launch_bounds__(VX_TOPK_THREADS) vx_threshold_select_kernel(vx_paged_kv kv, vx_select_args a) {
   __shared__ vx_topk_smem sm;
   const int row = blockIdx.x;
-  const int n = vx_num_pages(kv, row / kv.num_kv_heads);
+  int n = vx_num_pages(kv, row / kv.num_kv_heads);
+  if (n > a.score_stride) n = (int)a.score_stride; /* never read past the row */
   vx_threshold_row(a.scores + (long long)row * a.score_stride, n, a.threshold, a.keep_first, a.keep_last,
                    a.sel_pages + (long long)row * a.max_sel, a.max_sel, a.sel_count + row, sm);
 }

@@ -1,0 +1,338 @@
+/* vortex_bench.cu - timings of libvortexrt's decode kernels on one GPU, as
+ * ratios to the bytes floor measured in the same run.
+ *
+ * floor(ms) = bytes the step must move (KV rows actually attended, query,
+ * output) / copy bandwidth, where copy bandwidth is (read + written bytes) /
+ * time of a large device-to-device cudaMemcpyAsync timed in this run.
+ * Every timing: CUDA events around one launch sequence, warm-up first, the
+ * median of --reps repetitions. Sparse inputs rotate among several
+ * selections/queries whose pages together exceed 4x the L2, so repeated
+ * runs do not measure the cache. KV is random (never zeros).
+ *
+ * Usage: vortex-bench [--quick] [--reps N] [--json FILE] */
+#include <algorithm>
+#include <vector>
+
+#include "gpu_common.h"
+
+typedef struct bench_opts {
+  int reps;
+  int quick;
+  FILE *json;
+  int json_first;
+  double copy_gbs;
+  int l2_bytes;
+} bench_opts;
+
+__global__ void fill_random16(uint16_t *p, size_t n, uint64_t seed, int dtype) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    uint64_t x = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 29;
+    const float u = (float)(x >> 40) * (1.0f / 16777216.0f) * 4.0f - 2.0f; /* [-2, 2) */
+    p[i] = dtype == VXRT_DTYPE_F16 ? __half_as_ushort(__float2half_rn(u)) : __bfloat16_as_ushort(__float2bfloat16_rn(u));
+  }
+}
+
+__global__ void fill_scores(float *p, size_t n, uint64_t seed) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    uint64_t x = (i + 7) * 0xD1B54A32D192ED03ull ^ seed;
+    x ^= x >> 29;
+    x *= 0x94D049BB133111EBull;
+    x ^= x >> 32;
+    p[i] = (float)(x & 0xffffff) * (1.0f / 16777216.0f);
+  }
+}
+
+static void fill16(void *p, size_t n, uint64_t seed, int dtype) {
+  fill_random16<<<2048, 256>>>((uint16_t *)p, n, seed, dtype);
+  CK(cudaGetLastError());
+}
+
+static double median(std::vector<float> &v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Times fn(rep) `reps` times after 3 warm-ups; returns the median in ms. */
+template <typename F> static double time_ms(int reps, F fn) {
+  cudaEvent_t a, b;
+  CK(cudaEventCreate(&a));
+  CK(cudaEventCreate(&b));
+  for (int i = 0; i < 3; ++i) fn(i);
+  CK(cudaDeviceSynchronize());
+  std::vector<float> t;
+  for (int i = 0; i < reps; ++i) {
+    CK(cudaEventRecord(a));
+    fn(i);
+    CK(cudaEventRecord(b));
+    CK(cudaEventSynchronize(b));
+    float ms = 0;
+    CK(cudaEventElapsedTime(&ms, a, b));
+    t.push_back(ms);
+  }
+  CK(cudaGetLastError());
+  CK(cudaEventDestroy(a));
+  CK(cudaEventDestroy(b));
+  return median(t);
+}
+
+static double measure_copy_gbs(int reps) {
+  const size_t bytes = (size_t)4 << 30;
+  void *src, *dst;
+  CK(cudaMalloc(&src, bytes));
+  CK(cudaMalloc(&dst, bytes));
+  fill16(src, bytes / 2, 1, VXRT_DTYPE_BF16);
+  const double ms = time_ms(reps, [&](int) { CK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice)); });
+  CK(cudaFree(src));
+  CK(cudaFree(dst));
+  return 2.0 * bytes / (ms * 1e6); /* read + write, GB/s */
+}
+
+static void json_record(bench_opts *o, const char *kind, const char *name, int batch, int ctx, double ms, double bytes,
+                        double dense_ms) {
+  const double floor_ms = bytes / (o->copy_gbs * 1e6);
+  if (!o->json) return;
+  fprintf(o->json, "%s\n  {\"kind\": \"%s\", \"name\": \"%s\", \"batch\": %d, \"context\": %d, \"ms\": %.5f, "
+                   "\"bytes\": %.0f, \"floor_ms\": %.5f, \"ratio_to_floor\": %.3f, \"gbs\": %.1f, "
+                   "\"speedup_vs_dense\": %.3f}",
+          o->json_first ? "" : ",", kind, name, batch, ctx, ms, bytes, floor_ms, ms / floor_ms, bytes / (ms * 1e6),
+          dense_ms > 0 ? dense_ms / ms : 0.0);
+  o->json_first = 0;
+}
+
+static void print_row(bench_opts *o, const char *kind, const char *what, int batch, int ctx, double ms, double bytes,
+                      double dense_ms) {
+  const double floor_ms = bytes / (o->copy_gbs * 1e6);
+  printf("%-5s %-16s B=%-3d ctx=%-6d %9.4f ms  floor %8.4f ms  x%5.2f of floor  %7.0f GB/s", kind, what, batch, ctx, ms,
+         floor_ms, ms / floor_ms, bytes / (ms * 1e6));
+  if (dense_ms > 0) printf("  %5.2fx vs dense", dense_ms / ms);
+  printf("\n");
+  json_record(o, kind, what, batch, ctx, ms, bytes, dense_ms);
+}
+
+/* CSR page table over a shuffled pool: every request has ctx tokens. */
+typedef struct bench_kv {
+  vxrt_paged_kv kv;
+  void *k, *v;
+  int32_t *indptr, *indices, *lpl;
+  int pages_per_req;
+} bench_kv;
+
+static void bench_kv_init(bench_kv *b, vx_rng *r, int batch, int kv_heads, int head_dim, int page_size, int ctx,
+                          int separate_v) {
+  memset(b, 0, sizeof *b);
+  const int ppr = (ctx + page_size - 1) / page_size;
+  const int64_t pages = (int64_t)batch * ppr;
+  b->pages_per_req = ppr;
+  std::vector<int32_t> indptr(batch + 1), indices(pages), lpl(batch);
+  for (int64_t i = 0; i < pages; ++i) indices[i] = (int32_t)i;
+  rng_shuffle(r, indices.data(), (int)pages);
+  for (int i = 0; i <= batch; ++i) indptr[i] = i * ppr;
+  for (int i = 0; i < batch; ++i) lpl[i] = ctx - (ppr - 1) * page_size;
+  const size_t elems = (size_t)pages * page_size * kv_heads * head_dim;
+  CK(cudaMalloc(&b->k, elems * 2));
+  fill16(b->k, elems, 11, VXRT_DTYPE_BF16);
+  if (separate_v) {
+    CK(cudaMalloc(&b->v, elems * 2));
+    fill16(b->v, elems, 12, VXRT_DTYPE_BF16);
+  } else {
+    b->v = b->k;
+  }
+  CK(cudaMalloc(&b->indptr, (batch + 1) * 4));
+  CK(cudaMalloc(&b->indices, pages * 4));
+  CK(cudaMalloc(&b->lpl, batch * 4));
+  CK(cudaMemcpy(b->indptr, indptr.data(), (batch + 1) * 4, cudaMemcpyHostToDevice));
+  CK(cudaMemcpy(b->indices, indices.data(), pages * 4, cudaMemcpyHostToDevice));
+  CK(cudaMemcpy(b->lpl, lpl.data(), batch * 4, cudaMemcpyHostToDevice));
+  vxrt_paged_kv *kv = &b->kv;
+  kv->format = VXRT_PAGES_CSR;
+  kv->dtype = VXRT_DTYPE_BF16;
+  kv->batch = batch;
+  kv->page_size = page_size;
+  kv->num_kv_heads = kv_heads;
+  kv->head_dim = head_dim;
+  kv->num_pages = pages;
+  kv->indptr = b->indptr;
+  kv->indices = b->indices;
+  kv->last_page_len = b->lpl;
+  kv->k_pool = b->k;
+  kv->v_pool = b->v;
+  vxrt_kv_set_layout(kv, VXRT_LAYOUT_NHD);
+}
+
+static void bench_kv_free(bench_kv *b) {
+  CK(cudaFree(b->k));
+  if (b->v != b->k) CK(cudaFree(b->v));
+  CK(cudaFree(b->indptr));
+  CK(cudaFree(b->indices));
+  CK(cudaFree(b->lpl));
+}
+
+/* GQA 32 q heads / 8 kv heads, dim 128, bf16, page 16, budget 2048 tokens. */
+static void bench_gqa(bench_opts *o, vx_rng *r, int batch, int ctx) {
+  const int H = 8, QO = 32, D = 128, PS = 16, budget_tokens = 2048, keep_first = 1, keep_last = 2;
+  bench_kv b;
+  bench_kv_init(&b, r, batch, H, D, PS, ctx, 1);
+  const int rows = batch * H, n = b.pages_per_req;
+  const int sel_pages = std::min(n, budget_tokens / PS);
+  const int budget = std::max(0, sel_pages - keep_first - keep_last);
+  const double tok_bytes = (double)H * D * 2 * 2; /* K + V of one token, all kv heads */
+  const double qo_bytes = 2.0 * batch * QO * D * 2;
+  const double dense_bytes = (double)batch * ctx * tok_bytes + qo_bytes;
+  /* selected pages are full except possibly the last (kept) one */
+  const double sparse_bytes = (double)batch * std::min(ctx, sel_pages * PS) * tok_bytes + qo_bytes;
+  const double sparse_set = (double)batch * sel_pages * PS * tok_bytes;
+  const int nsets = (int)std::min(16.0, std::max(1.0, ceil(4.0 * o->l2_bytes / sparse_set)));
+
+  void *q, *out, *ws;
+  float *scores;
+  int32_t *sel, *cnt;
+  const size_t qn = (size_t)batch * QO * D;
+  CK(cudaMalloc(&q, qn * 2 * nsets));
+  CK(cudaMalloc(&out, qn * 2));
+  fill16(q, qn * nsets, 21, VXRT_DTYPE_BF16);
+  CK(cudaMalloc(&scores, (size_t)rows * n * 4 * nsets));
+  fill_scores<<<1024, 256>>>(scores, (size_t)rows * n * nsets, 31);
+  CK(cudaMalloc(&sel, (size_t)rows * sel_pages * 4 * nsets));
+  CK(cudaMalloc(&cnt, (size_t)rows * 4 * nsets));
+  const size_t ws_dense = vxrt_decode_workspace_size(batch, QO, H, D, n);
+  const size_t ws_sparse = vxrt_decode_workspace_size(batch, QO, H, D, sel_pages);
+  const size_t ws_bytes = std::max(ws_dense, ws_sparse);
+  CK(cudaMalloc(&ws, ws_bytes));
+  char err[512];
+  const float scale = 1.0f / sqrtf((float)D);
+  auto qset = [&](int s) { return (void *)((uint16_t *)q + (size_t)(s % nsets) * qn); };
+  auto topk = [&](int s) {
+    s %= nsets;
+    CKRT(vxrt_topk_select(&b.kv, scores + (size_t)s * rows * n, n, budget, keep_first, keep_last,
+                          sel + (size_t)s * rows * sel_pages, sel_pages, cnt + (size_t)s * rows, 0, err, sizeof err));
+  };
+  auto sparse = [&](int s) {
+    const int k = s % nsets;
+    CKRT(vxrt_sparse_decode(&b.kv, qset(s), out, QO, scale, sel + (size_t)k * rows * sel_pages, cnt + (size_t)k * rows,
+                            sel_pages, ws, ws_bytes, 0, err, sizeof err));
+  };
+  for (int s = 0; s < nsets; ++s) topk(s);
+  CK(cudaDeviceSynchronize());
+
+  const double dense_ms = time_ms(o->reps, [&](int s) {
+    CKRT(vxrt_dense_decode(&b.kv, qset(s), out, QO, scale, n, ws, ws_bytes, 0, err, sizeof err));
+  });
+  const double topk_ms = time_ms(o->reps, topk);
+  const double sparse_ms = time_ms(o->reps, sparse);
+  const double step_ms = time_ms(o->reps, [&](int s) { topk(s); sparse(s); });
+  print_row(o, "gqa", "dense", batch, ctx, dense_ms, dense_bytes, 0);
+  print_row(o, "gqa", "sparse-attn", batch, ctx, sparse_ms, sparse_bytes, dense_ms);
+  print_row(o, "gqa", "topk", batch, ctx, topk_ms, (double)rows * n * 4, 0);
+  print_row(o, "gqa", "topk+sparse", batch, ctx, step_ms, sparse_bytes + (double)rows * n * 4, dense_ms);
+  CK(cudaFree(q));
+  CK(cudaFree(out));
+  CK(cudaFree(scores));
+  CK(cudaFree(sel));
+  CK(cudaFree(cnt));
+  CK(cudaFree(ws));
+  bench_kv_free(&b);
+}
+
+/* GLM-4.7-Flash MLA: 20 heads, latent 512 + 64, page 64, bf16. */
+static void bench_mla(bench_opts *o, vx_rng *r, int batch, int ctx) {
+  const int HEADS = 20, DC = 512, D = 576, PS = 64, budget_tokens = 2048;
+  bench_kv b;
+  bench_kv_init(&b, r, batch, 1, D, PS, ctx, 0);
+  const int n = b.pages_per_req, sel_pages = std::min(n, budget_tokens / PS);
+  const double qo_bytes = (double)batch * HEADS * (D + DC) * 2;
+  const double dense_bytes = (double)batch * ctx * D * 2 + qo_bytes;
+  const double sparse_bytes = (double)batch * std::min(ctx, sel_pages * PS) * D * 2 + qo_bytes;
+  const int nsets = (int)std::min(16.0, std::max(1.0, ceil(4.0 * o->l2_bytes / (sparse_bytes - qo_bytes))));
+  void *q, *out, *ws;
+  float *scores;
+  int32_t *sel, *cnt;
+  CK(cudaMalloc(&q, (size_t)batch * HEADS * D * 2 * nsets));
+  CK(cudaMalloc(&out, (size_t)batch * HEADS * DC * 2));
+  fill16(q, (size_t)batch * HEADS * D * nsets, 41, VXRT_DTYPE_BF16);
+  CK(cudaMalloc(&scores, (size_t)batch * n * 4 * nsets));
+  fill_scores<<<1024, 256>>>(scores, (size_t)batch * n * nsets, 51);
+  CK(cudaMalloc(&sel, (size_t)batch * sel_pages * 4 * nsets));
+  CK(cudaMalloc(&cnt, (size_t)batch * 4 * nsets));
+  char err[512];
+  for (int s = 0; s < nsets; ++s)
+    CKRT(vxrt_topk_select(&b.kv, scores + (size_t)s * batch * n, n, std::max(0, sel_pages - 3), 1, 2,
+                          sel + (size_t)s * batch * sel_pages, sel_pages, cnt + (size_t)s * batch, 0, err, sizeof err));
+  const size_t ws_bytes = std::max(vxrt_mla_workspace_size(batch, HEADS, DC, n), vxrt_mla_workspace_size(batch, HEADS, DC, sel_pages));
+  CK(cudaMalloc(&ws, ws_bytes));
+  const float scale = 1.0f / sqrtf(192.0f);
+  auto qset = [&](int s) { return (void *)((uint16_t *)q + (size_t)(s % nsets) * batch * HEADS * D); };
+  const double dense_ms = time_ms(o->reps, [&](int s) {
+    CKRT(vxrt_mla_decode(&b.kv, DC, qset(s), out, HEADS, scale, NULL, NULL, n, ws, ws_bytes, 0, err, sizeof err));
+  });
+  const double sparse_ms = time_ms(o->reps, [&](int s) {
+    const int k = s % nsets;
+    CKRT(vxrt_mla_decode(&b.kv, DC, qset(s), out, HEADS, scale, sel + (size_t)k * batch * sel_pages, cnt + (size_t)k * batch,
+                         sel_pages, ws, ws_bytes, 0, err, sizeof err));
+  });
+  print_row(o, "mla", "dense", batch, ctx, dense_ms, dense_bytes, 0);
+  print_row(o, "mla", "sparse-attn", batch, ctx, sparse_ms, sparse_bytes, dense_ms);
+  CK(cudaFree(q));
+  CK(cudaFree(out));
+  CK(cudaFree(scores));
+  CK(cudaFree(sel));
+  CK(cudaFree(cnt));
+  CK(cudaFree(ws));
+  bench_kv_free(&b);
+}
+
+int main(int argc, char **argv) {
+  bench_opts o;
+  memset(&o, 0, sizeof o);
+  o.reps = 30;
+  o.json_first = 1;
+  const char *json_path = NULL;
+  for (int i = 1; i < argc; ++i) {
+    if (!strcmp(argv[i], "--quick")) o.quick = 1;
+    else if (!strcmp(argv[i], "--reps") && i + 1 < argc) o.reps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
+    else {
+      fprintf(stderr, "usage: vortex-bench [--quick] [--reps N] [--json FILE]\n");
+      return 2;
+    }
+  }
+  int ndev = 0;
+  if (cudaGetDeviceCount(&ndev) != cudaSuccess || ndev == 0) {
+    printf("no CUDA device\n");
+    return 77;
+  }
+  cudaDeviceProp prop;
+  CK(cudaGetDeviceProperties(&prop, 0));
+  o.l2_bytes = prop.l2CacheSize;
+  o.copy_gbs = measure_copy_gbs(o.reps);
+  printf("device %s, %d SMs, L2 %d MB; device copy %.0f GB/s (read+write); median of %d reps\n", prop.name,
+         prop.multiProcessorCount, o.l2_bytes >> 20, o.copy_gbs, o.reps);
+  if (json_path) {
+    o.json = fopen(json_path, "w");
+    if (!o.json) {
+      fprintf(stderr, "cannot write %s\n", json_path);
+      return 2;
+    }
+    fprintf(o.json, "{\"device\": \"%s\", \"copy_gbs\": %.1f, \"reps\": %d, \"results\": [", prop.name, o.copy_gbs, o.reps);
+  }
+  vx_rng r = {0x1234567};
+  const int ctxs[3] = {8192, 32768, 131072}, batches[3] = {16, 32, 64};
+  for (int c = 0; c < 3; ++c)
+    for (int bi = 0; bi < 3; ++bi) {
+      if (o.quick && (bi == 1 || c == 2)) continue;
+      bench_gqa(&o, &r, batches[bi], ctxs[c]);
+    }
+  for (int c = 0; c < 2; ++c)
+    for (int bi = 0; bi < 2; ++bi) {
+      if (o.quick && bi == 1) continue;
+      bench_mla(&o, &r, batches[bi], ctxs[c]);
+    }
+  if (o.json) {
+    fprintf(o.json, "\n]}\n");
+    fclose(o.json);
+  }
+  return 0;
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# gpu_check.sh - build libvortexrt + GPU test + bench with plain nvcc/gcc
+# (no cmake, flex, bison or cmocka needed), run the GPU test, run it under
+# compute-sanitizer memcheck and racecheck (--quick subset), run the bench,
+# and print a short table. Logs go to $OUT (default build-gpu/out).
+#   bash scripts/gpu_check.sh [--no-bench] [--no-sanitize] [--bench-quick]
+set -u -o pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/build-gpu/out}
+mkdir -p "$OUT"
+BENCH=1; SANITIZE=1; BENCH_ARGS=""
+for a in "$@"; do
+  case $a in
+    --no-bench) BENCH=0 ;;
+    --no-sanitize) SANITIZE=0 ;;
+    --bench-quick) BENCH_ARGS="--quick" ;;
+  esac
+done
+CUDA=${CUDA_HOME:-$(dirname "$(dirname "$(command -v nvcc)")")}
+B=build-gpu
+mkdir -p $B
+GENCODE="-gencode=arch=compute_90a,code=sm_90a"
+NVFLAGS="-O3 -std=c++17 $GENCODE -Werror=all-warnings -Iruntime/include -Iruntime/device -Iruntime/src -Itests/gpu"
+declare -A RESULT
+
+build() {
+  echo "== build ($(nvcc --version | tail -1))"
+  local pids=()
+  for f in status validate hash nvrtc_loader; do
+    gcc -std=c17 -O2 -fPIC -Wall -Wextra -Werror -Iruntime/include -I"$CUDA/include" \
+      -DVXRT_CUDA_INCLUDE_DIR="\"$CUDA/include\"" -DVXRT_DEVICE_INCLUDE_DIR="\"$PWD/runtime/device\"" \
+      -c runtime/src/$f.c -o $B/$f.o & pids+=($!)
+  done
+  nvcc $NVFLAGS -Xptxas -v -c runtime/src/decode_launch.cu -o $B/decode_launch.o > $B/ptxas.log 2>&1 & pids+=($!)
+  local ok=1
+  for p in "${pids[@]}"; do wait $p || ok=0; done
+  [ $ok = 1 ] || { cat $B/ptxas.log; return 1; }
+  rm -f $B/libvortexrt.a && ar rcs $B/libvortexrt.a $B/*.o || return 1
+  nvcc $NVFLAGS -lineinfo tests/gpu/gpu_test.cu $B/libvortexrt.a -lnvrtc -o $B/vx_gpu_test & local p1=$!
+  nvcc $NVFLAGS bench/vortex_bench.cu $B/libvortexrt.a -lnvrtc -o $B/vortex-bench & local p2=$!
+  wait $p1 && wait $p2
+}
+
+t0=$(date +%s)
+if build > "$OUT/build.log" 2>&1; then RESULT[build]=ok; else RESULT[build]=FAIL; fi
+grep -E "Compiling entry|spill|Used" $B/ptxas.log 2>/dev/null | paste - - - | \
+  sed -E "s/ptxas info *: Compiling entry function '([^']+)'[^\t]*/\\1/; s/ptxas info *://g; s/bytes stack frame, //" | \
+  c++filt | sed -E 's/\(vx_decode_args[^)]*\)//' > "$OUT/ptxas.txt" || true
+echo "build: ${RESULT[build]} ($(( $(date +%s) - t0 )) s)"
+if [ "${RESULT[build]}" != ok ]; then tail -40 "$OUT/build.log"; exit 1; fi
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,memory.used --format=csv > "$OUT/nvidia-smi.txt" 2>&1 || true
+
+echo "== GPU test"
+$B/vx_gpu_test > "$OUT/test.log" 2>&1; rc=$?
+RESULT[test]=$([ $rc = 0 ] && echo pass || echo "FAIL rc=$rc")
+tail -4 "$OUT/test.log"
+
+if [ $SANITIZE = 1 ] && command -v compute-sanitizer >/dev/null; then
+  echo "== compute-sanitizer"
+  timeout 150 compute-sanitizer --tool memcheck --error-exitcode 9 $B/vx_gpu_test --quick > "$OUT/memcheck.log" 2>&1; rc=$?
+  RESULT[memcheck]="rc=$rc $(grep -m1 'ERROR SUMMARY' "$OUT/memcheck.log")"
+  timeout 150 compute-sanitizer --tool racecheck --error-exitcode 9 $B/vx_gpu_test --quick > "$OUT/racecheck.log" 2>&1; rc=$?
+  RESULT[racecheck]="rc=$rc $(grep -m1 -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$OUT/racecheck.log")"
+fi
+
+if [ $BENCH = 1 ]; then
+  echo "== bench"
+  $B/vortex-bench $BENCH_ARGS --json "$OUT/bench.json" > "$OUT/bench.log" 2>&1; RESULT[bench]="rc=$?"
+fi
+
+echo
+echo "================ summary ($(( $(date +%s) - t0 )) s) ================"
+for k in build test memcheck racecheck bench; do
+  [ -n "${RESULT[$k]:-}" ] && printf "%-10s %s\n" "$k" "${RESULT[$k]}"
+done
+echo "-- test failures:"; grep -E "^FAIL" "$OUT/test.log" | head -8
+echo "-- ptxas (regs/spills):"; grep -E "partial" "$OUT/ptxas.txt" | tr -s ' \t' ' ' | cut -c1-140 | head -24
+[ -f "$OUT/bench.log" ] && { echo "-- bench:"; cat "$OUT/bench.log"; }
