@@ -36,6 +36,8 @@ struct vx_diag_engine {
   bool limit_noticed; /* "too many errors" was printed */
 };
 
+static void notice_limit(vx_diag_engine *d);
+
 vx_diag_engine *vx_diag_new(const vx_diag_options *opts) {
   vx_diag_engine *d = calloc(1, sizeof *d);
   if (!d)
@@ -52,6 +54,8 @@ vx_diag_engine *vx_diag_new(const vx_diag_options *opts) {
 void vx_diag_free(vx_diag_engine *d) {
   if (!d)
     return;
+  if (vx_diag_should_stop(d))
+    notice_limit(d);
   for (int i = 0; i < d->nsources; i++) {
     free(d->sources[i].file);
     free(d->sources[i].text);
@@ -259,6 +263,21 @@ static void render_json(const vx_diag_engine *d, vx_severity sev, const char *id
   json_decref(obj);
 }
 
+/* Says once that errors beyond --max-errors were suppressed: when the
+ * next error arrives, or when the engine is freed after reaching it. */
+static void notice_limit(vx_diag_engine *d) {
+  if (d->limit_noticed)
+    return;
+  d->limit_noticed = true;
+  char notice[96];
+  snprintf(notice, sizeof notice, "too many errors emitted, stopping now (--max-errors=%d)", d->opts.max_errors);
+  if (d->opts.format == VX_DIAG_JSON)
+    render_json(d, VX_SEV_NOTE, "too-many-errors", NULL, NULL, NULL, notice);
+  else
+    render_text(d, VX_SEV_NOTE, NULL, NULL, NULL, notice);
+  fflush(d->opts.out);
+}
+
 /* Shared path of both report functions; `span` NULL for plain ones. */
 static void report(vx_diag_engine *d, vx_severity sev, const char *id, const char *file, const vx_span *span,
                    const char *hint, const char *fmt, va_list ap) {
@@ -269,16 +288,7 @@ static void report(vx_diag_engine *d, vx_severity sev, const char *id, const cha
     d->dropping = false;
     if (sev == VX_SEV_ERROR && vx_diag_should_stop(d)) {
       d->dropping = true;
-      if (!d->limit_noticed) {
-        d->limit_noticed = true;
-        char notice[96];
-        snprintf(notice, sizeof notice, "too many errors emitted, stopping now (--max-errors=%d)",
-                 d->opts.max_errors);
-        if (d->opts.format == VX_DIAG_JSON)
-          render_json(d, VX_SEV_NOTE, "too-many-errors", NULL, NULL, NULL, notice);
-        else
-          render_text(d, VX_SEV_NOTE, NULL, NULL, NULL, notice);
-      }
+      notice_limit(d);
       return;
     }
     if (sev == VX_SEV_ERROR)
