@@ -82,6 +82,7 @@ void vx_cg_analyse_index(vx_cg *cg);      /* emit_index.c */
 void vx_cg_emit_index(vx_cg *cg);         /* emit_index.c */
 void vx_cg_emit_attention(vx_cg *cg);     /* emit_attend.c */
 void vx_cg_emit_cu_prelude(vx_cg *cg);    /* emit_host.c: geometry, types, status codes */
+void vx_cg_emit_state_kernel(vx_cg *cg); /* emit_host.c: state fill kernel */
 void vx_cg_emit_host(vx_cg *cg);          /* emit_host.c: extern "C" launchers */
 /* emit_host.c: the .h; the page-table header supplies the descriptor. */
 void vx_cg_emit_header(vx_cg *cg, const char *page_table_header);

@@ -107,8 +107,13 @@ static void emit_cu(vx_cg *cg, const char *header_name) {
   vx_cg_emit_cu_prelude(cg);
   if (cg->m->nfields > 0) vx_cg_emit_cache(cg);
   vx_cg_emit_index(cg);
+  vx_cg_emit_state_kernel(cg);
+  /* NVRTC compiles device code only: the launchers are for nvcc builds,
+   * run-time loaders look the extern "C" kernels up by name. */
+  vx_buf_puts(b, "#ifndef __CUDACC_RTC__\n\n");
   vx_cg_emit_attention(cg);
   vx_cg_emit_host(cg);
+  vx_buf_puts(b, "\n#endif /* !__CUDACC_RTC__ */\n");
 }
 
 int vx_codegen_emit(const vx_module *m, const char *header_name, vx_codegen_output *out, char *err, size_t errlen) {

@@ -215,7 +215,7 @@ void vx_cg_emit_cache(vx_cg *cg) {
   vx_buf_line(b, " * request's last page), y = KV heads.");
   emit_ir_comment(cg, f);
   vx_buf_line(b, " */");
-  vx_buf_line(b, "__global__ void __launch_bounds__(%s_CACHE_THREADS)", cg->upper);
+  vx_buf_line(b, "extern \"C\" __global__ void __launch_bounds__(%s_CACHE_THREADS)", cg->upper);
   vx_buf_line(b, "%s_cache_update_kernel(vx_paged_kv kv, %s_field_ptrs f, int max_pages, int last_only) {", cg->alg, cg->alg);
   vx_buf_line(b, "  const int h = blockIdx.y;");
   vx_buf_line(b, "  const int b = last_only ? (int)blockIdx.x : (int)blockIdx.x / max_pages;");
@@ -233,7 +233,7 @@ void vx_cg_emit_cache(vx_cg *cg) {
   vx_buf_line(b, " * request's last page per block (grid: x = batch, y = KV heads). Fields");
   vx_buf_line(b, " * the incremental pass marked fold only the new tokens into the stored");
   vx_buf_line(b, " * value; the others are recomputed from the whole page. */");
-  vx_buf_line(b, "__global__ void __launch_bounds__(%s_CACHE_THREADS)", cg->upper);
+  vx_buf_line(b, "extern \"C\" __global__ void __launch_bounds__(%s_CACHE_THREADS)", cg->upper);
   vx_buf_line(b, "%s_cache_append_kernel(vx_paged_kv kv, %s_field_ptrs f, int new_tokens) {", cg->alg, cg->alg);
   vx_buf_line(b, "  const int h = blockIdx.y;");
   vx_buf_line(b, "  const int b = blockIdx.x;");

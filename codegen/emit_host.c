@@ -159,9 +159,15 @@ static void emit_helpers(vx_cg *cg) {
     vx_buf_printf(b, "  return %s_OK;\n}\n\n", u);
   }
   vx_buf_printf(b, "static int %s_launched(void) { return cudaGetLastError() == cudaSuccess ? %s_OK : %s_ERR_LAUNCH; }\n\n", a, u, u);
+}
+
+/* Device code of the state buffers: a fill kernel (only with states). */
+void vx_cg_emit_state_kernel(vx_cg *cg) {
+  vx_buf *b = cg->out;
+  const char *a = cg->alg;
   if (cg->m->nstates > 0) {
     vx_buf_printf(b, "/* Fills `count` entries of each state with its initial value. */\n");
-    vx_buf_printf(b, "__global__ void %s_state_init_kernel(float *state, long long count) {\n", a);
+    vx_buf_printf(b, "extern \"C\" __global__ void %s_state_init_kernel(float *state, long long count) {\n", a);
     vx_buf_printf(b, "  const float init[%d] = {", cg->m->nstates);
     for (int i = 0; i < cg->m->nstates; i++) {
       vx_buf_puts(b, i ? ", " : "");

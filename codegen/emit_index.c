@@ -308,7 +308,7 @@ void vx_cg_emit_index(vx_cg *cg) {
     vx_buf_puts(b, "\n");
   }
   vx_buf_line(b, " */");
-  vx_buf_line(b, "__global__ void __launch_bounds__(VX_TOPK_THREADS)");
+  vx_buf_line(b, "extern \"C\" __global__ void __launch_bounds__(VX_TOPK_THREADS)");
   vx_buf_line(b, "%s_index_kernel(vx_paged_kv kv, const %s_kv_t *q, %s_field_ptrs fields, const float *state_in,", cg->alg,
               cg->alg, cg->alg);
   vx_buf_line(b, "    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count) {");

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# check_example.sh MODE VORTEXC EXAMPLE.vtx WORKDIR [vortexc flags...]
+# Emits EXAMPLE with vortexc -o into WORKDIR, then checks the output:
+#   nvcc   compile for sm_90a with every warning an error
+#   nvrtc  compile in-process through NVRTC (NVRTC_CHECK: the checker binary)
+#   clang  parse the .h as C17 with libclang and check the ABI (CLANG_ABI)
+#   golden compare .cu and .h with tests/codegen/golden (GOLDEN_DIR)
+set -euo pipefail
+mode=$1 vortexc=$2 vtx=$3 work=$4
+shift 4
+name=$(basename "$vtx" .vtx)
+mkdir -p "$work"
+cu="$work/$name.cu"
+h="$work/$name.h"
+rm -f "$cu" "$h"
+"$vortexc" "$vtx" "$@" -o "$cu"
+test -s "$cu" && test -s "$h"
+cuda_include=${CUDA_INCLUDE:-/usr/local/cuda/include}
+case $mode in
+  nvcc)
+    "${NVCC:-nvcc}" -gencode=arch=compute_90a,code=sm_90a -Werror all-warnings -std=c++17 -c "$cu" -o "$work/$name.o"
+    # The header must also stand alone in C++ translation units.
+    printf '#include "%s"\nint main(void) { return 0; }\n' "$h" > "$work/${name}_h.cpp"
+    "${NVCC:-nvcc}" -Werror all-warnings -c "$work/${name}_h.cpp" -o "$work/${name}_h.o"
+    ;;
+  nvrtc) "$NVRTC_CHECK" "$cu" "$cuda_include" ;;
+  clang) "$CLANG_ABI" "$h" "$name" "$cuda_include" ;;
+  golden)
+    diff -u "$GOLDEN_DIR/$name.cu" "$cu"
+    diff -u "$GOLDEN_DIR/$name.h" "$h"
+    ;;
+  *) echo "unknown mode $mode" >&2; exit 2 ;;
+esac
