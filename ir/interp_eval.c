@@ -229,6 +229,11 @@ void vx_tensor_broadcast(const vx_tensor *src, const int dst_ext[VX_AXIS_COUNT],
 
 /* ------------------------------------------------------ elementwise */
 
+/* fmax/fmin without a libm call, so the loops vectorise: a NaN operand
+ * yields the other one. */
+static inline double max_ignoring_nan(double acc, double x) { return (x > acc || acc != acc) ? x : acc; }
+static inline double min_ignoring_nan(double acc, double x) { return (x < acc || acc != acc) ? x : acc; }
+
 static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
 
 static void apply_row(vx_op_code code, const double *a, const double *b, const double *c, float *o, int n) {
@@ -250,8 +255,8 @@ static void apply_row(vx_op_code code, const double *a, const double *b, const d
   case VX_OP_SUB: ROW(a[i] - b[i]);
   case VX_OP_MUL: ROW(a[i] * b[i]);
   case VX_OP_DIV: ROW(a[i] / b[i]);
-  case VX_OP_MAX: ROW(fmax(a[i], b[i]));
-  case VX_OP_MIN: ROW(fmin(a[i], b[i]));
+  case VX_OP_MAX: ROW(max_ignoring_nan(a[i], b[i]));
+  case VX_OP_MIN: ROW(min_ignoring_nan(a[i], b[i]));
   case VX_OP_LT: ROW(a[i] < b[i] ? 1.0 : 0.0);
   case VX_OP_LE: ROW(a[i] <= b[i] ? 1.0 : 0.0);
   case VX_OP_GT: ROW(a[i] > b[i] ? 1.0 : 0.0);
@@ -309,65 +314,106 @@ static bool element_valid(const vx_tensor *t, const int idx[VX_AXIS_COUNT], int 
   return pos < valid_tokens;
 }
 
-static bool eval_reduce(vx_eval_ws *ws, const vx_op *op, vx_tensor *out, const vx_tensor *in, bool masked,
-                        int valid_tokens, vx_interp_error *err) {
-  if (!ws_reserve_acc(ws, out->size))
-    return vx_interp_fail(err, "out of memory");
-  double *acc = ws->acc;
-  int32_t *cnt = ws->cnt;
-  memset(cnt, 0, out->size * sizeof *cnt);
-  for (size_t i = 0; i < out->size; i++)
-    acc[i] = 0.0;
-  size_t st_in[VX_AXIS_COUNT], st_out[VX_AXIS_COUNT];
-  strides_of(in, st_in);
-  strides_of(out, st_out);
-  st_out[op->axis] = 0;
-  masked = masked && (vx_shape_has(in->shape, VX_AXIS_TOK) || vx_shape_has(in->shape, VX_AXIS_SUB));
+/* The common case: every element takes part. max/min start from NaN,
+ * which the first element replaces. */
+static void reduce_dense(const vx_op *op, const vx_tensor *in, double *acc, const size_t st_in[VX_AXIS_COUNT],
+                         const size_t st_out[VX_AXIS_COUNT], size_t out_size) {
   vx_op_code code = op->code;
+  bool extremum = code == VX_OP_REDUCE_MAX || code == VX_OP_REDUCE_MIN;
+  for (size_t k = 0; k < out_size; k++)
+    acc[k] = extremum ? NAN : 0.0;
   int idx[VX_AXIS_COUNT] = {0};
   int inner = inner_axis(in->ext);
   int len = inner < 0 ? 1 : in->ext[inner];
   size_t so = inner < 0 ? 0 : st_out[inner];
   do {
     const float *s = in->data + offset_of(idx, st_in);
-    size_t ob = offset_of(idx, st_out);
-    for (int i = 0; i < len; i++) {
-      if (masked) {
-        idx[inner < 0 ? 0 : inner] = inner < 0 ? idx[0] : i;
-        if (!element_valid(in, idx, valid_tokens))
-          continue;
-      }
-      double x = s[i];
-      size_t k = ob + (size_t)i * so;
-      switch (code) {
-      case VX_OP_REDUCE_MAX:
-        acc[k] = cnt[k] ? fmax(acc[k], x) : x;
-        break;
-      case VX_OP_REDUCE_MIN:
-        acc[k] = cnt[k] ? fmin(acc[k], x) : x;
-        break;
-      case VX_OP_REDUCE_NORM:
-        acc[k] += x * x;
-        break;
-      default:
-        acc[k] += x;
-        break;
-      }
-      cnt[k]++;
-    }
-    if (masked && inner >= 0)
-      idx[inner] = 0;
-  } while (next_index(idx, in->ext, inner));
-  for (size_t k = 0; k < out->size; k++) {
-    double v = acc[k];
-    if (cnt[k] == 0)
-      v = 0.0; /* documented: a reduction over nothing is 0 */
-    else if (code == VX_OP_REDUCE_MEAN)
-      v /= cnt[k];
-    else if (code == VX_OP_REDUCE_NORM)
-      v = sqrt(v);
-    out->data[k] = (float)v;
+    double *o = acc + offset_of(idx, st_out);
+    /* Two shapes of inner loop: reducing along it (so == 0: one running
+     * value) or across it (so == 1: elementwise, vectorisable). */
+#define REDUCE_ROW(update)                                                                                   \
+  if (so == 0) {                                                                                             \
+    double a = o[0];                                                                                         \
+    for (int i = 0; i < len; i++) {                                                                          \
+      double x = s[i];                                                                                       \
+      a = update;                                                                                            \
+    }                                                                                                        \
+    o[0] = a;                                                                                                \
+  } else {                                                                                                   \
+    for (int i = 0; i < len; i++) {                                                                          \
+      double a = o[i], x = s[i];                                                                             \
+      o[i] = update;                                                                                         \
+    }                                                                                                        \
   }
+    switch (code) {
+    case VX_OP_REDUCE_MAX:
+      REDUCE_ROW(max_ignoring_nan(a, x));
+      break;
+    case VX_OP_REDUCE_MIN:
+      REDUCE_ROW(min_ignoring_nan(a, x));
+      break;
+    case VX_OP_REDUCE_NORM:
+      REDUCE_ROW(a + x * x);
+      break;
+    default:
+      REDUCE_ROW(a + x);
+      break;
+    }
+#undef REDUCE_ROW
+  } while (next_index(idx, in->ext, inner));
+  double n = in->ext[op->axis];
+  for (size_t k = 0; k < out_size; k++)
+    acc[k] = code == VX_OP_REDUCE_MEAN ? acc[k] / n : code == VX_OP_REDUCE_NORM ? sqrt(acc[k]) : acc[k];
+}
+
+/* A partial last page in cache_update: only elements of existing tokens
+ * take part, counted one by one (empty -> 0). */
+static void reduce_masked(const vx_op *op, const vx_tensor *in, double *acc, int32_t *cnt,
+                          const size_t st_in[VX_AXIS_COUNT], const size_t st_out[VX_AXIS_COUNT], size_t out_size,
+                          int valid_tokens) {
+  vx_op_code code = op->code;
+  memset(cnt, 0, out_size * sizeof *cnt);
+  for (size_t k = 0; k < out_size; k++)
+    acc[k] = 0.0;
+  int idx[VX_AXIS_COUNT] = {0};
+  do {
+    if (!element_valid(in, idx, valid_tokens))
+      continue;
+    double x = in->data[offset_of(idx, st_in)];
+    size_t k = offset_of(idx, st_out);
+    if (code == VX_OP_REDUCE_MAX)
+      acc[k] = cnt[k] ? max_ignoring_nan(acc[k], x) : x;
+    else if (code == VX_OP_REDUCE_MIN)
+      acc[k] = cnt[k] ? min_ignoring_nan(acc[k], x) : x;
+    else
+      acc[k] += code == VX_OP_REDUCE_NORM ? x * x : x;
+    cnt[k]++;
+  } while (next_index(idx, in->ext, -1));
+  for (size_t k = 0; k < out_size; k++) {
+    if (cnt[k] == 0)
+      acc[k] = 0.0; /* documented: a reduction over nothing is 0 */
+    else if (code == VX_OP_REDUCE_MEAN)
+      acc[k] /= cnt[k];
+    else if (code == VX_OP_REDUCE_NORM)
+      acc[k] = sqrt(acc[k]);
+  }
+}
+
+static bool eval_reduce(vx_eval_ws *ws, const vx_op *op, vx_tensor *out, const vx_tensor *in, bool masked,
+                        int valid_tokens, vx_interp_error *err) {
+  if (!ws_reserve_acc(ws, out->size))
+    return vx_interp_fail(err, "out of memory");
+  size_t st_in[VX_AXIS_COUNT], st_out[VX_AXIS_COUNT];
+  strides_of(in, st_in);
+  strides_of(out, st_out);
+  st_out[op->axis] = 0;
+  masked = masked && (vx_shape_has(in->shape, VX_AXIS_TOK) || vx_shape_has(in->shape, VX_AXIS_SUB));
+  if (masked)
+    reduce_masked(op, in, ws->acc, ws->cnt, st_in, st_out, out->size, valid_tokens);
+  else
+    reduce_dense(op, in, ws->acc, st_in, st_out, out->size);
+  for (size_t k = 0; k < out->size; k++)
+    out->data[k] = (float)ws->acc[k];
   return true;
 }
 
