@@ -64,6 +64,18 @@ VX_INLINE vx_vec16 vx_load_stream16(const void *p) {
   return __ldcs(reinterpret_cast<const vx_vec16 *>(p));
 }
 
+/* Asynchronous global->shared copies (sm_80+). They let a warp keep several
+ * iterations of K/V in flight without holding them in registers, which is
+ * what a bandwidth-bound decode kernel needs: bytes in flight, not threads.
+ * pred = false copies nothing and zero-fills the 16 bytes (padding tokens). */
+VX_INLINE void vx_cp_async16(void *smem, const void *gmem, bool pred) {
+  const unsigned int dst = (unsigned int)__cvta_generic_to_shared(smem);
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(pred ? 16 : 0) : "memory");
+}
+VX_INLINE void vx_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+/* Wait until at most N of this thread's committed groups are still pending. */
+template <int N> VX_INLINE void vx_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
+
 VX_INLINE float vx_warp_sum(float x) {
   for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
   return x;

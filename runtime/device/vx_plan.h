@@ -13,6 +13,7 @@
  * warning from NVRTC); C17 inline does, to avoid external definitions. */
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
 #define VX_PLAN_FN __host__ __device__ inline
+#define VX_HOST_DEVICE_CONSTEXPR_FN __host__ __device__ constexpr
 #else
 #define VX_PLAN_FN static inline
 #endif

@@ -89,7 +89,13 @@ static vxrt_status prepare(const vxrt_paged_kv *kv, const void *q, void *out, lo
 
 template <typename T, int D, int G> static void launch_gqa(const vx_decode_args &a, cudaStream_t s) {
   const long long rows = (long long)a.kv.batch * a.kv.num_kv_heads;
-  vx_decode_partial_kernel<T, D, G><<<(unsigned)(rows * a.num_chunks), VX_DECODE_THREADS, 0, s>>>(a);
+  constexpr int smem = vx_decode_smem_bytes<D, G>();
+  /* Host-side attribute, not a stream operation: legal during capture,
+   * idempotent, cheap, so no once-only global state is needed. */
+  if (cudaFuncSetAttribute(vx_decode_partial_kernel<T, D, G>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem) !=
+      cudaSuccess)
+    return; /* the launch below then fails and launch_status reports it */
+  vx_decode_partial_kernel<T, D, G><<<(unsigned)(rows * a.num_chunks), VX_DECODE_THREADS, smem, s>>>(a);
   vx_decode_merge_kernel<T, D><<<(unsigned)(a.kv.batch * a.num_qo_heads), D, 0, s>>>(a, G);
 }
 
