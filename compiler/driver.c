@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../frontend/ast_build.h"
@@ -395,6 +396,9 @@ int vx_compile(const vx_options *opts) {
 bool vx_write_files_atomic(const char *const *paths, const char *const *data, const size_t *lens, int n) {
   char *tmp[4] = {0};
   bool ok = n <= 4;
+  /* mkstemp creates 0600 files; outputs get the usual 0666 & ~umask. */
+  mode_t mask = umask(0);
+  umask(mask);
   for (int i = 0; ok && i < n; i++) {
     size_t len = strlen(paths[i]);
     tmp[i] = malloc(len + 16);
@@ -410,6 +414,8 @@ bool vx_write_files_atomic(const char *const *paths, const char *const *data, co
       ok = false;
       break;
     }
+    if (fchmod(fd, 0666 & ~mask) != 0)
+      ok = false;
     FILE *f = fdopen(fd, "wb");
     if (!f) {
       close(fd);

@@ -5,6 +5,7 @@
 set -u
 vortexc=$1
 root=$2
+umask 022
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fails=0
@@ -83,6 +84,8 @@ check "bad input writes nothing" test "$rc" -eq 1 -a -z "$(ls -A "$work/o")"
 run "$quest" -o "$work/o/out.cu"
 if [ "$rc" -eq 0 ]; then
   check "-o writes OUT.cu and OUT.h" test -s "$work/o/out.cu" -a -s "$work/o/out.h"
+  check "-o leaves no temporary files" test "$(ls -A "$work/o" | wc -l)" -eq 2
+  check "outputs get 0666 & ~umask" test "$(stat -c %a "$work/o/out.cu")" = 644
 else
   check "-o before codegen: exit 1, nothing written" test "$rc" -eq 1 -a -z "$(ls -A "$work/o")"
 fi

@@ -1,0 +1,476 @@
+/* gen_check ALG.so ALG.vir [--quick]: checks the kernels vortexc generated
+ * for one algorithm and geometry (ALG.so, built from ALG.cu) against the IR
+ * interpreter (ALG.vir, the same optimised IR) on random paged inputs with
+ * ragged lengths and shuffled physical pages:
+ *   cache    cache_update of every page            vs interp fields
+ *   append   cache_update_last after one new token vs interp fields
+ *   index    selection (CSR and block table)       vs interp selection
+ *            (identical sets up to near-ties), state vs interp state
+ *   attend   attention over the interp selection   vs interp output
+ *   graph    a whole step captured in a CUDA graph == the same step eager
+ * One line per check, a table at the end; exit 1 on any failure. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dlopen */
+#endif
+#include <cuda_runtime_api.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include VX_ABI_HEADER /* any generated header: vx_paged_kv */
+#include "compiler/diag.h"
+#include "ir/interp.h"
+#include "ir/read.h"
+
+typedef size_t (*size3_fn)(int, int, int);
+typedef int (*state_init_fn)(float *, int, int, int, cudaStream_t);
+typedef int (*cache_fn)(const vx_paged_kv *, void *const *, int, cudaStream_t);
+typedef int (*index_fn)(const vx_paged_kv *, const void *, void *const *, const float *, float *, int, int *, int *,
+                        void *, size_t, cudaStream_t);
+typedef int (*attend_fn)(const vx_paged_kv *, const void *, const int *, const int *, int, float, void *, void *, size_t,
+                         cudaStream_t);
+typedef int (*step_fn)(const vx_paged_kv *, const void *, void *const *, const float *, float *, int, int, float, void *,
+                       void *, size_t, cudaStream_t);
+
+typedef struct generated {
+  size3_fn workspace_size, state_bytes;
+  state_init_fn state_init;
+  cache_fn cache_update, cache_update_last;
+  index_fn index;
+  attend_fn attend;
+  step_fn step;
+} generated;
+
+typedef struct test_case {
+  int batch, kv_heads, context;
+} test_case;
+
+static int failures;
+
+#define CUDA_OK(call)                                                                              \
+  do {                                                                                             \
+    cudaError_t e_ = (call);                                                                       \
+    if (e_ != cudaSuccess) {                                                                       \
+      fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_));       \
+      exit(1);                                                                                     \
+    }                                                                                              \
+  } while (0)
+
+static void *sym(void *lib, const char *alg, const char *name) {
+  char full[256];
+  snprintf(full, sizeof full, "%s_%s", alg, name);
+  void *p = dlsym(lib, full);
+  if (!p) {
+    fprintf(stderr, "missing symbol %s\n", full);
+    exit(1);
+  }
+  return p;
+}
+
+static void check(const char *what, const char *label, int ok, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void check(const char *what, const char *label, int ok, const char *fmt, ...) {
+  printf("%-6s %-8s %-28s ", ok ? "PASS" : "FAIL", what, label);
+  va_list ap;
+  va_start(ap, fmt);
+  vprintf(fmt, ap);
+  va_end(ap);
+  printf("\n");
+  fflush(stdout);
+  if (!ok) failures++;
+}
+
+static void *dev_copy(const void *host, size_t bytes) {
+  void *d = NULL;
+  CUDA_OK(cudaMalloc(&d, bytes ? bytes : 4));
+  if (bytes) CUDA_OK(cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice));
+  return d;
+}
+
+/* f32 values (exactly representable) -> 16-bit storage bits, or f32 as is. */
+static void *to_storage(const float *x, size_t n, vx_dtype dt, size_t *bytes) {
+  if (dt == VX_DTYPE_F32 || dt == VX_DTYPE_DEFAULT) {
+    *bytes = n * 4;
+    float *out = malloc(*bytes ? *bytes : 4);
+    memcpy(out, x, *bytes);
+    return out;
+  }
+  uint16_t *out = malloc(n * 2 + 2);
+  for (size_t i = 0; i < n; i++) out[i] = dt == VX_DTYPE_BF16 ? vx_f32_to_bf16_bits(x[i]) : vx_f32_to_f16_bits(x[i]);
+  *bytes = n * 2;
+  return out;
+}
+
+static float *from_device_storage(const void *d, size_t n, vx_dtype dt) {
+  float *out = malloc(n * 4 + 4);
+  if (dt == VX_DTYPE_F32 || dt == VX_DTYPE_DEFAULT) {
+    CUDA_OK(cudaMemcpy(out, d, n * 4, cudaMemcpyDeviceToHost));
+    return out;
+  }
+  uint16_t *bits = malloc(n * 2 + 2);
+  CUDA_OK(cudaMemcpy(bits, d, n * 2, cudaMemcpyDeviceToHost));
+  for (size_t i = 0; i < n; i++) out[i] = dt == VX_DTYPE_BF16 ? vx_bf16_bits_to_f32(bits[i]) : vx_f16_bits_to_f32(bits[i]);
+  free(bits);
+  return out;
+}
+
+static double storage_tolerance(vx_dtype dt) { return dt == VX_DTYPE_BF16 ? 1.6e-2 : dt == VX_DTYPE_F16 ? 2e-3 : 1e-4; }
+
+typedef struct device_inputs {
+  vx_paged_kv csr, table;
+  void *k, *v, *q;
+  int *indptr, *indices, *last, *block_table, *seq_lens;
+} device_inputs;
+
+static void upload_inputs(const vx_paged_inputs *in, device_inputs *d) {
+  const vx_paged_geometry *g = &in->geo;
+  size_t bytes;
+  void *host = to_storage(in->k_pool, vx_paged_inputs_pool_elems(in), g->kv_dtype, &bytes);
+  d->k = dev_copy(host, bytes);
+  free(host);
+  d->v = d->k; /* MLA: one latent pool */
+  if (in->v_pool) {
+    host = to_storage(in->v_pool, vx_paged_inputs_pool_elems(in), g->kv_dtype, &bytes);
+    d->v = dev_copy(host, bytes);
+    free(host);
+  }
+  host = to_storage(in->q, vx_paged_inputs_q_elems(in), g->kv_dtype, &bytes);
+  d->q = dev_copy(host, bytes);
+  free(host);
+  const int B = g->batch;
+  d->indptr = dev_copy(in->indptr, (size_t)(B + 1) * 4);
+  d->indices = dev_copy(in->indices, (size_t)in->indptr[B] * 4);
+  d->last = dev_copy(in->last_page_len, (size_t)B * 4);
+  d->block_table = dev_copy(in->block_table, (size_t)B * in->max_blocks * 4);
+  d->seq_lens = dev_copy(in->seq_lens, (size_t)B * 4);
+  vx_paged_kv kv;
+  memset(&kv, 0, sizeof kv);
+  kv.format = 0;
+  kv.dtype = g->kv_dtype == VX_DTYPE_F16 ? 1 : 0;
+  kv.batch = B;
+  kv.page_size = g->page_size;
+  kv.num_kv_heads = g->kv_heads;
+  kv.head_dim = g->head_dim;
+  kv.num_pages = in->num_phys_pages;
+  kv.indptr = d->indptr;
+  kv.indices = d->indices;
+  kv.last_page_len = d->last;
+  kv.k_pool = d->k;
+  kv.v_pool = d->v;
+  kv.stride_head = g->head_dim;
+  kv.stride_token = (long long)g->kv_heads * g->head_dim;
+  kv.stride_page = kv.stride_token * g->page_size;
+  d->csr = kv;
+  kv.format = 1;
+  kv.indptr = kv.indices = kv.last_page_len = NULL;
+  kv.block_table = d->block_table;
+  kv.block_table_stride = in->max_blocks;
+  kv.seq_lens = d->seq_lens;
+  d->table = kv;
+}
+
+static void free_inputs(device_inputs *d) {
+  if (d->v != d->k) cudaFree(d->v);
+  cudaFree(d->k);
+  cudaFree(d->q);
+  cudaFree(d->indptr);
+  cudaFree(d->indices);
+  cudaFree(d->last);
+  cudaFree(d->block_table);
+  cudaFree(d->seq_lens);
+}
+
+typedef struct field_set {
+  int n;
+  void *pool[16];
+  size_t bytes[16];
+} field_set;
+
+static void fields_alloc(const vx_module *m, const vx_field_pools *ref, field_set *f) {
+  f->n = m->nfields;
+  for (int i = 0; i < f->n; i++) {
+    const size_t elems = (size_t)ref->num_phys_pages * ref->kv_heads * ref->elems[i];
+    f->bytes[i] = elems * (size_t)(m->fields[i].storage == VX_DTYPE_BF16 || m->fields[i].storage == VX_DTYPE_F16 ? 2 : 4);
+    CUDA_OK(cudaMalloc(&f->pool[i], f->bytes[i]));
+    CUDA_OK(cudaMemset(f->pool[i], 0, f->bytes[i]));
+  }
+}
+
+static void fields_upload(const vx_module *m, const vx_field_pools *ref, field_set *f) {
+  for (int i = 0; i < f->n; i++) {
+    size_t bytes;
+    void *host = to_storage(ref->data[i], (size_t)ref->num_phys_pages * ref->kv_heads * ref->elems[i], m->fields[i].storage, &bytes);
+    CUDA_OK(cudaMemcpy(f->pool[i], host, bytes, cudaMemcpyHostToDevice));
+    free(host);
+  }
+}
+
+/* Worst relative difference of every field against the reference. */
+static double fields_diff(const vx_module *m, const vx_field_pools *ref, const field_set *f) {
+  double worst = 0;
+  for (int i = 0; i < f->n; i++) {
+    const size_t n = (size_t)ref->num_phys_pages * ref->kv_heads * ref->elems[i];
+    float *got = from_device_storage(f->pool[i], n, m->fields[i].storage);
+    const double d = vx_max_rel_diff(got, ref->data[i], n);
+    if (d > worst) worst = d;
+    free(got);
+  }
+  return worst;
+}
+
+static double worst_field_tolerance(const vx_module *m) {
+  double t = 1e-4;
+  for (int i = 0; i < m->nfields; i++)
+    if (storage_tolerance(m->fields[i].storage) > t) t = storage_tolerance(m->fields[i].storage);
+  return t;
+}
+
+static void run_case(const vx_module *m, const generated *gen, const test_case *tc, unsigned long long seed, int graph) {
+  const vx_geometry *mg = &m->geo;
+  vx_random_spec spec;
+  memset(&spec, 0, sizeof spec);
+  spec.geo.batch = tc->batch;
+  spec.geo.kv_heads = mg->kv == VX_KV_MLA ? 1 : tc->kv_heads;
+  spec.geo.group = mg->group;
+  spec.geo.head_dim = mg->head_dim;
+  spec.geo.page_size = mg->page_size;
+  spec.geo.kv = mg->kv;
+  spec.geo.mla_latent = mg->mla_latent;
+  spec.geo.mla_rope = mg->mla_rope;
+  spec.geo.kv_dtype = mg->kv_dtype;
+  spec.context = tc->context;
+  spec.ragged = tc->batch > 1;
+  spec.spare_pages = 5;
+  spec.seed = seed;
+  vx_interp_error err = {{0}};
+  vx_paged_inputs *in = vx_paged_inputs_random(&spec, &err);
+  if (!in) {
+    check("inputs", "", 0, "%s", err.message);
+    return;
+  }
+  vx_interp_result *ref = vx_interp_step(m, in, &err);
+  if (!ref) {
+    check("interp", "", 0, "%s", err.message);
+    vx_paged_inputs_free(in);
+    return;
+  }
+  char label[96];
+  snprintf(label, sizeof label, "B%d H%d L%d n<=%d", tc->batch, spec.geo.kv_heads, tc->context, in->max_pages);
+  const int B = in->geo.batch, H = in->geo.kv_heads, P = in->max_pages, rows = B * H;
+  device_inputs d;
+  upload_inputs(in, &d);
+  field_set f;
+  fields_alloc(m, ref->fields, &f);
+  const size_t ws_bytes = gen->workspace_size(B, H, P);
+  void *ws;
+  CUDA_OK(cudaMalloc(&ws, ws_bytes));
+  const size_t state_bytes = gen->state_bytes(B, H, P);
+  float *state_in = NULL, *state_out = NULL;
+  if (state_bytes) {
+    CUDA_OK(cudaMalloc((void **)&state_in, state_bytes));
+    CUDA_OK(cudaMalloc((void **)&state_out, state_bytes));
+  }
+  int *sel_pages, *sel_count;
+  CUDA_OK(cudaMalloc((void **)&sel_pages, (size_t)rows * P * 4));
+  CUDA_OK(cudaMalloc((void **)&sel_count, (size_t)rows * 4));
+  const int out_dim = vx_paged_out_dim(&in->geo);
+  const size_t out_elems = (size_t)B * H * in->geo.group * out_dim;
+  void *out;
+  CUDA_OK(cudaMalloc(&out, out_elems * 2));
+  cudaStream_t stream;
+  CUDA_OK(cudaStreamCreate(&stream));
+  const double ftol = worst_field_tolerance(m);
+
+  /* cache_update of every page */
+  int st = gen->cache_update(&d.csr, f.pool, P, stream);
+  CUDA_OK(cudaStreamSynchronize(stream));
+  double diff = fields_diff(m, ref->fields, &f);
+  check("cache", label, st == 0 && diff <= ftol, "status %d, max rel diff %.3g (tol %.3g)", st, diff, ftol);
+
+  /* cache_update_last after one appended token (block table: lengths - 1 first) */
+  for (int i = 0; i < f.n; i++) CUDA_OK(cudaMemset(f.pool[i], 0, f.bytes[i]));
+  int32_t *before = malloc((size_t)B * 4);
+  for (int b = 0; b < B; b++) before[b] = in->seq_lens[b] - 1;
+  int *d_before = dev_copy(before, (size_t)B * 4);
+  vx_paged_kv shorter = d.table;
+  shorter.seq_lens = d_before;
+  st = gen->cache_update(&shorter, f.pool, P, stream);
+  if (st == 0) st = gen->cache_update_last(&d.table, f.pool, 1, stream);
+  CUDA_OK(cudaStreamSynchronize(stream));
+  diff = fields_diff(m, ref->fields, &f);
+  check("append", label, st == 0 && diff <= 2 * ftol, "status %d, max rel diff %.3g (tol %.3g)", st, diff, 2 * ftol);
+  cudaFree(d_before);
+  free(before);
+
+  /* index on the reference fields, both page-table formats */
+  fields_upload(m, ref->fields, &f);
+  vx_state_arrays *s0 = vx_state_arrays_new(m, in, &err);
+  for (int s = 0; s < m->nstates; s++)
+    CUDA_OK(cudaMemcpy(state_in + (size_t)s * rows * P, s0->data[s], (size_t)rows * P * 4, cudaMemcpyHostToDevice));
+  vx_selection got;
+  memset(&got, 0, sizeof got);
+  got.rows = rows;
+  got.max_pages = P;
+  got.page_count = ref->selection->page_count;
+  got.scores = ref->selection->scores;
+  got.count = malloc((size_t)rows * 4);
+  got.pages = malloc((size_t)rows * P * 4);
+  for (int fmt = 0; fmt < 2; fmt++) {
+    const vx_paged_kv *kv = fmt ? &d.table : &d.csr;
+    CUDA_OK(cudaMemset(sel_pages, 0xff, (size_t)rows * P * 4));
+    st = gen->index(kv, d.q, f.pool, state_in, state_out, P, sel_pages, sel_count, ws, ws_bytes, stream);
+    CUDA_OK(cudaStreamSynchronize(stream));
+    CUDA_OK(cudaMemcpy(got.count, sel_count, (size_t)rows * 4, cudaMemcpyDeviceToHost));
+    CUDA_OK(cudaMemcpy(got.pages, sel_pages, (size_t)rows * P * 4, cudaMemcpyDeviceToHost));
+    int exact = 0;
+    long long selected = 0, pages = 0;
+    for (int r = 0; r < rows; r++) {
+      for (int i = got.count[r] >= 0 && got.count[r] <= P ? got.count[r] : 0; i < P; i++) got.pages[(size_t)r * P + i] = -1;
+      exact += got.count[r] == ref->selection->count[r] &&
+               memcmp(got.pages + (size_t)r * P, ref->selection->pages + (size_t)r * P, (size_t)got.count[r] * 4) == 0;
+      selected += ref->selection->count[r];
+      pages += ref->selection->page_count[r];
+    }
+    vx_interp_error serr = {{0}};
+    const int same = st == 0 && vx_selection_equivalent(ref->selection, &got, 1e-3, &serr);
+    check("index", label, same, "%s: %d/%d rows identical, %lld of %lld pages selected%s%s", fmt ? "block table" : "CSR", exact,
+          rows, selected, pages, same ? "" : ", ", same ? "" : serr.message);
+    if (m->nstates > 0 && fmt == 0) {
+      double worst = 0;
+      float *host = malloc((size_t)rows * P * 4);
+      for (int s = 0; s < m->nstates; s++) {
+        CUDA_OK(cudaMemcpy(host, state_out + (size_t)s * rows * P, (size_t)rows * P * 4, cudaMemcpyDeviceToHost));
+        const double dd = vx_max_rel_diff(host, ref->state->data[s], (size_t)rows * P);
+        if (dd > worst) worst = dd;
+      }
+      free(host);
+      check("state", label, worst <= 1e-3, "max rel diff %.3g (tol 1e-3)", worst);
+    }
+  }
+
+  /* attention over the reference selection */
+  CUDA_OK(cudaMemcpy(sel_pages, ref->selection->pages, (size_t)rows * P * 4, cudaMemcpyHostToDevice));
+  CUDA_OK(cudaMemcpy(sel_count, ref->selection->count, (size_t)rows * 4, cudaMemcpyHostToDevice));
+  for (int fmt = 0; fmt < 2; fmt++) {
+    CUDA_OK(cudaMemset(out, 0xff, out_elems * 2));
+    st = gen->attend(fmt ? &d.table : &d.csr, d.q, sel_pages, sel_count, P, 0.0f, out, ws, ws_bytes, stream);
+    CUDA_OK(cudaStreamSynchronize(stream));
+    float *o = from_device_storage(out, out_elems, in->geo.kv_dtype);
+    diff = vx_max_rel_diff(o, ref->out_sparse, out_elems);
+    free(o);
+    check("attend", label, st == 0 && diff <= 2e-2, "%s: status %d, max rel diff %.3g (tol 2e-2)", fmt ? "block table" : "CSR", st,
+          diff);
+  }
+
+  /* a whole step, eager then replayed from a CUDA graph, from equal states */
+  if (graph) {
+    void *out2;
+    CUDA_OK(cudaMalloc(&out2, out_elems * 2));
+    fields_upload(m, ref->fields, &f);
+    st = gen->step(&d.csr, d.q, f.pool, state_in, state_out, 1, P, 0.0f, out, ws, ws_bytes, stream);
+    CUDA_OK(cudaStreamSynchronize(stream));
+    fields_upload(m, ref->fields, &f);
+    CUDA_OK(cudaMemset(out2, 0, out_elems * 2));
+    cudaGraph_t g;
+    cudaGraphExec_t exec;
+    CUDA_OK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
+    const int st2 = gen->step(&d.csr, d.q, f.pool, state_in, state_out, 1, P, 0.0f, out2, ws, ws_bytes, stream);
+    CUDA_OK(cudaStreamEndCapture(stream, &g));
+    CUDA_OK(cudaGraphInstantiate(&exec, g, 0));
+    CUDA_OK(cudaGraphLaunch(exec, stream));
+    CUDA_OK(cudaStreamSynchronize(stream));
+    void *h1 = malloc(out_elems * 2), *h2 = malloc(out_elems * 2);
+    CUDA_OK(cudaMemcpy(h1, out, out_elems * 2, cudaMemcpyDeviceToHost));
+    CUDA_OK(cudaMemcpy(h2, out2, out_elems * 2, cudaMemcpyDeviceToHost));
+    const int equal = memcmp(h1, h2, out_elems * 2) == 0;
+    size_t nodes = 0;
+    cudaGraphGetNodes(g, NULL, &nodes);
+    check("graph", label, st == 0 && st2 == 0 && equal, "step status %d/%d, %zu graph nodes, replay %s eager", st, st2, nodes,
+          equal ? "==" : "!=");
+    free(h1);
+    free(h2);
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(g);
+    cudaFree(out2);
+  }
+
+  free(got.count);
+  free(got.pages);
+  vx_state_arrays_free(s0);
+  cudaStreamDestroy(stream);
+  cudaFree(out);
+  cudaFree(sel_pages);
+  cudaFree(sel_count);
+  cudaFree(state_in);
+  cudaFree(state_out);
+  cudaFree(ws);
+  for (int i = 0; i < f.n; i++) cudaFree(f.pool[i]);
+  free_inputs(&d);
+  vx_interp_result_free(ref);
+  vx_paged_inputs_free(in);
+}
+
+static char *read_text(const char *path, size_t *len) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return NULL;
+  fseek(fp, 0, SEEK_END);
+  long n = ftell(fp);
+  fseek(fp, 0, SEEK_SET);
+  char *s = malloc((size_t)n + 1);
+  if (s && fread(s, 1, (size_t)n, fp) != (size_t)n) {
+    free(s);
+    s = NULL;
+  }
+  if (s) s[n] = '\0';
+  fclose(fp);
+  *len = (size_t)n;
+  return s;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s ALG.so ALG.vir [--quick]\n", argv[0]);
+    return 2;
+  }
+  const int quick = argc > 3 && strcmp(argv[3], "--quick") == 0;
+  size_t len;
+  char *text = read_text(argv[2], &len);
+  vx_arena arena;
+  vx_arena_init(&arena);
+  vx_diag_engine *diag = vx_diag_new(NULL);
+  vx_module *m = text ? vx_read_module(argv[2], text, len, &arena, diag) : NULL;
+  if (!m) {
+    fprintf(stderr, "cannot read IR %s\n", argv[2]);
+    return 1;
+  }
+  void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    fprintf(stderr, "dlopen %s: %s\n", argv[1], dlerror());
+    return 1;
+  }
+  generated gen;
+  gen.workspace_size = (size3_fn)sym(lib, m->name, "workspace_size");
+  gen.state_bytes = (size3_fn)sym(lib, m->name, "state_bytes");
+  gen.state_init = (state_init_fn)sym(lib, m->name, "state_init");
+  gen.cache_update = (cache_fn)sym(lib, m->name, "cache_update");
+  gen.cache_update_last = (cache_fn)sym(lib, m->name, "cache_update_last");
+  gen.index = (index_fn)sym(lib, m->name, "index");
+  gen.attend = (attend_fn)sym(lib, m->name, "attend");
+  gen.step = (step_fn)sym(lib, m->name, "step");
+  printf("== %s (%s): %s head_dim %d group %d page %d\n", m->name, argv[1], m->geo.kv == VX_KV_MLA ? "MLA" : "GQA",
+         m->geo.head_dim, m->geo.group, m->geo.page_size);
+  /* batch, KV heads, context (the longest request; the rest are ragged) */
+  static const test_case quick_cases[] = {{3, 2, 300}};
+  static const test_case full_cases[] = {{1, 1, 1}, {5, 2, 1000}, {64, 2, 2048}, {2, 2, 32768}, {16, 8, 4096}};
+  const test_case *cases = quick ? quick_cases : full_cases;
+  const int ncases = quick ? 1 : (int)(sizeof full_cases / sizeof full_cases[0]);
+  for (int i = 0; i < ncases; i++) run_case(m, &gen, &cases[i], 1000 + (unsigned long long)i, i == 1 || quick);
+  printf("== %s: %d failure(s)\n", m->name, failures);
+  dlclose(lib);
+  vx_diag_free(diag);
+  vx_arena_free(&arena);
+  free(text);
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# gen_gpu.sh [--quick]: runs ON THE GPU MACHINE from the repository root
+# (needs gcc, nvcc, a GPU; no cmake/flex/bison/jansson). Builds the
+# interpreter + IR reader and the harness with gcc, every generated .cu of
+# tests/gpu/codegen/generated (see gen_prepare.sh) into a shared library
+# with nvcc, runs gen_check on each, one quick run under compute-sanitizer
+# memcheck, and prints a table. Logs under $OUT (default /tmp/gen_out).
+set -uo pipefail
+OUT=${OUT:-/tmp/gen_out}
+mkdir -p "$OUT"
+here=tests/gpu/codegen
+build=${GEN_BUILD:-/tmp/gen_build}
+mkdir -p "$build"
+cuda=${CUDA_HOME:-/usr/local/cuda}
+jobs=$(nproc)
+
+first_header=$(ls $here/generated/*/*.h | head -1)
+srcs="ir/ir.c ir/read.c ir/strbuf.c ir/print.c compiler/arena.c frontend/axes.c $here/gen_diag_stub.c $(ls ir/interp_*.c | grep -v interp_files)"  # interp_files.c needs jansson
+if ! gcc -O2 -fopenmp -std=c17 -D_GNU_SOURCE -I. -I"$cuda/include" -DVX_ABI_HEADER="\"$first_header\"" \
+    -o "$build/gen_check" $here/gen_check.c $srcs -L"$cuda/lib64" -lcudart -ldl -lm > "$OUT/build_host.log" 2>&1; then
+  echo "host build failed:"; cat "$OUT/build_host.log"; exit 1
+fi
+
+ls -d $here/generated/*/ | xargs -P "$jobs" -I{} sh -c \
+  'd={}; t=$(basename $d); '"$cuda"'/bin/nvcc -O3 -shared -Xcompiler -fPIC -gencode=arch=compute_90a,code=sm_90a \
+     -o '"$build"'/$t.so $d*.cu > '"$OUT"'/nvcc_$t.log 2>&1 || echo "nvcc failed: $t"'
+
+status=0
+summary="$OUT/summary.txt"
+: > "$summary"
+for d in $here/generated/*/; do
+  tag=$(basename "$d")
+  vir=$(ls "$d"*.vir)
+  if [ ! -f "$build/$tag.so" ]; then echo "$tag: BUILD FAILED" >> "$summary"; status=1; continue; fi
+  start=$(date +%s.%N)
+  "$build/gen_check" "$build/$tag.so" "$vir" "$@" > "$OUT/$tag.log" 2>&1
+  rc=$?
+  secs=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo "?")
+  pass=$(grep -c '^PASS' "$OUT/$tag.log"); fail=$(grep -c '^FAIL' "$OUT/$tag.log")
+  printf '%-30s rc=%d pass=%-3s fail=%-3s %ss\n' "$tag" "$rc" "$pass" "$fail" "${secs:0:5}" >> "$summary"
+  [ $rc -eq 0 ] || status=1
+done
+
+if command -v compute-sanitizer > /dev/null; then
+  compute-sanitizer --tool memcheck --error-exitcode 9 "$build/gen_check" "$build/quest.so" \
+    $here/generated/quest/quest.vir --quick > "$OUT/memcheck.log" 2>&1
+  rc=$?
+  echo "memcheck quest --quick: rc=$rc $(grep -m1 'ERROR SUMMARY' "$OUT/memcheck.log")" >> "$summary"
+  [ $rc -eq 0 ] || status=1
+fi
+cat "$OUT"/*.log | grep '^FAIL' | head -40
+cat "$summary"
+exit $status

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# gen_prepare.sh VORTEXC: runs HERE (where flex/bison built vortexc). Emits,
+# for every line of gen_cases.list, the generated .cu/.h and the optimised
+# IR (.vir) the interpreter checks them against, into
+# tests/gpu/codegen/generated/TAG/ (git-ignored; carried to the GPU machine).
+set -euo pipefail
+vortexc=${1:?usage: gen_prepare.sh path/to/vortexc}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+rm -rf "$here/generated"
+grep -v '^#' "$here/gen_cases.list" | while read -r tag example flags; do
+  [ -n "$tag" ] || continue
+  dir="$here/generated/$tag"
+  mkdir -p "$dir"
+  # shellcheck disable=SC2086
+  "$vortexc" "$root/examples/$example.vtx" $flags -o "$dir/$example.cu"
+  # shellcheck disable=SC2086
+  "$vortexc" "$root/examples/$example.vtx" $flags --emit=ir -o "$dir/$example.vir"
+done
+echo "generated $(ls "$here/generated" | wc -l) cases into $here/generated"
