@@ -9,7 +9,7 @@
  * selections/queries whose pages together exceed 4x the L2, so repeated
  * runs do not measure the cache. KV is random (never zeros).
  *
- * Usage: vortex-bench [--quick] [--reps N] [--json FILE] */
+ * Usage: vortex-bench [--quick] [--gqa-only] [--reps N] [--json FILE] */
 #include <algorithm>
 #include <vector>
 
@@ -290,12 +290,14 @@ int main(int argc, char **argv) {
   o.reps = 30;
   o.json_first = 1;
   const char *json_path = NULL;
+  int gqa_only = 0;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--quick")) o.quick = 1;
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) o.reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
+    else if (!strcmp(argv[i], "--gqa-only")) gqa_only = 1;
     else {
-      fprintf(stderr, "usage: vortex-bench [--quick] [--reps N] [--json FILE]\n");
+      fprintf(stderr, "usage: vortex-bench [--quick] [--gqa-only] [--reps N] [--json FILE]\n");
       return 2;
     }
   }
@@ -325,7 +327,7 @@ int main(int argc, char **argv) {
       if (o.quick && (bi == 1 || c == 2)) continue;
       bench_gqa(&o, &r, batches[bi], ctxs[c]);
     }
-  for (int c = 0; c < 2; ++c)
+  for (int c = 0; c < 2 && !gqa_only; ++c)
     for (int bi = 0; bi < 2; ++bi) {
       if (o.quick && bi == 1) continue;
       bench_mla(&o, &r, batches[bi], ctxs[c]);

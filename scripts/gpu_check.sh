@@ -8,9 +8,10 @@ set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/build-gpu/out}
 mkdir -p "$OUT"
-BENCH=1; SANITIZE=1; BENCH_ARGS=""
+BENCH=1; SANITIZE=1; BENCH_ARGS=""; VARIANTS=""
 for a in "$@"; do
   case $a in
+    --variants=*) VARIANTS=${a#--variants=} ;;  # e.g. --variants=VX_MMA_STAGES=2,VX_MMA_STAGES=4
     --no-bench) BENCH=0 ;;
     --no-sanitize) SANITIZE=0 ;;
     --bench-quick) BENCH_ARGS="--quick" ;;
@@ -68,11 +69,31 @@ if [ $BENCH = 1 ]; then
   $B/vortex-bench $BENCH_ARGS --json "$OUT/bench.json" > "$OUT/bench.log" 2>&1; RESULT[bench]="rc=$?"
 fi
 
+# Tuning: rebuild the kernels with each -D setting and time GQA only.
+for v in ${VARIANTS//,/ }; do
+  echo "== variant -D$v"
+  tag=$(echo "$v" | tr -c 'A-Za-z0-9_\n' '_')
+  mkdir -p $B/var_$tag
+  if nvcc $NVFLAGS -D$v -c runtime/src/decode_launch.cu -o $B/var_$tag/decode_launch.o && \
+     ar rcs $B/var_$tag/libvortexrt.a $B/status.o $B/validate.o $B/hash.o $B/nvrtc_loader.o $B/var_$tag/decode_launch.o && \
+     nvcc $NVFLAGS bench/vortex_bench.cu $B/var_$tag/libvortexrt.a -lnvrtc -o $B/var_$tag/vortex-bench; then
+    $B/var_$tag/vortex-bench --quick --gqa-only > "$OUT/variant_$tag.log" 2>&1
+    RESULT[variant_$tag]="rc=$?"
+  else
+    RESULT[variant_$tag]="build FAIL"
+  fi
+done
+
 echo
 echo "================ summary ($(( $(date +%s) - t0 )) s) ================"
 for k in build test memcheck racecheck bench; do
   [ -n "${RESULT[$k]:-}" ] && printf "%-10s %s\n" "$k" "${RESULT[$k]}"
 done
+for k in "${!RESULT[@]}"; do
+  case $k in variant_*) printf "%-10s %s\n" "$k" "${RESULT[$k]}" ;; esac
+done
 echo "-- test failures:"; grep -E "^FAIL" "$OUT/test.log" | head -8
-echo "-- ptxas (regs/spills):"; grep -E "partial" "$OUT/ptxas.txt" | tr -s ' \t' ' ' | cut -c1-140 | head -24
+echo "-- ptxas (regs/spills):"; grep -E "partial" "$OUT/ptxas.txt" | grep -E "bfloat16" | tr -s ' \t' ' ' | cut -c1-140 | head -12
 [ -f "$OUT/bench.log" ] && { echo "-- bench:"; cat "$OUT/bench.log"; }
+for f in "$OUT"/variant_*.log; do [ -f "$f" ] && { echo "-- $(basename "$f"):"; grep -E "sparse-attn|dense" "$f"; }; done
+exit 0

@@ -314,6 +314,7 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, VX_DECODE_MIN_BLOCKS
     }
     vx_cp_async_wait<0>();
   }
+  __syncwarp(); /* all lanes' copies landed before the ring is reused below */
 
   /* Warp level: lanes with the same j hold different tokens' sums. */
 #pragma unroll

@@ -18,36 +18,61 @@
 #define VX_PLAN_FN static inline
 #endif
 
-/* Aim for a few resident blocks per SM on the largest current parts (132 SMs
- * on H100/H200) without reading the device: fewer blocks leave bandwidth
- * unused, more blocks only add merge traffic. */
-#define VX_PLAN_TARGET_BLOCKS 1024
-/* Below this a chunk's fixed costs (query load, cross-warp merge, partial
- * write) stop being small next to its KV reads. */
+/* Upper bound of the blocks a launch may use (a few waves on the largest
+ * current GPUs); bounds the workspace independently of the device. */
+#define VX_PLAN_MAX_BLOCKS 4096
+/* Below this a chunk's fixed costs (query load, page-table reads, pipeline
+ * ramp, cross-warp merge, partial write) stop being small next to its KV. */
 #define VX_PLAN_MIN_CHUNK_PAGES 4
 /* Bounds the partial-result workspace even for absurd page counts. */
-#define VX_PLAN_MAX_CHUNKS 128
+#define VX_PLAN_MAX_CHUNKS 64
+/* Capacity assumed when the caller does not know the device (132 SMs x 3). */
+#define VX_PLAN_DEFAULT_CAPACITY 396
 
 typedef struct vx_decode_plan {
   int num_chunks;  /* chunks per row; the last one also takes any overflow */
   int chunk_pages; /* pages per chunk */
 } vx_decode_plan;
 
-/* rows = batch * kv_heads (or batch for MLA); max_pages = an upper bound of
- * the pages any row attends (selected pages for sparse decode). */
-VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages) {
-  vx_decode_plan p;
-  long long want;
-  int by_pages;
+/* Most chunks a row may be split into: what the workspace is sized for. */
+VX_PLAN_FN int vx_decode_max_chunks(long long rows, int max_pages) {
+  long long c;
   if (max_pages < 1) max_pages = 1;
   if (rows < 1) rows = 1;
-  want = (VX_PLAN_TARGET_BLOCKS + rows - 1) / rows;
-  by_pages = (max_pages + VX_PLAN_MIN_CHUNK_PAGES - 1) / VX_PLAN_MIN_CHUNK_PAGES;
-  if (want > by_pages) want = by_pages;
-  if (want > VX_PLAN_MAX_CHUNKS) want = VX_PLAN_MAX_CHUNKS;
-  if (want < 1) want = 1;
-  p.num_chunks = (int)want;
-  p.chunk_pages = (max_pages + p.num_chunks - 1) / p.num_chunks;
+  c = (max_pages + VX_PLAN_MIN_CHUNK_PAGES - 1) / VX_PLAN_MIN_CHUNK_PAGES;
+  if (c > (VX_PLAN_MAX_BLOCKS + rows - 1) / rows) c = (VX_PLAN_MAX_BLOCKS + rows - 1) / rows;
+  if (c > VX_PLAN_MAX_CHUNKS) c = VX_PLAN_MAX_CHUNKS;
+  return c < 1 ? 1 : (int)c;
+}
+
+/* rows = batch * kv_heads (or batch for MLA); max_pages = an upper bound of
+ * the pages any row attends (selected pages for sparse decode); capacity =
+ * blocks the device runs at once (SMs x resident blocks per SM; <= 0 for
+ * the default). Picks the fewest chunks whose last wave is >= 90% full, so
+ * equal-length rows finish together instead of leaving a ragged tail. */
+VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages, int capacity) {
+  vx_decode_plan p;
+  int c, best = 1, maxc;
+  long long best_num = 0, best_den = 1;
+  if (max_pages < 1) max_pages = 1;
+  if (rows < 1) rows = 1;
+  if (capacity < 1) capacity = VX_PLAN_DEFAULT_CAPACITY;
+  maxc = vx_decode_max_chunks(rows, max_pages);
+  for (c = 1; c <= maxc; ++c) {
+    const long long blocks = rows * c;
+    const long long slots = (blocks + capacity - 1) / capacity * capacity;
+    if (blocks * 10 >= slots * 9) {
+      best = c;
+      break;
+    }
+    if (blocks * best_den > best_num * slots) { /* better fill than the best so far */
+      best = c;
+      best_num = blocks;
+      best_den = slots;
+    }
+  }
+  p.num_chunks = best;
+  p.chunk_pages = (max_pages + best - 1) / best;
   return p;
 }
 

@@ -5,6 +5,7 @@
  * same headers. Launchers check what they can without touching device
  * memory, launch, and report launch errors; they never synchronise. */
 #include "vx_attention.cuh"
+#include "vx_decode_mma.cuh"
 #include "vx_mla.cuh"
 #include "vx_topk.cuh"
 
@@ -45,19 +46,19 @@ extern "C" size_t vxrt_decode_workspace_size(int32_t batch, int32_t num_qo_heads
                                              int32_t head_dim, int32_t max_pages_per_row) {
   if (batch < 1 || num_kv_heads < 1 || num_qo_heads < num_kv_heads || head_dim < 1) return 0;
   const long long rows = (long long)batch * num_kv_heads;
-  const vx_decode_plan p = vx_make_decode_plan(rows, max_pages_per_row);
-  return (size_t)vx_decode_workspace_bytes(rows, num_qo_heads / num_kv_heads, head_dim, p.num_chunks);
+  return (size_t)vx_decode_workspace_bytes(rows, num_qo_heads / num_kv_heads, head_dim,
+                                           vx_decode_max_chunks(rows, max_pages_per_row));
 }
 
 extern "C" size_t vxrt_mla_workspace_size(int32_t batch, int32_t num_heads, int32_t kv_lora_rank,
                                           int32_t max_pages_per_row) {
   if (batch < 1 || num_heads < 1 || kv_lora_rank < 1) return 0;
-  const vx_decode_plan p = vx_make_decode_plan(batch, max_pages_per_row);
-  return (size_t)vx_decode_workspace_bytes(batch, num_heads, kv_lora_rank, p.num_chunks);
+  return (size_t)vx_decode_workspace_bytes(batch, num_heads, kv_lora_rank, vx_decode_max_chunks(batch, max_pages_per_row));
 }
 
 /* Shared front half of every decode launcher: descriptor, pointers,
- * workspace. Fills args (minus kernel-specific fields). */
+ * workspace (checked against the most chunks any device could be given).
+ * Fills args minus the split, which apply_plan sets per kernel. */
 static vxrt_status prepare(const vxrt_paged_kv *kv, const void *q, void *out, long long rows, int group, int out_dim,
                            int max_pages, void *workspace, size_t workspace_bytes, vx_decode_args *a, char *err,
                            size_t errlen) {
@@ -66,53 +67,72 @@ static vxrt_status prepare(const vxrt_paged_kv *kv, const void *q, void *out, lo
   if (!q || !out) return vxrt_fail(err, errlen, VXRT_ERROR_NULL_POINTER, "q and out must be non-NULL");
   if (max_pages < 1)
     return vxrt_fail(err, errlen, VXRT_ERROR_INVALID_VALUE, "max pages per row = %d: must be >= 1", max_pages);
-  const vx_decode_plan p = vx_make_decode_plan(rows, max_pages);
-  const size_t need = (size_t)vx_decode_workspace_bytes(rows, group, out_dim, p.num_chunks);
+  const size_t need = (size_t)vx_decode_workspace_bytes(rows, group, out_dim, vx_decode_max_chunks(rows, max_pages));
   if (!workspace) return vxrt_fail(err, errlen, VXRT_ERROR_NULL_POINTER, "workspace is NULL (%zu bytes needed)", need);
   if (((uintptr_t)workspace & 255u) != 0)
     return vxrt_fail(err, errlen, VXRT_ERROR_MISALIGNED, "workspace must be 256-byte aligned");
   if (workspace_bytes < need)
     return vxrt_fail(err, errlen, VXRT_ERROR_WORKSPACE_TOO_SMALL, "workspace is %zu bytes, %zu needed", workspace_bytes, need);
-  const unsigned long long slots = (unsigned long long)rows * p.num_chunks * group;
   a->kv = to_device(*kv);
   a->q = q;
   a->out = out;
   a->sel_pages = NULL;
   a->sel_count = NULL;
   a->max_sel = 0;
-  a->num_chunks = p.num_chunks;
-  a->chunk_pages = p.chunk_pages;
   a->ws_o = static_cast<float *>(workspace);
-  a->ws_lse = reinterpret_cast<float *>(static_cast<char *>(workspace) + ((slots * out_dim * 4ull + 255ull) & ~255ull));
   return VXRT_SUCCESS;
 }
 
-template <typename T, int D, int G> static void launch_gqa(const vx_decode_args &a, cudaStream_t s) {
+/* Blocks of `kernel` the current device runs at once; 0 if unknown (the
+ * plan then assumes an H100/H200). Host-side queries only: capturable. */
+static int device_capacity(const void *kernel, int threads, int smem) {
+  int dev = 0, sms = 0, per_sm = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, (size_t)smem) != cudaSuccess) {
+    cudaGetLastError(); /* a failed query must not look like a failed launch */
+    return 0;
+  }
+  return sms * per_sm;
+}
+
+static void apply_plan(vx_decode_args *a, long long rows, int group, int out_dim, int max_pages, int capacity) {
+  const vx_decode_plan p = vx_make_decode_plan(rows, max_pages, capacity);
+  const unsigned long long slots = (unsigned long long)rows * p.num_chunks * group;
+  a->num_chunks = p.num_chunks;
+  a->chunk_pages = p.chunk_pages;
+  a->ws_lse = reinterpret_cast<float *>(reinterpret_cast<char *>(a->ws_o) + ((slots * out_dim * 4ull + 255ull) & ~255ull));
+}
+
+/* GQA decode uses the tensor-core kernel (vx_decode_mma.cuh); the CUDA-core
+ * vx_decode_partial_kernel stays in the headers as the portable reference. */
+template <typename T, int D, int G> static void launch_gqa(vx_decode_args a, int max_pages, cudaStream_t s) {
   const long long rows = (long long)a.kv.batch * a.kv.num_kv_heads;
-  constexpr int smem = vx_decode_smem_bytes<D, G>();
+  constexpr int smem = vx_decode_mma_smem_bytes<D>();
+  const void *kernel = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<T, D, G>);
   /* Host-side attribute, not a stream operation: legal during capture,
-   * idempotent, cheap, so no once-only global state is needed. */
-  if (cudaFuncSetAttribute(vx_decode_partial_kernel<T, D, G>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem) !=
-      cudaSuccess)
-    return; /* the launch below then fails and launch_status reports it */
-  vx_decode_partial_kernel<T, D, G><<<(unsigned)(rows * a.num_chunks), VX_DECODE_THREADS, smem, s>>>(a);
+   * idempotent and cheap, so no once-only global state is needed. If it
+   * fails, the launch below fails and launch_status reports it. */
+  cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  apply_plan(&a, rows, G, D, max_pages, device_capacity(kernel, VX_DECODE_THREADS, smem));
+  vx_decode_partial_mma_kernel<T, D, G><<<(unsigned)(rows * a.num_chunks), VX_DECODE_THREADS, smem, s>>>(a);
   vx_decode_merge_kernel<T, D><<<(unsigned)(a.kv.batch * a.num_qo_heads), D, 0, s>>>(a, G);
 }
 
-template <typename T, int D> static bool dispatch_group(const vx_decode_args &a, int group, cudaStream_t s) {
+template <typename T, int D>
+static bool dispatch_group(const vx_decode_args &a, int group, int max_pages, cudaStream_t s) {
   switch (group) {
-  case 1: launch_gqa<T, D, 1>(a, s); return true;
-  case 2: launch_gqa<T, D, 2>(a, s); return true;
-  case 4: launch_gqa<T, D, 4>(a, s); return true;
-  case 8: launch_gqa<T, D, 8>(a, s); return true;
+  case 1: launch_gqa<T, D, 1>(a, max_pages, s); return true;
+  case 2: launch_gqa<T, D, 2>(a, max_pages, s); return true;
+  case 4: launch_gqa<T, D, 4>(a, max_pages, s); return true;
+  case 8: launch_gqa<T, D, 8>(a, max_pages, s); return true;
   default: return false;
   }
 }
 
-template <typename T> static bool dispatch_dim(const vx_decode_args &a, int group, cudaStream_t s) {
+template <typename T> static bool dispatch_dim(const vx_decode_args &a, int group, int max_pages, cudaStream_t s) {
   switch (a.kv.head_dim) {
-  case 64: return dispatch_group<T, 64>(a, group, s);
-  case 128: return dispatch_group<T, 128>(a, group, s);
+  case 64: return dispatch_group<T, 64>(a, group, max_pages, s);
+  case 128: return dispatch_group<T, 128>(a, group, max_pages, s);
   default: return false;
   }
 }
@@ -140,8 +160,8 @@ static vxrt_status gqa_decode(const vxrt_paged_kv *kv, const void *q, void *out,
   a.max_sel = sel_pages ? max_pages : 0;
   a.num_qo_heads = num_qo_heads;
   a.sm_scale = sm_scale;
-  const bool ok = kv->dtype == VXRT_DTYPE_BF16 ? dispatch_dim<__nv_bfloat16>(a, group, stream)
-                                               : dispatch_dim<__half>(a, group, stream);
+  const bool ok = kv->dtype == VXRT_DTYPE_BF16 ? dispatch_dim<__nv_bfloat16>(a, group, max_pages, stream)
+                                               : dispatch_dim<__half>(a, group, max_pages, stream);
   if (!ok) return vxrt_fail(err, errlen, VXRT_ERROR_UNSUPPORTED, "no decode kernel for this shape");
   return launch_status(sel_pages ? "sparse decode" : "dense decode", err, errlen);
 }
@@ -163,7 +183,9 @@ extern "C" vxrt_status vxrt_sparse_decode(const vxrt_paged_kv *kv, const void *q
                     stream, err, errlen);
 }
 
-template <typename T, int H> static void launch_mla(const vx_decode_args &a, cudaStream_t s) {
+template <typename T, int H> static void launch_mla(vx_decode_args a, int max_pages, cudaStream_t s) {
+  const void *kernel = reinterpret_cast<const void *>(vx_mla_decode_partial_kernel<T, H, 512, 64>);
+  apply_plan(&a, a.kv.batch, H, 512, max_pages, device_capacity(kernel, H * VX_MLA_TILE, 0));
   vx_mla_decode_partial_kernel<T, H, 512, 64><<<(unsigned)((long long)a.kv.batch * a.num_chunks), H * VX_MLA_TILE, 0, s>>>(a);
   vx_decode_merge_kernel<T, 512><<<(unsigned)(a.kv.batch * H), 256, 0, s>>>(a, H);
 }
@@ -195,8 +217,9 @@ extern "C" vxrt_status vxrt_mla_decode(const vxrt_paged_kv *kv, int32_t kv_lora_
   a.num_qo_heads = num_heads;
   a.sm_scale = sm_scale;
   const bool bf16 = kv->dtype == VXRT_DTYPE_BF16;
-  if (num_heads == 16) bf16 ? launch_mla<__nv_bfloat16, 16>(a, stream) : launch_mla<__half, 16>(a, stream);
-  else bf16 ? launch_mla<__nv_bfloat16, 20>(a, stream) : launch_mla<__half, 20>(a, stream);
+  const int mp = max_pages_per_row;
+  if (num_heads == 16) bf16 ? launch_mla<__nv_bfloat16, 16>(a, mp, stream) : launch_mla<__half, 16>(a, mp, stream);
+  else bf16 ? launch_mla<__nv_bfloat16, 20>(a, mp, stream) : launch_mla<__half, 20>(a, mp, stream);
   return launch_status("MLA decode", err, errlen);
 }
 

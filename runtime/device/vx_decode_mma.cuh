@@ -1,0 +1,284 @@
+/* vx_decode_mma.cuh - tensor-core (mma.sync) variant of the paged decode
+ * partial kernel; same arguments, workspace and merge as vx_attention.cuh.
+ *
+ * Why: the CUDA-core kernel spends ~60 warp instructions per (token, kv
+ * head) on dot products, shuffles and unpacking; with GQA groups >= 4 that
+ * caps it near 2.7 TB/s on an H200, short of the ~4.3 TB/s copy rate. Here
+ * one m16n8k16 MMA covers 8 tokens x 16 dims for the whole query group, so
+ * the instruction stream shrinks ~10x and the kernel becomes bound by bytes.
+ *
+ * Shapes per warp iteration (16 tokens, all within one page):
+ *   S[16 x 16]   = Q[16 (group, zero-padded) x D] . K^T   (D/16 k-steps, 2 n-tiles)
+ *   O[16 x D]   += P[16 x 16 tokens] . V[16 x D]          (D/8 n-tiles)
+ * Q fragments stay in registers; K and V tiles stream through a per-warp
+ * 3-stage cp.async ring in shared memory, stored as [token][dim] with the
+ * 16-byte chunks XOR-swizzled by (token % 8) so that ldmatrix reads of 8
+ * rows hit 8 different bank groups. P is rounded to the input type for the
+ * PV product (as FlashAttention does); sums and accumulators stay f32.
+ * Only accumulator rows < GROUP are meaningful (GROUP <= 8). */
+#ifndef VX_DECODE_MMA_CUH
+#define VX_DECODE_MMA_CUH
+
+#ifndef VX_ATTENTION_CUH
+#include "vx_attention.cuh"
+#endif
+
+/* Overridable for tuning builds (-DVX_MMA_STAGES=2). */
+#ifndef VX_MMA_STAGES
+#define VX_MMA_STAGES 3
+#endif
+#define VX_MMA_TOKENS 16
+
+template <typename T> struct vx_mma_op;
+template <> struct vx_mma_op<__nv_bfloat16> {
+  static VX_INLINE void run(float c[4], unsigned a0, unsigned a2, unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a0), "r"(0u), "r"(a2), "r"(0u), "r"(b0), "r"(b1));
+  }
+  static VX_INLINE unsigned pack(float lo, float hi) {
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<unsigned *>(&v);
+  }
+};
+template <> struct vx_mma_op<__half> {
+  static VX_INLINE void run(float c[4], unsigned a0, unsigned a2, unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a0), "r"(0u), "r"(a2), "r"(0u), "r"(b0), "r"(b1));
+  }
+  static VX_INLINE unsigned pack(float lo, float hi) {
+    __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<unsigned *>(&v);
+  }
+};
+
+VX_INLINE void vx_ldmatrix_x4(unsigned r[4], const void *smem) {
+  const unsigned a = (unsigned)__cvta_generic_to_shared(smem);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+VX_INLINE void vx_ldmatrix_x4_trans(unsigned r[4], const void *smem) {
+  const unsigned a = (unsigned)__cvta_generic_to_shared(smem);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+
+template <int HEAD_DIM> struct vx_mma_shape {
+  static constexpr int CHUNKS = HEAD_DIM / 8;                        /* 16-byte chunks per row */
+  static constexpr int TILE_ELEMS = VX_MMA_TOKENS * HEAD_DIM;        /* one K or V tile */
+  static constexpr int WARP_RING_ELEMS = VX_MMA_STAGES * 2 * TILE_ELEMS;
+  static constexpr int SMEM_BYTES = VX_DECODE_WARPS * WARP_RING_ELEMS * 2;
+  static_assert(HEAD_DIM == 64 || HEAD_DIM == 128, "mma decode supports head_dim 64 and 128");
+  static_assert(CHUNKS >= 8 && 32 % CHUNKS == 0, "swizzle needs >= 8 chunks per row");
+};
+
+/* Element offset of 16-byte chunk c of row r inside a swizzled tile. */
+template <int HEAD_DIM> VX_INLINE int vx_swz(int r, int c) { return r * HEAD_DIM + ((c ^ (r & 7)) << 3); }
+
+template <int HEAD_DIM> VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
+  return vx_mma_shape<HEAD_DIM>::SMEM_BYTES;
+}
+
+template <typename T, int HEAD_DIM, int GROUP>
+static __global__ void __launch_bounds__(VX_DECODE_THREADS, 2) vx_decode_partial_mma_kernel(vx_decode_args a) {
+  typedef vx_mma_shape<HEAD_DIM> S;
+  typedef vx_mma_op<T> MMA;
+  static_assert(GROUP >= 1 && GROUP <= 8, "group must fit the 8 useful rows of an m16 tile");
+  constexpr int KSTEPS = HEAD_DIM / 16, NTILES = HEAD_DIM / 8;
+
+  __shared__ float red_m[VX_DECODE_WARPS][GROUP];
+  __shared__ float red_l[VX_DECODE_WARPS][GROUP];
+  __shared__ int page_s[VX_PAGE_BATCH];
+  __shared__ int valid_s[VX_PAGE_BATCH];
+  extern __shared__ __align__(16) unsigned char vx_mma_smem[];
+
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int chunk = blockIdx.x % a.num_chunks;
+  const int row = blockIdx.x / a.num_chunks;
+  const int kvh = a.kv.num_kv_heads;
+  const int b = row / kvh, h = row % kvh;
+  T *ring = reinterpret_cast<T *>(vx_mma_smem) + warp * S::WARP_RING_ELEMS;
+
+  const int n_req = vx_num_pages(a.kv, b);
+  const int n = vx_row_pages(a, row, b);
+  int begin, end;
+  vx_chunk_range(a, chunk, n, &begin, &end);
+  if (begin >= end) return;
+
+  /* Q as A fragments: lane holds row g = lane/4, dims 2*(lane%4) (+8). */
+  const int g = lane >> 2, quad = lane & 3;
+  unsigned qa[KSTEPS][2];
+  {
+    const unsigned *q = reinterpret_cast<const unsigned *>(reinterpret_cast<const T *>(a.q) +
+                                                           ((long long)b * a.num_qo_heads + (long long)h * GROUP) * HEAD_DIM);
+#pragma unroll
+    for (int k = 0; k < KSTEPS; ++k) {
+      qa[k][0] = g < GROUP ? q[(g * HEAD_DIM + k * 16 + quad * 2) / 2] : 0u;
+      qa[k][1] = g < GROUP ? q[(g * HEAD_DIM + k * 16 + 8 + quad * 2) / 2] : 0u;
+    }
+  }
+  const float qscale = a.sm_scale * VX_LOG2E;
+  const T *kpool = reinterpret_cast<const T *>(a.kv.k_pool);
+  const T *vpool = reinterpret_cast<const T *>(a.kv.v_pool);
+  const int ps = a.kv.page_size;
+
+  float o[NTILES][4];
+#pragma unroll
+  for (int t = 0; t < NTILES; ++t) o[t][0] = o[t][1] = o[t][2] = o[t][3] = 0.f;
+  float m_run = VX_NEG_INF, l_run = 0.f; /* row g; identical in the row's 4 lanes */
+
+  auto issue = [&](int it, int stage) {
+    const int slot = it * VX_MMA_TOKENS;
+    const int pl = slot / ps, off = slot % ps;
+    const int phys = page_s[pl], valid = valid_s[pl];
+    if (off >= valid) return;
+    T *kt = ring + stage * 2 * S::TILE_ELEMS, *vt = kt + S::TILE_ELEMS;
+    constexpr int ROWS_PER_PASS = 32 / S::CHUNKS;
+#pragma unroll
+    for (int p = 0; p < VX_MMA_TOKENS / ROWS_PER_PASS; ++p) {
+      const int r = p * ROWS_PER_PASS + lane / S::CHUNKS, c = lane % S::CHUNKS;
+      const bool ok = off + r < valid;
+      const long long e = vx_kv_offset(a.kv, phys, ok ? off + r : 0, h) + c * 8;
+      vx_cp_async16(kt + vx_swz<HEAD_DIM>(r, c), kpool + e, ok);
+      vx_cp_async16(vt + vx_swz<HEAD_DIM>(r, c), vpool + e, ok);
+    }
+  };
+
+  auto consume = [&](int it, int stage) {
+    const int slot = it * VX_MMA_TOKENS;
+    const int pl = slot / ps, off = slot % ps;
+    const int valid = valid_s[pl];
+    if (off >= valid) return;
+    const T *kt = ring + stage * 2 * S::TILE_ELEMS, *vt = kt + S::TILE_ELEMS;
+    const int mat = lane >> 3, mr = lane & 7;
+
+    /* S = Q K^T: n-tile 0 = tokens 0-7, n-tile 1 = tokens 8-15. */
+    float s0[4] = {0.f, 0.f, 0.f, 0.f}, s1[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+    for (int k = 0; k < KSTEPS; ++k) {
+      unsigned kb[4]; /* matrices: (tok 0-7, lo dims) (tok 0-7, hi) (tok 8-15, lo) (tok 8-15, hi) */
+      const int tok = (mat >> 1) * 8 + mr;
+      vx_ldmatrix_x4(kb, kt + vx_swz<HEAD_DIM>(tok, k * 2 + (mat & 1)));
+      MMA::run(s0, qa[k][0], qa[k][1], kb[0], kb[1]);
+      MMA::run(s1, qa[k][0], qa[k][1], kb[2], kb[3]);
+    }
+    /* Lane holds S[g][t] for t = 2*quad + {0, 1} (+8 in s1). */
+    float sc[4] = {s0[0] * qscale, s0[1] * qscale, s1[0] * qscale, s1[1] * qscale};
+    const int t0 = off + quad * 2;
+    const bool okv[4] = {t0 < valid, t0 + 1 < valid, t0 + 8 < valid, t0 + 9 < valid};
+    float mx = VX_NEG_INF;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      sc[i] = okv[i] ? sc[i] : VX_NEG_INF;
+      mx = fmaxf(mx, sc[i]);
+    }
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+    if (mx > m_run + VX_RESCALE_SLACK) { /* uniform within the row's 4 lanes */
+      const float f = exp2f(m_run - mx);
+      l_run *= f;
+#pragma unroll
+      for (int t = 0; t < NTILES; ++t) {
+        o[t][0] *= f;
+        o[t][1] *= f;
+      }
+      m_run = mx;
+    }
+    float p[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      p[i] = okv[i] ? exp2f(sc[i] - m_run) : 0.f;
+      l_run += p[i];
+    }
+    const unsigned pa0 = MMA::pack(p[0], p[1]), pa2 = MMA::pack(p[2], p[3]);
+
+    /* O += P V: V^T fragments via transposing ldmatrix, two n-tiles per load. */
+#pragma unroll
+    for (int t = 0; t < NTILES; t += 2) {
+      unsigned vb[4]; /* (tok 0-7, dims t) (tok 8-15, dims t) (tok 0-7, dims t+1) (tok 8-15, dims t+1) */
+      const int tok = (mat & 1) * 8 + mr;
+      vx_ldmatrix_x4_trans(vb, vt + vx_swz<HEAD_DIM>(tok, t + (mat >> 1)));
+      MMA::run(o[t], pa0, pa2, vb[0], vb[1]);
+      MMA::run(o[t + 1], pa0, pa2, vb[2], vb[3]);
+    }
+  };
+
+  int my_phys = 0, my_valid = 0;
+  if (begin + tid < end) vx_resolve_page(a, row, b, n_req, begin + tid, &my_phys, &my_valid);
+
+  for (int batch0 = begin; batch0 < end; batch0 += VX_PAGE_BATCH) {
+    const int npg = end - batch0 < VX_PAGE_BATCH ? end - batch0 : VX_PAGE_BATCH;
+    __syncthreads();
+    page_s[tid] = my_phys;
+    valid_s[tid] = my_valid;
+    __syncthreads();
+    if (batch0 + VX_PAGE_BATCH + tid < end)
+      vx_resolve_page(a, row, b, n_req, batch0 + VX_PAGE_BATCH + tid, &my_phys, &my_valid);
+
+    const int iters = npg * ps / VX_MMA_TOKENS;
+    const int mine = warp < iters ? (iters - 1 - warp) / VX_DECODE_WARPS + 1 : 0;
+#pragma unroll
+    for (int k = 0; k < VX_MMA_STAGES - 1; ++k) {
+      if (k < mine) issue(warp + k * VX_DECODE_WARPS, k);
+      vx_cp_async_commit();
+    }
+    for (int k = 0; k < mine; ++k) {
+      vx_cp_async_wait<VX_MMA_STAGES - 2>();
+      __syncwarp(); /* tiles are shared by the warp's lanes: see their copies */
+      consume(warp + k * VX_DECODE_WARPS, k % VX_MMA_STAGES);
+      __syncwarp(); /* every lane is done with the stage refilled below */
+      const int next = k + VX_MMA_STAGES - 1;
+      if (next < mine) issue(warp + next * VX_DECODE_WARPS, next % VX_MMA_STAGES);
+      vx_cp_async_commit();
+    }
+    vx_cp_async_wait<0>();
+  }
+  __syncwarp();
+
+  l_run += __shfl_xor_sync(0xffffffffu, l_run, 1);
+  l_run += __shfl_xor_sync(0xffffffffu, l_run, 2);
+  /* The warp's ring is idle: reuse it for the warp's [GROUP][HEAD_DIM] partial. */
+  float *red_o = reinterpret_cast<float *>(ring);
+  if (g < GROUP) {
+#pragma unroll
+    for (int t = 0; t < NTILES; ++t) {
+      red_o[g * HEAD_DIM + t * 8 + quad * 2] = o[t][0];
+      red_o[g * HEAD_DIM + t * 8 + quad * 2 + 1] = o[t][1];
+    }
+    if (quad == 0) {
+      red_m[warp][g] = m_run;
+      red_l[warp][g] = l_run;
+    }
+  }
+  __syncthreads();
+
+  const float *all_red = reinterpret_cast<const float *>(vx_mma_smem);
+  constexpr int RED_STRIDE = S::WARP_RING_ELEMS / 2; /* floats per warp ring */
+  float *ws_o = a.ws_o + ((long long)row * a.num_chunks + chunk) * GROUP * HEAD_DIM;
+  float *ws_lse = a.ws_lse + ((long long)row * a.num_chunks + chunk) * GROUP;
+  for (int i = tid; i < GROUP * HEAD_DIM; i += VX_DECODE_THREADS) {
+    const int gg = i / HEAD_DIM, d = i % HEAD_DIM;
+    float mx = VX_NEG_INF;
+#pragma unroll
+    for (int w = 0; w < VX_DECODE_WARPS; ++w) mx = fmaxf(mx, red_m[w][gg]);
+    float acc = 0.f, l = 0.f;
+    if (mx != VX_NEG_INF) {
+#pragma unroll
+      for (int w = 0; w < VX_DECODE_WARPS; ++w) {
+        if (red_m[w][gg] == VX_NEG_INF) continue;
+        const float f = exp2f(red_m[w][gg] - mx);
+        acc += all_red[w * RED_STRIDE + gg * HEAD_DIM + d] * f;
+        l += red_l[w][gg] * f;
+      }
+    }
+    ws_o[i] = l > 0.f ? acc / l : 0.f;
+    if (d == 0) ws_lse[gg] = l > 0.f ? mx + log2f(l) : VX_NEG_INF;
+  }
+}
+
+#endif /* VX_DECODE_MMA_CUH */
