@@ -49,7 +49,7 @@ grep -E "Compiling entry|spill|Used" $B/ptxas.log 2>/dev/null | paste - - - | \
   c++filt | sed -E 's/\(vx_decode_args[^)]*\)//' > "$OUT/ptxas.txt" || true
 echo "build: ${RESULT[build]} ($(( $(date +%s) - t0 )) s)"
 if [ "${RESULT[build]}" != ok ]; then tail -40 "$OUT/build.log"; exit 1; fi
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,memory.used --format=csv > "$OUT/nvidia-smi.txt" 2>&1 || true
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,memory.used --format=csv >> "$OUT/build.log" 2>&1 || true
 
 echo "== GPU test"
 $B/vx_gpu_test > "$OUT/test.log" 2>&1; rc=$?
@@ -77,7 +77,7 @@ for v in ${VARIANTS//,/ }; do
   if nvcc $NVFLAGS -D$v -c runtime/src/decode_launch.cu -o $B/var_$tag/decode_launch.o && \
      ar rcs $B/var_$tag/libvortexrt.a $B/status.o $B/validate.o $B/hash.o $B/nvrtc_loader.o $B/var_$tag/decode_launch.o && \
      nvcc $NVFLAGS bench/vortex_bench.cu $B/var_$tag/libvortexrt.a -lnvrtc -o $B/var_$tag/vortex-bench; then
-    $B/var_$tag/vortex-bench --quick --gqa-only > "$OUT/variant_$tag.log" 2>&1
+    { echo "-- variant -D$v"; $B/var_$tag/vortex-bench --quick --gqa-only 2>&1; } >> "$OUT/variants.log"
     RESULT[variant_$tag]="rc=$?"
   else
     RESULT[variant_$tag]="build FAIL"
@@ -95,5 +95,5 @@ done
 echo "-- test failures:"; grep -E "^FAIL" "$OUT/test.log" | head -8
 echo "-- ptxas (regs/spills):"; grep -E "partial" "$OUT/ptxas.txt" | grep -E "bfloat16" | tr -s ' \t' ' ' | cut -c1-140 | head -12
 [ -f "$OUT/bench.log" ] && { echo "-- bench:"; cat "$OUT/bench.log"; }
-for f in "$OUT"/variant_*.log; do [ -f "$f" ] && { echo "-- $(basename "$f"):"; grep -E "sparse-attn|dense" "$f"; }; done
+[ -f "$OUT/variants.log" ] && grep -E "^-- variant|sparse-attn|dense" "$OUT/variants.log"
 exit 0
