@@ -55,6 +55,8 @@ void vx_cg_to_float(vx_buf *b, vx_dtype dt, const char *expr);
 /* Writes a float literal that round-trips exactly (inf/nan spelled via
  * bit patterns). */
 void vx_cg_float_literal(vx_buf *b, double value);
+/* "N + " for a non-zero row-buffer offset, "" for 0 (readable indices). */
+const char *vx_cg_offset(int offset, char buf[16]);
 /* One-line description of an op for comments: "%5 = reduce.max %4, tok : [dim]". */
 void vx_cg_describe_op(vx_buf *b, const vx_op *op);
 

@@ -100,3 +100,9 @@ void vx_cg_describe_op(vx_buf *b, const vx_op *op) {
     vx_buf_printf(b, " : %s", vx_shape_format(op->shape, shape, sizeof shape));
   }
 }
+
+const char *vx_cg_offset(int offset, char buf[16]) {
+  if (offset == 0) return "";
+  snprintf(buf, 16, "%d + ", offset);
+  return buf;
+}

@@ -18,8 +18,15 @@ void vx_cg_emit_attention(vx_cg *cg) {
     vx_buf_line(b, "  vx_mla_decode_partial_kernel<%s_kv_t, %s_GROUP, %d, %d>", cg->alg, cg->upper, g->mla_latent, g->mla_rope);
     vx_buf_line(b, "      <<<batch * a.num_chunks, %s_GROUP * VX_MLA_TILE, 0, stream>>>(a);", cg->upper);
   } else {
+    vx_buf_line(b, "  constexpr int smem = vx_decode_smem_bytes<%s_HEAD_DIM, %s_GROUP>();", cg->upper, cg->upper);
+    vx_buf_line(b, "  /* The K/V ring is above the default 48 KB of dynamic shared memory. A host-side");
+    vx_buf_line(b, "   * attribute, legal during graph capture and idempotent: set on every launch");
+    vx_buf_line(b, "   * rather than keeping once-only global state. On failure the launch fails. */");
+    vx_buf_line(b, "  (void)cudaFuncSetAttribute(vx_decode_partial_kernel<%s_kv_t, %s_HEAD_DIM, %s_GROUP>,", cg->alg, cg->upper,
+                cg->upper);
+    vx_buf_line(b, "                             cudaFuncAttributeMaxDynamicSharedMemorySize, smem);");
     vx_buf_line(b, "  vx_decode_partial_kernel<%s_kv_t, %s_HEAD_DIM, %s_GROUP>", cg->alg, cg->upper, cg->upper);
-    vx_buf_line(b, "      <<<batch * a.kv.num_kv_heads * a.num_chunks, VX_DECODE_THREADS, 0, stream>>>(a);");
+    vx_buf_line(b, "      <<<batch * a.kv.num_kv_heads * a.num_chunks, VX_DECODE_THREADS, smem, stream>>>(a);");
   }
   vx_buf_line(b, "  vx_decode_merge_kernel<%s_kv_t, %s_OUT_DIM>", cg->alg, cg->upper);
   vx_buf_line(b, "      <<<batch * a.num_qo_heads, %s_OUT_DIM < 1024 ? %s_OUT_DIM : 1024, 0, stream>>>(a, %s_GROUP);", cg->upper,

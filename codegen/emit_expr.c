@@ -185,7 +185,8 @@ static void body_axismap_local(vx_cg *cg, const vx_op *op) {
 }
 
 static void row_read(vx_cg *cg, vx_buf *b, int offset, vx_shape shape) {
-  vx_buf_printf(b, "c.row[%d + ", offset);
+  char off[16];
+  vx_buf_printf(b, "c.row[%s", vx_cg_offset(offset, off));
   flat_index(cg, b, shape);
   vx_buf_puts(b, "]");
 }

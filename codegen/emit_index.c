@@ -150,6 +150,7 @@ static void emit_support(vx_cg *cg) {
  * + flat]) is reduced instead (the softmax denominator). */
 static void emit_page_reduce(vx_cg *cg, const vx_op *x, vx_op_code code, int offset, int shift) {
   vx_buf *b = cg->out;
+  char off[16];
   const char *kind = code == VX_OP_REDUCE_MAX ? "MAX" : code == VX_OP_REDUCE_MIN ? "MIN" : "SUM";
   const bool nan_init = code == VX_OP_REDUCE_MAX || code == VX_OP_REDUCE_MIN;
   vx_buf call;
@@ -160,7 +161,7 @@ static void emit_page_reduce(vx_cg *cg, const vx_op *x, vx_op_code code, int off
   vx_buf_line(b, "for (int p = threadIdx.x; p < c.n; p += blockDim.x) {");
   vx_buf_line(b, "  const %s_page pg = %s_page_at(c, p);", cg->alg, cg->alg);
   if (shift >= 0)
-    vx_buf_line(b, "  acc += expf(%s - row[%d + flat]);", xc, shift);
+    vx_buf_line(b, "  acc += expf(%s - row[%sflat]);", xc, vx_cg_offset(shift, off));
   else if (code == VX_OP_REDUCE_MAX)
     vx_buf_line(b, "  acc = fmaxf(acc, %s);", xc);
   else if (code == VX_OP_REDUCE_MIN)
@@ -176,11 +177,12 @@ static void emit_page_reduce(vx_cg *cg, const vx_op *x, vx_op_code code, int off
   if (code == VX_OP_REDUCE_MEAN) final = "c.n > 0 ? acc / (float)c.n : 0.0f";
   if (code == VX_OP_REDUCE_NORM) final = "sqrtf(acc)";
   if (nan_init) final = "c.n > 0 ? acc : 0.0f";
-  vx_buf_line(b, "if (threadIdx.x == 0) row[%d + flat] = %s;", offset, final);
+  vx_buf_line(b, "if (threadIdx.x == 0) row[%sflat] = %s;", vx_cg_offset(offset, off), final);
 }
 
 static void emit_row_phase(vx_cg *cg, const vx_op *op) {
   vx_buf *b = cg->out;
+  char off[16];
   const vx_row_slot *slot = &cg->rows[op->id];
   vx_buf_puts(b, "  /* ");
   vx_cg_describe_op(b, op);
@@ -192,7 +194,7 @@ static void emit_row_phase(vx_cg *cg, const vx_op *op) {
     b->indent += 2;
     if (op->code == VX_OP_INPUT_Q) {
       /* The query group is contiguous [head][dim]: the canonical layout. */
-      vx_buf_line(b, "row[%d + i] = vx_elem<%s_kv_t>::to_float(c.q[i]);", slot->offset, cg->alg);
+      vx_buf_line(b, "row[%si] = vx_elem<%s_kv_t>::to_float(c.q[i]);", vx_cg_offset(slot->offset, off), cg->alg);
     } else {
       vx_cg_decompose(cg, op->shape);
       vx_buf call;
@@ -203,7 +205,7 @@ static void emit_row_phase(vx_cg *cg, const vx_op *op) {
       vx_buf_init(&args);
       vx_cg_call(cg, &args, op);
       const char *paren = args.data ? strchr(args.data, '(') : NULL;
-      vx_buf_line(b, "row[%d + i] = %s%s;", slot->offset, call.data ? call.data : "", paren ? paren : "()");
+      vx_buf_line(b, "row[%si] = %s%s;", vx_cg_offset(slot->offset, off), call.data ? call.data : "", paren ? paren : "()");
       if (call.oom || args.oom) vx_cg_error(cg, "codegen: out of memory");
       vx_buf_free(&call);
       vx_buf_free(&args);

@@ -8,4 +8,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 for name in quest block_topk lserve_subpage_quest; do
   "$vortexc" "$root/examples/$name.vtx" -o "$here/golden/$name.cu"
+  "$here/strip_runtime.sh" < "$here/golden/$name.cu" > "$here/golden/$name.cu.tmp"
+  mv "$here/golden/$name.cu.tmp" "$here/golden/$name.cu"
 done
