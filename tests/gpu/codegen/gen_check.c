@@ -1,4 +1,4 @@
-/* gen_check ALG.so ALG.vir [--quick]: checks the kernels vortexc generated
+/* gen_check ALG.so ALG.vir [--quick | --bench]: checks the kernels vortexc generated
  * for one algorithm and geometry (ALG.so, built from ALG.cu) against the IR
  * interpreter (ALG.vir, the same optimised IR) on random paged inputs with
  * ragged lengths and shuffled physical pages:
@@ -412,6 +412,142 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
   vx_paged_inputs_free(in);
 }
 
+/* --bench: batch 8, 8 KV heads, 32K tokens each (not ragged): times the
+ * generated index (scores + top-k), attention over its selection, the
+ * whole step, and attention over every page (dense, same kernel) with
+ * CUDA events, against the bytes each must move at 4.27 TB/s (the copy
+ * bandwidth measured on this H200, docs/DESIGN.md section 7). */
+static float time_ms(cudaStream_t s, int reps, int (*body)(void *), void *ctx) {
+  cudaEvent_t a, b;
+  CUDA_OK(cudaEventCreate(&a));
+  CUDA_OK(cudaEventCreate(&b));
+  for (int i = 0; i < 3; i++) body(ctx);
+  CUDA_OK(cudaEventRecord(a, s));
+  for (int i = 0; i < reps; i++) body(ctx);
+  CUDA_OK(cudaEventRecord(b, s));
+  CUDA_OK(cudaEventSynchronize(b));
+  float ms = 0;
+  CUDA_OK(cudaEventElapsedTime(&ms, a, b));
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  return ms / (float)reps;
+}
+
+typedef struct bench_ctx {
+  const generated *gen;
+  device_inputs *d;
+  field_set *f;
+  float *state_in, *state_out;
+  int P;
+  int *sel_pages, *sel_count, *all_pages, *all_count;
+  void *out, *ws;
+  size_t ws_bytes;
+  cudaStream_t s;
+} bench_ctx;
+
+static int bench_index(void *p) {
+  bench_ctx *c = p;
+  return c->gen->index(&c->d->csr, c->d->q, c->f->pool, c->state_in, c->state_out, c->P, c->sel_pages, c->sel_count, c->ws,
+                       c->ws_bytes, c->s);
+}
+static int bench_attend(void *p) {
+  bench_ctx *c = p;
+  return c->gen->attend(&c->d->csr, c->d->q, c->sel_pages, c->sel_count, c->P, 0.0f, c->out, c->ws, c->ws_bytes, c->s);
+}
+static int bench_dense(void *p) {
+  bench_ctx *c = p;
+  return c->gen->attend(&c->d->csr, c->d->q, c->all_pages, c->all_count, c->P, 0.0f, c->out, c->ws, c->ws_bytes, c->s);
+}
+static int bench_step(void *p) {
+  bench_ctx *c = p;
+  return c->gen->step(&c->d->csr, c->d->q, c->f->pool, c->state_in, c->state_out, 0, c->P, 0.0f, c->out, c->ws, c->ws_bytes,
+                      c->s);
+}
+
+static void run_bench(const vx_module *m, const generated *gen, size_t field_bytes_per_page) {
+  const vx_geometry *mg = &m->geo;
+  vx_paged_geometry g = {.batch = 8, .kv_heads = mg->kv == VX_KV_MLA ? 1 : 8, .group = mg->group, .head_dim = mg->head_dim,
+                         .page_size = mg->page_size, .kv = mg->kv, .mla_latent = mg->mla_latent,
+                         .mla_rope = mg->mla_rope, .kv_dtype = mg->kv_dtype};
+  int32_t lens[8];
+  for (int b = 0; b < 8; b++) lens[b] = 32768;
+  vx_interp_error err = {{0}};
+  vx_paged_inputs *in = vx_paged_inputs_new(&g, lens, 0, &err);
+  if (!in) {
+    check("bench", "", 0, "%s", err.message);
+    return;
+  }
+  /* Values do not change timings: a cheap deterministic pattern, exactly
+   * representable in bf16/f16. */
+  const size_t pool = vx_paged_inputs_pool_elems(in);
+  for (size_t i = 0; i < pool; i++) in->k_pool[i] = (float)((int)((i * 2654435761u) >> 24) % 17 - 8) / 8.0f;
+  if (in->v_pool) memcpy(in->v_pool, in->k_pool, pool * 4);
+  for (size_t i = 0; i < vx_paged_inputs_q_elems(in); i++) in->q[i] = (float)((int)((i * 40503u) >> 8) % 9 - 4) / 4.0f;
+  const int B = g.batch, H = g.kv_heads, P = in->max_pages, rows = B * H;
+  device_inputs d;
+  upload_inputs(in, &d);
+  field_set f;
+  memset(&f, 0, sizeof f);
+  f.n = m->nfields;
+  for (int i = 0; i < f.n; i++) {
+    f.bytes[i] = (size_t)in->num_phys_pages * H * field_bytes_per_page; /* >= any one field */
+    CUDA_OK(cudaMalloc(&f.pool[i], f.bytes[i]));
+  }
+  bench_ctx c = {.gen = gen, .d = &d, .f = &f, .P = P};
+  c.ws_bytes = gen->workspace_size(B, H, P);
+  CUDA_OK(cudaMalloc(&c.ws, c.ws_bytes));
+  const size_t sb = gen->state_bytes(B, H, P);
+  if (sb) {
+    CUDA_OK(cudaMalloc((void **)&c.state_in, sb));
+    CUDA_OK(cudaMalloc((void **)&c.state_out, sb));
+    gen->state_init(c.state_in, B, H, P, 0);
+  }
+  CUDA_OK(cudaMalloc((void **)&c.sel_pages, (size_t)rows * P * 4));
+  CUDA_OK(cudaMalloc((void **)&c.sel_count, (size_t)rows * 4));
+  int *all = malloc((size_t)rows * P * 4), *cnt = malloc((size_t)rows * 4);
+  for (int r = 0; r < rows; r++) {
+    cnt[r] = P;
+    for (int j = 0; j < P; j++) all[(size_t)r * P + j] = j;
+  }
+  c.all_pages = dev_copy(all, (size_t)rows * P * 4);
+  c.all_count = dev_copy(cnt, (size_t)rows * 4);
+  const size_t out_elems = (size_t)B * H * g.group * vx_paged_out_dim(&g);
+  CUDA_OK(cudaMalloc(&c.out, out_elems * 2));
+  CUDA_OK(cudaStreamCreate(&c.s));
+  int st = gen->cache_update(&d.csr, f.pool, P, c.s);
+  if (st == 0) st = bench_index(&c);
+  CUDA_OK(cudaStreamSynchronize(c.s));
+  CUDA_OK(cudaMemcpy(cnt, c.sel_count, (size_t)rows * 4, cudaMemcpyDeviceToHost));
+  long long selected = 0;
+  for (int r = 0; r < rows; r++) selected += cnt[r];
+  const double bw = 4.27e12, kv_row = (double)g.page_size * g.head_dim * 2 * (mg->kv == VX_KV_MLA ? 1 : 2);
+  const double index_bytes = (double)rows * P * (double)field_bytes_per_page + (double)rows * g.group * g.head_dim * 2;
+  const double sparse_bytes = (double)selected * kv_row, dense_bytes = (double)rows * P * kv_row;
+  const float t_index = time_ms(c.s, 20, bench_index, &c), t_attend = time_ms(c.s, 20, bench_attend, &c);
+  const float t_step = time_ms(c.s, 20, bench_step, &c), t_dense = time_ms(c.s, 10, bench_dense, &c);
+  CUDA_OK(cudaStreamSynchronize(c.s));
+  const double floor_step = (index_bytes + sparse_bytes) / bw * 1e3;
+  check("bench", "B8 H8 L32768", st == 0 && cudaGetLastError() == cudaSuccess,
+        "index %.3f ms (%.2fx floor), attend %.3f ms (%.2fx floor, %lld pages), step %.3f ms (%.2fx floor), "
+        "dense %.3f ms (%.2fx floor), step speedup over dense %.2fx",
+        t_index, t_index / (index_bytes / bw * 1e3), t_attend, t_attend / (sparse_bytes / bw * 1e3), selected, t_step,
+        t_step / floor_step, t_dense, t_dense / (dense_bytes / bw * 1e3), t_dense / t_step);
+  free(all);
+  free(cnt);
+  cudaFree(c.all_pages);
+  cudaFree(c.all_count);
+  cudaFree(c.sel_pages);
+  cudaFree(c.sel_count);
+  cudaFree(c.out);
+  cudaFree(c.ws);
+  cudaFree(c.state_in);
+  cudaFree(c.state_out);
+  for (int i = 0; i < f.n; i++) cudaFree(f.pool[i]);
+  cudaStreamDestroy(c.s);
+  free_inputs(&d);
+  vx_paged_inputs_free(in);
+}
+
 static char *read_text(const char *path, size_t *len) {
   FILE *fp = fopen(path, "rb");
   if (!fp) return NULL;
@@ -431,10 +567,11 @@ static char *read_text(const char *path, size_t *len) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s ALG.so ALG.vir [--quick]\n", argv[0]);
+    fprintf(stderr, "usage: %s ALG.so ALG.vir [--quick | --bench]\n", argv[0]);
     return 2;
   }
   const int quick = argc > 3 && strcmp(argv[3], "--quick") == 0;
+  const int bench = argc > 3 && strcmp(argv[3], "--bench") == 0;
   size_t len;
   char *text = read_text(argv[2], &len);
   vx_arena arena;
@@ -461,6 +598,11 @@ int main(int argc, char **argv) {
   gen.step = (step_fn)sym(lib, m->name, "step");
   printf("== %s (%s): %s head_dim %d group %d page %d\n", m->name, argv[1], m->geo.kv == VX_KV_MLA ? "MLA" : "GQA",
          m->geo.head_dim, m->geo.group, m->geo.page_size);
+  if (bench) {
+    run_bench(m, &gen, ((size_t(*)(void))sym(lib, m->name, "field_bytes_per_page"))());
+    printf("== %s: %d failure(s)\n", m->name, failures);
+    return failures ? 1 : 0;
+  }
   /* batch, KV heads, context (the longest request; the rest are ragged) */
   static const test_case quick_cases[] = {{3, 2, 300}};
   static const test_case full_cases[] = {{1, 1, 1}, {5, 2, 1000}, {64, 2, 2048}, {2, 2, 32768}, {16, 8, 4096}};

@@ -17,4 +17,10 @@ grep -v '^#' "$here/gen_cases.list" | while read -r tag example flags; do
   # shellcheck disable=SC2086
   "$vortexc" "$root/examples/$example.vtx" $flags --emit=ir -o "$dir/$example.vir"
 done
+# Negative control: quest compiled with another budget, checked against the
+# unmodified IR. gen_gpu.sh requires this one to FAIL (the harness can fail).
+dir="$here/generated/mutant_quest_budget32"
+mkdir -p "$dir"
+"$vortexc" "$root/examples/quest.vtx" -D budget=32 -o "$dir/quest.cu"
+"$vortexc" "$root/examples/quest.vtx" --emit=ir -o "$dir/quest.vir"
 echo "generated $(ls "$here/generated" | wc -l) cases into $here/generated"
