@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../frontend/parse.h"
 #include "../frontend/sema.h"
@@ -40,7 +41,7 @@
 typedef struct run_options {
   uint64_t seed;
   int batch, context, kv_heads, steps, spare_pages;
-  bool ragged, kv_heads_set, help;
+  bool ragged, kv_heads_set, help, time;
   double scale;              /* 0: 1/sqrt(head_dim) */
   const char *out_dir, *in_dir;
 } run_options;
@@ -61,7 +62,8 @@ static void print_run_help(FILE *out) {
         "  --spare-pages N   unreferenced physical pages mixed into the pool (default 3)\n"
         "  --scale X         attention logit scale (default 1/sqrt(head_dim))\n"
         "  --out DIR         write inputs, outputs and manifest.json into DIR\n"
-        "  --in DIR          read the inputs (and geometry) of a run directory instead\n\n"
+        "  --in DIR          read the inputs (and geometry) of a run directory instead\n"
+        "  --time            print the time of each phase to stderr\n\n"
         "compiler options that apply: -D NAME=VALUE, -O0/-O1/-O2, --passes=..., --head-dim=N,\n"
         "--group=N, --page-size=N, --kv-dtype=bf16|f16, --model-config=FILE (see vortexc --help)\n",
         out);
@@ -101,6 +103,8 @@ static bool take_run_option(run_options *r, int argc, char **argv, int *i, bool 
   *taken = true;
   if (strcmp(argv[*i], "--ragged") == 0)
     r->ragged = true;
+  else if (strcmp(argv[*i], "--time") == 0)
+    r->time = true;
   else if (strcmp(argv[*i], "--help") == 0 || strcmp(argv[*i], "-h") == 0)
     r->help = true;
   else if (match_valued(argc, argv, i, "--seed", &v)) {
@@ -192,6 +196,12 @@ static int split_args(int argc, char **argv, run_options *r, char **fwd, int *nf
 }
 
 #ifdef VX_INTERP_AVAILABLE
+
+static double now_ms(void) {
+  struct timespec ts;
+  timespec_get(&ts, TIME_UTC);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 static char *read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
@@ -388,10 +398,18 @@ static int interpret(vx_options *o, const run_options *r) {
   }
   if (rc == VX_EXIT_OK)
     rc = compile_module(o, &arena, diag, &source, &m);
+  double t0 = now_ms();
   if (rc == VX_EXIT_OK && !in && !(in = make_inputs(m, r, &err)))
     rc = VX_EXIT_INPUT;
+  double ms_inputs = now_ms() - t0;
   if (rc == VX_EXIT_OK && !(res = vx_interp_run(m, in, r->steps, &err)))
     rc = VX_EXIT_INPUT;
+  if (rc == VX_EXIT_OK && r->time)
+    fprintf(stderr,
+            "vortexc run: %s %.1f ms, cache_update %.1f ms, index (%d steps) %.1f ms, sparse attention %.1f ms, "
+            "dense attention %.1f ms\n",
+            r->in_dir ? "reading inputs" : "generating inputs", ms_inputs, res->ms_cache_update, r->steps,
+            res->ms_index, res->ms_sparse, res->ms_dense);
   if (rc == VX_EXIT_OK)
     print_result(stdout, m, in, res, r->steps);
   if (rc == VX_EXIT_OK && r->out_dir && !vx_run_dir_write(r->out_dir, m, in, res, r->steps, o->input, &err))

@@ -245,6 +245,7 @@ typedef struct vx_interp_result {
   float *out_sparse;          /* [B][H*G][out_dim] over the selection */
   float *out_dense;           /* [B][H*G][out_dim] over all pages */
   size_t out_elems;
+  double ms_cache_update, ms_index, ms_sparse, ms_dense; /* wall time of each phase */
 } vx_interp_result;
 
 /* cache_update, then `steps` (>= 1) index steps chained through the

@@ -183,6 +183,17 @@ static void strides_of(const vx_tensor *t, size_t st[VX_AXIS_COUNT]) {
   }
 }
 
+/* Every axis of `arg` (except `skip`) has the same extent in `out`: a
+ * token axis split differently on the two sides would otherwise be read
+ * with the wrong strides. */
+static bool extents_agree(const vx_tensor *arg, const vx_tensor *out, int skip) {
+  for (int a = 0; a < VX_AXIS_COUNT; a++)
+    if (a != skip && vx_shape_has(arg->shape, (vx_axis)a) &&
+        (!vx_shape_has(out->shape, (vx_axis)a) || arg->ext[a] != out->ext[a]))
+      return false;
+  return true;
+}
+
 /* Innermost axis with extent > 1 in ext, or -1 for a single element. */
 static int inner_axis(const int ext[VX_AXIS_COUNT]) {
   for (int a = VX_AXIS_COUNT - 1; a >= 0; a--)
@@ -279,9 +290,9 @@ static bool eval_elementwise(vx_eval_ws *ws, const vx_op *op, vx_tensor *out, co
   size_t st[3][VX_AXIS_COUNT];
   double *row[3] = {ws->rows, ws->rows + len, ws->rows + 2 * (size_t)len};
   for (int k = 0; k < nargs; k++) {
-    if ((args[k]->shape.axes & ~out->shape.axes) != 0)
-      return vx_interp_fail(err, "%s %%%d: operand %d has an axis the result lacks", vx_op_info_of(op->code)->mnemonic,
-                            op->id, k);
+    if (!extents_agree(args[k], out, -1))
+      return vx_interp_fail(err, "%s %%%d: operand %d does not broadcast to the result shape",
+                            vx_op_info_of(op->code)->mnemonic, op->id, k);
     strides_of(args[k], st[k]);
   }
   int idx[VX_AXIS_COUNT] = {0};
@@ -523,7 +534,8 @@ bool vx_eval_run(const vx_eval_plan *plan, vx_eval_ws *ws, const vx_eval_frame *
     case VX_OPC_AXISMAP:
       if ((unsigned)op->axis >= VX_AXIS_COUNT || !vx_shape_has(args[0]->shape, op->axis) ||
           (info->cls == VX_OPC_REDUCE && vx_shape_has(t->shape, op->axis)) ||
-          (t->shape.axes | VX_AXIS_BIT(op->axis)) != (args[0]->shape.axes | VX_AXIS_BIT(op->axis)))
+          (t->shape.axes | VX_AXIS_BIT(op->axis)) != (args[0]->shape.axes | VX_AXIS_BIT(op->axis)) ||
+          !extents_agree(args[0], t, op->axis))
         return vx_interp_fail(err, "%s %%%d: axis and shapes do not match", info->mnemonic, op->id);
       ok = info->cls == VX_OPC_REDUCE ? eval_reduce(ws, op, t, args[0], masked, fr->valid_tokens, err)
                                       : eval_axismap(ws, op, t, args[0], masked, fr->valid_tokens, err);
@@ -531,7 +543,8 @@ bool vx_eval_run(const vx_eval_plan *plan, vx_eval_ws *ws, const vx_eval_frame *
     case VX_OPC_SPLIT:
       /* [.., tok(P), dim] and [.., sub, tok(s), dim] share one layout
        * (token = sub * s + tok), so a split is a relabelling. */
-      if (vx_shape_has(args[0]->shape, VX_AXIS_SUB) || args[0]->size != t->size)
+      if (vx_shape_has(args[0]->shape, VX_AXIS_SUB) || args[0]->size != t->size ||
+          t->shape.axes != (args[0]->shape.axes | VX_AXIS_BIT(VX_AXIS_SUB)))
         return vx_interp_fail(err, "split %%%d: operand already split or sizes differ", op->id);
       t->data = args[0]->data;
       break;

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "interp_eval.h"
 
@@ -18,6 +19,12 @@ void vx_interp_result_free(vx_interp_result *r) {
   free(r);
 }
 
+static double now_ms(void) {
+  struct timespec ts;
+  timespec_get(&ts, TIME_UTC);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 vx_interp_result *vx_interp_run(const vx_module *m, const vx_paged_inputs *in, int steps, vx_interp_error *err) {
   if (steps < 1) {
     vx_interp_fail(err, "steps must be >= 1 (got %d)", steps);
@@ -28,9 +35,12 @@ vx_interp_result *vx_interp_run(const vx_module *m, const vx_paged_inputs *in, i
     vx_interp_fail(err, "out of memory");
     return NULL;
   }
+  double t = now_ms();
   r->fields = vx_interp_cache_update(m, in, err);
   if (!r->fields)
     goto fail;
+  r->ms_cache_update = now_ms() - t;
+  t = now_ms();
   r->state = vx_state_arrays_new(m, in, err);
   if (!r->state)
     goto fail;
@@ -43,6 +53,7 @@ vx_interp_result *vx_interp_run(const vx_module *m, const vx_paged_inputs *in, i
     vx_state_arrays_free(r->state);
     r->state = next;
   }
+  r->ms_index = now_ms() - t;
   r->out_elems = (size_t)in->geo.batch * (size_t)in->geo.kv_heads * (size_t)in->geo.group *
                  (size_t)vx_paged_out_dim(&in->geo);
   r->out_sparse = calloc(r->out_elems, sizeof(float));
@@ -52,8 +63,12 @@ vx_interp_result *vx_interp_run(const vx_module *m, const vx_paged_inputs *in, i
     goto fail;
   }
   vx_selection *all = vx_selection_all(in, err);
-  bool ok = all && vx_interp_attention(in, r->selection, r->out_sparse, err) &&
-            vx_interp_attention(in, all, r->out_dense, err);
+  t = now_ms();
+  bool ok = all && vx_interp_attention(in, r->selection, r->out_sparse, err);
+  r->ms_sparse = now_ms() - t;
+  t = now_ms();
+  ok = ok && vx_interp_attention(in, all, r->out_dense, err);
+  r->ms_dense = now_ms() - t;
   vx_selection_free(all);
   if (ok)
     return r;

@@ -332,6 +332,18 @@ static void test_bad_inputs_are_reported(void **state) {
   vx_op *s = t_reduce(cu, VX_OP_REDUCE_MAX, t_split(cu, t_src(cu, VX_OP_INPUT_K, AX(TOK) | AX(DIM)), 3), VX_AXIS_TOK);
   t_store_field(cu, vx_module_add_field(bad, "f", s->shape, VX_DTYPE_F32), s);
   expect_error(bad, in, "does not divide");
+  /* a hand-forced shape mixing split widths is rejected, not misread */
+  vx_module *mixed = vx_module_new(&a, "mixed", &geo);
+  cu = &mixed->cache_update;
+  vx_op *k = t_src(cu, VX_OP_INPUT_K, AX(TOK) | AX(DIM));
+  vx_op *sk = t_split(cu, k, 1);
+  vx_op *sum = t_bin(cu, VX_OP_ADD, k, sk);
+  sum->shape = sk->shape;
+  vx_op *r = t_reduce(cu, VX_OP_REDUCE_SUM, sum, VX_AXIS_TOK);
+  t_store_field(cu, vx_module_add_field(mixed, "f", r->shape, VX_DTYPE_F32), r);
+  vx_func *mix = &mixed->index;
+  t_select(mix, VX_OP_SELECT_TOP, t_src(mix, VX_OP_PAGE_INDEX, AX(PAGE)), t_const(mix, 1), 0, 0);
+  expect_error(mixed, in, "does not broadcast");
   /* no select */
   vx_module *nosel = vx_module_new(&a, "nosel", &geo);
   expect_error(nosel, in, "exactly one");
