@@ -39,7 +39,7 @@ test-release: build
 
 test-asan: deps
 	cmake -S . -B build-asan $(call generator,build-asan) -DCMAKE_BUILD_TYPE=Debug \
-	  -DVX_SANITIZE=ON -DVX_CUDA=OFF -DVX_WERROR=ON
+	  -DVX_SANITIZE=ON -DVX_WERROR=ON
 	cmake --build build-asan -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) -LE 'gpu|fuzz|nvrtc'

@@ -83,13 +83,13 @@ static int read_source(vx_compilation *c) {
     vx_diag_report_plain(c->diag, VX_SEV_ERROR, "io", "cannot open '%s': %s", path, strerror(errno));
     return VX_EXIT_INPUT;
   }
-  /* Read at most one byte past the limit: enough to say "too large". */
+  /* Read at most one byte past the limit: enough to say "too large"
+   * without reading a huge file (or an endless pipe) into memory. */
+  const size_t limit = (size_t)VX_MAX_SOURCE_BYTES + 1;
   size_t cap = 4096, len = 0;
   char *buf = malloc(cap);
-  while (buf) {
+  while (buf && len < limit) {
     if (len == cap) {
-      if (cap > (size_t)VX_MAX_SOURCE_BYTES)
-        break;
       char *grown = realloc(buf, cap * 2);
       if (!grown) {
         free(buf);
@@ -99,7 +99,8 @@ static int read_source(vx_compilation *c) {
       buf = grown;
       cap *= 2;
     }
-    size_t got = fread(buf + len, 1, cap - len, f);
+    size_t want = cap - len < limit - len ? cap - len : limit - len;
+    size_t got = fread(buf + len, 1, want, f);
     len += got;
     if (got == 0)
       break;

@@ -74,7 +74,7 @@ bool vx_parse_check_text(vx_diag_engine *diag, const char *file, const char *tex
   }
   if (len > VX_MAX_SOURCE_BYTES) {
     vx_diag_report(diag, VX_SEV_ERROR, "file-too-large", file, at, NULL,
-                   "file is too large (%zu bytes; the limit is %d)", len, VX_MAX_SOURCE_BYTES);
+                   "file is too large (the limit is %d bytes)", VX_MAX_SOURCE_BYTES);
     return false;
   }
   /* NUL bytes and invalid UTF-8 both mean "not a source file"; point at

@@ -134,7 +134,15 @@ item:
   | state_block
   | cache_block
   | index_block
-  | error ';'   { if (p->stop) YYABORT; yyerrok; }
+  /* Recovery: skip to the end of the broken item, or to the keyword that
+   * starts the next one (a missing ';' before 'cache' loses nothing). */
+  | error ';'           { if (p->stop) YYABORT; yyerrok; }
+  | error param_decl    { if (p->stop) YYABORT; yyerrok; }
+  | error kv_decl       { if (p->stop) YYABORT; yyerrok; }
+  | error dense_decl    { if (p->stop) YYABORT; yyerrok; }
+  | error state_block   { if (p->stop) YYABORT; yyerrok; }
+  | error cache_block   { if (p->stop) YYABORT; yyerrok; }
+  | error index_block   { if (p->stop) YYABORT; yyerrok; }
   ;
 
 param_decl:

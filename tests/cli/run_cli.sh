@@ -55,6 +55,10 @@ check "-D int param with float" test "$rc" -eq 1
 run "$quest" --emit=ast -D budget
 check "malformed -D exits 2" test "$rc" -eq 2
 
+{ printf 'algorithm big {\n'; head -c 1100000 /dev/zero | tr '\0' ' '; printf '}\n'; } >"$work/big.vtx"
+run "$work/big.vtx" --emit=ast
+check "file size limit" test "$rc" -eq 1 -a "$(head -n1 <<<"$err")" = "$work/big.vtx:1:1: error: file is too large (the limit is 1048576 bytes)"
+
 run "$work/missing.vtx" --emit=ast
 check "missing file exits 1" test "$rc" -eq 1
 check "missing file message" grep -q "^vortexc: error: cannot open '.*missing.vtx'" <<<"$err"

@@ -98,6 +98,28 @@ static void test_recovery_reports_several(void **state) {
   vx_test_free(&t);
 }
 
+/* A missing ';' before the next block's keyword resumes at that keyword,
+ * so the block is still parsed (its own error is found, nothing cascades). */
+static void test_recovery_at_item_keywords(void **state) {
+  (void)state;
+  vx_test_compile t;
+  vx_test_compile_src(&t,
+                      "algorithm r {\n"
+                      "  param budget = 8\n"
+                      "  cache { a = mean(k, tok) b = a * 2; }\n"
+                      "  index {\n"
+                      "    score = max(sum(q * a, dim), head)\n"
+                      "    select top(budget);\n"
+                      "  }\n"
+                      "}\n",
+                      NULL, VX_DIAG_TEXT);
+  assert_int_equal(t.errors, 3);
+  assert_diag_contains(&t, "t.vtx:3:3: error: unexpected 'cache', expecting 'in' or ';'");
+  assert_diag_contains(&t, "t.vtx:3:28: error: unexpected identifier 'b', expecting ';'");
+  assert_diag_contains(&t, "t.vtx:6:5: error: unexpected 'select', expecting ';'");
+  vx_test_free(&t);
+}
+
 static void test_max_errors_cap(void **state) {
   (void)state;
   char src[4096] = "algorithm m { cache { }\n index {\n";
@@ -142,6 +164,7 @@ int main(void) {
       cmocka_unit_test(test_structure),
       cmocka_unit_test(test_precedence),
       cmocka_unit_test(test_recovery_reports_several),
+      cmocka_unit_test(test_recovery_at_item_keywords),
       cmocka_unit_test(test_max_errors_cap),
       cmocka_unit_test(test_every_prefix),
   };
