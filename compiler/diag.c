@@ -240,7 +240,8 @@ static void render_json(const vx_diag_engine *d, vx_severity sev, const char *id
   json_t *obj = json_object();
   if (!obj)
     return;
-  json_object_set_new(obj, "file", file ? json_string(file) : json_null());
+  json_t *jfile = file ? json_string(file) : json_null();
+  json_object_set_new(obj, "file", jfile ? jfile : json_string("(file name not UTF-8)"));
   json_object_set_new(obj, "line", json_integer(span ? span->line : 0));
   json_object_set_new(obj, "column", json_integer(span ? span->col : 0));
   uint32_t end_col = 0;

@@ -332,7 +332,7 @@ static bool check_split(vx_sema *s, vx_expr *e) {
   }
   int page_size = s->opts->page_size > 0 ? s->opts->page_size : 16;
   double w = n->const_value;
-  if (w > page_size || page_size % (int)w != 0) {
+  if (w > page_size || w > UINT16_MAX || page_size % (int)w != 0) {
     vx_sema_error(s, n->span, "split-width", "choose a divisor of the page size (--page-size)",
                   "split width %s does not divide the page size %d", vx_sema_num(nb, sizeof nb, w), page_size);
     return false;

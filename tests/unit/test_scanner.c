@@ -11,42 +11,53 @@ typedef struct scanned {
   VX_YYSTYPE val;
 } scanned;
 
-/* Scans all of `src`; returns the number of tokens (excluding EOF). */
-static int scan_all(const char *src, scanned *out, int max, vx_parser *p, vx_arena *arena, FILE **mem,
-                    char **buf, size_t *len) {
-  *mem = open_memstream(buf, len);
-  vx_diag_options o = {.format = VX_DIAG_TEXT, .max_errors = 20, .out = *mem};
-  *p = (vx_parser){.arena = arena, .diag = vx_diag_new(&o), .file = "s.vtx", .text = src, .len = strlen(src),
-                   .line = 1, .col = 1};
+/* One scan: the parser context the scanner reports into, its
+ * diagnostics (in memory) and the tokens. */
+typedef struct scan {
+  vx_arena arena;
+  vx_parser p;
+  FILE *mem;
+  char *diag_text;
+  size_t diag_len;
+  scanned tok[32];
+  int n; /* tokens before EOF */
+} scan;
+
+static void scan_all(scan *s, const char *src) {
+  memset(s, 0, sizeof *s);
+  vx_arena_init(&s->arena);
+  s->mem = open_memstream(&s->diag_text, &s->diag_len);
+  vx_diag_options o = {.format = VX_DIAG_TEXT, .max_errors = 20, .out = s->mem};
+  s->p = (vx_parser){.arena = &s->arena, .diag = vx_diag_new(&o), .file = "s.vtx", .text = src,
+                     .len = strlen(src), .line = 1, .col = 1};
   yyscan_t scanner;
-  assert_int_equal(vx_yylex_init_extra(p, &scanner), 0);
+  assert_int_equal(vx_yylex_init_extra(&s->p, &scanner), 0);
   YY_BUFFER_STATE b = vx_yy_scan_bytes(src, (int)strlen(src), scanner);
-  int n = 0;
-  for (;;) {
-    scanned s = {0};
-    s.tok = vx_yylex(&s.val, &s.loc, scanner);
-    if (s.tok == 0 || n == max)
+  while (s->n < 32) {
+    scanned t = {0};
+    t.tok = vx_yylex(&t.val, &t.loc, scanner);
+    if (t.tok == 0)
       break;
-    out[n++] = s;
+    s->tok[s->n++] = t;
   }
   vx_yy_delete_buffer(b, scanner);
   vx_yylex_destroy(scanner);
-  fflush(*mem);
-  return n;
+  fflush(s->mem);
+}
+
+static void scan_free(scan *s) {
+  vx_diag_free(s->p.diag);
+  fclose(s->mem);
+  free(s->diag_text);
+  vx_arena_free(&s->arena);
 }
 
 static void test_tokens_and_locations(void **state) {
   (void)state;
-  vx_arena arena;
-  vx_arena_init(&arena);
-  vx_parser p;
-  FILE *mem;
-  char *buf = NULL;
-  size_t len;
-  scanned t[32];
-  int n = scan_all("algorithm quest {\n  x1 = 1.5e3 <= 42; // c\n /* multi\nline */ tok\n}", t, 32, &p, &arena,
-                   &mem, &buf, &len);
-  assert_int_equal(n, 11);
+  scan s;
+  scan_all(&s, "algorithm quest {\n  x1 = 1.5e3 <= 42; // c\n /* multi\nline */ tok\n}");
+  const scanned *t = s.tok;
+  assert_int_equal(s.n, 11);
   assert_int_equal(t[0].tok, TOK_ALGORITHM);
   assert_int_equal(t[1].tok, TOK_IDENT);
   assert_string_equal(t[1].val.str, "quest");
@@ -70,55 +81,45 @@ static void test_tokens_and_locations(void **state) {
   assert_int_equal(t[9].loc.col, 9);
   assert_int_equal(t[10].tok, '}');
   assert_int_equal(t[10].loc.line, 5);
-  assert_int_equal(vx_diag_error_count(p.diag), 0);
-  vx_diag_free(p.diag);
-  fclose(mem);
-  free(buf);
-  vx_arena_free(&arena);
+  assert_int_equal(vx_diag_error_count(s.p.diag), 0);
+  scan_free(&s);
 }
 
 static void test_lexical_errors_continue(void **state) {
   (void)state;
-  vx_arena arena;
-  vx_arena_init(&arena);
-  vx_parser p;
-  FILE *mem;
-  char *buf = NULL;
-  size_t len;
-  scanned t[16];
-  int n = scan_all("a @ 99999999999 $ b", t, 16, &p, &arena, &mem, &buf, &len);
+  scan s;
+  scan_all(&s, "a @ 99999999999 $ b");
   /* '@' and '$' are skipped with an error each, the overflowing literal
    * is still a token (value 0) so the parser keeps its structure. */
-  assert_int_equal(n, 3);
-  assert_int_equal(t[0].tok, TOK_IDENT);
-  assert_int_equal(t[1].tok, TOK_INTLIT);
-  assert_int_equal(t[2].tok, TOK_IDENT);
-  assert_int_equal(vx_diag_error_count(p.diag), 3);
-  assert_non_null(strstr(buf, "s.vtx:1:3: error: unexpected character '@'"));
-  assert_non_null(strstr(buf, "s.vtx:1:5: error: integer literal '99999999999' is too large"));
-  vx_diag_free(p.diag);
-  fclose(mem);
-  free(buf);
-  vx_arena_free(&arena);
+  assert_int_equal(s.n, 3);
+  assert_int_equal(s.tok[0].tok, TOK_IDENT);
+  assert_int_equal(s.tok[1].tok, TOK_INTLIT);
+  assert_int_equal(s.tok[2].tok, TOK_IDENT);
+  assert_int_equal(vx_diag_error_count(s.p.diag), 3);
+  assert_non_null(strstr(s.diag_text, "s.vtx:1:3: error: unexpected character '@'"));
+  assert_non_null(strstr(s.diag_text, "s.vtx:1:5: error: integer literal '99999999999' is too large"));
+  scan_free(&s);
 }
 
 static void test_int_limit_boundary(void **state) {
   (void)state;
-  vx_arena arena;
-  vx_arena_init(&arena);
-  vx_parser p;
-  FILE *mem;
-  char *buf = NULL;
-  size_t len;
-  scanned t[4];
-  int n = scan_all("2147483647 2147483648", t, 4, &p, &arena, &mem, &buf, &len);
-  assert_int_equal(n, 2);
-  assert_true(t[0].val.num == 2147483647.0);
-  assert_int_equal(vx_diag_error_count(p.diag), 1);
-  vx_diag_free(p.diag);
-  fclose(mem);
-  free(buf);
-  vx_arena_free(&arena);
+  scan s;
+  scan_all(&s, "2147483647 2147483648");
+  assert_int_equal(s.n, 2);
+  assert_true(s.tok[0].val.num == 2147483647.0);
+  assert_int_equal(vx_diag_error_count(s.p.diag), 1);
+  scan_free(&s);
+}
+
+static void test_byte_order_mark_is_skipped(void **state) {
+  (void)state;
+  scan s;
+  scan_all(&s, "\xef\xbb\xbf" "algorithm");
+  assert_int_equal(s.n, 1);
+  assert_int_equal(s.tok[0].tok, TOK_ALGORITHM);
+  assert_int_equal(s.tok[0].loc.col, 4); /* columns count bytes, the BOM included */
+  assert_int_equal(vx_diag_error_count(s.p.diag), 0);
+  scan_free(&s);
 }
 
 int main(void) {
@@ -126,6 +127,7 @@ int main(void) {
       cmocka_unit_test(test_tokens_and_locations),
       cmocka_unit_test(test_lexical_errors_continue),
       cmocka_unit_test(test_int_limit_boundary),
+      cmocka_unit_test(test_byte_order_mark_is_skipped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
