@@ -4,7 +4,7 @@
 # line must equal tests/bad/NAME.expected (written by hand).
 # usage: run_bad.sh VORTEXC BAD_DIR
 set -u
-vortexc=$1
+vortexc=$(realpath "$1") # absolute: the loop runs inside BAD_DIR
 dir=$2
 cd "$dir" || exit 2
 fail=0 n=0
