@@ -26,8 +26,13 @@
 #define VX_PLAN_MIN_CHUNK_PAGES 4
 /* Bounds the partial-result workspace even for absurd page counts. */
 #define VX_PLAN_MAX_CHUNKS 64
-/* Capacity assumed when the caller does not know the device (132 SMs x 3). */
-#define VX_PLAN_DEFAULT_CAPACITY 396
+/* Capacity assumed when the caller does not know the device (132 SMs x 2). */
+#define VX_PLAN_DEFAULT_CAPACITY 264
+/* Waves to aim for at least (tuning builds: -DVX_PLAN_MIN_WAVES=2): more
+ * waves overlap one block's start-up with another's streaming. */
+#ifndef VX_PLAN_MIN_WAVES
+#define VX_PLAN_MIN_WAVES 1
+#endif
 
 typedef struct vx_decode_plan {
   int num_chunks;  /* chunks per row; the last one also takes any overflow */
@@ -61,6 +66,7 @@ VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages, int
   for (c = 1; c <= maxc; ++c) {
     const long long blocks = rows * c;
     const long long slots = (blocks + capacity - 1) / capacity * capacity;
+    if (blocks < (long long)VX_PLAN_MIN_WAVES * capacity && c < maxc) continue;
     if (blocks * 10 >= slots * 9) {
       best = c;
       break;

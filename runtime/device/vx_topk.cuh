@@ -46,34 +46,46 @@ VX_INLINE unsigned long long vx_rank_key(float s, int page) {
   return ((unsigned long long)vx_score_key(s) << 32) | (unsigned long long)(~(unsigned int)page);
 }
 
-/* Writes the pages for which keep(i) holds, ascending, to out[0..max_out).
- * Chunks of one index per thread keep the output ordered; returns the count
- * (possibly larger than max_out, nothing past max_out is written). */
+/* One step of an ascending compaction: every thread of the block passes
+ * whether index i (= chunk start + tid) is kept; kept indices are written in
+ * order after the `written` already emitted. Returns the chunk's count. */
+__device__ inline int vx_compact_step(bool sel, int i, int written, int *out, int max_out, vx_topk_smem &sm) {
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
+  if (lane == 0) sm.warp_counts[warp] = __popc(ballot);
+  __syncthreads();
+  int before = 0, total = 0;
+  for (int w = 0; w < VX_TOPK_WARPS; ++w) {
+    const int c = (int)sm.warp_counts[w];
+    before += w < warp ? c : 0;
+    total += c;
+  }
+  if (sel) {
+    const int pos = written + before + __popc(ballot & ((1u << lane) - 1u));
+    if (pos < max_out) out[pos] = i;
+  }
+  __syncthreads(); /* warp_counts is reused by the next step */
+  return total;
+}
+
+/* Writes the pages for which keep(i) holds, ascending, to out[0..max_out);
+ * returns the count (possibly larger than max_out; nothing past max_out is
+ * written). */
 template <typename Pred>
 __device__ int vx_compact_ascending(int n, Pred keep, int *out, int max_out, vx_topk_smem &sm) {
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   int written = 0;
   for (int start = 0; start < n; start += VX_TOPK_THREADS) {
-    const int i = start + tid;
-    const bool sel = i < n && keep(i);
-    const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
-    if (lane == 0) sm.warp_counts[warp] = __popc(ballot);
-    __syncthreads();
-    int before = 0, total = 0;
-    for (int w = 0; w < VX_TOPK_WARPS; ++w) {
-      const int c = (int)sm.warp_counts[w];
-      before += w < warp ? c : 0;
-      total += c;
-    }
-    if (sel) {
-      const int pos = written + before + __popc(ballot & ((1u << lane) - 1u));
-      if (pos < max_out) out[pos] = i;
-    }
-    written += total;
-    __syncthreads(); /* warp_counts is reused by the next chunk */
+    const int i = start + threadIdx.x;
+    written += vx_compact_step(i < n && keep(i), i, written, out, max_out, sm);
   }
   return written;
 }
+
+/* Rows of up to VX_TOPK_THREADS * VX_TOPK_CACHE pages keep their score keys
+ * in registers (index tid + c * THREADS in slot c), so the radix passes
+ * touch global memory once instead of once per pass: the passes are
+ * latency-bound, not bandwidth-bound. Longer rows re-read from L2. */
+#define VX_TOPK_CACHE 8
 
 /* Top-k of one row; all VX_TOPK_THREADS threads of the block must call it.
  * scores: the row's n scores (only the middle ones are read). */
@@ -87,11 +99,20 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
   const int kl = keep_last < 0 ? 0 : (keep_last < kl_max ? keep_last : kl_max);
   const int mid_begin = kf, mid_end = n - kl, m = mid_end - mid_begin;
   const int k = budget < 0 ? 0 : (budget < m ? budget : m);
+  const bool cached = n <= VX_TOPK_THREADS * VX_TOPK_CACHE;
+  const bool radix = k > 0 && k < m;
+
+  unsigned int key32[VX_TOPK_CACHE];
+#pragma unroll
+  for (int c = 0; c < VX_TOPK_CACHE; ++c) {
+    const int i = tid + c * VX_TOPK_THREADS;
+    key32[c] = cached && radix && i >= mid_begin && i < mid_end ? vx_score_key(scores[i]) : 0u;
+  }
 
   /* Radix narrowing: after it, middle page i is selected iff
    * (key(i) & mask) >= prefix, which holds for exactly k pages. */
   unsigned long long prefix = 0, mask = 0;
-  if (k > 0 && k < m) {
+  if (radix) {
     int index_bytes = 1;
     while (index_bytes < 4 && ((unsigned int)(n - 1) >> (8 * index_bytes)) != 0u) ++index_bytes;
     const int passes = 4 + index_bytes;
@@ -100,9 +121,19 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
       const int shift = pass < 4 ? 56 - 8 * pass : 8 * (index_bytes - 1 - (pass - 4));
       for (int b = tid; b < 256; b += VX_TOPK_THREADS) sm.hist[b] = 0u;
       __syncthreads();
-      for (int i = mid_begin + tid; i < mid_end; i += VX_TOPK_THREADS) {
-        const unsigned long long key = vx_rank_key(scores[i], i);
-        if ((key & mask) == prefix) atomicAdd(&sm.hist[(unsigned int)(key >> shift) & 255u], 1u);
+      if (cached) {
+#pragma unroll
+        for (int c = 0; c < VX_TOPK_CACHE; ++c) {
+          const int i = tid + c * VX_TOPK_THREADS;
+          const unsigned long long key = ((unsigned long long)key32[c] << 32) | (unsigned long long)(~(unsigned int)i);
+          if (i >= mid_begin && i < mid_end && (key & mask) == prefix)
+            atomicAdd(&sm.hist[(unsigned int)(key >> shift) & 255u], 1u);
+        }
+      } else {
+        for (int i = mid_begin + tid; i < mid_end; i += VX_TOPK_THREADS) {
+          const unsigned long long key = vx_rank_key(scores[i], i);
+          if ((key & mask) == prefix) atomicAdd(&sm.hist[(unsigned int)(key >> shift) & 255u], 1u);
+        }
       }
       __syncthreads();
       if (tid < 32) {
@@ -139,15 +170,30 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
     }
   }
 
-  const bool take_middle = k > 0;
-  const int count = vx_compact_ascending(
-      n,
-      [&](int i) {
-        if (i < mid_begin || i >= mid_end) return true;
-        if (!take_middle) return false;
-        return (vx_rank_key(scores[i], i) & mask) >= prefix;
-      },
-      out_pages, max_out, sm);
+  int count = 0;
+  if (cached) {
+#pragma unroll
+    for (int c = 0; c < VX_TOPK_CACHE; ++c) {
+      if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
+      const int i = tid + c * VX_TOPK_THREADS;
+      bool sel = i < n && (i < mid_begin || i >= mid_end);
+      if (i >= mid_begin && i < mid_end && k > 0) {
+        const unsigned long long key = ((unsigned long long)key32[c] << 32) | (unsigned long long)(~(unsigned int)i);
+        sel = (key & mask) >= prefix;
+      }
+      count += vx_compact_step(sel, i, count, out_pages, max_out, sm);
+    }
+  } else {
+    const bool take_middle = k > 0;
+    count = vx_compact_ascending(
+        n,
+        [&](int i) {
+          if (i < mid_begin || i >= mid_end) return true;
+          if (!take_middle) return false;
+          return (vx_rank_key(scores[i], i) & mask) >= prefix;
+        },
+        out_pages, max_out, sm);
+  }
   if (tid == 0) *out_count = count < max_out ? count : max_out;
 }
 

@@ -1,0 +1,1302 @@
+/* block_topk.cu - CUDA kernels vortexc generated for algorithm `block_topk`.
+ * Generated file: edit the .vtx source instead. C ABI: block_topk.h.
+ * Geometry: GQA, head dim 128, group 4, page size 16, KV bf16.
+ * Stands alone: the runtime device headers it needs are pasted below, so it
+ * builds with nvcc or NVRTC and the CUDA toolkit headers only. */
+
+#pragma nv_diag_suppress 177
+
+/* ======== runtime/device/vx_common.cuh (verbatim) ======== */
+/* vx_common.cuh - shared helpers for the vortexc device headers.
+ *
+ * Everything here must compile under both nvcc and NVRTC. NVRTC ships no C
+ * library headers, so fixed-width types are spelled with built-in types
+ * (int is 32-bit and long long is 64-bit on every CUDA target) and only the
+ * toolkit's cuda_bf16.h / cuda_fp16.h are included; NVRTC needs the toolkit
+ * include directory on its search path for those. The code generator pastes
+ * these headers verbatim into each generated translation unit, so every name
+ * carries the vx_ prefix and every function is inline or a template. */
+#ifndef VX_COMMON_CUH
+#define VX_COMMON_CUH
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#define VX_INLINE __device__ __forceinline__
+
+/* log2(e): attention works in the exp2 domain because exp2f maps to one
+ * MUFU instruction while expf needs an extra multiply. */
+#define VX_LOG2E 1.4426950408889634f
+#define VX_NEG_INF (-__int_as_float(0x7f800000))
+
+/* Eight 16-bit elements travel as one 16-byte vector: the widest load a
+ * thread can issue, which is what keeps the decode kernels at bandwidth. */
+typedef uint4 vx_vec16;
+
+/* Element type traits. Only the two 16-bit float formats engines store KV in
+ * today; both unpack to f32 for accumulation. */
+template <typename T> struct vx_elem;
+
+template <> struct vx_elem<__nv_bfloat16> {
+  /* bf16 is the upper half of an f32, so unpacking is a shift or a mask:
+   * cheaper than the conversion intrinsic and exact. */
+  static VX_INLINE void unpack2(unsigned int w, float &lo, float &hi) {
+    lo = __uint_as_float(w << 16);
+    hi = __uint_as_float(w & 0xffff0000u);
+  }
+  static VX_INLINE float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+  static VX_INLINE __nv_bfloat16 from_float(float x) { return __float2bfloat16_rn(x); }
+};
+
+template <> struct vx_elem<__half> {
+  static VX_INLINE void unpack2(unsigned int w, float &lo, float &hi) {
+    __half2 h = *reinterpret_cast<__half2 *>(&w);
+    float2 f = __half22float2(h);
+    lo = f.x;
+    hi = f.y;
+  }
+  static VX_INLINE float to_float(__half x) { return __half2float(x); }
+  static VX_INLINE __half from_float(float x) { return __float2half_rn(x); }
+};
+
+/* Unpack one 16-byte vector (8 elements) into f32. */
+template <typename T> VX_INLINE void vx_unpack8(const vx_vec16 &v, float out[8]) {
+  vx_elem<T>::unpack2(v.x, out[0], out[1]);
+  vx_elem<T>::unpack2(v.y, out[2], out[3]);
+  vx_elem<T>::unpack2(v.z, out[4], out[5]);
+  vx_elem<T>::unpack2(v.w, out[6], out[7]);
+}
+
+/* KV is read exactly once per decode step: the streaming hint keeps it from
+ * evicting the query, page table and partial results from L2. */
+VX_INLINE vx_vec16 vx_load_stream16(const void *p) {
+  return __ldcs(reinterpret_cast<const vx_vec16 *>(p));
+}
+
+/* Asynchronous global->shared copies (sm_80+). They let a warp keep several
+ * iterations of K/V in flight without holding them in registers, which is
+ * what a bandwidth-bound decode kernel needs: bytes in flight, not threads.
+ * pred = false copies nothing and zero-fills the 16 bytes (padding tokens). */
+VX_INLINE void vx_cp_async16(void *smem, const void *gmem, bool pred) {
+  const unsigned int dst = (unsigned int)__cvta_generic_to_shared(smem);
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(pred ? 16 : 0) : "memory");
+}
+VX_INLINE void vx_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+/* Wait until at most N of this thread's committed groups are still pending. */
+template <int N> VX_INLINE void vx_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
+
+VX_INLINE float vx_warp_sum(float x) {
+  for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+  return x;
+}
+
+VX_INLINE float vx_warp_max(float x) {
+  for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+  return x;
+}
+
+#endif /* VX_COMMON_CUH */
+
+/* ======== runtime/device/vx_page_table.cuh (verbatim) ======== */
+/* vx_page_table.cuh - paged KV cache descriptor and accessors.
+ *
+ * Serving engines already own a paged KV pool; vortexc kernels read it in
+ * place rather than asking engines to convert. Two page-table formats cover
+ * the engines we target:
+ *   CSR (FlashInfer, SGLang): indptr[batch+1], indices[indptr[batch]],
+ *        last_page_len[batch] in 1..page_size;
+ *   block table (vLLM):       block_table[batch*stride], seq_lens[batch].
+ * The pool order (NHD [page, token, head, dim] or HND [page, head, token,
+ * dim]) is carried as element strides, so padded pools also work. The struct
+ * is plain data passed by value to kernels; libvortexrt's vxrt_paged_kv
+ * mirrors it field for field. */
+#ifndef VX_PAGE_TABLE_CUH
+#define VX_PAGE_TABLE_CUH
+
+#ifndef VX_COMMON_CUH /* already pasted in: no include path needed */
+/* #include "vx_common.cuh": pasted above */
+#endif
+
+enum vx_page_format { VX_PAGES_CSR = 0, VX_PAGES_BLOCK_TABLE = 1 };
+enum vx_dtype { VX_DTYPE_BF16 = 0, VX_DTYPE_F16 = 1 };
+
+struct vx_paged_kv {
+  int format; /* vx_page_format */
+  int dtype;  /* vx_dtype; kernels are templated on the element type */
+  int batch;
+  int page_size;
+  int num_kv_heads;
+  int head_dim;
+  long long num_pages; /* pool capacity, for validation only */
+  /* CSR */
+  const int *indptr;
+  const int *indices;
+  const int *last_page_len;
+  /* block table */
+  const int *block_table;
+  int block_table_stride;
+  const int *seq_lens;
+  /* pools and their element strides (K and V share the shape) */
+  const void *k_pool;
+  const void *v_pool;
+  long long stride_page;
+  long long stride_token;
+  long long stride_head;
+};
+
+VX_INLINE int vx_num_pages(const vx_paged_kv &kv, int b) {
+  if (kv.format == VX_PAGES_CSR) return kv.indptr[b + 1] - kv.indptr[b];
+  return (kv.seq_lens[b] + kv.page_size - 1) / kv.page_size;
+}
+
+VX_INLINE int vx_seq_len(const vx_paged_kv &kv, int b) {
+  if (kv.format == VX_PAGES_CSR) {
+    int n = kv.indptr[b + 1] - kv.indptr[b];
+    return n > 0 ? (n - 1) * kv.page_size + kv.last_page_len[b] : 0;
+  }
+  return kv.seq_lens[b];
+}
+
+/* Physical pool page of logical page j of request b. */
+VX_INLINE int vx_physical_page(const vx_paged_kv &kv, int b, int j) {
+  if (kv.format == VX_PAGES_CSR) return kv.indices[kv.indptr[b] + j];
+  return kv.block_table[(long long)b * kv.block_table_stride + j];
+}
+
+/* Tokens holding data in logical page j of a request with n pages; only the
+ * last page can be partial. */
+VX_INLINE int vx_page_valid_tokens(const vx_paged_kv &kv, int b, int j, int n) {
+  if (j < n - 1) return kv.page_size;
+  if (kv.format == VX_PAGES_CSR) return kv.last_page_len[b];
+  return kv.seq_lens[b] - (n - 1) * kv.page_size;
+}
+
+/* Element offset of (page, token, head, dim 0) in either pool. */
+VX_INLINE long long vx_kv_offset(const vx_paged_kv &kv, int page, int token, int head) {
+  return (long long)page * kv.stride_page + (long long)token * kv.stride_token +
+         (long long)head * kv.stride_head;
+}
+
+#endif /* VX_PAGE_TABLE_CUH */
+
+/* ======== runtime/device/vx_plan.h (verbatim) ======== */
+/* vx_plan.h - split-KV work planning shared by host and device code.
+ *
+ * The host launcher (C, libvortexrt), generated launchers (CUDA C) and the
+ * kernels must agree on how a row's pages are cut into chunks, otherwise the
+ * merge step would read partial results nobody wrote. Keeping the rule in one
+ * header that is valid C17, nvcc and NVRTC input makes that agreement
+ * structural. The rule depends only on shapes the host knows without a device
+ * sync (never on page-table contents), so a launch stays graph-capturable. */
+#ifndef VX_PLAN_H
+#define VX_PLAN_H
+
+/* C++ inline functions need no `static` (and an unused static one draws a
+ * warning from NVRTC); C17 inline does, to avoid external definitions. */
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__)
+#define VX_PLAN_FN __host__ __device__ inline
+#define VX_HOST_DEVICE_CONSTEXPR_FN __host__ __device__ constexpr
+#else
+#define VX_PLAN_FN static inline
+#endif
+
+/* Upper bound of the blocks a launch may use (a few waves on the largest
+ * current GPUs); bounds the workspace independently of the device. */
+#define VX_PLAN_MAX_BLOCKS 4096
+/* Below this a chunk's fixed costs (query load, page-table reads, pipeline
+ * ramp, cross-warp merge, partial write) stop being small next to its KV. */
+#define VX_PLAN_MIN_CHUNK_PAGES 4
+/* Bounds the partial-result workspace even for absurd page counts. */
+#define VX_PLAN_MAX_CHUNKS 64
+/* Capacity assumed when the caller does not know the device (132 SMs x 3). */
+#define VX_PLAN_DEFAULT_CAPACITY 396
+
+typedef struct vx_decode_plan {
+  int num_chunks;  /* chunks per row; the last one also takes any overflow */
+  int chunk_pages; /* pages per chunk */
+} vx_decode_plan;
+
+/* Most chunks a row may be split into: what the workspace is sized for. */
+VX_PLAN_FN int vx_decode_max_chunks(long long rows, int max_pages) {
+  long long c;
+  if (max_pages < 1) max_pages = 1;
+  if (rows < 1) rows = 1;
+  c = (max_pages + VX_PLAN_MIN_CHUNK_PAGES - 1) / VX_PLAN_MIN_CHUNK_PAGES;
+  if (c > (VX_PLAN_MAX_BLOCKS + rows - 1) / rows) c = (VX_PLAN_MAX_BLOCKS + rows - 1) / rows;
+  if (c > VX_PLAN_MAX_CHUNKS) c = VX_PLAN_MAX_CHUNKS;
+  return c < 1 ? 1 : (int)c;
+}
+
+/* rows = batch * kv_heads (or batch for MLA); max_pages = an upper bound of
+ * the pages any row attends (selected pages for sparse decode); capacity =
+ * blocks the device runs at once (SMs x resident blocks per SM; <= 0 for
+ * the default). Picks the fewest chunks whose last wave is >= 90% full, so
+ * equal-length rows finish together instead of leaving a ragged tail. */
+VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages, int capacity) {
+  vx_decode_plan p;
+  int c, best = 1, maxc;
+  long long best_num = 0, best_den = 1;
+  if (max_pages < 1) max_pages = 1;
+  if (rows < 1) rows = 1;
+  if (capacity < 1) capacity = VX_PLAN_DEFAULT_CAPACITY;
+  maxc = vx_decode_max_chunks(rows, max_pages);
+  for (c = 1; c <= maxc; ++c) {
+    const long long blocks = rows * c;
+    const long long slots = (blocks + capacity - 1) / capacity * capacity;
+    if (blocks * 10 >= slots * 9) {
+      best = c;
+      break;
+    }
+    if (blocks * best_den > best_num * slots) { /* better fill than the best so far */
+      best = c;
+      best_num = blocks;
+      best_den = slots;
+    }
+  }
+  p.num_chunks = best;
+  p.chunk_pages = (max_pages + best - 1) / best;
+  return p;
+}
+
+/* Workspace: per (row, chunk, query head of the group) one f32 partial output
+ * of out_dim values plus one f32 log-sum-exp. */
+VX_PLAN_FN unsigned long long vx_decode_workspace_bytes(long long rows, int group,
+                                                                          int out_dim, int num_chunks) {
+  unsigned long long slots = (unsigned long long)rows * (unsigned long long)num_chunks *
+                             (unsigned long long)group;
+  /* The LSE array starts 256-byte aligned after the partial outputs. */
+  unsigned long long o_bytes = (slots * (unsigned long long)out_dim * 4ull + 255ull) & ~255ull;
+  return o_bytes + slots * 4ull;
+}
+
+#endif /* VX_PLAN_H */
+
+/* ======== runtime/device/vx_topk.cuh (verbatim) ======== */
+/* vx_topk.cuh - exact, deterministic page selection, one thread block per row.
+ *
+ * A row is one (request, kv head). Row r scores its n logical pages; the
+ * selection always keeps pages [0, keep_first) and [n - keep_last, n) (the
+ * attention sinks and the recent window), then adds the `budget` best of the
+ * remaining "middle" pages. Output: selected LOGICAL page indices, ascending,
+ * and their count. The CPU IR interpreter implements the same rules:
+ *   kf = min(keep_first, n), kl = min(keep_last, n - kf), m = n - kf - kl,
+ *   k = clamp(budget, 0, m); if budget + kf + kl >= n every page is selected;
+ *   order: higher score first, ties -> lower page index, NaN below -inf.
+ *
+ * Why radix select and not a sort: only the k-th largest key is needed. Each
+ * pass histograms one 8-bit digit of a 64-bit key (order-preserving uint32 of
+ * the score, then the complemented page index so equal scores order by index)
+ * and narrows to the bin that holds the k-th key. Keys are unique, so the
+ * threshold is exact and the result deterministic (no atomic-arrival order
+ * leaks into the output). Scores are re-read from global memory per pass:
+ * a row is at most a few hundred KB and stays in L2. */
+#ifndef VX_TOPK_CUH
+#define VX_TOPK_CUH
+
+#ifndef VX_PAGE_TABLE_CUH /* already pasted in: no include path needed */
+/* #include "vx_page_table.cuh": pasted above */
+#endif
+
+#define VX_TOPK_THREADS 512
+#define VX_TOPK_WARPS (VX_TOPK_THREADS / 32)
+
+struct vx_topk_smem {
+  unsigned int hist[256];
+  unsigned int warp_counts[VX_TOPK_WARPS];
+  unsigned int pick_digit;
+  unsigned int pick_above; /* keys in bins above the picked one */
+  unsigned int pick_count; /* keys in the picked bin */
+};
+
+/* Monotone map float -> uint32 (larger float, larger uint); every NaN maps
+ * to 0 so it ranks below -inf. */
+VX_INLINE unsigned int vx_score_key(float s) {
+  unsigned int u = __float_as_uint(s);
+  if (s != s) return 0u;
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+VX_INLINE unsigned long long vx_rank_key(float s, int page) {
+  return ((unsigned long long)vx_score_key(s) << 32) | (unsigned long long)(~(unsigned int)page);
+}
+
+/* Writes the pages for which keep(i) holds, ascending, to out[0..max_out).
+ * Chunks of one index per thread keep the output ordered; returns the count
+ * (possibly larger than max_out, nothing past max_out is written). */
+template <typename Pred>
+__device__ int vx_compact_ascending(int n, Pred keep, int *out, int max_out, vx_topk_smem &sm) {
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  int written = 0;
+  for (int start = 0; start < n; start += VX_TOPK_THREADS) {
+    const int i = start + tid;
+    const bool sel = i < n && keep(i);
+    const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
+    if (lane == 0) sm.warp_counts[warp] = __popc(ballot);
+    __syncthreads();
+    int before = 0, total = 0;
+    for (int w = 0; w < VX_TOPK_WARPS; ++w) {
+      const int c = (int)sm.warp_counts[w];
+      before += w < warp ? c : 0;
+      total += c;
+    }
+    if (sel) {
+      const int pos = written + before + __popc(ballot & ((1u << lane) - 1u));
+      if (pos < max_out) out[pos] = i;
+    }
+    written += total;
+    __syncthreads(); /* warp_counts is reused by the next chunk */
+  }
+  return written;
+}
+
+/* Top-k of one row; all VX_TOPK_THREADS threads of the block must call it.
+ * scores: the row's n scores (only the middle ones are read). */
+__device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int budget, int keep_first,
+                                   int keep_last, int *__restrict__ out_pages, int max_out,
+                                   int *__restrict__ out_count, vx_topk_smem &sm) {
+  const int tid = threadIdx.x, lane = tid & 31;
+  if (n < 0) n = 0;
+  const int kf = keep_first < 0 ? 0 : (keep_first < n ? keep_first : n);
+  const int kl_max = n - kf;
+  const int kl = keep_last < 0 ? 0 : (keep_last < kl_max ? keep_last : kl_max);
+  const int mid_begin = kf, mid_end = n - kl, m = mid_end - mid_begin;
+  const int k = budget < 0 ? 0 : (budget < m ? budget : m);
+
+  /* Radix narrowing: after it, middle page i is selected iff
+   * (key(i) & mask) >= prefix, which holds for exactly k pages. */
+  unsigned long long prefix = 0, mask = 0;
+  if (k > 0 && k < m) {
+    int index_bytes = 1;
+    while (index_bytes < 4 && ((unsigned int)(n - 1) >> (8 * index_bytes)) != 0u) ++index_bytes;
+    const int passes = 4 + index_bytes;
+    unsigned int remaining = (unsigned int)k;
+    for (int pass = 0; pass < passes; ++pass) {
+      const int shift = pass < 4 ? 56 - 8 * pass : 8 * (index_bytes - 1 - (pass - 4));
+      for (int b = tid; b < 256; b += VX_TOPK_THREADS) sm.hist[b] = 0u;
+      __syncthreads();
+      for (int i = mid_begin + tid; i < mid_end; i += VX_TOPK_THREADS) {
+        const unsigned long long key = vx_rank_key(scores[i], i);
+        if ((key & mask) == prefix) atomicAdd(&sm.hist[(unsigned int)(key >> shift) & 255u], 1u);
+      }
+      __syncthreads();
+      if (tid < 32) {
+        /* Lane l owns bins [8l, 8l+8); a reversed inclusive scan over lanes
+         * gives each lane the count of keys in its bins and above. */
+        unsigned int own = 0;
+        for (int b = 0; b < 8; ++b) own += sm.hist[lane * 8 + b];
+        unsigned int incl = own;
+        for (int o = 1; o < 32; o <<= 1) {
+          const unsigned int y = __shfl_down_sync(0xffffffffu, incl, o);
+          if (lane + o < 32) incl += y;
+        }
+        unsigned int above = incl - own;
+        if (above < remaining && remaining <= incl) {
+          for (int b = 7; b >= 0; --b) {
+            const unsigned int c = sm.hist[lane * 8 + b];
+            if (remaining <= above + c) {
+              sm.pick_digit = (unsigned int)(lane * 8 + b);
+              sm.pick_above = above;
+              sm.pick_count = c;
+              break;
+            }
+            above += c;
+          }
+        }
+      }
+      __syncthreads();
+      const unsigned int digit = sm.pick_digit, above = sm.pick_above, count = sm.pick_count;
+      prefix |= (unsigned long long)digit << shift;
+      mask |= 0xffull << shift;
+      remaining -= above;
+      __syncthreads(); /* everyone has read pick_* and hist before reuse */
+      if (count == remaining) break; /* the whole bin is taken: threshold found */
+    }
+  }
+
+  const bool take_middle = k > 0;
+  const int count = vx_compact_ascending(
+      n,
+      [&](int i) {
+        if (i < mid_begin || i >= mid_end) return true;
+        if (!take_middle) return false;
+        return (vx_rank_key(scores[i], i) & mask) >= prefix;
+      },
+      out_pages, max_out, sm);
+  if (tid == 0) *out_count = count < max_out ? count : max_out;
+}
+
+/* Threshold select: kept pages plus every middle page with score >= t
+ * (NaN never qualifies). Same block contract as vx_topk_row. */
+__device__ inline void vx_threshold_row(const float *__restrict__ scores, int n, float threshold, int keep_first,
+                                        int keep_last, int *__restrict__ out_pages, int max_out,
+                                        int *__restrict__ out_count, vx_topk_smem &sm) {
+  if (n < 0) n = 0;
+  const int kf = keep_first < 0 ? 0 : (keep_first < n ? keep_first : n);
+  const int kl_max = n - kf;
+  const int kl = keep_last < 0 ? 0 : (keep_last < kl_max ? keep_last : kl_max);
+  const int mid_begin = kf, mid_end = n - kl;
+  const int count = vx_compact_ascending(
+      n,
+      [&](int i) { return i < mid_begin || i >= mid_end || scores[i] >= threshold; },
+      out_pages, max_out, sm);
+  if (threadIdx.x == 0) *out_count = count < max_out ? count : max_out;
+}
+
+/* Selection knobs shared by the kernels below. */
+struct vx_select_args {
+  const float *scores;     /* [rows, score_stride] */
+  long long score_stride;  /* >= the most pages any request has */
+  int budget;              /* top-k: pages picked from the middle */
+  float threshold;         /* threshold select only */
+  int keep_first;
+  int keep_last;
+  int *sel_pages;          /* [rows, max_sel], logical page ids, ascending */
+  int max_sel;
+  int *sel_count;          /* [rows] */
+};
+
+/* One block of VX_TOPK_THREADS per row; rows = batch * kv.num_kv_heads and a
+ * row's page count comes from the page table. */
+static __global__ void __launch_bounds__(VX_TOPK_THREADS) vx_topk_select_kernel(vx_paged_kv kv, vx_select_args a) {
+  __shared__ vx_topk_smem sm;
+  const int row = blockIdx.x;
+  int n = vx_num_pages(kv, row / kv.num_kv_heads);
+  if (n > a.score_stride) n = (int)a.score_stride; /* never read past the row */
+  vx_topk_row(a.scores + (long long)row * a.score_stride, n, a.budget, a.keep_first, a.keep_last,
+              a.sel_pages + (long long)row * a.max_sel, a.max_sel, a.sel_count + row, sm);
+}
+
+static __global__ void __launch_bounds__(VX_TOPK_THREADS) vx_threshold_select_kernel(vx_paged_kv kv, vx_select_args a) {
+  __shared__ vx_topk_smem sm;
+  const int row = blockIdx.x;
+  int n = vx_num_pages(kv, row / kv.num_kv_heads);
+  if (n > a.score_stride) n = (int)a.score_stride; /* never read past the row */
+  vx_threshold_row(a.scores + (long long)row * a.score_stride, n, a.threshold, a.keep_first, a.keep_last,
+                   a.sel_pages + (long long)row * a.max_sel, a.max_sel, a.sel_count + row, sm);
+}
+
+#endif /* VX_TOPK_CUH */
+
+/* ======== runtime/device/vx_attention.cuh (verbatim) ======== */
+/* vx_attention.cuh - paged decode attention (dense, sparse) for GQA/MHA.
+ *
+ * Split-KV flash decoding in two launches:
+ *  1. vx_decode_partial_kernel: one block per (request, kv head, chunk of
+ *     pages). The block holds the WHOLE query group of that kv head, so each
+ *     K/V page crosses the memory bus once no matter how many query heads
+ *     share it. It writes a normalised partial output and its log-sum-exp.
+ *  2. vx_decode_merge_kernel: one block per (request, query head) combines
+ *     the chunks' partials, weighting each by exp(lse_c - max lse).
+ * Sparse decode walks a per-row list of selected LOGICAL pages
+ * (sel_pages[row * max_sel + i], i < sel_count[row]); dense walks 0..n-1.
+ * Both resolve logical -> physical through the engine's page table.
+ *
+ * Inner loop layout: a token's K row (head_dim 16-bit values) is split over
+ * TPT lanes, each lane moving VPT 16-byte vectors; the lanes' partial dot
+ * products meet through xor shuffles. Lanes also own the same slice of the
+ * output, so the V accumulation needs no communication until the end. VPT
+ * shrinks as the group grows so that the per-lane accumulator (group * 8 *
+ * VPT floats) stays at <= 64 registers.
+ *
+ * Memory pipeline: each warp walks its own iterations (8-16 tokens, 4 KB of
+ * K+V) and keeps VX_DECODE_STAGES of them in flight with cp.async into a
+ * private shared-memory ring. A lane copies exactly the 16-byte vectors it
+ * later reads, so no barrier is needed between copy and use; padding
+ * tokens are zero-filled, never read. Holding the in-flight data in shared
+ * memory instead of registers is what keeps enough bytes moving per SM to
+ * approach the copy bandwidth.
+ *
+ * Softmax uses the exp2 domain and a lazy running maximum: the accumulators
+ * are rescaled only when a warp's new maximum exceeds the one in use by more
+ * than VX_RESCALE_SLACK (log2 units). Values stay <= 2^slack so f32 cannot
+ * overflow, and the final division by the same-scaled sum makes the result
+ * exact, while the common case (no new maximum) skips G*8*VPT multiplies. */
+#ifndef VX_ATTENTION_CUH
+#define VX_ATTENTION_CUH
+
+#ifndef VX_PAGE_TABLE_CUH /* already pasted in: no include path needed */
+/* #include "vx_page_table.cuh": pasted above */
+#endif
+#ifndef VX_PLAN_H
+/* #include "vx_plan.h": pasted above */
+#endif
+
+#define VX_DECODE_WARPS 4
+#define VX_DECODE_THREADS (VX_DECODE_WARPS * 32)
+#define VX_DECODE_STAGES 3
+/* Resident blocks per SM the register allocator must allow: enough that
+ * 8-16 warps keep two 4 KB stages each in flight, without spilling the
+ * group's accumulators (ptxas -v: no spills for any instantiation). */
+#define VX_DECODE_MIN_BLOCKS(group) ((group) <= 1 ? 4 : ((group) <= 4 ? 3 : 2))
+#define VX_RESCALE_SLACK 8.0f
+
+struct vx_decode_args {
+  vx_paged_kv kv;
+  const void *q;         /* [batch, num_qo_heads, head_dim], kv element type */
+  void *out;             /* [batch, num_qo_heads, head_dim], kv element type */
+  const int *sel_pages;  /* sparse: [rows, max_sel] logical pages; NULL = dense */
+  const int *sel_count;  /* sparse: [rows] */
+  int max_sel;
+  int num_qo_heads;
+  float sm_scale;        /* usually 1/sqrt(head_dim) */
+  int num_chunks;        /* from vx_make_decode_plan */
+  int chunk_pages;
+  float *ws_o;           /* [rows, num_chunks, group, head_dim] */
+  float *ws_lse;         /* [rows, num_chunks, group], log2 domain */
+};
+
+/* Pages this row attends: the selection size (sparse) or the request's
+ * page count (dense). */
+VX_INLINE int vx_row_pages(const vx_decode_args &a, int row, int b) {
+  if (a.sel_pages) {
+    const int c = a.sel_count[row];
+    return c < 0 ? 0 : (c < a.max_sel ? c : a.max_sel);
+  }
+  return vx_num_pages(a.kv, b);
+}
+
+/* Chunk c of a row with n pages covers [*begin, *end); the last chunk also
+ * takes pages past num_chunks * chunk_pages so that an underestimated
+ * max_pages hint costs speed, never correctness. */
+VX_INLINE void vx_chunk_range(const vx_decode_args &a, int c, int n, int *begin, int *end) {
+  int s = c * a.chunk_pages;
+  int e = c == a.num_chunks - 1 ? n : s + a.chunk_pages;
+  *begin = s < n ? s : n;
+  *end = e < n ? e : n;
+}
+
+VX_INLINE int vx_chunks_used(const vx_decode_args &a, int n) {
+  if (n <= 0) return 0;
+  const int c = (n + a.chunk_pages - 1) / a.chunk_pages;
+  return c < a.num_chunks ? c : a.num_chunks;
+}
+
+/* Resolve the i-th attended page of a row to (physical page, valid tokens).
+ * Out-of-range selections or page ids resolve to 0 valid tokens: a corrupt
+ * selection then drops a page instead of reading outside the pool. */
+VX_INLINE void vx_resolve_page(const vx_decode_args &a, int row, int b, int n_req, int i, int *phys,
+                               int *valid) {
+  const int j = a.sel_pages ? a.sel_pages[(long long)row * a.max_sel + i] : i;
+  *phys = 0;
+  *valid = 0;
+  if (j < 0 || j >= n_req) return;
+  const int p = vx_physical_page(a.kv, b, j);
+  if (p < 0 || (long long)p >= a.kv.num_pages) return;
+  *phys = p;
+  *valid = vx_page_valid_tokens(a.kv, b, j, n_req);
+}
+
+template <int HEAD_DIM, int GROUP> struct vx_decode_shape {
+  static constexpr int VEC_PER_ROW = HEAD_DIM / 8;
+  static constexpr int VPT = GROUP <= 2 ? 4 : (GROUP <= 4 ? 2 : 1);
+  static constexpr int TPT = VEC_PER_ROW / VPT;  /* lanes per token */
+  static constexpr int TPW = 32 / TPT;           /* tokens per warp step */
+  static constexpr int UNROLL = 4 / VPT;         /* steps per iteration */
+  static constexpr int TOK_PER_ITER = TPW * UNROLL;
+  static_assert(HEAD_DIM % 64 == 0 && HEAD_DIM <= 256, "head_dim must be 64, 128, 192 or 256");
+  static_assert(VEC_PER_ROW % VPT == 0 && TPT <= 32 && 32 % TPT == 0, "bad lane split");
+  static_assert(TOK_PER_ITER <= 16, "an iteration must fit in the smallest page (16)");
+  static constexpr int VEC_PER_LANE = UNROLL * VPT; /* 4 K + 4 V vectors per lane per iteration */
+  /* Dynamic shared memory: [warp][stage][K|V][VEC_PER_LANE][lane] vectors. */
+  static constexpr int WARP_RING_VECS = VX_DECODE_STAGES * 2 * VEC_PER_LANE * 32;
+  static constexpr int SMEM_BYTES = VX_DECODE_WARPS * WARP_RING_VECS * 16;
+  static_assert(GROUP * HEAD_DIM * 4 <= WARP_RING_VECS * 16, "a warp's ring must hold its partial output");
+};
+
+/* Dynamic shared memory a vx_decode_partial_kernel<T, D, G> launch needs.
+ * Above 48 KB, so the launcher must raise the limit once per kernel:
+ * cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes). */
+template <int HEAD_DIM, int GROUP> VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_smem_bytes() {
+  return vx_decode_shape<HEAD_DIM, GROUP>::SMEM_BYTES;
+}
+
+#define VX_PAGE_BATCH VX_DECODE_THREADS
+
+template <typename T, int HEAD_DIM, int GROUP>
+static __global__ void __launch_bounds__(VX_DECODE_THREADS, VX_DECODE_MIN_BLOCKS(GROUP))
+    vx_decode_partial_kernel(vx_decode_args a) {
+  typedef vx_decode_shape<HEAD_DIM, GROUP> S;
+  constexpr int VPT = S::VPT, TPT = S::TPT, TPW = S::TPW, U = S::UNROLL, NVEC = S::VEC_PER_LANE;
+
+  __shared__ __align__(16) float q_s[GROUP][HEAD_DIM];
+  __shared__ float red_m[VX_DECODE_WARPS][GROUP];
+  __shared__ float red_l[VX_DECODE_WARPS][GROUP];
+  __shared__ int page_s[VX_PAGE_BATCH];
+  __shared__ int valid_s[VX_PAGE_BATCH];
+  extern __shared__ vx_vec16 vx_decode_ring[];
+
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int chunk = blockIdx.x % a.num_chunks;
+  const int row = blockIdx.x / a.num_chunks;
+  const int kvh = a.kv.num_kv_heads;
+  const int b = row / kvh, h = row % kvh;
+  vx_vec16 *ring = vx_decode_ring + warp * S::WARP_RING_VECS;
+
+  const int n_req = vx_num_pages(a.kv, b);
+  const int n = vx_row_pages(a, row, b);
+  int begin, end;
+  vx_chunk_range(a, chunk, n, &begin, &end);
+  if (begin >= end) return; /* the merge step knows this chunk is empty */
+
+  /* Query group in f32, pre-scaled so logits come out in log2 units. */
+  const float qscale = a.sm_scale * VX_LOG2E;
+  const T *q = reinterpret_cast<const T *>(a.q) + ((long long)b * a.num_qo_heads + (long long)h * GROUP) * HEAD_DIM;
+  for (int i = tid; i < GROUP * HEAD_DIM; i += VX_DECODE_THREADS)
+    q_s[i / HEAD_DIM][i % HEAD_DIM] = vx_elem<T>::to_float(q[i]) * qscale;
+
+  const int tg = lane / TPT; /* token slot within a warp step */
+  const int j = lane % TPT;  /* which vectors of the row this lane owns */
+  const int ps = a.kv.page_size;
+  const T *kpool = reinterpret_cast<const T *>(a.kv.k_pool);
+  const T *vpool = reinterpret_cast<const T *>(a.kv.v_pool);
+
+  float acc[GROUP][VPT * 8];
+  float m_run[GROUP], l_run[GROUP];
+#pragma unroll
+  for (int g = 0; g < GROUP; ++g) {
+    m_run[g] = VX_NEG_INF;
+    l_run[g] = 0.f;
+#pragma unroll
+    for (int e = 0; e < VPT * 8; ++e) acc[g][e] = 0.f;
+  }
+
+  /* Start copying iteration `it` (tokens [it*TOK_PER_ITER, +TOK_PER_ITER)
+   * of the current page batch) into ring stage `stage`. */
+  auto issue = [&](int it, int stage) {
+    const int slot = it * S::TOK_PER_ITER;
+    const int pl = slot / ps, off = slot % ps;
+    const int phys = page_s[pl], valid = valid_s[pl];
+    if (off >= valid) return; /* warp-uniform: the whole step is padding */
+    vx_vec16 *kb = ring + stage * 2 * NVEC * 32, *vb = kb + NVEC * 32;
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int tok = off + u * TPW + tg;
+      const bool ok = tok < valid;
+      const long long base = vx_kv_offset(a.kv, phys, ok ? tok : 0, h);
+#pragma unroll
+      for (int v = 0; v < VPT; ++v) {
+        const long long e = base + (long long)(j + TPT * v) * 8;
+        vx_cp_async16(&kb[(u * VPT + v) * 32 + lane], kpool + e, ok);
+        vx_cp_async16(&vb[(u * VPT + v) * 32 + lane], vpool + e, ok);
+      }
+    }
+  };
+
+  /* Attend to the tokens of iteration `it`, already in ring stage `stage`. */
+  auto consume = [&](int it, int stage) {
+    const int slot = it * S::TOK_PER_ITER;
+    const int pl = slot / ps, off = slot % ps;
+    const int valid = valid_s[pl];
+    if (off >= valid) return;
+    const vx_vec16 *kb = ring + stage * 2 * NVEC * 32, *vb = kb + NVEC * 32;
+    bool ok[U];
+    float s[U][GROUP];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      ok[u] = off + u * TPW + tg < valid;
+#pragma unroll
+      for (int g = 0; g < GROUP; ++g) s[u][g] = 0.f;
+    }
+#pragma unroll
+    for (int v = 0; v < VPT; ++v) {
+      const int d0 = (j + TPT * v) * 8;
+      float kf[U][8];
+#pragma unroll
+      for (int u = 0; u < U; ++u) vx_unpack8<T>(kb[(u * VPT + v) * 32 + lane], kf[u]);
+#pragma unroll
+      for (int g = 0; g < GROUP; ++g) {
+        const float4 qa = *reinterpret_cast<const float4 *>(&q_s[g][d0]);
+        const float4 qb = *reinterpret_cast<const float4 *>(&q_s[g][d0 + 4]);
+#pragma unroll
+        for (int u = 0; u < U; ++u)
+          s[u][g] += qa.x * kf[u][0] + qa.y * kf[u][1] + qa.z * kf[u][2] + qa.w * kf[u][3] + qb.x * kf[u][4] +
+                     qb.y * kf[u][5] + qb.z * kf[u][6] + qb.w * kf[u][7];
+      }
+    }
+    /* Sum the row's slices across its TPT lanes (all lanes get the sum). */
+#pragma unroll
+    for (int o = 1; o < TPT; o <<= 1)
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+#pragma unroll
+        for (int g = 0; g < GROUP; ++g) s[u][g] += __shfl_xor_sync(0xffffffffu, s[u][g], o);
+
+#pragma unroll
+    for (int g = 0; g < GROUP; ++g) {
+      float mx = VX_NEG_INF;
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        s[u][g] = ok[u] ? s[u][g] : VX_NEG_INF;
+        mx = fmaxf(mx, s[u][g]);
+      }
+#pragma unroll
+      for (int o = TPT; o < 32; o <<= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+      /* mx is warp-uniform, so this branch never diverges. NaN logits
+       * (NaN in q or K) fail the test and surface as NaN output. */
+      if (mx > m_run[g] + VX_RESCALE_SLACK) {
+        const float f = exp2f(m_run[g] - mx); /* 0 on the first step */
+        l_run[g] *= f;
+#pragma unroll
+        for (int e = 0; e < VPT * 8; ++e) acc[g][e] *= f;
+        m_run[g] = mx;
+      }
+    }
+
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      float p[GROUP];
+#pragma unroll
+      for (int g = 0; g < GROUP; ++g) {
+        p[g] = ok[u] ? exp2f(s[u][g] - m_run[g]) : 0.f;
+        l_run[g] += p[g];
+      }
+#pragma unroll
+      for (int v = 0; v < VPT; ++v) {
+        float vf[8];
+        vx_unpack8<T>(vb[(u * VPT + v) * 32 + lane], vf);
+#pragma unroll
+        for (int g = 0; g < GROUP; ++g)
+#pragma unroll
+          for (int e = 0; e < 8; ++e) acc[g][v * 8 + e] += p[g] * vf[e];
+      }
+    }
+  };
+
+  int my_phys = 0, my_valid = 0;
+  if (begin + tid < end) vx_resolve_page(a, row, b, n_req, begin + tid, &my_phys, &my_valid);
+
+  for (int batch0 = begin; batch0 < end; batch0 += VX_PAGE_BATCH) {
+    const int npg = end - batch0 < VX_PAGE_BATCH ? end - batch0 : VX_PAGE_BATCH;
+    __syncthreads(); /* previous batch fully consumed (also orders q_s) */
+    page_s[tid] = my_phys;
+    valid_s[tid] = my_valid;
+    __syncthreads();
+    /* Prefetch the next batch's page-table entries while this one streams. */
+    if (batch0 + VX_PAGE_BATCH + tid < end)
+      vx_resolve_page(a, row, b, n_req, batch0 + VX_PAGE_BATCH + tid, &my_phys, &my_valid);
+
+    /* This warp's iterations are warp, warp + WARPS, ...: a software
+     * pipeline STAGES - 1 iterations deep. Group k holds iteration k. */
+    const int iters = npg * ps / S::TOK_PER_ITER;
+    const int mine = warp < iters ? (iters - 1 - warp) / VX_DECODE_WARPS + 1 : 0;
+#pragma unroll
+    for (int k = 0; k < VX_DECODE_STAGES - 1; ++k) {
+      if (k < mine) issue(warp + k * VX_DECODE_WARPS, k);
+      vx_cp_async_commit();
+    }
+    for (int k = 0; k < mine; ++k) {
+      vx_cp_async_wait<VX_DECODE_STAGES - 2>();
+      consume(warp + k * VX_DECODE_WARPS, k % VX_DECODE_STAGES);
+      /* Refill the stage consumed one iteration ago (never the current). */
+      const int next = k + VX_DECODE_STAGES - 1;
+      if (next < mine) issue(warp + next * VX_DECODE_WARPS, next % VX_DECODE_STAGES);
+      vx_cp_async_commit();
+    }
+    vx_cp_async_wait<0>();
+  }
+  __syncwarp(); /* all lanes' copies landed before the ring is reused below */
+
+  /* Warp level: lanes with the same j hold different tokens' sums. */
+#pragma unroll
+  for (int o = TPT; o < 32; o <<= 1)
+#pragma unroll
+    for (int g = 0; g < GROUP; ++g) {
+      l_run[g] += __shfl_xor_sync(0xffffffffu, l_run[g], o);
+#pragma unroll
+      for (int e = 0; e < VPT * 8; ++e) acc[g][e] += __shfl_xor_sync(0xffffffffu, acc[g][e], o);
+    }
+  /* The warp's ring is idle now: it holds the warp's partial output. */
+  float *red_o = reinterpret_cast<float *>(ring);
+  if (tg == 0) {
+#pragma unroll
+    for (int g = 0; g < GROUP; ++g)
+#pragma unroll
+      for (int v = 0; v < VPT; ++v)
+#pragma unroll
+        for (int e = 0; e < 8; ++e) red_o[g * HEAD_DIM + (j + TPT * v) * 8 + e] = acc[g][v * 8 + e];
+  }
+  if (lane == 0) {
+#pragma unroll
+    for (int g = 0; g < GROUP; ++g) {
+      red_m[warp][g] = m_run[g];
+      red_l[warp][g] = l_run[g];
+    }
+  }
+  __syncthreads();
+
+  /* Block level: combine the warps' running states, then normalise. */
+  const float *all_red = reinterpret_cast<const float *>(vx_decode_ring);
+  constexpr int RED_STRIDE = S::WARP_RING_VECS * 4; /* floats per warp ring */
+  float *ws_o = a.ws_o + ((long long)row * a.num_chunks + chunk) * GROUP * HEAD_DIM;
+  float *ws_lse = a.ws_lse + ((long long)row * a.num_chunks + chunk) * GROUP;
+  for (int i = tid; i < GROUP * HEAD_DIM; i += VX_DECODE_THREADS) {
+    const int g = i / HEAD_DIM, d = i % HEAD_DIM;
+    float mx = VX_NEG_INF;
+#pragma unroll
+    for (int w = 0; w < VX_DECODE_WARPS; ++w) mx = fmaxf(mx, red_m[w][g]);
+    float o = 0.f, l = 0.f;
+    if (mx != VX_NEG_INF) {
+#pragma unroll
+      for (int w = 0; w < VX_DECODE_WARPS; ++w) {
+        if (red_m[w][g] == VX_NEG_INF) continue; /* warp saw no token */
+        const float f = exp2f(red_m[w][g] - mx);
+        o += all_red[w * RED_STRIDE + g * HEAD_DIM + d] * f;
+        l += red_l[w][g] * f;
+      }
+    }
+    ws_o[i] = l > 0.f ? o / l : 0.f;
+    if (d == 0) ws_lse[g] = l > 0.f ? mx + log2f(l) : VX_NEG_INF;
+  }
+}
+
+/* Combine chunk partials. One block per (request, query head), one thread
+ * per output element; out_dim = head_dim (GQA) or the latent rank (MLA). */
+template <typename T, int OUT_DIM>
+static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
+    vx_decode_merge_kernel(vx_decode_args a, int group) {
+  const int qo = a.num_qo_heads;
+  const int b = blockIdx.x / qo, qh = blockIdx.x % qo;
+  const int h = qh / group, g = qh % group;
+  const int row = b * a.kv.num_kv_heads + h;
+  const int used = vx_chunks_used(a, vx_row_pages(a, row, b));
+  const float *lse = a.ws_lse + (long long)row * a.num_chunks * group + g;
+  float mx = VX_NEG_INF;
+  for (int c = 0; c < used; ++c) mx = fmaxf(mx, lse[(long long)c * group]);
+  T *out = reinterpret_cast<T *>(a.out) + ((long long)b * qo + qh) * OUT_DIM;
+  for (int d = threadIdx.x; d < OUT_DIM; d += blockDim.x) {
+    float o = 0.f, l = 0.f;
+    if (mx != VX_NEG_INF) {
+      for (int c = 0; c < used; ++c) {
+        const float lc = lse[(long long)c * group];
+        if (lc == VX_NEG_INF) continue;
+        const float f = exp2f(lc - mx);
+        o += f * a.ws_o[(((long long)row * a.num_chunks + c) * group + g) * OUT_DIM + d];
+        l += f;
+      }
+    }
+    /* A row with no tokens attends to nothing: its output is zero. */
+    out[d] = vx_elem<T>::from_float(l > 0.f ? o / l : 0.f);
+  }
+}
+
+#endif /* VX_ATTENTION_CUH */
+
+#pragma nv_diag_default 177
+
+/* ---------------------------------------------------------------- geometry */
+
+#define BLOCK_TOPK_HEAD_DIM 128  /* K/q width */
+#define BLOCK_TOPK_GROUP 4     /* query heads per KV head */
+#define BLOCK_TOPK_PAGE_SIZE 16
+#define BLOCK_TOPK_OUT_DIM 128   /* attention output width */
+#define BLOCK_TOPK_KV_DTYPE 0  /* vx_paged_kv.dtype: 0 bf16, 1 f16 */
+#define BLOCK_TOPK_IS_MLA 0
+#define BLOCK_TOPK_NUM_FIELDS 1
+#define BLOCK_TOPK_NUM_STATES 0
+#define BLOCK_TOPK_FIELD_C 0        /* index in field_pools */
+#define BLOCK_TOPK_FIELD_C_BYTES 256  /* 128 x bf16 per (page, KV head) */
+
+#define BLOCK_TOPK_CACHE_THREADS 128
+
+typedef __nv_bfloat16 block_topk_kv_t;
+
+/* Status of every launcher: 0 on success. */
+enum block_topk_status {
+  BLOCK_TOPK_OK = 0,
+  BLOCK_TOPK_ERR_ARGUMENT = 1,  /* NULL pointer or non-positive size */
+  BLOCK_TOPK_ERR_GEOMETRY = 2,  /* descriptor differs from the compiled geometry */
+  BLOCK_TOPK_ERR_WORKSPACE = 3, /* workspace missing or smaller than needed */
+  BLOCK_TOPK_ERR_LAUNCH = 4     /* CUDA rejected a kernel launch */
+};
+
+/* Field pools as kernels see them, in storage types. */
+struct block_topk_field_ptrs {
+  __nv_bfloat16 *c;
+};
+
+/* ---------------------------------------------------------------- cache update */
+
+/* What the cache_update value functions see: one page of one KV head. */
+struct block_topk_cache_ctx {
+  const block_topk_kv_t *k; /* token 0 of the page, this head, dim 0 */
+  long long stride_token;
+  int valid;            /* tokens holding data: page_size except on a last page */
+};
+
+/* %0 = input.k : [tok, dim] */
+static __device__ __forceinline__ float block_topk_cache_v0(const block_topk_cache_ctx &c, int t, int d) {
+  return t < c.valid ? vx_elem<block_topk_kv_t>::to_float(c.k[(long long)t * c.stride_token + d]) : 0.0f;
+}
+
+/* %1 = reduce.mean %0, tok : [dim] */
+static __device__ __forceinline__ float block_topk_cache_v1(const block_topk_cache_ctx &c, int d) {
+  const int count = c.valid;
+  float acc = 0.0f;
+  for (int t = 0; t < count; ++t) {
+    const float x = block_topk_cache_v0(c, t, d);
+    acc += x;
+  }
+  return count > 0 ? acc / (float)count : 0.0f;
+}
+
+/* cache_update: every stored field of one (page, KV head) per block.
+ * Grid: x = batch * max_pages (every page) or batch (last_only: each
+ * request's last page), y = KV heads.
+ * IR:
+ *   %0 = input.k : [tok, dim]
+ *   %1 = reduce.mean %0, tok : [dim]
+ *   store.field %1 c
+ */
+extern "C" __global__ void __launch_bounds__(BLOCK_TOPK_CACHE_THREADS)
+block_topk_cache_update_kernel(vx_paged_kv kv, block_topk_field_ptrs f, int max_pages, int last_only) {
+  const int h = blockIdx.y;
+  const int b = last_only ? (int)blockIdx.x : (int)blockIdx.x / max_pages;
+  const int j = last_only ? vx_num_pages(kv, b) - 1 : (int)blockIdx.x % max_pages;
+  const int n = vx_num_pages(kv, b);
+  if (j < 0 || j >= n) return;
+  const int phys = vx_physical_page(kv, b, j);
+  if (phys < 0 || (long long)phys >= kv.num_pages) return;
+  block_topk_cache_ctx c;
+  c.k = reinterpret_cast<const block_topk_kv_t *>(kv.k_pool) + vx_kv_offset(kv, phys, 0, h);
+  c.stride_token = kv.stride_token;
+  c.valid = vx_page_valid_tokens(kv, b, j, n);
+  const long long base = (long long)phys * kv.num_kv_heads + h;
+  /* field c: recompute */
+  for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+    const int d = i;
+    const float x = block_topk_cache_v1(c, d);
+    f.c[base * 128 + i] = __float2bfloat16_rn(x);
+  }
+}
+
+/* ----------------------------------------------------------------------- index */
+
+/* What the index value functions see: one row (request b, KV head h). */
+struct block_topk_index_ctx {
+  const int *pages;       /* physical page of logical page j: pages[j] */
+  long long num_phys;     /* pool capacity: larger ids are never read */
+  int b, h, n, kv_heads;  /* n = pages of this request */
+  const block_topk_kv_t *q;       /* this row's query group [head][dim] */
+  block_topk_field_ptrs fields;
+  const float *row;       /* row values in shared memory */
+};
+
+/* A page of the row: logical index and physical pool id. */
+struct block_topk_page {
+  int j;
+  int phys;
+};
+
+/* Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */
+static __device__ __forceinline__ block_topk_page block_topk_page_at(const block_topk_index_ctx &c, int j) {
+  block_topk_page pg;
+  pg.j = j;
+  pg.phys = c.pages[j];
+  if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;
+  return pg;
+}
+
+/* Pages the budget expression asks for: floor(value) clamped to [0, n], NaN -> 0. */
+static __device__ __forceinline__ int block_topk_budget_pages(float value, int n) {
+  if (!(value > 0.0f)) return 0;
+  const float f = floorf(value);
+  return f < (float)n ? (int)f : n;
+}
+
+/* %0 = input.q : [head, dim] */
+static __device__ __forceinline__ float block_topk_index_v0(const block_topk_index_ctx &c, int h, int d) {
+  return c.row[h * 128 + d];
+}
+
+/* %1 = reduce.mean %0, head : [dim] (computed once per row, see the kernel) */
+static __device__ __forceinline__ float block_topk_index_v1_eval(const block_topk_index_ctx &c, int d) {
+  const int count = 4;
+  float acc = 0.0f;
+  for (int h = 0; h < count; ++h) {
+    const float x = block_topk_index_v0(c, h, d);
+    acc += x;
+  }
+  return count > 0 ? acc / (float)count : 0.0f;
+}
+
+static __device__ __forceinline__ float block_topk_index_v1(const block_topk_index_ctx &c, int d) {
+  return c.row[512 + d];
+}
+
+/* %2 = load.field c : [page, dim] */
+static __device__ __forceinline__ float block_topk_index_v2(const block_topk_index_ctx &c, const block_topk_page &pg, int d) {
+  return __bfloat162float(c.fields.c[((long long)pg.phys * c.kv_heads + c.h) * 128 + d]);
+}
+
+/* %3 = mul %1, %2 : [page, dim] */
+static __device__ __forceinline__ float block_topk_index_v3(const block_topk_index_ctx &c, const block_topk_page &pg, int d) {
+  const float a = block_topk_index_v1(c, d);
+  const float b = block_topk_index_v2(c, pg, d);
+  return a * b;
+}
+
+/* %4 = reduce.sum %3, dim : [page] */
+static __device__ __forceinline__ float block_topk_index_v4(const block_topk_index_ctx &c, const block_topk_page &pg) {
+  const int count = 128;
+  float acc = 0.0f;
+  for (int d = 0; d < count; ++d) {
+    const float x = block_topk_index_v3(c, pg, d);
+    acc += x;
+  }
+  return acc;
+}
+
+/* %5 = const 126 : [] */
+static __device__ __forceinline__ float block_topk_index_v5(const block_topk_index_ctx &c) {
+  return 126.0f;
+}
+
+/* index: one block per row (request, KV head); scores every page, then
+ * selects. Grid: x = batch * KV heads.
+ * IR:
+ *   %0 = input.q : [head, dim]
+ *   %1 = reduce.mean %0, head : [dim]
+ *   %2 = load.field c : [page, dim]
+ *   %3 = mul %1, %2 : [page, dim]
+ *   %4 = reduce.sum %3, dim : [page]
+ *   %5 = const 126 : []
+ *   select.top %4, %5 keep first 1, last 1
+ */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS)
+block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count) {
+  __shared__ vx_topk_smem topk;
+  __shared__ float row[640];
+  const int r = blockIdx.x;
+  const int b = r / kv.num_kv_heads, h = r % kv.num_kv_heads;
+  const int total = vx_num_pages(kv, b);
+  block_topk_index_ctx c;
+  c.pages = kv.format == VX_PAGES_CSR ? kv.indices + kv.indptr[b]
+                                       : kv.block_table + (long long)b * kv.block_table_stride;
+  c.num_phys = kv.num_pages;
+  c.b = b;
+  c.h = h;
+  c.n = total < max_pages ? total : max_pages; /* the workspace holds max_pages per row */
+  c.kv_heads = kv.num_kv_heads;
+  c.q = q + ((long long)b * kv.num_kv_heads + h) * BLOCK_TOPK_GROUP * BLOCK_TOPK_HEAD_DIM;
+  c.fields = fields;
+  c.row = row;
+
+  /* %0 = input.q : [head, dim] */
+  for (int i = threadIdx.x; i < 512; i += blockDim.x) {
+    row[i] = vx_elem<block_topk_kv_t>::to_float(c.q[i]);
+  }
+  __syncthreads();
+  /* %1 = reduce.mean %0, head : [dim] */
+  for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+    const int d = i;
+    row[512 + i] = block_topk_index_v1_eval(c, d);
+  }
+  __syncthreads();
+  float *row_scores = scores + (long long)r * max_pages;
+  for (int p = threadIdx.x; p < c.n; p += blockDim.x) {
+    const block_topk_page pg = block_topk_page_at(c, p);
+    row_scores[p] = block_topk_index_v4(c, pg);
+  }
+  __syncthreads(); /* scores visible to the whole block */
+  /* select.top %4, %5 keep first 1, last 1 */
+  const int budget = block_topk_budget_pages(block_topk_index_v5(c), c.n);
+  vx_topk_row(row_scores, c.n, budget, 1, 1, sel_pages + (long long)r * max_pages, max_pages,
+              sel_count + r, topk);
+}
+
+#ifndef __CUDACC_RTC__
+
+/* ------------------------------------------------------------------- attention */
+
+/* Exact softmax attention over the selected pages (split-KV flash decoding,
+ * then a log-sum-exp merge of the chunks): vx_decode_partial_kernel, the whole GQA group in one block.
+ * `a` must already hold the plan and the workspace pointers. */
+static void block_topk_launch_attention(const vx_decode_args &a, int batch, cudaStream_t stream) {
+  constexpr int smem = vx_decode_smem_bytes<BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>();
+  /* The K/V ring is above the default 48 KB of dynamic shared memory. A host-side
+   * attribute, legal during graph capture and idempotent: set on every launch
+   * rather than keeping once-only global state. On failure the launch fails. */
+  (void)cudaFuncSetAttribute(vx_decode_partial_kernel<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>,
+                             cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  vx_decode_partial_kernel<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>
+      <<<batch * a.kv.num_kv_heads * a.num_chunks, VX_DECODE_THREADS, smem, stream>>>(a);
+  vx_decode_merge_kernel<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>
+      <<<batch * a.num_qo_heads, BLOCK_TOPK_OUT_DIM < 1024 ? BLOCK_TOPK_OUT_DIM : 1024, 0, stream>>>(a, BLOCK_TOPK_GROUP);
+}
+
+/* ------------------------------------------------------------- host launchers */
+
+static size_t block_topk_round_up(unsigned long long bytes) { return (size_t)((bytes + 255ull) & ~255ull); }
+
+/* Workspace layout: [selected pages][selected counts][scratch]; scratch
+ * holds the index scores, later reused by attention's partial results. */
+static size_t block_topk_selection_bytes(long long rows, int max_pages) {
+  return block_topk_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) +
+         block_topk_round_up((unsigned long long)rows * 4ull);
+}
+
+/* Attention rows: one per (request, KV head). */
+static long long block_topk_attention_rows(int batch, int kv_heads) {
+  return (long long)batch * kv_heads;
+}
+
+static size_t block_topk_attention_bytes(long long rows, int max_pages) {
+  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages);
+  return (size_t)vx_decode_workspace_bytes(rows, BLOCK_TOPK_GROUP, BLOCK_TOPK_OUT_DIM, plan.num_chunks);
+}
+
+/* What the host can check without reading device memory. */
+static int block_topk_check_kv(const vx_paged_kv *kv) {
+  if (!kv || kv->batch < 0 || kv->num_kv_heads < 1 || kv->num_pages < 1 || !kv->k_pool) return BLOCK_TOPK_ERR_ARGUMENT;
+  if (kv->dtype != BLOCK_TOPK_KV_DTYPE || kv->page_size != BLOCK_TOPK_PAGE_SIZE || kv->head_dim != BLOCK_TOPK_HEAD_DIM)
+    return BLOCK_TOPK_ERR_GEOMETRY;
+  if (!kv->v_pool) return BLOCK_TOPK_ERR_ARGUMENT;
+  if (kv->format == VX_PAGES_CSR) {
+    if (!kv->indptr || !kv->indices || !kv->last_page_len) return BLOCK_TOPK_ERR_ARGUMENT;
+  } else if (kv->format == VX_PAGES_BLOCK_TABLE) {
+    if (!kv->block_table || !kv->seq_lens || kv->block_table_stride < 1) return BLOCK_TOPK_ERR_ARGUMENT;
+  } else {
+    return BLOCK_TOPK_ERR_ARGUMENT;
+  }
+  return BLOCK_TOPK_OK;
+}
+
+/* field_pools (host array of device pointers) -> typed kernel argument. */
+static int block_topk_fields_from(void *const *pools, block_topk_field_ptrs *f) {
+  if (!pools) return BLOCK_TOPK_ERR_ARGUMENT;
+  f->c = static_cast<__nv_bfloat16 *>(pools[0]);
+  if (!f->c) return BLOCK_TOPK_ERR_ARGUMENT;
+  return BLOCK_TOPK_OK;
+}
+
+static int block_topk_launched(void) { return cudaGetLastError() == cudaSuccess ? BLOCK_TOPK_OK : BLOCK_TOPK_ERR_LAUNCH; }
+
+extern "C" {
+
+size_t block_topk_workspace_size(int max_batch, int kv_heads, int max_pages) {
+  if (max_batch < 1 || kv_heads < 1 || max_pages < 1) return 0;
+  const long long rows = (long long)max_batch * kv_heads;
+  size_t scratch = block_topk_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull);
+  /* The decode plan depends on the row count, and its workspace is not
+   * monotone in it: take the largest over every batch up to max_batch. */
+  for (int batch = 1; batch <= max_batch; ++batch) {
+    const size_t need = block_topk_attention_bytes(block_topk_attention_rows(batch, kv_heads), max_pages);
+    if (need > scratch) scratch = need;
+  }
+  return block_topk_selection_bytes(rows, max_pages) + scratch;
+}
+
+size_t block_topk_field_bytes_per_page(void) {
+  return 256;
+}
+
+size_t block_topk_state_bytes(int max_batch, int kv_heads, int max_pages) {
+  (void)max_batch;
+  (void)kv_heads;
+  (void)max_pages;
+  return 0;
+}
+
+int block_topk_state_init(float *state, int batch, int kv_heads, int max_pages, cudaStream_t stream) {
+  (void)state;
+  (void)batch;
+  (void)kv_heads;
+  (void)max_pages;
+  (void)stream;
+  return BLOCK_TOPK_OK;
+}
+
+int block_topk_cache_update(const vx_paged_kv *kv, void *const *field_pools, int max_pages, cudaStream_t stream) {
+  block_topk_field_ptrs f;
+  int st = block_topk_check_kv(kv);
+  if (st == BLOCK_TOPK_OK) st = block_topk_fields_from(field_pools, &f);
+  if (st != BLOCK_TOPK_OK) return st;
+  if (max_pages < 1) return BLOCK_TOPK_ERR_ARGUMENT;
+  if (kv->batch == 0) return BLOCK_TOPK_OK;
+  const dim3 grid((unsigned)((long long)kv->batch * max_pages), (unsigned)kv->num_kv_heads);
+  block_topk_cache_update_kernel<<<grid, BLOCK_TOPK_CACHE_THREADS, 0, stream>>>(*kv, f, max_pages, 0);
+  return block_topk_launched();
+}
+
+int block_topk_cache_update_last(const vx_paged_kv *kv, void *const *field_pools, int new_tokens, cudaStream_t stream) {
+  block_topk_field_ptrs f;
+  int st = block_topk_check_kv(kv);
+  if (st == BLOCK_TOPK_OK) st = block_topk_fields_from(field_pools, &f);
+  if (st != BLOCK_TOPK_OK) return st;
+  if (new_tokens < 1) return BLOCK_TOPK_ERR_ARGUMENT;
+  if (kv->batch == 0) return BLOCK_TOPK_OK;
+  const dim3 grid((unsigned)kv->batch, (unsigned)kv->num_kv_heads);
+  block_topk_cache_update_kernel<<<grid, BLOCK_TOPK_CACHE_THREADS, 0, stream>>>(*kv, f, 1, 1);
+  return block_topk_launched();
+}
+
+int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,
+    float *state_out, int max_pages, int *sel_pages, int *sel_count, void *workspace,
+    size_t workspace_bytes, cudaStream_t stream) {
+  block_topk_field_ptrs f;
+  int st = block_topk_check_kv(kv);
+  if (st == BLOCK_TOPK_OK) st = block_topk_fields_from(field_pools, &f);
+  if (st != BLOCK_TOPK_OK) return st;
+  if (!q || !sel_pages || !sel_count || max_pages < 1 || !workspace) return BLOCK_TOPK_ERR_ARGUMENT;
+  if (kv->batch == 0) return BLOCK_TOPK_OK;
+  const long long rows = (long long)kv->batch * kv->num_kv_heads;
+  const size_t selection = block_topk_selection_bytes(rows, max_pages);
+  if (workspace_bytes < selection + block_topk_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull))
+    return BLOCK_TOPK_ERR_WORKSPACE;
+  float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
+  block_topk_index_kernel<<<(unsigned)rows, VX_TOPK_THREADS, 0, stream>>>(
+      *kv, static_cast<const block_topk_kv_t *>(q), f, state_in, state_out, max_pages, scores, sel_pages, sel_count);
+  return block_topk_launched();
+}
+
+int block_topk_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages, const int *sel_count,
+    int max_pages, float sm_scale, void *out, void *workspace, size_t workspace_bytes,
+    cudaStream_t stream) {
+  const int st = block_topk_check_kv(kv);
+  if (st != BLOCK_TOPK_OK) return st;
+  if (!q || !sel_pages || !sel_count || !out || max_pages < 1 || !workspace) return BLOCK_TOPK_ERR_ARGUMENT;
+  if (kv->batch == 0) return BLOCK_TOPK_OK;
+  const long long rows = block_topk_attention_rows(kv->batch, kv->num_kv_heads);
+  const size_t selection = block_topk_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
+  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages);
+  if (workspace_bytes < selection + block_topk_attention_bytes(rows, max_pages)) return BLOCK_TOPK_ERR_WORKSPACE;
+  char *scratch = static_cast<char *>(workspace) + selection;
+  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * BLOCK_TOPK_GROUP;
+  vx_decode_args args = {};
+  args.kv = *kv;
+  args.q = q;
+  args.out = out;
+  args.sel_pages = sel_pages;
+  args.sel_count = sel_count;
+  args.max_sel = max_pages;
+  args.num_qo_heads = kv->num_kv_heads * BLOCK_TOPK_GROUP;
+  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)BLOCK_TOPK_HEAD_DIM);
+  args.num_chunks = plan.num_chunks;
+  args.chunk_pages = plan.chunk_pages;
+  args.ws_o = reinterpret_cast<float *>(scratch);
+  args.ws_lse = reinterpret_cast<float *>(scratch + block_topk_round_up(slots * BLOCK_TOPK_OUT_DIM * 4ull));
+  block_topk_launch_attention(args, kv->batch, stream);
+  return block_topk_launched();
+}
+
+int block_topk_step(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,
+    float *state_out, int new_tokens, int max_pages, float sm_scale, void *out,
+    void *workspace, size_t workspace_bytes, cudaStream_t stream) {
+  int st = BLOCK_TOPK_OK;
+  if (new_tokens > 0) st = block_topk_cache_update_last(kv, field_pools, new_tokens, stream);
+  if (st != BLOCK_TOPK_OK) return st;
+  if (!kv || !workspace || max_pages < 1) return BLOCK_TOPK_ERR_ARGUMENT;
+  const long long rows = (long long)kv->batch * kv->num_kv_heads;
+  int *sel_pages = static_cast<int *>(workspace);
+  int *sel_count = reinterpret_cast<int *>(static_cast<char *>(workspace) +
+                                         block_topk_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull));
+  st = block_topk_index(kv, q, field_pools, state_in, state_out, max_pages, sel_pages, sel_count, workspace,
+                workspace_bytes, stream);
+  if (st != BLOCK_TOPK_OK) return st;
+  return block_topk_attend(kv, q, sel_pages, sel_count, max_pages, sm_scale, out, workspace, workspace_bytes, stream);
+}
+
+} /* extern "C" */
+
+#endif /* !__CUDACC_RTC__ */

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# prepare.sh: runs HERE (the build machine: flex/bison/cmake build vortexc),
+# never on the GPU machine. Builds vortexc (build-bench/) and emits the
+# generated kernels the step benchmark links, at the benchmark geometry:
+# GQA 32/8 (group 4), head dim 128, page 16, bf16, budget 2048 tokens.
+#
+# Budget: `top(B) keep first F, last L` attends B + F + L pages, so B is
+# chosen per algorithm to make every row select exactly 128 pages = 2048
+# tokens (quest keeps 1 + 2, block_topk keeps 1 + 1).
+#
+# The outputs (bench/step/gen/*.cu, *.h) are committed on purpose: the GPU
+# machine cannot run vortexc, and a fresh clone must be able to run
+# bench/run_all.sh. Re-run this after any codegen change and commit gen/.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+build=${VX_BENCH_BUILD:-build-bench}
+if [ ! -x "$build/compiler/vortexc" ] || [ "${REBUILD:-1}" = 1 ]; then
+  [ -f "$build/build.ninja" ] || cmake -S . -B "$build" -G Ninja > /dev/null
+  cmake --build "$build" --target vortexc > /dev/null
+fi
+vortexc=$build/compiler/vortexc
+geom="--head-dim=128 --group=4 --page-size=16 --kv-dtype=bf16 --arch=sm_90a"
+out=bench/step/gen
+mkdir -p "$out"
+# algorithm  budget (pages beyond the kept ones)
+while read -r algo budget; do
+  # shellcheck disable=SC2086
+  "$vortexc" "examples/$algo.vtx" $geom -D "budget=$budget" -o "$out/$algo.cu"
+  echo "$algo: $(wc -c < "$out/$algo.cu") bytes of CUDA, budget $budget + kept pages"
+done <<'LIST'
+quest 125
+block_topk 126
+LIST
+# Provenance: which compiler commit produced the committed sources.
+{
+  echo "vortexc: $("$vortexc" --version 2>&1 | head -1)"
+  echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet -- codegen runtime/device compiler ir passes frontend || echo ' (+ uncommitted changes in the compiler tree)')"
+  echo "flags: $geom; quest -D budget=125; block_topk -D budget=126"
+} > "$out/PROVENANCE"
+cat "$out/PROVENANCE"

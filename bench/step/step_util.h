@@ -1,0 +1,179 @@
+/* step_util.h - helpers of the whole-step benchmark: checked CUDA calls,
+ * a seeded RNG, bf16 packing, L2-flushed CUDA-graph timing, median.
+ * Header-only: the benchmark is one host translation unit plus an adapter. */
+#ifndef VX_STEP_UTIL_H
+#define VX_STEP_UTIL_H
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+#include <vector>
+
+/* Any CUDA failure ends the run with the call site: a benchmark that goes
+ * on after an error would print numbers for work that never happened. */
+#define CK(call)                                                                                  \
+  do {                                                                                            \
+    cudaError_t ck_e = (call);                                                                    \
+    if (ck_e != cudaSuccess) {                                                                    \
+      fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(ck_e));    \
+      exit(2);                                                                                    \
+    }                                                                                             \
+  } while (0)
+
+/* Generated launchers and libvortexrt both return 0 on success. */
+#define CKS(call)                                                                                 \
+  do {                                                                                            \
+    int cks_s = (int)(call);                                                                      \
+    if (cks_s != 0) {                                                                             \
+      fprintf(stderr, "%s:%d: %s returned status %d (%s)\n", __FILE__, __LINE__, #call, cks_s,     \
+              cudaGetErrorString(cudaGetLastError()));                                            \
+      exit(2);                                                                                    \
+    }                                                                                             \
+  } while (0)
+
+/* xorshift64*: reproducible page shuffles across machines. */
+typedef struct sb_rng {
+  uint64_t s;
+} sb_rng;
+static inline uint64_t sb_u64(sb_rng *r) {
+  r->s ^= r->s >> 12;
+  r->s ^= r->s << 25;
+  r->s ^= r->s >> 27;
+  return r->s * 0x2545F4914F6CDD1Dull;
+}
+static inline void sb_shuffle(sb_rng *r, int32_t *a, int64_t n) {
+  for (int64_t i = n - 1; i > 0; --i) {
+    const int64_t j = (int64_t)(sb_u64(r) % (uint64_t)(i + 1));
+    std::swap(a[i], a[j]);
+  }
+}
+
+static inline float sb_bf16_to_f32(uint16_t b) {
+  uint32_t u = (uint32_t)b << 16;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
+/* Uniform [-2, 2) bf16 from a counter hash: the same values whatever the
+ * launch shape, and never all-zero (which would hide wrong page reads). */
+__global__ void sb_fill_bf16(uint16_t *p, size_t n, uint64_t seed) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    uint64_t x = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 29;
+    const float u = (float)(x >> 40) * (1.0f / 16777216.0f) * 4.0f - 2.0f;
+    p[i] = __bfloat16_as_ushort(__float2bfloat16_rn(u));
+  }
+}
+
+static inline void sb_fill(void *p, size_t elems, uint64_t seed) {
+  sb_fill_bf16<<<4096, 256>>>((uint16_t *)p, elems, seed);
+  CK(cudaGetLastError());
+}
+
+/* Reads a buffer several times the L2 so the next timed launch finds none of
+ * its own data cached: in a real model the previous layer evicted it. A read
+ * (not a memset) leaves no dirty lines whose write-back would be billed to
+ * the timed kernel. */
+__global__ void sb_flush_kernel(const uint4 *p, size_t n, unsigned *sink) {
+  unsigned acc = 0;
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    const uint4 v = __ldcg(p + i);
+    acc ^= v.x ^ v.y ^ v.z ^ v.w;
+  }
+  if (acc == 0x9e3779b9u) *sink = acc; /* practically never: keeps the loads */
+}
+
+typedef struct sb_timer {
+  uint4 *flush_buf;
+  size_t flush_vec16;
+  unsigned *sink;
+  cudaStream_t stream;
+  cudaEvent_t a, b;
+  int reps;
+} sb_timer;
+
+static void sb_timer_init(sb_timer *t, size_t l2_bytes, int reps) {
+  t->flush_vec16 = std::max<size_t>(4 * l2_bytes, (size_t)256 << 20) / 16;
+  CK(cudaMalloc(&t->flush_buf, t->flush_vec16 * 16));
+  CK(cudaMemset(t->flush_buf, 1, t->flush_vec16 * 16));
+  CK(cudaMalloc(&t->sink, 4));
+  CK(cudaStreamCreateWithFlags(&t->stream, cudaStreamNonBlocking));
+  CK(cudaEventCreate(&t->a));
+  CK(cudaEventCreate(&t->b));
+  t->reps = reps;
+}
+
+static void sb_timer_free(sb_timer *t) {
+  CK(cudaFree(t->flush_buf));
+  CK(cudaFree(t->sink));
+  CK(cudaStreamDestroy(t->stream));
+  CK(cudaEventDestroy(t->a));
+  CK(cudaEventDestroy(t->b));
+}
+
+static double sb_median(std::vector<float> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * ((double)v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Captures enqueue(stream) once into a CUDA graph, so launch overhead is what
+ * an engine that captures its step pays, not the host launcher's. */
+template <typename F> static cudaGraphExec_t sb_capture(sb_timer *t, F enqueue) {
+  cudaGraph_t g;
+  cudaGraphExec_t ge;
+  CK(cudaStreamBeginCapture(t->stream, cudaStreamCaptureModeThreadLocal));
+  enqueue(t->stream);
+  CK(cudaStreamEndCapture(t->stream, &g));
+  CK(cudaGraphInstantiate(&ge, g, 0));
+  CK(cudaGraphDestroy(g));
+  return ge;
+}
+
+/* Median ms of one graph replay over t->reps replays after 3 warm-ups. Each
+ * replay follows an L2 flush; the flush kernel (tens of µs) is still running
+ * when the start event and the graph are enqueued, so the GPU never idles
+ * waiting for the host inside the timed interval. */
+static double sb_time_graph(sb_timer *t, cudaGraphExec_t ge) {
+  std::vector<float> ms;
+  for (int i = 0; i < t->reps + 3; ++i) {
+    sb_flush_kernel<<<1024, 256, 0, t->stream>>>(t->flush_buf, t->flush_vec16, t->sink);
+    CK(cudaGetLastError());
+    CK(cudaEventRecord(t->a, t->stream));
+    CK(cudaGraphLaunch(ge, t->stream));
+    CK(cudaEventRecord(t->b, t->stream));
+    CK(cudaEventSynchronize(t->b));
+    float x = 0;
+    CK(cudaEventElapsedTime(&x, t->a, t->b));
+    if (i >= 3) ms.push_back(x);
+  }
+  return sb_median(ms);
+}
+
+/* Device copy bandwidth, (read + written bytes) / time of a 4 GiB D2D copy,
+ * measured in the same process as the kernels it is the floor for. */
+static double sb_copy_gbs(sb_timer *t) {
+  const size_t bytes = (size_t)4 << 30;
+  void *src, *dst;
+  CK(cudaMalloc(&src, bytes));
+  CK(cudaMalloc(&dst, bytes));
+  sb_fill(src, bytes / 2, 1);
+  cudaGraphExec_t ge =
+      sb_capture(t, [&](cudaStream_t s) { CK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, s)); });
+  const double ms = sb_time_graph(t, ge);
+  CK(cudaGraphExecDestroy(ge));
+  CK(cudaFree(src));
+  CK(cudaFree(dst));
+  return 2.0 * bytes / (ms * 1e6);
+}
+
+#endif /* VX_STEP_UTIL_H */
