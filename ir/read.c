@@ -184,15 +184,22 @@ static bool oom(reader *r) {
 
 /* ----------------------------------------------------- small parsers */
 
-static bool parse_int(reader *r, int lo, int hi, int *out) {
-  char buf[48];
-  if (r->tok.kind != T_NUMBER)
-    return error_at(r, &r->tok, "expected an integer but found %s", tok_text(r, buf, sizeof buf));
-  char tmp[48];
-  if (r->tok.len >= sizeof tmp)
-    return error_at(r, &r->tok, "integer too long");
+/* The current token as a NUL-terminated string in tmp[n]; false (after
+ * reporting) when it does not fit. */
+static bool tok_copy(reader *r, char *tmp, size_t n, const char *what) {
+  if (r->tok.len >= n)
+    return error_at(r, &r->tok, "%s too long", what);
   memcpy(tmp, r->tok.start, r->tok.len);
   tmp[r->tok.len] = '\0';
+  return true;
+}
+
+static bool parse_int(reader *r, int lo, int hi, int *out) {
+  char buf[48], tmp[48];
+  if (r->tok.kind != T_NUMBER)
+    return error_at(r, &r->tok, "expected an integer but found %s", tok_text(r, buf, sizeof buf));
+  if (!tok_copy(r, tmp, sizeof tmp, "integer"))
+    return false;
   char *endp;
   errno = 0;
   long v = strtol(tmp, &endp, 10);
@@ -206,15 +213,12 @@ static bool parse_int(reader *r, int lo, int hi, int *out) {
 }
 
 static bool parse_number(reader *r, double *out) {
-  char buf[48];
-  bool word = r->tok.kind == T_IDENT && (tok_is(r, T_IDENT, "inf") || tok_is(r, T_IDENT, "nan"));
+  char buf[48], tmp[64];
+  bool word = tok_is(r, T_IDENT, "inf") || tok_is(r, T_IDENT, "nan");
   if (r->tok.kind != T_NUMBER && !word)
     return error_at(r, &r->tok, "expected a number but found %s", tok_text(r, buf, sizeof buf));
-  char tmp[64];
-  if (r->tok.len >= sizeof tmp)
-    return error_at(r, &r->tok, "number too long");
-  memcpy(tmp, r->tok.start, r->tok.len);
-  tmp[r->tok.len] = '\0';
+  if (!tok_copy(r, tmp, sizeof tmp, "number"))
+    return false;
   char *endp;
   double v = strtod(tmp, &endp);
   if (*endp)

@@ -59,8 +59,11 @@ static void run_pipeline(vx_module *m, int level, const char *passes, const char
     fail_msg("%s: pipeline %s failed:\n%s", file, passes ? passes : "-O", t_diag_text(d));
 }
 
-static void test_levels_agree(void **state) {
-  (void)state;
+/* What one test does with one example: `ref` is the lowered module
+ * (budgets shrunk), allocated in `a`. */
+typedef void (*example_check)(const char *file, vx_module *ref, vx_arena *a, t_diag *d);
+
+static void for_each_example(example_check check) {
   char **files;
   int n = t_list_files("examples", ".vtx", &files);
   assert_true(n >= 5);
@@ -69,65 +72,58 @@ static void test_levels_agree(void **state) {
     t_diag_open(&d);
     vx_arena a;
     vx_arena_init(&a);
-    vx_module *ref = compile_example(files[i], &a, &d);
-    run_pipeline(ref, 0, NULL, files[i], &d);
-    for (int level = 1; level <= 2; level++) {
-      vx_module *m = vx_module_clone(ref, &a);
-      assert_non_null(m);
-      run_pipeline(m, level, NULL, files[i], &d);
-      expect_equivalent(ref, m, files[i], level == 1 ? "-O1" : "-O2");
-    }
+    check(files[i], compile_example(files[i], &a, &d), &a, &d);
     vx_arena_free(&a);
     t_diag_close(&d);
   }
   t_free_list(files, n);
+}
+
+static void levels_agree(const char *file, vx_module *ref, vx_arena *a, t_diag *d) {
+  run_pipeline(ref, 0, NULL, file, d);
+  for (int level = 1; level <= 2; level++) {
+    vx_module *m = vx_module_clone(ref, a);
+    assert_non_null(m);
+    run_pipeline(m, level, NULL, file, d);
+    expect_equivalent(ref, m, file, level == 1 ? "-O1" : "-O2");
+  }
+}
+
+static void each_pass_alone(const char *file, vx_module *ref, vx_arena *a, t_diag *d) {
+  for (int p = 0; p < vx_pass_count(); p++) {
+    vx_module *m = vx_module_clone(ref, a);
+    assert_non_null(m);
+    run_pipeline(m, 0, vx_pass_name(p), file, d);
+    char what[96];
+    snprintf(what, sizeof what, "pass '%s' alone", vx_pass_name(p));
+    expect_equivalent(ref, m, file, what);
+  }
+}
+
+static void pipeline_prefixes(const char *file, vx_module *ref, vx_arena *a, t_diag *d) {
+  vx_module *m = vx_module_clone(ref, a);
+  assert_non_null(m);
+  for (int p = 0; p < vx_pass_count(); p++) {
+    run_pipeline(m, 0, vx_pass_name(p), file, d);
+    char what[96];
+    snprintf(what, sizeof what, "-O2 pipeline up to '%s'", vx_pass_name(p));
+    expect_equivalent(ref, m, file, what);
+  }
+}
+
+static void test_levels_agree(void **state) {
+  (void)state;
+  for_each_example(levels_agree);
 }
 
 static void test_each_pass_alone(void **state) {
   (void)state;
-  char **files;
-  int n = t_list_files("examples", ".vtx", &files);
-  for (int i = 0; i < n; i++) {
-    t_diag d;
-    t_diag_open(&d);
-    vx_arena a;
-    vx_arena_init(&a);
-    vx_module *ref = compile_example(files[i], &a, &d);
-    for (int p = 0; p < vx_pass_count(); p++) {
-      vx_module *m = vx_module_clone(ref, &a);
-      assert_non_null(m);
-      run_pipeline(m, 0, vx_pass_name(p), files[i], &d);
-      char what[96];
-      snprintf(what, sizeof what, "pass '%s' alone", vx_pass_name(p));
-      expect_equivalent(ref, m, files[i], what);
-    }
-    vx_arena_free(&a);
-    t_diag_close(&d);
-  }
-  t_free_list(files, n);
+  for_each_example(each_pass_alone);
 }
 
 static void test_pipeline_prefixes(void **state) {
   (void)state;
-  char **files;
-  int n = t_list_files("examples", ".vtx", &files);
-  for (int i = 0; i < n; i++) {
-    t_diag d;
-    t_diag_open(&d);
-    vx_arena a;
-    vx_arena_init(&a);
-    vx_module *ref = compile_example(files[i], &a, &d);
-    vx_module *m = vx_module_clone(ref, &a);
-    for (int p = 0; p < vx_pass_count(); p++) {
-      run_pipeline(m, 0, vx_pass_name(p), files[i], &d);
-      char what[96];
-      snprintf(what, sizeof what, "-O2 pipeline up to '%s'", vx_pass_name(p));
-      expect_equivalent(ref, m, files[i], what);
-    }
-    vx_arena_free(&a);
-    t_diag_close(&d);
-  }
-  t_free_list(files, n);
+  for_each_example(pipeline_prefixes);
 }
 
 int main(void) {

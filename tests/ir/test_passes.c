@@ -29,6 +29,8 @@ static const char *run_line_passes(const char *text, char *buf, size_t n) {
   return buf;
 }
 
+/* Reads a .vir, runs `passes` over it `rounds` times (none: just print)
+ * with the verifier after each pass, and returns the printed result. */
 static char *run_passes_text(const char *path, const char *passes, int rounds) {
   t_diag d;
   t_diag_open(&d);
@@ -50,19 +52,7 @@ static char *run_passes_text(const char *path, const char *passes, int rounds) {
   return text;
 }
 
-static char *canonical_text(const char *path) {
-  t_diag d;
-  t_diag_open(&d);
-  vx_arena a;
-  vx_arena_init(&a);
-  vx_module *m = t_read_vir(path, &a, d.engine);
-  if (!m)
-    fail_msg("%s:\n%s", path, t_diag_text(&d));
-  char *text = vx_print_module_string(m, NULL);
-  vx_arena_free(&a);
-  t_diag_close(&d);
-  return text;
-}
+static char *canonical_text(const char *path) { return run_passes_text(path, "", 0); }
 
 static void test_pass_cases(void **state) {
   (void)state;
