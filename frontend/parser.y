@@ -53,6 +53,7 @@ int vx_yylex(VX_YYSTYPE *yylval, VX_YYLTYPE *yylloc, yyscan_t scanner);
 #include <string.h>
 
 #include "parser_ctx.h"
+#include "suggest.h"
 
 static void vx_yyerror(VX_YYLTYPE *loc, yyscan_t scanner, struct vx_parser *p, const char *msg);
 
@@ -434,13 +435,20 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, stru
     for (int i = 0; i < nall; i++)
       expected[nexp++] = all[i];
   } else {
+    /* After an expression (which could go on with any operator) only the
+     * punctuation that would end it helps; at end of file, the '}' that
+     * would close the open block. */
     bool after_expr = false;
     for (int i = 0; i < nall; i++)
       after_expr |= strcmp(yysymbol_name(all[i]), "'+'") == 0;
-    for (int i = 0; after_expr && i < nall && nexp < MAX_LISTED; i++)
-      if (strcmp(yysymbol_name(all[i]), "';'") == 0 || strcmp(yysymbol_name(all[i]), "')'") == 0 ||
-          strcmp(yysymbol_name(all[i]), "']'") == 0 || strcmp(yysymbol_name(all[i]), "','") == 0)
+    bool at_eof = yypcontext_token(ctx) == YYSYMBOL_YYEOF;
+    for (int i = 0; i < nall && nexp < MAX_LISTED; i++) {
+      const char *name = yysymbol_name(all[i]);
+      bool closer = strcmp(name, "';'") == 0 || strcmp(name, "')'") == 0 || strcmp(name, "']'") == 0 ||
+                    strcmp(name, "','") == 0;
+      if ((after_expr && closer) || (at_eof && strcmp(name, "'}'") == 0))
         expected[nexp++] = all[i];
+    }
   }
   yysymbol_kind_t got = yypcontext_token(ctx);
   const vx_span *loc = yypcontext_location(ctx);
@@ -474,6 +482,32 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, stru
       at += (size_t)snprintf(msg + at, sizeof msg - at, "%s%s", sep, tok);
     }
   }
-  vx_parser_error(p, *loc, "syntax", NULL, "%s", msg);
+  /* A misspelt keyword: suggest the closest keyword the grammar expected. */
+  char hint[96] = "";
+  if (got == YYSYMBOL_IDENT && loc->line == loc->end_line && loc->end_col >= loc->col && loc->end_col - loc->col < 32) {
+    char word[40];
+    size_t off = 0;
+    for (uint32_t l = 1; l < loc->line && off < p->len; off++)
+      if (p->text[off] == '\n')
+        l++;
+    off += loc->col - 1;
+    size_t wlen = loc->end_col - loc->col + 1;
+    if (off + wlen <= p->len) {
+      snprintf(word, sizeof word, "%.*s", (int)wlen, p->text + off);
+      vx_suggestion sug;
+      vx_suggest_init(&sug, word);
+      for (int i = 0; i < nall; i++) {
+        const char *name = yysymbol_name(all[i]);
+        if (all[i] != YYSYMBOL_IDENT && all[i] != YYSYMBOL_AXIS && name[0] >= 'a' && name[0] <= 'z')
+          vx_suggest_consider(&sug, name);
+      }
+      if (sug.best)
+        snprintf(hint, sizeof hint, "did you mean '%s'?", sug.best);
+    }
+  }
+  vx_parser_error(p, *loc, "syntax", hint[0] ? hint : NULL, "%s", msg);
+  int open = p->brace_depth - 1;
+  if (got == YYSYMBOL_YYEOF && open >= 0 && open < (int)(sizeof p->open_braces / sizeof p->open_braces[0]))
+    vx_parser_note(p, p->open_braces[open], "to match this '{'");
   return 0;
 }

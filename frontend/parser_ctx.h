@@ -22,6 +22,10 @@ typedef struct vx_parser {
   /* Scanner position of the next byte (1-based; columns count bytes). */
   uint32_t line, col;
   int paren_depth;      /* open '(' and '[' (nesting limit) */
+  /* Open '{' (innermost last), for "to match this '{'" at end of file;
+   * positions beyond the array are counted but not kept. */
+  vx_span open_braces[16];
+  int brace_depth;
   vx_span comment_open; /* where the current block comment started */
   bool stop;            /* a fatal problem was reported: end the parse quietly */
   int errors;           /* errors this parse reported */

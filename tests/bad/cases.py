@@ -17,8 +17,8 @@ def alg(cache="c = mean(k, tok);", index="score = sum(mean(q, head) * c, dim);\n
 case("empty", "", None, "file is empty", line=1, col=1)
 case("nul_byte", "algorithm t\0 { }\n", None, "file is not text (NUL byte at offset 11)", line=1, col=12)
 case("binary", "algorithm \xff\xfe t { }\n", None, "file is not text (invalid UTF-8 at offset 10)", line=1, col=11)
-case("truncated_expr", "algorithm t {\n  cache { c = mean(k, tok); }\n  index { score = sum(", None, "unexpected end of file", line=3, col=22)
-case("truncated_block", "algorithm t {\n  cache { c = mean(k, tok); }\n", None, "unexpected end of file", line=2, col=30)
+case("truncated_expr", "algorithm t {\n  cache { c = mean(k, tok); }\n  index { score = sum(", None, "unexpected end of file", line=3, col=23)
+case("truncated_block", "algorithm t {\n  cache { c = mean(k, tok); }\n", None, "unexpected end of file, expecting '}'", line=2, col=30)
 case("unterminated_comment", alg() + "/* trailing\n", "/*", "unterminated /* comment")
 case("deep_parens", alg(index="score = " + "(" * 300 + "page_index" + ")" * 300 + ";\n    select top(budget);"), "(", "expression nested too deeply (more than 256 levels)", nth=257)
 case("int_overflow", alg(extra="  param big = 4294967296;\n"), "4294967296", "integer literal '4294967296' is too large")
@@ -71,6 +71,9 @@ case("duplicate_dense_layer", alg(extra="  dense layers 0, 3, 0;\n"), "0;", "lay
 case("keyword_as_name", alg(index="first = 1;\n    score = sum(mean(q, head) * c, dim);\n    select top(budget);"), "first", "unexpected 'first', expecting 'update', 'select', identifier or '}'")
 case("mla_no_latent", alg(extra="  kv mla(0, 64);\n"), "0,", "the MLA latent width must be positive")
 case("where_split_mismatch", alg(cache="c = mean(k, tok); s4 = max(split(k, 4), tok); s2 = max(split(k, 2), tok);", index="score = max(sum(where(c > 0, s4, s2) * mean(q, head), dim), sub);\n    select top(budget);"), "where(c > 0, s4, s2)", "cannot combine [page, sub, dim] and [page, sub, dim] in 'where': their token axes come from different splits (4 and 2 tokens per slice)")
+case("misspelt_keyword", "algorithm t {\n  cahce { c = mean(k, tok); }\n}\n", "cahce", "unexpected identifier 'cahce'")
+case("only_keyword", "algorithm", None, "unexpected end of file, expecting identifier", line=1, col=10)
+case("comment_only", "// nothing here\n/* at all */\n", None, "unexpected end of file, expecting 'algorithm'", line=2, col=13)
 
 out = sys.argv[1]
 def locate(text, marker, nth):

@@ -120,6 +120,20 @@ static void test_recovery_at_item_keywords(void **state) {
   vx_test_free(&t);
 }
 
+static void test_eof_points_at_open_brace_and_keyword_hint(void **state) {
+  (void)state;
+  vx_test_compile t;
+  vx_test_compile_src(&t, "algorithm r {\n  cahce { }\n", NULL, VX_DIAG_TEXT);
+  assert_int_equal(t.errors, 1);
+  assert_diag_contains(&t, "t.vtx:2:3: error: unexpected identifier 'cahce'");
+  assert_diag_contains(&t, "hint: did you mean 'cache'?");
+  vx_test_free(&t);
+  vx_test_compile_src(&t, "algorithm r {\n  cache { c = mean(k, tok);\n\n", NULL, VX_DIAG_TEXT);
+  assert_diag_contains(&t, "t.vtx:2:28: error: unexpected end of file, expecting identifier or '}'");
+  assert_diag_contains(&t, "t.vtx:2:9: note: to match this '{'");
+  vx_test_free(&t);
+}
+
 static void test_max_errors_cap(void **state) {
   (void)state;
   char src[4096] = "algorithm m { cache { }\n index {\n";
@@ -165,6 +179,7 @@ int main(void) {
       cmocka_unit_test(test_precedence),
       cmocka_unit_test(test_recovery_reports_several),
       cmocka_unit_test(test_recovery_at_item_keywords),
+      cmocka_unit_test(test_eof_points_at_open_brace_and_keyword_hint),
       cmocka_unit_test(test_max_errors_cap),
       cmocka_unit_test(test_every_prefix),
   };
