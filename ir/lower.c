@@ -164,7 +164,7 @@ static vx_op *lower_name(lower_ctx *c, const vx_expr *e) {
     if (in_cache) /* a field used by a later field: reuse its value */
       break;
     int i = index_of_stmt(alg->cache, alg->ncache, e->def);
-    if (i < 0) {
+    if (i < 0 || i >= c->m->nfields) {
       report(c, e->span, "internal-lowering", NULL, "internal error: field reference not in the cache block");
       return NULL;
     }
@@ -425,6 +425,9 @@ vx_module *vx_lower(const vx_algorithm *alg, const vx_geometry *geo, vx_arena *a
   }
   lower_states(&c);
   lower_cache(&c);
-  lower_index(&c);
+  /* Field indices are positions in the cache block: after a failed field
+   * they no longer line up, so the index function is not lowered. */
+  if (!c.failed)
+    lower_index(&c);
   return c.failed ? NULL : c.m;
 }

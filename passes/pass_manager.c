@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "../ir/print.h"
+#include "../ir/read.h"
 #include "../ir/verify.h"
 #include "passes.h"
 
@@ -159,6 +160,23 @@ static void report_times(const vx_pass_options *o, pass_time *t, int n, double t
             t[i].name);
 }
 
+/* print(read(print(m))) == print(m): catches printer/reader drift at the
+ * pass that introduced IR the text form cannot express. */
+static bool round_trips(const vx_module *m, const char *pass, vx_diag_engine *diag) {
+  char *text = vx_print_module_string(m, NULL);
+  if (!text)
+    return false;
+  vx_arena a;
+  vx_arena_init(&a);
+  vx_module *back = vx_read_module(pass, text, strlen(text), &a, diag);
+  char *again = back ? vx_print_module_string(back, NULL) : NULL;
+  bool ok = again && strcmp(text, again) == 0;
+  free(again);
+  free(text);
+  vx_arena_free(&a);
+  return ok;
+}
+
 static bool run_pass(const pass_info *p, vx_module *m, const vx_pass_options *o, vx_diag_engine *diag,
                      bool *changed) {
   vx_arena scratch;
@@ -207,6 +225,14 @@ bool vx_pass_pipeline_run(vx_module *m, const vx_pass_options *o, vx_diag_engine
     if (o->verify_each && !vx_verify(m, diag)) {
       vx_diag_report_plain(diag, VX_SEV_ERROR, "internal-pass",
                            "internal error: IR invalid after pass '%s' (verifier messages above)", p->name);
+      if (o->internal_error)
+        *o->internal_error = true;
+      ok = false;
+      break;
+    }
+    if (o->roundtrip_each && !round_trips(m, p->name, diag)) {
+      vx_diag_report_plain(diag, VX_SEV_ERROR, "internal-pass",
+                           "internal error: the IR after pass '%s' does not print and read back identically", p->name);
       if (o->internal_error)
         *o->internal_error = true;
       ok = false;

@@ -29,6 +29,7 @@ typedef struct vx_pass_options {
   const char *dump_dir;    /* --dump-ir-dir=DIR: DIR/000-input.vir, DIR/001-NAME.vir, ... */
   bool time_passes;        /* --time-passes: table on `report_out` after the pipeline */
   bool verify_each;        /* --verify-each: vx_verify after every pass (internal error on failure) */
+  bool roundtrip_each;     /* tests: after every pass, print -> read -> print must be identical */
   bool print_locations;    /* loc(L:C) in dumps */
   FILE *dump_out;          /* where dumps go (NULL: stderr) */
   FILE *report_out;        /* where --time-passes goes (NULL: stderr) */

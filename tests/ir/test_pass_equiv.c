@@ -55,6 +55,7 @@ static void run_pipeline(vx_module *m, int level, const char *passes, const char
   o.opt_level = level;
   o.passes = passes;
   o.verify_each = true;
+  o.roundtrip_each = true;
   if (!vx_pass_pipeline_run(m, &o, d->engine))
     fail_msg("%s: pipeline %s failed:\n%s", file, passes ? passes : "-O", t_diag_text(d));
 }

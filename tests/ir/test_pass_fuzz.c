@@ -249,6 +249,7 @@ static void check_program(uint64_t seed) {
     vx_pass_options o;
     vx_pass_options_init(&o);
     o.verify_each = true;
+    o.roundtrip_each = true;
     o.passes = variant ? passes : NULL;
     if (!vx_pass_pipeline_run(m, &o, d.engine))
       fail_msg("seed %llu: %s fails:\n%s\n%s", (unsigned long long)seed, variant ? passes : "-O2", g.buf,

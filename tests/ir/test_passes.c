@@ -43,6 +43,7 @@ static char *run_passes_text(const char *path, const char *passes, int rounds) {
   vx_pass_options_init(&o);
   o.passes = passes;
   o.verify_each = true;
+  o.roundtrip_each = true;
   for (int r = 0; r < rounds; r++)
     if (!vx_pass_pipeline_run(m, &o, d.engine))
       fail_msg("%s --passes=%s:\n%s", path, passes, t_diag_text(&d));
