@@ -38,7 +38,8 @@
  *   storage dtype (round-to-nearest-even bf16/f16) and writes 0 at
  *   invalid token/slice positions. Field pools are
  *   [num_phys_pages][H][field elems] indexed by PHYSICAL page id; pages
- *   no request references stay 0.
+ *   no request references stay 0; a page shared by several requests
+ *   (prefix sharing) must hold the same token count in each.
  *
  * INDEX, per row r = b * H + h
  *   load.field gathers the field through the page table ([page, ...]);

@@ -131,9 +131,10 @@ static bool cache_sink(void *ctx_, const vx_op *op, const vx_tensor *const *args
   return true;
 }
 
-/* Runs cache_update on the pages [first, last) of the flattened page list. */
+/* Runs cache_update once per referenced physical page and KV head;
+ * valid_of[phys] is the page's token count (0: unreferenced). */
 static void run_pages(const vx_eval_plan *plan, const vx_paged_inputs *in, vx_field_pools *pools,
-                      const int32_t *request_of, vx_parallel_status *status) {
+                      const int32_t *valid_of, vx_parallel_status *status) {
   vx_eval_ws ws;
   int max_elems = 1;
   for (int f = 0; f < pools->nfields; f++)
@@ -148,15 +149,12 @@ static void run_pages(const vx_eval_plan *plan, const vx_paged_inputs *in, vx_fi
   }
   cache_ctx c = {.m = plan->module, .in = in, .pools = pools, .staging = staging};
   vx_eval_hooks hooks = {cache_source, cache_sink, &c};
-  int total = in->indptr[in->geo.batch];
   VX_OMP(for schedule(dynamic, 64))
-  for (int p = 0; p < total; p++) {
-    if (!ready || vx_parallel_failed(status))
+  for (int phys = 0; phys < in->num_phys_pages; phys++) {
+    if (!ready || valid_of[phys] == 0 || vx_parallel_failed(status))
       continue; /* every thread must still reach the worksharing loop */
-    int b = request_of[p];
-    bool last = p == in->indptr[b + 1] - 1;
-    c.phys = in->indices[p];
-    c.valid_tokens = last ? in->last_page_len[b] : in->geo.page_size;
+    c.phys = phys;
+    c.valid_tokens = valid_of[phys];
     vx_eval_frame fr = {.page_size = in->geo.page_size, .head_dim = in->geo.head_dim,
                         .valid_tokens = c.valid_tokens};
     for (c.head = 0; c.head < in->geo.kv_heads; c.head++) {
@@ -170,6 +168,32 @@ static void run_pages(const vx_eval_plan *plan, const vx_paged_inputs *in, vx_fi
   free(staging);
 }
 
+/* Token count of every physical page. A page may be shared by several
+ * requests (prefix sharing) only with the same token count in each, or
+ * its summary would be ambiguous. */
+static int32_t *valid_tokens_of_pages(const vx_paged_inputs *in, vx_interp_error *err) {
+  int32_t *valid_of = calloc((size_t)in->num_phys_pages, sizeof *valid_of);
+  if (!valid_of) {
+    vx_interp_fail(err, "out of memory");
+    return NULL;
+  }
+  for (int b = 0; b < in->geo.batch; b++) {
+    int n = in->indptr[b + 1] - in->indptr[b];
+    for (int j = 0; j < n; j++) {
+      int32_t phys = in->indices[in->indptr[b] + j];
+      int32_t valid = j == n - 1 ? in->last_page_len[b] : in->geo.page_size;
+      if (valid_of[phys] != 0 && valid_of[phys] != valid) {
+        vx_interp_fail(err, "physical page %d is shared with %d tokens in one request and %d in request %d", (int)phys,
+                       (int)valid_of[phys], (int)valid, b);
+        free(valid_of);
+        return NULL;
+      }
+      valid_of[phys] = valid;
+    }
+  }
+  return valid_of;
+}
+
 vx_field_pools *vx_interp_cache_update(const vx_module *m, const vx_paged_inputs *in, vx_interp_error *err) {
   if (!vx_paged_inputs_validate(in, err))
     return NULL;
@@ -178,29 +202,20 @@ vx_field_pools *vx_interp_cache_update(const vx_module *m, const vx_paged_inputs
                    in->geo.kv == VX_KV_MLA ? "MLA" : "GQA");
     return NULL;
   }
+  int32_t *valid_of = valid_tokens_of_pages(in, err);
+  if (!valid_of)
+    return NULL;
   vx_field_pools *pools = pools_new(m, in, err);
-  if (!pools)
-    return NULL;
   vx_eval_plan plan;
-  if (!vx_eval_plan_init(&plan, m, &m->cache_update, err)) {
+  if (!pools || !vx_eval_plan_init(&plan, m, &m->cache_update, err)) {
+    free(valid_of);
     vx_field_pools_free(pools);
     return NULL;
   }
-  int total = in->indptr[in->geo.batch];
-  int32_t *request_of = malloc((size_t)(total ? total : 1) * sizeof *request_of);
-  if (!request_of) {
-    vx_eval_plan_destroy(&plan);
-    vx_field_pools_free(pools);
-    vx_interp_fail(err, "out of memory");
-    return NULL;
-  }
-  for (int b = 0; b < in->geo.batch; b++)
-    for (int p = in->indptr[b]; p < in->indptr[b + 1]; p++)
-      request_of[p] = b;
   vx_parallel_status status = {0, {""}};
   VX_OMP(parallel)
-  run_pages(&plan, in, pools, request_of, &status);
-  free(request_of);
+  run_pages(&plan, in, pools, valid_of, &status);
+  free(valid_of);
   vx_eval_plan_destroy(&plan);
   if (status.failed) {
     if (err)

@@ -324,6 +324,9 @@ static void test_bad_inputs_are_reported(void **state) {
   in->indptr[1] = 0;
   expect_error(m, in, "every request needs >= 1");
   in->indptr[1] = 2;
+  in->indices[1] = in->block_table[1] = 2; /* page shared as full and as partial */
+  expect_error(m, in, "physical page 2 is shared");
+  in->indices[1] = in->block_table[1] = 0;
   vx_module *mla = mla_module(&a);
   expect_error(mla, in, "MLA");
   /* a split that does not divide the page */
@@ -354,6 +357,33 @@ static void test_bad_inputs_are_reported(void **state) {
   vx_arena_free(&a);
 }
 
+/* Two requests share a full first page (prefix sharing): it is
+ * summarised once, and the page it replaced is left untouched. */
+static void test_shared_prefix_page(void **state) {
+  (void)state;
+  vx_arena a;
+  vx_arena_init(&a);
+  vx_geometry geo = t_geometry(2, 1, 2);
+  vx_module *m = t_block_topk(&a, &geo, 0, 1, 0);
+  vx_paged_geometry g = paged_geo(2, 1, 1, 2, 2);
+  int32_t lens[2] = {4, 3};
+  vx_paged_inputs *in = vx_paged_inputs_new(&g, lens, 0, NULL);
+  for (size_t i = 0; i < vx_paged_inputs_pool_elems(in); i++)
+    in->k_pool[i] = (float)(i % 5) + 1.0f;
+  in->indices[2] = in->block_table[in->max_blocks] = 0;
+  vx_interp_error err = {""};
+  vx_interp_result *r = vx_interp_step(m, in, &err);
+  assert_non_null(r);
+  const float *c = r->fields->data[0];
+  assert_true(c[0] != 0.0f && c[2] != 0.0f && c[6] != 0.0f); /* phys 0, 1, 3 */
+  assert_true(c[4] == 0.0f && c[5] == 0.0f);                 /* phys 2: no longer referenced */
+  assert_int_equal(r->selection->count[1], 1);
+  assert_int_equal(r->selection->pages[r->selection->max_pages], 0);
+  vx_interp_result_free(r);
+  vx_paged_inputs_free(in);
+  vx_arena_free(&a);
+}
+
 static void test_random_inputs_shape(void **state) {
   (void)state;
   vx_paged_inputs *in = random_inputs(8, 2, 2, 8, 16, 1000, 5);
@@ -380,6 +410,7 @@ int main(void) {
       cmocka_unit_test(test_random_against_naive_reference),
       cmocka_unit_test(test_mla_tiny),
       cmocka_unit_test(test_bad_inputs_are_reported),
+      cmocka_unit_test(test_shared_prefix_page),
       cmocka_unit_test(test_random_inputs_shape),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
