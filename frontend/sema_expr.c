@@ -77,7 +77,11 @@ static bool is_intrinsic(const char *name) {
 static void report_undefined(vx_sema *s, vx_expr *e) {
   vx_suggestion sug;
   vx_suggest_init(&sug, e->name);
-  for (size_t i = 0; i < s->nsymbols; i++) {
+  /* Bounded work per error: the most recent declarations only (a file
+   * with thousands of names and no error limit stays fast). */
+  enum { VX_SUGGEST_WINDOW = 2048 };
+  size_t from = s->nsymbols > VX_SUGGEST_WINDOW ? s->nsymbols - VX_SUGGEST_WINDOW : 0;
+  for (size_t i = from; i < s->nsymbols; i++) {
     const vx_symbol *sym = s->order[i];
     if (s->stage == VX_STAGE_CACHE && sym->kind == VX_SYM_STATE)
       continue;
