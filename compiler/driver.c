@@ -364,9 +364,11 @@ int vx_compile(const vx_options *opts) {
     return internal_error(&c, "driver", "out of memory");
   vx_arena_init(&c.arena);
 
-  vx_options *mutable_opts = (vx_options *)opts; /* geometry from --model-config */
+  /* --model-config fills the geometry of a private copy of the options. */
+  vx_options resolved = *opts;
+  c.opts = &resolved;
   int rc = VX_EXIT_OK;
-  if (opts->model_config && !vx_model_config_load(mutable_opts, c.diag))
+  if (opts->model_config && !vx_model_config_load(&resolved, c.diag))
     rc = VX_EXIT_INPUT;
   if (rc == VX_EXIT_OK)
     rc = read_source(&c);

@@ -5,6 +5,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,9 +53,14 @@ void vx_options_print_help(FILE *out) {
         out);
 }
 
-static bool fail(FILE *err, const char *hint, const char *fmt, const char *a, const char *b) {
+/* Prints "vortexc: error: ..." and an optional hint; returns false so
+ * callers can `return fail(...)`. */
+__attribute__((format(printf, 3, 4))) static bool fail(FILE *err, const char *hint, const char *fmt, ...) {
   fputs("vortexc: error: ", err);
-  fprintf(err, fmt, a, b);
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(err, fmt, ap);
+  va_end(ap);
   fputc('\n', err);
   if (hint)
     fprintf(err, "hint: %s\n", hint);
@@ -66,7 +72,7 @@ static bool parse_positive(FILE *err, const char *name, const char *text, int mi
   errno = 0;
   long v = strtol(text, &end, 10);
   if (end == text || *end || errno == ERANGE || v < min || v > INT_MAX)
-    return fail(err, NULL, min > 0 ? "%s expects a positive integer, got '%s'" : "%s expects a non-negative integer, got '%s'", name, text);
+    return fail(err, NULL, "%s expects a %s integer, got '%s'", name, min > 0 ? "positive" : "non-negative", text);
   *out = (int)v;
   return true;
 }
@@ -109,15 +115,15 @@ static int match_option(int argc, char **argv, int *i, const char **value) {
 static bool add_define(vx_options *opts, FILE *err, const char *text) {
   const char *eq = strchr(text, '=');
   if (!eq || eq == text || eq[1] == '\0')
-    return fail(err, "write -D NAME=VALUE, e.g. -D budget=128", "malformed -D '%s'%s", text, "");
+    return fail(err, "write -D NAME=VALUE, e.g. -D budget=128", "malformed -D '%s'", text);
   vx_define *grown = realloc(opts->defines, (size_t)(opts->ndefines + 1) * sizeof *grown);
   if (!grown)
-    return fail(err, NULL, "out of memory%s%s", "", "");
+    return fail(err, NULL, "out of memory");
   opts->defines = grown;
   /* Point into argv: the name is copied so it can be NUL-terminated. */
   char *name = strndup(text, (size_t)(eq - text));
   if (!name)
-    return fail(err, NULL, "out of memory%s%s", "", "");
+    return fail(err, NULL, "out of memory");
   opts->defines[opts->ndefines].name = name;
   opts->defines[opts->ndefines].value = eq + 1;
   opts->ndefines++;
@@ -134,12 +140,12 @@ static bool apply_option(vx_options *opts, FILE *err, int id, const char *v) {
   if (option_table[id].takes_value && (!v || (*v == '\0' && id != VX_OPT_PASSES))) {
     char hint[96];
     snprintf(hint, sizeof hint, "write %s%s%s", name, name[1] == '-' ? "=" : " ", option_table[id].metavar);
-    return fail(err, hint, "option '%s' needs a value%s", name, "");
+    return fail(err, hint, "option '%s' needs a value", name);
   }
   switch ((vx_option_id)id) {
   case VX_OPT_EMIT:
     if (!one_of(v, "ast", "ir", "cuda", "none"))
-      return fail(err, "use --emit=ast, --emit=ir, --emit=cuda or --emit=none", "unknown --emit kind '%s'%s", v, "");
+      return fail(err, "use --emit=ast, --emit=ir, --emit=cuda or --emit=none", "unknown --emit kind '%s'", v);
     opts->emit = v[0] == 'a' ? VX_EMIT_AST : v[0] == 'i' ? VX_EMIT_IR : v[0] == 'c' ? VX_EMIT_CUDA : VX_EMIT_NONE;
     return true;
   case VX_OPT_OUTPUT: opts->output = v; return true;
@@ -150,7 +156,7 @@ static bool apply_option(vx_options *opts, FILE *err, int id, const char *v) {
   case VX_OPT_PASSES: opts->passes = v; return true;
   case VX_OPT_DUMP_IR:
     if (strcmp(v, "after-all") != 0 && (strncmp(v, "after:", 6) != 0 || v[6] == '\0'))
-      return fail(err, "use --dump-ir=after-all or --dump-ir=after:PASS", "bad --dump-ir value '%s'%s", v, "");
+      return fail(err, "use --dump-ir=after-all or --dump-ir=after:PASS", "bad --dump-ir value '%s'", v);
     opts->dump_ir = v;
     return true;
   case VX_OPT_DUMP_IR_DIR: opts->dump_ir_dir = v; return true;
@@ -159,13 +165,13 @@ static bool apply_option(vx_options *opts, FILE *err, int id, const char *v) {
   case VX_OPT_PRINT_LOC: opts->print_locations = true; return true;
   case VX_OPT_DIAGNOSTICS:
     if (!one_of(v, "text", "json", NULL, NULL))
-      return fail(err, "use --diagnostics=text or --diagnostics=json", "unknown diagnostics format '%s'%s", v, "");
+      return fail(err, "use --diagnostics=text or --diagnostics=json", "unknown diagnostics format '%s'", v);
     opts->diag_format = v[0] == 'j' ? VX_DIAG_JSON : VX_DIAG_TEXT;
     return true;
   case VX_OPT_MAX_ERRORS: return parse_positive(err, name, v, 0, &opts->max_errors);
   case VX_OPT_COLOR:
     if (!one_of(v, "auto", "always", "never", NULL))
-      return fail(err, "use --color=auto, --color=always or --color=never", "unknown colour mode '%s'%s", v, "");
+      return fail(err, "use --color=auto, --color=always or --color=never", "unknown colour mode '%s'", v);
     opts->color = v[1] == 'u' ? VX_COLOR_AUTO : v[1] == 'l' ? VX_COLOR_ALWAYS : VX_COLOR_NEVER;
     return true;
   case VX_OPT_HEAD_DIM:
@@ -177,12 +183,12 @@ static bool apply_option(vx_options *opts, FILE *err, int id, const char *v) {
   case VX_OPT_PAGE_SIZE: return parse_positive(err, name, v, 1, &opts->geometry.page_size);
   case VX_OPT_KV_DTYPE:
     if (!one_of(v, "bf16", "f16", NULL, NULL))
-      return fail(err, "use --kv-dtype=bf16 or --kv-dtype=f16", "unsupported KV dtype '%s'%s", v, "");
+      return fail(err, "use --kv-dtype=bf16 or --kv-dtype=f16", "unsupported KV dtype '%s'", v);
     opts->geometry.kv_dtype = v[0] == 'b' ? VX_DTYPE_BF16 : VX_DTYPE_F16;
     return true;
   case VX_OPT_ARCH:
     if (strncmp(v, "sm_", 3) != 0 || v[3] < '0' || v[3] > '9')
-      return fail(err, "e.g. --arch=sm_90a", "bad CUDA architecture '%s'%s", v, "");
+      return fail(err, "e.g. --arch=sm_90a", "bad CUDA architecture '%s'", v);
     opts->geometry.arch = v;
     return true;
   case VX_OPT_MODEL_CONFIG: opts->model_config = v; return true;
@@ -207,7 +213,7 @@ static bool unknown_option(FILE *err, const char *arg) {
     snprintf(hint, sizeof hint, "did you mean '%s'? ('vortexc --help' lists every option)", sug.best);
   else
     snprintf(hint, sizeof hint, "'vortexc --help' lists every option");
-  return fail(err, hint, "unknown option '%s'%s", arg, "");
+  return fail(err, hint, "unknown option '%s'", arg);
 }
 
 bool vx_options_parse(vx_options *opts, int argc, char **argv, FILE *err) {
@@ -238,7 +244,7 @@ bool vx_options_parse(vx_options *opts, int argc, char **argv, FILE *err) {
       return false;
   }
   if (!opts->input && !opts->show_help && !opts->show_version)
-    return fail(err, "usage: vortexc FILE.vtx [options]; 'vortexc --help' for more", "no input file%s%s", "", "");
+    return fail(err, "usage: vortexc FILE.vtx [options]; 'vortexc --help' for more", "no input file");
   return true;
 }
 
