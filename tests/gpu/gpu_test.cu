@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gpu_common.h"
+#include "vx_attention.cuh" /* the CUDA-core kernel, launched directly below */
 
 static int g_failures = 0;
 static int g_checks = 0;
@@ -130,7 +131,39 @@ typedef struct attn_cfg {
   int format, layout, dtype, batch, kv_heads, group, head_dim, page_size, max_len;
   int sparse; /* 0 dense; 1 random selection; 2 selection with out-of-range entries */
   int hint_div; /* dense: pass max_pages / hint_div as the hint (overflow path) */
+  int simt;     /* 1: launch the CUDA-core vx_decode_partial_kernel directly, not libvortexrt */
 } attn_cfg;
+
+/* The library launches the tensor-core kernel; generated code may use the
+ * portable CUDA-core one, so it is checked here through its own plan. */
+static vxrt_status launch_simt(const vxrt_paged_kv *kv, const void *q, void *out, int qo, float scale, const int32_t *sel,
+                               const int32_t *cnt, int max_pages, void *ws, size_t ws_bytes) {
+  static_assert(sizeof(vx_paged_kv) == sizeof(vxrt_paged_kv), "descriptor layouts differ");
+  if (kv->dtype != VXRT_DTYPE_BF16 || kv->head_dim != 128 || qo / kv->num_kv_heads != 4) return VXRT_ERROR_UNSUPPORTED;
+  vx_decode_args a;
+  memset(&a, 0, sizeof a);
+  memcpy(&a.kv, kv, sizeof a.kv);
+  const long long rows = (long long)kv->batch * kv->num_kv_heads;
+  const vx_decode_plan p = vx_make_decode_plan(rows, max_pages, 0);
+  if (vx_decode_workspace_bytes(rows, 4, 128, p.num_chunks) > ws_bytes) return VXRT_ERROR_WORKSPACE_TOO_SMALL;
+  const unsigned long long slots = (unsigned long long)rows * p.num_chunks * 4;
+  a.q = q;
+  a.out = out;
+  a.sel_pages = sel;
+  a.sel_count = cnt;
+  a.max_sel = sel ? max_pages : 0;
+  a.num_qo_heads = qo;
+  a.sm_scale = scale;
+  a.num_chunks = p.num_chunks;
+  a.chunk_pages = p.chunk_pages;
+  a.ws_o = (float *)ws;
+  a.ws_lse = (float *)((char *)ws + ((slots * 128 * 4 + 255) & ~255ull));
+  constexpr int smem = vx_decode_smem_bytes<128, 4>();
+  CK(cudaFuncSetAttribute(vx_decode_partial_kernel<__nv_bfloat16, 128, 4>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  vx_decode_partial_kernel<__nv_bfloat16, 128, 4><<<(unsigned)(rows * p.num_chunks), VX_DECODE_THREADS, smem>>>(a);
+  vx_decode_merge_kernel<__nv_bfloat16, 128><<<(unsigned)(kv->batch * qo), 128>>>(a, 4);
+  return cudaGetLastError() == cudaSuccess ? VXRT_SUCCESS : VXRT_ERROR_CUDA;
+}
 
 /* float64 attention of one row over the listed logical pages. */
 static void attend_reference(const paged_case *c, const std::vector<float> &q, int num_qo, int b, int h, int group,
@@ -249,7 +282,11 @@ static void test_attention(vx_rng *r, const attn_cfg *cfg) {
     CK(cudaMalloc(&d_cnt, cnt.size() * 4));
     CK(cudaMemcpy(d_sel, sel.data(), sel.size() * 4, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(d_cnt, cnt.data(), cnt.size() * 4, cudaMemcpyHostToDevice));
-    st = vxrt_sparse_decode(&c.kv, d_q, d_out, QO, scale, d_sel, d_cnt, max_sel, d_ws, ws_bytes, 0, err, sizeof err);
+    st = cfg->simt ? launch_simt(&c.kv, d_q, d_out, QO, scale, d_sel, d_cnt, max_sel, d_ws, ws_bytes)
+                   : vxrt_sparse_decode(&c.kv, d_q, d_out, QO, scale, d_sel, d_cnt, max_sel, d_ws, ws_bytes, 0, err,
+                                        sizeof err);
+  } else if (cfg->simt) {
+    st = launch_simt(&c.kv, d_q, d_out, QO, scale, NULL, NULL, hint, d_ws, ws_bytes);
   } else {
     st = vxrt_dense_decode(&c.kv, d_q, d_out, QO, scale, hint, d_ws, ws_bytes, 0, err, sizeof err);
   }
@@ -270,10 +307,10 @@ static void test_attention(vx_rng *r, const attn_cfg *cfg) {
   int nonfinite = 0;
   const double err_rel = rel_error(out, ref, cfg->dtype, &nonfinite);
   const double tol = cfg->dtype == VXRT_DTYPE_BF16 ? 1e-2 : 2e-3;
-  printf("  %-6s %s %s %s B=%d H=%d G=%d D=%d P=%d maxlen=%d: rel err %.2e%s\n",
+  printf("  %-6s %s %s %s B=%d H=%d G=%d D=%d P=%d maxlen=%d: rel err %.2e%s%s\n",
          cfg->sparse ? (cfg->sparse == 2 ? "sparse*" : "sparse") : "dense", cfg->format ? "bt " : "csr",
          cfg->layout ? "HND" : "NHD", cfg->dtype ? "f16 " : "bf16", B, H, G, D, cfg->page_size, cfg->max_len, err_rel,
-         cfg->hint_div > 1 ? " (low hint)" : "");
+         cfg->hint_div > 1 ? " (low hint)" : "", cfg->simt ? " [CUDA-core kernel]" : "");
   EXPECT(nonfinite == 0, "%d outputs are NaN/inf (unwritten or read padding)", nonfinite);
   EXPECT(err_rel < tol, "relative error %.3e >= %.1e", err_rel, tol);
   CK(cudaFree(d_q));
@@ -482,6 +519,8 @@ int main(int argc, char **argv) {
     cfgs.push_back({VXRT_PAGES_BLOCK_TABLE, VXRT_LAYOUT_HND, VXRT_DTYPE_F16, 4, 2, 8, 128, 64, 20000, 0, 4});
     cfgs.push_back({VXRT_PAGES_CSR, VXRT_LAYOUT_NHD, VXRT_DTYPE_BF16, 9, 1, 2, 64, 16, 2000, 0, 3});
   }
+  cfgs.push_back({VXRT_PAGES_BLOCK_TABLE, VXRT_LAYOUT_NHD, VXRT_DTYPE_BF16, 5, 2, 4, 128, 32, 2500, 0, 1, 1});
+  cfgs.push_back({VXRT_PAGES_CSR, VXRT_LAYOUT_HND, VXRT_DTYPE_BF16, 5, 2, 4, 128, 16, 2500, 2, 1, 1});
   for (const attn_cfg &cfg : cfgs) test_attention(&r, &cfg);
 
   printf("MLA decode (GLM-4.7-Flash geometry):\n");
