@@ -265,7 +265,7 @@ static bool parse_shape(reader *r, vx_shape *out) {
       return false;
     first = false;
     token at = r->tok;
-    vx_axis a;
+    vx_axis a = VX_AXIS_COUNT;
     if (!parse_axis(r, &a))
       return false;
     if (vx_shape_has(s, a))
