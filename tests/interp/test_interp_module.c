@@ -384,6 +384,84 @@ static void test_shared_prefix_page(void **state) {
   vx_arena_free(&a);
 }
 
+/* score = page.index through each select kind of the index function. */
+static int select_kind_count(vx_op_code code, double arg, int keep_first, int32_t *first_page) {
+  vx_arena a;
+  vx_arena_init(&a);
+  vx_geometry geo = t_geometry(2, 1, 2);
+  vx_module *m = vx_module_new(&a, "kinds", &geo);
+  vx_func *ix = &m->index;
+  t_select(ix, code, t_src(ix, VX_OP_PAGE_INDEX, AX(PAGE)), t_const(ix, arg), keep_first, 0);
+  vx_paged_geometry g = paged_geo(1, 1, 1, 2, 2);
+  int32_t len = 9; /* 5 pages */
+  vx_paged_inputs *in = vx_paged_inputs_new(&g, &len, 0, NULL);
+  vx_interp_error err = {""};
+  vx_interp_result *r = vx_interp_step(m, in, &err);
+  assert_non_null(r);
+  int count = r->selection->count[0];
+  *first_page = r->selection->pages[0];
+  vx_interp_result_free(r);
+  vx_paged_inputs_free(in);
+  vx_arena_free(&a);
+  return count;
+}
+
+static void test_select_kinds_in_index(void **state) {
+  (void)state;
+  int32_t first;
+  assert_int_equal(select_kind_count(VX_OP_SELECT_THRESHOLD, 2.5, 0, &first), 2); /* pages 3, 4 */
+  assert_int_equal(first, 3);
+  assert_int_equal(select_kind_count(VX_OP_SELECT_THRESHOLD, 2.5, 1, &first), 3);
+  assert_int_equal(first, 0);
+  /* softmax of 0..4: page 4 alone holds 0.636, pages 3-4 0.87 */
+  assert_int_equal(select_kind_count(VX_OP_SELECT_MASS, 0.6, 0, &first), 1);
+  assert_int_equal(first, 4);
+  assert_int_equal(select_kind_count(VX_OP_SELECT_MASS, 0.8, 0, &first), 2);
+  assert_int_equal(select_kind_count(VX_OP_SELECT_TOP, 2.0, 1, &first), 3);
+}
+
+/* Quest scores against a direct formula over bf16-rounded envelopes of
+ * the valid tokens, read through the block table. */
+static void test_quest_against_formula(void **state) {
+  (void)state;
+  vx_arena a;
+  vx_arena_init(&a);
+  vx_geometry geo = t_geometry(16, 2, 8);
+  vx_module *m = t_quest(&a, &geo, 2, 1, 1);
+  vx_paged_inputs *in = random_inputs(4, 2, 2, 16, 8, 77, 31);
+  vx_interp_error err = {""};
+  vx_interp_result *r = vx_interp_step(m, in, &err);
+  assert_non_null(r);
+  const vx_selection *sel = r->selection;
+  for (int row = 0; row < sel->rows; row++) {
+    int b = row / 2, h = row % 2, n = sel->page_count[row];
+    for (int j = 0; j < n; j++) {
+      int phys = in->block_table[(size_t)b * in->max_blocks + j];
+      int valid = in->seq_lens[b] - j * 8 < 8 ? in->seq_lens[b] - j * 8 : 8;
+      double best = -INFINITY;
+      for (int q = 0; q < 2; q++) {
+        double s = 0;
+        for (int d = 0; d < 16; d++) {
+          float hi = -INFINITY, lo = INFINITY;
+          for (int t = 0; t < valid; t++) {
+            float k = in->k_pool[(((size_t)phys * 8 + t) * 2 + h) * 16 + d];
+            hi = k > hi ? k : hi;
+            lo = k < lo ? k : lo;
+          }
+          double qv = in->q[((size_t)(b * 2 + h) * 2 + q) * 16 + d];
+          double x = qv * vx_round_to_dtype(hi, VX_DTYPE_BF16), y = qv * vx_round_to_dtype(lo, VX_DTYPE_BF16);
+          s += x > y ? x : y;
+        }
+        best = s > best ? s : best;
+      }
+      assert_float_equal(sel->scores[(size_t)row * sel->max_pages + j], best, 1e-4);
+    }
+  }
+  vx_interp_result_free(r);
+  vx_paged_inputs_free(in);
+  vx_arena_free(&a);
+}
+
 static void test_random_inputs_shape(void **state) {
   (void)state;
   vx_paged_inputs *in = random_inputs(8, 2, 2, 8, 16, 1000, 5);
@@ -411,6 +489,8 @@ int main(void) {
       cmocka_unit_test(test_mla_tiny),
       cmocka_unit_test(test_bad_inputs_are_reported),
       cmocka_unit_test(test_shared_prefix_page),
+      cmocka_unit_test(test_select_kinds_in_index),
+      cmocka_unit_test(test_quest_against_formula),
       cmocka_unit_test(test_random_inputs_shape),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
