@@ -82,6 +82,8 @@ extern const char *const vx_cg_axis_var[VX_AXIS_COUNT];
 void vx_cg_emit_cache(vx_cg *cg);         /* emit_cache.c */
 void vx_cg_analyse_index(vx_cg *cg);      /* emit_index.c */
 void vx_cg_emit_index(vx_cg *cg);         /* emit_index.c */
+/* emit_index.c: the score needs whole rows (one fused block per row). */
+bool vx_cg_index_reduces_over_page(const vx_cg *cg);
 void vx_cg_emit_attention(vx_cg *cg);     /* emit_attend.c */
 void vx_cg_emit_cu_prelude(vx_cg *cg);    /* emit_host.c: geometry, types, status codes */
 void vx_cg_emit_state_kernel(vx_cg *cg); /* emit_host.c: state fill kernel */

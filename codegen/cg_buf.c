@@ -77,3 +77,8 @@ void vx_buf_line(vx_buf *b, const char *fmt, ...) {
 }
 
 void vx_buf_blank(vx_buf *b) { vx_buf_append(b, "\n", 1); }
+
+void vx_buf_indent_puts(vx_buf *b, const char *s) {
+  for (int i = 0; i < b->indent; i++) vx_buf_append(b, "  ", 2);
+  vx_buf_puts(b, s);
+}

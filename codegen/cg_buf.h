@@ -26,6 +26,8 @@ void vx_buf_puts(vx_buf *b, const char *s);
 void vx_buf_printf(vx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One line at the current indent, newline added. */
 void vx_buf_line(vx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The current indent, then s (no newline): a line built in pieces. */
+void vx_buf_indent_puts(vx_buf *b, const char *s);
 /* An empty line. */
 void vx_buf_blank(vx_buf *b);
 

@@ -13,7 +13,7 @@
 
 /* Runtime headers in dependency order; vx_mla.cuh only for MLA. */
 static const char *const gqa_headers[] = {"vx_common.cuh", "vx_page_table.cuh", "vx_plan.h", "vx_topk.cuh",
-                                          "vx_attention.cuh", NULL};
+                                          "vx_attention.cuh", "vx_decode_mma.cuh", NULL};
 static const char *const mla_headers[] = {"vx_common.cuh", "vx_page_table.cuh", "vx_plan.h", "vx_topk.cuh",
                                           "vx_attention.cuh", "vx_mla.cuh", NULL};
 
@@ -78,8 +78,11 @@ static bool check_module(vx_cg *cg) {
                   "(it needs an even head count with %d <= 16 * heads <= 1024)", g->group, g->mla_latent / 2);
       return false;
     }
-  } else if (g->head_dim % 64 != 0 || g->head_dim > 256 || g->group < 1) {
-    vx_cg_error(cg, "codegen: head dim %d is not supported: the decode kernels need 64, 128, 192 or 256", g->head_dim);
+  } else if (g->head_dim != 64 && g->head_dim != 128) {
+    vx_cg_error(cg, "codegen: head dim %d is not supported: the tensor-core decode kernel needs 64 or 128", g->head_dim);
+    return false;
+  } else if (g->group < 1 || g->group > 8) {
+    vx_cg_error(cg, "codegen: GQA group %d is not supported: the tensor-core decode kernel needs 1 to 8", g->group);
     return false;
   }
   return true;
@@ -111,7 +114,6 @@ static void emit_cu(vx_cg *cg, const char *header_name) {
   /* NVRTC compiles device code only: the launchers are for nvcc builds,
    * run-time loaders look the extern "C" kernels up by name. */
   vx_buf_puts(b, "#ifndef __CUDACC_RTC__\n\n");
-  vx_cg_emit_attention(cg);
   vx_cg_emit_host(cg);
   vx_buf_puts(b, "\n#endif /* !__CUDACC_RTC__ */\n");
 }

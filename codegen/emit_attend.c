@@ -1,36 +1,63 @@
 /* Sparse paged decode attention: the generated file instantiates the
- * runtime's split-KV kernels (vx_attention.cuh, vx_mla.cuh) for the
- * compiled geometry; this emits the device-side glue the launchers call. */
+ * runtime's split-KV kernels (vx_decode_mma.cuh for GQA, vx_mla.cuh for
+ * MLA) for the compiled geometry; this emits the host glue that plans and
+ * launches them, mirroring libvortexrt's decode launcher. */
 #include "cg.h"
 
 void vx_cg_emit_attention(vx_cg *cg) {
   vx_buf *b = cg->out;
+  const char *a = cg->alg, *u = cg->upper;
   const vx_geometry *g = &cg->m->geo;
   const bool mla = g->kv == VX_KV_MLA;
-  vx_buf_line(b, "/* ------------------------------------------------------------------- attention */");
+  vx_buf_line(b, "/* Blocks of `kernel` the current device runs at once (0: unknown, the plan");
+  vx_buf_line(b, " * then assumes an H100/H200). Host-side queries only: capturable. */");
+  vx_buf_line(b, "static int %s_capacity(const void *kernel, int threads, int smem) {", a);
+  vx_buf_line(b, "  int dev = 0, sms = 0, per_sm = 0;");
+  vx_buf_line(b, "  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||");
+  vx_buf_line(b, "      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, (size_t)smem) != cudaSuccess) {");
+  vx_buf_line(b, "    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */");
+  vx_buf_line(b, "    return 0;");
+  vx_buf_line(b, "  }");
+  vx_buf_line(b, "  return sms * per_sm;");
+  vx_buf_line(b, "}");
   vx_buf_blank(b);
-  vx_buf_line(b, "/* Exact softmax attention over the selected pages (split-KV flash decoding,");
-  vx_buf_line(b, " * then a log-sum-exp merge of the chunks): %s.", mla ? "vx_mla_decode_partial_kernel, every head of a request in one block"
-                                                                         : "vx_decode_partial_kernel, the whole GQA group in one block");
-  vx_buf_line(b, " * `a` must already hold the plan and the workspace pointers. */");
-  vx_buf_line(b, "static void %s_launch_attention(const vx_decode_args &a, int batch, cudaStream_t stream) {", cg->alg);
+  vx_buf_line(b, "/* Exact softmax attention over the selected pages: split-KV flash decoding");
+  vx_buf_line(b, " * (%s), then the", mla ? "vx_mla_decode_partial_kernel: every head of a request in one block"
+                                          : "vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block");
+  vx_buf_line(b, " * log-sum-exp merge of the chunks. The plan (chunks per row) follows the");
+  vx_buf_line(b, " * runtime's rule; `scratch` holds at least %s_attention_bytes(). */", a);
+  vx_buf_line(b, "static void %s_launch_attention(vx_decode_args args, int max_pages, char *scratch, cudaStream_t stream) {", a);
   if (mla) {
-    vx_buf_line(b, "  vx_mla_decode_partial_kernel<%s_kv_t, %s_GROUP, %d, %d>", cg->alg, cg->upper, g->mla_latent, g->mla_rope);
-    vx_buf_line(b, "      <<<batch * a.num_chunks, %s_GROUP * VX_MLA_TILE, 0, stream>>>(a);", cg->upper);
+    vx_buf_line(b, "  const long long rows = args.kv.batch; /* one latent head */");
+    vx_buf_line(b, "  const int threads = %s_GROUP * VX_MLA_TILE, smem = 0;", u);
+    vx_buf_line(b, "  const void *kernel = reinterpret_cast<const void *>(vx_mla_decode_partial_kernel<%s_kv_t, %s_GROUP, %d, %d>);",
+                a, u, g->mla_latent, g->mla_rope);
   } else {
-    vx_buf_line(b, "  constexpr int smem = vx_decode_smem_bytes<%s_HEAD_DIM, %s_GROUP>();", cg->upper, cg->upper);
-    vx_buf_line(b, "  /* The K/V ring is above the default 48 KB of dynamic shared memory. A host-side");
-    vx_buf_line(b, "   * attribute, legal during graph capture and idempotent: set on every launch");
-    vx_buf_line(b, "   * rather than keeping once-only global state. On failure the launch fails. */");
-    vx_buf_line(b, "  (void)cudaFuncSetAttribute(vx_decode_partial_kernel<%s_kv_t, %s_HEAD_DIM, %s_GROUP>,", cg->alg, cg->upper,
-                cg->upper);
-    vx_buf_line(b, "                             cudaFuncAttributeMaxDynamicSharedMemorySize, smem);");
-    vx_buf_line(b, "  vx_decode_partial_kernel<%s_kv_t, %s_HEAD_DIM, %s_GROUP>", cg->alg, cg->upper, cg->upper);
-    vx_buf_line(b, "      <<<batch * a.kv.num_kv_heads * a.num_chunks, VX_DECODE_THREADS, smem, stream>>>(a);");
+    vx_buf_line(b, "  const long long rows = (long long)args.kv.batch * args.kv.num_kv_heads;");
+    vx_buf_line(b, "  const int threads = VX_DECODE_THREADS;");
+    vx_buf_line(b, "  constexpr int smem = vx_decode_mma_smem_bytes<%s_HEAD_DIM>();", u);
+    vx_buf_line(b, "  const void *kernel = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<%s_kv_t, %s_HEAD_DIM, %s_GROUP>);",
+                a, u, u);
+    vx_buf_line(b, "  /* The K/V ring exceeds the default 48 KB of dynamic shared memory. A host-side");
+    vx_buf_line(b, "   * attribute, legal during capture and idempotent: set on every launch rather");
+    vx_buf_line(b, "   * than keeping once-only global state. If it fails, the launch fails. */");
+    vx_buf_line(b, "  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);");
   }
-  vx_buf_line(b, "  vx_decode_merge_kernel<%s_kv_t, %s_OUT_DIM>", cg->alg, cg->upper);
-  vx_buf_line(b, "      <<<batch * a.num_qo_heads, %s_OUT_DIM < 1024 ? %s_OUT_DIM : 1024, 0, stream>>>(a, %s_GROUP);", cg->upper,
-              cg->upper, cg->upper);
+  vx_buf_line(b, "  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages, %s_capacity(kernel, threads, smem));", a);
+  vx_buf_line(b, "  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * %s_GROUP;", u);
+  vx_buf_line(b, "  args.num_chunks = plan.num_chunks;");
+  vx_buf_line(b, "  args.chunk_pages = plan.chunk_pages;");
+  vx_buf_line(b, "  args.ws_o = reinterpret_cast<float *>(scratch);");
+  vx_buf_line(b, "  args.ws_lse = reinterpret_cast<float *>(scratch + %s_round_up(slots * %s_OUT_DIM * 4ull));", a, u);
+  if (mla)
+    vx_buf_line(b, "  vx_mla_decode_partial_kernel<%s_kv_t, %s_GROUP, %d, %d><<<(unsigned)(rows * plan.num_chunks), threads, 0, stream>>>(args);",
+                a, u, g->mla_latent, g->mla_rope);
+  else
+    vx_buf_line(b, "  vx_decode_partial_mma_kernel<%s_kv_t, %s_HEAD_DIM, %s_GROUP><<<(unsigned)(rows * plan.num_chunks), threads, smem, stream>>>(args);",
+                a, u, u);
+  vx_buf_line(b, "  vx_decode_merge_kernel<%s_kv_t, %s_OUT_DIM>", a, u);
+  vx_buf_line(b, "      <<<(unsigned)(args.kv.batch * args.num_qo_heads), %s_OUT_DIM < 1024 ? %s_OUT_DIM : 1024, 0, stream>>>(args, %s_GROUP);",
+              u, u, u);
   vx_buf_line(b, "}");
   vx_buf_blank(b);
 }

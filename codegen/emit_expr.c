@@ -128,10 +128,50 @@ static void loop_bound(vx_cg *cg, vx_buf *b, const vx_op *op, vx_shape in, vx_ax
   }
 }
 
+/* A reduction over dim of a per-page value in the index kernel: a warp
+ * evaluates one page, lane l takes d = l, l + 32, ... (coalesced field
+ * reads) and the lanes meet through xor shuffles, so every lane returns
+ * the result. Head dims are multiples of 32, so all lanes run the same
+ * number of iterations and nested warp reductions stay converged. */
+static void body_reduce_warp(vx_cg *cg, const vx_op *op) {
+  vx_buf *b = cg->out;
+  const vx_op *x = op->operands[0];
+  const bool is_max = op->code == VX_OP_REDUCE_MAX, is_min = op->code == VX_OP_REDUCE_MIN;
+  const char *combine = is_max ? "fmaxf(acc, %s)" : is_min ? "fminf(acc, %s)" : NULL;
+  vx_buf_printf(b, "  float acc = %s;\n", is_max || is_min ? "__int_as_float(0x7fffffff)" : "0.0f");
+  vx_buf_printf(b, "  for (int d = threadIdx.x & 31; d < %d; d += 32) {\n    const float x = ", vx_cg_extent(cg->m, x->shape, VX_AXIS_DIM));
+  vx_cg_call(cg, b, x);
+  vx_buf_puts(b, ";\n");
+  if (combine) {
+    vx_buf_puts(b, "    acc = ");
+    vx_buf_printf(b, combine, "x");
+    vx_buf_puts(b, ";\n  }\n  for (int o = 16; o > 0; o >>= 1) acc = ");
+    vx_buf_printf(b, combine, "__shfl_xor_sync(0xffffffffu, acc, o)");
+    vx_buf_puts(b, ";\n");
+  } else {
+    vx_buf_printf(b, "    acc += %s;\n  }\n", op->code == VX_OP_REDUCE_NORM ? "x * x" : "x");
+    vx_buf_puts(b, "  for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);\n");
+  }
+  switch (op->code) {
+  case VX_OP_REDUCE_MEAN: vx_buf_printf(b, "  return acc / %d.0f;\n", vx_cg_extent(cg->m, x->shape, VX_AXIS_DIM)); break;
+  case VX_OP_REDUCE_NORM: vx_buf_puts(b, "  return sqrtf(acc);\n"); break;
+  default: vx_buf_puts(b, "  return acc;\n"); break;
+  }
+}
+
+static bool warp_reduction(const vx_op *op) {
+  return !in_cache(op) && vx_op_info_of(op->code)->cls == VX_OPC_REDUCE && op->axis == VX_AXIS_DIM &&
+         vx_shape_has(op->shape, VX_AXIS_PAGE);
+}
+
 static void body_reduce(vx_cg *cg, const vx_op *op) {
   vx_buf *b = cg->out;
   const vx_op *x = op->operands[0];
   const char *v = vx_cg_axis_var[op->axis];
+  if (warp_reduction(op)) {
+    body_reduce_warp(cg, op);
+    return;
+  }
   vx_buf_printf(b, "  const int count = ");
   loop_bound(cg, b, op, x->shape, op->axis);
   vx_buf_puts(b, ";\n");

@@ -128,9 +128,9 @@ static void emit_helpers(vx_cg *cg) {
   vx_buf_printf(b, "/* Attention rows: one per (request, KV head)%s. */\n", mla ? "; MLA has one latent head" : "");
   vx_buf_printf(b, "static long long %s_attention_rows(int batch, int kv_heads) {\n", a);
   vx_buf_printf(b, mla ? "  (void)kv_heads;\n  return batch;\n}\n\n" : "  return (long long)batch * kv_heads;\n}\n\n");
+  vx_buf_printf(b, "/* Partial results for the most chunks the plan may choose. */\n");
   vx_buf_printf(b, "static size_t %s_attention_bytes(long long rows, int max_pages) {\n", a);
-  vx_buf_printf(b, "  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages);\n");
-  vx_buf_printf(b, "  return (size_t)vx_decode_workspace_bytes(rows, %s_GROUP, %s_OUT_DIM, plan.num_chunks);\n}\n\n", u, u);
+  vx_buf_printf(b, "  return (size_t)vx_decode_workspace_bytes(rows, %s_GROUP, %s_OUT_DIM, vx_decode_max_chunks(rows, max_pages));\n}\n\n", u, u);
   vx_buf_printf(b, "/* What the host can check without reading device memory. */\n");
   vx_buf_printf(b, "static int %s_check_kv(const vx_paged_kv *kv) {\n", a);
   vx_buf_printf(b, "  if (!kv || kv->batch < 0 || kv->num_kv_heads < 1 || kv->num_pages < 1 || !kv->k_pool) return %s_ERR_ARGUMENT;\n", u);
@@ -264,8 +264,23 @@ static void emit_launchers(vx_cg *cg) {
   vx_buf_printf(b, "  if (workspace_bytes < selection + %s_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull))\n", a);
   vx_buf_printf(b, "    return %s_ERR_WORKSPACE;\n", u);
   vx_buf_printf(b, "  float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);\n");
-  vx_buf_printf(b, "  %s_index_kernel<<<(unsigned)rows, VX_TOPK_THREADS, 0, stream>>>(\n", a);
-  vx_buf_printf(b, "      *kv, static_cast<const %s_kv_t *>(q), f, state_in, state_out, max_pages, scores, sel_pages, sel_count);\n", a);
+  vx_buf_printf(b, "  const %s_kv_t *query = static_cast<const %s_kv_t *>(q);\n", a, a);
+  if (vx_cg_index_reduces_over_page(cg)) {
+    vx_buf_printf(b, "  /* The score reduces over pages: one block sees a whole row. */\n");
+    vx_buf_printf(b, "  %s_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(\n", a);
+    vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages, %s_INDEX_FUSED);\n", u);
+  } else {
+    vx_buf_printf(b, "  /* Enough scoring blocks for about two waves on a 132-SM part, at least\n"
+                     "   * four pages per warp; shapes only, so the launch stays capturable. */\n");
+    vx_buf_printf(b, "  long long blocks = (264 + rows - 1) / rows;\n");
+    vx_buf_printf(b, "  int per_block = (int)((max_pages + blocks - 1) / blocks);\n");
+    vx_buf_printf(b, "  if (per_block < 4 * VX_TOPK_WARPS) per_block = 4 * VX_TOPK_WARPS;\n");
+    vx_buf_printf(b, "  blocks = (max_pages + per_block - 1) / per_block;\n");
+    vx_buf_printf(b, "  %s_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(\n", a);
+    vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, %s_INDEX_SCORE);\n", u);
+    vx_buf_printf(b, "  %s_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(\n", a);
+    vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, %s_INDEX_SELECT);\n", u);
+  }
   vx_buf_printf(b, "  return %s_launched();\n}\n\n", a);
 
   open_fn(cg, 7); /* attend */
@@ -274,18 +289,12 @@ static void emit_launchers(vx_cg *cg) {
   vx_buf_printf(b, "  if (kv->batch == 0) return %s_OK;\n", u);
   vx_buf_printf(b, "  const long long rows = %s_attention_rows(kv->batch, kv->num_kv_heads);\n", a);
   vx_buf_printf(b, "  const size_t selection = %s_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);\n", a);
-  vx_buf_printf(b, "  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages);\n");
   vx_buf_printf(b, "  if (workspace_bytes < selection + %s_attention_bytes(rows, max_pages)) return %s_ERR_WORKSPACE;\n", a, u);
-  vx_buf_printf(b, "  char *scratch = static_cast<char *>(workspace) + selection;\n");
-  vx_buf_printf(b, "  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * %s_GROUP;\n", u);
   vx_buf_printf(b, "  vx_decode_args args = {};\n");
   vx_buf_printf(b, "  args.kv = *kv;\n  args.q = q;\n  args.out = out;\n  args.sel_pages = sel_pages;\n  args.sel_count = sel_count;\n");
   vx_buf_printf(b, "  args.max_sel = max_pages;\n  args.num_qo_heads = kv->num_kv_heads * %s_GROUP;\n", u);
   vx_buf_printf(b, "  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)%s_HEAD_DIM);\n", u);
-  vx_buf_printf(b, "  args.num_chunks = plan.num_chunks;\n  args.chunk_pages = plan.chunk_pages;\n");
-  vx_buf_printf(b, "  args.ws_o = reinterpret_cast<float *>(scratch);\n");
-  vx_buf_printf(b, "  args.ws_lse = reinterpret_cast<float *>(scratch + %s_round_up(slots * %s_OUT_DIM * 4ull));\n", a, u);
-  vx_buf_printf(b, "  %s_launch_attention(args, kv->batch, stream);\n", a);
+  vx_buf_printf(b, "  %s_launch_attention(args, max_pages, static_cast<char *>(workspace) + selection, stream);\n", a);
   vx_buf_printf(b, "  return %s_launched();\n}\n\n", a);
 
   open_fn(cg, 8); /* step */
@@ -306,6 +315,7 @@ static void emit_launchers(vx_cg *cg) {
 
 void vx_cg_emit_host(vx_cg *cg) {
   emit_helpers(cg);
+  vx_cg_emit_attention(cg);
   emit_launchers(cg);
 }
 

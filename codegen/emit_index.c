@@ -80,6 +80,8 @@ static bool has_page_reduction(const vx_cg *cg) {
   return false;
 }
 
+bool vx_cg_index_reduces_over_page(const vx_cg *cg) { return has_page_reduction(cg); }
+
 static void emit_support(vx_cg *cg) {
   vx_buf *b = cg->out;
   const vx_module *m = cg->m;
@@ -157,8 +159,9 @@ static void emit_page_reduce(vx_cg *cg, const vx_op *x, vx_op_code code, int off
   vx_buf_init(&call);
   vx_cg_call(cg, &call, x);
   const char *xc = call.oom || !call.data ? "0.0f" : call.data;
-  vx_buf_line(b, "float acc = %s;", nan_init ? "__int_as_float(0x7fffffff)" : "0.0f");
-  vx_buf_line(b, "for (int p = threadIdx.x; p < c.n; p += blockDim.x) {");
+  const char *identity = nan_init ? "__int_as_float(0x7fffffff)" : "0.0f";
+  vx_buf_line(b, "float acc = %s;", identity);
+  vx_buf_line(b, "for (int p = threadIdx.x >> 5; p < c.n; p += VX_TOPK_WARPS) { /* a warp per page */");
   vx_buf_line(b, "  const %s_page pg = %s_page_at(c, p);", cg->alg, cg->alg);
   if (shift >= 0)
     vx_buf_line(b, "  acc += expf(%s - row[%sflat]);", xc, vx_cg_offset(shift, off));
@@ -172,6 +175,7 @@ static void emit_page_reduce(vx_cg *cg, const vx_op *x, vx_op_code code, int off
     vx_buf_line(b, "  acc += %s;", xc);
   vx_buf_line(b, "}");
   vx_buf_free(&call);
+  vx_buf_line(b, "if ((threadIdx.x & 31) != 0) acc = %s; /* the warp's lanes hold the same partial */", identity);
   vx_buf_line(b, "acc = %s_block_reduce(acc, %s_%s, reduce_scratch);", cg->alg, cg->upper, kind);
   const char *final = "acc";
   if (code == VX_OP_REDUCE_MEAN) final = "c.n > 0 ? acc / (float)c.n : 0.0f";
@@ -301,8 +305,15 @@ void vx_cg_emit_index(vx_cg *cg) {
   emit_support(cg);
   vx_cg_emit_value_functions(cg, f);
 
-  vx_buf_line(b, "/* index: one block per row (request, KV head); scores every page, then");
-  vx_buf_line(b, " * selects. Grid: x = batch * KV heads.");
+  vx_buf_line(b, "enum { %s_INDEX_FUSED = 0, %s_INDEX_SCORE = 1, %s_INDEX_SELECT = 2 };", cg->upper, cg->upper, cg->upper);
+  vx_buf_blank(b);
+  vx_buf_line(b, "/* index: grid x = rows (batch * KV heads), y = scoring blocks per row.");
+  vx_buf_line(b, " *   FUSED  one block per row scores every page, then selects (needed when");
+  vx_buf_line(b, " *          the score reduces over pages);");
+  vx_buf_line(b, " *   SCORE  block y scores pages [y * pages_per_block, ...) of its row, so");
+  vx_buf_line(b, " *          small batches still fill the GPU;");
+  vx_buf_line(b, " *   SELECT one block per row selects on the scores SCORE wrote.");
+  vx_buf_line(b, " * A warp scores one page at a time; its lanes split reductions over dim.");
   vx_buf_line(b, " * IR:");
   for (const vx_op *op = f->first; op; op = op->next) {
     vx_buf_puts(b, " *   ");
@@ -313,7 +324,8 @@ void vx_cg_emit_index(vx_cg *cg) {
   vx_buf_line(b, "extern \"C\" __global__ void __launch_bounds__(VX_TOPK_THREADS)");
   vx_buf_line(b, "%s_index_kernel(vx_paged_kv kv, const %s_kv_t *q, %s_field_ptrs fields, const float *state_in,", cg->alg,
               cg->alg, cg->alg);
-  vx_buf_line(b, "    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count) {");
+  vx_buf_line(b, "    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,");
+  vx_buf_line(b, "    int phase) {");
   b->indent++;
   vx_buf_line(b, "__shared__ vx_topk_smem topk;");
   if (cg->row_floats > 0) vx_buf_line(b, "__shared__ float row[%d];", cg->row_floats);
@@ -342,24 +354,38 @@ void vx_cg_emit_index(vx_cg *cg) {
 
   b->indent++;
   vx_buf_line(b, "float *row_scores = scores + (long long)r * max_pages;");
-  vx_buf_line(b, "for (int p = threadIdx.x; p < c.n; p += blockDim.x) {");
+  vx_buf_line(b, "if (phase != %s_INDEX_SELECT) {", cg->upper);
+  b->indent++;
+  vx_buf_line(b, "const int first = phase == %s_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;", cg->upper);
+  vx_buf_line(b, "const int end = phase == %s_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;",
+              cg->upper);
+  vx_buf_line(b, "for (int p = first + (threadIdx.x >> 5); p < end; p += VX_TOPK_WARPS) { /* a warp per page */");
   b->indent++;
   if (needs_page_var(f, sel)) vx_buf_line(b, "const %s_page pg = %s_page_at(c, p);", cg->alg, cg->alg);
-  for (const vx_op *op = f->first; op; op = op->next) {
-    if (op->code == VX_OP_STORE_STATE) {
-      vx_buf_puts(b, "    /* ");
-      vx_cg_describe_op(b, op);
-      vx_buf_puts(b, " */\n");
-      vx_buf_printf(b, "    state_out[((long long)%d * gridDim.x + r) * max_pages + p] = ", op->index);
-      vx_cg_call(cg, b, op->operands[0]);
-      vx_buf_puts(b, ";\n");
-    }
-  }
-  vx_buf_puts(b, "    row_scores[p] = ");
+  vx_buf_indent_puts(b, "const float score = ");
   vx_cg_call(cg, b, sel->operands[0]);
   vx_buf_puts(b, ";\n");
+  for (const vx_op *op = f->first; op; op = op->next) {
+    if (op->code != VX_OP_STORE_STATE) continue;
+    vx_buf_indent_puts(b, "/* ");
+    vx_cg_describe_op(b, op);
+    vx_buf_puts(b, " */\n");
+    vx_buf_indent_puts(b, "");
+    vx_buf_printf(b, "const float state%d = ", op->index);
+    vx_cg_call(cg, b, op->operands[0]);
+    vx_buf_puts(b, ";\n");
+  }
+  vx_buf_line(b, "if ((threadIdx.x & 31) == 0) {");
+  vx_buf_line(b, "  row_scores[p] = score;");
+  for (const vx_op *op = f->first; op; op = op->next)
+    if (op->code == VX_OP_STORE_STATE)
+      vx_buf_line(b, "  state_out[((long long)%d * gridDim.x + r) * max_pages + p] = state%d;", op->index, op->index);
+  vx_buf_line(b, "}");
   b->indent--;
   vx_buf_line(b, "}");
+  b->indent--;
+  vx_buf_line(b, "}");
+  vx_buf_line(b, "if (phase == %s_INDEX_SCORE) return;", cg->upper);
   for (int i = 0; i < m->nstates; i++) {
     const bool stored = state_store(f, i) != NULL;
     vx_buf_line(b, "/* state %s: %s */", m->states[i].name,

@@ -160,12 +160,12 @@ static __device__ __forceinline__ float block_topk_index_v3(const block_topk_ind
 
 /* %4 = reduce.sum %3, dim : [page] */
 static __device__ __forceinline__ float block_topk_index_v4(const block_topk_index_ctx &c, const block_topk_page &pg) {
-  const int count = 128;
   float acc = 0.0f;
-  for (int d = 0; d < count; ++d) {
+  for (int d = threadIdx.x & 31; d < 128; d += 32) {
     const float x = block_topk_index_v3(c, pg, d);
     acc += x;
   }
+  for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
   return acc;
 }
 
@@ -174,8 +174,15 @@ static __device__ __forceinline__ float block_topk_index_v5(const block_topk_ind
   return 64.0f;
 }
 
-/* index: one block per row (request, KV head); scores every page, then
- * selects. Grid: x = batch * KV heads.
+enum { BLOCK_TOPK_INDEX_FUSED = 0, BLOCK_TOPK_INDEX_SCORE = 1, BLOCK_TOPK_INDEX_SELECT = 2 };
+
+/* index: grid x = rows (batch * KV heads), y = scoring blocks per row.
+ *   FUSED  one block per row scores every page, then selects (needed when
+ *          the score reduces over pages);
+ *   SCORE  block y scores pages [y * pages_per_block, ...) of its row, so
+ *          small batches still fill the GPU;
+ *   SELECT one block per row selects on the scores SCORE wrote.
+ * A warp scores one page at a time; its lanes split reductions over dim.
  * IR:
  *   %0 = input.q : [head, dim]
  *   %1 = reduce.mean %0, head : [dim]
@@ -187,7 +194,8 @@ static __device__ __forceinline__ float block_topk_index_v5(const block_topk_ind
  */
 extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS)
 block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
-    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count) {
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
+    int phase) {
   __shared__ vx_topk_smem topk;
   __shared__ float row[640];
   const int r = blockIdx.x;
@@ -217,10 +225,18 @@ block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fie
   }
   __syncthreads();
   float *row_scores = scores + (long long)r * max_pages;
-  for (int p = threadIdx.x; p < c.n; p += blockDim.x) {
-    const block_topk_page pg = block_topk_page_at(c, p);
-    row_scores[p] = block_topk_index_v4(c, pg);
+  if (phase != BLOCK_TOPK_INDEX_SELECT) {
+    const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
+    const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
+    for (int p = first + (threadIdx.x >> 5); p < end; p += VX_TOPK_WARPS) { /* a warp per page */
+      const block_topk_page pg = block_topk_page_at(c, p);
+      const float score = block_topk_index_v4(c, pg);
+      if ((threadIdx.x & 31) == 0) {
+        row_scores[p] = score;
+      }
+    }
   }
+  if (phase == BLOCK_TOPK_INDEX_SCORE) return;
   __syncthreads(); /* scores visible to the whole block */
   /* select.top %4, %5 keep first 1, last 1 */
   const int budget = block_topk_budget_pages(block_topk_index_v5(c), c.n);
@@ -229,24 +245,6 @@ block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fie
 }
 
 #ifndef __CUDACC_RTC__
-
-/* ------------------------------------------------------------------- attention */
-
-/* Exact softmax attention over the selected pages (split-KV flash decoding,
- * then a log-sum-exp merge of the chunks): vx_decode_partial_kernel, the whole GQA group in one block.
- * `a` must already hold the plan and the workspace pointers. */
-static void block_topk_launch_attention(const vx_decode_args &a, int batch, cudaStream_t stream) {
-  constexpr int smem = vx_decode_smem_bytes<BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>();
-  /* The K/V ring is above the default 48 KB of dynamic shared memory. A host-side
-   * attribute, legal during graph capture and idempotent: set on every launch
-   * rather than keeping once-only global state. On failure the launch fails. */
-  (void)cudaFuncSetAttribute(vx_decode_partial_kernel<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>,
-                             cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  vx_decode_partial_kernel<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>
-      <<<batch * a.kv.num_kv_heads * a.num_chunks, VX_DECODE_THREADS, smem, stream>>>(a);
-  vx_decode_merge_kernel<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>
-      <<<batch * a.num_qo_heads, BLOCK_TOPK_OUT_DIM < 1024 ? BLOCK_TOPK_OUT_DIM : 1024, 0, stream>>>(a, BLOCK_TOPK_GROUP);
-}
 
 /* ------------------------------------------------------------- host launchers */
 
@@ -264,9 +262,9 @@ static long long block_topk_attention_rows(int batch, int kv_heads) {
   return (long long)batch * kv_heads;
 }
 
+/* Partial results for the most chunks the plan may choose. */
 static size_t block_topk_attention_bytes(long long rows, int max_pages) {
-  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages);
-  return (size_t)vx_decode_workspace_bytes(rows, BLOCK_TOPK_GROUP, BLOCK_TOPK_OUT_DIM, plan.num_chunks);
+  return (size_t)vx_decode_workspace_bytes(rows, BLOCK_TOPK_GROUP, BLOCK_TOPK_OUT_DIM, vx_decode_max_chunks(rows, max_pages));
 }
 
 /* What the host can check without reading device memory. */
@@ -294,6 +292,42 @@ static int block_topk_fields_from(void *const *pools, block_topk_field_ptrs *f) 
 }
 
 static int block_topk_launched(void) { return cudaGetLastError() == cudaSuccess ? BLOCK_TOPK_OK : BLOCK_TOPK_ERR_LAUNCH; }
+
+/* Blocks of `kernel` the current device runs at once (0: unknown, the plan
+ * then assumes an H100/H200). Host-side queries only: capturable. */
+static int block_topk_capacity(const void *kernel, int threads, int smem) {
+  int dev = 0, sms = 0, per_sm = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, (size_t)smem) != cudaSuccess) {
+    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
+    return 0;
+  }
+  return sms * per_sm;
+}
+
+/* Exact softmax attention over the selected pages: split-KV flash decoding
+ * (vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block), then the
+ * log-sum-exp merge of the chunks. The plan (chunks per row) follows the
+ * runtime's rule; `scratch` holds at least block_topk_attention_bytes(). */
+static void block_topk_launch_attention(vx_decode_args args, int max_pages, char *scratch, cudaStream_t stream) {
+  const long long rows = (long long)args.kv.batch * args.kv.num_kv_heads;
+  const int threads = VX_DECODE_THREADS;
+  constexpr int smem = vx_decode_mma_smem_bytes<BLOCK_TOPK_HEAD_DIM>();
+  const void *kernel = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>);
+  /* The K/V ring exceeds the default 48 KB of dynamic shared memory. A host-side
+   * attribute, legal during capture and idempotent: set on every launch rather
+   * than keeping once-only global state. If it fails, the launch fails. */
+  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages, block_topk_capacity(kernel, threads, smem));
+  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * BLOCK_TOPK_GROUP;
+  args.num_chunks = plan.num_chunks;
+  args.chunk_pages = plan.chunk_pages;
+  args.ws_o = reinterpret_cast<float *>(scratch);
+  args.ws_lse = reinterpret_cast<float *>(scratch + block_topk_round_up(slots * BLOCK_TOPK_OUT_DIM * 4ull));
+  vx_decode_partial_mma_kernel<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP><<<(unsigned)(rows * plan.num_chunks), threads, smem, stream>>>(args);
+  vx_decode_merge_kernel<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>
+      <<<(unsigned)(args.kv.batch * args.num_qo_heads), BLOCK_TOPK_OUT_DIM < 1024 ? BLOCK_TOPK_OUT_DIM : 1024, 0, stream>>>(args, BLOCK_TOPK_GROUP);
+}
 
 extern "C" {
 
@@ -368,8 +402,17 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
   if (workspace_bytes < selection + block_topk_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull))
     return BLOCK_TOPK_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
-  block_topk_index_kernel<<<(unsigned)rows, VX_TOPK_THREADS, 0, stream>>>(
-      *kv, static_cast<const block_topk_kv_t *>(q), f, state_in, state_out, max_pages, scores, sel_pages, sel_count);
+  const block_topk_kv_t *query = static_cast<const block_topk_kv_t *>(q);
+  /* Enough scoring blocks for about two waves on a 132-SM part, at least
+   * four pages per warp; shapes only, so the launch stays capturable. */
+  long long blocks = (264 + rows - 1) / rows;
+  int per_block = (int)((max_pages + blocks - 1) / blocks);
+  if (per_block < 4 * VX_TOPK_WARPS) per_block = 4 * VX_TOPK_WARPS;
+  blocks = (max_pages + per_block - 1) / per_block;
+  block_topk_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
+      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, BLOCK_TOPK_INDEX_SCORE);
+  block_topk_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
+      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, BLOCK_TOPK_INDEX_SELECT);
   return block_topk_launched();
 }
 
@@ -382,10 +425,7 @@ int block_topk_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages
   if (kv->batch == 0) return BLOCK_TOPK_OK;
   const long long rows = block_topk_attention_rows(kv->batch, kv->num_kv_heads);
   const size_t selection = block_topk_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
-  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages);
   if (workspace_bytes < selection + block_topk_attention_bytes(rows, max_pages)) return BLOCK_TOPK_ERR_WORKSPACE;
-  char *scratch = static_cast<char *>(workspace) + selection;
-  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * BLOCK_TOPK_GROUP;
   vx_decode_args args = {};
   args.kv = *kv;
   args.q = q;
@@ -395,11 +435,7 @@ int block_topk_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages
   args.max_sel = max_pages;
   args.num_qo_heads = kv->num_kv_heads * BLOCK_TOPK_GROUP;
   args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)BLOCK_TOPK_HEAD_DIM);
-  args.num_chunks = plan.num_chunks;
-  args.chunk_pages = plan.chunk_pages;
-  args.ws_o = reinterpret_cast<float *>(scratch);
-  args.ws_lse = reinterpret_cast<float *>(scratch + block_topk_round_up(slots * BLOCK_TOPK_OUT_DIM * 4ull));
-  block_topk_launch_attention(args, kv->batch, stream);
+  block_topk_launch_attention(args, max_pages, static_cast<char *>(workspace) + selection, stream);
   return block_topk_launched();
 }
 
