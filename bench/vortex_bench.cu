@@ -4,8 +4,9 @@
  * floor(ms) = bytes the step must move (KV rows actually attended, query,
  * output) / copy bandwidth, where copy bandwidth is (read + written bytes) /
  * time of a large device-to-device cudaMemcpyAsync timed in this run.
- * Every timing: CUDA events around 10 back-to-back launch sequences (per-call
- * time = elapsed / 10), warm-up first, the median of --reps such samples. Sparse inputs rotate among several
+ * Every timing: CUDA events around 10 back-to-back calls (per-call time =
+ * elapsed / 10), warm-up first, the median of --reps such samples; each is
+ * reported eagerly launched and replayed from a CUDA graph ("/graph"). Sparse inputs rotate among several
  * selections/queries whose pages together exceed 4x the L2, so repeated
  * runs do not measure the cache. KV is random (never zeros).
  *
@@ -22,6 +23,7 @@ typedef struct bench_opts {
   int json_first;
   double copy_gbs;
   int l2_bytes;
+  cudaStream_t stream; /* everything runs here: the legacy stream cannot be captured */
 } bench_opts;
 
 __global__ void fill_random16(uint16_t *p, size_t n, uint64_t seed, int dtype) {
@@ -48,6 +50,7 @@ __global__ void fill_scores(float *p, size_t n, uint64_t seed) {
 static void fill16(void *p, size_t n, uint64_t seed, int dtype) {
   fill_random16<<<2048, 256>>>((uint16_t *)p, n, seed, dtype);
   CK(cudaGetLastError());
+  CK(cudaDeviceSynchronize()); /* setup runs on the legacy stream, timing on o->stream */
 }
 
 static double median(std::vector<float> &v) {
@@ -56,42 +59,61 @@ static double median(std::vector<float> &v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Median over `reps` samples of the time per call of fn, where each sample
- * times VX_BENCH_BATCH back-to-back calls between two events (fn(i) rotates
- * inputs by i). Back-to-back launches keep the GPU fed the way a captured
- * decode step does; timing a single launch would add the host's launch
- * latency to every sample. 3 warm-up calls first. */
+/* Median over o->reps samples of the time per call of fn, where a sample
+ * times VX_BENCH_BATCH back-to-back calls (fn(i) rotates inputs by i):
+ *  - eager: the calls are issued one after the other between two events;
+ *    host launch cost is hidden only if it is below the GPU time per call;
+ *  - graph: the VX_BENCH_BATCH calls are captured once into a CUDA graph and
+ *    each sample replays it, as a serving engine replays its decode step;
+ *    this is the device time alone.
+ * 3 warm-up calls (or replays) first. */
 #define VX_BENCH_BATCH 10
-template <typename F> static double time_ms(int reps, F fn) {
+template <typename F> static double time_ms(const bench_opts *o, F fn, bool graph) {
   cudaEvent_t a, b;
+  cudaGraph_t g = NULL;
+  cudaGraphExec_t ge = NULL;
   CK(cudaEventCreate(&a));
   CK(cudaEventCreate(&b));
-  for (int i = 0; i < 3; ++i) fn(i);
-  CK(cudaDeviceSynchronize());
+  if (graph) {
+    CK(cudaStreamBeginCapture(o->stream, cudaStreamCaptureModeThreadLocal));
+    for (int k = 0; k < VX_BENCH_BATCH; ++k) fn(k);
+    CK(cudaStreamEndCapture(o->stream, &g));
+    CK(cudaGraphInstantiate(&ge, g, 0));
+  }
+  auto sample = [&](int base) {
+    if (graph) CK(cudaGraphLaunch(ge, o->stream));
+    else
+      for (int k = 0; k < VX_BENCH_BATCH; ++k) fn(base + k);
+  };
+  for (int i = 0; i < 3; ++i) sample(i * VX_BENCH_BATCH);
+  CK(cudaStreamSynchronize(o->stream));
   std::vector<float> t;
-  int call = 0;
-  for (int i = 0; i < reps; ++i) {
-    CK(cudaEventRecord(a));
-    for (int k = 0; k < VX_BENCH_BATCH; ++k) fn(call++);
-    CK(cudaEventRecord(b));
+  for (int i = 0; i < o->reps; ++i) {
+    CK(cudaEventRecord(a, o->stream));
+    sample(i * VX_BENCH_BATCH);
+    CK(cudaEventRecord(b, o->stream));
     CK(cudaEventSynchronize(b));
     float ms = 0;
     CK(cudaEventElapsedTime(&ms, a, b));
     t.push_back(ms / VX_BENCH_BATCH);
   }
   CK(cudaGetLastError());
+  if (graph) {
+    CK(cudaGraphExecDestroy(ge));
+    CK(cudaGraphDestroy(g));
+  }
   CK(cudaEventDestroy(a));
   CK(cudaEventDestroy(b));
   return median(t);
 }
 
-static double measure_copy_gbs(int reps) {
+static double measure_copy_gbs(const bench_opts *o) {
   const size_t bytes = (size_t)4 << 30;
   void *src, *dst;
   CK(cudaMalloc(&src, bytes));
   CK(cudaMalloc(&dst, bytes));
   fill16(src, bytes / 2, 1, VXRT_DTYPE_BF16);
-  const double ms = time_ms(reps, [&](int) { CK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice)); });
+  const double ms = time_ms(o, [&](int) { CK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, o->stream)); }, false);
   CK(cudaFree(src));
   CK(cudaFree(dst));
   return 2.0 * bytes / (ms * 1e6); /* read + write, GB/s */
@@ -112,7 +134,7 @@ static void json_record(bench_opts *o, const char *kind, const char *name, int b
 static void print_row(bench_opts *o, const char *kind, const char *what, int batch, int ctx, double ms, double bytes,
                       double dense_ms) {
   const double floor_ms = bytes / (o->copy_gbs * 1e6);
-  printf("%-5s %-16s B=%-3d ctx=%-6d %9.4f ms  floor %8.4f ms  x%5.2f of floor  %7.0f GB/s", kind, what, batch, ctx, ms,
+  printf("%-5s %-18s B=%-3d ctx=%-6d %9.4f ms  floor %8.4f ms  x%5.2f of floor  %7.0f GB/s", kind, what, batch, ctx, ms,
          floor_ms, ms / floor_ms, bytes / (ms * 1e6));
   if (dense_ms > 0) printf("  %5.2fx vs dense", dense_ms / ms);
   printf("\n");
@@ -202,6 +224,7 @@ static void bench_gqa(bench_opts *o, vx_rng *r, int batch, int ctx) {
   fill16(q, qn * nsets, 21, VXRT_DTYPE_BF16);
   CK(cudaMalloc(&scores, (size_t)rows * n * 4 * nsets));
   fill_scores<<<1024, 256>>>(scores, (size_t)rows * n * nsets, 31);
+  CK(cudaDeviceSynchronize());
   CK(cudaMalloc(&sel, (size_t)rows * sel_pages * 4 * nsets));
   CK(cudaMalloc(&cnt, (size_t)rows * 4 * nsets));
   const size_t ws_dense = vxrt_decode_workspace_size(batch, QO, H, D, n);
@@ -214,26 +237,33 @@ static void bench_gqa(bench_opts *o, vx_rng *r, int batch, int ctx) {
   auto topk = [&](int s) {
     s %= nsets;
     CKRT(vxrt_topk_select(&b.kv, scores + (size_t)s * rows * n, n, budget, keep_first, keep_last,
-                          sel + (size_t)s * rows * sel_pages, sel_pages, cnt + (size_t)s * rows, 0, err, sizeof err));
+                          sel + (size_t)s * rows * sel_pages, sel_pages, cnt + (size_t)s * rows, o->stream, err, sizeof err));
   };
   auto sparse = [&](int s) {
     const int k = s % nsets;
     CKRT(vxrt_sparse_decode(&b.kv, qset(s), out, QO, scale, sel + (size_t)k * rows * sel_pages, cnt + (size_t)k * rows,
-                            sel_pages, ws, ws_bytes, 0, err, sizeof err));
+                            sel_pages, ws, ws_bytes, o->stream, err, sizeof err));
   };
   for (int s = 0; s < nsets; ++s) topk(s);
   CK(cudaDeviceSynchronize());
 
-  const double dense_ms = time_ms(o->reps, [&](int s) {
-    CKRT(vxrt_dense_decode(&b.kv, qset(s), out, QO, scale, n, ws, ws_bytes, 0, err, sizeof err));
-  });
-  const double topk_ms = time_ms(o->reps, topk);
-  const double sparse_ms = time_ms(o->reps, sparse);
-  const double step_ms = time_ms(o->reps, [&](int s) { topk(s); sparse(s); });
+  auto dense = [&](int s) {
+    CKRT(vxrt_dense_decode(&b.kv, qset(s), out, QO, scale, n, ws, ws_bytes, o->stream, err, sizeof err));
+  };
+  auto step = [&](int s) { topk(s); sparse(s); };
+  const double dense_ms = time_ms(o, dense, false), dense_g = time_ms(o, dense, true);
+  const double topk_ms = time_ms(o, topk, false), topk_g = time_ms(o, topk, true);
+  const double sparse_ms = time_ms(o, sparse, false), sparse_g = time_ms(o, sparse, true);
+  const double step_ms = time_ms(o, step, false), step_g = time_ms(o, step, true);
+  const double topk_bytes = (double)rows * n * 4;
   print_row(o, "gqa", "dense", batch, ctx, dense_ms, dense_bytes, 0);
   print_row(o, "gqa", "sparse-attn", batch, ctx, sparse_ms, sparse_bytes, dense_ms);
-  print_row(o, "gqa", "topk", batch, ctx, topk_ms, (double)rows * n * 4, 0);
-  print_row(o, "gqa", "topk+sparse", batch, ctx, step_ms, sparse_bytes + (double)rows * n * 4, dense_ms);
+  print_row(o, "gqa", "topk", batch, ctx, topk_ms, topk_bytes, 0);
+  print_row(o, "gqa", "topk+sparse", batch, ctx, step_ms, sparse_bytes + topk_bytes, dense_ms);
+  print_row(o, "gqa", "dense/graph", batch, ctx, dense_g, dense_bytes, 0);
+  print_row(o, "gqa", "sparse-attn/graph", batch, ctx, sparse_g, sparse_bytes, dense_g);
+  print_row(o, "gqa", "topk/graph", batch, ctx, topk_g, topk_bytes, 0);
+  print_row(o, "gqa", "topk+sparse/graph", batch, ctx, step_g, sparse_bytes + topk_bytes, dense_g);
   CK(cudaFree(q));
   CK(cudaFree(out));
   CK(cudaFree(scores));
@@ -261,26 +291,31 @@ static void bench_mla(bench_opts *o, vx_rng *r, int batch, int ctx) {
   fill16(q, (size_t)batch * HEADS * D * nsets, 41, VXRT_DTYPE_BF16);
   CK(cudaMalloc(&scores, (size_t)batch * n * 4 * nsets));
   fill_scores<<<1024, 256>>>(scores, (size_t)batch * n * nsets, 51);
+  CK(cudaDeviceSynchronize());
   CK(cudaMalloc(&sel, (size_t)batch * sel_pages * 4 * nsets));
   CK(cudaMalloc(&cnt, (size_t)batch * 4 * nsets));
   char err[512];
   for (int s = 0; s < nsets; ++s)
     CKRT(vxrt_topk_select(&b.kv, scores + (size_t)s * batch * n, n, std::max(0, sel_pages - 3), 1, 2,
-                          sel + (size_t)s * batch * sel_pages, sel_pages, cnt + (size_t)s * batch, 0, err, sizeof err));
+                          sel + (size_t)s * batch * sel_pages, sel_pages, cnt + (size_t)s * batch, o->stream, err, sizeof err));
   const size_t ws_bytes = std::max(vxrt_mla_workspace_size(batch, HEADS, DC, n), vxrt_mla_workspace_size(batch, HEADS, DC, sel_pages));
   CK(cudaMalloc(&ws, ws_bytes));
   const float scale = 1.0f / sqrtf(192.0f);
   auto qset = [&](int s) { return (void *)((uint16_t *)q + (size_t)(s % nsets) * batch * HEADS * D); };
-  const double dense_ms = time_ms(o->reps, [&](int s) {
-    CKRT(vxrt_mla_decode(&b.kv, DC, qset(s), out, HEADS, scale, NULL, NULL, n, ws, ws_bytes, 0, err, sizeof err));
-  });
-  const double sparse_ms = time_ms(o->reps, [&](int s) {
+  auto dense = [&](int s) {
+    CKRT(vxrt_mla_decode(&b.kv, DC, qset(s), out, HEADS, scale, NULL, NULL, n, ws, ws_bytes, o->stream, err, sizeof err));
+  };
+  auto sparse = [&](int s) {
     const int k = s % nsets;
     CKRT(vxrt_mla_decode(&b.kv, DC, qset(s), out, HEADS, scale, sel + (size_t)k * batch * sel_pages, cnt + (size_t)k * batch,
-                         sel_pages, ws, ws_bytes, 0, err, sizeof err));
-  });
+                         sel_pages, ws, ws_bytes, o->stream, err, sizeof err));
+  };
+  const double dense_ms = time_ms(o, dense, false), sparse_ms = time_ms(o, sparse, false);
+  const double dense_g = time_ms(o, dense, true), sparse_g = time_ms(o, sparse, true);
   print_row(o, "mla", "dense", batch, ctx, dense_ms, dense_bytes, 0);
   print_row(o, "mla", "sparse-attn", batch, ctx, sparse_ms, sparse_bytes, dense_ms);
+  print_row(o, "mla", "dense/graph", batch, ctx, dense_g, dense_bytes, 0);
+  print_row(o, "mla", "sparse-attn/graph", batch, ctx, sparse_g, sparse_bytes, dense_g);
   CK(cudaFree(q));
   CK(cudaFree(out));
   CK(cudaFree(scores));
@@ -315,7 +350,8 @@ int main(int argc, char **argv) {
   cudaDeviceProp prop;
   CK(cudaGetDeviceProperties(&prop, 0));
   o.l2_bytes = prop.l2CacheSize;
-  o.copy_gbs = measure_copy_gbs(o.reps);
+  CK(cudaStreamCreateWithFlags(&o.stream, cudaStreamNonBlocking));
+  o.copy_gbs = measure_copy_gbs(&o);
   printf("device %s, %d SMs, L2 %d MB; device copy %.0f GB/s (read+write); median of %d samples of %d calls\n",
          prop.name, prop.multiProcessorCount, o.l2_bytes >> 20, o.copy_gbs, o.reps, VX_BENCH_BATCH);
   if (json_path) {

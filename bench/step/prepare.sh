@@ -14,12 +14,14 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-build=${VX_BENCH_BUILD:-build-bench}
-if [ ! -x "$build/compiler/vortexc" ] || [ "${REBUILD:-1}" = 1 ]; then
+# VORTEXC=path uses that compiler instead of building one here.
+vortexc=${VORTEXC:-}
+if [ -z "$vortexc" ]; then
+  build=build-bench
   [ -f "$build/build.ninja" ] || cmake -S . -B "$build" -G Ninja > /dev/null
   cmake --build "$build" --target vortexc > /dev/null
+  vortexc=$build/compiler/vortexc
 fi
-vortexc=$build/compiler/vortexc
 geom="--head-dim=128 --group=4 --page-size=16 --kv-dtype=bf16 --arch=sm_90a"
 out=bench/step/gen
 mkdir -p "$out"
@@ -35,7 +37,8 @@ LIST
 # Provenance: which compiler commit produced the committed sources.
 {
   echo "vortexc: $("$vortexc" --version 2>&1 | head -1)"
-  echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet -- codegen runtime/device compiler ir passes frontend || echo ' (+ uncommitted changes in the compiler tree)')"
+  echo "vortexc binary: $vortexc"
+  echo "tree: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- codegen runtime/device compiler ir passes frontend || echo ' + uncommitted changes to the compiler or runtime headers')"
   echo "flags: $geom; quest -D budget=125; block_topk -D budget=126"
 } > "$out/PROVENANCE"
 cat "$out/PROVENANCE"

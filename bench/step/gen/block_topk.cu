@@ -208,8 +208,13 @@ VX_INLINE long long vx_kv_offset(const vx_paged_kv &kv, int page, int token, int
 #define VX_PLAN_MIN_CHUNK_PAGES 4
 /* Bounds the partial-result workspace even for absurd page counts. */
 #define VX_PLAN_MAX_CHUNKS 64
-/* Capacity assumed when the caller does not know the device (132 SMs x 3). */
-#define VX_PLAN_DEFAULT_CAPACITY 396
+/* Capacity assumed when the caller does not know the device (132 SMs x 2). */
+#define VX_PLAN_DEFAULT_CAPACITY 264
+/* Waves to aim for at least (tuning builds: -DVX_PLAN_MIN_WAVES=2): more
+ * waves overlap one block's start-up with another's streaming. */
+#ifndef VX_PLAN_MIN_WAVES
+#define VX_PLAN_MIN_WAVES 1
+#endif
 
 typedef struct vx_decode_plan {
   int num_chunks;  /* chunks per row; the last one also takes any overflow */
@@ -243,6 +248,7 @@ VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages, int
   for (c = 1; c <= maxc; ++c) {
     const long long blocks = rows * c;
     const long long slots = (blocks + capacity - 1) / capacity * capacity;
+    if (blocks < (long long)VX_PLAN_MIN_WAVES * capacity && c < maxc) continue;
     if (blocks * 10 >= slots * 9) {
       best = c;
       break;
@@ -320,34 +326,46 @@ VX_INLINE unsigned long long vx_rank_key(float s, int page) {
   return ((unsigned long long)vx_score_key(s) << 32) | (unsigned long long)(~(unsigned int)page);
 }
 
-/* Writes the pages for which keep(i) holds, ascending, to out[0..max_out).
- * Chunks of one index per thread keep the output ordered; returns the count
- * (possibly larger than max_out, nothing past max_out is written). */
+/* One step of an ascending compaction: every thread of the block passes
+ * whether index i (= chunk start + tid) is kept; kept indices are written in
+ * order after the `written` already emitted. Returns the chunk's count. */
+__device__ inline int vx_compact_step(bool sel, int i, int written, int *out, int max_out, vx_topk_smem &sm) {
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
+  if (lane == 0) sm.warp_counts[warp] = __popc(ballot);
+  __syncthreads();
+  int before = 0, total = 0;
+  for (int w = 0; w < VX_TOPK_WARPS; ++w) {
+    const int c = (int)sm.warp_counts[w];
+    before += w < warp ? c : 0;
+    total += c;
+  }
+  if (sel) {
+    const int pos = written + before + __popc(ballot & ((1u << lane) - 1u));
+    if (pos < max_out) out[pos] = i;
+  }
+  __syncthreads(); /* warp_counts is reused by the next step */
+  return total;
+}
+
+/* Writes the pages for which keep(i) holds, ascending, to out[0..max_out);
+ * returns the count (possibly larger than max_out; nothing past max_out is
+ * written). */
 template <typename Pred>
 __device__ int vx_compact_ascending(int n, Pred keep, int *out, int max_out, vx_topk_smem &sm) {
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   int written = 0;
   for (int start = 0; start < n; start += VX_TOPK_THREADS) {
-    const int i = start + tid;
-    const bool sel = i < n && keep(i);
-    const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
-    if (lane == 0) sm.warp_counts[warp] = __popc(ballot);
-    __syncthreads();
-    int before = 0, total = 0;
-    for (int w = 0; w < VX_TOPK_WARPS; ++w) {
-      const int c = (int)sm.warp_counts[w];
-      before += w < warp ? c : 0;
-      total += c;
-    }
-    if (sel) {
-      const int pos = written + before + __popc(ballot & ((1u << lane) - 1u));
-      if (pos < max_out) out[pos] = i;
-    }
-    written += total;
-    __syncthreads(); /* warp_counts is reused by the next chunk */
+    const int i = start + threadIdx.x;
+    written += vx_compact_step(i < n && keep(i), i, written, out, max_out, sm);
   }
   return written;
 }
+
+/* Rows of up to VX_TOPK_THREADS * VX_TOPK_CACHE pages keep their score keys
+ * in registers (index tid + c * THREADS in slot c), so the radix passes
+ * touch global memory once instead of once per pass: the passes are
+ * latency-bound, not bandwidth-bound. Longer rows re-read from L2. */
+#define VX_TOPK_CACHE 8
 
 /* Top-k of one row; all VX_TOPK_THREADS threads of the block must call it.
  * scores: the row's n scores (only the middle ones are read). */
@@ -361,11 +379,20 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
   const int kl = keep_last < 0 ? 0 : (keep_last < kl_max ? keep_last : kl_max);
   const int mid_begin = kf, mid_end = n - kl, m = mid_end - mid_begin;
   const int k = budget < 0 ? 0 : (budget < m ? budget : m);
+  const bool cached = n <= VX_TOPK_THREADS * VX_TOPK_CACHE;
+  const bool radix = k > 0 && k < m;
+
+  unsigned int key32[VX_TOPK_CACHE];
+#pragma unroll
+  for (int c = 0; c < VX_TOPK_CACHE; ++c) {
+    const int i = tid + c * VX_TOPK_THREADS;
+    key32[c] = cached && radix && i >= mid_begin && i < mid_end ? vx_score_key(scores[i]) : 0u;
+  }
 
   /* Radix narrowing: after it, middle page i is selected iff
    * (key(i) & mask) >= prefix, which holds for exactly k pages. */
   unsigned long long prefix = 0, mask = 0;
-  if (k > 0 && k < m) {
+  if (radix) {
     int index_bytes = 1;
     while (index_bytes < 4 && ((unsigned int)(n - 1) >> (8 * index_bytes)) != 0u) ++index_bytes;
     const int passes = 4 + index_bytes;
@@ -374,9 +401,19 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
       const int shift = pass < 4 ? 56 - 8 * pass : 8 * (index_bytes - 1 - (pass - 4));
       for (int b = tid; b < 256; b += VX_TOPK_THREADS) sm.hist[b] = 0u;
       __syncthreads();
-      for (int i = mid_begin + tid; i < mid_end; i += VX_TOPK_THREADS) {
-        const unsigned long long key = vx_rank_key(scores[i], i);
-        if ((key & mask) == prefix) atomicAdd(&sm.hist[(unsigned int)(key >> shift) & 255u], 1u);
+      if (cached) {
+#pragma unroll
+        for (int c = 0; c < VX_TOPK_CACHE; ++c) {
+          const int i = tid + c * VX_TOPK_THREADS;
+          const unsigned long long key = ((unsigned long long)key32[c] << 32) | (unsigned long long)(~(unsigned int)i);
+          if (i >= mid_begin && i < mid_end && (key & mask) == prefix)
+            atomicAdd(&sm.hist[(unsigned int)(key >> shift) & 255u], 1u);
+        }
+      } else {
+        for (int i = mid_begin + tid; i < mid_end; i += VX_TOPK_THREADS) {
+          const unsigned long long key = vx_rank_key(scores[i], i);
+          if ((key & mask) == prefix) atomicAdd(&sm.hist[(unsigned int)(key >> shift) & 255u], 1u);
+        }
       }
       __syncthreads();
       if (tid < 32) {
@@ -413,15 +450,30 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
     }
   }
 
-  const bool take_middle = k > 0;
-  const int count = vx_compact_ascending(
-      n,
-      [&](int i) {
-        if (i < mid_begin || i >= mid_end) return true;
-        if (!take_middle) return false;
-        return (vx_rank_key(scores[i], i) & mask) >= prefix;
-      },
-      out_pages, max_out, sm);
+  int count = 0;
+  if (cached) {
+#pragma unroll
+    for (int c = 0; c < VX_TOPK_CACHE; ++c) {
+      if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
+      const int i = tid + c * VX_TOPK_THREADS;
+      bool sel = i < n && (i < mid_begin || i >= mid_end);
+      if (i >= mid_begin && i < mid_end && k > 0) {
+        const unsigned long long key = ((unsigned long long)key32[c] << 32) | (unsigned long long)(~(unsigned int)i);
+        sel = (key & mask) >= prefix;
+      }
+      count += vx_compact_step(sel, i, count, out_pages, max_out, sm);
+    }
+  } else {
+    const bool take_middle = k > 0;
+    count = vx_compact_ascending(
+        n,
+        [&](int i) {
+          if (i < mid_begin || i >= mid_end) return true;
+          if (!take_middle) return false;
+          return (vx_rank_key(scores[i], i) & mask) >= prefix;
+        },
+        out_pages, max_out, sm);
+  }
   if (tid == 0) *out_count = count < max_out ? count : max_out;
 }
 
@@ -881,6 +933,292 @@ static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
 
 #endif /* VX_ATTENTION_CUH */
 
+/* ======== runtime/device/vx_decode_mma.cuh (verbatim) ======== */
+/* vx_decode_mma.cuh - tensor-core (mma.sync) variant of the paged decode
+ * partial kernel; same arguments, workspace and merge as vx_attention.cuh.
+ *
+ * Why: the CUDA-core kernel spends ~60 warp instructions per (token, kv
+ * head) on dot products, shuffles and unpacking; with GQA groups >= 4 that
+ * caps it near 2.7 TB/s on an H200, short of the ~4.3 TB/s copy rate. Here
+ * one m16n8k16 MMA covers 8 tokens x 16 dims for the whole query group, so
+ * the instruction stream shrinks ~10x and the kernel becomes bound by bytes.
+ *
+ * Shapes per warp iteration (16 tokens, all within one page):
+ *   S[16 x 16]   = Q[16 (group, zero-padded) x D] . K^T   (D/16 k-steps, 2 n-tiles)
+ *   O[16 x D]   += P[16 x 16 tokens] . V[16 x D]          (D/8 n-tiles)
+ * Q fragments stay in registers; K and V tiles stream through a per-warp
+ * 3-stage cp.async ring in shared memory, stored as [token][dim] with the
+ * 16-byte chunks XOR-swizzled by (token % 8) so that ldmatrix reads of 8
+ * rows hit 8 different bank groups. P is rounded to the input type for the
+ * PV product (as FlashAttention does); sums and accumulators stay f32.
+ * Only accumulator rows < GROUP are meaningful (GROUP <= 8). */
+#ifndef VX_DECODE_MMA_CUH
+#define VX_DECODE_MMA_CUH
+
+#ifndef VX_ATTENTION_CUH
+/* #include "vx_attention.cuh": pasted above */
+#endif
+
+/* Overridable for tuning builds (-DVX_MMA_STAGES=2). */
+#ifndef VX_MMA_STAGES
+#define VX_MMA_STAGES 3
+#endif
+#define VX_MMA_TOKENS 16
+
+template <typename T> struct vx_mma_op;
+template <> struct vx_mma_op<__nv_bfloat16> {
+  static VX_INLINE void run(float c[4], unsigned a0, unsigned a2, unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a0), "r"(0u), "r"(a2), "r"(0u), "r"(b0), "r"(b1));
+  }
+  static VX_INLINE unsigned pack(float lo, float hi) {
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<unsigned *>(&v);
+  }
+};
+template <> struct vx_mma_op<__half> {
+  static VX_INLINE void run(float c[4], unsigned a0, unsigned a2, unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a0), "r"(0u), "r"(a2), "r"(0u), "r"(b0), "r"(b1));
+  }
+  static VX_INLINE unsigned pack(float lo, float hi) {
+    __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<unsigned *>(&v);
+  }
+};
+
+VX_INLINE void vx_ldmatrix_x4(unsigned r[4], const void *smem) {
+  const unsigned a = (unsigned)__cvta_generic_to_shared(smem);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+VX_INLINE void vx_ldmatrix_x4_trans(unsigned r[4], const void *smem) {
+  const unsigned a = (unsigned)__cvta_generic_to_shared(smem);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+
+template <int HEAD_DIM> struct vx_mma_shape {
+  static constexpr int CHUNKS = HEAD_DIM / 8;                        /* 16-byte chunks per row */
+  static constexpr int TILE_ELEMS = VX_MMA_TOKENS * HEAD_DIM;        /* one K or V tile */
+  static constexpr int WARP_RING_ELEMS = VX_MMA_STAGES * 2 * TILE_ELEMS;
+  static constexpr int SMEM_BYTES = VX_DECODE_WARPS * WARP_RING_ELEMS * 2;
+  static_assert(HEAD_DIM == 64 || HEAD_DIM == 128, "mma decode supports head_dim 64 and 128");
+  static_assert(CHUNKS >= 8 && 32 % CHUNKS == 0, "swizzle needs >= 8 chunks per row");
+};
+
+/* Element offset of 16-byte chunk c of row r inside a swizzled tile. */
+template <int HEAD_DIM> VX_INLINE int vx_swz(int r, int c) { return r * HEAD_DIM + ((c ^ (r & 7)) << 3); }
+
+template <int HEAD_DIM> VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
+  return vx_mma_shape<HEAD_DIM>::SMEM_BYTES;
+}
+
+template <typename T, int HEAD_DIM, int GROUP>
+static __global__ void __launch_bounds__(VX_DECODE_THREADS, 2) vx_decode_partial_mma_kernel(vx_decode_args a) {
+  typedef vx_mma_shape<HEAD_DIM> S;
+  typedef vx_mma_op<T> MMA;
+  static_assert(GROUP >= 1 && GROUP <= 8, "group must fit the 8 useful rows of an m16 tile");
+  constexpr int KSTEPS = HEAD_DIM / 16, NTILES = HEAD_DIM / 8;
+
+  __shared__ float red_m[VX_DECODE_WARPS][GROUP];
+  __shared__ float red_l[VX_DECODE_WARPS][GROUP];
+  __shared__ int page_s[VX_PAGE_BATCH];
+  __shared__ int valid_s[VX_PAGE_BATCH];
+  extern __shared__ __align__(16) unsigned char vx_mma_smem[];
+
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int chunk = blockIdx.x % a.num_chunks;
+  const int row = blockIdx.x / a.num_chunks;
+  const int kvh = a.kv.num_kv_heads;
+  const int b = row / kvh, h = row % kvh;
+  T *ring = reinterpret_cast<T *>(vx_mma_smem) + warp * S::WARP_RING_ELEMS;
+
+  const int n_req = vx_num_pages(a.kv, b);
+  const int n = vx_row_pages(a, row, b);
+  int begin, end;
+  vx_chunk_range(a, chunk, n, &begin, &end);
+  if (begin >= end) return;
+
+  /* Q as A fragments: lane holds row g = lane/4, dims 2*(lane%4) (+8). */
+  const int g = lane >> 2, quad = lane & 3;
+  unsigned qa[KSTEPS][2];
+  {
+    const unsigned *q = reinterpret_cast<const unsigned *>(reinterpret_cast<const T *>(a.q) +
+                                                           ((long long)b * a.num_qo_heads + (long long)h * GROUP) * HEAD_DIM);
+#pragma unroll
+    for (int k = 0; k < KSTEPS; ++k) {
+      qa[k][0] = g < GROUP ? q[(g * HEAD_DIM + k * 16 + quad * 2) / 2] : 0u;
+      qa[k][1] = g < GROUP ? q[(g * HEAD_DIM + k * 16 + 8 + quad * 2) / 2] : 0u;
+    }
+  }
+  const float qscale = a.sm_scale * VX_LOG2E;
+  const T *kpool = reinterpret_cast<const T *>(a.kv.k_pool);
+  const T *vpool = reinterpret_cast<const T *>(a.kv.v_pool);
+  const int ps = a.kv.page_size;
+
+  float o[NTILES][4];
+#pragma unroll
+  for (int t = 0; t < NTILES; ++t) o[t][0] = o[t][1] = o[t][2] = o[t][3] = 0.f;
+  float m_run = VX_NEG_INF, l_run = 0.f; /* row g; identical in the row's 4 lanes */
+
+  auto issue = [&](int it, int stage) {
+    const int slot = it * VX_MMA_TOKENS;
+    const int pl = slot / ps, off = slot % ps;
+    const int phys = page_s[pl], valid = valid_s[pl];
+    if (off >= valid) return;
+    T *kt = ring + stage * 2 * S::TILE_ELEMS, *vt = kt + S::TILE_ELEMS;
+    constexpr int ROWS_PER_PASS = 32 / S::CHUNKS;
+#pragma unroll
+    for (int p = 0; p < VX_MMA_TOKENS / ROWS_PER_PASS; ++p) {
+      const int r = p * ROWS_PER_PASS + lane / S::CHUNKS, c = lane % S::CHUNKS;
+      const bool ok = off + r < valid;
+      const long long e = vx_kv_offset(a.kv, phys, ok ? off + r : 0, h) + c * 8;
+      vx_cp_async16(kt + vx_swz<HEAD_DIM>(r, c), kpool + e, ok);
+      vx_cp_async16(vt + vx_swz<HEAD_DIM>(r, c), vpool + e, ok);
+    }
+  };
+
+  auto consume = [&](int it, int stage) {
+    const int slot = it * VX_MMA_TOKENS;
+    const int pl = slot / ps, off = slot % ps;
+    const int valid = valid_s[pl];
+    if (off >= valid) return;
+    const T *kt = ring + stage * 2 * S::TILE_ELEMS, *vt = kt + S::TILE_ELEMS;
+    const int mat = lane >> 3, mr = lane & 7;
+
+    /* S = Q K^T: n-tile 0 = tokens 0-7, n-tile 1 = tokens 8-15. */
+    float s0[4] = {0.f, 0.f, 0.f, 0.f}, s1[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+    for (int k = 0; k < KSTEPS; ++k) {
+      unsigned kb[4]; /* matrices: (tok 0-7, lo dims) (tok 0-7, hi) (tok 8-15, lo) (tok 8-15, hi) */
+      const int tok = (mat >> 1) * 8 + mr;
+      vx_ldmatrix_x4(kb, kt + vx_swz<HEAD_DIM>(tok, k * 2 + (mat & 1)));
+      MMA::run(s0, qa[k][0], qa[k][1], kb[0], kb[1]);
+      MMA::run(s1, qa[k][0], qa[k][1], kb[2], kb[3]);
+    }
+    /* Lane holds S[g][t] for t = 2*quad + {0, 1} (+8 in s1). */
+    float sc[4] = {s0[0] * qscale, s0[1] * qscale, s1[0] * qscale, s1[1] * qscale};
+    const int t0 = off + quad * 2;
+    const bool okv[4] = {t0 < valid, t0 + 1 < valid, t0 + 8 < valid, t0 + 9 < valid};
+    float mx = VX_NEG_INF;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      sc[i] = okv[i] ? sc[i] : VX_NEG_INF;
+      mx = fmaxf(mx, sc[i]);
+    }
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+    if (mx > m_run + VX_RESCALE_SLACK) { /* uniform within the row's 4 lanes */
+      const float f = exp2f(m_run - mx);
+      l_run *= f;
+#pragma unroll
+      for (int t = 0; t < NTILES; ++t) {
+        o[t][0] *= f;
+        o[t][1] *= f;
+      }
+      m_run = mx;
+    }
+    float p[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      p[i] = okv[i] ? exp2f(sc[i] - m_run) : 0.f;
+      l_run += p[i];
+    }
+    const unsigned pa0 = MMA::pack(p[0], p[1]), pa2 = MMA::pack(p[2], p[3]);
+
+    /* O += P V: V^T fragments via transposing ldmatrix, two n-tiles per load. */
+#pragma unroll
+    for (int t = 0; t < NTILES; t += 2) {
+      unsigned vb[4]; /* (tok 0-7, dims t) (tok 8-15, dims t) (tok 0-7, dims t+1) (tok 8-15, dims t+1) */
+      const int tok = (mat & 1) * 8 + mr;
+      vx_ldmatrix_x4_trans(vb, vt + vx_swz<HEAD_DIM>(tok, t + (mat >> 1)));
+      MMA::run(o[t], pa0, pa2, vb[0], vb[1]);
+      MMA::run(o[t + 1], pa0, pa2, vb[2], vb[3]);
+    }
+  };
+
+  int my_phys = 0, my_valid = 0;
+  if (begin + tid < end) vx_resolve_page(a, row, b, n_req, begin + tid, &my_phys, &my_valid);
+
+  for (int batch0 = begin; batch0 < end; batch0 += VX_PAGE_BATCH) {
+    const int npg = end - batch0 < VX_PAGE_BATCH ? end - batch0 : VX_PAGE_BATCH;
+    __syncthreads();
+    page_s[tid] = my_phys;
+    valid_s[tid] = my_valid;
+    __syncthreads();
+    if (batch0 + VX_PAGE_BATCH + tid < end)
+      vx_resolve_page(a, row, b, n_req, batch0 + VX_PAGE_BATCH + tid, &my_phys, &my_valid);
+
+    const int iters = npg * ps / VX_MMA_TOKENS;
+    const int mine = warp < iters ? (iters - 1 - warp) / VX_DECODE_WARPS + 1 : 0;
+#pragma unroll
+    for (int k = 0; k < VX_MMA_STAGES - 1; ++k) {
+      if (k < mine) issue(warp + k * VX_DECODE_WARPS, k);
+      vx_cp_async_commit();
+    }
+    for (int k = 0; k < mine; ++k) {
+      vx_cp_async_wait<VX_MMA_STAGES - 2>();
+      __syncwarp(); /* tiles are shared by the warp's lanes: see their copies */
+      consume(warp + k * VX_DECODE_WARPS, k % VX_MMA_STAGES);
+      __syncwarp(); /* every lane is done with the stage refilled below */
+      const int next = k + VX_MMA_STAGES - 1;
+      if (next < mine) issue(warp + next * VX_DECODE_WARPS, next % VX_MMA_STAGES);
+      vx_cp_async_commit();
+    }
+    vx_cp_async_wait<0>();
+  }
+  __syncwarp();
+
+  l_run += __shfl_xor_sync(0xffffffffu, l_run, 1);
+  l_run += __shfl_xor_sync(0xffffffffu, l_run, 2);
+  /* The warp's ring is idle: reuse it for the warp's [GROUP][HEAD_DIM] partial. */
+  float *red_o = reinterpret_cast<float *>(ring);
+  if (g < GROUP) {
+#pragma unroll
+    for (int t = 0; t < NTILES; ++t) {
+      red_o[g * HEAD_DIM + t * 8 + quad * 2] = o[t][0];
+      red_o[g * HEAD_DIM + t * 8 + quad * 2 + 1] = o[t][1];
+    }
+    if (quad == 0) {
+      red_m[warp][g] = m_run;
+      red_l[warp][g] = l_run;
+    }
+  }
+  __syncthreads();
+
+  const float *all_red = reinterpret_cast<const float *>(vx_mma_smem);
+  constexpr int RED_STRIDE = S::WARP_RING_ELEMS / 2; /* floats per warp ring */
+  float *ws_o = a.ws_o + ((long long)row * a.num_chunks + chunk) * GROUP * HEAD_DIM;
+  float *ws_lse = a.ws_lse + ((long long)row * a.num_chunks + chunk) * GROUP;
+  for (int i = tid; i < GROUP * HEAD_DIM; i += VX_DECODE_THREADS) {
+    const int gg = i / HEAD_DIM, d = i % HEAD_DIM;
+    float mx = VX_NEG_INF;
+#pragma unroll
+    for (int w = 0; w < VX_DECODE_WARPS; ++w) mx = fmaxf(mx, red_m[w][gg]);
+    float acc = 0.f, l = 0.f;
+    if (mx != VX_NEG_INF) {
+#pragma unroll
+      for (int w = 0; w < VX_DECODE_WARPS; ++w) {
+        if (red_m[w][gg] == VX_NEG_INF) continue;
+        const float f = exp2f(red_m[w][gg] - mx);
+        acc += all_red[w * RED_STRIDE + gg * HEAD_DIM + d] * f;
+        l += red_l[w][gg] * f;
+      }
+    }
+    ws_o[i] = l > 0.f ? acc / l : 0.f;
+    if (d == 0) ws_lse[gg] = l > 0.f ? mx + log2f(l) : VX_NEG_INF;
+  }
+}
+
+#endif /* VX_DECODE_MMA_CUH */
+
 #pragma nv_diag_default 177
 
 /* ---------------------------------------------------------------- geometry */
@@ -1037,12 +1375,12 @@ static __device__ __forceinline__ float block_topk_index_v3(const block_topk_ind
 
 /* %4 = reduce.sum %3, dim : [page] */
 static __device__ __forceinline__ float block_topk_index_v4(const block_topk_index_ctx &c, const block_topk_page &pg) {
-  const int count = 128;
   float acc = 0.0f;
-  for (int d = 0; d < count; ++d) {
+  for (int d = threadIdx.x & 31; d < 128; d += 32) {
     const float x = block_topk_index_v3(c, pg, d);
     acc += x;
   }
+  for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
   return acc;
 }
 
@@ -1051,8 +1389,15 @@ static __device__ __forceinline__ float block_topk_index_v5(const block_topk_ind
   return 126.0f;
 }
 
-/* index: one block per row (request, KV head); scores every page, then
- * selects. Grid: x = batch * KV heads.
+enum { BLOCK_TOPK_INDEX_FUSED = 0, BLOCK_TOPK_INDEX_SCORE = 1, BLOCK_TOPK_INDEX_SELECT = 2 };
+
+/* index: grid x = rows (batch * KV heads), y = scoring blocks per row.
+ *   FUSED  one block per row scores every page, then selects (needed when
+ *          the score reduces over pages);
+ *   SCORE  block y scores pages [y * pages_per_block, ...) of its row, so
+ *          small batches still fill the GPU;
+ *   SELECT one block per row selects on the scores SCORE wrote.
+ * A warp scores one page at a time; its lanes split reductions over dim.
  * IR:
  *   %0 = input.q : [head, dim]
  *   %1 = reduce.mean %0, head : [dim]
@@ -1064,7 +1409,8 @@ static __device__ __forceinline__ float block_topk_index_v5(const block_topk_ind
  */
 extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS)
 block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
-    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count) {
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
+    int phase) {
   __shared__ vx_topk_smem topk;
   __shared__ float row[640];
   const int r = blockIdx.x;
@@ -1094,10 +1440,18 @@ block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fie
   }
   __syncthreads();
   float *row_scores = scores + (long long)r * max_pages;
-  for (int p = threadIdx.x; p < c.n; p += blockDim.x) {
-    const block_topk_page pg = block_topk_page_at(c, p);
-    row_scores[p] = block_topk_index_v4(c, pg);
+  if (phase != BLOCK_TOPK_INDEX_SELECT) {
+    const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
+    const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
+    for (int p = first + (threadIdx.x >> 5); p < end; p += VX_TOPK_WARPS) { /* a warp per page */
+      const block_topk_page pg = block_topk_page_at(c, p);
+      const float score = block_topk_index_v4(c, pg);
+      if ((threadIdx.x & 31) == 0) {
+        row_scores[p] = score;
+      }
+    }
   }
+  if (phase == BLOCK_TOPK_INDEX_SCORE) return;
   __syncthreads(); /* scores visible to the whole block */
   /* select.top %4, %5 keep first 1, last 1 */
   const int budget = block_topk_budget_pages(block_topk_index_v5(c), c.n);
@@ -1106,24 +1460,6 @@ block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fie
 }
 
 #ifndef __CUDACC_RTC__
-
-/* ------------------------------------------------------------------- attention */
-
-/* Exact softmax attention over the selected pages (split-KV flash decoding,
- * then a log-sum-exp merge of the chunks): vx_decode_partial_kernel, the whole GQA group in one block.
- * `a` must already hold the plan and the workspace pointers. */
-static void block_topk_launch_attention(const vx_decode_args &a, int batch, cudaStream_t stream) {
-  constexpr int smem = vx_decode_smem_bytes<BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>();
-  /* The K/V ring is above the default 48 KB of dynamic shared memory. A host-side
-   * attribute, legal during graph capture and idempotent: set on every launch
-   * rather than keeping once-only global state. On failure the launch fails. */
-  (void)cudaFuncSetAttribute(vx_decode_partial_kernel<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>,
-                             cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  vx_decode_partial_kernel<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>
-      <<<batch * a.kv.num_kv_heads * a.num_chunks, VX_DECODE_THREADS, smem, stream>>>(a);
-  vx_decode_merge_kernel<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>
-      <<<batch * a.num_qo_heads, BLOCK_TOPK_OUT_DIM < 1024 ? BLOCK_TOPK_OUT_DIM : 1024, 0, stream>>>(a, BLOCK_TOPK_GROUP);
-}
 
 /* ------------------------------------------------------------- host launchers */
 
@@ -1141,9 +1477,9 @@ static long long block_topk_attention_rows(int batch, int kv_heads) {
   return (long long)batch * kv_heads;
 }
 
+/* Partial results for the most chunks the plan may choose. */
 static size_t block_topk_attention_bytes(long long rows, int max_pages) {
-  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages);
-  return (size_t)vx_decode_workspace_bytes(rows, BLOCK_TOPK_GROUP, BLOCK_TOPK_OUT_DIM, plan.num_chunks);
+  return (size_t)vx_decode_workspace_bytes(rows, BLOCK_TOPK_GROUP, BLOCK_TOPK_OUT_DIM, vx_decode_max_chunks(rows, max_pages));
 }
 
 /* What the host can check without reading device memory. */
@@ -1171,6 +1507,42 @@ static int block_topk_fields_from(void *const *pools, block_topk_field_ptrs *f) 
 }
 
 static int block_topk_launched(void) { return cudaGetLastError() == cudaSuccess ? BLOCK_TOPK_OK : BLOCK_TOPK_ERR_LAUNCH; }
+
+/* Blocks of `kernel` the current device runs at once (0: unknown, the plan
+ * then assumes an H100/H200). Host-side queries only: capturable. */
+static int block_topk_capacity(const void *kernel, int threads, int smem) {
+  int dev = 0, sms = 0, per_sm = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, (size_t)smem) != cudaSuccess) {
+    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
+    return 0;
+  }
+  return sms * per_sm;
+}
+
+/* Exact softmax attention over the selected pages: split-KV flash decoding
+ * (vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block), then the
+ * log-sum-exp merge of the chunks. The plan (chunks per row) follows the
+ * runtime's rule; `scratch` holds at least block_topk_attention_bytes(). */
+static void block_topk_launch_attention(vx_decode_args args, int max_pages, char *scratch, cudaStream_t stream) {
+  const long long rows = (long long)args.kv.batch * args.kv.num_kv_heads;
+  const int threads = VX_DECODE_THREADS;
+  constexpr int smem = vx_decode_mma_smem_bytes<BLOCK_TOPK_HEAD_DIM>();
+  const void *kernel = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>);
+  /* The K/V ring exceeds the default 48 KB of dynamic shared memory. A host-side
+   * attribute, legal during capture and idempotent: set on every launch rather
+   * than keeping once-only global state. If it fails, the launch fails. */
+  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages, block_topk_capacity(kernel, threads, smem));
+  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * BLOCK_TOPK_GROUP;
+  args.num_chunks = plan.num_chunks;
+  args.chunk_pages = plan.chunk_pages;
+  args.ws_o = reinterpret_cast<float *>(scratch);
+  args.ws_lse = reinterpret_cast<float *>(scratch + block_topk_round_up(slots * BLOCK_TOPK_OUT_DIM * 4ull));
+  vx_decode_partial_mma_kernel<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP><<<(unsigned)(rows * plan.num_chunks), threads, smem, stream>>>(args);
+  vx_decode_merge_kernel<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>
+      <<<(unsigned)(args.kv.batch * args.num_qo_heads), BLOCK_TOPK_OUT_DIM < 1024 ? BLOCK_TOPK_OUT_DIM : 1024, 0, stream>>>(args, BLOCK_TOPK_GROUP);
+}
 
 extern "C" {
 
@@ -1245,8 +1617,17 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
   if (workspace_bytes < selection + block_topk_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull))
     return BLOCK_TOPK_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
-  block_topk_index_kernel<<<(unsigned)rows, VX_TOPK_THREADS, 0, stream>>>(
-      *kv, static_cast<const block_topk_kv_t *>(q), f, state_in, state_out, max_pages, scores, sel_pages, sel_count);
+  const block_topk_kv_t *query = static_cast<const block_topk_kv_t *>(q);
+  /* Enough scoring blocks for about two waves on a 132-SM part, at least
+   * four pages per warp; shapes only, so the launch stays capturable. */
+  long long blocks = (264 + rows - 1) / rows;
+  int per_block = (int)((max_pages + blocks - 1) / blocks);
+  if (per_block < 4 * VX_TOPK_WARPS) per_block = 4 * VX_TOPK_WARPS;
+  blocks = (max_pages + per_block - 1) / per_block;
+  block_topk_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
+      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, BLOCK_TOPK_INDEX_SCORE);
+  block_topk_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
+      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, BLOCK_TOPK_INDEX_SELECT);
   return block_topk_launched();
 }
 
@@ -1259,10 +1640,7 @@ int block_topk_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages
   if (kv->batch == 0) return BLOCK_TOPK_OK;
   const long long rows = block_topk_attention_rows(kv->batch, kv->num_kv_heads);
   const size_t selection = block_topk_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
-  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages);
   if (workspace_bytes < selection + block_topk_attention_bytes(rows, max_pages)) return BLOCK_TOPK_ERR_WORKSPACE;
-  char *scratch = static_cast<char *>(workspace) + selection;
-  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * BLOCK_TOPK_GROUP;
   vx_decode_args args = {};
   args.kv = *kv;
   args.q = q;
@@ -1272,11 +1650,7 @@ int block_topk_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages
   args.max_sel = max_pages;
   args.num_qo_heads = kv->num_kv_heads * BLOCK_TOPK_GROUP;
   args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)BLOCK_TOPK_HEAD_DIM);
-  args.num_chunks = plan.num_chunks;
-  args.chunk_pages = plan.chunk_pages;
-  args.ws_o = reinterpret_cast<float *>(scratch);
-  args.ws_lse = reinterpret_cast<float *>(scratch + block_topk_round_up(slots * BLOCK_TOPK_OUT_DIM * 4ull));
-  block_topk_launch_attention(args, kv->batch, stream);
+  block_topk_launch_attention(args, max_pages, static_cast<char *>(workspace) + selection, stream);
   return block_topk_launched();
 }
 

@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""peers.py - PyTorch peers of vortexc's decode step, timed as ratios to the
+bytes floor measured in the same run (issue 5, docs/DESIGN.md section 7).
+
+One decode step, 32 query heads / 8 KV heads, head dim 128, bf16, page 16:
+  sdpa-dense      torch SDPA over contiguous K/V (the 4 query heads of a KV
+                  head folded into 4 query rows: exact for decode, and what
+                  lets the flash backend run GQA without expanding K/V)
+  flex-dense      FlexAttention (torch.compile), enable_gqa, no mask
+  flex-sparse     FlexAttention over a GIVEN page selection: the selected
+                  16-token pages become full KV blocks of a BlockMask
+                  (128-token blocks with a mask_mod if 16 fails; reported)
+  torch-pipeline  the Quest step a PyTorch user would write: page scores
+                  from the min/max envelopes by two batched matmuls
+                  (max(q*kmax, q*kmin) = relu(q)*kmax + min(q,0)*kmin since
+                  kmax >= kmin), max over the query group, keep first 1 /
+                  last 2, torch.topk, BlockMask, FlexAttention (whole step;
+                  the envelopes are built once outside the timing, like a
+                  cache update)
+K/V are contiguous [B, Hkv, L, D] in logical order: no page gather, which
+favours the peers. Floors: bytes the step must move / device copy bandwidth
+(read + written bytes of a large D2D copy, same run). Timing:
+triton.testing.do_bench median (it clears L2 before every rep) on CUDA,
+perf_counter median on CPU (logic checks only).
+
+Selection files (--selection, written by bench/step/step_bench): 8 int32
+header [magic 0x31535856, version 1, batch, kv_heads, context, page_size,
+k, 0] then batch*kv_heads rows of k int32 logical page ids.
+"""
+import argparse
+import json
+import math
+import os
+import re
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+HQ, HKV, DIM, PAGE = 32, 8, 128, 16
+GROUP = HQ // HKV
+BUDGET_PAGES = 128  # 2048 tokens
+KEEP_FIRST, KEEP_LAST = 1, 2  # examples/quest.vtx
+SEL_MAGIC = 0x31535856
+ELEM = 2  # bf16 bytes
+
+
+# ----------------------------------------------------------------- selections
+def read_selection(path):
+    """Returns (meta dict, int32 tensor [batch * kv_heads, k])."""
+    raw = open(path, "rb").read()
+    head = torch.frombuffer(bytearray(raw[:32]), dtype=torch.int32).tolist()
+    if head[0] != SEL_MAGIC or head[1] != 1:
+        raise ValueError(f"{path}: not a selection file (magic {head[0]:#x})")
+    batch, kv_heads, context, page, k = head[2:7]
+    rows = batch * kv_heads
+    if len(raw) != 32 + rows * k * 4:
+        raise ValueError(f"{path}: size {len(raw)} != header's {32 + rows * k * 4}")
+    sel = torch.frombuffer(bytearray(raw[32:]), dtype=torch.int32).view(rows, k).clone()
+    m = re.search(r"sel_([A-Za-z0-9_]+?)_b\d+_c\d+\.bin$", os.path.basename(path))
+    meta = dict(batch=batch, kv_heads=kv_heads, context=context, page_size=page, k=k,
+                algo=m.group(1) if m else "given", file=os.path.basename(path))
+    return meta, sel
+
+
+def write_selection(path, sel, batch, kv_heads, context, page):
+    head = torch.tensor([SEL_MAGIC, 1, batch, kv_heads, context, page, sel.shape[1], 0], dtype=torch.int32)
+    with open(path, "wb") as f:
+        f.write(head.numpy().tobytes())
+        f.write(sel.to(torch.int32).contiguous().numpy().tobytes())
+
+
+def random_selection(batch, n_pages, k, gen):
+    """k distinct ascending pages per (request, KV head) row."""
+    rows = batch * HKV
+    k = min(k, n_pages)
+    return torch.stack([torch.randperm(n_pages, generator=gen)[:k].sort().values for _ in range(rows)]).to(torch.int32)
+
+
+# ------------------------------------------------------------------- timing
+def make_timer(device, reps):
+    if device.type == "cuda":
+        import triton.testing
+
+        def bench(fn):
+            return float(triton.testing.do_bench(fn, warmup=25, rep=max(50, reps), return_mode="median"))
+    else:
+        def bench(fn):
+            fn()
+            ts = []
+            for _ in range(max(3, reps // 10)):
+                t0 = time.perf_counter()
+                fn()
+                ts.append((time.perf_counter() - t0) * 1e3)
+            return statistics.median(ts)
+    return bench
+
+
+def copy_gbs(device, bench):
+    nbytes = (4 << 30) if device.type == "cuda" else (64 << 20)
+    src = torch.empty(nbytes, dtype=torch.uint8, device=device).fill_(1)
+    dst = torch.empty_like(src)
+    ms = bench(lambda: dst.copy_(src))
+    del src, dst
+    return 2.0 * nbytes / (ms * 1e6)
+
+
+# --------------------------------------------------------------- block masks
+def selection_mask(sel, n_pages, context, block, device):
+    """BlockMask over the folded rows (request x KV head) attending exactly the
+    selected pages. With 16-token blocks every selected page is a FULL block
+    (no mask_mod evaluated in the kernel); with larger blocks the blocks that
+    contain a selected page are partial and the mask_mod removes the rest.
+    The mask_mod also defines the semantics for eager (CPU) execution, which
+    ignores block sparsity."""
+    from torch.nn.attention.flex_attention import BlockMask
+
+    rows, k = sel.shape
+    sel_l = sel.to(device=device, dtype=torch.long)
+    chosen = torch.zeros(rows, n_pages, dtype=torch.bool, device=device)
+    chosen.scatter_(1, sel_l, True)
+
+    def mask_mod(b, h, q_idx, kv_idx):
+        return chosen[b, kv_idx // PAGE]
+
+    nblk = (context + block - 1) // block
+    if block == PAGE:
+        idx = torch.zeros(rows, 1, 1, nblk, dtype=torch.int32, device=device)
+        idx[:, 0, 0, :k] = sel_l.to(torch.int32)
+        zero = torch.zeros(rows, 1, 1, dtype=torch.int32, device=device)
+        full = torch.full((rows, 1, 1), k, dtype=torch.int32, device=device)
+        return BlockMask.from_kv_blocks(zero, idx.clone(), full, idx, BLOCK_SIZE=(128, block),
+                                        mask_mod=mask_mod, seq_lengths=(1, context)), chosen
+    per = block // PAGE
+    blk_hit = torch.zeros(rows, nblk, dtype=torch.bool, device=device)
+    blk_hit.scatter_(1, sel_l // per, True)
+    num = blk_hit.sum(1, dtype=torch.int32).view(rows, 1, 1)
+    # hit blocks first, ascending: argsort of (not hit, block id)
+    order = torch.argsort((~blk_hit).to(torch.int64) * nblk + torch.arange(nblk, device=device), dim=1)
+    idx = order.to(torch.int32).view(rows, 1, 1, nblk)
+    return BlockMask.from_kv_blocks(num, idx, BLOCK_SIZE=(128, block), mask_mod=mask_mod,
+                                    seq_lengths=(1, context)), chosen
+
+
+# ------------------------------------------------------------------- checks
+def ref_rows(q, k, v, chosen, rows):
+    """f32 attention of folded rows over their chosen pages: [len(rows), G, D]."""
+    out = []
+    for r in rows:
+        pages = chosen[r].nonzero().flatten()
+        toks = (pages[:, None] * PAGE + torch.arange(PAGE, device=q.device)).flatten()
+        toks = toks[toks < k.shape[2]]
+        s = (q[r, :, 0].float() @ k[r, 0, toks].float().T) / math.sqrt(DIM)
+        out.append(s.softmax(-1) @ v[r, 0, toks].float())
+    return torch.stack(out)
+
+
+def check_close(name, got, ref, tol=3e-2):
+    err = (got.float() - ref.float()).abs().max().item()
+    bound = tol * (1.0 + ref.float().abs().max().item())
+    if not math.isfinite(err) or err > bound:
+        raise RuntimeError(f"{name}: max error {err:.4g} > {bound:.3g}: output is wrong, timing discarded")
+    return err
+
+
+# ------------------------------------------------------------------- peers
+class Shape:
+    def __init__(self, batch, context, device, gen):
+        self.batch, self.context, self.device = batch, context, device
+        self.n_pages = (context + PAGE - 1) // PAGE
+        kv_shape = (batch, HKV, context, DIM)
+        # uniform [-2, 2): like step_bench's pools (never all-zero)
+        self.k = torch.empty(kv_shape, dtype=torch.bfloat16, device=device).uniform_(-2, 2, generator=gen)
+        self.v = torch.empty(kv_shape, dtype=torch.bfloat16, device=device).uniform_(-2, 2, generator=gen)
+        self.q = torch.empty((batch, HQ, 1, DIM), dtype=torch.bfloat16, device=device).uniform_(-2, 2, generator=gen)
+        # folded views: row = request * HKV + kv head; the group's query heads are rows of q
+        self.qf = self.q.view(batch * HKV, GROUP, 1, DIM)
+        self.kf = self.k.view(batch * HKV, 1, context, DIM)
+        self.vf = self.v.view(batch * HKV, 1, context, DIM)
+        self.kv_bytes = 2.0 * batch * HKV * context * DIM * ELEM
+        self.qo_bytes = 2.0 * batch * HQ * DIM * ELEM
+
+    def sparse_bytes(self, tokens_per_row):
+        return 2.0 * self.batch * HKV * tokens_per_row * DIM * ELEM + self.qo_bytes
+
+    def envelopes(self):
+        """Quest's per-page min/max key envelopes [rows, n_pages, D] (not timed)."""
+        pad = self.n_pages * PAGE - self.context
+        k = self.kf[:, 0]
+        if pad:
+            k = torch.cat([k, k[:, -1:].expand(-1, pad, -1)], 1)
+        k = k.view(self.batch * HKV, self.n_pages, PAGE, DIM)
+        return k.amax(2).contiguous(), k.amin(2).contiguous()
+
+
+def compile_flex(device):
+    """torch.compile'd flex_attention on CUDA; eager (dense math, honours only
+    the mask_mod) on CPU or with PEERS_EAGER=1, for logic checks."""
+    from torch.nn.attention.flex_attention import flex_attention
+
+    if device.type != "cuda" or os.environ.get("PEERS_EAGER") == "1":
+        return flex_attention
+    try:
+        torch._dynamo.config.cache_size_limit = max(64, torch._dynamo.config.cache_size_limit)
+        torch._dynamo.config.recompile_limit = max(64, getattr(torch._dynamo.config, "recompile_limit", 8))
+    except AttributeError:
+        pass
+    # dynamic=False: a kernel per shape with static sizes, the best FlexAttention can do
+    return torch.compile(flex_attention, dynamic=False)
+
+
+def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pipeline=True):
+    """Times every peer at one shape; appends result dicts to out."""
+    rows_to_check = [0, sh.batch * HKV - 1]
+
+    def record(name, ms, nbytes, extra=None):
+        floor = nbytes / (copy * 1e6)
+        r = dict(kind="peer", name=name, batch=sh.batch, context=sh.context, ms=ms, bytes=nbytes, floor_ms=floor,
+                 ratio_to_floor=ms / floor, gbs=nbytes / (ms * 1e6))
+        r.update(extra or {})
+        out.append(r)
+        log(f"{name:<22} B={sh.batch:<3} ctx={sh.context:<6} {ms:9.4f} ms  floor {floor:8.4f} ms  "
+            f"x{ms / floor:5.2f}  {nbytes / (ms * 1e6):7.0f} GB/s  {extra or ''}")
+
+    def guarded(name, fn):
+        try:
+            fn()
+        except Exception as e:  # one failing peer must not hide the others
+            log(f"{name:<22} B={sh.batch:<3} ctx={sh.context:<6} FAILED: {type(e).__name__}: {str(e)[:300]}")
+            out.append(dict(kind="peer", name=name, batch=sh.batch, context=sh.context, error=str(e)[:300]))
+
+    dense_bytes = sh.kv_bytes + sh.qo_bytes
+    if do_dense:
+        def sdpa():
+            fn = lambda: F.scaled_dot_product_attention(sh.q.view(sh.batch, HKV, GROUP, DIM), sh.k, sh.v)
+            got = fn().view(sh.batch * HKV, GROUP, DIM)
+            full = torch.ones(sh.batch * HKV, sh.n_pages, dtype=torch.bool, device=sh.device)
+            check_close("sdpa-dense", got[rows_to_check], ref_rows(sh.qf, sh.kf, sh.vf, full, rows_to_check))
+            record("sdpa-dense", bench(fn), dense_bytes)
+
+        def flex_dense():
+            fn = lambda: flex(sh.q, sh.k, sh.v, enable_gqa=True)
+            got = fn().view(sh.batch * HKV, GROUP, DIM)
+            full = torch.ones(sh.batch * HKV, sh.n_pages, dtype=torch.bool, device=sh.device)
+            check_close("flex-dense", got[rows_to_check], ref_rows(sh.qf, sh.kf, sh.vf, full, rows_to_check))
+            record("flex-dense", bench(fn), dense_bytes)
+
+        guarded("sdpa-dense", sdpa)
+        guarded("flex-dense", flex_dense)
+
+    for meta, sel in selections:
+        def flex_sparse(meta=meta, sel=sel):
+            last = None
+            for block in (PAGE, 128):
+                try:
+                    bm, chosen = selection_mask(sel, sh.n_pages, sh.context, block, sh.device)
+                    fn = lambda: flex(sh.qf, sh.kf, sh.vf, block_mask=bm, enable_gqa=True)
+                    got = fn()[:, :, 0]
+                    check_close(f"flex-sparse/{block}", got[rows_to_check],
+                                ref_rows(sh.qf, sh.kf, sh.vf, chosen, rows_to_check))
+                    break
+                except Exception as e:
+                    last = e
+                    log(f"flex-sparse: {block}-token blocks failed ({type(e).__name__}: {str(e)[:200]})")
+            else:
+                raise last
+            tokens = min(sel.shape[1] * PAGE, sh.context)
+            record(f"flex-sparse[{meta['algo']}]", bench(fn), sh.sparse_bytes(tokens),
+                   dict(block_size=block, selection=meta["file"]))
+        guarded(f"flex-sparse[{meta['algo']}]", flex_sparse)
+
+    if do_pipeline:
+        def pipeline():
+            kmax, kmin = sh.envelopes()
+            rows = sh.batch * HKV
+            budget = min(BUDGET_PAGES, sh.n_pages)
+
+            def index():
+                qg = sh.qf[:, :, 0]  # [rows, G, D]
+                s = torch.bmm(qg.clamp(min=0), kmax.transpose(1, 2))
+                s += torch.bmm(qg.clamp(max=0), kmin.transpose(1, 2))  # [rows, G, n_pages]
+                s = s.amax(1).float()
+                s[:, :KEEP_FIRST] = float("inf")
+                s[:, sh.n_pages - KEEP_LAST:] = float("inf")
+                return torch.topk(s, budget, dim=1, sorted=False).indices
+
+            def step():
+                bm, _ = selection_mask(index(), sh.n_pages, sh.context, PAGE, sh.device)
+                return flex(sh.qf, sh.kf, sh.vf, block_mask=bm, enable_gqa=True)
+
+            got = step()[:, :, 0]
+            sel = index().sort(1).values
+            chosen = torch.zeros(rows, sh.n_pages, dtype=torch.bool, device=sh.device)
+            chosen.scatter_(1, sel.long(), True)
+            check_close("torch-pipeline", got[rows_to_check], ref_rows(sh.qf, sh.kf, sh.vf, chosen, rows_to_check))
+            env_bytes = 2.0 * rows * sh.n_pages * DIM * ELEM
+            tokens = min(budget * PAGE, sh.context)
+            record("torch-pipeline", bench(step), sh.sparse_bytes(tokens) + env_bytes)
+            record("torch-index+topk", bench(index), env_bytes + sh.batch * HQ * DIM * ELEM)
+        guarded("torch-pipeline", pipeline)
+
+
+# --------------------------------------------------------------------- main
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--selection", action="append", default=[], help="selection file (repeatable)")
+    p.add_argument("--contexts", default="8192,32768,131072")
+    p.add_argument("--batches", default="16,32,64")
+    p.add_argument("--json", help="write results here")
+    p.add_argument("--reps", type=int, default=100, help="do_bench rep time in ms (CUDA)")
+    p.add_argument("--time-budget", type=float, default=0, help="skip shapes started after this many s")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--no-dense", action="store_true")
+    p.add_argument("--no-pipeline", action="store_true")
+    return p.parse_args(argv)
+
+
+def plan_shapes(args, gen):
+    """[(batch, context, [(meta, sel)])] in the order given."""
+    if args.selection:
+        shapes = {}
+        for path in args.selection:
+            meta, sel = read_selection(path)
+            if meta["kv_heads"] != HKV or meta["page_size"] != PAGE:
+                raise ValueError(f"{path}: kv_heads {meta['kv_heads']} page {meta['page_size']} != {HKV}/{PAGE}")
+            shapes.setdefault((meta["batch"], meta["context"]), []).append((meta, sel))
+        return [(b, c, s) for (b, c), s in shapes.items()]
+    out = []
+    for c in (int(x) for x in args.contexts.split(",")):
+        for b in (int(x) for x in args.batches.split(",")):
+            sel = random_selection(b, (c + PAGE - 1) // PAGE, BUDGET_PAGES, gen)
+            out.append((b, c, [(dict(algo="random", file="random", k=sel.shape[1]), sel)]))
+    return out
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    device = torch.device(args.device)
+    gen = torch.Generator(device="cpu").manual_seed(1234)
+    shapes = plan_shapes(args, gen)
+    bench = make_timer(device, args.reps)
+    log = lambda s: print(s, flush=True)
+    copy = copy_gbs(device, bench)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    log(f"peers: {name}, torch {torch.__version__}, device copy {copy:.0f} GB/s (read+write)")
+    flex = compile_flex(device)
+    results, t0 = [], time.time()
+    for batch, context, sels in shapes:
+        if args.time_budget and time.time() - t0 > args.time_budget:
+            log(f"skipped B={batch} ctx={context}: time budget {args.time_budget:.0f} s spent")
+            results.append(dict(kind="peer", name="skipped", batch=batch, context=context, error="time budget"))
+            continue
+        dgen = torch.Generator(device=device).manual_seed(batch * 1000003 + context)
+        try:
+            sh = Shape(batch, context, device, dgen)
+        except torch.OutOfMemoryError as e:
+            log(f"B={batch} ctx={context}: out of memory ({str(e)[:120]})")
+            results.append(dict(kind="peer", name="oom", batch=batch, context=context, error="out of memory"))
+            continue
+        run_shape(sh, sels, flex, bench, copy, results, log, not args.no_dense, not args.no_pipeline)
+        del sh
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(device=name, torch=torch.__version__, copy_gbs=copy, results=results), f, indent=1)
+    return 0 if all("error" not in r for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

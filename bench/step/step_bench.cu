@@ -1,0 +1,396 @@
+/* step_bench.cu - whole decode step of vortexc-GENERATED kernels on one GPU
+ * (issue 5), each timing a ratio to its bytes floor measured in the same run.
+ *
+ * Per shape (GQA 32/8, dim 128, bf16, page 16, every request `context`
+ * tokens, pages shuffled over the pool, CSR page table):
+ *   dense       libvortexrt vxrt_dense_decode over every page (baseline)
+ *   index       generated index + top-k (scores every page, selects 128)
+ *   attn        generated sparse attention, called as the step calls it
+ *               (selection rows of max_pages = the request's page count)
+ *   attn-compact  the same kernel over the same pages packed in rows of
+ *               exactly the budget (max_pages = 128): the kernel's best case
+ *   step        the generated step launcher (index + attention), one graph
+ * Floors (bytes / copy bandwidth; copy = read + written bytes of a 4 GiB
+ * D2D copy timed here): dense = all K/V + page table + q + out; attn =
+ * selected K/V + selection ids + q + out; index = every summary of every
+ * page + page table + q + selection written; step = summaries + page table
+ * + selected K/V + q + out.
+ * Timing: each op captured once in a CUDA graph; median of --reps replays,
+ * each after an L2 flush (a read of 4x the L2).
+ * Checks (any failure exits non-zero, no timing is printed for it): cache
+ * summaries vs f64 recomputation; every row's selection shape; the top-k
+ * property against f64 scores; every output finite after NaN poisoning and
+ * sample rows vs f64 attention over the same pages; step output equal to
+ * index + attn output.
+ *
+ * Usage: step_bench [--algos quest,block_topk] [--contexts 8192,32768,131072]
+ *   [--batches 16,32,64] [--reps N] [--json FILE] [--sel-dir DIR] */
+#include <cmath>
+#include <string>
+
+#include "algos.h"
+#include "step_check.h"
+#include "step_util.h"
+#include "vortexrt.h"
+
+static const int HKV = 8, HQ = 32, D = 128, PS = 16, SEL_MAGIC = 0x31535856;
+
+typedef struct opts {
+  std::vector<int> contexts, batches;
+  std::vector<std::string> algos;
+  int reps;
+  const char *json_path, *sel_dir;
+} opts;
+
+typedef struct report {
+  FILE *json;
+  int first;
+  double copy_gbs;
+} report;
+
+/* One table row and one JSON record. dense_ms > 0 adds the speed-up over
+ * dense; step_ms > 0 adds this op's share of the step. */
+static void emit(report *r, const char *kind, const char *name, int batch, int ctx, double ms, double bytes,
+                 double dense_ms, double step_ms) {
+  const double floor_ms = bytes / (r->copy_gbs * 1e6);
+  printf("%-10s %-12s B=%-3d ctx=%-6d %9.4f ms  floor %8.4f  x%5.2f  %6.0f GB/s", kind, name, batch, ctx, ms, floor_ms,
+         ms / floor_ms, bytes / (ms * 1e6));
+  if (dense_ms > 0) printf("  %5.2fx vs dense", dense_ms / ms);
+  if (step_ms > 0) printf("  %4.1f%% of step", 100.0 * ms / step_ms);
+  printf("\n");
+  fflush(stdout);
+  if (!r->json) return;
+  fprintf(r->json,
+          "%s\n  {\"kind\": \"%s\", \"name\": \"%s\", \"batch\": %d, \"context\": %d, \"ms\": %.5f, \"bytes\": %.0f, "
+          "\"floor_ms\": %.5f, \"ratio_to_floor\": %.4f, \"gbs\": %.1f, \"speedup_vs_dense\": %.4f, "
+          "\"share_of_step\": %.4f}",
+          r->first ? "" : ",", kind, name, batch, ctx, ms, bytes, floor_ms, ms / floor_ms, bytes / (ms * 1e6),
+          dense_ms > 0 ? dense_ms / ms : 0.0, step_ms > 0 ? ms / step_ms : 0.0);
+  r->first = 0;
+}
+
+/* The paged cache of one shape: CSR table over a shuffled pool (logical page
+ * j of request b lives anywhere), K and V random bf16, q random. */
+typedef struct shape {
+  int batch, ctx, n, rows;
+  vx_paged_kv kv;
+  vxrt_paged_kv rkv;
+  void *k, *v, *q;
+  int *indptr, *indices, *lpl;
+  std::vector<int> h_indices;
+  std::vector<uint16_t> h_q;
+} shape;
+
+static void shape_init(shape *s, int batch, int ctx, sb_rng *rng) {
+  s->batch = batch;
+  s->ctx = ctx;
+  s->n = (ctx + PS - 1) / PS;
+  s->rows = batch * HKV;
+  const long long pages = (long long)batch * s->n;
+  std::vector<int> indptr(batch + 1), lpl(batch, ctx - (s->n - 1) * PS);
+  s->h_indices.resize(pages);
+  for (long long i = 0; i < pages; ++i) s->h_indices[i] = (int)i;
+  sb_shuffle(rng, s->h_indices.data(), pages);
+  for (int b = 0; b <= batch; ++b) indptr[b] = b * s->n;
+  const size_t elems = (size_t)pages * PS * HKV * D, qn = (size_t)batch * HQ * D;
+  CK(cudaMalloc(&s->k, elems * 2));
+  CK(cudaMalloc(&s->v, elems * 2));
+  CK(cudaMalloc(&s->q, qn * 2));
+  sb_fill(s->k, elems, 11 + ctx + batch);
+  sb_fill(s->v, elems, 12 + ctx + batch);
+  sb_fill(s->q, qn, 13 + ctx + batch);
+  s->h_q.resize(qn);
+  CK(cudaMemcpy(s->h_q.data(), s->q, qn * 2, cudaMemcpyDeviceToHost));
+  CK(cudaMalloc(&s->indptr, (batch + 1) * 4));
+  CK(cudaMalloc(&s->indices, pages * 4));
+  CK(cudaMalloc(&s->lpl, batch * 4));
+  CK(cudaMemcpy(s->indptr, indptr.data(), (batch + 1) * 4, cudaMemcpyHostToDevice));
+  CK(cudaMemcpy(s->indices, s->h_indices.data(), pages * 4, cudaMemcpyHostToDevice));
+  CK(cudaMemcpy(s->lpl, lpl.data(), batch * 4, cudaMemcpyHostToDevice));
+  vx_paged_kv kv = {};
+  kv.format = 0; /* CSR */
+  kv.dtype = 0;  /* bf16 */
+  kv.batch = batch;
+  kv.page_size = PS;
+  kv.num_kv_heads = HKV;
+  kv.head_dim = D;
+  kv.num_pages = pages;
+  kv.indptr = s->indptr;
+  kv.indices = s->indices;
+  kv.last_page_len = s->lpl;
+  kv.k_pool = s->k;
+  kv.v_pool = s->v;
+  kv.stride_head = D; /* NHD: [page][token][head][dim] */
+  kv.stride_token = (long long)HKV * D;
+  kv.stride_page = (long long)PS * HKV * D;
+  s->kv = kv;
+  /* libvortexrt's descriptor mirrors the generated one field for field */
+  static_assert(sizeof(vxrt_paged_kv) == sizeof(vx_paged_kv), "descriptor layouts differ");
+  memcpy(&s->rkv, &kv, sizeof kv);
+}
+
+static void shape_free(shape *s) {
+  CK(cudaFree(s->k));
+  CK(cudaFree(s->v));
+  CK(cudaFree(s->q));
+  CK(cudaFree(s->indptr));
+  CK(cudaFree(s->indices));
+  CK(cudaFree(s->lpl));
+}
+
+static sb_host_kv host_view(const shape *s) {
+  sb_host_kv h = {&s->kv, &s->h_indices, &s->h_q, s->n, HQ / HKV};
+  return h;
+}
+
+static std::vector<uint16_t> fetch_out(const void *out, size_t elems) {
+  std::vector<uint16_t> h(elems);
+  CK(cudaMemcpy(h.data(), out, elems * 2, cudaMemcpyDeviceToHost));
+  return h;
+}
+
+/* Rows checked against the f64 reference: first and last (request, head). */
+static void sample_rows(const shape *s, int rb[2], int rh[2]) {
+  rb[0] = 0, rh[0] = 0, rb[1] = s->batch - 1, rh[1] = HKV - 1;
+}
+
+static double bench_dense(report *r, sb_timer *t, shape *s, bool *ok) {
+  const float scale = 1.0f / sqrtf((float)D);
+  const size_t on = (size_t)s->batch * HQ * D;
+  const size_t wsb = vxrt_decode_workspace_size(s->batch, HQ, HKV, D, s->n);
+  void *ws, *out;
+  char err[256] = "";
+  CK(cudaMalloc(&ws, wsb));
+  CK(cudaMalloc(&out, on * 2));
+  CK(cudaMemset(out, 0xff, on * 2)); /* NaN poison */
+  cudaGraphExec_t g = sb_capture(t, [&](cudaStream_t st) {
+    CKS(vxrt_dense_decode(&s->rkv, s->q, out, HQ, scale, s->n, ws, wsb, st, err, sizeof err));
+  });
+  CK(cudaGraphLaunch(g, t->stream));
+  CK(cudaStreamSynchronize(t->stream));
+  const std::vector<uint16_t> h = fetch_out(out, on);
+  const sb_host_kv hv = host_view(s);
+  int rb[2], rh[2];
+  sample_rows(s, rb, rh);
+  std::vector<int> all(s->n);
+  for (int j = 0; j < s->n; ++j) all[j] = j;
+  *ok = sb_all_finite("dense", h);
+  for (int i = 0; *ok && i < 2; ++i) *ok = sb_check_attention("dense", hv, h, rb[i], rh[i], all, scale) >= 0;
+  double ms = 0;
+  if (*ok) {
+    ms = sb_time_graph(t, g);
+    const double bytes = 2.0 * s->batch * s->ctx * HKV * D * 2 + (double)s->batch * s->n * 4 + 2.0 * on * 2;
+    emit(r, "dense", "vortexrt", s->batch, s->ctx, ms, bytes, 0, 0);
+  }
+  CK(cudaGraphExecDestroy(g));
+  CK(cudaFree(ws));
+  CK(cudaFree(out));
+  return ms;
+}
+
+static void write_selection(const opts *o, const sb_algo &a, const shape *s, const std::vector<int> &compact, int k) {
+  if (!o->sel_dir) return;
+  char path[1024];
+  snprintf(path, sizeof path, "%s/sel_%s_b%d_c%d.bin", o->sel_dir, a.name, s->batch, s->ctx);
+  FILE *f = fopen(path, "wb");
+  const int head[8] = {SEL_MAGIC, 1, s->batch, HKV, s->ctx, PS, k, 0};
+  if (!f || fwrite(head, 4, 8, f) != 8 || fwrite(compact.data(), 4, compact.size(), f) != compact.size()) {
+    fprintf(stderr, "cannot write %s\n", path);
+    exit(2);
+  }
+  fclose(f);
+}
+
+/* One generated algorithm at one shape; false when a check failed. */
+static bool bench_algo(const opts *o, report *r, sb_timer *t, shape *s, const sb_algo &a, double dense_ms) {
+  const float scale = 1.0f / sqrtf((float)D);
+  const int n = s->n, rows = s->rows, want = std::min(n, a.budget + a.keep_first + a.keep_last);
+  const size_t on = (size_t)s->batch * HQ * D, field_elems = (size_t)s->kv.num_pages * HKV * D;
+  void *pools[SB_MAX_FIELDS] = {};
+  for (int f = 0; f < a.num_fields; ++f) {
+    CK(cudaMalloc(&pools[f], field_elems * 2));
+    CK(cudaMemset(pools[f], 0xff, field_elems * 2)); /* NaN: a page the update skips fails the check */
+  }
+  const size_t wsb = a.workspace_size(s->batch, HKV, n);
+  void *ws, *out, *out_c, *out_s;
+  int *sel, *cnt, *sel_c, *cnt_c;
+  CK(cudaMalloc(&ws, wsb));
+  CK(cudaMalloc(&out, on * 2));
+  CK(cudaMalloc(&out_c, on * 2));
+  CK(cudaMalloc(&out_s, on * 2));
+  CK(cudaMalloc(&sel, (size_t)rows * n * 4));
+  CK(cudaMalloc(&cnt, rows * 4));
+  CK(cudaMalloc(&sel_c, (size_t)rows * want * 4));
+  CK(cudaMalloc(&cnt_c, rows * 4));
+  CKS(a.cache_update(&s->kv, pools, n, t->stream));
+
+  cudaGraphExec_t g_index = sb_capture(t, [&](cudaStream_t st) {
+    CKS(a.index(&s->kv, s->q, pools, n, sel, cnt, ws, wsb, st));
+  });
+  CK(cudaGraphLaunch(g_index, t->stream));
+  CK(cudaStreamSynchronize(t->stream));
+  std::vector<int> h_sel((size_t)rows * n), h_cnt(rows);
+  CK(cudaMemcpy(h_sel.data(), sel, h_sel.size() * 4, cudaMemcpyDeviceToHost));
+  CK(cudaMemcpy(h_cnt.data(), cnt, rows * 4, cudaMemcpyDeviceToHost));
+  const sb_host_kv hv = host_view(s);
+  int rb[2], rh[2];
+  sample_rows(s, rb, rh);
+  bool ok = sb_check_selection_shape(a, h_sel, h_cnt, n, want);
+  for (int i = 0; ok && i < 2; ++i) {
+    const std::vector<double> fields = sb_row_fields(a, hv, pools, rb[i], rh[i]);
+    const int row = rb[i] * HKV + rh[i];
+    ok = sb_check_fields(a, hv, fields, rb[i], rh[i]) &&
+         sb_check_topk(a, hv, fields, h_sel.data() + (size_t)row * n, h_cnt[row], rb[i], rh[i]);
+  }
+  /* The same pages packed `want` per row, for attn-compact and peers.py. */
+  std::vector<int> compact((size_t)rows * want);
+  for (int row = 0; ok && row < rows; ++row)
+    std::copy(h_sel.begin() + (size_t)row * n, h_sel.begin() + (size_t)row * n + want, compact.begin() + (size_t)row * want);
+  CK(cudaMemcpy(sel_c, compact.data(), compact.size() * 4, cudaMemcpyHostToDevice));
+  std::vector<int> wants(rows, want);
+  CK(cudaMemcpy(cnt_c, wants.data(), rows * 4, cudaMemcpyHostToDevice));
+
+  cudaGraphExec_t g_attn = sb_capture(t, [&](cudaStream_t st) {
+    CKS(a.attend(&s->kv, s->q, sel, cnt, n, scale, out, ws, wsb, st));
+  });
+  cudaGraphExec_t g_attn_c = sb_capture(t, [&](cudaStream_t st) {
+    CKS(a.attend(&s->kv, s->q, sel_c, cnt_c, want, scale, out_c, ws, wsb, st));
+  });
+  cudaGraphExec_t g_step = sb_capture(t, [&](cudaStream_t st) {
+    CKS(a.step(&s->kv, s->q, pools, n, scale, out_s, ws, wsb, st));
+  });
+  for (void *p : {out, out_c, out_s}) CK(cudaMemset(p, 0xff, on * 2));
+  for (cudaGraphExec_t g : {g_attn, g_attn_c, g_step}) CK(cudaGraphLaunch(g, t->stream));
+  CK(cudaStreamSynchronize(t->stream));
+  const std::vector<uint16_t> h_out = fetch_out(out, on), h_out_c = fetch_out(out_c, on), h_out_s = fetch_out(out_s, on);
+  ok = ok && sb_all_finite("attn", h_out) && sb_all_finite("attn-compact", h_out_c) && sb_all_finite("step", h_out_s);
+  for (int i = 0; ok && i < 2; ++i) {
+    const int row = rb[i] * HKV + rh[i];
+    const std::vector<int> logical(h_sel.begin() + (size_t)row * n, h_sel.begin() + (size_t)row * n + want);
+    ok = sb_check_attention("attn", hv, h_out, rb[i], rh[i], logical, scale) >= 0 &&
+         sb_check_attention("attn-compact", hv, h_out_c, rb[i], rh[i], logical, scale) >= 0 &&
+         sb_check_attention("step", hv, h_out_s, rb[i], rh[i], logical, scale) >= 0;
+  }
+  for (size_t i = 0; ok && i < on; ++i) /* the step selects what index did: same pages, same output */
+    if (fabs(sb_bf16_to_f32(h_out_s[i]) - sb_bf16_to_f32(h_out[i])) > 1e-2 + 1e-2 * fabs(sb_bf16_to_f32(h_out[i]))) {
+      fprintf(stderr, "CHECK FAILED %s: step output %zu differs from index + attn\n", a.name, i);
+      ok = false;
+    }
+
+  if (ok) {
+    write_selection(o, a, s, compact, want);
+    const double qb = (double)on * 2, pt = (double)s->batch * n * 4;
+    const double summaries = (double)s->kv.num_pages * HKV * a.field_bytes_per_page();
+    const double sel_kv = 2.0 * rows * want * PS * D * 2; /* every page is full */
+    const double t_index = sb_time_graph(t, g_index), t_attn = sb_time_graph(t, g_attn);
+    const double t_attn_c = sb_time_graph(t, g_attn_c), t_step = sb_time_graph(t, g_step);
+    emit(r, a.name, "index+topk", s->batch, s->ctx, t_index, summaries + pt + qb + (double)rows * (want + 1) * 4, 0,
+         t_step);
+    emit(r, a.name, "attn", s->batch, s->ctx, t_attn, sel_kv + (double)rows * want * 4 + 2 * qb, dense_ms, 0);
+    emit(r, a.name, "attn-compact", s->batch, s->ctx, t_attn_c, sel_kv + (double)rows * want * 4 + 2 * qb, dense_ms, 0);
+    emit(r, a.name, "step", s->batch, s->ctx, t_step, summaries + pt + sel_kv + 2 * qb, dense_ms, 0);
+  }
+  for (cudaGraphExec_t g : {g_index, g_attn, g_attn_c, g_step}) CK(cudaGraphExecDestroy(g));
+  for (int f = 0; f < a.num_fields; ++f) CK(cudaFree(pools[f]));
+  for (void *p : {ws, out, out_c, out_s, (void *)sel, (void *)cnt, (void *)sel_c, (void *)cnt_c}) CK(cudaFree(p));
+  return ok;
+}
+
+static std::vector<int> parse_ints(const char *s) {
+  std::vector<int> v;
+  for (const char *p = s; *p;) {
+    v.push_back(atoi(p));
+    while (*p && *p != ',') ++p;
+    if (*p == ',') ++p;
+  }
+  return v;
+}
+
+static std::vector<std::string> parse_names(const char *s) {
+  std::vector<std::string> v;
+  std::string cur;
+  for (const char *p = s;; ++p) {
+    if (*p == ',' || !*p) {
+      if (!cur.empty()) v.push_back(cur);
+      cur.clear();
+      if (!*p) break;
+    } else {
+      cur += *p;
+    }
+  }
+  return v;
+}
+
+int main(int argc, char **argv) {
+  opts o = {parse_ints("8192,32768,131072"), parse_ints("16,32,64"), parse_names("quest,block_topk"), 50, NULL, NULL};
+  for (int i = 1; i < argc; ++i) {
+    const bool more = i + 1 < argc;
+    if (!strcmp(argv[i], "--contexts") && more) o.contexts = parse_ints(argv[++i]);
+    else if (!strcmp(argv[i], "--batches") && more) o.batches = parse_ints(argv[++i]);
+    else if (!strcmp(argv[i], "--algos") && more) o.algos = parse_names(argv[++i]);
+    else if (!strcmp(argv[i], "--reps") && more) o.reps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--json") && more) o.json_path = argv[++i];
+    else if (!strcmp(argv[i], "--sel-dir") && more) o.sel_dir = argv[++i];
+    else {
+      fprintf(stderr, "usage: step_bench [--algos a,b] [--contexts c,..] [--batches b,..] [--reps N] [--json FILE] "
+                      "[--sel-dir DIR]\n");
+      return 2;
+    }
+  }
+  std::vector<const sb_algo *> algos;
+  for (const std::string &name : o.algos) {
+    const sb_algo *found = NULL;
+    for (int i = 0; i < sb_num_algos; ++i)
+      if (name == sb_algos[i].name) found = &sb_algos[i];
+    if (!found || found->head_dim != D || found->page_size != PS || found->group != HQ / HKV) {
+      fprintf(stderr, "unknown algorithm or wrong geometry: %s (re-run bench/step/prepare.sh)\n", name.c_str());
+      return 2;
+    }
+    algos.push_back(found);
+  }
+  int ndev = 0;
+  if (cudaGetDeviceCount(&ndev) != cudaSuccess || ndev == 0) {
+    printf("no CUDA device\n");
+    return 77;
+  }
+  cudaDeviceProp prop;
+  CK(cudaGetDeviceProperties(&prop, 0));
+  sb_timer t;
+  sb_timer_init(&t, prop.l2CacheSize, o.reps);
+  report r = {NULL, 1, sb_copy_gbs(&t)};
+  printf("step_bench: %s, %d SMs, L2 %d MB; device copy %.0f GB/s (read+write); median of %d graph replays, L2 "
+         "flushed before each\n",
+         prop.name, prop.multiProcessorCount, prop.l2CacheSize >> 20, r.copy_gbs, o.reps);
+  if (o.json_path && !(r.json = fopen(o.json_path, "w"))) {
+    fprintf(stderr, "cannot write %s\n", o.json_path);
+    return 2;
+  }
+  if (r.json) fprintf(r.json, "{\"device\": \"%s\", \"copy_gbs\": %.1f, \"reps\": %d, \"results\": [", prop.name, r.copy_gbs, o.reps);
+  sb_rng rng = {0x5eed1234ull};
+  int failures = 0;
+  for (int ctx : o.contexts)
+    for (int batch : o.batches) {
+      /* K + V + the largest summaries (quest: 1/8 of K) + slack */
+      const double need = 2.0 * batch * ctx * HKV * D * 2 * 1.1 + (1 << 30);
+      size_t free_b = 0, total_b = 0;
+      CK(cudaMemGetInfo(&free_b, &total_b));
+      if (need > (double)free_b) {
+        printf("skip B=%d ctx=%d: needs %.1f GB, %.1f GB free\n", batch, ctx, need / 1e9, free_b / 1e9);
+        continue;
+      }
+      shape s;
+      shape_init(&s, batch, ctx, &rng);
+      bool ok = true;
+      const double dense_ms = bench_dense(&r, &t, &s, &ok);
+      failures += !ok;
+      for (const sb_algo *a : algos) failures += !bench_algo(&o, &r, &t, &s, *a, dense_ms);
+      shape_free(&s);
+    }
+  if (r.json) {
+    fprintf(r.json, "\n], \"check_failures\": %d}\n", failures);
+    fclose(r.json);
+  }
+  sb_timer_free(&t);
+  printf("step_bench: %s\n", failures ? "CHECKS FAILED (timings of failed ops not reported)" : "all checks passed");
+  return failures ? 1 : 0;
+}
