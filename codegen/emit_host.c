@@ -180,6 +180,12 @@ void vx_cg_emit_state_kernel(vx_cg *cg) {
   }
 }
 
+/* Launcher prologue: descriptor checks, then the typed field pointers. */
+static void emit_check_kv_and_fields(vx_cg *cg) {
+  vx_buf_printf(cg->out, "  %s_field_ptrs f;\n  int st = %s_check_kv(kv);\n  if (st == %s_OK) st = %s_fields_from(field_pools, &f);\n",
+                cg->alg, cg->alg, cg->upper, cg->alg);
+}
+
 static void open_fn(vx_cg *cg, int i) {
   prototype(cg, cg->out, &abi[i]);
   vx_buf_puts(cg->out, " {\n");
@@ -227,7 +233,7 @@ static void emit_launchers(vx_cg *cg) {
   }
 
   open_fn(cg, 4); /* cache_update */
-  vx_buf_printf(b, "  %s_field_ptrs f;\n  int st = %s_check_kv(kv);\n  if (st == %s_OK) st = %s_fields_from(field_pools, &f);\n", a, a, u, a);
+  emit_check_kv_and_fields(cg);
   vx_buf_printf(b, "  if (st != %s_OK) return st;\n  if (max_pages < 1) return %s_ERR_ARGUMENT;\n", u, u);
   if (has_fields) {
     vx_buf_printf(b, "  if (kv->batch == 0) return %s_OK;\n", u);
@@ -239,7 +245,7 @@ static void emit_launchers(vx_cg *cg) {
   }
 
   open_fn(cg, 5); /* cache_update_last */
-  vx_buf_printf(b, "  %s_field_ptrs f;\n  int st = %s_check_kv(kv);\n  if (st == %s_OK) st = %s_fields_from(field_pools, &f);\n", a, a, u, a);
+  emit_check_kv_and_fields(cg);
   vx_buf_printf(b, "  if (st != %s_OK) return st;\n  if (new_tokens < 1) return %s_ERR_ARGUMENT;\n", u, u);
   if (has_fields) {
     vx_buf_printf(b, "  if (kv->batch == 0) return %s_OK;\n", u);
@@ -254,7 +260,7 @@ static void emit_launchers(vx_cg *cg) {
   }
 
   open_fn(cg, 6); /* index */
-  vx_buf_printf(b, "  %s_field_ptrs f;\n  int st = %s_check_kv(kv);\n  if (st == %s_OK) st = %s_fields_from(field_pools, &f);\n", a, a, u, a);
+  emit_check_kv_and_fields(cg);
   vx_buf_printf(b, "  if (st != %s_OK) return st;\n", u);
   vx_buf_printf(b, "  if (!q || !sel_pages || !sel_count || max_pages < 1 || !workspace) return %s_ERR_ARGUMENT;\n", u);
   if (m->nstates > 0) vx_buf_printf(b, "  if (!state_in || !state_out) return %s_ERR_ARGUMENT;\n", u);
