@@ -29,6 +29,30 @@ static vx_paged_geometry paged_geo(int B, int H, int G, int D, int P) {
                              .kv = VX_KV_GQA, .kv_dtype = VX_DTYPE_BF16};
 }
 
+/* Each test gets a fresh arena for its modules. */
+static int arena_setup(void **state) {
+  vx_arena *a = malloc(sizeof *a);
+  if (!a)
+    return -1;
+  vx_arena_init(a);
+  *state = a;
+  return 0;
+}
+
+static int arena_teardown(void **state) {
+  vx_arena_free(*state);
+  free(*state);
+  return 0;
+}
+
+static vx_interp_result *step_ok(const vx_module *m, const vx_paged_inputs *in) {
+  vx_interp_error err = {""};
+  vx_interp_result *r = vx_interp_step(m, in, &err);
+  if (!r)
+    fail_msg("interpreter: %s", err.message);
+  return r;
+}
+
 /* One request of 3 tokens in 2 pages (the last holds 1 token) mapped to
  * physical pages 2 and 0; physical page 1 is a spare full of garbage. */
 static vx_paged_inputs *two_page_request(void) {
@@ -53,15 +77,11 @@ static vx_paged_inputs *two_page_request(void) {
 }
 
 static void test_two_pages_hand_computed(void **state) {
-  (void)state;
-  vx_arena a;
-  vx_arena_init(&a);
+  vx_arena *a = *state;
   vx_geometry geo = t_geometry(2, 1, 2);
-  vx_module *m = t_block_topk(&a, &geo, 1, 0, 0);
+  vx_module *m = t_block_topk(a, &geo, 1, 0, 0);
   vx_paged_inputs *in = two_page_request();
-  vx_interp_error err = {""};
-  vx_interp_result *r = vx_interp_step(m, in, &err);
-  assert_non_null(r);
+  vx_interp_result *r = step_ok(m, in);
   /* centroids: page 0 (phys 2) = [2, 0]; page 1 (phys 0) = [0, 5] from its one token */
   const float *c = r->fields->data[0];
   assert_true(c[2 * 2 + 0] == 2.0f && c[2 * 2 + 1] == 0.0f);
@@ -82,16 +102,13 @@ static void test_two_pages_hand_computed(void **state) {
   assert_float_equal(r->out_dense[1], o1, 1e-6);
   vx_interp_result_free(r);
   vx_paged_inputs_free(in);
-  vx_arena_free(&a);
 }
 
 /* field f = split(k, 2) reduced over tok, on a page with 1 of 4 tokens. */
 static void test_split_partial_page(void **state) {
-  (void)state;
-  vx_arena a;
-  vx_arena_init(&a);
+  vx_arena *a = *state;
   vx_geometry geo = t_geometry(2, 1, 4);
-  vx_module *m = vx_module_new(&a, "split", &geo);
+  vx_module *m = vx_module_new(a, "split", &geo);
   vx_func *cu = &m->cache_update;
   vx_op *k = t_src(cu, VX_OP_INPUT_K, AX(TOK) | AX(DIM));
   vx_op *sk = t_split(cu, k, 2);
@@ -126,17 +143,14 @@ static void test_split_partial_page(void **state) {
   assert_true(f->data[f_cnt][1] == 1);
   vx_field_pools_free(f);
   vx_paged_inputs_free(in);
-  vx_arena_free(&a);
 }
 
 /* score = state (loaded after the store: double buffering), new state =
  * state + page.index. */
 static void test_state_over_two_steps(void **state) {
-  (void)state;
-  vx_arena a;
-  vx_arena_init(&a);
+  vx_arena *a = *state;
   vx_geometry geo = t_geometry(2, 1, 2);
-  vx_module *m = vx_module_new(&a, "stateful", &geo);
+  vx_module *m = vx_module_new(a, "stateful", &geo);
   int st = vx_module_add_state(m, "hits", 0.5);
   vx_func *ix = &m->index;
   vx_op *old = t_src(ix, VX_OP_LOAD_STATE, AX(PAGE));
@@ -164,7 +178,6 @@ static void test_state_over_two_steps(void **state) {
   vx_interp_result_free(r1);
   vx_interp_result_free(r2);
   vx_paged_inputs_free(in);
-  vx_arena_free(&a);
 }
 
 static vx_paged_inputs *random_inputs(int B, int H, int G, int D, int P, int L, uint64_t seed) {
@@ -177,21 +190,16 @@ static vx_paged_inputs *random_inputs(int B, int H, int G, int D, int P, int L, 
 }
 
 static void test_sparse_covering_all_equals_dense(void **state) {
-  (void)state;
-  vx_arena a;
-  vx_arena_init(&a);
+  vx_arena *a = *state;
   vx_geometry geo = t_geometry(16, 4, 8);
-  vx_module *m = t_quest(&a, &geo, 1e9, 1, 2);
+  vx_module *m = t_quest(a, &geo, 1e9, 1, 2);
   vx_paged_inputs *in = random_inputs(5, 2, 4, 16, 8, 300, 7);
-  vx_interp_error err = {""};
-  vx_interp_result *r = vx_interp_step(m, in, &err);
-  assert_non_null(r);
+  vx_interp_result *r = step_ok(m, in);
   for (int row = 0; row < r->selection->rows; row++)
     assert_int_equal(r->selection->count[row], r->selection->page_count[row]);
   assert_memory_equal(r->out_sparse, r->out_dense, r->out_elems * sizeof(float));
   vx_interp_result_free(r);
   vx_paged_inputs_free(in);
-  vx_arena_free(&a);
 }
 
 /* Scores of block_topk recomputed from scratch through the block table. */
@@ -215,15 +223,11 @@ static void naive_block_topk_scores(const vx_paged_inputs *in, int b, int h, flo
 }
 
 static void test_random_against_naive_reference(void **state) {
-  (void)state;
-  vx_arena a;
-  vx_arena_init(&a);
+  vx_arena *a = *state;
   vx_geometry geo = t_geometry(32, 4, 16);
-  vx_module *m = t_block_topk(&a, &geo, 3, 1, 1);
+  vx_module *m = t_block_topk(a, &geo, 3, 1, 1);
   vx_paged_inputs *in = random_inputs(6, 2, 4, 32, 16, 500, 99);
-  vx_interp_error err = {""};
-  vx_interp_result *r = vx_interp_step(m, in, &err);
-  assert_non_null(r);
+  vx_interp_result *r = step_ok(m, in);
   const vx_selection *sel = r->selection;
   float *score = malloc((size_t)in->max_pages * sizeof *score);
   for (int row = 0; row < sel->rows; row++) {
@@ -248,7 +252,6 @@ static void test_random_against_naive_reference(void **state) {
   free(ref);
   vx_interp_result_free(r);
   vx_paged_inputs_free(in);
-  vx_arena_free(&a);
 }
 
 static vx_module *mla_module(vx_arena *a) {
@@ -258,10 +261,8 @@ static vx_module *mla_module(vx_arena *a) {
 }
 
 static void test_mla_tiny(void **state) {
-  (void)state;
-  vx_arena a;
-  vx_arena_init(&a);
-  vx_module *m = mla_module(&a);
+  vx_arena *a = *state;
+  vx_module *m = mla_module(a);
   vx_paged_geometry g = {.batch = 2, .kv_heads = 1, .group = 2, .head_dim = 3, .page_size = 2, .kv = VX_KV_MLA,
                          .mla_latent = 2, .mla_rope = 1, .kv_dtype = VX_DTYPE_BF16};
   int32_t lens[2] = {1, 5};
@@ -271,9 +272,7 @@ static void test_mla_tiny(void **state) {
     in->k_pool[i] = (float)((i * 7) % 11) - 5.0f;
   for (size_t i = 0; i < vx_paged_inputs_q_elems(in); i++)
     in->q[i] = (float)((i * 5) % 7) - 3.0f;
-  vx_interp_error err = {""};
-  vx_interp_result *r = vx_interp_step(m, in, &err);
-  assert_non_null(r);
+  vx_interp_result *r = step_ok(m, in);
   assert_int_equal(r->out_elems, 2 * 2 * 2); /* [B][G][dc] */
   /* request 0 has one token: every head returns its latent's first dc */
   const float *lat = in->k_pool + (size_t)in->indices[0] * 2 * 3;
@@ -288,7 +287,6 @@ static void test_mla_tiny(void **state) {
   assert_true(vx_max_rel_diff(r->out_dense, ref, 8) < 1e-6);
   vx_interp_result_free(r);
   vx_paged_inputs_free(in);
-  vx_arena_free(&a);
 }
 
 static void expect_error(const vx_module *m, const vx_paged_inputs *in, const char *fragment) {
@@ -300,11 +298,9 @@ static void expect_error(const vx_module *m, const vx_paged_inputs *in, const ch
 }
 
 static void test_bad_inputs_are_reported(void **state) {
-  (void)state;
-  vx_arena a;
-  vx_arena_init(&a);
+  vx_arena *a = *state;
   vx_geometry geo = t_geometry(2, 1, 2);
-  vx_module *m = t_block_topk(&a, &geo, 1, 0, 0);
+  vx_module *m = t_block_topk(a, &geo, 1, 0, 0);
   vx_paged_inputs *in = two_page_request();
   in->indices[1] = 3;
   expect_error(m, in, "outside 0..2");
@@ -327,16 +323,16 @@ static void test_bad_inputs_are_reported(void **state) {
   in->indices[1] = in->block_table[1] = 2; /* page shared as full and as partial */
   expect_error(m, in, "physical page 2 is shared");
   in->indices[1] = in->block_table[1] = 0;
-  vx_module *mla = mla_module(&a);
+  vx_module *mla = mla_module(a);
   expect_error(mla, in, "MLA");
   /* a split that does not divide the page */
-  vx_module *bad = vx_module_new(&a, "bad", &geo);
+  vx_module *bad = vx_module_new(a, "bad", &geo);
   vx_func *cu = &bad->cache_update;
   vx_op *s = t_reduce(cu, VX_OP_REDUCE_MAX, t_split(cu, t_src(cu, VX_OP_INPUT_K, AX(TOK) | AX(DIM)), 3), VX_AXIS_TOK);
   t_store_field(cu, vx_module_add_field(bad, "f", s->shape, VX_DTYPE_F32), s);
   expect_error(bad, in, "does not divide");
   /* a hand-forced shape mixing split widths is rejected, not misread */
-  vx_module *mixed = vx_module_new(&a, "mixed", &geo);
+  vx_module *mixed = vx_module_new(a, "mixed", &geo);
   cu = &mixed->cache_update;
   vx_op *k = t_src(cu, VX_OP_INPUT_K, AX(TOK) | AX(DIM));
   vx_op *sk = t_split(cu, k, 1);
@@ -348,32 +344,27 @@ static void test_bad_inputs_are_reported(void **state) {
   t_select(mix, VX_OP_SELECT_TOP, t_src(mix, VX_OP_PAGE_INDEX, AX(PAGE)), t_const(mix, 1), 0, 0);
   expect_error(mixed, in, "does not broadcast");
   /* no select */
-  vx_module *nosel = vx_module_new(&a, "nosel", &geo);
+  vx_module *nosel = vx_module_new(a, "nosel", &geo);
   expect_error(nosel, in, "exactly one");
   vx_interp_result *ok = vx_interp_step(m, in, NULL);
   assert_non_null(ok); /* restored inputs are fine again */
   vx_interp_result_free(ok);
   vx_paged_inputs_free(in);
-  vx_arena_free(&a);
 }
 
 /* Two requests share a full first page (prefix sharing): it is
  * summarised once, and the page it replaced is left untouched. */
 static void test_shared_prefix_page(void **state) {
-  (void)state;
-  vx_arena a;
-  vx_arena_init(&a);
+  vx_arena *a = *state;
   vx_geometry geo = t_geometry(2, 1, 2);
-  vx_module *m = t_block_topk(&a, &geo, 0, 1, 0);
+  vx_module *m = t_block_topk(a, &geo, 0, 1, 0);
   vx_paged_geometry g = paged_geo(2, 1, 1, 2, 2);
   int32_t lens[2] = {4, 3};
   vx_paged_inputs *in = vx_paged_inputs_new(&g, lens, 0, NULL);
   for (size_t i = 0; i < vx_paged_inputs_pool_elems(in); i++)
     in->k_pool[i] = (float)(i % 5) + 1.0f;
   in->indices[2] = in->block_table[in->max_blocks] = 0;
-  vx_interp_error err = {""};
-  vx_interp_result *r = vx_interp_step(m, in, &err);
-  assert_non_null(r);
+  vx_interp_result *r = step_ok(m, in);
   const float *c = r->fields->data[0];
   assert_true(c[0] != 0.0f && c[2] != 0.0f && c[6] != 0.0f); /* phys 0, 1, 3 */
   assert_true(c[4] == 0.0f && c[5] == 0.0f);                 /* phys 2: no longer referenced */
@@ -381,7 +372,6 @@ static void test_shared_prefix_page(void **state) {
   assert_int_equal(r->selection->pages[r->selection->max_pages], 0);
   vx_interp_result_free(r);
   vx_paged_inputs_free(in);
-  vx_arena_free(&a);
 }
 
 /* score = page.index through each select kind of the index function. */
@@ -395,9 +385,7 @@ static int select_kind_count(vx_op_code code, double arg, int keep_first, int32_
   vx_paged_geometry g = paged_geo(1, 1, 1, 2, 2);
   int32_t len = 9; /* 5 pages */
   vx_paged_inputs *in = vx_paged_inputs_new(&g, &len, 0, NULL);
-  vx_interp_error err = {""};
-  vx_interp_result *r = vx_interp_step(m, in, &err);
-  assert_non_null(r);
+  vx_interp_result *r = step_ok(m, in);
   int count = r->selection->count[0];
   *first_page = r->selection->pages[0];
   vx_interp_result_free(r);
@@ -423,15 +411,11 @@ static void test_select_kinds_in_index(void **state) {
 /* Quest scores against a direct formula over bf16-rounded envelopes of
  * the valid tokens, read through the block table. */
 static void test_quest_against_formula(void **state) {
-  (void)state;
-  vx_arena a;
-  vx_arena_init(&a);
+  vx_arena *a = *state;
   vx_geometry geo = t_geometry(16, 2, 8);
-  vx_module *m = t_quest(&a, &geo, 2, 1, 1);
+  vx_module *m = t_quest(a, &geo, 2, 1, 1);
   vx_paged_inputs *in = random_inputs(4, 2, 2, 16, 8, 77, 31);
-  vx_interp_error err = {""};
-  vx_interp_result *r = vx_interp_step(m, in, &err);
-  assert_non_null(r);
+  vx_interp_result *r = step_ok(m, in);
   const vx_selection *sel = r->selection;
   for (int row = 0; row < sel->rows; row++) {
     int b = row / 2, h = row % 2, n = sel->page_count[row];
@@ -459,7 +443,6 @@ static void test_quest_against_formula(void **state) {
   }
   vx_interp_result_free(r);
   vx_paged_inputs_free(in);
-  vx_arena_free(&a);
 }
 
 static void test_random_inputs_shape(void **state) {
@@ -481,16 +464,16 @@ static void test_random_inputs_shape(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_two_pages_hand_computed),
-      cmocka_unit_test(test_split_partial_page),
-      cmocka_unit_test(test_state_over_two_steps),
-      cmocka_unit_test(test_sparse_covering_all_equals_dense),
-      cmocka_unit_test(test_random_against_naive_reference),
-      cmocka_unit_test(test_mla_tiny),
-      cmocka_unit_test(test_bad_inputs_are_reported),
-      cmocka_unit_test(test_shared_prefix_page),
-      cmocka_unit_test(test_select_kinds_in_index),
-      cmocka_unit_test(test_quest_against_formula),
+      cmocka_unit_test_setup_teardown(test_two_pages_hand_computed, arena_setup, arena_teardown),
+      cmocka_unit_test_setup_teardown(test_split_partial_page, arena_setup, arena_teardown),
+      cmocka_unit_test_setup_teardown(test_state_over_two_steps, arena_setup, arena_teardown),
+      cmocka_unit_test_setup_teardown(test_sparse_covering_all_equals_dense, arena_setup, arena_teardown),
+      cmocka_unit_test_setup_teardown(test_random_against_naive_reference, arena_setup, arena_teardown),
+      cmocka_unit_test_setup_teardown(test_mla_tiny, arena_setup, arena_teardown),
+      cmocka_unit_test_setup_teardown(test_bad_inputs_are_reported, arena_setup, arena_teardown),
+      cmocka_unit_test_setup_teardown(test_shared_prefix_page, arena_setup, arena_teardown),
+      cmocka_unit_test_setup_teardown(test_select_kinds_in_index, arena_setup, arena_teardown),
+      cmocka_unit_test_setup_teardown(test_quest_against_formula, arena_setup, arena_teardown),
       cmocka_unit_test(test_random_inputs_shape),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
