@@ -29,6 +29,8 @@ typedef struct gen {
   int nfields;      /* f0..f{n-1}, each [dim] per page */
   bool has_state;   /* state `st` [page] */
   bool has_local;   /* local `t` [page, head] defined before the score */
+  bool has_split;   /* field `fs` [sub:4, dim]: 4-token slice maxima */
+  bool mla;         /* `kv mla(48, 16)`: no v */
 } gen;
 
 /* Shapes the generator produces (axis sets of the index stage). */
@@ -71,12 +73,19 @@ static void leaf(gen *g, gshape s) {
     }
     break;
   case S_P:
-    switch (pick(g, g->has_state ? 5 : 4)) {
+    switch (pick(g, 6)) {
     case 0: emit(g, "page_age"); break;
+    case 5:
+      if (g->has_split) {
+        emit(g, "max(max(sum(q * fs, dim), sub), head)");
+        break;
+      }
+      emit(g, "page_index");
+      break;
     case 1: emit(g, "page_index"); break;
     case 2: emit(g, "sum(mean(q, head) * "); field(g); emit(g, ", dim)"); break;
     case 3: emit(g, "max(sum(q * "); field(g); emit(g, ", dim), head)"); break;
-    default: emit(g, "st"); break;
+    default: emit(g, g->has_state ? "st" : "page_age"); break;
     }
     break;
   case S_PH:
@@ -96,11 +105,11 @@ static void leaf(gen *g, gshape s) {
 }
 
 static const char *const unary[] = {"abs", "relu", "sigmoid", "tanh", "silu", "exp"};
-static const char *const reduce[] = {"sum", "mean", "max", "min"};
+static const char *const reduce[] = {"sum", "mean", "max", "min", "norm"};
 
 /* One reduction that produces shape s from a wider shape. */
 static void reduction(gen *g, gshape s, int depth) {
-  const char *r = reduce[pick(g, 4)];
+  const char *r = reduce[pick(g, 5)];
   switch (s) {
   case S_SCALAR: emit(g, "%s(", r); expr(g, S_P, depth); emit(g, ", page)"); break;
   case S_P:
@@ -154,7 +163,13 @@ static void expr(gen *g, gshape s, int depth) {
   case 4: reduction(g, s, depth); break;
   case 5: broadcast(g, s, depth); break;
   case 6: emit(g, "-"); leaf(g, s); break;
-  case 7: emit(g, "softmax("); expr(g, S_P, depth); emit(g, ", page)"); break;
+  case 7: {
+    bool soft = pick(g, 3) != 0; /* normalize needs a non-negative input */
+    emit(g, soft ? "softmax(" : "normalize(abs(");
+    expr(g, S_P, depth);
+    emit(g, soft ? ", page)" : ") + 1, page)");
+    break;
+  }
   default:
     emit(g, "where(");
     expr(g, S_P, depth);
@@ -179,13 +194,19 @@ static void generate(gen *g, uint64_t seed) {
   g->nfields = 1 + pick(g, 3);
   g->has_state = pick(g, 3) == 0;
   g->has_local = pick(g, 2) == 0;
+  g->has_split = pick(g, 4) == 0;
+  g->mla = pick(g, 5) == 0;
   emit(g, "algorithm fuzz_%llu {\n  param budget = %d;\n  param alpha: float = 0.%d;\n", (unsigned long long)seed,
        2 + pick(g, 5), 1 + pick(g, 9));
+  if (g->mla)
+    emit(g, "  kv mla(48, 16);\n");
   if (g->has_state)
     emit(g, "  state { st = 0; }\n");
   emit(g, "  cache {\n");
   for (int i = 0; i < g->nfields; i++)
-    emit(g, "    f%d = %s;\n", i, summaries[pick(g, 6)]);
+    emit(g, "    f%d = %s;\n", i, summaries[pick(g, g->mla ? 4 : 6)]);
+  if (g->has_split)
+    emit(g, "    fs = %s(split(k, 4), tok);\n", pick(g, 2) ? "max" : "mean");
   emit(g, "  }\n  index {\n");
   if (g->has_local) {
     g->has_local = false; /* t may not refer to itself */
