@@ -205,6 +205,9 @@ layer_list:
 state_block:
     STATE '{' state_items '}'
       { vx_note_block(p, &p->seen_state, &p->state_span, @1, "state"); }
+  /* a broken last statement (no ';' before the '}') ends with the block */
+  | STATE '{' state_items error '}'
+      { if (p->stop) YYABORT; yyerrok; vx_note_block(p, &p->seen_state, &p->state_span, @1, "state"); }
   ;
 
 state_items:
@@ -228,6 +231,9 @@ state_item:
 cache_block:
     CACHE '{' cache_items '}'
       { vx_note_block(p, &p->seen_cache, &p->cache_span, @1, "cache"); }
+  /* a broken last statement (no ';' before the '}') ends with the block */
+  | CACHE '{' cache_items error '}'
+      { if (p->stop) YYABORT; yyerrok; vx_note_block(p, &p->seen_cache, &p->cache_span, @1, "cache"); }
   ;
 
 cache_items:
@@ -252,6 +258,9 @@ dtype:
 index_block:
     INDEX '{' index_items '}'
       { vx_note_block(p, &p->seen_index, &p->index_span, @1, "index"); }
+  /* a broken last statement (no ';' before the '}') ends with the block */
+  | INDEX '{' index_items error '}'
+      { if (p->stop) YYABORT; yyerrok; vx_note_block(p, &p->seen_index, &p->index_span, @1, "index"); }
   ;
 
 index_items:

@@ -120,6 +120,23 @@ static void test_recovery_at_item_keywords(void **state) {
   vx_test_free(&t);
 }
 
+/* A statement without ';' before its block's '}' closes the block, so
+ * the next block is parsed normally. */
+static void test_recovery_at_block_end(void **state) {
+  (void)state;
+  vx_test_compile t;
+  vx_test_compile_src(&t,
+                      "algorithm x {\n"
+                      "  cache { c = mean(k, tok) }\n"
+                      "  index { score = page_index; select top(4) }\n"
+                      "}\n",
+                      NULL, VX_DIAG_TEXT);
+  assert_int_equal(t.errors, 2);
+  assert_diag_contains(&t, "t.vtx:2:28: error: unexpected '}', expecting ';'");
+  assert_diag_contains(&t, "t.vtx:3:45: error: unexpected '}', expecting 'keep' or ';'");
+  vx_test_free(&t);
+}
+
 static void test_eof_points_at_open_brace_and_keyword_hint(void **state) {
   (void)state;
   vx_test_compile t;
@@ -179,6 +196,7 @@ int main(void) {
       cmocka_unit_test(test_precedence),
       cmocka_unit_test(test_recovery_reports_several),
       cmocka_unit_test(test_recovery_at_item_keywords),
+      cmocka_unit_test(test_recovery_at_block_end),
       cmocka_unit_test(test_eof_points_at_open_brace_and_keyword_hint),
       cmocka_unit_test(test_max_errors_cap),
       cmocka_unit_test(test_every_prefix),
