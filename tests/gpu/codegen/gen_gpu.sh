@@ -5,6 +5,7 @@
 # tests/gpu/codegen/generated (see gen_prepare.sh) into a shared library
 # with nvcc, runs gen_check on each, one quick run under compute-sanitizer
 # memcheck, and prints a table. Logs under $OUT (default /tmp/gen_out).
+# GEN_ONLY='glob' restricts the run to matching case tags (no benchmarks).
 set -uo pipefail
 OUT=${OUT:-/tmp/gen_out}
 mkdir -p "$OUT"
@@ -21,14 +22,15 @@ if ! gcc -O2 -fopenmp -std=c17 -D_GNU_SOURCE -I. -I"$cuda/include" -DVX_ABI_HEAD
   echo "host build failed:"; cat "$OUT/build_host.log"; exit 1
 fi
 
-ls -d $here/generated/*/ | xargs -P "$jobs" -I{} sh -c \
+only=${GEN_ONLY:-*}
+ls -d $here/generated/$only/ | xargs -P "$jobs" -I{} sh -c \
   'd={}; t=$(basename $d); '"$cuda"'/bin/nvcc -O3 -shared -Xcompiler -fPIC -gencode=arch=compute_90a,code=sm_90a \
      -o '"$build"'/$t.so $d*.cu > '"$OUT"'/nvcc_$t.log 2>&1 || echo "nvcc failed: $t"'
 
 status=0
 summary="$OUT/summary.txt"
 : > "$summary"
-for d in $here/generated/*/; do
+for d in $here/generated/$only/; do
   tag=$(basename "$d")
   vir=$(ls "$d"*.vir)
   if [ ! -f "$build/$tag.so" ]; then echo "$tag: BUILD FAILED" >> "$summary"; status=1; continue; fi
@@ -49,14 +51,15 @@ for d in $here/generated/*/; do
 done
 
 if command -v compute-sanitizer > /dev/null; then
-  compute-sanitizer --tool memcheck --error-exitcode 9 "$build/gen_check" "$build/quest.so" \
-    $here/generated/quest/quest.vir --quick > "$OUT/memcheck.log" 2>&1
+  mc=$(basename "$(ls -d $here/generated/$only/ | grep -v mutant_ | head -1)")
+  compute-sanitizer --tool memcheck --error-exitcode 9 "$build/gen_check" "$build/$mc.so" \
+    $here/generated/$mc/*.vir --quick > "$OUT/memcheck.log" 2>&1
   rc=$?
-  echo "memcheck quest --quick: rc=$rc $(grep -m1 'ERROR SUMMARY' "$OUT/memcheck.log")" >> "$summary"
+  echo "memcheck $mc --quick: rc=$rc $(grep -m1 'ERROR SUMMARY' "$OUT/memcheck.log")" >> "$summary"
   [ $rc -eq 0 ] || status=1
 fi
 # Timings of the generated step at batch 8, 8 KV heads, 32K tokens.
-for tag in quest block_topk mla_centroid; do
+for tag in $([ -z "${GEN_ONLY:-}" ] && echo quest block_topk mla_centroid); do
   [ -f "$build/$tag.so" ] || continue
   "$build/gen_check" "$build/$tag.so" $here/generated/$tag/$tag.vir --bench > "$OUT/bench_$tag.txt" 2>&1
   echo "bench $tag: $(grep -E '^(PASS|FAIL)' "$OUT/bench_$tag.txt" | cut -c 46-)" >> "$summary"

@@ -12,10 +12,12 @@ grep -v '^#' "$here/gen_cases.list" | while read -r tag example flags; do
   [ -n "$tag" ] || continue
   dir="$here/generated/$tag"
   mkdir -p "$dir"
+  src="$root/examples/$example.vtx"
+  [ -f "$src" ] || src="$root/tests/codegen/algorithms/$example.vtx"
   # shellcheck disable=SC2086
-  "$vortexc" "$root/examples/$example.vtx" $flags -o "$dir/$example.cu"
+  "$vortexc" "$src" $flags -o "$dir/$example.cu"
   # shellcheck disable=SC2086
-  "$vortexc" "$root/examples/$example.vtx" $flags --emit=ir -o "$dir/$example.vir"
+  "$vortexc" "$src" $flags --emit=ir -o "$dir/$example.vir"
 done
 # Negative control: quest compiled with another budget, checked against the
 # unmodified IR. gen_gpu.sh requires this one to FAIL (the harness can fail).
