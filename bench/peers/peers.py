@@ -108,40 +108,49 @@ def copy_gbs(device, bench):
 
 
 # --------------------------------------------------------------- block masks
-def selection_mask(sel, n_pages, context, block, device):
-    """BlockMask over the folded rows (request x KV head) attending exactly the
-    selected pages. With 16-token blocks every selected page is a FULL block
-    (no mask_mod evaluated in the kernel); with larger blocks the blocks that
-    contain a selected page are partial and the mask_mod removes the rest.
+class SelectionMask:
+    """BlockMasks over the folded rows (request x KV head) attending exactly
+    the selected pages. With 16-token blocks every selected page is a FULL
+    block (the kernel evaluates no mask_mod); with larger blocks the blocks
+    holding a selected page are partial and the mask_mod removes the rest.
     The mask_mod also defines the semantics for eager (CPU) execution, which
-    ignores block sparsity."""
-    from torch.nn.attention.flex_attention import BlockMask
+    ignores block sparsity. One object per shape: `chosen` is updated in
+    place and the mask_mod is always the same function, so a new selection
+    never makes torch.compile recompile."""
 
-    rows, k = sel.shape
-    sel_l = sel.to(device=device, dtype=torch.long)
-    chosen = torch.zeros(rows, n_pages, dtype=torch.bool, device=device)
-    chosen.scatter_(1, sel_l, True)
+    def __init__(self, rows, n_pages, context, device):
+        self.rows, self.n_pages, self.context, self.device = rows, n_pages, context, device
+        self.chosen = torch.zeros(rows, n_pages, dtype=torch.bool, device=device)
+        chosen = self.chosen
 
-    def mask_mod(b, h, q_idx, kv_idx):
-        return chosen[b, kv_idx // PAGE]
+        def mask_mod(b, h, q_idx, kv_idx):
+            return chosen[b, kv_idx // PAGE]
 
-    nblk = (context + block - 1) // block
-    if block == PAGE:
-        idx = torch.zeros(rows, 1, 1, nblk, dtype=torch.int32, device=device)
-        idx[:, 0, 0, :k] = sel_l.to(torch.int32)
-        zero = torch.zeros(rows, 1, 1, dtype=torch.int32, device=device)
-        full = torch.full((rows, 1, 1), k, dtype=torch.int32, device=device)
-        return BlockMask.from_kv_blocks(zero, idx.clone(), full, idx, BLOCK_SIZE=(128, block),
-                                        mask_mod=mask_mod, seq_lengths=(1, context)), chosen
-    per = block // PAGE
-    blk_hit = torch.zeros(rows, nblk, dtype=torch.bool, device=device)
-    blk_hit.scatter_(1, sel_l // per, True)
-    num = blk_hit.sum(1, dtype=torch.int32).view(rows, 1, 1)
-    # hit blocks first, ascending: argsort of (not hit, block id)
-    order = torch.argsort((~blk_hit).to(torch.int64) * nblk + torch.arange(nblk, device=device), dim=1)
-    idx = order.to(torch.int32).view(rows, 1, 1, nblk)
-    return BlockMask.from_kv_blocks(num, idx, BLOCK_SIZE=(128, block), mask_mod=mask_mod,
-                                    seq_lengths=(1, context)), chosen
+        self.mask_mod = mask_mod
+        self.zero = torch.zeros(rows, 1, 1, dtype=torch.int32, device=device)
+
+    def build(self, sel, block):
+        from torch.nn.attention.flex_attention import BlockMask
+
+        rows, k = sel.shape
+        sel_l = sel.to(device=self.device, dtype=torch.long)
+        self.chosen.zero_()
+        self.chosen.scatter_(1, sel_l, True)
+        nblk = (self.context + block - 1) // block
+        if block == PAGE:
+            idx = torch.zeros(rows, 1, 1, nblk, dtype=torch.int32, device=self.device)
+            idx[:, 0, 0, :k] = sel_l.to(torch.int32)
+            full = torch.full((rows, 1, 1), k, dtype=torch.int32, device=self.device)
+            return BlockMask.from_kv_blocks(self.zero, idx, full, idx, BLOCK_SIZE=(128, block), mask_mod=self.mask_mod,
+                                            seq_lengths=(1, self.context), compute_q_blocks=False)
+        per = block // PAGE
+        hit = torch.zeros(rows, nblk, dtype=torch.bool, device=self.device)
+        hit.scatter_(1, sel_l // per, True)
+        num = hit.sum(1, dtype=torch.int32).view(rows, 1, 1)
+        # hit blocks first, ascending: argsort of (not hit, block id)
+        order = torch.argsort((~hit).to(torch.int64) * nblk + torch.arange(nblk, device=self.device), dim=1)
+        return BlockMask.from_kv_blocks(num, order.to(torch.int32).view(rows, 1, 1, nblk), BLOCK_SIZE=(128, block),
+                                        mask_mod=self.mask_mod, seq_lengths=(1, self.context), compute_q_blocks=False)
 
 
 # ------------------------------------------------------------------- checks
@@ -179,6 +188,7 @@ class Shape:
         self.qf = self.q.view(batch * HKV, GROUP, 1, DIM)
         self.kf = self.k.view(batch * HKV, 1, context, DIM)
         self.vf = self.v.view(batch * HKV, 1, context, DIM)
+        self.masks = SelectionMask(batch * HKV, self.n_pages, context, device)
         self.kv_bytes = 2.0 * batch * HKV * context * DIM * ELEM
         self.qo_bytes = 2.0 * batch * HQ * DIM * ELEM
 
@@ -255,11 +265,11 @@ def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pip
             last = None
             for block in (PAGE, 128):
                 try:
-                    bm, chosen = selection_mask(sel, sh.n_pages, sh.context, block, sh.device)
+                    bm = sh.masks.build(sel, block)
                     fn = lambda: flex(sh.qf, sh.kf, sh.vf, block_mask=bm, enable_gqa=True)
                     got = fn()[:, :, 0]
                     check_close(f"flex-sparse/{block}", got[rows_to_check],
-                                ref_rows(sh.qf, sh.kf, sh.vf, chosen, rows_to_check))
+                                ref_rows(sh.qf, sh.kf, sh.vf, sh.masks.chosen, rows_to_check))
                     break
                 except Exception as e:
                     last = e
@@ -287,14 +297,12 @@ def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pip
                 return torch.topk(s, budget, dim=1, sorted=False).indices
 
             def step():
-                bm, _ = selection_mask(index(), sh.n_pages, sh.context, PAGE, sh.device)
+                bm = sh.masks.build(index(), PAGE)
                 return flex(sh.qf, sh.kf, sh.vf, block_mask=bm, enable_gqa=True)
 
-            got = step()[:, :, 0]
-            sel = index().sort(1).values
-            chosen = torch.zeros(rows, sh.n_pages, dtype=torch.bool, device=sh.device)
-            chosen.scatter_(1, sel.long(), True)
-            check_close("torch-pipeline", got[rows_to_check], ref_rows(sh.qf, sh.kf, sh.vf, chosen, rows_to_check))
+            got = step()[:, :, 0]  # leaves this step's selection in sh.masks.chosen
+            check_close("torch-pipeline", got[rows_to_check],
+                        ref_rows(sh.qf, sh.kf, sh.vf, sh.masks.chosen, rows_to_check))
             env_bytes = 2.0 * rows * sh.n_pages * DIM * ELEM
             tokens = min(budget * PAGE, sh.context)
             record("torch-pipeline", bench(step), sh.sparse_bytes(tokens) + env_bytes)

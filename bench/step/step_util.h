@@ -105,6 +105,7 @@ static void sb_timer_init(sb_timer *t, size_t l2_bytes, int reps) {
   t->flush_vec16 = std::max<size_t>(4 * l2_bytes, (size_t)256 << 20) / 16;
   CK(cudaMalloc(&t->flush_buf, t->flush_vec16 * 16));
   CK(cudaMemset(t->flush_buf, 1, t->flush_vec16 * 16));
+  CK(cudaDeviceSynchronize()); /* the timing stream below does not wait for the legacy one */
   CK(cudaMalloc(&t->sink, 4));
   CK(cudaStreamCreateWithFlags(&t->stream, cudaStreamNonBlocking));
   CK(cudaEventCreate(&t->a));
@@ -167,6 +168,7 @@ static double sb_copy_gbs(sb_timer *t) {
   CK(cudaMalloc(&src, bytes));
   CK(cudaMalloc(&dst, bytes));
   sb_fill(src, bytes / 2, 1);
+  CK(cudaDeviceSynchronize());
   cudaGraphExec_t ge =
       sb_capture(t, [&](cudaStream_t s) { CK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, s)); });
   const double ms = sb_time_graph(t, ge);

@@ -1,0 +1,67 @@
+"""CPU checks of peers.py's logic (selection files, block masks, the Quest
+identity the torch pipeline relies on). Run: python3 -m unittest
+bench/peers/test_peers.py (skipped without torch). FlexAttention runs eager
+here, which honours only the mask_mod; the GPU run re-checks every output."""
+import os
+import sys
+import tempfile
+import unittest
+import warnings
+
+try:
+    import torch
+except ImportError:  # the build machine need not have torch
+    torch = None
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+@unittest.skipIf(torch is None, "torch not installed")
+class PeersLogic(unittest.TestCase):
+    def setUp(self):
+        import peers
+
+        self.p = peers
+        warnings.filterwarnings("ignore")
+        self.gen = torch.Generator().manual_seed(7)
+
+    def test_selection_roundtrip(self):
+        sel = self.p.random_selection(3, 40, 9, self.gen)
+        self.assertEqual(tuple(sel.shape), (3 * self.p.HKV, 9))
+        self.assertTrue(bool((sel[:, 1:] > sel[:, :-1]).all()))
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "sel_quest_b3_c640.bin")
+            self.p.write_selection(path, sel, 3, self.p.HKV, 640, self.p.PAGE)
+            meta, back = self.p.read_selection(path)
+        self.assertTrue(torch.equal(back, sel))
+        self.assertEqual((meta["algo"], meta["batch"], meta["context"], meta["k"]), ("quest", 3, 640, 9))
+
+    def test_masks_attend_exactly_the_selected_pages(self):
+        from torch.nn.attention.flex_attention import flex_attention
+
+        sh = self.p.Shape(2, 1000, torch.device("cpu"), self.gen)
+        sel = self.p.random_selection(2, sh.n_pages, 10, self.gen)
+        for block in (self.p.PAGE, 128):
+            bm = sh.masks.build(sel, block)
+            got = flex_attention(sh.qf, sh.kf, sh.vf, block_mask=bm, enable_gqa=True)[:, :, 0]
+            rows = list(range(sh.qf.shape[0]))
+            ref = self.p.ref_rows(sh.qf, sh.kf, sh.vf, sh.masks.chosen, rows)
+            self.p.check_close(f"block {block}", got, ref)
+            self.assertEqual(int(sh.masks.chosen.sum()), sel.numel())
+
+    def test_quest_score_identity(self):
+        # max(q*kmax, q*kmin) == relu(q)*kmax + min(q,0)*kmin when kmax >= kmin
+        q = torch.randn(5, 4, 16, generator=self.gen)
+        a, b = torch.randn(5, 7, 16, generator=self.gen), torch.randn(5, 7, 16, generator=self.gen)
+        kmax, kmin = torch.maximum(a, b), torch.minimum(a, b)
+        direct = torch.maximum(q[:, :, None] * kmax[:, None], q[:, :, None] * kmin[:, None]).sum(-1)
+        mm = q.clamp(min=0) @ kmax.transpose(1, 2) + q.clamp(max=0) @ kmin.transpose(1, 2)
+        self.assertTrue(torch.allclose(direct, mm, atol=1e-5))
+
+    def test_check_close_rejects_wrong_output(self):
+        with self.assertRaises(RuntimeError):
+            self.p.check_close("x", torch.ones(4), torch.zeros(4))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# run_all.sh: the issue-5 benchmark in one command, ON THE GPU MACHINE, from
+# the repository root of a checkout that has bench/step/gen/ (committed;
+# refresh with bench/step/prepare.sh on the build machine).
+#   1. build step_bench (nvcc + gcc, bench/step/build.sh)
+#   2. step_bench: dense (libvortexrt) + generated quest and block_topk at
+#      contexts 8K/32K/128K x batch 16/32/64; writes the selections
+#   3. peers.py: torch SDPA, FlexAttention dense / block-sparse over the same
+#      selections, the PyTorch Quest pipeline (time-boxed)
+#   4. bench/step/report.py: one table + the targets
+# Every stage logs to $OUT (default ./bench-out); a failing stage is
+# reported and the others still run. Exit status: 0 only if all stages did.
+# Env: STEP_ARGS / PEERS_ARGS add arguments; PEERS_BUDGET_S (default 200)
+# bounds peers.py's shapes (torch.compile per shape is the slow part).
+set -u -o pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/bench-out}
+mkdir -p "$OUT/sel"
+B=${STEP_BUILD:-build-step}
+declare -A RC
+t0=$(date +%s)
+stage() { # name command...: runs one stage, logs to $OUT/name.log, records rc
+  local name=$1; shift
+  local s=$(date +%s)
+  echo "== $name: $*"
+  "$@" > "$OUT/$name.log" 2>&1
+  RC[$name]=$?
+  echo "   $name: rc=${RC[$name]} ($(( $(date +%s) - s )) s, log $OUT/$name.log)"
+  [ "${RC[$name]}" = 0 ] || tail -15 "$OUT/$name.log"
+}
+{ git rev-parse HEAD 2>/dev/null; date -u; nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format=csv 2>&1; cat bench/step/gen/PROVENANCE 2>/dev/null; } > "$OUT/env.txt"
+
+stage build bash bench/step/build.sh "$B"
+if [ "${RC[build]}" = 0 ]; then
+  # shellcheck disable=SC2086
+  stage step "$B/step_bench" --json "$OUT/step.json" --sel-dir "$OUT/sel" ${STEP_ARGS:-}
+else
+  RC[step]=skipped
+fi
+
+# Peers over the selections step_bench wrote (most telling shapes first);
+# random selections of the same size if there are none.
+sels=()
+for s in b32_c32768 b16_c8192 b16_c131072 b64_c32768 b16_c32768 b32_c8192 b64_c8192 b32_c131072 b64_c131072; do
+  for a in quest block_topk; do [ -f "$OUT/sel/sel_${a}_$s.bin" ] && sels+=(--selection "$OUT/sel/sel_${a}_$s.bin"); done
+done
+PY=${PYTHON:-python3}
+# shellcheck disable=SC2086
+stage peers "$PY" bench/peers/peers.py ${sels[@]+"${sels[@]}"} --json "$OUT/peers.json" \
+  --time-budget "${PEERS_BUDGET_S:-200}" ${PEERS_ARGS:-}
+
+echo
+echo "================ issue 5: one decode step, GQA 32/8, dim 128, bf16, page 16, 2048-token budget ================"
+"$PY" bench/step/report.py "$OUT/step.json" "$OUT/peers.json" --json "$OUT/report.json" | tee "$OUT/report.txt"
+echo
+echo "stages: build=${RC[build]} step=${RC[step]} peers=${RC[peers]}  ($(( $(date +%s) - t0 )) s; logs and JSON in $OUT)"
+for k in build step peers; do [ "${RC[$k]}" = 0 ] || exit 1; done
+exit 0

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""report.py STEP_JSON [PEERS_JSON] [--json OUT]: the one table of issue 5.
+
+Joins step_bench's results (generated kernels, libvortexrt dense) with
+peers.py's (torch SDPA, FlexAttention, the PyTorch Quest pipeline) by
+(batch, context), and prints per algorithm and shape:
+  step        whole generated step: ms, x its bytes floor, speed-up over
+              dense (ours) and over torch SDPA dense, index share of the step
+  attn        generated sparse attention as the step calls it, and over the
+              same pages packed to the budget (attn-compact), x floor
+  flex        FlexAttention block-sparse over the SAME pages (selection file
+              written by step_bench), x floor, and attn's speed-up over it
+  pipe        the PyTorch Quest pipeline (quest rows only) and the step's
+              speed-up over it
+Then the issue-5 targets, each marked ok / MISS over the shapes where it
+applies. Missing inputs print as '-'; nothing here fails the run.
+"""
+import json
+import sys
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        print(f"report: cannot read {path}: {e}")
+        return None
+
+
+def index(doc):
+    out = {}
+    for r in (doc or {}).get("results", []):
+        if "ms" in r:
+            out[(r.get("kind"), r["name"], r["batch"], r["context"])] = r
+    return out
+
+
+def fmt(r, key="ms", width=8):
+    return f"{r[key]:{width}.4f}" if r else " " * (width - 1) + "-"
+
+
+def xfloor(r):
+    return f"x{r['ratio_to_floor']:4.2f}" if r else "    -"
+
+
+def ratio(a, b):
+    """a / b for two results' ms, formatted; '-' when either is missing."""
+    return f"{a['ms'] / b['ms']:6.2f}x" if a and b else "      -"
+
+
+def main(argv):
+    import argparse
+
+    p = argparse.ArgumentParser()
+    p.add_argument("step_json")
+    p.add_argument("peers_json", nargs="?")
+    p.add_argument("--json", dest="out_json")
+    a = p.parse_args(argv)
+    out_json = a.out_json
+    step_doc = load(a.step_json)
+    peer_doc = load(a.peers_json) if a.peers_json else None
+    ours, peers = index(step_doc), index(peer_doc)
+    if step_doc:
+        print(f"device: {step_doc.get('device')}; copy {step_doc.get('copy_gbs', 0):.0f} GB/s (step_bench), "
+              f"{(peer_doc or {}).get('copy_gbs', 0):.0f} GB/s (peers, torch {(peer_doc or {}).get('torch', '-')})")
+    algos = sorted({k[0] for k in ours if k[0] != "dense"})
+    shapes = sorted({(k[2], k[3]) for k in ours} | {(k[2], k[3]) for k in peers}, key=lambda s: (s[1], s[0]))
+    hdr = (f"{'algo':<10} {'B':>3} {'ctx':>6} | {'step ms':>8} {'floor':>5} {'vsDense':>7} {'vsSDPA':>7} {'idx%':>4} | "
+           f"{'attn ms':>8} {'floor':>5} {'compact':>8} {'floor':>5} | {'flex ms':>8} {'floor':>5} {'attn/fx':>7} | "
+           f"{'pipe ms':>8} {'step/pp':>7}")
+    print(hdr)
+    print("-" * len(hdr))
+    rows, checks = [], {k: [] for k in ("attn<=1.15", "dense<=1.10", "index<=1.3", "index<=30%", "step<=1.25",
+                                         "step>=6x/8x dense@32K/B32", "attn>=3x flex", "step>=10x pipeline")}
+    for algo in algos:
+        for b, c in shapes:
+            g = lambda name, src=ours, kind=algo: src.get((kind, name, b, c))
+            step, idx, attn, comp = g("step"), g("index+topk"), g("attn"), g("attn-compact")
+            if not step and not attn:
+                continue
+            dense = ours.get(("dense", "vortexrt", b, c))
+            sdpa = peers.get(("peer", "sdpa-dense", b, c))
+            flex = peers.get(("peer", f"flex-sparse[{algo}]", b, c))
+            pipe = peers.get(("peer", "torch-pipeline", b, c)) if algo == "quest" else None
+            share = f"{100 * idx['ms'] / step['ms']:4.0f}" if idx and step else "   -"
+            print(f"{algo:<10} {b:>3} {c:>6} | {fmt(step)} {xfloor(step)} {ratio(dense, step)} {ratio(sdpa, step)} "
+                  f"{share} | {fmt(attn)} {xfloor(attn)} {fmt(comp)} {xfloor(comp)} | {fmt(flex)} {xfloor(flex)} "
+                  f"{ratio(flex, attn)} | {fmt(pipe)} {ratio(pipe, step)}")
+            rows.append(dict(algo=algo, batch=b, context=c, step=step, index=idx, attn=attn, attn_compact=comp,
+                             dense=dense, sdpa=sdpa, flex_sparse=flex, pipeline=pipe))
+            if attn:
+                checks["attn<=1.15"].append(attn["ratio_to_floor"] <= 1.15)
+            if dense:
+                checks["dense<=1.10"].append(dense["ratio_to_floor"] <= 1.10)
+            if idx:
+                checks["index<=1.3"].append(idx["ratio_to_floor"] <= 1.3)
+            if idx and step:
+                checks["index<=30%"].append(idx["ms"] <= 0.3 * step["ms"])
+            if step:
+                checks["step<=1.25"].append(step["ratio_to_floor"] <= 1.25)
+            if step and dense and c == 32768 and b == 32:
+                need = 6.0 if algo == "quest" else 8.0
+                checks["step>=6x/8x dense@32K/B32"].append(dense["ms"] / step["ms"] >= need)
+            if attn and flex:
+                checks["attn>=3x flex"].append(flex["ms"] / attn["ms"] >= 3.0)
+            if step and pipe:
+                checks["step>=10x pipeline"].append(pipe["ms"] / step["ms"] >= 10.0)
+    print()
+    print("dense:  " + "  ".join(
+        f"B{b}/{c // 1024}K ours {fmt(ours.get(('dense', 'vortexrt', b, c)), width=7)} "
+        f"{xfloor(ours.get(('dense', 'vortexrt', b, c)))} sdpa {fmt(peers.get(('peer', 'sdpa-dense', b, c)), width=7)} "
+        f"{xfloor(peers.get(('peer', 'sdpa-dense', b, c)))}" for b, c in shapes))
+    print("targets (issue 5):")
+    for k, v in checks.items():
+        state = "no data" if not v else ("ok" if all(v) else f"MISS ({v.count(False)}/{len(v)} shapes)")
+        print(f"  {k:<28} {state}")
+    errors = [r for d in (step_doc, peer_doc) for r in (d or {}).get("results", []) if "error" in r]
+    for r in errors:
+        print(f"  peer error: {r['name']} B={r['batch']} ctx={r['context']}: {r['error'][:120]}")
+    if step_doc and step_doc.get("check_failures"):
+        print(f"  step_bench: {step_doc['check_failures']} shape/algorithm checks FAILED (see step.log)")
+    if out_json:
+        with open(out_json, "w") as f:
+            json.dump(dict(rows=rows, targets={k: v for k, v in checks.items()}), f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
