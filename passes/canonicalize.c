@@ -7,7 +7,7 @@
  *                                         does: f32 operands, double math,
  *                                         one rounding to f32)
  *   x * 1, 1 * x, x / 1, x + 0, 0 + x, x - 0   -> x
- *   neg(neg(x))         -> x
+ *   neg(neg(x)), max(x, x), min(x, x)   -> x
  *   op(const, x)        -> op(x, const)  for commutative add/mul/max/min/eq/ne
  * An identity is applied only when the result has x's shape (the constant
  * is [] so broadcasting never changes it; checked anyway). Replaced ops are
@@ -97,6 +97,10 @@ static vx_op *identity_of(vx_op *op) {
     break;
   case VX_OP_NEG:
     r = a->code == VX_OP_NEG ? a->operands[0] : NULL;
+    break;
+  case VX_OP_MAX:
+  case VX_OP_MIN:
+    r = a == b ? a : NULL; /* fmax(x, x) == x, NaN included */
     break;
   default:
     break;
