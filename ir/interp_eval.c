@@ -66,6 +66,11 @@ bool vx_eval_plan_init(vx_eval_plan *plan, const vx_module *m, const vx_func *f,
                             info->mnemonic, op->id, k);
         break;
       }
+      if (vx_op_info_of(arg->code)->cls == VX_OPC_SINK) {
+        ok = vx_interp_fail(err, "%s %%%d: operand %d is %s, which has no value", info->mnemonic, op->id, k,
+                            vx_op_info_of(arg->code)->mnemonic);
+        break;
+      }
       plan->operand_slot[i * 3 + k] = s;
     }
     if (slot_of_id[op->id] >= 0 && ok) {
