@@ -19,6 +19,4 @@ expect_reject() { # NAME PATTERN vortexc-args...
 expect_reject mla_4_heads "MLA with 4 heads" "$examples/mla_centroid.vtx" --group=4
 # The decode kernels read head dims that are multiples of 64.
 expect_reject head_dim_96 "head dim 96" "$examples/quest.vtx" --head-dim=96
-# select mass (top-p) has no device implementation in the runtime yet.
-expect_reject mass_topp "select mass is not supported" "$examples/mass_topp.vtx"
 exit $fail
