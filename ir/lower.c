@@ -372,12 +372,27 @@ static void lower_index(lower_ctx *c) {
   }
 }
 
-/* Geometry: the target's, with MLA taken from the algorithm. */
+/* Geometry: the target's, with MLA taken from the algorithm. A target
+ * that is known to be MLA (e.g. from --model-config) must agree with the
+ * algorithm's `kv mla(dc, dr)`: the cached latent layout differs. */
 static bool check_geometry(lower_ctx *c, vx_geometry *g) {
   const vx_algorithm *alg = c->alg;
+  char msg[200];
+  if (g->kv == VX_KV_MLA && alg->kv != VX_KV_MLA) {
+    snprintf(msg, sizeof msg, "the target model uses MLA (latent %d + rope %d) but algorithm '%s' is written for GQA",
+             g->mla_latent, g->mla_rope, alg->name ? alg->name : "");
+    report(c, alg->span, "mla-geometry", "declare the latent layout with `kv mla(dc, dr);`", msg);
+    return false;
+  }
+  if (g->kv == VX_KV_MLA && g->mla_latent > 0 &&
+      (g->mla_latent != alg->mla_latent || g->mla_rope != alg->mla_rope)) {
+    snprintf(msg, sizeof msg, "algorithm declares kv mla(%d, %d) but the target model has mla(%d, %d)",
+             alg->mla_latent, alg->mla_rope, g->mla_latent, g->mla_rope);
+    report(c, alg->span, "mla-geometry", NULL, msg);
+    return false;
+  }
   if (alg->kv == VX_KV_MLA) {
     if (alg->mla_latent <= 0 || alg->mla_rope < 0) {
-      char msg[160];
       snprintf(msg, sizeof msg, "MLA widths must be positive (got dc=%d, dr=%d)", alg->mla_latent, alg->mla_rope);
       report(c, alg->span, "mla-geometry", "write `kv mla(512, 64);` for a 512-wide latent and 64 rope dims", msg);
       return false;

@@ -116,11 +116,36 @@ static void test_split_width_checked_against_geometry(void **state) {
   t_diag_close(&d);
 }
 
+/* A target known to be MLA (--model-config) must match the algorithm. */
+static void test_mla_target_must_match(void **state) {
+  (void)state;
+  t_diag d;
+  t_diag_open(&d);
+  vx_arena a;
+  vx_arena_init(&a);
+  vx_geometry geo = t_default_geometry();
+  geo.kv = VX_KV_MLA;
+  geo.mla_latent = 512;
+  geo.mla_rope = 64;
+  lower_example("mla_centroid.vtx", geo, &a, &d); /* agrees */
+  char path[4096];
+  snprintf(path, sizeof path, "%s/examples/quest.vtx", VX_SOURCE_DIR);
+  assert_null(t_compile_vtx(path, &geo, &a, d.engine));
+  assert_non_null(strstr(t_diag_text(&d), "the target model uses MLA (latent 512 + rope 64) but algorithm 'quest'"));
+  geo.mla_latent = 256;
+  snprintf(path, sizeof path, "%s/examples/mla_centroid.vtx", VX_SOURCE_DIR);
+  assert_null(t_compile_vtx(path, &geo, &a, d.engine));
+  assert_non_null(strstr(t_diag_text(&d), "algorithm declares kv mla(512, 64) but the target model has mla(256, 64)"));
+  vx_arena_free(&a);
+  t_diag_close(&d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mla_geometry_and_storage),
       cmocka_unit_test(test_params_fields_states_select),
       cmocka_unit_test(test_split_width_checked_against_geometry),
+      cmocka_unit_test(test_mla_target_must_match),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
