@@ -35,20 +35,20 @@ test: test-release test-asan test-fuzz
 
 # GPU tests need the lent H200 (`ctest -L gpu` there); everything else runs here.
 test-release: build
-	ctest --test-dir build --output-on-failure -j $(JOBS) -LE 'gpu|fuzz'
+	ctest --test-dir build --output-on-failure -j $(JOBS) -LE '^(gpu|fuzz)$$'
 
 test-asan: deps
 	cmake -S . -B build-asan $(call generator,build-asan) -DCMAKE_BUILD_TYPE=Debug \
 	  -DVX_SANITIZE=ON -DVX_WERROR=ON
 	cmake --build build-asan -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) -LE 'gpu|fuzz|nvrtc'
+	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) -LE '^(gpu|fuzz|nvrtc)$$'
 
 test-fuzz: deps
 	CC=clang cmake -S . -B build-fuzz $(call generator,build-fuzz) -DCMAKE_BUILD_TYPE=Debug \
 	  -DCMAKE_C_COMPILER=clang -DVX_FUZZ=ON -DVX_SANITIZE=ON -DVX_CUDA=OFF -DVX_FUZZ_SECONDS=$(FUZZ_SECS)
 	cmake --build build-fuzz -j $(JOBS) --target fuzz_frontend
-	ctest --test-dir build-fuzz --output-on-failure -L fuzz
+	ctest --test-dir build-fuzz --output-on-failure -L '^fuzz$$'
 
 clean:
 	rm -rf build build-asan build-fuzz
