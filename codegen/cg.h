@@ -84,6 +84,10 @@ void vx_cg_analyse_index(vx_cg *cg);      /* emit_index.c */
 void vx_cg_emit_index(vx_cg *cg);         /* emit_index.c */
 /* emit_index.c: the score needs whole rows (one fused block per row). */
 bool vx_cg_index_reduces_over_page(const vx_cg *cg);
+/* emit_select.c: the mass-select device helper (emitted once, before the
+ * kernel) and the select call ending the index kernel. */
+void vx_cg_emit_mass_select(vx_cg *cg);
+void vx_cg_emit_select(vx_cg *cg, const vx_op *sel);
 void vx_cg_emit_attention(vx_cg *cg);     /* emit_attend.c */
 void vx_cg_emit_cu_prelude(vx_cg *cg);    /* emit_host.c: geometry, types, status codes */
 void vx_cg_emit_state_kernel(vx_cg *cg); /* emit_host.c: state fill kernel */
