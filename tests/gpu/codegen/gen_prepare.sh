@@ -12,8 +12,12 @@ grep -v '^#' "$here/gen_cases.list" | while read -r tag example flags; do
   [ -n "$tag" ] || continue
   dir="$here/generated/$tag"
   mkdir -p "$dir"
-  src="$root/examples/$example.vtx"
-  [ -f "$src" ] || src="$root/tests/codegen/algorithms/$example.vtx"
+  # EXAMPLE: a name in examples/ or tests/codegen/algorithms/, or a path to
+  # any .vtx file (held-out algorithms), relative to the repository root.
+  case $example in
+    *.vtx) src="$root/$example"; [ -f "$example" ] && src="$example"; example=$(basename "$example" .vtx) ;;
+    *) src="$root/examples/$example.vtx"; [ -f "$src" ] || src="$root/tests/codegen/algorithms/$example.vtx" ;;
+  esac
   # shellcheck disable=SC2086
   "$vortexc" "$src" $flags -o "$dir/$example.cu"
   # shellcheck disable=SC2086
