@@ -38,7 +38,9 @@ LIST
 {
   echo "vortexc: $("$vortexc" --version 2>&1 | head -1)"
   echo "vortexc binary: $vortexc"
-  echo "tree: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- codegen runtime/device compiler ir passes frontend || echo ' + uncommitted changes to the compiler or runtime headers')"
+  # the source tree that vortexc was built from (it embeds runtime/device)
+  src=$(git -C "$(dirname "$vortexc")" rev-parse --show-toplevel 2>/dev/null || echo "$root")
+  echo "source: $(git -C "$src" rev-parse --short HEAD)$(git -C "$src" diff --quiet HEAD -- codegen runtime/device compiler ir passes frontend || echo ' + uncommitted changes to the compiler or runtime headers')"
   echo "flags: $geom; quest -D budget=125; block_topk -D budget=126"
 } > "$out/PROVENANCE"
 cat "$out/PROVENANCE"

@@ -20,12 +20,24 @@ import sys
 
 
 def load(path):
+    """The document, or None. A step_bench that died mid-run leaves its
+    results array unclosed: close it and keep what was measured."""
     try:
         with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError) as e:
+            text = f.read()
+    except OSError as e:
         print(f"report: cannot read {path}: {e}")
         return None
+    for suffix in ("", "\n]}"):
+        try:
+            doc = json.loads(text + suffix)
+            if suffix:
+                print(f"report: {path} was cut short (run died?); using the results it holds")
+            return doc
+        except ValueError:
+            pass
+    print(f"report: {path} is not JSON")
+    return None
 
 
 def index(doc):
@@ -107,10 +119,11 @@ def main(argv):
             if step and pipe:
                 checks["step>=10x pipeline"].append(pipe["ms"] / step["ms"] >= 10.0)
     print()
-    print("dense:  " + "  ".join(
-        f"B{b}/{c // 1024}K ours {fmt(ours.get(('dense', 'vortexrt', b, c)), width=7)} "
-        f"{xfloor(ours.get(('dense', 'vortexrt', b, c)))} sdpa {fmt(peers.get(('peer', 'sdpa-dense', b, c)), width=7)} "
-        f"{xfloor(peers.get(('peer', 'sdpa-dense', b, c)))}" for b, c in shapes))
+    print("dense (ms, x floor): vortexrt paged | torch SDPA contiguous | FlexAttention contiguous")
+    for b, c in shapes:
+        d = [ours.get(("dense", "vortexrt", b, c)), peers.get(("peer", "sdpa-dense", b, c)),
+             peers.get(("peer", "flex-dense", b, c))]
+        print(f"  B={b:<3} ctx={c:<6} " + " | ".join(f"{fmt(r)} {xfloor(r)}" for r in d))
     print("targets (issue 5):")
     for k, v in checks.items():
         state = "no data" if not v else ("ok" if all(v) else f"MISS ({v.count(False)}/{len(v)} shapes)")

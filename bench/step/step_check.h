@@ -116,6 +116,20 @@ static bool sb_all_finite(const char *what, const std::vector<uint16_t> &out) {
   return true;
 }
 
+/* Two outputs of the same attention agree (bf16 rounding of different
+ * work splits aside): the step vs index + attn, and every output after the
+ * timing replays vs the one checked before them. */
+static bool sb_outputs_agree(const char *what, const std::vector<uint16_t> &x, const std::vector<uint16_t> &y) {
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double a = sb_bf16_to_f32(x[i]), b = sb_bf16_to_f32(y[i]);
+    if (!(fabs(a - b) <= 1e-2 + 1e-2 * fabs(b))) {
+      fprintf(stderr, "CHECK FAILED %s: element %zu: %g vs %g\n", what, i, a, b);
+      return false;
+    }
+  }
+  return true;
+}
+
 /* Summaries of row (b, head): f64 fields of its pages from the device pools
  * (bf16, [page][kv head][dim] each) as [n][num_fields][dim]. */
 static std::vector<double> sb_row_fields(const sb_algo &a, const sb_host_kv &h, void *const *pools, int b, int head) {

@@ -11,7 +11,23 @@
 
 #include "vxrt_internal.h"
 
+#include <stddef.h>
+
+/* The C descriptor must mirror the device one field for field: generated
+ * code receives either by value. */
+#define VXRT_SAME_FIELD(f) static_assert(offsetof(vx_paged_kv, f) == offsetof(vxrt_paged_kv, f), "field " #f " moved")
 static_assert(sizeof(vx_paged_kv) == sizeof(vxrt_paged_kv), "vxrt_paged_kv must mirror vx_paged_kv");
+VXRT_SAME_FIELD(format);
+VXRT_SAME_FIELD(num_pages);
+VXRT_SAME_FIELD(indptr);
+VXRT_SAME_FIELD(last_page_len);
+VXRT_SAME_FIELD(block_table_stride);
+VXRT_SAME_FIELD(seq_lens);
+VXRT_SAME_FIELD(k_pool);
+VXRT_SAME_FIELD(v_pool);
+VXRT_SAME_FIELD(stride_page);
+VXRT_SAME_FIELD(stride_head);
+#undef VXRT_SAME_FIELD
 
 static vx_paged_kv to_device(const vxrt_paged_kv &k) {
   vx_paged_kv d;

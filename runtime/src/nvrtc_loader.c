@@ -91,7 +91,8 @@ static int current_arch(int *arch, char *err, size_t errlen) {
   return 1;
 }
 
-/* Reads a whole file; NULL when absent or unreadable (a cache miss). */
+/* Reads a whole file; NULL when absent, unreadable or not an ELF image (a
+ * cache miss: a truncated or foreign file is recompiled and replaced). */
 static void *read_file(const char *path, size_t *size) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
@@ -106,6 +107,10 @@ static void *read_file(const char *path, size_t *size) {
     }
   }
   fclose(f);
+  if (buf && (len < 4 || memcmp(buf, "\x7f" "ELF", 4) != 0)) {
+    free(buf);
+    buf = NULL;
+  }
   if (buf) *size = (size_t)len;
   return buf;
 }

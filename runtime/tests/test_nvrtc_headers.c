@@ -127,6 +127,29 @@ static void test_loader_cache(void **state) {
     assert_int_equal(vxrt_module_from_cache(m), 1);
     vxrt_module_unload(m);
   }
+  /* A corrupt entry is a miss: recompiled and replaced by a valid cubin. */
+  {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[512] = "";
+    while (d && (e = readdir(d)))
+      if (strstr(e->d_name, ".cubin")) snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    if (d) closedir(d);
+    assert_true(path[0] != '\0');
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("not a cubin", f);
+    fclose(f);
+    st = vxrt_module_load_source(src, opts, 90, dir, &m, err, sizeof err);
+    assert_true(st == VXRT_SUCCESS || st == VXRT_ERROR_CUDA);
+    if (st == VXRT_SUCCESS) {
+      assert_int_equal(vxrt_module_from_cache(m), 0);
+      vxrt_module_unload(m);
+    }
+    char *again = slurp(path);
+    assert_memory_equal(again, "\x7f" "ELF", 4);
+    free(again);
+  }
   /* A different option is a different key: a second entry appears. */
   const char *opts2[] = {"-std=c++17", "-DVX_PROBE=1", NULL};
   st = vxrt_module_load_source(src, opts2, 90, dir, &m, err, sizeof err);
