@@ -464,6 +464,53 @@ static void test_graph_capture(vx_rng *r) {
   paged_case_free(&c);
 }
 
+/* ------------------------------------------------------------- NVRTC */
+
+/* Compile a kernel that uses the device headers through the loader, launch
+ * it through the returned handle, and load it again from the disk cache. */
+static void test_nvrtc_loader(void) {
+  char dir[] = "/tmp/vx-gpu-cache-XXXXXX";
+  if (!mkdtemp(dir)) {
+    EXPECT(0, "mkdtemp failed");
+    return;
+  }
+  const char *src = "#include \"vx_topk.cuh\"\n"
+                    "extern \"C\" __global__ void vx_probe(unsigned *o, float x) {\n"
+                    "  o[threadIdx.x] = vx_score_key(x * (float)threadIdx.x);\n"
+                    "}\n";
+  unsigned *d_o;
+  CK(cudaMalloc(&d_o, 32 * 4));
+  char err[4096];
+  for (int round = 0; round < 2; ++round) {
+    vxrt_module *m = NULL;
+    vxrt_status st = vxrt_module_load_source(src, NULL, 0, dir, &m, err, sizeof err);
+    EXPECT(st == VXRT_SUCCESS, "load round %d: %s", round, err);
+    if (st != VXRT_SUCCESS) break;
+    EXPECT(vxrt_module_from_cache(m) == round, "round %d: from_cache = %d", round, vxrt_module_from_cache(m));
+    cudaKernel_t k;
+    st = vxrt_module_get_function(m, "vx_probe", &k, err, sizeof err);
+    EXPECT(st == VXRT_SUCCESS, "get_function: %s", err);
+    EXPECT(vxrt_module_get_function(m, "missing", &k, err, sizeof err) == VXRT_ERROR_NOT_FOUND, "missing kernel found");
+    CK(vxrt_module_get_function(m, "vx_probe", &k, err, sizeof err) == VXRT_SUCCESS ? cudaSuccess : cudaErrorUnknown);
+    CK(cudaMemset(d_o, 0xff, 32 * 4));
+    float x = -1.5f;
+    void *args[] = {&d_o, &x};
+    CK(cudaLaunchKernel((const void *)k, dim3(1), dim3(32), args, 0, 0));
+    CK(cudaDeviceSynchronize());
+    unsigned o[32];
+    CK(cudaMemcpy(o, d_o, sizeof o, cudaMemcpyDeviceToHost));
+    int bad = 0;
+    for (int i = 0; i < 32; ++i) bad += o[i] != score_key(x * (float)i);
+    EXPECT(bad == 0, "NVRTC probe: %d wrong outputs", bad);
+    vxrt_module_unload(m);
+  }
+  printf("  NVRTC load + launch + cached reload: %s\n", g_failures ? "see failures" : "ok");
+  CK(cudaFree(d_o));
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  EXPECT(system(cmd) == 0, "cleanup");
+}
+
 int main(int argc, char **argv) {
   int quick = 0;
   uint64_t seed = 0x5eed;
@@ -530,6 +577,9 @@ int main(int argc, char **argv) {
 
   printf("CUDA graph:\n");
   test_graph_capture(&r);
+
+  printf("NVRTC loader:\n");
+  test_nvrtc_loader();
 
   printf("%d checks, %d failed\n", g_checks, g_failures);
   return g_failures ? 1 : 0;
