@@ -146,7 +146,7 @@ static void expr(gen *g, gshape s, int depth) {
     return;
   }
   depth--;
-  switch (pick(g, s == S_P ? 9 : 7)) {
+  switch (pick(g, s == S_P ? 11 : 9)) {
   case 0: leaf(g, s); break;
   case 1: emit(g, "%s(", unary[pick(g, 6)]); expr(g, s, depth); emit(g, ")"); break;
   case 2:
@@ -163,7 +163,22 @@ static void expr(gen *g, gshape s, int depth) {
   case 4: reduction(g, s, depth); break;
   case 5: broadcast(g, s, depth); break;
   case 6: emit(g, "-"); leaf(g, s); break;
-  case 7: {
+  case 7: /* division and log kept finite: denominators and arguments >= 1 */
+    if (pick(g, 2)) {
+      emit(g, "log(abs(");
+      expr(g, s, depth);
+      emit(g, ") + 1)");
+    } else {
+      emit(g, "(");
+      expr(g, s, depth);
+      emit(g, " / (abs(");
+      expr(g, s, depth);
+      emit(g, ") + 1))");
+    }
+    break;
+  case 8: emit(g, "sqrt(abs("); expr(g, s, depth); emit(g, "))"); break;
+  case 9: emit(g, "("); expr(g, s, depth); emit(g, " %s ", pick(g, 2) ? "<" : ">="); expr(g, s, depth); emit(g, ")"); break;
+  case 10: {
     bool soft = pick(g, 3) != 0; /* normalize needs a non-negative input */
     emit(g, soft ? "softmax(" : "normalize(abs(");
     expr(g, S_P, depth);
