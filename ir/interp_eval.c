@@ -22,6 +22,40 @@ bool vx_interp_fail(vx_interp_error *err, const char *fmt, ...) {
 
 /* ------------------------------------------------------------- plan */
 
+/* Values with a buffer of their own (sinks have no value, a split
+ * aliases its operand's buffer). */
+static bool owns_buffer(const vx_op *op) {
+  vx_op_class cls = vx_op_info_of(op->code)->cls;
+  return cls != VX_OPC_SINK && cls != VX_OPC_SPLIT;
+}
+
+/* Which buffer each value lives in, and after which op that buffer is
+ * dead: the last reader of the value or of any split aliasing it. The
+ * owners are then bucketed by that op (counting sort). */
+static void plan_lifetimes(vx_eval_plan *plan) {
+  int n = plan->nops;
+  for (int i = 0; i < n; i++) {
+    plan->storage_of[i] = owns_buffer(plan->ops[i]) ? i : plan->storage_of[plan->operand_slot[i * 3]];
+    plan->release_at[i] = i;
+  }
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < 3; k++) {
+      int s = plan->operand_slot[i * 3 + k];
+      if (s >= 0 && plan->release_at[plan->storage_of[s]] < i)
+        plan->release_at[plan->storage_of[s]] = i;
+    }
+  memset(plan->released_from, 0, (size_t)(n + 1) * sizeof *plan->released_from);
+  for (int o = 0; o < n; o++)
+    if (owns_buffer(plan->ops[o]))
+      plan->released_from[plan->release_at[o] + 1]++;
+  for (int i = 0; i < n; i++)
+    plan->released_from[i + 1] += plan->released_from[i];
+  for (int i = 0, k = 0; i < n; i++) /* owners released after op i, in index order */
+    for (int o = 0; o <= i; o++)
+      if (owns_buffer(plan->ops[o]) && plan->release_at[o] == i)
+        plan->released[k++] = o;
+}
+
 bool vx_eval_plan_init(vx_eval_plan *plan, const vx_module *m, const vx_func *f, vx_interp_error *err) {
   memset(plan, 0, sizeof *plan);
   plan->module = m;
@@ -37,8 +71,13 @@ bool vx_eval_plan_init(vx_eval_plan *plan, const vx_module *m, const vx_func *f,
   plan->nops = n;
   plan->ops = malloc((size_t)(n ? n : 1) * sizeof *plan->ops);
   plan->operand_slot = malloc((size_t)(n ? n : 1) * 3 * sizeof *plan->operand_slot);
+  plan->storage_of = malloc((size_t)(n ? n : 1) * sizeof *plan->storage_of);
+  plan->release_at = malloc((size_t)(n ? n : 1) * sizeof *plan->release_at);
+  plan->released = malloc((size_t)(n ? n : 1) * sizeof *plan->released);
+  plan->released_from = malloc((size_t)(n + 1) * sizeof *plan->released_from);
   int *slot_of_id = malloc((size_t)(max_id + 2) * sizeof *slot_of_id);
-  if (!plan->ops || !plan->operand_slot || !slot_of_id) {
+  if (!plan->ops || !plan->operand_slot || !plan->storage_of || !plan->release_at || !plan->released ||
+      !plan->released_from || !slot_of_id) {
     free(slot_of_id);
     vx_eval_plan_destroy(plan);
     return vx_interp_fail(err, "out of memory");
@@ -81,24 +120,37 @@ bool vx_eval_plan_init(vx_eval_plan *plan, const vx_module *m, const vx_func *f,
     plan->ops[i] = op;
   }
   free(slot_of_id);
-  if (!ok)
+  if (!ok) {
     vx_eval_plan_destroy(plan);
-  return ok;
+    return false;
+  }
+  plan_lifetimes(plan);
+  return true;
 }
 
 void vx_eval_plan_destroy(vx_eval_plan *plan) {
   free(plan->ops);
   free(plan->operand_slot);
+  free(plan->storage_of);
+  free(plan->release_at);
+  free(plan->released);
+  free(plan->released_from);
   plan->ops = NULL;
   plan->operand_slot = NULL;
+  plan->storage_of = plan->release_at = plan->released = plan->released_from = NULL;
 }
 
 /* -------------------------------------------------------- workspace */
 
 bool vx_eval_ws_init(vx_eval_ws *ws, const vx_eval_plan *plan) {
   memset(ws, 0, sizeof *ws);
-  ws->values = calloc((size_t)(plan->nops ? plan->nops : 1), sizeof *ws->values);
-  return ws->values != NULL;
+  size_t n = (size_t)(plan->nops ? plan->nops : 1);
+  ws->values = calloc(n, sizeof *ws->values);
+  ws->offset = malloc(n * sizeof *ws->offset);
+  ws->hole_at = malloc(n * sizeof *ws->hole_at);
+  ws->hole_size = malloc(n * sizeof *ws->hole_size);
+  ws->placed_pages = ws->placed_group = -1;
+  return ws->values && ws->offset && ws->hole_at && ws->hole_size;
 }
 
 void vx_eval_ws_destroy(vx_eval_ws *ws) {
@@ -107,6 +159,9 @@ void vx_eval_ws_destroy(vx_eval_ws *ws) {
   free(ws->acc);
   free(ws->cnt);
   free(ws->rows);
+  free(ws->offset);
+  free(ws->hole_at);
+  free(ws->hole_size);
   memset(ws, 0, sizeof *ws);
 }
 
@@ -490,29 +545,65 @@ static bool eval_source(const vx_eval_plan *plan, const vx_op *op, vx_tensor *ou
   }
 }
 
+/* Places every value in buf (sizes already in ws->values): best fit among
+ * the ranges freed by dead values, else at the end. A value's operands
+ * are released only after it is placed, so an op never overwrites its
+ * own inputs. Returns the floats buf must hold. */
+static size_t place_values(const vx_eval_plan *plan, vx_eval_ws *ws) {
+  size_t top = 0;
+  int holes = 0;
+  for (int i = 0; i < plan->nops; i++) {
+    if (owns_buffer(plan->ops[i])) {
+      size_t need = ws->values[i].size;
+      int best = -1;
+      for (int h = 0; h < holes; h++)
+        if (ws->hole_size[h] >= need && (best < 0 || ws->hole_size[h] < ws->hole_size[best]))
+          best = h;
+      if (best < 0) {
+        ws->offset[i] = top;
+        top += need;
+      } else {
+        ws->offset[i] = ws->hole_at[best];
+        ws->hole_at[best] += need;
+        ws->hole_size[best] -= need;
+      }
+    }
+    for (int k = plan->released_from[i]; k < plan->released_from[i + 1]; k++) {
+      int o = plan->released[k];
+      ws->hole_at[holes] = ws->offset[o];
+      ws->hole_size[holes++] = ws->values[o].size;
+    }
+  }
+  return top;
+}
+
 bool vx_eval_run(const vx_eval_plan *plan, vx_eval_ws *ws, const vx_eval_frame *fr, const vx_eval_hooks *hooks,
                  vx_interp_error *err) {
-  /* Size every value first so one buffer holds them all. */
-  size_t total = 0;
-  for (int i = 0; i < plan->nops; i++) {
-    const vx_op *op = plan->ops[i];
-    vx_tensor *t = &ws->values[i];
-    memset(t, 0, sizeof *t);
-    const vx_op_info *info = vx_op_info_of(op->code);
-    if (info->cls == VX_OPC_SINK)
-      continue;
-    t->shape = op->shape;
-    vx_interp_error why = {""};
-    if (!vx_tensor_extents(op->shape, fr, t->ext, &t->size, &why))
-      return vx_interp_fail(err, "%s %%%d: %s", info->mnemonic, op->id, why.message);
-    if ((info->cls == VX_OPC_SOURCE && (op->code == VX_OP_CONST || op->code == VX_OP_PARAM)) && t->size != 1)
-      return vx_interp_fail(err, "%s %%%d must be a scalar", info->mnemonic, op->id);
-    if (info->cls != VX_OPC_SPLIT)
-      total += t->size;
+  /* Size every value first, then place them in one buffer; page size and
+   * head dim are fixed for a workspace, so a placement made for the same
+   * page count and group is still valid (every page of cache_update). */
+  if (ws->placed_pages != fr->pages || ws->placed_group != fr->group) {
+    ws->placed_pages = ws->placed_group = -1;
+    for (int i = 0; i < plan->nops; i++) {
+      const vx_op *op = plan->ops[i];
+      vx_tensor *t = &ws->values[i];
+      memset(t, 0, sizeof *t);
+      const vx_op_info *info = vx_op_info_of(op->code);
+      if (info->cls == VX_OPC_SINK)
+        continue;
+      t->shape = op->shape;
+      vx_interp_error why = {""};
+      if (!vx_tensor_extents(op->shape, fr, t->ext, &t->size, &why))
+        return vx_interp_fail(err, "%s %%%d: %s", info->mnemonic, op->id, why.message);
+      if ((op->code == VX_OP_CONST || op->code == VX_OP_PARAM) && t->size != 1)
+        return vx_interp_fail(err, "%s %%%d must be a scalar", info->mnemonic, op->id);
+    }
+    size_t total = place_values(plan, ws);
+    if (!grow((void **)&ws->buf, &ws->buf_cap, total ? total : 1, sizeof *ws->buf))
+      return vx_interp_fail(err, "out of memory (%zu floats of intermediates)", total);
+    ws->placed_pages = fr->pages;
+    ws->placed_group = fr->group;
   }
-  if (!grow((void **)&ws->buf, &ws->buf_cap, total ? total : 1, sizeof *ws->buf))
-    return vx_interp_fail(err, "out of memory (%zu floats of intermediates)", total);
-  float *next = ws->buf;
   bool masked = fr->valid_tokens < fr->page_size;
   for (int i = 0; i < plan->nops; i++) {
     const vx_op *op = plan->ops[i];
@@ -521,10 +612,8 @@ bool vx_eval_run(const vx_eval_plan *plan, vx_eval_ws *ws, const vx_eval_frame *
     const vx_tensor *args[3] = {NULL, NULL, NULL};
     for (int k = 0; k < info->noperands; k++)
       args[k] = &ws->values[plan->operand_slot[i * 3 + k]];
-    if (info->cls != VX_OPC_SINK && info->cls != VX_OPC_SPLIT) {
-      t->data = next;
-      next += t->size;
-    }
+    if (info->cls != VX_OPC_SINK && info->cls != VX_OPC_SPLIT)
+      t->data = ws->buf + ws->offset[i];
     bool ok = true;
     switch (info->cls) {
     case VX_OPC_SOURCE:

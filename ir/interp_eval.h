@@ -34,6 +34,10 @@ typedef struct vx_eval_plan {
   int nops;
   const vx_op **ops;
   int *operand_slot; /* [nops * 3], -1 when unused */
+  int *storage_of;   /* [nops]: the op whose buffer holds this value (a split aliases its operand) */
+  int *release_at;   /* [nops]: for a buffer owner, the last op reading it (or any alias) */
+  int *released;     /* buffer owners ordered by release_at ... */
+  int *released_from;/* [nops + 1]: ... those freed after op i are released[from[i] .. from[i+1]) */
 } vx_eval_plan;
 
 typedef struct vx_eval_hooks {
@@ -55,6 +59,9 @@ typedef struct vx_eval_ws {
   size_t acc_cap;
   double *rows;      /* 3 rows of row_cap doubles for elementwise operands */
   size_t row_cap;
+  size_t *offset;    /* [nops]: each value's place in buf, reused once it is dead */
+  size_t *hole_at, *hole_size; /* [nops]: free ranges of buf during placement */
+  int placed_pages, placed_group; /* extents the current placement was made for (-1: none) */
 } vx_eval_ws;
 
 bool vx_eval_plan_init(vx_eval_plan *plan, const vx_module *m, const vx_func *f, vx_interp_error *err);
@@ -68,8 +75,9 @@ void vx_eval_ws_destroy(vx_eval_ws *ws);
 bool vx_tensor_extents(vx_shape shape, const vx_eval_frame *fr, int ext[VX_AXIS_COUNT], size_t *size,
                        vx_interp_error *err);
 
-/* Evaluates every op of plan->func once. Values stay valid in ws until
- * the next call. */
+/* Evaluates every op of plan->func once. Buffers are reused as soon as
+ * their value is dead, so only the hooks may look at values (sinks see
+ * their operands while they run). */
 bool vx_eval_run(const vx_eval_plan *plan, vx_eval_ws *ws, const vx_eval_frame *fr, const vx_eval_hooks *hooks,
                  vx_interp_error *err);
 
