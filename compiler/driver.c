@@ -396,13 +396,29 @@ int vx_compile(const vx_options *opts) {
   return rc;
 }
 
+bool vx_output_is_special(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
+/* Writes `len` bytes to an open stream and closes it; false on error. */
+static bool write_and_close(FILE *f, const char *data, size_t len) {
+  bool ok = !len || fwrite(data, 1, len, f) == len;
+  return fclose(f) == 0 && ok;
+}
+
 bool vx_write_files_atomic(const char *const *paths, const char *const *data, const size_t *lens, int n) {
-  char *tmp[4] = {0};
-  bool ok = n <= 4;
+  enum { MAX_FILES = 4 };
+  char *tmp[MAX_FILES] = {0};
+  bool renamed[MAX_FILES] = {0};
+  bool ok = n <= MAX_FILES;
   /* mkstemp creates 0600 files; outputs get the usual 0666 & ~umask. */
   mode_t mask = umask(0);
   umask(mask);
+  /* Phase 1: every regular output goes to a temporary file next to it. */
   for (int i = 0; ok && i < n; i++) {
+    if (vx_output_is_special(paths[i]))
+      continue; /* /dev/null, a pipe...: written in place in phase 2 */
     size_t len = strlen(paths[i]);
     tmp[i] = malloc(len + 16);
     if (!tmp[i]) {
@@ -417,27 +433,29 @@ bool vx_write_files_atomic(const char *const *paths, const char *const *data, co
       ok = false;
       break;
     }
-    if (fchmod(fd, 0666 & ~mask) != 0)
-      ok = false;
-    FILE *f = fdopen(fd, "wb");
+    FILE *f = fchmod(fd, 0666 & ~mask) == 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
       close(fd);
       ok = false;
       break;
     }
-    if (lens[i] && fwrite(data[i], 1, lens[i], f) != lens[i])
-      ok = false;
-    if (fclose(f) != 0)
-      ok = false;
+    ok = write_and_close(f, data[i], lens[i]);
   }
-  for (int i = 0; ok && i < n; i++)
-    if (rename(tmp[i], paths[i]) != 0)
-      ok = false;
+  /* Phase 2: only when every temporary file is complete. A special file
+   * is never replaced (renaming over /dev/null would destroy it). */
+  for (int i = 0; ok && i < n; i++) {
+    if (tmp[i]) {
+      ok = renamed[i] = rename(tmp[i], paths[i]) == 0;
+    } else {
+      FILE *f = fopen(paths[i], "wb");
+      ok = f && write_and_close(f, data[i], lens[i]);
+    }
+  }
   int saved = errno;
   for (int i = 0; i < n; i++) {
     if (tmp[i]) {
-      if (!ok)
-        unlink(tmp[i]);
+      if (!ok) /* undo: no output of a failed set may remain */
+        unlink(renamed[i] ? paths[i] : tmp[i]);
       free(tmp[i]);
     }
   }

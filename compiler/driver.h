@@ -24,8 +24,13 @@ int vx_main(int argc, char **argv);
 
 /* Writes `n` files all-or-nothing: each goes to a temporary file in its
  * target's directory and is renamed into place only when every write
- * succeeded; on failure nothing is left behind. Returns false (errno
+ * succeeded; on failure nothing is left behind. (Existing non-regular
+ * files such as /dev/null are written directly instead.) Returns false (errno
  * set) on failure. */
 bool vx_write_files_atomic(const char *const *paths, const char *const *data, const size_t *lens, int n);
+
+/* True when `path` exists and is not a regular file (/dev/null, a FIFO,
+ * a terminal): such outputs are written in place, never renamed over. */
+bool vx_output_is_special(const char *path);
 
 #endif

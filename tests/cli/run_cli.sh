@@ -96,6 +96,10 @@ fi
 rm -f "$work/o/"*
 run "$quest" --emit=ast -o "$work/o/q.ast"
 check "--emit=ast -o writes exactly one file" test "$rc" -eq 0 -a "$(ls -A "$work/o")" = "q.ast"
+if [ -c /dev/null ]; then
+  run "$quest" --emit=ast -o /dev/null
+  check "-o /dev/null is written through, not replaced" test "$rc" -eq 0 -a -c /dev/null
+fi
 run "$quest" --emit=ast -o "$work/nodir/q.ast"
 check "unwritable -o exits 1" test "$rc" -eq 1 -a ! -e "$work/nodir"
 
