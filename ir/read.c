@@ -335,24 +335,28 @@ static bool parse_dense_layers(reader *r) {
   return vx_module_set_dense_layers(r->m, layers, n) || oom(r);
 }
 
-/* Returns the index of @name in a table of names, or -1. */
-static int find_symbol(const token *t, const char *const *names, int n, size_t stride) {
-  for (int i = 0; i < n; i++) {
-    const char *s = *(const char *const *)((const char *)names + (size_t)i * stride);
-    if (strlen(s) == t->len && memcmp(s, t->start, t->len) == 0)
-      return i;
-  }
-  return -1;
+static bool token_is_name(const token *t, const char *name) {
+  return strlen(name) == t->len && memcmp(name, t->start, t->len) == 0;
 }
 
+/* Index of the field/state/param named by token t, or -1. */
 static int find_field(const reader *r, const token *t) {
-  return r->m->nfields ? find_symbol(t, &r->m->fields[0].name, r->m->nfields, sizeof r->m->fields[0]) : -1;
+  for (int i = 0; i < r->m->nfields; i++)
+    if (token_is_name(t, r->m->fields[i].name))
+      return i;
+  return -1;
 }
 static int find_state(const reader *r, const token *t) {
-  return r->m->nstates ? find_symbol(t, &r->m->states[0].name, r->m->nstates, sizeof r->m->states[0]) : -1;
+  for (int i = 0; i < r->m->nstates; i++)
+    if (token_is_name(t, r->m->states[i].name))
+      return i;
+  return -1;
 }
 static int find_param(const reader *r, const token *t) {
-  return r->m->nparams ? find_symbol(t, &r->m->params[0].name, r->m->nparams, sizeof r->m->params[0]) : -1;
+  for (int i = 0; i < r->m->nparams; i++)
+    if (token_is_name(t, r->m->params[i].name))
+      return i;
+  return -1;
 }
 
 /* Reads `@name`, checking it is not already declared in its table. */
