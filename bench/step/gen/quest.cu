@@ -235,8 +235,10 @@ VX_PLAN_FN int vx_decode_max_chunks(long long rows, int max_pages) {
 /* rows = batch * kv_heads (or batch for MLA); max_pages = an upper bound of
  * the pages any row attends (selected pages for sparse decode); capacity =
  * blocks the device runs at once (SMs x resident blocks per SM; <= 0 for
- * the default). Picks the fewest chunks whose last wave is >= 90% full, so
- * equal-length rows finish together instead of leaving a ragged tail. */
+ * the default). Picks the fewest chunks that give at least
+ * VX_PLAN_MIN_WAVES full waves of blocks and a last wave >= 90% full, so
+ * every SM streams and equal-length rows finish together; if none does, the
+ * best-filled split among those allowed. */
 VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages, int capacity) {
   vx_decode_plan p;
   int c, best = 1, maxc;
