@@ -141,6 +141,9 @@ static vx_op_code binop_code(vx_binop b) {
 
 static vx_op *lower_expr(lower_ctx *c, const vx_expr *e);
 
+/* A resolved name becomes a source op (inputs, loads, page intrinsics,
+ * params) or, for locals and earlier cache fields, the op already built
+ * for its definition. */
 static vx_op *lower_name(lower_ctx *c, const vx_expr *e) {
   const vx_algorithm *alg = c->alg;
   bool in_cache = c->f->kind == VX_FUNC_CACHE_UPDATE;
@@ -225,6 +228,8 @@ static vx_op *lower_split(lower_ctx *c, const vx_expr *e, vx_op *x) {
   return derived(c, VX_OP_SPLIT, ops, VX_AXIS_COUNT, (int)n, e->span);
 }
 
+/* Builtin calls: the checker already chose REDUCE vs BINARY for max/min
+ * (bkind), so lowering just maps kinds to op classes. */
 static vx_op *lower_call(lower_ctx *c, const vx_expr *e) {
   vx_op *a = lower_expr(c, e->args[0]);
   if (!a)
@@ -252,6 +257,8 @@ static vx_op *lower_call(lower_ctx *c, const vx_expr *e) {
   return NULL;
 }
 
+/* Lowers one expression tree, post-order, appending ops to c->f. Depth
+ * is bounded by the parser (VX_MAX_NESTING), so recursion is safe. */
 static vx_op *lower_expr(lower_ctx *c, const vx_expr *e) {
   switch (e->kind) {
   case VX_EXPR_NUMBER: {
@@ -281,6 +288,7 @@ static vx_op *lower_expr(lower_ctx *c, const vx_expr *e) {
   return NULL;
 }
 
+/* store.field / store.state / select.*: ops without a value. */
 static vx_op *sink(lower_ctx *c, vx_op_code code, vx_op **ops, int index, vx_span loc) {
   vx_op *op = vx_build_op(c->f, NULL, code, ops, (vx_shape){0, 0});
   if (!op) {
@@ -312,6 +320,7 @@ static void lower_cache(lower_ctx *c) {
   }
 }
 
+/* state { name = literal; }: the module's state table, in order. */
 static void lower_states(lower_ctx *c) {
   for (int i = 0; i < c->alg->nstates; i++) {
     const vx_stmt *s = c->alg->states[i];
@@ -323,6 +332,8 @@ static void lower_states(lower_ctx *c) {
   }
 }
 
+/* select top|mass|threshold(arg) keep first a, last b: a sink reading
+ * the score (the value of the `score` LET) and the lowered argument. */
 static void lower_select(lower_ctx *c, const vx_stmt *s) {
   static const vx_op_code codes[] = {
       [VX_SELECT_TOP] = VX_OP_SELECT_TOP, [VX_SELECT_MASS] = VX_OP_SELECT_MASS,
@@ -342,6 +353,8 @@ static void lower_select(lower_ctx *c, const vx_stmt *s) {
   }
 }
 
+/* index { ... }: statements in source order, so every reference finds
+ * its definition already lowered. */
 static void lower_index(lower_ctx *c) {
   const vx_algorithm *alg = c->alg;
   c->f = &c->m->index;

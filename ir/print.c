@@ -79,6 +79,8 @@ static bool is_select(vx_op_code c) {
 }
 
 /* Attributes in key order: axis, buffer, keep_first, keep_last, region, split. */
+/* Only attributes that apply to the op are printed; planning attributes
+ * only when set. The reader accepts exactly this set. */
 static void print_attrs(vx_strbuf *sb, const vx_op *op, vx_op_class cls) {
   const char *sep = " {";
   if (cls == VX_OPC_REDUCE || cls == VX_OPC_AXISMAP) {
@@ -105,6 +107,7 @@ static void print_attrs(vx_strbuf *sb, const vx_op *op, vx_op_class cls) {
     vx_sb_puts(sb, "}");
 }
 
+/* One op line (grammar in docs/ir.md). */
 static void print_op(vx_strbuf *sb, const vx_module *m, const vx_op *op, const vx_print_options *opts) {
   const vx_op_info *info = vx_op_info_of(op->code);
   if (!info) {
@@ -165,6 +168,9 @@ static long buffer_bytes_factor(const vx_module *m, vx_shape s, bool *per_page) 
   return c;
 }
 
+/* Summary comments derived from the region/buffer attributes: which ops
+ * form each kernel, and the workspace each buffer needs. Derived, so
+ * the reader can ignore them and the round trip still holds. */
 static void print_plan_comments(vx_strbuf *sb, const vx_module *m, const vx_func *f) {
   int max_region = 0, max_buffer = 0;
   for (const vx_op *op = f->first; op; op = op->next) {
@@ -241,6 +247,8 @@ static void print_func(vx_strbuf *sb, const vx_module *m, const vx_func *f, cons
   vx_sb_puts(sb, "  }\n");
 }
 
+/* module line, geometry, dense layers, params, fields, states: the
+ * order the reader expects. */
 static void print_header(vx_strbuf *sb, const vx_module *m) {
   const vx_geometry *g = &m->geo;
   vx_sb_printf(sb, "// vortexc IR\nmodule @%s {\n", m->name);

@@ -74,6 +74,11 @@ static void skip_space_and_comments(reader *r) {
   }
 }
 
+/* Lexes the next token into r->tok. Tokens: %name, @name, numbers
+ * (including -inf/nan spellings the printer can produce), identifiers
+ * (which may contain '.', so mnemonics like reduce.sum are one token),
+ * one-character punctuation; anything else is a T_BAD token that the
+ * parser reports where it expected something else. */
 static void next(reader *r) {
   skip_space_and_comments(r);
   token t = {T_EOF, r->p, 0, r->line, r->col};
@@ -120,6 +125,9 @@ static void next(reader *r) {
 /* ------------------------------------------------------- diagnostics */
 
 static bool error_at(reader *r, const token *t, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Reports an error at token t (span covers the token, sigil included)
+ * and returns false so parsers can `return error_at(...)`. The reader
+ * stops at the first error: later messages would only be consequences. */
 static bool error_at(reader *r, const token *t, const char *fmt, ...) {
   char msg[256];
   va_list ap;
@@ -290,6 +298,8 @@ static bool parse_shape(reader *r, vx_shape *out) {
 
 /* ------------------------------------------------------------ header */
 
+/* geometry kv = gqa|mla(dc, dr), head_dim = N, group = N, page_size = N,
+ * kv_dtype = T  -- fixed key order, the printer's. */
 static bool parse_geometry(reader *r) {
   vx_geometry *g = &r->m->geo;
   next(r); /* geometry */
@@ -318,6 +328,7 @@ static bool parse_geometry(reader *r) {
          parse_dtype(r, &g->kv_dtype);
 }
 
+/* dense_layers [i, j, ...] */
 static bool parse_dense_layers(reader *r) {
   next(r);
   if (!expect_punct(r, "["))
@@ -373,6 +384,7 @@ static bool parse_new_symbol(reader *r, int existing, const char *what, char **n
   return true;
 }
 
+/* param @name : i32|f32 = NUMBER */
 static bool parse_param(reader *r) {
   next(r);
   char *name;
@@ -393,6 +405,7 @@ static bool parse_param(reader *r) {
   return vx_module_add_param(r->m, name, is_int, v) >= 0 || oom(r);
 }
 
+/* field @name : DTYPE[SHAPE] [incremental] */
 static bool parse_field(reader *r) {
   next(r);
   char *name;
@@ -411,6 +424,7 @@ static bool parse_field(reader *r) {
   return true;
 }
 
+/* state @name = NUMBER */
 static bool parse_state(reader *r) {
   next(r);
   char *name;
@@ -423,6 +437,8 @@ static bool parse_state(reader *r) {
 
 /* --------------------------------------------------------------- ops */
 
+/* Value names are per function; linear search is fine for IR sizes
+ * (tens of ops) and keeps the reader allocation-free per lookup. */
 static vx_op *find_value(const reader *r, const token *t) {
   for (int i = r->nnames - 1; i >= 0; i--)
     if (r->names[i].len == t->len && memcmp(r->names[i].name, t->start, t->len) == 0)
@@ -462,6 +478,8 @@ typedef struct op_text {
   vx_span loc;
 } op_text;
 
+/* The @field / @state / @param an op refers to, resolved against the
+ * module tables declared above the functions. */
 static bool parse_symbol_ref(reader *r, op_text *o) {
   char buf[48];
   if (r->tok.kind != T_SYMBOL)
@@ -490,6 +508,8 @@ static bool parse_symbol_ref(reader *r, op_text *o) {
   return true;
 }
 
+/* Exactly n comma-separated %values, each defined earlier in the same
+ * function (so a module read back is in SSA order by construction). */
 static bool parse_operands(reader *r, op_text *o, int n, bool need_comma) {
   for (int i = 0; i < n; i++) {
     if ((i > 0 || need_comma) && !expect_punct(r, ","))
@@ -505,6 +525,8 @@ static bool parse_operands(reader *r, op_text *o, int n, bool need_comma) {
   return true;
 }
 
+/* {key = value, ...}: only keys that apply to the op are accepted, so
+ * the printer (which prints exactly those) round-trips the text. */
 static bool parse_attrs(reader *r, op_text *o) {
   vx_op_class cls = vx_op_info_of(o->code)->cls;
   const char *mn = vx_op_info_of(o->code)->mnemonic;
@@ -551,6 +573,7 @@ static bool parse_attrs(reader *r, op_text *o) {
   return true;
 }
 
+/* : f32[SHAPE] SPACE */
 static bool parse_type(reader *r, op_text *o) {
   if (!expect_punct(r, ":"))
     return false;
@@ -613,6 +636,8 @@ static bool build_op(reader *r, op_text *o, const token *result) {
   return !result || define_value(r, result, op);
 }
 
+/* One op line: [%name =] mnemonic [@sym | number] operands [{attrs}]
+ * [: type] [loc(L:C)]. Sinks must not have a result, values must. */
 static bool parse_op(reader *r) {
   op_text o = {.index = -1};
   token result = {0};
@@ -664,6 +689,7 @@ static bool parse_op(reader *r) {
   return build_op(r, &o, has_result ? &result : NULL);
 }
 
+/* func @cache_update|@index { op* }, each at most once. */
 static bool parse_func(reader *r, bool *seen) {
   next(r); /* func */
   char buf[48];
@@ -693,6 +719,7 @@ static bool parse_func(reader *r, bool *seen) {
   return true;
 }
 
+/* module @name { geometry, declarations, then functions }. */
 static bool parse_module(reader *r) {
   if (!expect(r, T_IDENT, "module"))
     return false;

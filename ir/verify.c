@@ -133,6 +133,8 @@ static bool check_list(verifier *v) {
   return true;
 }
 
+/* Operand slots: exactly the op table's count, each a live value of the
+ * same function defined before the user (ids are positions here). */
 static void check_operands(verifier *v, const vx_op *op, const vx_op_info *info) {
   for (int i = 0; i < 3; i++) {
     const vx_op *o = op->operands[i];
@@ -185,6 +187,7 @@ static void check_uses(verifier *v) {
     fail(v, NULL, "use lists hold %ld uses but operands make %ld", listed, slots);
 }
 
+/* @field / @state / @param references must name an entry of the table. */
 static void check_indices(verifier *v, const vx_op *op) {
   const vx_module *m = v->m;
   int n = -1;
@@ -201,6 +204,10 @@ static void check_indices(verifier *v, const vx_op *op) {
     fail(v, op, "%s index %d out of range (module has %d)", what, op->index, n);
 }
 
+/* The stored type must be what inference computes now: sources have
+ * fixed shapes, derived ops are re-inferred on a copy (so the module is
+ * not modified). A pass that rewires operands without re-inferring is
+ * caught here. */
 static void check_shape(verifier *v, const vx_op *op, const vx_op_info *info) {
   char have[64], want[64];
   if (info->cls == VX_OPC_SINK)
@@ -244,6 +251,8 @@ static void check_shape(verifier *v, const vx_op *op, const vx_op_info *info) {
     fail(v, op, "split width %d does not divide the page size %d", op->split, v->m->geo.page_size);
 }
 
+/* Stores must match their destination; the select's score is one value
+ * per page and its argument one value per row. */
 static void check_sink(verifier *v, const vx_op *op, int *stores) {
   char have[64], want[64];
   const vx_op *a = op->operands[0], *b = op->operands[1];
@@ -277,6 +286,7 @@ static void check_sink(verifier *v, const vx_op *op, int *stores) {
   }
 }
 
+/* All per-op checks, then the use lists, then the select count. */
 static void verify_func(verifier *v, const vx_func *f, int *stores) {
   v->f = f;
   if (!check_list(v))
@@ -304,6 +314,8 @@ static void verify_func(verifier *v, const vx_func *f, int *stores) {
     fail(v, NULL, "expected exactly one select.* op, found %d", selects);
 }
 
+/* Geometry and field table invariants (reported under @cache_update,
+ * where fields are defined). */
 static void verify_module_tables(verifier *v) {
   const vx_module *m = v->m;
   const vx_geometry *g = &m->geo;

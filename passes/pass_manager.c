@@ -119,6 +119,9 @@ static bool write_dump_file(dumper *d, const char *name, const char *text, vx_di
   return ok;
 }
 
+/* After a pass: print the module once and use that text for the stderr
+ * dump ("(unchanged)" by comparing with the previous text rather than
+ * trusting the pass's flag), the dump directory and the next comparison. */
 static bool dump_after(dumper *d, const vx_module *m, const char *name, vx_diag_engine *diag) {
   if (!d->active)
     return true;
@@ -147,6 +150,7 @@ static int by_time_desc(const void *a, const void *b) {
   return (x < y) - (x > y);
 }
 
+/* --time-passes: most expensive first, like LLVM's -time-passes. */
 static void report_times(const vx_pass_options *o, pass_time *t, int n, double total) {
   FILE *out = o->report_out ? o->report_out : stderr;
   qsort(t, (size_t)n, sizeof *t, by_time_desc);
@@ -177,6 +181,7 @@ static bool round_trips(const vx_module *m, const char *pass, vx_diag_engine *di
   return ok;
 }
 
+/* One pass with its own scratch arena, freed right after it. */
 static bool run_pass(const pass_info *p, vx_module *m, const vx_pass_options *o, vx_diag_engine *diag,
                      bool *changed) {
   vx_arena scratch;
