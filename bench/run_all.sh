@@ -11,12 +11,18 @@
 # Every stage logs to $OUT (default ./bench-out); a failing stage is
 # reported and the others still run. Exit status: 0 only if all stages did.
 # Env: STEP_ARGS / PEERS_ARGS add arguments; PEERS_BUDGET_S (default 200)
-# bounds peers.py's shapes (torch.compile per shape is the slow part).
+# bounds peers.py's shapes (torch.compile per shape is the slow part);
+# QUICK=1 runs only the headline shape (32K context, batch 32), ~2 min.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/bench-out}
 mkdir -p "$OUT/sel"
 B=${STEP_BUILD:-build-step}
+if [ "${QUICK:-0}" = 1 ]; then
+  STEP_ARGS="--contexts 32768 --batches 32 ${STEP_ARGS:-}"
+  PEERS_ARGS="--contexts 32768 --batches 32 ${PEERS_ARGS:-}" # used only without selections
+fi
+rm -f "$OUT"/sel/sel_*.bin # peers must compare against THIS run's selections
 declare -A RC
 t0=$(date +%s)
 stage() { # name command...: runs one stage, logs to $OUT/name.log, records rc
