@@ -97,8 +97,8 @@ void vx_rng_seed(vx_rng *rng, uint64_t seed);
 uint64_t vx_rng_next(vx_rng *rng);
 /* Uniform integer in [0, bound) (bound > 0), without modulo bias. */
 uint64_t vx_rng_below(vx_rng *rng, uint64_t bound);
-/* Approximately N(0, 1) (Irwin-Hall of 4 uniforms, rescaled): exact
- * arithmetic only, so values are reproducible across libms. */
+/* Approximately N(0, 1) from one draw (Irwin-Hall of four 16-bit
+ * uniforms, rescaled): exact arithmetic only, reproducible everywhere. */
 double vx_rng_normal(vx_rng *rng);
 
 /* ------------------------------------------------------- storage types */
@@ -159,7 +159,8 @@ typedef struct vx_random_spec {
  * geo.kv_dtype, garbage in invalid slots. NULL + err on bad spec/OOM. */
 vx_paged_inputs *vx_paged_inputs_random(const vx_random_spec *spec, vx_interp_error *err);
 /* Allocates zeroed arrays for the given geometry and lengths and builds
- * identity-shuffled page tables (tests then overwrite what they need). */
+ * identity page tables (logical page k of the batch = physical page k;
+ * tests then overwrite what they need). */
 vx_paged_inputs *vx_paged_inputs_new(const vx_paged_geometry *geo, const int32_t *seq_lens,
                                      int spare_pages, vx_interp_error *err);
 void vx_paged_inputs_free(vx_paged_inputs *in);

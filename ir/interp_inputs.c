@@ -150,15 +150,6 @@ static void choose_lengths(const vx_random_spec *spec, vx_rng *rng, int32_t *len
   }
 }
 
-/* ~N(0,1) from one 64-bit draw: Irwin-Hall of four 16-bit uniforms
- * (mean 2, variance 1/3) rescaled; exact arithmetic, so every platform
- * produces the same values. */
-static float normal_from_bits(uint64_t r) {
-  double s = (double)(r & 0xFFFFu) + (double)((r >> 16) & 0xFFFFu) + (double)((r >> 32) & 0xFFFFu) +
-             (double)(r >> 48) + 2.0;
-  return (float)((s * 0x1.0p-16 - 2.0) * 1.7320508075688772);
-}
-
 /* Fills x[0..n) with `chunks` independently seeded streams of `chunk`
  * values each, so chunks can be generated in parallel and the result does
  * not depend on the thread count. */
@@ -169,7 +160,7 @@ static void fill_normal(float *x, size_t chunks, size_t chunk, uint64_t seed, ui
     vx_rng_seed(&rng, seed ^ ((stream << 40) + c) * 0xD1B54A32D192ED03ull);
     float *p = x + c * chunk;
     for (size_t i = 0; i < chunk; i++)
-      p[i] = vx_round_to_dtype(normal_from_bits(vx_rng_next(&rng)), dtype);
+      p[i] = vx_round_to_dtype((float)vx_rng_normal(&rng), dtype);
   }
 }
 
