@@ -294,7 +294,8 @@ def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pip
                 s = s.amax(1).float()
                 s[:, :KEEP_FIRST] = float("inf")
                 s[:, sh.n_pages - KEEP_LAST:] = float("inf")
-                return torch.topk(s, budget, dim=1, sorted=False).indices
+                # ascending, like a page table (FlexAttention walks blocks in list order)
+                return torch.topk(s, budget, dim=1, sorted=False).indices.sort(1).values
 
             def step():
                 bm = sh.masks.build(index(), PAGE)
