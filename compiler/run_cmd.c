@@ -42,6 +42,7 @@ typedef struct run_options {
   uint64_t seed;
   int batch, context, kv_heads, steps, spare_pages;
   bool ragged, kv_heads_set, help, time;
+  const char *generator_option; /* the first option that only random inputs use */
   double scale;              /* 0: 1/sqrt(head_dim) */
   const char *out_dir, *in_dir;
 } run_options;
@@ -99,6 +100,7 @@ static bool match_valued(int argc, char **argv, int *i, const char *name, const 
 
 static bool take_run_option(run_options *r, int argc, char **argv, int *i, bool *taken) {
   const char *v;
+  const char *arg = argv[*i];
   long x;
   *taken = true;
   if (strcmp(argv[*i], "--ragged") == 0)
@@ -150,6 +152,13 @@ static bool take_run_option(run_options *r, int argc, char **argv, int *i, bool 
   } else {
     *taken = false;
   }
+  static const char *const generator_only[] = {"--seed", "--batch", "--context", "--ragged", "--kv-heads",
+                                               "--spare-pages"};
+  for (size_t k = 0; *taken && !r->generator_option && k < sizeof generator_only / sizeof *generator_only; k++) {
+    size_t n = strlen(generator_only[k]);
+    if (strncmp(arg, generator_only[k], n) == 0 && (arg[n] == '\0' || arg[n] == '='))
+      r->generator_option = generator_only[k];
+  }
   return true;
 }
 
@@ -191,6 +200,11 @@ static int split_args(int argc, char **argv, run_options *r, char **fwd, int *nf
     }
     if (!joined_one)
       fwd[(*nfwd)++] = argv[i];
+  }
+  if (r->in_dir && r->generator_option) {
+    fprintf(stderr, "vortexc run: error: %s shapes random inputs, but --in takes the inputs from %s\n",
+            r->generator_option, r->in_dir);
+    return VX_EXIT_USAGE;
   }
   return VX_EXIT_OK;
 }
@@ -374,6 +388,20 @@ static void adopt_input_geometry(vx_options *o, const vx_paged_inputs *in) {
   o->geometry.kv_dtype = in->geo.kv_dtype;
 }
 
+/* A run directory must fit the module (a .vir file fixes its geometry). */
+static bool geometry_matches(const vx_module *m, const vx_paged_inputs *in, vx_interp_error *err) {
+  const vx_geometry *g = &m->geo;
+  const vx_paged_geometry *p = &in->geo;
+  if (g->kv == p->kv && g->head_dim == p->head_dim && g->group == p->group && g->page_size == p->page_size)
+    return true;
+  snprintf(err->message, sizeof err->message,
+           "the inputs are %s with head dim %d, group %d, page size %d, but the module is %s with head dim %d, "
+           "group %d, page size %d",
+           p->kv == VX_KV_MLA ? "MLA" : "GQA", p->head_dim, p->group, p->page_size, g->kv == VX_KV_MLA ? "MLA" : "GQA",
+           g->head_dim, g->group, g->page_size);
+  return false;
+}
+
 static int interpret(vx_options *o, const run_options *r) {
   vx_diag_options dopts = {.format = o->diag_format, .max_errors = o->max_errors, .out = stderr};
   vx_diag_engine *diag = vx_diag_new(&dopts);
@@ -398,6 +426,8 @@ static int interpret(vx_options *o, const run_options *r) {
   }
   if (rc == VX_EXIT_OK)
     rc = compile_module(o, &arena, diag, &source, &m);
+  if (rc == VX_EXIT_OK && in && !geometry_matches(m, in, &err))
+    rc = VX_EXIT_INPUT;
   double t0 = now_ms();
   if (rc == VX_EXIT_OK && !in && !(in = make_inputs(m, r, &err)))
     rc = VX_EXIT_INPUT;

@@ -69,6 +69,12 @@ run "$ex/mla_centroid.vtx" --kv-heads 2
 check "MLA with two KV heads" test "$rc" -eq 1 -a -n "$(grep 'one latent KV head' <<<"$err")"
 run "$ex/quest.vtx" --in "$work/nothing-here"
 check "missing run directory" test "$rc" -eq 1 -a -n "$(grep 'manifest.json' <<<"$err")"
+run "$ex/quest.vtx" --in "$work/rd" --batch 4
+check "--in with a generator option" test "$rc" -eq 2 -a -n "$(grep -- '--batch shapes random inputs' <<<"$err")"
+run "$ex/quest.vtx" --in "$work/rd" --group=8
+check "--in geometry wins over --group" test "$rc" -eq 0 -a "$out" = "$first"
+run "$root/tests/ir/vir/quest.vir" --in "$work/rd"
+check ".vir geometry must match the run directory" test "$rc" -eq 1 -a -n "$(grep 'but the module is GQA with head dim 128, group 8' <<<"$err")"
 cp -r "$work/rd" "$work/bad"
 head -c 100 "$work/rd/k_pool.f32" >"$work/bad/k_pool.f32"
 run "$ex/quest.vtx" --in "$work/bad"
