@@ -81,6 +81,22 @@ bool vx_tensor_extents(vx_shape shape, const vx_eval_frame *fr, int ext[VX_AXIS_
 bool vx_eval_run(const vx_eval_plan *plan, vx_eval_ws *ws, const vx_eval_frame *fr, const vx_eval_hooks *hooks,
                  vx_interp_error *err);
 
+/* ---- array kernels (interp_ops.c) ---- */
+
+/* Grows *p to hold `need` elements of `elem` bytes (amortised). */
+bool vx_eval_grow(void **p, size_t *cap, size_t need, size_t elem);
+/* Every axis of arg except `skip` is in out with the same extent. */
+bool vx_tensor_extents_agree(const vx_tensor *arg, const vx_tensor *out, int skip);
+bool vx_eval_elementwise(vx_eval_ws *ws, const vx_op *op, vx_tensor *out, const vx_tensor *const *args, int nargs,
+                         vx_interp_error *err);
+/* Reduction over op->axis; with `masked`, only elements of tokens below
+ * valid_tokens count (an empty reduction is 0). */
+bool vx_eval_reduce(vx_eval_ws *ws, const vx_op *op, vx_tensor *out, const vx_tensor *in, bool masked,
+                    int valid_tokens, vx_interp_error *err);
+/* softmax / normalize along op->axis; masked positions come out 0. */
+bool vx_eval_axismap(vx_eval_ws *ws, const vx_op *op, vx_tensor *out, const vx_tensor *in, bool masked,
+                     int valid_tokens, vx_interp_error *err);
+
 /* Copies src into dst laid out with extents dst_ext (a superset of src's
  * axes): broadcasting by axis name. */
 void vx_tensor_broadcast(const vx_tensor *src, const int dst_ext[VX_AXIS_COUNT], float *dst);
