@@ -340,6 +340,20 @@ vx_paged_inputs *vx_run_dir_read_inputs(const char *dir, vx_interp_error *err) {
   in = vx_paged_inputs_new(&g, lens, phys_pages - (int)used, err);
   if (!in)
     goto done;
+  /* Another producer may pad its block table wider than the lengths need. */
+  int max_blocks = geo_int(root, "max_blocks");
+  if (max_blocks > in->max_blocks) {
+    int32_t *wider = calloc((size_t)g.batch * (size_t)max_blocks, sizeof *wider);
+    if (!wider) {
+      vx_interp_fail(err, "out of memory");
+      vx_paged_inputs_free(in);
+      in = NULL;
+      goto done;
+    }
+    free(in->block_table);
+    in->block_table = wider;
+    in->max_blocks = max_blocks;
+  }
   json_t *scale = json_object_get(root, "scale");
   if (json_is_number(scale))
     in->scale = (float)json_number_value(scale);

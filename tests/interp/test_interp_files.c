@@ -88,6 +88,26 @@ static void test_round_trip(void **state) {
   vx_paged_inputs_free(back);
 }
 
+/* A block table padded wider than needed (another producer) reads back. */
+static void test_wider_block_table(void **state) {
+  fixture *f = *state;
+  vx_interp_error err = {""};
+  int B = f->in->geo.batch, old = f->in->max_blocks, wide = old + 3;
+  int32_t *padded = calloc((size_t)B * (size_t)wide, sizeof *padded);
+  for (int b = 0; b < B; b++)
+    memcpy(padded + (size_t)b * wide, f->in->block_table + (size_t)b * old, (size_t)old * sizeof *padded);
+  free(f->in->block_table);
+  f->in->block_table = padded;
+  f->in->max_blocks = wide;
+  assert_true(vx_run_dir_write(f->dir, f->m, f->in, NULL, 1, NULL, &err));
+  vx_paged_inputs *back = vx_run_dir_read_inputs(f->dir, &err);
+  if (!back)
+    fail_msg("%s", err.message);
+  assert_int_equal(back->max_blocks, wide);
+  assert_memory_equal(back->block_table, padded, (size_t)B * (size_t)wide * sizeof *padded);
+  vx_paged_inputs_free(back);
+}
+
 static void write_text(const char *dir, const char *file, const char *text) {
   char path[128];
   snprintf(path, sizeof path, "%s/%s", dir, file);
@@ -116,6 +136,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(test_broken_directories, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_wider_block_table, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
