@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "interp_files.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -50,6 +51,10 @@ static void add_array(array_list *l, const char *name, const char *dtype, const 
     return;
   array_desc *d = &l->a[l->n++];
   snprintf(d->name, sizeof d->name, "%s", name);
+  /* Names become file names: keep them to one harmless path component. */
+  for (char *c = d->name; *c; c++)
+    if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
+      *c = '_';
   d->dtype = dtype;
   d->role = role;
   d->data = data;
