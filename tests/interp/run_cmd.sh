@@ -37,6 +37,11 @@ run "$ex/quest.vtx" --batch 2 --context 100 -D budget=100 --kv-heads 1
 check "budget covering every page: sparse == dense" \
   test "$(grep '^checksum out_sparse' <<<"$out" | cut -d= -f2)" = "$(grep '^checksum out_dense' <<<"$out" | cut -d= -f2)"
 
+# results do not depend on the thread count (OpenMP builds)
+one=$(OMP_NUM_THREADS=1 "$vortexc" run "$ex/lserve_subpage_quest.vtx" --batch 5 --context 300 --ragged 2>&1)
+three=$(OMP_NUM_THREADS=3 "$vortexc" run "$ex/lserve_subpage_quest.vtx" --batch 5 --context 300 --ragged 2>&1)
+check "same output on 1 and 3 threads" test -n "$one" -a "$one" = "$three"
+
 # run directories
 run "$ex/quest.vtx" --batch 3 --context 300 --ragged --seed 9 --out "$work/rd"
 first=$out
