@@ -318,6 +318,19 @@ static void check_index(vx_sema *s) {
                   "algorithm '%s' has no 'select' statement", s->alg->name);
 }
 
+/* A cache field the index never reads is still computed and stored for
+ * every page, and its bytes are scanned at every step: worth a warning. */
+static void warn_unused_fields(vx_sema *s) {
+  for (size_t i = 0; i < s->nsymbols; i++) {
+    const vx_symbol *sym = s->order[i];
+    if (sym->kind == VX_SYM_FIELD && !sym->read_by_index && !sym->poisoned)
+      vx_diag_report(s->diag, VX_SEV_WARNING, "unused-field", s->file, sym->span,
+                     "remove it, or use it in the index block",
+                     "cache field '%s' is never read by the index: it is stored for every page for nothing",
+                     sym->name);
+  }
+}
+
 bool vx_sema_check(vx_arena *arena, vx_algorithm *alg, vx_diag_engine *diag, const vx_sema_options *opts) {
   static const vx_sema_options defaults = {.page_size = 16};
   vx_sema s = {.arena = arena, .diag = diag, .opts = opts ? opts : &defaults, .alg = alg, .file = alg->file};
@@ -339,5 +352,7 @@ bool vx_sema_check(vx_arena *arena, vx_algorithm *alg, vx_diag_engine *diag, con
     check_cache(&s);
   if (!vx_diag_should_stop(diag))
     check_index(&s);
+  if (!s.failed)
+    warn_unused_fields(&s);
   return !s.failed;
 }

@@ -164,6 +164,8 @@ static bool check_name(vx_sema *s, vx_expr *e) {
   }
   if (sym->poisoned)
     return false;
+  if (s->stage == VX_STAGE_INDEX)
+    sym->read_by_index = true;
   switch (sym->kind) {
   case VX_SYM_PARAM:
     e->ref = VX_REF_PARAM;

@@ -23,6 +23,7 @@ typedef struct vx_symbol {
   double const_value;
   bool poisoned;             /* its definition had an error: uses stay silent */
   bool updated;              /* VX_SYM_STATE: an update was seen */
+  bool read_by_index;        /* referenced by an index statement */
   const vx_stmt *update;     /* that update */
 } vx_symbol;
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compiles every code block of a Markdown document so it cannot rot:
-#   ```vtx        must check cleanly (vortexc --emit=ast, exit 0);
+#   ```vtx        must check cleanly (vortexc --emit=ast, exit 0, not even a warning);
 #   ```vtx-error  must fail (exit 1); its first line is a comment
 #                 `// error: TEXT` and the first diagnostic must contain
 #                 "error: TEXT".
@@ -24,7 +24,7 @@ for f in "$work"/*.vtx; do
   rc=$?
   case $f in
   *.ok.vtx)
-    if [ "$rc" -ne 0 ]; then echo "FAIL block $(basename "$f"): should compile"; cat "$f"; echo "$err"; fails=$((fails + 1)); fi ;;
+    if [ "$rc" -ne 0 ] || [ -n "$err" ]; then echo "FAIL block $(basename "$f"): should compile cleanly"; cat "$f"; echo "$err"; fails=$((fails + 1)); fi ;;
   *.error.vtx)
     want=$(head -n 1 "$f" | sed -n 's|^// *error: *||p')
     first=$(head -n 1 <<<"$err")

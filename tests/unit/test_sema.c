@@ -133,6 +133,18 @@ static void test_select_rules(void **state) {
   vx_test_free(&t);
 }
 
+static void test_unused_field_warns(void **state) {
+  (void)state;
+  vx_test_compile t;
+  check(&t, SRC_GQA("c = mean(k, tok); d = max(k, tok); e = d * 2;", "score = sum(mean(q, head) * c, dim); select top(1);"));
+  assert_non_null(t.alg); /* a warning, not an error */
+  assert_int_equal(t.errors, 0);
+  assert_diag_contains(&t, "t.vtx:3:27: warning: cache field 'd' is never read by the index");
+  assert_diag_contains(&t, "warning: cache field 'e' is never read by the index");
+  assert_null(strstr(t.out, "field 'c'"));
+  vx_test_free(&t);
+}
+
 static void test_mla(void **state) {
   (void)state;
   vx_test_compile t;
@@ -153,6 +165,7 @@ int main(void) {
       cmocka_unit_test(test_several_sema_errors_per_run),
       cmocka_unit_test(test_poisoned_names_do_not_cascade),
       cmocka_unit_test(test_select_rules),
+      cmocka_unit_test(test_unused_field_warns),
       cmocka_unit_test(test_mla),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
