@@ -64,6 +64,21 @@ static void emit_status_enum(vx_cg *cg, vx_buf *b) {
   vx_buf_printf(b, "};\n\n");
 }
 
+/* Most pages one row can select, or 0 when only the row's page count
+ * bounds it (dynamic budgets, threshold and mass selects). A constant
+ * top-k budget lets attention plan its split-KV chunks over the selection
+ * instead of the whole request: at 128K context that is 128 pages, not
+ * 8192, and the difference between one block per row and a full GPU. */
+static long long max_selected_pages(const vx_cg *cg) {
+  const vx_op *sel = vx_func_find_select(&cg->m->index);
+  if (!sel || sel->code != VX_OP_SELECT_TOP || sel->operands[1]->code != VX_OP_CONST)
+    return 0;
+  const double budget = sel->operands[1]->number;
+  if (!(budget >= 0.0) || budget > 1e9)
+    return 0;
+  return (long long)budget + sel->keep_first + sel->keep_last;
+}
+
 /* Geometry macros both files define (the .cu's kernels are built on them). */
 static void emit_geometry_macros(vx_cg *cg, vx_buf *b) {
   const vx_geometry *g = &cg->m->geo;
@@ -77,6 +92,8 @@ static void emit_geometry_macros(vx_cg *cg, vx_buf *b) {
   vx_buf_printf(b, "#define %s_IS_MLA %d\n", u, g->kv == VX_KV_MLA ? 1 : 0);
   vx_buf_printf(b, "#define %s_NUM_FIELDS %d\n", u, cg->m->nfields);
   vx_buf_printf(b, "#define %s_NUM_STATES %d\n", u, cg->m->nstates);
+  vx_buf_printf(b, "#define %s_MAX_SELECTED %lld  /* pages one row can select (0: up to all) */\n", u,
+                max_selected_pages(cg));
   for (int i = 0; i < cg->m->nfields; i++) {
     const vx_ir_field *f = &cg->m->fields[i];
     char up[64];
@@ -300,7 +317,9 @@ static void emit_launchers(vx_cg *cg) {
   vx_buf_printf(b, "  args.kv = *kv;\n  args.q = q;\n  args.out = out;\n  args.sel_pages = sel_pages;\n  args.sel_count = sel_count;\n");
   vx_buf_printf(b, "  args.max_sel = max_pages;\n  args.num_qo_heads = kv->num_kv_heads * %s_GROUP;\n", u);
   vx_buf_printf(b, "  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)%s_HEAD_DIM);\n", u);
-  vx_buf_printf(b, "  %s_launch_attention(args, max_pages, static_cast<char *>(workspace) + selection, stream);\n", a);
+  vx_buf_printf(b, "  /* Plan the split over what a row can select, not over the request. */\n");
+  vx_buf_printf(b, "  const int plan_pages = %s_MAX_SELECTED > 0 && %s_MAX_SELECTED < max_pages ? (int)%s_MAX_SELECTED : max_pages;\n", u, u, u);
+  vx_buf_printf(b, "  %s_launch_attention(args, plan_pages, static_cast<char *>(workspace) + selection, stream);\n", a);
   vx_buf_printf(b, "  return %s_launched();\n}\n\n", a);
 
   open_fn(cg, 8); /* step */
