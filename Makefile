@@ -47,8 +47,8 @@ test-asan: deps
 test-fuzz: deps
 	CC=clang cmake -S . -B build-fuzz $(call generator,build-fuzz) -DCMAKE_BUILD_TYPE=Debug \
 	  -DCMAKE_C_COMPILER=clang -DVX_FUZZ=ON -DVX_SANITIZE=ON -DVX_CUDA=OFF -DVX_FUZZ_SECONDS=$(FUZZ_SECS)
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_frontend
-	ctest --test-dir build-fuzz --output-on-failure -L '^fuzz$$'
+	cmake --build build-fuzz -j $(JOBS) --target vx_fuzzers
+	ctest --test-dir build-fuzz --output-on-failure -j $(JOBS) -L '^fuzz$$'
 
 clean:
 	rm -rf build build-asan build-fuzz
