@@ -36,6 +36,12 @@ typedef struct vx_cg {
   /* index analysis, indexed by op id */
   vx_row_slot *rows;
   int row_floats;       /* total row buffer size */
+  /* vector index emitter (emit_index.c: vx_cg_analyse_index decides) */
+  bool want_vec;        /* not --index-codegen=scalar */
+  bool vec;             /* the module fits it: page phase in lane groups */
+  int lanes;            /* L: lanes per page (power of two, 1..32) */
+  int chunks;           /* K: 8-dim chunks per lane; lane l owns dims (l + k*L)*8 .. +7 */
+  bool *lane_res;       /* by op id: page-independent value held in registers per lane */
 } vx_cg;
 
 /* Records the first error; emission continues harmlessly, callers check
@@ -77,6 +83,10 @@ void vx_cg_close_loops(vx_cg *cg, int n);
 void vx_cg_decompose(vx_cg *cg, vx_shape shape);
 /* Canonical variable of each axis: pg, h, s, t, d. */
 extern const char *const vx_cg_axis_var[VX_AXIS_COUNT];
+
+/* Vector index emitter: op is a per-page value of the index whose
+ * functions take (d, dl): d the dim, dl = k * 8 + e its slot in the lane. */
+bool vx_cg_vec_dim(const vx_cg *cg, const vx_op *op);
 
 /* ---- emitters of the kernels and launchers ---- */
 void vx_cg_emit_cache(vx_cg *cg);         /* emit_cache.c */

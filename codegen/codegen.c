@@ -119,12 +119,18 @@ static void emit_cu(vx_cg *cg, const char *header_name) {
 }
 
 int vx_codegen_emit(const vx_module *m, const char *header_name, vx_codegen_output *out, char *err, size_t errlen) {
+  return vx_codegen_emit_opts(m, header_name, NULL, out, err, errlen);
+}
+
+int vx_codegen_emit_opts(const vx_module *m, const char *header_name, const vx_codegen_options *opts,
+                         vx_codegen_output *out, char *err, size_t errlen) {
   char scratch_err[8];
   vx_cg cg;
   memset(&cg, 0, sizeof cg);
   memset(out, 0, sizeof *out);
   cg.m = m;
   cg.alg = m->name;
+  cg.want_vec = !(opts && opts->index_scalar);
   cg.err = err && errlen ? err : scratch_err;
   cg.errlen = err && errlen ? errlen : sizeof scratch_err;
   cg.err[0] = '\0';
@@ -140,6 +146,7 @@ int vx_codegen_emit(const vx_module *m, const char *header_name, vx_codegen_outp
   }
   if (!cg.failed && (cu.oom || h.oom)) vx_cg_error(&cg, "codegen: out of memory");
   free(cg.rows);
+  free(cg.lane_res);
   if (cg.failed) {
     vx_buf_free(&cu);
     vx_buf_free(&h);

@@ -5,6 +5,7 @@
 #ifndef VX_CODEGEN_H
 #define VX_CODEGEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "../ir/ir.h"
@@ -22,6 +23,18 @@ typedef struct vx_codegen_output {
  * returns non-zero. */
 int vx_codegen_emit(const vx_module *m, const char *header_name, vx_codegen_output *out, char *err,
                     size_t errlen);
+/* Internal code-generation choices (not part of the algorithm). */
+typedef struct vx_codegen_options {
+  /* The index kernel's scoring code: false (default) = the vector emitter
+   * (L lanes per page, 16-byte field loads, page-independent values in
+   * registers; falls back by itself when a module does not fit it), true =
+   * the per-element emitter (a warp per page, lane l takes d = l, l + 32). */
+  bool index_scalar;
+} vx_codegen_options;
+
+/* vx_codegen_emit with options; `opts` NULL = defaults. */
+int vx_codegen_emit_opts(const vx_module *m, const char *header_name, const vx_codegen_options *opts,
+                         vx_codegen_output *out, char *err, size_t errlen);
 void vx_codegen_output_free(vx_codegen_output *out);
 
 #endif

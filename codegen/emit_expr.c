@@ -22,16 +22,37 @@ void vx_cg_value_name(const vx_cg *cg, const vx_op *op, char *buf, size_t n) {
   snprintf(buf, n, "%s_%s_v%d", cg->alg, in_cache(op) ? "cache" : "index", op->id);
 }
 
-/* A call with one axis optionally bound to another expression. */
-static void call_with(vx_cg *cg, vx_buf *b, const vx_op *op, int bound_axis, const char *bound_expr) {
+bool vx_cg_vec_dim(const vx_cg *cg, const vx_op *op) {
+  return cg->vec && !in_cache(op) && vx_shape_has(op->shape, VX_AXIS_PAGE) && vx_shape_has(op->shape, VX_AXIS_DIM);
+}
+
+static bool warp_reduction(const vx_op *op);
+
+/* Vector index emitter: `dl` (the dim's slot in the lane) is in scope in
+ * the body of `caller`. */
+static bool dl_in_scope(const vx_cg *cg, const vx_op *caller) {
+  return caller && (vx_cg_vec_dim(cg, caller) || (cg->vec && warp_reduction(caller)));
+}
+
+/* A call from `caller` (NULL: the kernel) with one axis optionally bound
+ * to another expression. A value held in registers per lane is read
+ * through its _lane accessor where dl is known. */
+static void call_from(vx_cg *cg, vx_buf *b, const vx_op *caller, const vx_op *op, int bound_axis,
+                      const char *bound_expr) {
   char name[96];
   vx_cg_value_name(cg, op, name, sizeof name);
-  vx_buf_printf(b, "%s(c", name);
+  const bool lane = cg->lane_res && cg->lane_res[op->id] && dl_in_scope(cg, caller);
+  vx_buf_printf(b, "%s%s(c", name, lane ? "_lane" : "");
   for (int a = 0; a < VX_AXIS_COUNT; a++) {
-    if (!vx_shape_has(op->shape, (vx_axis)a)) continue;
+    if (!vx_shape_has(op->shape, (vx_axis)a) || (lane && a == VX_AXIS_DIM)) continue;
     vx_buf_printf(b, ", %s", a == bound_axis ? bound_expr : vx_cg_axis_var[a]);
   }
+  if (lane || vx_cg_vec_dim(cg, op)) vx_buf_puts(b, ", dl");
   vx_buf_puts(b, ")");
+}
+
+static void call_with(vx_cg *cg, vx_buf *b, const vx_op *op, int bound_axis, const char *bound_expr) {
+  call_from(cg, b, NULL, op, bound_axis, bound_expr);
 }
 
 void vx_cg_call(vx_cg *cg, vx_buf *b, const vx_op *op) { call_with(cg, b, op, -1, NULL); }
@@ -49,6 +70,7 @@ static void signature(vx_cg *cg, const vx_op *op, const char *suffix, int rename
     else
       vx_buf_printf(b, ", int %s%s", vx_cg_axis_var[a], a == renamed_axis ? "0" : "");
   }
+  if (vx_cg_vec_dim(cg, op)) vx_buf_puts(b, ", int dl");
   vx_buf_puts(b, ") {\n");
 }
 
@@ -140,7 +162,7 @@ static void body_reduce_warp(vx_cg *cg, const vx_op *op) {
   const char *combine = is_max ? "fmaxf(acc, %s)" : is_min ? "fminf(acc, %s)" : NULL;
   vx_buf_printf(b, "  float acc = %s;\n", is_max || is_min ? "__int_as_float(0x7fffffff)" : "0.0f");
   vx_buf_printf(b, "  for (int d = threadIdx.x & 31; d < %d; d += 32) {\n    const float x = ", vx_cg_extent(cg->m, x->shape, VX_AXIS_DIM));
-  vx_cg_call(cg, b, x);
+  call_from(cg, b, op, x, -1, NULL);
   vx_buf_puts(b, ";\n");
   if (combine) {
     vx_buf_puts(b, "    acc = ");
@@ -159,6 +181,42 @@ static void body_reduce_warp(vx_cg *cg, const vx_op *op) {
   }
 }
 
+/* Vector emitter: the page is owned by a group of L lanes; lane l of the
+ * group holds the dims (l + k * L) * 8 + e (k < K, e < 8), whose fields it
+ * read with 16-byte loads. It sums its own dims in order (k, then e), then
+ * the group meets through log2(L) xor shuffles (which stay inside the
+ * group), so every lane of the group returns the result. Sum order: per
+ * lane sequential, then a pairwise tree over the L lanes. */
+static void body_reduce_lanes(vx_cg *cg, const vx_op *op) {
+  vx_buf *b = cg->out;
+  const vx_op *x = op->operands[0];
+  const bool is_max = op->code == VX_OP_REDUCE_MAX, is_min = op->code == VX_OP_REDUCE_MIN;
+  const char *combine = is_max ? "fmaxf(acc, %s)" : is_min ? "fminf(acc, %s)" : NULL;
+  vx_buf_printf(b, "  float acc = %s;\n", is_max || is_min ? "__int_as_float(0x7fffffff)" : "0.0f");
+  vx_buf_printf(b, "#pragma unroll\n  for (int k = 0; k < %d; ++k) {\n", cg->chunks);
+  vx_buf_puts(b, "#pragma unroll\n    for (int e = 0; e < 8; ++e) {\n");
+  vx_buf_printf(b, "      const int dl = k * 8 + e;\n      const int d = (pg.lane + k * %d) * 8 + e;\n", cg->lanes);
+  vx_buf_puts(b, "      const float x = ");
+  call_from(cg, b, op, x, -1, NULL);
+  vx_buf_puts(b, ";\n      acc = ");
+  if (combine)
+    vx_buf_printf(b, combine, "x");
+  else
+    vx_buf_puts(b, op->code == VX_OP_REDUCE_NORM ? "acc + x * x" : "acc + x");
+  vx_buf_puts(b, ";\n    }\n  }\n");
+  vx_buf_printf(b, "  for (int o = %d; o > 0; o >>= 1) acc = ", cg->lanes / 2);
+  if (combine)
+    vx_buf_printf(b, combine, "__shfl_xor_sync(0xffffffffu, acc, o)");
+  else
+    vx_buf_puts(b, "acc + __shfl_xor_sync(0xffffffffu, acc, o)");
+  vx_buf_puts(b, ";\n");
+  switch (op->code) {
+  case VX_OP_REDUCE_MEAN: vx_buf_printf(b, "  return acc / %d.0f;\n", vx_cg_extent(cg->m, x->shape, VX_AXIS_DIM)); break;
+  case VX_OP_REDUCE_NORM: vx_buf_puts(b, "  return sqrtf(acc);\n"); break;
+  default: vx_buf_puts(b, "  return acc;\n"); break;
+  }
+}
+
 static bool warp_reduction(const vx_op *op) {
   return !in_cache(op) && vx_op_info_of(op->code)->cls == VX_OPC_REDUCE && op->axis == VX_AXIS_DIM &&
          vx_shape_has(op->shape, VX_AXIS_PAGE);
@@ -169,7 +227,10 @@ static void body_reduce(vx_cg *cg, const vx_op *op) {
   const vx_op *x = op->operands[0];
   const char *v = vx_cg_axis_var[op->axis];
   if (warp_reduction(op)) {
-    body_reduce_warp(cg, op);
+    if (cg->vec)
+      body_reduce_lanes(cg, op);
+    else
+      body_reduce_warp(cg, op);
     return;
   }
   vx_buf_printf(b, "  const int count = ");
@@ -179,8 +240,9 @@ static void body_reduce(vx_cg *cg, const vx_op *op) {
   /* max/min start from NaN: fmaxf/fminf return the other operand, so the
    * first element wins and NaNs are skipped, as in the interpreter. */
   vx_buf_printf(b, "  float acc = %s;\n", is_max || is_min ? "__int_as_float(0x7fffffff)" : "0.0f");
+  if (cg->vec && !in_cache(op) && vx_shape_has(op->shape, VX_AXIS_PAGE)) vx_buf_puts(b, "#pragma unroll\n");
   vx_buf_printf(b, "  for (int %s = 0; %s < count; ++%s) {\n    const float x = ", v, v, v);
-  vx_cg_call(cg, b, x);
+  call_from(cg, b, op, x, -1, NULL);
   vx_buf_puts(b, ";\n");
   switch (op->code) {
   case VX_OP_REDUCE_MAX: vx_buf_puts(b, "    acc = fmaxf(acc, x);\n"); break;
@@ -209,17 +271,17 @@ static void body_axismap_local(vx_cg *cg, const vx_op *op) {
   vx_buf_puts(b, "  const int count = ");
   loop_bound(cg, b, op, x->shape, op->axis);
   vx_buf_puts(b, ";\n  const float x = ");
-  call_with(cg, b, x, op->axis, own);
+  call_from(cg, b, op, x, op->axis, own);
   vx_buf_puts(b, ";\n");
   if (op->code == VX_OP_SOFTMAX) {
     vx_buf_printf(b, "  float mx = __int_as_float(0x7fffffff);\n  for (int %s = 0; %s < count; ++%s) mx = fmaxf(mx, ", v, v, v);
-    vx_cg_call(cg, b, x);
+    call_from(cg, b, op, x, -1, NULL);
     vx_buf_printf(b, ");\n  float sum = 0.0f;\n  for (int %s = 0; %s < count; ++%s) sum += expf(", v, v, v);
-    vx_cg_call(cg, b, x);
+    call_from(cg, b, op, x, -1, NULL);
     vx_buf_puts(b, " - mx);\n  return expf(x - mx) / sum;\n");
   } else {
     vx_buf_printf(b, "  float sum = 0.0f;\n  for (int %s = 0; %s < count; ++%s) sum += ", v, v, v);
-    vx_cg_call(cg, b, x);
+    call_from(cg, b, op, x, -1, NULL);
     vx_buf_puts(b, ";\n  return x / sum;\n");
   }
 }
@@ -252,6 +314,24 @@ static void body_source(vx_cg *cg, const vx_op *op) {
     return;
   case VX_OP_LOAD_FIELD: {
     const vx_ir_field *f = &m->fields[op->index];
+    if (vx_cg_vec_dim(cg, op)) {
+      /* The 16 bytes holding dim d (aligned: rows are multiples of 8 dims);
+       * nvcc merges the loads of one page's chunk into one LDG.128. */
+      const int per = 16 / vx_cg_dtype_bytes(f->storage);
+      vx_shape outer = f->shape;
+      outer.axes &= (uint8_t)~VX_AXIS_BIT(VX_AXIS_DIM);
+      vx_buf_printf(b, "  const uint4 raw = %s_ld16(c.fields.%s + (((long long)pg.phys * c.kv_heads + c.h) * %d + ", cg->alg,
+                    f->name, vx_cg_elems(m, f->shape));
+      if (outer.axes) {
+        vx_buf_puts(b, "(");
+        flat_index(cg, b, outer);
+        vx_buf_printf(b, ") * %d + ", vx_cg_extent(m, f->shape, VX_AXIS_DIM));
+      }
+      vx_buf_printf(b, "(d - (dl & %d))));\n", per - 1);
+      vx_buf_printf(b, "  return %s_lane_%s(raw, dl & %d);\n", cg->alg,
+                    f->storage == VX_DTYPE_BF16 ? "bf16" : f->storage == VX_DTYPE_F16 ? "f16" : "f32", per - 1);
+      return;
+    }
     vx_buf line;
     vx_buf_init(&line);
     vx_buf_printf(&line, "c.fields.%s[((long long)pg.phys * c.kv_heads + c.h) * %d + ", f->name, vx_cg_elems(m, f->shape));
@@ -284,17 +364,17 @@ static void body_elementwise(vx_cg *cg, const vx_op *op) {
   static const char *const names[3] = {"a", "b", "w"};
   if (op->code == VX_OP_WHERE) {
     vx_buf_puts(b, "  return ");
-    vx_cg_call(cg, b, op->operands[0]);
+    call_from(cg, b, op, op->operands[0], -1, NULL);
     vx_buf_puts(b, " != 0.0f ? ");
-    vx_cg_call(cg, b, op->operands[1]);
+    call_from(cg, b, op, op->operands[1], -1, NULL);
     vx_buf_puts(b, " : ");
-    vx_cg_call(cg, b, op->operands[2]);
+    call_from(cg, b, op, op->operands[2], -1, NULL);
     vx_buf_puts(b, ";\n");
     return;
   }
   for (int i = 0; i < info->noperands; i++) {
     vx_buf_printf(b, "  const float %s = ", names[i]);
-    vx_cg_call(cg, b, op->operands[i]);
+    call_from(cg, b, op, op->operands[i], -1, NULL);
     vx_buf_puts(b, ";\n");
   }
   const char *expr = NULL;
@@ -339,7 +419,7 @@ static void body_page_axis(vx_cg *cg, const vx_op *op) {
     return;
   }
   vx_buf_puts(b, "  const float x = ");
-  vx_cg_call(cg, b, op->operands[0]);
+  call_from(cg, b, op, op->operands[0], -1, NULL);
   vx_buf_puts(b, ";\n");
   if (op->code == VX_OP_SOFTMAX) {
     vx_buf_puts(b, "  return expf(x - ");
@@ -366,12 +446,41 @@ static void emit_body(vx_cg *cg, const vx_op *op) {
     char tok[64];
     snprintf(tok, sizeof tok, "s * %d + t", op->split);
     vx_buf_puts(cg->out, "  return ");
-    call_with(cg, cg->out, op->operands[0], VX_AXIS_TOK, tok);
+    call_from(cg, cg->out, op, op->operands[0], VX_AXIS_TOK, tok);
     vx_buf_puts(cg->out, ";\n");
     break;
   }
   case VX_OPC_SINK: break;
   }
+}
+
+/* Whether some user of a lane-resident value reads it at a global dim
+ * (outside a per-page value). */
+static bool plain_accessor_used(const vx_cg *cg, const vx_op *op) {
+  for (const vx_use *u = op->uses; u; u = u->next)
+    if (!dl_in_scope(cg, u->user)) return true;
+  return false;
+}
+
+/* A page-independent value the kernel copied into registers (c.reg_vN):
+ * the lane's dims only, [other axes][k * 8 + e]. */
+static void lane_accessor(vx_cg *cg, const vx_op *op) {
+  vx_buf *b = cg->out;
+  char name[96];
+  vx_cg_value_name(cg, op, name, sizeof name);
+  vx_buf_printf(b, "/* %%%d for the dims of this lane (registers) */\n", op->id);
+  vx_buf_printf(b, "static __device__ __forceinline__ float %s_lane(const %s_index_ctx &c", name, cg->alg);
+  for (int a = VX_AXIS_HEAD; a < VX_AXIS_DIM; a++)
+    if (vx_shape_has(op->shape, (vx_axis)a)) vx_buf_printf(b, ", int %s", vx_cg_axis_var[a]);
+  vx_buf_printf(b, ", int dl) {\n  return c.reg_v%d[", op->id);
+  vx_shape outer = op->shape;
+  outer.axes &= (uint8_t)~VX_AXIS_BIT(VX_AXIS_DIM);
+  if (outer.axes) {
+    vx_buf_puts(b, "(");
+    flat_index(cg, b, outer);
+    vx_buf_printf(b, ") * %d + ", cg->chunks * 8);
+  }
+  vx_buf_puts(b, "dl];\n}\n\n");
 }
 
 void vx_cg_emit_value_functions(vx_cg *cg, const vx_func *f) {
@@ -391,6 +500,16 @@ void vx_cg_emit_value_functions(vx_cg *cg, const vx_func *f) {
       vx_buf_puts(b, "}\n\n");
       continue;
     }
+    const bool lane_res = f->kind == VX_FUNC_INDEX && cg->lane_res && cg->lane_res[op->id];
+    if (lane_res && !plain_accessor_used(cg, op)) {
+      if (staged) { /* the row phase still evaluates it */
+        signature(cg, op, "_eval", -1);
+        emit_body(cg, op);
+        vx_buf_puts(b, "}\n\n");
+      }
+      lane_accessor(cg, op);
+      continue;
+    }
     const int renamed = cls == VX_OPC_AXISMAP ? (int)op->axis : -1;
     signature(cg, op, staged ? "_eval" : "", renamed);
     emit_body(cg, op);
@@ -401,5 +520,6 @@ void vx_cg_emit_value_functions(vx_cg *cg, const vx_func *f) {
       row_read(cg, b, cg->rows[op->id].offset, op->shape);
       vx_buf_puts(b, ";\n}\n\n");
     }
+    if (f->kind == VX_FUNC_INDEX && cg->lane_res && cg->lane_res[op->id]) lane_accessor(cg, op);
   }
 }

@@ -293,11 +293,24 @@ static void emit_launchers(vx_cg *cg) {
     vx_buf_printf(b, "  %s_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(\n", a);
     vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages, %s_INDEX_FUSED);\n", u);
   } else {
+    if (cg->vec) {
+      const int iter = 32 / cg->lanes; /* pages per warp per iteration */
+      vx_buf_printf(b, "  /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one\n"
+                       "   * or two 512-thread blocks per SM at once), each a whole number of block\n"
+                       "   * iterations (%d pages = 16 warps x %d), at least two; shapes only, so the\n"
+                       "   * launch stays capturable. */\n", 16 * iter, iter);
+      vx_buf_printf(b, "  const int step = VX_TOPK_WARPS * %d;\n", iter);
+      vx_buf_printf(b, "  long long blocks = (1056 + rows - 1) / rows;\n");
+      vx_buf_printf(b, "  int per_block = (int)((max_pages + blocks - 1) / blocks);\n");
+      vx_buf_printf(b, "  per_block = (per_block + step - 1) / step * step;\n");
+      vx_buf_printf(b, "  if (per_block < 2 * step) per_block = 2 * step;\n");
+    } else {
     vx_buf_printf(b, "  /* Enough scoring blocks for about two waves on a 132-SM part, at least\n"
                      "   * four pages per warp; shapes only, so the launch stays capturable. */\n");
     vx_buf_printf(b, "  long long blocks = (264 + rows - 1) / rows;\n");
     vx_buf_printf(b, "  int per_block = (int)((max_pages + blocks - 1) / blocks);\n");
     vx_buf_printf(b, "  if (per_block < 4 * VX_TOPK_WARPS) per_block = 4 * VX_TOPK_WARPS;\n");
+    }
     vx_buf_printf(b, "  blocks = (max_pages + per_block - 1) / per_block;\n");
     vx_buf_printf(b, "  %s_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(\n", a);
     vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, %s_INDEX_SCORE);\n", u);

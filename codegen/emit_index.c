@@ -27,6 +27,74 @@ static vx_shape without_page(vx_shape s) {
   return s;
 }
 
+/* Registers per lane for page-independent values held per lane plus the
+ * lane's words of one page's fields (quest, GQA 8, head dim 128: 64 + 8). */
+#define VX_CG_LANE_FLOATS_MAX 80
+
+/* The vector emitter: a page is owned by L lanes, lane l holding the dims
+ * (l + k * L) * 8 .. + 7 (k < K) of every per-page value with a dim axis.
+ * It needs every dim-carrying per-page value to be consumed inside the page
+ * (by a reduction over dim or an op over the other axes): a reduction,
+ * softmax or normalize over page or dim of such a value falls back to the
+ * scalar emitter. */
+static void analyse_vec(vx_cg *cg) {
+  const vx_func *f = &cg->m->index;
+  const int dim = cg->m->geo.head_dim;
+  cg->vec = false;
+  if (!cg->want_vec || cg->failed) return;
+  bool page_dim = false;
+  for (const vx_op *op = f->first; op; op = op->next) {
+    const vx_op_class cls = vx_op_info_of(op->code)->cls;
+    if (cls == VX_OPC_SINK) continue;
+    if (vx_shape_has(op->shape, VX_AXIS_PAGE) && vx_shape_has(op->shape, VX_AXIS_DIM)) page_dim = true;
+    for (int i = 0; i < vx_op_info_of(op->code)->noperands; i++) {
+      const vx_op *x = op->operands[i];
+      if (!vx_shape_has(x->shape, VX_AXIS_PAGE) || !vx_shape_has(x->shape, VX_AXIS_DIM)) continue;
+      if (over_page(op)) return;
+      if (cls == VX_OPC_AXISMAP && op->axis == VX_AXIS_DIM) return;
+    }
+  }
+  if (page_dim && (dim % 8 != 0 || dim < 8)) return;
+  cg->lanes = 1;
+  cg->chunks = 0;
+  if (page_dim) {
+    const int chunks = dim / 8;
+    int lanes = 32;
+    while (chunks % lanes != 0) lanes /= 2;
+    cg->lanes = lanes;
+    cg->chunks = chunks / lanes;
+  }
+  cg->lane_res = calloc((size_t)(f->next_id > 0 ? f->next_id : 1), sizeof *cg->lane_res);
+  if (!cg->lane_res) {
+    vx_cg_error(cg, "codegen: out of memory");
+    return;
+  }
+  cg->vec = true;
+  /* Staged values (in shared memory) read by per-page values: the lane's
+   * dims in registers, while they fit. */
+  /* The 16-byte words of one page's fields a lane holds (nvcc keeps a
+   * field's loads live across the heads that reuse them) count too. */
+  int floats = 0;
+  for (int i = 0; i < cg->m->nfields; i++)
+    if (vx_shape_has(cg->m->fields[i].shape, VX_AXIS_DIM))
+      floats += vx_cg_elems(cg->m, cg->m->fields[i].shape) / dim * cg->chunks * 8 * vx_cg_dtype_bytes(cg->m->fields[i].storage) / 4;
+  if (floats > 32) { /* e.g. sub-page envelopes of 8 slices: nvcc spills; the scalar emitter does not */
+    cg->vec = false;
+    return;
+  }
+  for (const vx_op *op = f->first; op && page_dim; op = op->next) {
+    if (cg->rows[op->id].kind != VX_ROW_STAGED || !vx_shape_has(op->shape, VX_AXIS_DIM)) continue;
+    bool read_per_page = false;
+    for (const vx_use *u = op->uses; u; u = u->next)
+      if (vx_shape_has(u->user->shape, VX_AXIS_PAGE) && vx_op_info_of(u->user->code)->cls != VX_OPC_SINK)
+        read_per_page = true;
+    const int per_lane = vx_cg_elems(cg->m, op->shape) / dim * cg->chunks * 8;
+    if (!read_per_page || floats + per_lane > VX_CG_LANE_FLOATS_MAX) continue;
+    cg->lane_res[op->id] = true;
+    floats += per_lane;
+  }
+}
+
 void vx_cg_analyse_index(vx_cg *cg) {
   const vx_func *f = &cg->m->index;
   const vx_module *m = cg->m;
@@ -67,6 +135,7 @@ void vx_cg_analyse_index(vx_cg *cg) {
     used += elems;
   }
   cg->row_floats = used;
+  analyse_vec(cg);
 }
 
 static bool index_has(const vx_cg *cg, vx_op_code code) {
@@ -96,14 +165,55 @@ static void emit_support(vx_cg *cg) {
   if (m->nfields > 0) vx_buf_line(b, "  %s_field_ptrs fields;", cg->alg);
   if (m->nstates > 0) vx_buf_line(b, "  const float *state_in[%d]; /* previous step, this row */", m->nstates);
   if (cg->row_floats > 0) vx_buf_line(b, "  const float *row;       /* row values in shared memory */");
+  for (const vx_op *op = m->index.first; op; op = op->next)
+    if (cg->vec && cg->lane_res[op->id])
+      vx_buf_line(b, "  float reg_v%d[%d];      /* %%%d, this lane's dims (registers) */", op->id,
+                  vx_cg_elems(m, op->shape) / m->geo.head_dim * cg->chunks * 8, op->id);
   vx_buf_line(b, "};");
   vx_buf_blank(b);
   vx_buf_line(b, "/* A page of the row: logical index and physical pool id. */");
   vx_buf_line(b, "struct %s_page {", cg->alg);
   vx_buf_line(b, "  int j;");
   vx_buf_line(b, "  int phys;");
+  if (cg->vec && cg->chunks > 0)
+    vx_buf_line(b, "  int lane; /* lane in the page's group: dims (lane + k * %d) * 8 + e */", cg->lanes);
   vx_buf_line(b, "};");
   vx_buf_blank(b);
+  if (cg->vec && cg->chunks > 0) {
+    vx_buf_line(b, "/* 16 bytes of a field through the non-coherent path (fields are read-only");
+    vx_buf_line(b, " * during the index). Not volatile: the loads of one chunk made for each");
+    vx_buf_line(b, " * element and head merge into one LDG.E.128. */");
+    vx_buf_line(b, "static __device__ __forceinline__ uint4 %s_ld16(const void *p) {", cg->alg);
+    vx_buf_line(b, "  uint4 v;");
+    vx_buf_line(b, "  asm(\"ld.global.nc.v4.u32 {%%0, %%1, %%2, %%3}, [%%4];\" : \"=r\"(v.x), \"=r\"(v.y), \"=r\"(v.z), \"=r\"(v.w) : \"l\"(p));");
+    vx_buf_line(b, "  return v;");
+    vx_buf_line(b, "}");
+    vx_buf_line(b, "/* Element i of 16 loaded bytes (i is a compile-time constant once inlined). */");
+    vx_buf_line(b, "static __device__ __forceinline__ unsigned %s_lane_word(const uint4 &v, int w) {", cg->alg);
+    vx_buf_line(b, "  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;");
+    vx_buf_line(b, "}");
+    bool used[3] = {false, false, false};
+    for (int i = 0; i < m->nfields; i++)
+      used[m->fields[i].storage == VX_DTYPE_BF16 ? 0 : m->fields[i].storage == VX_DTYPE_F16 ? 1 : 2] = true;
+    if (used[0]) {
+      vx_buf_line(b, "static __device__ __forceinline__ float %s_lane_bf16(const uint4 &v, int i) {", cg->alg);
+      vx_buf_line(b, "  const unsigned w = %s_lane_word(v, i >> 1);", cg->alg);
+      vx_buf_line(b, "  return __uint_as_float((i & 1) ? (w & 0xffff0000u) : (w << 16));");
+      vx_buf_line(b, "}");
+    }
+    if (used[1]) {
+      vx_buf_line(b, "static __device__ __forceinline__ float %s_lane_f16(const uint4 &v, int i) {", cg->alg);
+      vx_buf_line(b, "  const unsigned w = %s_lane_word(v, i >> 1);", cg->alg);
+      vx_buf_line(b, "  return __half2float(__ushort_as_half((unsigned short)((i & 1) ? (w >> 16) : (w & 0xffffu))));");
+      vx_buf_line(b, "}");
+    }
+    if (used[2]) {
+      vx_buf_line(b, "static __device__ __forceinline__ float %s_lane_f32(const uint4 &v, int i) {", cg->alg);
+      vx_buf_line(b, "  return __uint_as_float(%s_lane_word(v, i));", cg->alg);
+      vx_buf_line(b, "}");
+    }
+    vx_buf_blank(b);
+  }
   vx_buf_line(b, "/* Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */");
   vx_buf_line(b, "static __device__ __forceinline__ %s_page %s_page_at(const %s_index_ctx &c, int j) {", cg->alg, cg->alg,
               cg->alg);
@@ -163,6 +273,32 @@ static void emit_page_reduce(vx_cg *cg, const vx_op *x, vx_op_code code, int off
   const char *xc = call.oom || !call.data ? "0.0f" : call.data;
   const char *identity = nan_init ? "__int_as_float(0x7fffffff)" : "0.0f";
   vx_buf_line(b, "float acc = %s;", identity);
+  if (cg->vec) {
+    /* groups of L lanes, warp-uniform trip count (lanes past the end score
+     * a valid page and drop it), so the groups' shuffles stay converged */
+    vx_buf_line(b, "for (int base = (threadIdx.x >> 5) * %d; base < c.n; base += VX_TOPK_WARPS * %d) {", 32 / cg->lanes,
+                32 / cg->lanes);
+    vx_buf_line(b, "  const int mine = base + (int)((threadIdx.x & 31) / %d);", cg->lanes);
+    vx_buf_line(b, "  %s_page pg = %s_page_at(c, mine < c.n ? mine : base);", cg->alg, cg->alg);
+    if (cg->chunks > 0) vx_buf_line(b, "  pg.lane = threadIdx.x & %d;", cg->lanes - 1);
+    vx_buf_line(b, "  const float x = %s;", xc);
+    vx_buf_line(b, "  if (mine < c.n) {");
+    if (shift >= 0)
+      vx_buf_line(b, "    acc += expf(x - row[%sflat]);", vx_cg_offset(shift, off));
+    else if (code == VX_OP_REDUCE_MAX)
+      vx_buf_line(b, "    acc = fmaxf(acc, x);");
+    else if (code == VX_OP_REDUCE_MIN)
+      vx_buf_line(b, "    acc = fminf(acc, x);");
+    else if (code == VX_OP_REDUCE_NORM)
+      vx_buf_line(b, "    acc += x * x;");
+    else
+      vx_buf_line(b, "    acc += x;");
+    vx_buf_line(b, "  }");
+    vx_buf_line(b, "}");
+    vx_buf_free(&call);
+    vx_buf_line(b, "if ((threadIdx.x & %d) != 0) acc = %s; /* the group's lanes hold the same partial */", cg->lanes - 1,
+                identity);
+  } else {
   vx_buf_line(b, "for (int p = threadIdx.x >> 5; p < c.n; p += VX_TOPK_WARPS) { /* a warp per page */");
   vx_buf_line(b, "  const %s_page pg = %s_page_at(c, p);", cg->alg, cg->alg);
   if (shift >= 0)
@@ -178,6 +314,7 @@ static void emit_page_reduce(vx_cg *cg, const vx_op *x, vx_op_code code, int off
   vx_buf_line(b, "}");
   vx_buf_free(&call);
   vx_buf_line(b, "if ((threadIdx.x & 31) != 0) acc = %s; /* the warp's lanes hold the same partial */", identity);
+  }
   vx_buf_line(b, "acc = %s_block_reduce(acc, %s_%s, reduce_scratch);", cg->alg, cg->upper, kind);
   const char *final = "acc";
   if (code == VX_OP_REDUCE_MEAN) final = "c.n > 0 ? acc / (float)c.n : 0.0f";
@@ -332,15 +469,51 @@ void vx_cg_emit_index(vx_cg *cg) {
     if (cg->rows[op->id].kind != VX_ROW_INLINE) emit_row_phase(cg, op);
 
   b->indent++;
+  if (cg->vec && cg->chunks > 0) {
+    bool any = false;
+    for (const vx_op *op = f->first; op; op = op->next) {
+      if (!cg->lane_res[op->id]) continue;
+      char off[16];
+      const int outer = vx_cg_elems(m, op->shape) / m->geo.head_dim;
+      if (!any) vx_buf_line(b, "{ /* staged values read by every page: this lane's dims into registers */");
+      any = true;
+      vx_buf_line(b, "  const int lane = threadIdx.x & %d;", cg->lanes - 1);
+      vx_buf_line(b, "#pragma unroll");
+      vx_buf_line(b, "  for (int i = 0; i < %d; ++i)", outer);
+      vx_buf_line(b, "#pragma unroll");
+      vx_buf_line(b, "    for (int k = 0; k < %d; ++k)", cg->chunks);
+      vx_buf_line(b, "#pragma unroll");
+      vx_buf_line(b, "      for (int e = 0; e < 8; ++e)");
+      vx_buf_line(b, "        c.reg_v%d[(i * %d + k) * 8 + e] = row[%si * %d + (lane + k * %d) * 8 + e];", op->id, cg->chunks,
+                  vx_cg_offset(cg->rows[op->id].offset, off), m->geo.head_dim, cg->lanes);
+    }
+    if (any) vx_buf_line(b, "}");
+  }
   vx_buf_line(b, "float *row_scores = scores + (long long)r * max_pages;");
   vx_buf_line(b, "if (phase != %s_INDEX_SELECT) {", cg->upper);
   b->indent++;
   vx_buf_line(b, "const int first = phase == %s_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;", cg->upper);
   vx_buf_line(b, "const int end = phase == %s_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;",
               cg->upper);
-  vx_buf_line(b, "for (int p = first + (threadIdx.x >> 5); p < end; p += VX_TOPK_WARPS) { /* a warp per page */");
-  b->indent++;
-  if (needs_page_var(f, sel)) vx_buf_line(b, "const %s_page pg = %s_page_at(c, p);", cg->alg, cg->alg);
+  if (cg->vec) {
+    const int per_warp = 32 / cg->lanes;
+    vx_buf_line(b, "/* %d lanes per page, %d pages per warp; the trip count is warp-uniform (a lane", cg->lanes, per_warp);
+    vx_buf_line(b, " * past the end scores its warp's first page again and drops it), so the");
+    vx_buf_line(b, " * groups' shuffles stay converged. */");
+    vx_buf_line(b, "for (int base = first + (threadIdx.x >> 5) * %d; base < end; base += VX_TOPK_WARPS * %d) {", per_warp,
+                per_warp);
+    b->indent++;
+    vx_buf_line(b, "const int mine = base + (int)((threadIdx.x & 31) / %d);", cg->lanes);
+    vx_buf_line(b, "const int p = mine < end ? mine : base;");
+    if (needs_page_var(f, sel)) {
+      vx_buf_line(b, "%s%s_page pg = %s_page_at(c, p);", cg->chunks > 0 ? "" : "const ", cg->alg, cg->alg);
+      if (cg->chunks > 0) vx_buf_line(b, "pg.lane = threadIdx.x & %d;", cg->lanes - 1);
+    }
+  } else {
+    vx_buf_line(b, "for (int p = first + (threadIdx.x >> 5); p < end; p += VX_TOPK_WARPS) { /* a warp per page */");
+    b->indent++;
+    if (needs_page_var(f, sel)) vx_buf_line(b, "const %s_page pg = %s_page_at(c, p);", cg->alg, cg->alg);
+  }
   vx_buf_indent_puts(b, "const float score = ");
   vx_cg_call(cg, b, sel->operands[0]);
   vx_buf_puts(b, ";\n");
@@ -354,7 +527,10 @@ void vx_cg_emit_index(vx_cg *cg) {
     vx_cg_call(cg, b, op->operands[0]);
     vx_buf_puts(b, ";\n");
   }
-  vx_buf_line(b, "if ((threadIdx.x & 31) == 0) {");
+  if (cg->vec)
+    vx_buf_line(b, "if (mine < end && (threadIdx.x & %d) == 0) {", cg->lanes - 1);
+  else
+    vx_buf_line(b, "if ((threadIdx.x & 31) == 0) {");
   vx_buf_line(b, "  row_scores[p] = score;");
   for (const vx_op *op = f->first; op; op = op->next)
     if (op->code == VX_OP_STORE_STATE)

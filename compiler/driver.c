@@ -257,7 +257,8 @@ static int stage_codegen(vx_compilation *c) {
   char err[256];
   vx_codegen_output gen;
   double start = now_ms();
-  int rc = vx_codegen_emit(m, header_name, &gen, err, sizeof err);
+  const vx_codegen_options cg_opts = {.index_scalar = c->opts->index_scalar};
+  int rc = vx_codegen_emit_opts(m, header_name, &cg_opts, &gen, err, sizeof err);
   record_phase(c, "codegen", start);
   if (rc != 0) {
     vx_diag_report_plain(c->diag, VX_SEV_ERROR, "codegen", "%s", err);

@@ -163,6 +163,12 @@ static bool apply_option(vx_options *opts, FILE *err, int id, const char *v) {
   case VX_OPT_TIME_PASSES: opts->time_passes = true; return true;
   case VX_OPT_VERIFY_EACH: opts->verify_each = true; return true;
   case VX_OPT_PRINT_LOC: opts->print_locations = true; return true;
+  case VX_OPT_INDEX_CODEGEN:
+    if (strcmp(v, "vector") == 0 || strcmp(v, "scalar") == 0) {
+      opts->index_scalar = strcmp(v, "scalar") == 0;
+      return true;
+    }
+    return fail(err, "use --index-codegen=vector or --index-codegen=scalar", "unknown index code generator '%s'", v);
   case VX_OPT_DIAGNOSTICS:
     if (!one_of(v, "text", "json", NULL, NULL))
       return fail(err, "use --diagnostics=text or --diagnostics=json", "unknown diagnostics format '%s'", v);

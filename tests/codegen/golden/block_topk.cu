@@ -16,6 +16,7 @@
 #define BLOCK_TOPK_IS_MLA 0
 #define BLOCK_TOPK_NUM_FIELDS 1
 #define BLOCK_TOPK_NUM_STATES 0
+#define BLOCK_TOPK_MAX_SELECTED 66  /* pages one row can select (0: up to all) */
 #define BLOCK_TOPK_FIELD_C 0        /* index in field_pools */
 #define BLOCK_TOPK_FIELD_C_BYTES 256  /* 128 x bf16 per (page, KV head) */
 
@@ -102,13 +103,32 @@ struct block_topk_index_ctx {
   const block_topk_kv_t *q;       /* this row's query group [head][dim] */
   block_topk_field_ptrs fields;
   const float *row;       /* row values in shared memory */
+  float reg_v1[8];      /* %1, this lane's dims (registers) */
 };
 
 /* A page of the row: logical index and physical pool id. */
 struct block_topk_page {
   int j;
   int phys;
+  int lane; /* lane in the page's group: dims (lane + k * 16) * 8 + e */
 };
+
+/* 16 bytes of a field through the non-coherent path (fields are read-only
+ * during the index). Not volatile: the loads of one chunk made for each
+ * element and head merge into one LDG.E.128. */
+static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
+  uint4 v;
+  asm("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
+/* Element i of 16 loaded bytes (i is a compile-time constant once inlined). */
+static __device__ __forceinline__ unsigned block_topk_lane_word(const uint4 &v, int w) {
+  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
+}
+static __device__ __forceinline__ float block_topk_lane_bf16(const uint4 &v, int i) {
+  const unsigned w = block_topk_lane_word(v, i >> 1);
+  return __uint_as_float((i & 1) ? (w & 0xffff0000u) : (w << 16));
+}
 
 /* Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */
 static __device__ __forceinline__ block_topk_page block_topk_page_at(const block_topk_index_ctx &c, int j) {
@@ -142,30 +162,38 @@ static __device__ __forceinline__ float block_topk_index_v1_eval(const block_top
   return count > 0 ? acc / (float)count : 0.0f;
 }
 
-static __device__ __forceinline__ float block_topk_index_v1(const block_topk_index_ctx &c, int d) {
-  return c.row[512 + d];
+/* %1 for the dims of this lane (registers) */
+static __device__ __forceinline__ float block_topk_index_v1_lane(const block_topk_index_ctx &c, int dl) {
+  return c.reg_v1[dl];
 }
 
 /* %2 = load.field c : [page, dim] */
-static __device__ __forceinline__ float block_topk_index_v2(const block_topk_index_ctx &c, const block_topk_page &pg, int d) {
-  return __bfloat162float(c.fields.c[((long long)pg.phys * c.kv_heads + c.h) * 128 + d]);
+static __device__ __forceinline__ float block_topk_index_v2(const block_topk_index_ctx &c, const block_topk_page &pg, int d, int dl) {
+  const uint4 raw = block_topk_ld16(c.fields.c + (((long long)pg.phys * c.kv_heads + c.h) * 128 + (d - (dl & 7))));
+  return block_topk_lane_bf16(raw, dl & 7);
 }
 
 /* %3 = mul %1, %2 : [page, dim] */
-static __device__ __forceinline__ float block_topk_index_v3(const block_topk_index_ctx &c, const block_topk_page &pg, int d) {
-  const float a = block_topk_index_v1(c, d);
-  const float b = block_topk_index_v2(c, pg, d);
+static __device__ __forceinline__ float block_topk_index_v3(const block_topk_index_ctx &c, const block_topk_page &pg, int d, int dl) {
+  const float a = block_topk_index_v1_lane(c, dl);
+  const float b = block_topk_index_v2(c, pg, d, dl);
   return a * b;
 }
 
 /* %4 = reduce.sum %3, dim : [page] */
 static __device__ __forceinline__ float block_topk_index_v4(const block_topk_index_ctx &c, const block_topk_page &pg) {
   float acc = 0.0f;
-  for (int d = threadIdx.x & 31; d < 128; d += 32) {
-    const float x = block_topk_index_v3(c, pg, d);
-    acc += x;
+#pragma unroll
+  for (int k = 0; k < 1; ++k) {
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      const int dl = k * 8 + e;
+      const int d = (pg.lane + k * 16) * 8 + e;
+      const float x = block_topk_index_v3(c, pg, d, dl);
+      acc = acc + x;
+    }
   }
-  for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
+  for (int o = 8; o > 0; o >>= 1) acc = acc + __shfl_xor_sync(0xffffffffu, acc, o);
   return acc;
 }
 
@@ -224,14 +252,30 @@ block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fie
     row[512 + i] = block_topk_index_v1_eval(c, d);
   }
   __syncthreads();
+  { /* staged values read by every page: this lane's dims into registers */
+    const int lane = threadIdx.x & 15;
+  #pragma unroll
+    for (int i = 0; i < 1; ++i)
+  #pragma unroll
+      for (int k = 0; k < 1; ++k)
+  #pragma unroll
+        for (int e = 0; e < 8; ++e)
+          c.reg_v1[(i * 1 + k) * 8 + e] = row[512 + i * 128 + (lane + k * 16) * 8 + e];
+  }
   float *row_scores = scores + (long long)r * max_pages;
   if (phase != BLOCK_TOPK_INDEX_SELECT) {
     const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
     const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-    for (int p = first + (threadIdx.x >> 5); p < end; p += VX_TOPK_WARPS) { /* a warp per page */
-      const block_topk_page pg = block_topk_page_at(c, p);
+    /* 16 lanes per page, 2 pages per warp; the trip count is warp-uniform (a lane
+     * past the end scores its warp's first page again and drops it), so the
+     * groups' shuffles stay converged. */
+    for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 2) {
+      const int mine = base + (int)((threadIdx.x & 31) / 16);
+      const int p = mine < end ? mine : base;
+      block_topk_page pg = block_topk_page_at(c, p);
+      pg.lane = threadIdx.x & 15;
       const float score = block_topk_index_v4(c, pg);
-      if ((threadIdx.x & 31) == 0) {
+      if (mine < end && (threadIdx.x & 15) == 0) {
         row_scores[p] = score;
       }
     }
@@ -403,11 +447,15 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
     return BLOCK_TOPK_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const block_topk_kv_t *query = static_cast<const block_topk_kv_t *>(q);
-  /* Enough scoring blocks for about two waves on a 132-SM part, at least
-   * four pages per warp; shapes only, so the launch stays capturable. */
-  long long blocks = (264 + rows - 1) / rows;
+  /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one
+   * or two 512-thread blocks per SM at once), each a whole number of block
+   * iterations (32 pages = 16 warps x 2), at least two; shapes only, so the
+   * launch stays capturable. */
+  const int step = VX_TOPK_WARPS * 2;
+  long long blocks = (1056 + rows - 1) / rows;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
-  if (per_block < 4 * VX_TOPK_WARPS) per_block = 4 * VX_TOPK_WARPS;
+  per_block = (per_block + step - 1) / step * step;
+  if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
   block_topk_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, BLOCK_TOPK_INDEX_SCORE);
@@ -435,7 +483,9 @@ int block_topk_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages
   args.max_sel = max_pages;
   args.num_qo_heads = kv->num_kv_heads * BLOCK_TOPK_GROUP;
   args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)BLOCK_TOPK_HEAD_DIM);
-  block_topk_launch_attention(args, max_pages, static_cast<char *>(workspace) + selection, stream);
+  /* Plan the split over what a row can select, not over the request. */
+  const int plan_pages = BLOCK_TOPK_MAX_SELECTED > 0 && BLOCK_TOPK_MAX_SELECTED < max_pages ? (int)BLOCK_TOPK_MAX_SELECTED : max_pages;
+  block_topk_launch_attention(args, plan_pages, static_cast<char *>(workspace) + selection, stream);
   return block_topk_launched();
 }
 

@@ -57,6 +57,7 @@ typedef struct vx_paged_kv {
 #define LSERVE_SUBPAGE_QUEST_IS_MLA 0
 #define LSERVE_SUBPAGE_QUEST_NUM_FIELDS 2
 #define LSERVE_SUBPAGE_QUEST_NUM_STATES 0
+#define LSERVE_SUBPAGE_QUEST_MAX_SELECTED 67  /* pages one row can select (0: up to all) */
 #define LSERVE_SUBPAGE_QUEST_FIELD_KMAX 0        /* index in field_pools */
 #define LSERVE_SUBPAGE_QUEST_FIELD_KMAX_BYTES 1024  /* 512 x bf16 per (page, KV head) */
 #define LSERVE_SUBPAGE_QUEST_FIELD_KMIN 1        /* index in field_pools */

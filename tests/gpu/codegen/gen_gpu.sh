@@ -59,9 +59,9 @@ if command -v compute-sanitizer > /dev/null; then
   [ $rc -eq 0 ] || status=1
 fi
 # Timings of the generated step at batch 8, 8 KV heads, 32K tokens.
-for tag in $([ -z "${GEN_ONLY:-}" ] && echo quest block_topk mla_centroid); do
+for tag in $([ -z "${GEN_ONLY:-}" ] && echo quest block_topk mla_centroid quest.scalar block_topk.scalar); do
   [ -f "$build/$tag.so" ] || continue
-  "$build/gen_check" "$build/$tag.so" $here/generated/$tag/$tag.vir --bench > "$OUT/bench_$tag.txt" 2>&1
+  "$build/gen_check" "$build/$tag.so" $here/generated/$tag/*.vir --bench > "$OUT/bench_$tag.txt" 2>&1
   echo "bench $tag: $(grep -E '^(PASS|FAIL)' "$OUT/bench_$tag.txt" | cut -c 46-)" >> "$summary"
 done
 grep -h '^FAIL' $(ls "$OUT"/*.log | grep -v mutant_) | head -40

@@ -22,6 +22,18 @@ grep -v '^#' "$here/gen_cases.list" | while read -r tag example flags; do
   "$vortexc" "$src" $flags -o "$dir/$example.cu"
   # shellcheck disable=SC2086
   "$vortexc" "$src" $flags --emit=ir -o "$dir/$example.vir"
+  # The previous index emitter (--index-codegen=scalar) as case TAG.scalar,
+  # only where it differs from the default (vector) output, so one GPU run
+  # checks both code paths.
+  sdir="$here/generated/$tag.scalar"
+  mkdir -p "$sdir"
+  # shellcheck disable=SC2086
+  "$vortexc" "$src" $flags --index-codegen=scalar -o "$sdir/$example.cu"
+  if cmp -s "$dir/$example.cu" "$sdir/$example.cu"; then
+    rm -rf "$sdir"
+  else
+    cp "$dir/$example.vir" "$sdir/$example.vir"
+  fi
 done
 # Negative control: quest compiled with another budget, checked against the
 # unmodified IR. gen_gpu.sh requires this one to FAIL (the harness can fail).
