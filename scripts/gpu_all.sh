@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# gpu_all.sh - everything that needs the H200, in one device call, from the
+# repository root of the GPU machine (nvcc, gcc, torch; no flex/bison/cmake
+# needed). Stages, each logged under $OUT/<stage>/ and each run even when an
+# earlier one failed:
+#   runtime  scripts/gpu_check.sh      libvortexrt GPU test, compute-sanitizer
+#                                      memcheck + racecheck, vortex-bench
+#   codegen  tests/gpu/codegen/gen_gpu.sh  every generated kernel vs the CPU
+#                                      interpreter (needs tests/gpu/codegen/generated,
+#                                      made here by gen_prepare.sh and carried)
+#   step     bench/run_all.sh          generated whole step vs dense vs PyTorch peers
+# GPU_STAGES="codegen step" picks stages; the short table is printed last.
+# Run on this machine first:
+#   tests/gpu/codegen/gen_prepare.sh build/compiler/vortexc && bash bench/step/prepare.sh
+# then, through the device tool:  bash scripts/gpu_all.sh   (carry tests/gpu/codegen/generated)
+set -u -o pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/gpu-out}
+STAGES=${GPU_STAGES:-runtime codegen step}
+declare -A RC SECS
+run_stage() { # name command...
+  local name=$1; shift
+  mkdir -p "$OUT/$name"
+  local s
+  s=$(date +%s)
+  echo "== $name: $*"
+  OUT="$OUT/$name" "$@" > "$OUT/$name/stage.log" 2>&1
+  RC[$name]=$?
+  SECS[$name]=$(( $(date +%s) - s ))
+  echo "   rc=${RC[$name]} (${SECS[$name]} s)"
+}
+{ git rev-parse HEAD 2>/dev/null; date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>&1; } | tee "$OUT.env" 2>/dev/null
+mkdir -p "$OUT"
+for st in $STAGES; do
+  case $st in
+    runtime) run_stage runtime bash scripts/gpu_check.sh ${GPU_CHECK_ARGS:-} ;;
+    codegen) run_stage codegen bash tests/gpu/codegen/gen_gpu.sh ${GEN_ARGS:-} ;;
+    step)    run_stage step bash bench/run_all.sh ;;
+    *) echo "unknown stage '$st'"; RC[$st]=2 ;;
+  esac
+done
+status=0
+echo
+for st in $STAGES; do
+  echo "######## $st (rc=${RC[$st]:-?}, ${SECS[$st]:-?} s): last lines of $OUT/$st/stage.log"
+  tail -n "${TAIL_LINES:-25}" "$OUT/$st/stage.log" 2>/dev/null
+  [ "${RC[$st]:-1}" = 0 ] || status=1
+done
+exit $status
