@@ -29,8 +29,8 @@ run_stage() { # name command...
   SECS[$name]=$(( $(date +%s) - s ))
   echo "   rc=${RC[$name]} (${SECS[$name]} s)"
 }
-{ git rev-parse HEAD 2>/dev/null; date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>&1; } | tee "$OUT.env" 2>/dev/null
 mkdir -p "$OUT"
+{ git rev-parse HEAD 2>/dev/null; date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>&1; } | tee "$OUT/env.txt"
 for st in $STAGES; do
   case $st in
     runtime) run_stage runtime bash scripts/gpu_check.sh ${GPU_CHECK_ARGS:-} ;;
@@ -46,4 +46,8 @@ for st in $STAGES; do
   tail -n "${TAIL_LINES:-25}" "$OUT/$st/stage.log" 2>/dev/null
   [ "${RC[$st]:-1}" = 0 ] || status=1
 done
+# The device tool returns only a few files: pack every log and JSON into one.
+if [ "${PACK:-1}" = 1 ]; then
+  tar czf "/tmp/gpu-all.tgz" -C "$OUT" . && rm -rf "${OUT:?}"/* && mv /tmp/gpu-all.tgz "$OUT/"
+fi
 exit $status
