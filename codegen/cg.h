@@ -41,6 +41,8 @@ typedef struct vx_cg {
   bool vec;             /* the module fits it: page phase in lane groups */
   int lanes;            /* L: lanes per page (power of two, 1..32) */
   int chunks;           /* K: 8-dim chunks per lane; lane l owns dims (l + k*L)*8 .. +7 */
+  int vec_pages;        /* pages per lane per iteration of the SCORE loop (1 or 2) */
+  int lane_floats;      /* registers per lane of resident values + field words */
   bool *lane_res;       /* by op id: page-independent value held in registers per lane */
 } vx_cg;
 

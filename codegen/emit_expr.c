@@ -315,21 +315,19 @@ static void body_source(vx_cg *cg, const vx_op *op) {
   case VX_OP_LOAD_FIELD: {
     const vx_ir_field *f = &m->fields[op->index];
     if (vx_cg_vec_dim(cg, op)) {
-      /* The 16 bytes holding dim d (aligned: rows are multiples of 8 dims);
-       * nvcc merges the loads of one page's chunk into one LDG.128. */
-      const int per = 16 / vx_cg_dtype_bytes(f->storage);
+      /* The lane's chunks were loaded by page_at (16 bytes each): chunk
+       * k = dl / 8 of the outer index, element dl % 8. */
+      const int per = 16 / vx_cg_dtype_bytes(f->storage), w = vx_cg_dtype_bytes(f->storage) / 2;
       vx_shape outer = f->shape;
       outer.axes &= (uint8_t)~VX_AXIS_BIT(VX_AXIS_DIM);
-      vx_buf_printf(b, "  const uint4 raw = %s_ld16(c.fields.%s + (((long long)pg.phys * c.kv_heads + c.h) * %d + ", cg->alg,
-                    f->name, vx_cg_elems(m, f->shape));
+      vx_buf_printf(b, "  return %s_lane_%s(pg.f_%s[(", cg->alg,
+                    f->storage == VX_DTYPE_BF16 ? "bf16" : f->storage == VX_DTYPE_F16 ? "f16" : "f32", f->name);
       if (outer.axes) {
         vx_buf_puts(b, "(");
         flat_index(cg, b, outer);
-        vx_buf_printf(b, ") * %d + ", vx_cg_extent(m, f->shape, VX_AXIS_DIM));
+        vx_buf_printf(b, ") * %d + ", cg->chunks);
       }
-      vx_buf_printf(b, "(d - (dl & %d))));\n", per - 1);
-      vx_buf_printf(b, "  return %s_lane_%s(raw, dl & %d);\n", cg->alg,
-                    f->storage == VX_DTYPE_BF16 ? "bf16" : f->storage == VX_DTYPE_F16 ? "f16" : "f32", per - 1);
+      vx_buf_printf(b, "(dl >> 3)) * %d + (dl & 7) / %d], dl & %d);\n", w, per, per - 1);
       return;
     }
     vx_buf line;

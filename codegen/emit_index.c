@@ -93,6 +93,10 @@ static void analyse_vec(vx_cg *cg) {
     cg->lane_res[op->id] = true;
     floats += per_lane;
   }
+  cg->lane_floats = floats;
+  /* Two pages in flight per lane where the registers allow it (ptxas: the
+   * query group of 4 heads plus two pages of quest's envelopes, 84). */
+  cg->vec_pages = floats <= 48 ? 2 : 1;
 }
 
 void vx_cg_analyse_index(vx_cg *cg) {
@@ -175,14 +179,21 @@ static void emit_support(vx_cg *cg) {
   vx_buf_line(b, "struct %s_page {", cg->alg);
   vx_buf_line(b, "  int j;");
   vx_buf_line(b, "  int phys;");
-  if (cg->vec && cg->chunks > 0)
+  if (cg->vec && cg->chunks > 0) {
     vx_buf_line(b, "  int lane; /* lane in the page's group: dims (lane + k * %d) * 8 + e */", cg->lanes);
+    for (int i = 0; i < m->nfields; i++) {
+      const vx_ir_field *fl = &m->fields[i];
+      if (!vx_shape_has(fl->shape, VX_AXIS_DIM)) continue;
+      const int w = vx_cg_dtype_bytes(fl->storage) / 2;
+      vx_buf_line(b, "  uint4 f_%s[%d]; /* this lane's 16-byte chunks of field %s, loaded by %s_page_at */", fl->name,
+                  vx_cg_elems(m, fl->shape) / m->geo.head_dim * cg->chunks * w, fl->name, cg->alg);
+    }
+  }
   vx_buf_line(b, "};");
   vx_buf_blank(b);
   if (cg->vec && cg->chunks > 0) {
     vx_buf_line(b, "/* 16 bytes of a field through the non-coherent path (fields are read-only");
-    vx_buf_line(b, " * during the index). Not volatile: the loads of one chunk made for each");
-    vx_buf_line(b, " * element and head merge into one LDG.E.128. */");
+    vx_buf_line(b, " * during the index): one LDG.E.128. */");
     vx_buf_line(b, "static __device__ __forceinline__ uint4 %s_ld16(const void *p) {", cg->alg);
     vx_buf_line(b, "  uint4 v;");
     vx_buf_line(b, "  asm(\"ld.global.nc.v4.u32 {%%0, %%1, %%2, %%3}, [%%4];\" : \"=r\"(v.x), \"=r\"(v.y), \"=r\"(v.z), \"=r\"(v.w) : \"l\"(p));");
@@ -221,6 +232,28 @@ static void emit_support(vx_cg *cg) {
   vx_buf_line(b, "  pg.j = j;");
   vx_buf_line(b, "  pg.phys = c.pages[j];");
   vx_buf_line(b, "  if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;");
+  if (cg->vec && cg->chunks > 0) {
+    vx_buf_line(b, "  pg.lane = threadIdx.x & %d;", cg->lanes - 1);
+    vx_buf_line(b, "  /* every field chunk of the page this lane needs, issued together */");
+    for (int i = 0; i < m->nfields; i++) {
+      const vx_ir_field *fl = &m->fields[i];
+      if (!vx_shape_has(fl->shape, VX_AXIS_DIM)) continue;
+      const int w = vx_cg_dtype_bytes(fl->storage) / 2, per = 16 / vx_cg_dtype_bytes(fl->storage);
+      const int outer = vx_cg_elems(m, fl->shape) / m->geo.head_dim;
+      vx_buf_line(b, "  {");
+      vx_buf_line(b, "    const %s *base = c.fields.%s + ((long long)pg.phys * c.kv_heads + c.h) * %d;", vx_cg_ctype(fl->storage),
+                  fl->name, vx_cg_elems(m, fl->shape));
+      vx_buf_line(b, "#pragma unroll");
+      vx_buf_line(b, "    for (int i = 0; i < %d; ++i)", outer);
+      vx_buf_line(b, "#pragma unroll");
+      vx_buf_line(b, "      for (int k = 0; k < %d; ++k)", cg->chunks);
+      vx_buf_line(b, "#pragma unroll");
+      vx_buf_line(b, "        for (int w = 0; w < %d; ++w)", w);
+      vx_buf_line(b, "          pg.f_%s[(i * %d + k) * %d + w] = %s_ld16(base + i * %d + (pg.lane + k * %d) * 8 + w * %d);", fl->name,
+                  cg->chunks, w, cg->alg, m->geo.head_dim, cg->lanes, per);
+      vx_buf_line(b, "  }");
+    }
+  }
   vx_buf_line(b, "  return pg;");
   vx_buf_line(b, "}");
   vx_buf_blank(b);
@@ -279,8 +312,7 @@ static void emit_page_reduce(vx_cg *cg, const vx_op *x, vx_op_code code, int off
     vx_buf_line(b, "for (int base = (threadIdx.x >> 5) * %d; base < c.n; base += VX_TOPK_WARPS * %d) {", 32 / cg->lanes,
                 32 / cg->lanes);
     vx_buf_line(b, "  const int mine = base + (int)((threadIdx.x & 31) / %d);", cg->lanes);
-    vx_buf_line(b, "  %s_page pg = %s_page_at(c, mine < c.n ? mine : base);", cg->alg, cg->alg);
-    if (cg->chunks > 0) vx_buf_line(b, "  pg.lane = threadIdx.x & %d;", cg->lanes - 1);
+    vx_buf_line(b, "  const %s_page pg = %s_page_at(c, mine < c.n ? mine : base);", cg->alg, cg->alg);
     vx_buf_line(b, "  const float x = %s;", xc);
     vx_buf_line(b, "  if (mine < c.n) {");
     if (shift >= 0)
@@ -401,6 +433,69 @@ static const vx_op *state_store(const vx_func *f, int state) {
   return NULL;
 }
 
+/* The vector page loop: L lanes per page, 32/L pages per warp, and two
+ * pages per lane per iteration (straight-line code: the second page's
+ * loads issue before the first page's shuffles). The trip count is
+ * warp-uniform (a lane past the end re-scores its warp's first page and
+ * drops it), so the groups' shuffles stay converged. */
+static void emit_vec_page_loop(vx_cg *cg, const vx_func *f, const vx_op *sel) {
+  vx_buf *b = cg->out;
+  const int per_warp = 32 / cg->lanes;
+  const int np = cg->vec_pages;
+  vx_buf_line(b, "/* %d lanes per page, %d pages per warp, %d page%s per lane in flight. */", cg->lanes, per_warp, np,
+              np > 1 ? "s" : "");
+  vx_buf_line(b, "for (int base = first + (threadIdx.x >> 5) * %d; base < end; base += VX_TOPK_WARPS * %d) {", per_warp,
+              np * per_warp);
+  b->indent++;
+  for (int u = 0; u < np; u++) {
+    if (u)
+      vx_buf_line(b, "const int mine1 = mine0 + VX_TOPK_WARPS * %d;", per_warp);
+    else
+      vx_buf_line(b, "const int mine0 = base + (int)((threadIdx.x & 31) / %d);", cg->lanes);
+    vx_buf_line(b, "const int p%d = mine%d < end ? mine%d : base;", u, u, u);
+  }
+  if (needs_page_var(f, sel)) {
+    if (np > 1) vx_buf_line(b, "/* both pages' field loads are issued before either page is scored */");
+    for (int u = 0; u < np; u++) vx_buf_line(b, "const %s_page pg%d = %s_page_at(c, p%d);", cg->alg, u, cg->alg, u);
+  }
+  for (int u = 0; u < np; u++) {
+    vx_buf_line(b, "float score%d;", u);
+    for (const vx_op *op = f->first; op; op = op->next)
+      if (op->code == VX_OP_STORE_STATE) vx_buf_line(b, "float state%d_%d;", op->index, u);
+  }
+  for (int u = 0; u < np; u++) {
+    vx_buf_line(b, "{");
+    b->indent++;
+    if (needs_page_var(f, sel)) vx_buf_line(b, "const %s_page &pg = pg%d;", cg->alg, u);
+    vx_buf_indent_puts(b, "");
+    vx_buf_printf(b, "score%d = ", u);
+    vx_cg_call(cg, b, sel->operands[0]);
+    vx_buf_puts(b, ";\n");
+    for (const vx_op *op = f->first; op; op = op->next) {
+      if (op->code != VX_OP_STORE_STATE) continue;
+      vx_buf_indent_puts(b, "/* ");
+      vx_cg_describe_op(b, op);
+      vx_buf_puts(b, " */\n");
+      vx_buf_indent_puts(b, "");
+      vx_buf_printf(b, "state%d_%d = ", op->index, u);
+      vx_cg_call(cg, b, op->operands[0]);
+      vx_buf_puts(b, ";\n");
+    }
+    b->indent--;
+    vx_buf_line(b, "}");
+  }
+  for (int u = 0; u < np; u++) {
+    vx_buf_line(b, "if (mine%d < end && (threadIdx.x & %d) == 0) {", u, cg->lanes - 1);
+    vx_buf_line(b, "  row_scores[p%d] = score%d;", u, u);
+    for (const vx_op *op = f->first; op; op = op->next)
+      if (op->code == VX_OP_STORE_STATE)
+        vx_buf_line(b, "  state_out[((long long)%d * gridDim.x + r) * max_pages + p%d] = state%d_%d;", op->index, u, op->index, u);
+    vx_buf_line(b, "}");
+  }
+  b->indent--;
+  vx_buf_line(b, "}");
+}
+
 void vx_cg_emit_index(vx_cg *cg) {
   vx_buf *b = cg->out;
   const vx_module *m = cg->m;
@@ -434,10 +529,22 @@ void vx_cg_emit_index(vx_cg *cg) {
     vx_cg_describe_op(b, op);
     vx_buf_puts(b, "\n");
   }
-  vx_buf_line(b, " */");
-  vx_buf_line(b, "extern \"C\" __global__ void __launch_bounds__(VX_TOPK_THREADS)");
-  vx_buf_line(b, "%s_index_kernel(vx_paged_kv kv, const %s_kv_t *q, %s_field_ptrs fields, const float *state_in,", cg->alg,
-              cg->alg, cg->alg);
+  const bool split = cg->vec && !has_page_reduction(cg);
+  if (split) {
+    vx_buf_line(b, " * The phases live in %s_index_phases; %s_score_kernel instantiates it for", cg->alg, cg->alg);
+    vx_buf_line(b, " * SCORE alone, so the scoring launch does not carry the top-k's registers.");
+    vx_buf_line(b, " */");
+    vx_buf_line(b, "static __device__ __forceinline__ void");
+    vx_buf_line(b, "%s_index_phases(const vx_paged_kv &kv, const %s_kv_t *q, const %s_field_ptrs &fields, const float *state_in,",
+                cg->alg, cg->alg, cg->alg);
+  } else {
+    vx_buf_line(b, " */");
+    /* vector form: one block per SM at least, explicitly (ptxas otherwise
+     * caps some of these kernels at 64 registers and spills) */
+    vx_buf_line(b, "extern \"C\" __global__ void __launch_bounds__(VX_TOPK_THREADS%s)", cg->vec ? ", 1" : "");
+    vx_buf_line(b, "%s_index_kernel(vx_paged_kv kv, const %s_kv_t *q, %s_field_ptrs fields, const float *state_in,", cg->alg,
+                cg->alg, cg->alg);
+  }
   vx_buf_line(b, "    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,");
   vx_buf_line(b, "    int phase) {");
   b->indent++;
@@ -496,24 +603,11 @@ void vx_cg_emit_index(vx_cg *cg) {
   vx_buf_line(b, "const int end = phase == %s_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;",
               cg->upper);
   if (cg->vec) {
-    const int per_warp = 32 / cg->lanes;
-    vx_buf_line(b, "/* %d lanes per page, %d pages per warp; the trip count is warp-uniform (a lane", cg->lanes, per_warp);
-    vx_buf_line(b, " * past the end scores its warp's first page again and drops it), so the");
-    vx_buf_line(b, " * groups' shuffles stay converged. */");
-    vx_buf_line(b, "for (int base = first + (threadIdx.x >> 5) * %d; base < end; base += VX_TOPK_WARPS * %d) {", per_warp,
-                per_warp);
-    b->indent++;
-    vx_buf_line(b, "const int mine = base + (int)((threadIdx.x & 31) / %d);", cg->lanes);
-    vx_buf_line(b, "const int p = mine < end ? mine : base;");
-    if (needs_page_var(f, sel)) {
-      vx_buf_line(b, "%s%s_page pg = %s_page_at(c, p);", cg->chunks > 0 ? "" : "const ", cg->alg, cg->alg);
-      if (cg->chunks > 0) vx_buf_line(b, "pg.lane = threadIdx.x & %d;", cg->lanes - 1);
-    }
+    emit_vec_page_loop(cg, f, sel);
   } else {
     vx_buf_line(b, "for (int p = first + (threadIdx.x >> 5); p < end; p += VX_TOPK_WARPS) { /* a warp per page */");
     b->indent++;
     if (needs_page_var(f, sel)) vx_buf_line(b, "const %s_page pg = %s_page_at(c, p);", cg->alg, cg->alg);
-  }
   vx_buf_indent_puts(b, "const float score = ");
   vx_cg_call(cg, b, sel->operands[0]);
   vx_buf_puts(b, ";\n");
@@ -527,10 +621,7 @@ void vx_cg_emit_index(vx_cg *cg) {
     vx_cg_call(cg, b, op->operands[0]);
     vx_buf_puts(b, ";\n");
   }
-  if (cg->vec)
-    vx_buf_line(b, "if (mine < end && (threadIdx.x & %d) == 0) {", cg->lanes - 1);
-  else
-    vx_buf_line(b, "if ((threadIdx.x & 31) == 0) {");
+  vx_buf_line(b, "if ((threadIdx.x & 31) == 0) {");
   vx_buf_line(b, "  row_scores[p] = score;");
   for (const vx_op *op = f->first; op; op = op->next)
     if (op->code == VX_OP_STORE_STATE)
@@ -538,6 +629,7 @@ void vx_cg_emit_index(vx_cg *cg) {
   vx_buf_line(b, "}");
   b->indent--;
   vx_buf_line(b, "}");
+  }
   b->indent--;
   vx_buf_line(b, "}");
   vx_buf_line(b, "if (phase == %s_INDEX_SCORE) return;", cg->upper);
@@ -555,4 +647,23 @@ void vx_cg_emit_index(vx_cg *cg) {
   vx_cg_emit_select(cg, sel);
   vx_buf_line(b, "}");
   vx_buf_blank(b);
+  if (split) {
+    static const char *const params =
+        "(vx_paged_kv kv, const %s_kv_t *q, %s_field_ptrs fields, const float *state_in,\n"
+        "    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block%s) {\n";
+    vx_buf_printf(b, "/* Every phase (as in the scalar form): the SELECT launch, or FUSED. */\n");
+    vx_buf_printf(b, "extern \"C\" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)\n%s_index_kernel", cg->alg);
+    vx_buf_printf(b, params, cg->alg, cg->alg, ",\n    int phase");
+    vx_buf_printf(b, "  %s_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,\n"
+                     "      pages_per_block, phase);\n}\n\n", cg->alg);
+    /* Two blocks per SM (<= 64 registers) where the lane's resident values
+     * leave room (checked with ptxas: no spills for the examples). */
+    const bool two = cg->lane_floats <= 16;
+    vx_buf_printf(b, "/* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */\n");
+    vx_buf_printf(b, "extern \"C\" __global__ void __launch_bounds__(VX_TOPK_THREADS, %d)\n%s_score_kernel", two ? 2 : 1,
+                  cg->alg);
+    vx_buf_printf(b, params, cg->alg, cg->alg, "");
+    vx_buf_printf(b, "  %s_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,\n"
+                     "      pages_per_block, %s_INDEX_SCORE);\n}\n\n", cg->alg, cg->upper);
+  }
 }

@@ -111,11 +111,11 @@ struct block_topk_page {
   int j;
   int phys;
   int lane; /* lane in the page's group: dims (lane + k * 16) * 8 + e */
+  uint4 f_c[1]; /* this lane's 16-byte chunks of field c, loaded by block_topk_page_at */
 };
 
 /* 16 bytes of a field through the non-coherent path (fields are read-only
- * during the index). Not volatile: the loads of one chunk made for each
- * element and head merge into one LDG.E.128. */
+ * during the index): one LDG.E.128. */
 static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
   uint4 v;
   asm("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
@@ -136,6 +136,18 @@ static __device__ __forceinline__ block_topk_page block_topk_page_at(const block
   pg.j = j;
   pg.phys = c.pages[j];
   if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;
+  pg.lane = threadIdx.x & 15;
+  /* every field chunk of the page this lane needs, issued together */
+  {
+    const __nv_bfloat16 *base = c.fields.c + ((long long)pg.phys * c.kv_heads + c.h) * 128;
+#pragma unroll
+    for (int i = 0; i < 1; ++i)
+#pragma unroll
+      for (int k = 0; k < 1; ++k)
+#pragma unroll
+        for (int w = 0; w < 1; ++w)
+          pg.f_c[(i * 1 + k) * 1 + w] = block_topk_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
+  }
   return pg;
 }
 
@@ -169,8 +181,7 @@ static __device__ __forceinline__ float block_topk_index_v1_lane(const block_top
 
 /* %2 = load.field c : [page, dim] */
 static __device__ __forceinline__ float block_topk_index_v2(const block_topk_index_ctx &c, const block_topk_page &pg, int d, int dl) {
-  const uint4 raw = block_topk_ld16(c.fields.c + (((long long)pg.phys * c.kv_heads + c.h) * 128 + (d - (dl & 7))));
-  return block_topk_lane_bf16(raw, dl & 7);
+  return block_topk_lane_bf16(pg.f_c[((dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
 }
 
 /* %3 = mul %1, %2 : [page, dim] */
@@ -219,9 +230,11 @@ enum { BLOCK_TOPK_INDEX_FUSED = 0, BLOCK_TOPK_INDEX_SCORE = 1, BLOCK_TOPK_INDEX_
  *   %4 = reduce.sum %3, dim : [page]
  *   %5 = const 64 : []
  *   select.top %4, %5 keep first 1, last 1
+ * The phases live in block_topk_index_phases; block_topk_score_kernel instantiates it for
+ * SCORE alone, so the scoring launch does not carry the top-k's registers.
  */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS)
-block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
+static __device__ __forceinline__ void
+block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const block_topk_field_ptrs &fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
     int phase) {
   __shared__ vx_topk_smem topk;
@@ -266,17 +279,30 @@ block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fie
   if (phase != BLOCK_TOPK_INDEX_SELECT) {
     const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
     const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-    /* 16 lanes per page, 2 pages per warp; the trip count is warp-uniform (a lane
-     * past the end scores its warp's first page again and drops it), so the
-     * groups' shuffles stay converged. */
-    for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 2) {
-      const int mine = base + (int)((threadIdx.x & 31) / 16);
-      const int p = mine < end ? mine : base;
-      block_topk_page pg = block_topk_page_at(c, p);
-      pg.lane = threadIdx.x & 15;
-      const float score = block_topk_index_v4(c, pg);
-      if (mine < end && (threadIdx.x & 15) == 0) {
-        row_scores[p] = score;
+    /* 16 lanes per page, 2 pages per warp, 2 pages per lane in flight. */
+    for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 4) {
+      const int mine0 = base + (int)((threadIdx.x & 31) / 16);
+      const int p0 = mine0 < end ? mine0 : base;
+      const int mine1 = mine0 + VX_TOPK_WARPS * 2;
+      const int p1 = mine1 < end ? mine1 : base;
+      /* both pages' field loads are issued before either page is scored */
+      const block_topk_page pg0 = block_topk_page_at(c, p0);
+      const block_topk_page pg1 = block_topk_page_at(c, p1);
+      float score0;
+      float score1;
+      {
+        const block_topk_page &pg = pg0;
+        score0 = block_topk_index_v4(c, pg);
+      }
+      {
+        const block_topk_page &pg = pg1;
+        score1 = block_topk_index_v4(c, pg);
+      }
+      if (mine0 < end && (threadIdx.x & 15) == 0) {
+        row_scores[p0] = score0;
+      }
+      if (mine1 < end && (threadIdx.x & 15) == 0) {
+        row_scores[p1] = score1;
       }
     }
   }
@@ -286,6 +312,23 @@ block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fie
   const int budget = block_topk_budget_pages(block_topk_index_v5(c), c.n);
   vx_topk_row(row_scores, c.n, budget, 1, 1, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
+}
+
+/* Every phase (as in the scalar form): the SELECT launch, or FUSED. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
+    int phase) {
+  block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, phase);
+}
+
+/* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
+block_topk_score_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, BLOCK_TOPK_INDEX_SCORE);
 }
 
 #ifndef __CUDACC_RTC__
@@ -449,16 +492,16 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
   const block_topk_kv_t *query = static_cast<const block_topk_kv_t *>(q);
   /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one
    * or two 512-thread blocks per SM at once), each a whole number of block
-   * iterations (32 pages = 16 warps x 2), at least two; shapes only, so the
+   * iterations (64 pages = 16 warps x 4), at least two; shapes only, so the
    * launch stays capturable. */
-  const int step = VX_TOPK_WARPS * 2;
+  const int step = VX_TOPK_WARPS * 4;
   long long blocks = (1056 + rows - 1) / rows;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
   per_block = (per_block + step - 1) / step * step;
   if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
-  block_topk_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
-      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, BLOCK_TOPK_INDEX_SCORE);
+  block_topk_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
+      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   block_topk_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, BLOCK_TOPK_INDEX_SELECT);
   return block_topk_launched();

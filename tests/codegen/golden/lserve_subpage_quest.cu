@@ -147,11 +147,12 @@ struct lserve_subpage_quest_page {
   int j;
   int phys;
   int lane; /* lane in the page's group: dims (lane + k * 16) * 8 + e */
+  uint4 f_kmax[4]; /* this lane's 16-byte chunks of field kmax, loaded by lserve_subpage_quest_page_at */
+  uint4 f_kmin[4]; /* this lane's 16-byte chunks of field kmin, loaded by lserve_subpage_quest_page_at */
 };
 
 /* 16 bytes of a field through the non-coherent path (fields are read-only
- * during the index). Not volatile: the loads of one chunk made for each
- * element and head merge into one LDG.E.128. */
+ * during the index): one LDG.E.128. */
 static __device__ __forceinline__ uint4 lserve_subpage_quest_ld16(const void *p) {
   uint4 v;
   asm("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
@@ -172,6 +173,28 @@ static __device__ __forceinline__ lserve_subpage_quest_page lserve_subpage_quest
   pg.j = j;
   pg.phys = c.pages[j];
   if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;
+  pg.lane = threadIdx.x & 15;
+  /* every field chunk of the page this lane needs, issued together */
+  {
+    const __nv_bfloat16 *base = c.fields.kmax + ((long long)pg.phys * c.kv_heads + c.h) * 512;
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+      for (int k = 0; k < 1; ++k)
+#pragma unroll
+        for (int w = 0; w < 1; ++w)
+          pg.f_kmax[(i * 1 + k) * 1 + w] = lserve_subpage_quest_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
+  }
+  {
+    const __nv_bfloat16 *base = c.fields.kmin + ((long long)pg.phys * c.kv_heads + c.h) * 512;
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+      for (int k = 0; k < 1; ++k)
+#pragma unroll
+        for (int w = 0; w < 1; ++w)
+          pg.f_kmin[(i * 1 + k) * 1 + w] = lserve_subpage_quest_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
+  }
   return pg;
 }
 
@@ -190,8 +213,7 @@ static __device__ __forceinline__ float lserve_subpage_quest_index_v0_lane(const
 
 /* %1 = load.field kmax : [page, sub, dim] */
 static __device__ __forceinline__ float lserve_subpage_quest_index_v1(const lserve_subpage_quest_index_ctx &c, const lserve_subpage_quest_page &pg, int s, int d, int dl) {
-  const uint4 raw = lserve_subpage_quest_ld16(c.fields.kmax + (((long long)pg.phys * c.kv_heads + c.h) * 512 + (s) * 128 + (d - (dl & 7))));
-  return lserve_subpage_quest_lane_bf16(raw, dl & 7);
+  return lserve_subpage_quest_lane_bf16(pg.f_kmax[((s) * 1 + (dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
 }
 
 /* %2 = mul %0, %1 : [page, head, sub, dim] */
@@ -203,8 +225,7 @@ static __device__ __forceinline__ float lserve_subpage_quest_index_v2(const lser
 
 /* %3 = load.field kmin : [page, sub, dim] */
 static __device__ __forceinline__ float lserve_subpage_quest_index_v3(const lserve_subpage_quest_index_ctx &c, const lserve_subpage_quest_page &pg, int s, int d, int dl) {
-  const uint4 raw = lserve_subpage_quest_ld16(c.fields.kmin + (((long long)pg.phys * c.kv_heads + c.h) * 512 + (s) * 128 + (d - (dl & 7))));
-  return lserve_subpage_quest_lane_bf16(raw, dl & 7);
+  return lserve_subpage_quest_lane_bf16(pg.f_kmin[((s) * 1 + (dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
 }
 
 /* %4 = mul %0, %3 : [page, head, sub, dim] */
@@ -288,9 +309,11 @@ enum { LSERVE_SUBPAGE_QUEST_INDEX_FUSED = 0, LSERVE_SUBPAGE_QUEST_INDEX_SCORE = 
  *   %8 = reduce.max %7, head : [page]
  *   %9 = const 64 : []
  *   select.top %8, %9 keep first 1, last 2
+ * The phases live in lserve_subpage_quest_index_phases; lserve_subpage_quest_score_kernel instantiates it for
+ * SCORE alone, so the scoring launch does not carry the top-k's registers.
  */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS)
-lserve_subpage_quest_index_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_t *q, lserve_subpage_quest_field_ptrs fields, const float *state_in,
+static __device__ __forceinline__ void
+lserve_subpage_quest_index_phases(const vx_paged_kv &kv, const lserve_subpage_quest_kv_t *q, const lserve_subpage_quest_field_ptrs &fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
     int phase) {
   __shared__ vx_topk_smem topk;
@@ -329,17 +352,18 @@ lserve_subpage_quest_index_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_
   if (phase != LSERVE_SUBPAGE_QUEST_INDEX_SELECT) {
     const int first = phase == LSERVE_SUBPAGE_QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
     const int end = phase == LSERVE_SUBPAGE_QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-    /* 16 lanes per page, 2 pages per warp; the trip count is warp-uniform (a lane
-     * past the end scores its warp's first page again and drops it), so the
-     * groups' shuffles stay converged. */
+    /* 16 lanes per page, 2 pages per warp, 1 page per lane in flight. */
     for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 2) {
-      const int mine = base + (int)((threadIdx.x & 31) / 16);
-      const int p = mine < end ? mine : base;
-      lserve_subpage_quest_page pg = lserve_subpage_quest_page_at(c, p);
-      pg.lane = threadIdx.x & 15;
-      const float score = lserve_subpage_quest_index_v8(c, pg);
-      if (mine < end && (threadIdx.x & 15) == 0) {
-        row_scores[p] = score;
+      const int mine0 = base + (int)((threadIdx.x & 31) / 16);
+      const int p0 = mine0 < end ? mine0 : base;
+      const lserve_subpage_quest_page pg0 = lserve_subpage_quest_page_at(c, p0);
+      float score0;
+      {
+        const lserve_subpage_quest_page &pg = pg0;
+        score0 = lserve_subpage_quest_index_v8(c, pg);
+      }
+      if (mine0 < end && (threadIdx.x & 15) == 0) {
+        row_scores[p0] = score0;
       }
     }
   }
@@ -349,6 +373,23 @@ lserve_subpage_quest_index_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_
   const int budget = lserve_subpage_quest_budget_pages(lserve_subpage_quest_index_v9(c), c.n);
   vx_topk_row(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
+}
+
+/* Every phase (as in the scalar form): the SELECT launch, or FUSED. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+lserve_subpage_quest_index_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_t *q, lserve_subpage_quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
+    int phase) {
+  lserve_subpage_quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, phase);
+}
+
+/* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+lserve_subpage_quest_score_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_t *q, lserve_subpage_quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  lserve_subpage_quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, LSERVE_SUBPAGE_QUEST_INDEX_SCORE);
 }
 
 #ifndef __CUDACC_RTC__
@@ -522,8 +563,8 @@ int lserve_subpage_quest_index(const vx_paged_kv *kv, const void *q, void *const
   per_block = (per_block + step - 1) / step * step;
   if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
-  lserve_subpage_quest_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
-      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, LSERVE_SUBPAGE_QUEST_INDEX_SCORE);
+  lserve_subpage_quest_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
+      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   lserve_subpage_quest_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, LSERVE_SUBPAGE_QUEST_INDEX_SELECT);
   return lserve_subpage_quest_launched();

@@ -180,11 +180,12 @@ struct quest_page {
   int j;
   int phys;
   int lane; /* lane in the page's group: dims (lane + k * 16) * 8 + e */
+  uint4 f_kmax[1]; /* this lane's 16-byte chunks of field kmax, loaded by quest_page_at */
+  uint4 f_kmin[1]; /* this lane's 16-byte chunks of field kmin, loaded by quest_page_at */
 };
 
 /* 16 bytes of a field through the non-coherent path (fields are read-only
- * during the index). Not volatile: the loads of one chunk made for each
- * element and head merge into one LDG.E.128. */
+ * during the index): one LDG.E.128. */
 static __device__ __forceinline__ uint4 quest_ld16(const void *p) {
   uint4 v;
   asm("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
@@ -205,6 +206,28 @@ static __device__ __forceinline__ quest_page quest_page_at(const quest_index_ctx
   pg.j = j;
   pg.phys = c.pages[j];
   if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;
+  pg.lane = threadIdx.x & 15;
+  /* every field chunk of the page this lane needs, issued together */
+  {
+    const __nv_bfloat16 *base = c.fields.kmax + ((long long)pg.phys * c.kv_heads + c.h) * 128;
+#pragma unroll
+    for (int i = 0; i < 1; ++i)
+#pragma unroll
+      for (int k = 0; k < 1; ++k)
+#pragma unroll
+        for (int w = 0; w < 1; ++w)
+          pg.f_kmax[(i * 1 + k) * 1 + w] = quest_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
+  }
+  {
+    const __nv_bfloat16 *base = c.fields.kmin + ((long long)pg.phys * c.kv_heads + c.h) * 128;
+#pragma unroll
+    for (int i = 0; i < 1; ++i)
+#pragma unroll
+      for (int k = 0; k < 1; ++k)
+#pragma unroll
+        for (int w = 0; w < 1; ++w)
+          pg.f_kmin[(i * 1 + k) * 1 + w] = quest_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
+  }
   return pg;
 }
 
@@ -223,8 +246,7 @@ static __device__ __forceinline__ float quest_index_v0_lane(const quest_index_ct
 
 /* %1 = load.field kmax : [page, dim] */
 static __device__ __forceinline__ float quest_index_v1(const quest_index_ctx &c, const quest_page &pg, int d, int dl) {
-  const uint4 raw = quest_ld16(c.fields.kmax + (((long long)pg.phys * c.kv_heads + c.h) * 128 + (d - (dl & 7))));
-  return quest_lane_bf16(raw, dl & 7);
+  return quest_lane_bf16(pg.f_kmax[((dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
 }
 
 /* %2 = mul %0, %1 : [page, head, dim] */
@@ -236,8 +258,7 @@ static __device__ __forceinline__ float quest_index_v2(const quest_index_ctx &c,
 
 /* %3 = load.field kmin : [page, dim] */
 static __device__ __forceinline__ float quest_index_v3(const quest_index_ctx &c, const quest_page &pg, int d, int dl) {
-  const uint4 raw = quest_ld16(c.fields.kmin + (((long long)pg.phys * c.kv_heads + c.h) * 128 + (d - (dl & 7))));
-  return quest_lane_bf16(raw, dl & 7);
+  return quest_lane_bf16(pg.f_kmin[((dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
 }
 
 /* %4 = mul %0, %3 : [page, head, dim] */
@@ -308,9 +329,11 @@ enum { QUEST_INDEX_FUSED = 0, QUEST_INDEX_SCORE = 1, QUEST_INDEX_SELECT = 2 };
  *   %7 = reduce.max %6, head : [page]
  *   %8 = const 64 : []
  *   select.top %7, %8 keep first 1, last 2
+ * The phases live in quest_index_phases; quest_score_kernel instantiates it for
+ * SCORE alone, so the scoring launch does not carry the top-k's registers.
  */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS)
-quest_index_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
+static __device__ __forceinline__ void
+quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field_ptrs &fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
     int phase) {
   __shared__ vx_topk_smem topk;
@@ -349,17 +372,30 @@ quest_index_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields,
   if (phase != QUEST_INDEX_SELECT) {
     const int first = phase == QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
     const int end = phase == QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-    /* 16 lanes per page, 2 pages per warp; the trip count is warp-uniform (a lane
-     * past the end scores its warp's first page again and drops it), so the
-     * groups' shuffles stay converged. */
-    for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 2) {
-      const int mine = base + (int)((threadIdx.x & 31) / 16);
-      const int p = mine < end ? mine : base;
-      quest_page pg = quest_page_at(c, p);
-      pg.lane = threadIdx.x & 15;
-      const float score = quest_index_v7(c, pg);
-      if (mine < end && (threadIdx.x & 15) == 0) {
-        row_scores[p] = score;
+    /* 16 lanes per page, 2 pages per warp, 2 pages per lane in flight. */
+    for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 4) {
+      const int mine0 = base + (int)((threadIdx.x & 31) / 16);
+      const int p0 = mine0 < end ? mine0 : base;
+      const int mine1 = mine0 + VX_TOPK_WARPS * 2;
+      const int p1 = mine1 < end ? mine1 : base;
+      /* both pages' field loads are issued before either page is scored */
+      const quest_page pg0 = quest_page_at(c, p0);
+      const quest_page pg1 = quest_page_at(c, p1);
+      float score0;
+      float score1;
+      {
+        const quest_page &pg = pg0;
+        score0 = quest_index_v7(c, pg);
+      }
+      {
+        const quest_page &pg = pg1;
+        score1 = quest_index_v7(c, pg);
+      }
+      if (mine0 < end && (threadIdx.x & 15) == 0) {
+        row_scores[p0] = score0;
+      }
+      if (mine1 < end && (threadIdx.x & 15) == 0) {
+        row_scores[p1] = score1;
       }
     }
   }
@@ -369,6 +405,23 @@ quest_index_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields,
   const int budget = quest_budget_pages(quest_index_v8(c), c.n);
   vx_topk_row(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
+}
+
+/* Every phase (as in the scalar form): the SELECT launch, or FUSED. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+quest_index_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
+    int phase) {
+  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, phase);
+}
+
+/* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+quest_score_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, QUEST_INDEX_SCORE);
 }
 
 #ifndef __CUDACC_RTC__
@@ -534,16 +587,16 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
   const quest_kv_t *query = static_cast<const quest_kv_t *>(q);
   /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one
    * or two 512-thread blocks per SM at once), each a whole number of block
-   * iterations (32 pages = 16 warps x 2), at least two; shapes only, so the
+   * iterations (64 pages = 16 warps x 4), at least two; shapes only, so the
    * launch stays capturable. */
-  const int step = VX_TOPK_WARPS * 2;
+  const int step = VX_TOPK_WARPS * 4;
   long long blocks = (1056 + rows - 1) / rows;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
   per_block = (per_block + step - 1) / step * step;
   if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
-  quest_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
-      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, QUEST_INDEX_SCORE);
+  quest_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
+      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   quest_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, QUEST_INDEX_SELECT);
   return quest_launched();
