@@ -142,14 +142,12 @@ static int byte_width(unsigned char c, int at) {
 enum { VX_DIAG_WINDOW_BEFORE = 40, VX_DIAG_WINDOW_BYTES = 120 };
 
 /* Prints the quoted source line and the caret line for `span`. */
-static void render_snippet(const vx_diag_engine *d, const vx_diag_source *s, vx_span span) {
+static void render_snippet(const vx_diag_engine *d, FILE *out, const vx_diag_source *s, vx_span span) {
   if (!s || span.line == 0 || span.line > s->nlines)
     return;
-  FILE *out = d->opts.out;
   size_t start = s->line_starts[span.line - 1];
-  size_t end = start;
-  while (end < s->len && s->text[end] != '\n')
-    end++;
+  /* O(1) per diagnostic, even on a megabyte-long line */
+  size_t end = span.line < s->nlines ? s->line_starts[span.line] - 1 : s->len;
   if (end > start && s->text[end - 1] == '\r')
     end--;
   uint32_t first = span.col ? span.col : 1;
@@ -211,9 +209,8 @@ static void render_snippet(const vx_diag_engine *d, const vx_diag_source *s, vx_
   fputc('\n', out);
 }
 
-static void render_text(const vx_diag_engine *d, vx_severity sev, const char *file, const vx_span *span,
-                        const char *hint, const char *msg) {
-  FILE *out = d->opts.out;
+static void render_text(const vx_diag_engine *d, FILE *out, vx_severity sev, const char *file,
+                        const vx_span *span, const char *hint, const char *msg) {
   bool color = d->opts.color;
   if (color)
     fputs("\033[1m", out);
@@ -226,7 +223,7 @@ static void render_text(const vx_diag_engine *d, vx_severity sev, const char *fi
   else
     fprintf(out, "%s: %s\n", severity_name(sev), msg);
   if (file && span)
-    render_snippet(d, find_source(d, file), *span);
+    render_snippet(d, out, find_source(d, file), *span);
   if (hint) {
     if (color)
       fprintf(out, "\033[1;32mhint:\033[0m %s\n", hint);
@@ -264,6 +261,23 @@ static void render_json(const vx_diag_engine *d, vx_severity sev, const char *id
   json_decref(obj);
 }
 
+/* Renders one diagnostic into memory and writes it with one call: stderr
+ * is unbuffered, and a character at a time costs a system call each. */
+static void render_text_buffered(const vx_diag_engine *d, vx_severity sev, const char *file, const vx_span *span,
+                                 const char *hint, const char *msg) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&buf, &len);
+  if (!mem) {
+    render_text(d, d->opts.out, sev, file, span, hint, msg);
+    return;
+  }
+  render_text(d, mem, sev, file, span, hint, msg);
+  if (fclose(mem) == 0)
+    fwrite(buf, 1, len, d->opts.out);
+  free(buf);
+}
+
 /* Says once that errors beyond --max-errors were suppressed: when the
  * next error arrives, or when the engine is freed after reaching it. */
 static void notice_limit(vx_diag_engine *d) {
@@ -275,7 +289,7 @@ static void notice_limit(vx_diag_engine *d) {
   if (d->opts.format == VX_DIAG_JSON)
     render_json(d, VX_SEV_NOTE, "too-many-errors", NULL, NULL, NULL, notice);
   else
-    render_text(d, VX_SEV_NOTE, NULL, NULL, NULL, notice);
+    render_text(d, d->opts.out, VX_SEV_NOTE, NULL, NULL, NULL, notice);
   fflush(d->opts.out);
 }
 
@@ -311,7 +325,7 @@ static void report(vx_diag_engine *d, vx_severity sev, const char *id, const cha
   if (d->opts.format == VX_DIAG_JSON)
     render_json(d, sev, id, file, span, hint, msg);
   else
-    render_text(d, sev, file, span, hint, msg);
+    render_text_buffered(d, sev, file, span, hint, msg);
   if (msg != stackbuf)
     free(msg);
   fflush(d->opts.out);

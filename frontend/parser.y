@@ -469,11 +469,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, stru
   if ((got == YYSYMBOL_IDENT || got == YYSYMBOL_INTLIT || got == YYSYMBOL_FLOATLIT || got == YYSYMBOL_AXIS) &&
       loc->line == loc->end_line && loc->end_col >= loc->col) {
     /* quote the token's text from the source line */
-    size_t off = 0;
-    for (uint32_t l = 1; l < loc->line && off < p->len; off++)
-      if (p->text[off] == '\n')
-        l++;
-    off += loc->col - 1;
+    size_t off = p->tok_offset; /* the lookahead is the last token scanned */
     int width = (int)(loc->end_col - loc->col + 1);
     if (width > 40)
       width = 40;
@@ -495,11 +491,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, stru
   char hint[96] = "";
   if (got == YYSYMBOL_IDENT && loc->line == loc->end_line && loc->end_col >= loc->col && loc->end_col - loc->col < 32) {
     char word[40];
-    size_t off = 0;
-    for (uint32_t l = 1; l < loc->line && off < p->len; off++)
-      if (p->text[off] == '\n')
-        l++;
-    off += loc->col - 1;
+    size_t off = p->tok_offset;
     size_t wlen = loc->end_col - loc->col + 1;
     if (off + wlen <= p->len) {
       snprintf(word, sizeof word, "%.*s", (int)wlen, p->text + off);

@@ -21,6 +21,8 @@ typedef struct vx_parser {
 
   /* Scanner position of the next byte (1-based; columns count bytes). */
   uint32_t line, col;
+  size_t offset;        /* byte offset of the next byte */
+  size_t tok_offset;    /* byte offset of the last token scanned (quoted in syntax errors) */
   int paren_depth;      /* open '(' and '[' (nesting limit) */
   /* Open '{' (innermost last), for "to match this '{'" at end of file;
    * positions beyond the array are counted but not kept. */
