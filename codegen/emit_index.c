@@ -572,30 +572,27 @@ void vx_cg_emit_index(vx_cg *cg) {
   if (cg->row_floats > 0) vx_buf_line(b, "c.row = row;");
   b->indent--;
   vx_buf_blank(b);
-  for (const vx_op *op = f->first; op; op = op->next)
+  /* A staged value held per lane is copied into registers right after its
+   * row phase (its barrier), before any later page reduction reads it. */
+  for (const vx_op *op = f->first; op; op = op->next) {
     if (cg->rows[op->id].kind != VX_ROW_INLINE) emit_row_phase(cg, op);
+    if (!cg->vec || cg->chunks == 0 || !cg->lane_res[op->id]) continue;
+    char off[16];
+    const int outer = vx_cg_elems(m, op->shape) / m->geo.head_dim;
+    vx_buf_line(b, "  { /* %%%d, read by every page: this lane's dims into registers */", op->id);
+    vx_buf_line(b, "    const int lane = threadIdx.x & %d;", cg->lanes - 1);
+    vx_buf_line(b, "#pragma unroll");
+    vx_buf_line(b, "    for (int i = 0; i < %d; ++i)", outer);
+    vx_buf_line(b, "#pragma unroll");
+    vx_buf_line(b, "      for (int k = 0; k < %d; ++k)", cg->chunks);
+    vx_buf_line(b, "#pragma unroll");
+    vx_buf_line(b, "        for (int e = 0; e < 8; ++e)");
+    vx_buf_line(b, "          c.reg_v%d[(i * %d + k) * 8 + e] = row[%si * %d + (lane + k * %d) * 8 + e];", op->id, cg->chunks,
+                vx_cg_offset(cg->rows[op->id].offset, off), m->geo.head_dim, cg->lanes);
+    vx_buf_line(b, "  }");
+  }
 
   b->indent++;
-  if (cg->vec && cg->chunks > 0) {
-    bool any = false;
-    for (const vx_op *op = f->first; op; op = op->next) {
-      if (!cg->lane_res[op->id]) continue;
-      char off[16];
-      const int outer = vx_cg_elems(m, op->shape) / m->geo.head_dim;
-      if (!any) vx_buf_line(b, "{ /* staged values read by every page: this lane's dims into registers */");
-      any = true;
-      vx_buf_line(b, "  const int lane = threadIdx.x & %d;", cg->lanes - 1);
-      vx_buf_line(b, "#pragma unroll");
-      vx_buf_line(b, "  for (int i = 0; i < %d; ++i)", outer);
-      vx_buf_line(b, "#pragma unroll");
-      vx_buf_line(b, "    for (int k = 0; k < %d; ++k)", cg->chunks);
-      vx_buf_line(b, "#pragma unroll");
-      vx_buf_line(b, "      for (int e = 0; e < 8; ++e)");
-      vx_buf_line(b, "        c.reg_v%d[(i * %d + k) * 8 + e] = row[%si * %d + (lane + k * %d) * 8 + e];", op->id, cg->chunks,
-                  vx_cg_offset(cg->rows[op->id].offset, off), m->geo.head_dim, cg->lanes);
-    }
-    if (any) vx_buf_line(b, "}");
-  }
   vx_buf_line(b, "float *row_scores = scores + (long long)r * max_pages;");
   vx_buf_line(b, "if (phase != %s_INDEX_SELECT) {", cg->upper);
   b->indent++;

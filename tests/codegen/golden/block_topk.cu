@@ -265,13 +265,13 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
     row[512 + i] = block_topk_index_v1_eval(c, d);
   }
   __syncthreads();
-  { /* staged values read by every page: this lane's dims into registers */
+  { /* %1, read by every page: this lane's dims into registers */
     const int lane = threadIdx.x & 15;
-  #pragma unroll
+#pragma unroll
     for (int i = 0; i < 1; ++i)
-  #pragma unroll
+#pragma unroll
       for (int k = 0; k < 1; ++k)
-  #pragma unroll
+#pragma unroll
         for (int e = 0; e < 8; ++e)
           c.reg_v1[(i * 1 + k) * 8 + e] = row[512 + i * 128 + (lane + k * 16) * 8 + e];
   }

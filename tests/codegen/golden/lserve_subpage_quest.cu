@@ -338,13 +338,13 @@ lserve_subpage_quest_index_phases(const vx_paged_kv &kv, const lserve_subpage_qu
     row[i] = vx_elem<lserve_subpage_quest_kv_t>::to_float(c.q[i]);
   }
   __syncthreads();
-  { /* staged values read by every page: this lane's dims into registers */
+  { /* %0, read by every page: this lane's dims into registers */
     const int lane = threadIdx.x & 15;
-  #pragma unroll
+#pragma unroll
     for (int i = 0; i < 4; ++i)
-  #pragma unroll
+#pragma unroll
       for (int k = 0; k < 1; ++k)
-  #pragma unroll
+#pragma unroll
         for (int e = 0; e < 8; ++e)
           c.reg_v0[(i * 1 + k) * 8 + e] = row[i * 128 + (lane + k * 16) * 8 + e];
   }

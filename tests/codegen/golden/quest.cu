@@ -358,13 +358,13 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
     row[i] = vx_elem<quest_kv_t>::to_float(c.q[i]);
   }
   __syncthreads();
-  { /* staged values read by every page: this lane's dims into registers */
+  { /* %0, read by every page: this lane's dims into registers */
     const int lane = threadIdx.x & 15;
-  #pragma unroll
+#pragma unroll
     for (int i = 0; i < 4; ++i)
-  #pragma unroll
+#pragma unroll
       for (int k = 0; k < 1; ++k)
-  #pragma unroll
+#pragma unroll
         for (int e = 0; e < 8; ++e)
           c.reg_v0[(i * 1 + k) * 8 + e] = row[i * 128 + (lane + k * 16) * 8 + e];
   }
