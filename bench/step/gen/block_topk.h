@@ -57,6 +57,7 @@ typedef struct vx_paged_kv {
 #define BLOCK_TOPK_IS_MLA 0
 #define BLOCK_TOPK_NUM_FIELDS 1
 #define BLOCK_TOPK_NUM_STATES 0
+#define BLOCK_TOPK_MAX_SELECTED 128  /* pages one row can select (0: up to all) */
 #define BLOCK_TOPK_FIELD_C 0        /* index in field_pools */
 #define BLOCK_TOPK_FIELD_C_BYTES 256  /* 128 x bf16 per (page, KV head) */
 

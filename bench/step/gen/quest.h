@@ -57,6 +57,7 @@ typedef struct vx_paged_kv {
 #define QUEST_IS_MLA 0
 #define QUEST_NUM_FIELDS 2
 #define QUEST_NUM_STATES 0
+#define QUEST_MAX_SELECTED 128  /* pages one row can select (0: up to all) */
 #define QUEST_FIELD_KMAX 0        /* index in field_pools */
 #define QUEST_FIELD_KMAX_BYTES 256  /* 128 x bf16 per (page, KV head) */
 #define QUEST_FIELD_KMIN 1        /* index in field_pools */
