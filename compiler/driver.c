@@ -44,6 +44,7 @@ typedef struct vx_compilation {
   const vx_options *opts;
   vx_diag_engine *diag;
   vx_arena arena;          /* the AST */
+  const char *name;        /* the input as diagnostics name it ("<stdin>" for "-") */
   char *source;            /* file contents */
   size_t source_len;
   vx_algorithm *alg;       /* after stage_parse; checked after stage_check */
@@ -78,7 +79,9 @@ static int internal_error(vx_compilation *c, const char *phase, const char *what
 
 static int read_source(vx_compilation *c) {
   const char *path = c->opts->input;
-  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  bool from_stdin = strcmp(path, "-") == 0;
+  c->name = from_stdin ? "<stdin>" : path;
+  FILE *f = from_stdin ? stdin : fopen(path, "rb");
   if (!f) {
     vx_diag_report_plain(c->diag, VX_SEV_ERROR, "io", "cannot open '%s': %s", path, strerror(errno));
     return VX_EXIT_INPUT;
@@ -105,28 +108,28 @@ static int read_source(vx_compilation *c) {
     if (got == 0)
       break;
   }
-  bool read_error = ferror(f);
+  int read_errno = ferror(f) ? errno : 0; /* e.g. EISDIR for a directory */
   if (f != stdin)
     fclose(f);
-  if (!buf || read_error) {
+  if (!buf || read_errno) {
     free(buf);
-    vx_diag_report_plain(c->diag, VX_SEV_ERROR, "io", "cannot read '%s'%s", path,
-                         read_error ? ": read error" : ": out of memory");
+    vx_diag_report_plain(c->diag, VX_SEV_ERROR, "io", "cannot read '%s': %s", path,
+                         read_errno ? strerror(read_errno) : "out of memory");
     return VX_EXIT_INPUT;
   }
   c->source = buf;
   c->source_len = len;
   /* A binary file's "line" is noise: only text is registered for quoting. */
-  if (!vx_parse_check_text(c->diag, path, buf, len))
+  if (!vx_parse_check_text(c->diag, c->name, buf, len))
     return VX_EXIT_INPUT;
-  if (!vx_diag_add_source(c->diag, path, buf, len))
+  if (!vx_diag_add_source(c->diag, c->name, buf, len))
     return internal_error(c, "read", "out of memory registering the source");
   return VX_EXIT_OK;
 }
 
 static int stage_parse(vx_compilation *c) {
   double t = now_ms();
-  c->alg = vx_parse_source(&c->arena, c->diag, c->opts->input, c->source, c->source_len);
+  c->alg = vx_parse_source(&c->arena, c->diag, c->name, c->source, c->source_len);
   record_phase(c, "parse", t);
   return c->alg ? VX_EXIT_OK : VX_EXIT_INPUT;
 }
@@ -178,7 +181,7 @@ static bool input_is_ir(const vx_compilation *c) {
 static int stage_read_ir(vx_compilation *c) {
 #ifdef VX_IR_AVAILABLE
   double start = now_ms();
-  c->module = vx_read_module(c->opts->input, c->source, c->source_len, &c->arena, c->diag);
+  c->module = vx_read_module(c->name, c->source, c->source_len, &c->arena, c->diag);
   record_phase(c, "read-ir", start);
   return c->module ? VX_EXIT_OK : VX_EXIT_INPUT;
 #else

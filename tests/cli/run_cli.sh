@@ -59,6 +59,11 @@ check "malformed -D exits 2" test "$rc" -eq 2
 run "$work/big.vtx" --emit=ast
 check "file size limit" test "$rc" -eq 1 -a "$(head -n1 <<<"$err")" = "$work/big.vtx:1:1: error: file is too large (the limit is 1048576 bytes)"
 
+run "$root/examples" --emit=ast
+check "a directory is not a source" test "$rc" -eq 1 -a "$err" = "vortexc: error: cannot read '$root/examples': Is a directory"
+out=$(printf 'algorithm s { cache { } index { score = nope; select top(1); } }' | "$vortexc" - --emit=ast 2>&1)
+check "stdin is named <stdin>" test "$(head -n1 <<<"$out")" = "<stdin>:1:41: error: use of undefined name 'nope'"
+
 run "$work/missing.vtx" --emit=ast
 check "missing file exits 1" test "$rc" -eq 1
 check "missing file message" grep -q "^vortexc: error: cannot open '.*missing.vtx'" <<<"$err"
