@@ -33,7 +33,7 @@ void vx_parser_note(vx_parser *p, vx_span span, const char *fmt, ...) {
   va_end(ap);
 }
 
-bool vx_parse_add_param(vx_parser *p, vx_span span, const char *name, vx_span name_span, int type,
+bool vx_parse_add_param(vx_parser *p, const char *name, vx_span name_span, int type,
                         const vx_expr *value, const vx_expr *lo, const vx_expr *hi) {
   vx_param *param = vx_arena_alloc(p->arena, sizeof *param);
   if (!param)
@@ -61,7 +61,6 @@ bool vx_parse_add_param(vx_parser *p, vx_span span, const char *name, vx_span na
                       param->lo, param->hi);
     }
   }
-  (void)span;
   return vx_ptrvec_push(p->arena, &p->params, param);
 }
 

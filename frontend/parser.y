@@ -148,9 +148,9 @@ item:
 
 param_decl:
     PARAM IDENT opt_type '=' signed_number ';'
-      { VX_CHECK(vx_parse_add_param(p, @$, $2, @2, $3, $5, NULL, NULL)); }
+      { VX_CHECK(vx_parse_add_param(p, $2, @2, $3, $5, NULL, NULL)); }
   | PARAM IDENT opt_type '=' signed_number IN '[' signed_number ',' signed_number ']' ';'
-      { VX_CHECK(vx_parse_add_param(p, @$, $2, @2, $3, $5, $8, $10)); }
+      { VX_CHECK(vx_parse_add_param(p, $2, @2, $3, $5, $8, $10)); }
   ;
 
 opt_type:

@@ -48,7 +48,7 @@ void vx_parser_note(vx_parser *p, vx_span span, const char *fmt, ...) __attribut
  * written). Checks what only the declaration can tell (an int param with
  * a fractional default); ranges are checked by sema after -D. Returns
  * false on out-of-memory. */
-bool vx_parse_add_param(vx_parser *p, vx_span span, const char *name, vx_span name_span, int type,
+bool vx_parse_add_param(vx_parser *p, const char *name, vx_span name_span, int type,
                         const vx_expr *value, const vx_expr *lo, const vx_expr *hi);
 
 #endif
