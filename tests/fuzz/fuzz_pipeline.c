@@ -3,43 +3,32 @@
  * (verifier after each pass) and CUDA generation. Invariants: no crash,
  * no leak, and no internal error (a verifier failure after a pass). A
  * user-level rejection (with a diagnostic or a codegen message) is fine. */
-#define _POSIX_C_SOURCE 200809L
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "codegen/codegen.h"
-#include "compiler/arena.h"
-#include "compiler/diag.h"
 #include "frontend/parse.h"
 #include "frontend/sema.h"
+#include "fuzz_util.h"
 #include "ir/lower.h"
 #include "passes/pass_manager.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  FILE *sink = fopen("/dev/null", "w");
-  if (!sink)
+  vx_fuzz_input in;
+  if (!vx_fuzz_begin(&in, VX_DIAG_TEXT))
     return 0;
-  vx_diag_options o = {.format = VX_DIAG_TEXT, .max_errors = 20, .out = sink};
-  vx_diag_engine *diag = vx_diag_new(&o);
-  vx_arena arena;
-  vx_arena_init(&arena);
-  const char *text = (const char *)data;
-  vx_algorithm *alg = vx_parse_source(&arena, diag, "fuzz.vtx", text, size);
+  vx_algorithm *alg = vx_parse_source(&in.arena, in.diag, "fuzz.vtx", (const char *)data, size);
   vx_sema_options so = {.page_size = 16};
-  if (alg && vx_sema_check(&arena, alg, diag, &so)) {
+  if (alg && vx_sema_check(&in.arena, alg, in.diag, &so)) {
     vx_geometry geo = {.head_dim = 128, .group = 4, .page_size = 16, .kv = VX_KV_GQA, .kv_dtype = VX_DTYPE_BF16};
-    vx_module *m = vx_lower(alg, &geo, &arena, diag);
+    vx_module *m = vx_lower(alg, &geo, &in.arena, in.diag);
     if (m) {
       vx_pass_options po;
       vx_pass_options_init(&po);
       bool internal = false;
       po.verify_each = true;
       po.internal_error = &internal;
-      po.dump_out = po.report_out = sink;
-      bool ok = vx_pass_pipeline_run(m, &po, diag);
+      po.dump_out = po.report_out = in.sink;
+      bool ok = vx_pass_pipeline_run(m, &po, in.diag);
       if (internal)
         abort(); /* a pass broke the IR: compiler bug */
       if (ok) {
@@ -50,8 +39,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
     }
   }
-  vx_arena_free(&arena);
-  vx_diag_free(diag);
-  fclose(sink);
+  vx_fuzz_end(&in);
   return 0;
 }
