@@ -9,7 +9,8 @@
 #                                      interpreter (needs tests/gpu/codegen/generated,
 #                                      made here by gen_prepare.sh and carried)
 #   step     bench/run_all.sh          generated whole step vs dense vs PyTorch peers
-# GPU_STAGES="codegen step" picks stages; the short table is printed last.
+# GPU_STAGES="codegen step" picks stages; STAGE_TIMEOUT (s, default 300)
+# bounds each; the short table is printed last.
 # Run on this machine first:
 #   tests/gpu/codegen/gen_prepare.sh build/compiler/vortexc && bash bench/step/prepare.sh
 # then, through the device tool:  bash scripts/gpu_all.sh   (carry tests/gpu/codegen/generated)
@@ -24,7 +25,8 @@ run_stage() { # name command...
   local s
   s=$(date +%s)
   echo "== $name: $*"
-  OUT="$OUT/$name" "$@" > "$OUT/$name/stage.log" 2>&1
+  # A stage that hangs (a deadlocked kernel) must not eat the whole lease.
+  OUT="$OUT/$name" timeout -k 10 "${STAGE_TIMEOUT:-300}" "$@" > "$OUT/$name/stage.log" 2>&1
   RC[$name]=$?
   SECS[$name]=$(( $(date +%s) - s ))
   echo "   rc=${RC[$name]} (${SECS[$name]} s)"

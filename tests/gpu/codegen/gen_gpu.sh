@@ -35,8 +35,10 @@ for d in $here/generated/$only/; do
   vir=$(ls "$d"*.vir)
   if [ ! -f "$build/$tag.so" ]; then echo "$tag: BUILD FAILED" >> "$summary"; status=1; continue; fi
   start=$(date +%s.%N)
-  "$build/gen_check" "$build/$tag.so" "$vir" "$@" > "$OUT/$tag.log" 2>&1
+  # A hung kernel must cost one case, not the whole lease (it once did).
+  timeout -k 5 "${CASE_TIMEOUT:-90}" "$build/gen_check" "$build/$tag.so" "$vir" "$@" > "$OUT/$tag.log" 2>&1
   rc=$?
+  [ $rc -eq 124 ] && echo "TIMEOUT after ${CASE_TIMEOUT:-90} s (hung kernel?)" >> "$OUT/$tag.log"
   secs=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo "?")
   pass=$(grep -c '^PASS' "$OUT/$tag.log"); fail=$(grep -c '^FAIL' "$OUT/$tag.log")
   case $tag in
@@ -52,16 +54,16 @@ done
 
 if command -v compute-sanitizer > /dev/null; then
   mc=$(basename "$(ls -d $here/generated/$only/ | grep -v mutant_ | head -1)")
-  compute-sanitizer --tool memcheck --error-exitcode 9 "$build/gen_check" "$build/$mc.so" \
+  timeout -k 5 300 compute-sanitizer --tool memcheck --error-exitcode 9 "$build/gen_check" "$build/$mc.so" \
     $here/generated/$mc/*.vir --quick > "$OUT/memcheck.log" 2>&1
   rc=$?
   echo "memcheck $mc --quick: rc=$rc $(grep -m1 'ERROR SUMMARY' "$OUT/memcheck.log")" >> "$summary"
   [ $rc -eq 0 ] || status=1
 fi
 # Timings of the generated step at batch 8, 8 KV heads, 32K tokens.
-for tag in $([ -z "${GEN_ONLY:-}" ] && echo quest block_topk mla_centroid quest.scalar block_topk.scalar); do
+for tag in $([ -z "${GEN_ONLY:-}" ] && echo quest block_topk mla_centroid quest.vector block_topk.vector); do
   [ -f "$build/$tag.so" ] || continue
-  "$build/gen_check" "$build/$tag.so" $here/generated/$tag/*.vir --bench > "$OUT/bench_$tag.txt" 2>&1
+  timeout -k 5 120 "$build/gen_check" "$build/$tag.so" $here/generated/$tag/*.vir --bench > "$OUT/bench_$tag.txt" 2>&1
   echo "bench $tag: $(grep -E '^(PASS|FAIL)' "$OUT/bench_$tag.txt" | cut -c 46-)" >> "$summary"
 done
 grep -h '^FAIL' $(ls "$OUT"/*.log | grep -v mutant_) | head -40

@@ -22,17 +22,17 @@ grep -v '^#' "$here/gen_cases.list" | while read -r tag example flags; do
   "$vortexc" "$src" $flags -o "$dir/$example.cu"
   # shellcheck disable=SC2086
   "$vortexc" "$src" $flags --emit=ir -o "$dir/$example.vir"
-  # The previous index emitter (--index-codegen=scalar) as case TAG.scalar,
-  # only where it differs from the default (vector) output, so one GPU run
-  # checks both code paths.
-  sdir="$here/generated/$tag.scalar"
-  mkdir -p "$sdir"
+  # The experimental vector index emitter (--index-codegen=vector) as case
+  # TAG.vector, only where it differs from the default (scalar) output, so
+  # one GPU run checks both code paths.
+  vdir="$here/generated/$tag.vector"
+  mkdir -p "$vdir"
   # shellcheck disable=SC2086
-  "$vortexc" "$src" $flags --index-codegen=scalar -o "$sdir/$example.cu"
-  if cmp -s "$dir/$example.cu" "$sdir/$example.cu"; then
-    rm -rf "$sdir"
+  "$vortexc" "$src" $flags --index-codegen=vector -o "$vdir/$example.cu"
+  if cmp -s "$dir/$example.cu" "$vdir/$example.cu"; then
+    rm -rf "$vdir"
   else
-    cp "$dir/$example.vir" "$sdir/$example.vir"
+    cp "$dir/$example.vir" "$vdir/$example.vir"
   fi
 done
 # Negative control: quest compiled with another budget, checked against the
