@@ -22,12 +22,17 @@ build: deps
 	cmake -S . -B build $(call generator,build) -DCMAKE_BUILD_TYPE=Release -DVX_WERROR=ON
 	cmake --build build -j $(JOBS)
 
+# Every example to optimised IR (.vir) and standalone CUDA (.cu + .h). MLA
+# algorithms take the GLM-4.7-Flash geometry from its config.json (20 heads,
+# latent 512 + 64, page 64); the others the default GQA target.
 demo: build
 	@mkdir -p build/examples
 	@set -e; for f in examples/*.vtx; do \
-	  name=$$(basename $$f .vtx); \
-	  build/compiler/vortexc $$f --emit=ast -o build/examples/$$name.ast; \
-	  echo "compiled $$f -> build/examples/$$name.ast"; \
+	  name=$$(basename $$f .vtx); geo=""; \
+	  if grep -q 'kv mla' $$f; then geo="--model-config=examples/models/glm-4.7-flash.json --page-size=64"; fi; \
+	  build/compiler/vortexc $$f $$geo --emit=ir -o build/examples/$$name.vir; \
+	  build/compiler/vortexc $$f $$geo -o build/examples/$$name.cu; \
+	  echo "compiled $$f -> build/examples/$$name.{vir,cu,h}"; \
 	done
 
 test: test-release test-asan test-fuzz
