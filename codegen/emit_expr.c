@@ -360,6 +360,24 @@ static void body_elementwise(vx_cg *cg, const vx_op *op) {
   vx_buf *b = cg->out;
   const vx_op_info *info = vx_op_info_of(op->code);
   static const char *const names[3] = {"a", "b", "w"};
+  /* Vector index form: the operands are evaluated unconditionally, then
+   * selected. A lazy `?:` is a branch, and a branch operand holding a
+   * reduction over dim (log2(L) __shfl_xor_sync with the full mask) is then
+   * skipped by one lane group of a warp and executed by the other, whose
+   * page (or condition) differs: undefined, and on the H200 a hang
+   * (codegen_stress: where(page_age < 2, 1, tanh(sum(qm * vn, dim) / ...))
+   * with an odd page count). Every value function is pure, so evaluating
+   * the unselected operand changes no result. The scalar form (a warp per
+   * page, the condition warp-uniform) keeps the lazy form. */
+  if (op->code == VX_OP_WHERE && cg->vec && !in_cache(op)) {
+    for (int i = 0; i < 3; i++) {
+      vx_buf_printf(b, "  const float %s = ", names[i]);
+      call_from(cg, b, op, op->operands[i], -1, NULL);
+      vx_buf_puts(b, ";\n");
+    }
+    vx_buf_puts(b, "  return a != 0.0f ? b : w;\n");
+    return;
+  }
   if (op->code == VX_OP_WHERE) {
     vx_buf_puts(b, "  return ");
     call_from(cg, b, op, op->operands[0], -1, NULL);
