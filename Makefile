@@ -11,7 +11,7 @@ FUZZ_SECS  ?= 60
 # Ninja for fresh build trees; an existing tree keeps its generator.
 generator   = $(if $(wildcard $(1)/CMakeCache.txt),,-G Ninja)
 
-.PHONY: all deps build demo test test-release test-asan test-fuzz clean
+.PHONY: all deps build demo gpu-prepare test test-release test-asan test-fuzz clean
 
 all: build
 
@@ -34,6 +34,12 @@ demo: build
 	  build/compiler/vortexc $$f $$geo -o build/examples/$$name.cu; \
 	  echo "compiled $$f -> build/examples/$$name.{vir,cu,h}"; \
 	done
+
+# Inputs of scripts/gpu_all.sh (run on the GPU machine): every GPU test case
+# of tests/gpu/codegen and the step benchmark's kernels, emitted here.
+gpu-prepare: build
+	tests/gpu/codegen/gen_prepare.sh build/compiler/vortexc
+	VORTEXC=build/compiler/vortexc bash bench/step/prepare.sh
 
 test: test-release test-asan test-fuzz
 	@echo "make test: all suites passed"
