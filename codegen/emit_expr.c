@@ -10,6 +10,7 @@
  * t (tok), d (dim). Loops over a reduced axis reuse the canonical name of
  * that axis, so an operand call is always spelled the same way. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cg.h"
@@ -356,20 +357,58 @@ static void body_source(vx_cg *cg, const vx_op *op) {
   }
 }
 
+/* Whether evaluating op's value function may execute a warp shuffle: a
+ * reduction over dim of a per-page value (body_reduce_warp,
+ * body_reduce_lanes), directly or through the functions it calls. A
+ * reduction over page reads its row result and calls nothing. memo[id]:
+ * 0 not yet known, 1 no, 2 yes (the IR is a DAG: without it, shared
+ * operands would be walked once per path). */
+static bool reaches_shuffle(const vx_op *op, unsigned char *memo) {
+  if (memo[op->id]) return memo[op->id] == 2;
+  const vx_op_info *info = vx_op_info_of(op->code);
+  bool r = warp_reduction(op);
+  if (!r && !(info->cls == VX_OPC_REDUCE && op->axis == VX_AXIS_PAGE))
+    for (int i = 0; i < info->noperands && !r; i++) r = reaches_shuffle(op->operands[i], memo);
+  memo[op->id] = r ? 2 : 1;
+  return r;
+}
+
+/* Whether `where` op (index only: the cache kernels have no shuffles) must
+ * evaluate its operands eagerly. A lazy `?:` is a branch; if an operand
+ * behind it reaches a shuffle (__shfl_xor_sync with the full mask), every
+ * lane of the warp must take the branch the same way: a full-mask shuffle
+ * that some lanes skip is undefined behaviour (a hang, for instance).
+ * - Vector form: always. The lane groups of a warp own different pages, so
+ *   even a page-level condition differs between them (codegen_stress:
+ *   where(page_age < 2, 1, tanh(sum(qm * vn, dim) / ...)) with an odd page
+ *   count: by reading the code, the cause of its hang on the H200).
+ * - Scalar form: a warp owns one page and runs the loops over head, sub
+ *   and tok in step; only d differs between its lanes (lane l takes
+ *   d = l, l + 32, ... inside a reduction over dim). So a condition without
+ *   a dim axis is warp-uniform and the lazy form stays; a condition with
+ *   one (where(q * c > 0, q * c, sum(q * c, dim)) summed over dim) is
+ *   evaluated eagerly when an arm reaches a shuffle. */
+static bool eager_where(const vx_cg *cg, const vx_op *op) {
+  if (in_cache(op)) return false;
+  if (cg->vec) return true;
+  if (!vx_shape_has(op->operands[0]->shape, VX_AXIS_DIM)) return false;
+  unsigned char *memo = calloc((size_t)(op->parent->next_id > 0 ? op->parent->next_id : 1), 1);
+  if (!memo) return true; /* always correct, only slower */
+  const bool r = reaches_shuffle(op->operands[1], memo) || reaches_shuffle(op->operands[2], memo);
+  free(memo);
+  return r;
+}
+
 static void body_elementwise(vx_cg *cg, const vx_op *op) {
   vx_buf *b = cg->out;
   const vx_op_info *info = vx_op_info_of(op->code);
   static const char *const names[3] = {"a", "b", "w"};
-  /* Vector index form: the operands are evaluated unconditionally, then
-   * selected. A lazy `?:` is a branch, and a branch operand holding a
-   * reduction over dim (log2(L) __shfl_xor_sync with the full mask) is then
-   * skipped by one lane group of a warp and executed by the other, whose
-   * page (or condition) differs: undefined, and on the H200 a hang
-   * (codegen_stress: where(page_age < 2, 1, tanh(sum(qm * vn, dim) / ...))
-   * with an odd page count). Every value function is pure, so evaluating
-   * the unselected operand changes no result. The scalar form (a warp per
-   * page, the condition warp-uniform) keeps the lazy form. */
-  if (op->code == VX_OP_WHERE && cg->vec && !in_cache(op)) {
+  /* `where` is a lazy `?:` (the unselected operand is not computed) unless
+   * that would put warp shuffles under a branch the lanes taking part in
+   * them may take differently (eager_where): then the operands are
+   * evaluated unconditionally, then selected. Every value function is pure,
+   * so evaluating the unselected operand changes no result. */
+  if (op->code == VX_OP_WHERE && eager_where(cg, op)) {
     for (int i = 0; i < 3; i++) {
       vx_buf_printf(b, "  const float %s = ", names[i]);
       call_from(cg, b, op, op->operands[i], -1, NULL);

@@ -5,6 +5,8 @@
 #   nvrtc  compile in-process through NVRTC (NVRTC_CHECK: the checker binary)
 #   clang  parse the .h as C17 with libclang and check the ABI (CLANG_ABI)
 #   golden compare .cu and .h with tests/codegen/golden (GOLDEN_DIR)
+#   where  no warp shuffle under a lazy ?: whose condition may differ between
+#          the lanes taking part in it (lazy_where.awk)
 set -euo pipefail
 mode=$1 vortexc=$2 vtx=$3 work=$4
 shift 4
@@ -31,5 +33,6 @@ case $mode in
     "$(dirname "$0")/strip_runtime.sh" < "$cu" | diff -u "$GOLDEN_DIR/$name.cu" -
     diff -u "$GOLDEN_DIR/$name.h" "$h"
     ;;
+  where) awk -f "$(dirname "$0")/lazy_where.awk" "$cu" ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac
