@@ -433,6 +433,25 @@ static const vx_op *state_store(const vx_func *f, int state) {
   return NULL;
 }
 
+/* The new value of every persistent state for the page in hand, one
+ * commented assignment each: `<decl>state<i> = ...` or, for the vector
+ * emitter's page slot u >= 0, `<decl>state<i>_<u> = ...`. */
+static void emit_state_values(vx_cg *cg, vx_buf *b, const vx_func *f, const char *decl, int u) {
+  for (const vx_op *op = f->first; op; op = op->next) {
+    if (op->code != VX_OP_STORE_STATE) continue;
+    vx_buf_indent_puts(b, "/* ");
+    vx_cg_describe_op(b, op);
+    vx_buf_puts(b, " */\n");
+    vx_buf_indent_puts(b, "");
+    if (u >= 0)
+      vx_buf_printf(b, "%sstate%d_%d = ", decl, op->index, u);
+    else
+      vx_buf_printf(b, "%sstate%d = ", decl, op->index);
+    vx_cg_call(cg, b, op->operands[0]);
+    vx_buf_puts(b, ";\n");
+  }
+}
+
 /* The vector page loop: L lanes per page, 32/L pages per warp, and two
  * pages per lane per iteration (straight-line code: the second page's
  * loads issue before the first page's shuffles). The trip count is
@@ -471,16 +490,7 @@ static void emit_vec_page_loop(vx_cg *cg, const vx_func *f, const vx_op *sel) {
     vx_buf_printf(b, "score%d = ", u);
     vx_cg_call(cg, b, sel->operands[0]);
     vx_buf_puts(b, ";\n");
-    for (const vx_op *op = f->first; op; op = op->next) {
-      if (op->code != VX_OP_STORE_STATE) continue;
-      vx_buf_indent_puts(b, "/* ");
-      vx_cg_describe_op(b, op);
-      vx_buf_puts(b, " */\n");
-      vx_buf_indent_puts(b, "");
-      vx_buf_printf(b, "state%d_%d = ", op->index, u);
-      vx_cg_call(cg, b, op->operands[0]);
-      vx_buf_puts(b, ";\n");
-    }
+    emit_state_values(cg, b, f, "", u);
     b->indent--;
     vx_buf_line(b, "}");
   }
@@ -608,16 +618,7 @@ void vx_cg_emit_index(vx_cg *cg) {
   vx_buf_indent_puts(b, "const float score = ");
   vx_cg_call(cg, b, sel->operands[0]);
   vx_buf_puts(b, ";\n");
-  for (const vx_op *op = f->first; op; op = op->next) {
-    if (op->code != VX_OP_STORE_STATE) continue;
-    vx_buf_indent_puts(b, "/* ");
-    vx_cg_describe_op(b, op);
-    vx_buf_puts(b, " */\n");
-    vx_buf_indent_puts(b, "");
-    vx_buf_printf(b, "const float state%d = ", op->index);
-    vx_cg_call(cg, b, op->operands[0]);
-    vx_buf_puts(b, ";\n");
-  }
+  emit_state_values(cg, b, f, "const float ", -1);
   vx_buf_line(b, "if ((threadIdx.x & 31) == 0) {");
   vx_buf_line(b, "  row_scores[p] = score;");
   for (const vx_op *op = f->first; op; op = op->next)
