@@ -227,9 +227,9 @@ bool vx_options_parse(vx_options *opts, int argc, char **argv, FILE *err) {
   opts->emit = VX_EMIT_CUDA;
   opts->opt_level = 2;
   opts->max_errors = 20;
-  /* The vector index emitter is opt-in until it passes the whole GPU suite
-   * (bench/RESULTS.md, 2026-11-28 17:02: codegen_stress hung under it). */
-  opts->index_scalar = true;
+  /* The vector index emitter is the default since it passed the whole GPU
+   * suite and ran the index 1.7-2.4x faster (bench/RESULTS.md, run 8). */
+  opts->index_scalar = false;
   opts->geometry = (vx_target){.head_dim = 128, .group = 4, .page_size = 16, .kv_dtype = VX_DTYPE_BF16,
                                  .arch = "sm_90a"};
   for (int i = 1; i < argc; i++) {

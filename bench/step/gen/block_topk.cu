@@ -1320,13 +1320,32 @@ struct block_topk_index_ctx {
   const block_topk_kv_t *q;       /* this row's query group [head][dim] */
   block_topk_field_ptrs fields;
   const float *row;       /* row values in shared memory */
+  float reg_v1[8];      /* %1, this lane's dims (registers) */
 };
 
 /* A page of the row: logical index and physical pool id. */
 struct block_topk_page {
   int j;
   int phys;
+  int lane; /* lane in the page's group: dims (lane + k * 16) * 8 + e */
+  uint4 f_c[1]; /* this lane's 16-byte chunks of field c, loaded by block_topk_page_at */
 };
+
+/* 16 bytes of a field through the non-coherent path (fields are read-only
+ * during the index): one LDG.E.128. */
+static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
+  uint4 v;
+  asm("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
+/* Element i of 16 loaded bytes (i is a compile-time constant once inlined). */
+static __device__ __forceinline__ unsigned block_topk_lane_word(const uint4 &v, int w) {
+  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
+}
+static __device__ __forceinline__ float block_topk_lane_bf16(const uint4 &v, int i) {
+  const unsigned w = block_topk_lane_word(v, i >> 1);
+  return __uint_as_float((i & 1) ? (w & 0xffff0000u) : (w << 16));
+}
 
 /* Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */
 static __device__ __forceinline__ block_topk_page block_topk_page_at(const block_topk_index_ctx &c, int j) {
@@ -1334,6 +1353,18 @@ static __device__ __forceinline__ block_topk_page block_topk_page_at(const block
   pg.j = j;
   pg.phys = c.pages[j];
   if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;
+  pg.lane = threadIdx.x & 15;
+  /* every field chunk of the page this lane needs, issued together */
+  {
+    const __nv_bfloat16 *base = c.fields.c + ((long long)pg.phys * c.kv_heads + c.h) * 128;
+#pragma unroll
+    for (int i = 0; i < 1; ++i)
+#pragma unroll
+      for (int k = 0; k < 1; ++k)
+#pragma unroll
+        for (int w = 0; w < 1; ++w)
+          pg.f_c[(i * 1 + k) * 1 + w] = block_topk_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
+  }
   return pg;
 }
 
@@ -1360,30 +1391,37 @@ static __device__ __forceinline__ float block_topk_index_v1_eval(const block_top
   return count > 0 ? acc / (float)count : 0.0f;
 }
 
-static __device__ __forceinline__ float block_topk_index_v1(const block_topk_index_ctx &c, int d) {
-  return c.row[512 + d];
+/* %1 for the dims of this lane (registers) */
+static __device__ __forceinline__ float block_topk_index_v1_lane(const block_topk_index_ctx &c, int dl) {
+  return c.reg_v1[dl];
 }
 
 /* %2 = load.field c : [page, dim] */
-static __device__ __forceinline__ float block_topk_index_v2(const block_topk_index_ctx &c, const block_topk_page &pg, int d) {
-  return __bfloat162float(c.fields.c[((long long)pg.phys * c.kv_heads + c.h) * 128 + d]);
+static __device__ __forceinline__ float block_topk_index_v2(const block_topk_index_ctx &c, const block_topk_page &pg, int d, int dl) {
+  return block_topk_lane_bf16(pg.f_c[((dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
 }
 
 /* %3 = mul %1, %2 : [page, dim] */
-static __device__ __forceinline__ float block_topk_index_v3(const block_topk_index_ctx &c, const block_topk_page &pg, int d) {
-  const float a = block_topk_index_v1(c, d);
-  const float b = block_topk_index_v2(c, pg, d);
+static __device__ __forceinline__ float block_topk_index_v3(const block_topk_index_ctx &c, const block_topk_page &pg, int d, int dl) {
+  const float a = block_topk_index_v1_lane(c, dl);
+  const float b = block_topk_index_v2(c, pg, d, dl);
   return a * b;
 }
 
 /* %4 = reduce.sum %3, dim : [page] */
 static __device__ __forceinline__ float block_topk_index_v4(const block_topk_index_ctx &c, const block_topk_page &pg) {
   float acc = 0.0f;
-  for (int d = threadIdx.x & 31; d < 128; d += 32) {
-    const float x = block_topk_index_v3(c, pg, d);
-    acc += x;
+#pragma unroll
+  for (int k = 0; k < 1; ++k) {
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      const int dl = k * 8 + e;
+      const int d = (pg.lane + k * 16) * 8 + e;
+      const float x = block_topk_index_v3(c, pg, d, dl);
+      acc = acc + x;
+    }
   }
-  for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
+  for (int o = 8; o > 0; o >>= 1) acc = acc + __shfl_xor_sync(0xffffffffu, acc, o);
   return acc;
 }
 
@@ -1409,9 +1447,11 @@ enum { BLOCK_TOPK_INDEX_FUSED = 0, BLOCK_TOPK_INDEX_SCORE = 1, BLOCK_TOPK_INDEX_
  *   %4 = reduce.sum %3, dim : [page]
  *   %5 = const 126 : []
  *   select.top %4, %5 keep first 1, last 1
+ * The phases live in block_topk_index_phases; block_topk_score_kernel instantiates it for
+ * SCORE alone, so the scoring launch does not carry the top-k's registers.
  */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS)
-block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
+static __device__ __forceinline__ void
+block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const block_topk_field_ptrs &fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
     int phase) {
   __shared__ vx_topk_smem topk;
@@ -1442,15 +1482,44 @@ block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fie
     row[512 + i] = block_topk_index_v1_eval(c, d);
   }
   __syncthreads();
+  { /* %1, read by every page: this lane's dims into registers */
+    const int lane = threadIdx.x & 15;
+#pragma unroll
+    for (int i = 0; i < 1; ++i)
+#pragma unroll
+      for (int k = 0; k < 1; ++k)
+#pragma unroll
+        for (int e = 0; e < 8; ++e)
+          c.reg_v1[(i * 1 + k) * 8 + e] = row[512 + i * 128 + (lane + k * 16) * 8 + e];
+  }
   float *row_scores = scores + (long long)r * max_pages;
   if (phase != BLOCK_TOPK_INDEX_SELECT) {
     const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
     const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-    for (int p = first + (threadIdx.x >> 5); p < end; p += VX_TOPK_WARPS) { /* a warp per page */
-      const block_topk_page pg = block_topk_page_at(c, p);
-      const float score = block_topk_index_v4(c, pg);
-      if ((threadIdx.x & 31) == 0) {
-        row_scores[p] = score;
+    /* 16 lanes per page, 2 pages per warp, 2 pages per lane in flight. */
+    for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 4) {
+      const int mine0 = base + (int)((threadIdx.x & 31) / 16);
+      const int p0 = mine0 < end ? mine0 : base;
+      const int mine1 = mine0 + VX_TOPK_WARPS * 2;
+      const int p1 = mine1 < end ? mine1 : base;
+      /* both pages' field loads are issued before either page is scored */
+      const block_topk_page pg0 = block_topk_page_at(c, p0);
+      const block_topk_page pg1 = block_topk_page_at(c, p1);
+      float score0;
+      float score1;
+      {
+        const block_topk_page &pg = pg0;
+        score0 = block_topk_index_v4(c, pg);
+      }
+      {
+        const block_topk_page &pg = pg1;
+        score1 = block_topk_index_v4(c, pg);
+      }
+      if (mine0 < end && (threadIdx.x & 15) == 0) {
+        row_scores[p0] = score0;
+      }
+      if (mine1 < end && (threadIdx.x & 15) == 0) {
+        row_scores[p1] = score1;
       }
     }
   }
@@ -1460,6 +1529,23 @@ block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fie
   const int budget = block_topk_budget_pages(block_topk_index_v5(c), c.n);
   vx_topk_row(row_scores, c.n, budget, 1, 1, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
+}
+
+/* Every phase (as in the scalar form): the SELECT launch, or FUSED. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+block_topk_index_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
+    int phase) {
+  block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, phase);
+}
+
+/* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
+block_topk_score_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, BLOCK_TOPK_INDEX_SCORE);
 }
 
 #ifndef __CUDACC_RTC__
@@ -1621,14 +1707,18 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
     return BLOCK_TOPK_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const block_topk_kv_t *query = static_cast<const block_topk_kv_t *>(q);
-  /* Enough scoring blocks for about two waves on a 132-SM part, at least
-   * four pages per warp; shapes only, so the launch stays capturable. */
-  long long blocks = (264 + rows - 1) / rows;
+  /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one
+   * or two 512-thread blocks per SM at once), each a whole number of block
+   * iterations (64 pages = 16 warps x 4), at least two; shapes only, so the
+   * launch stays capturable. */
+  const int step = VX_TOPK_WARPS * 4;
+  long long blocks = (1056 + rows - 1) / rows;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
-  if (per_block < 4 * VX_TOPK_WARPS) per_block = 4 * VX_TOPK_WARPS;
+  per_block = (per_block + step - 1) / step * step;
+  if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
-  block_topk_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
-      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, BLOCK_TOPK_INDEX_SCORE);
+  block_topk_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
+      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   block_topk_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, BLOCK_TOPK_INDEX_SELECT);
   return block_topk_launched();

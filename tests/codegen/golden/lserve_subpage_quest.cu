@@ -139,13 +139,33 @@ struct lserve_subpage_quest_index_ctx {
   const lserve_subpage_quest_kv_t *q;       /* this row's query group [head][dim] */
   lserve_subpage_quest_field_ptrs fields;
   const float *row;       /* row values in shared memory */
+  float reg_v0[32];      /* %0, this lane's dims (registers) */
 };
 
 /* A page of the row: logical index and physical pool id. */
 struct lserve_subpage_quest_page {
   int j;
   int phys;
+  int lane; /* lane in the page's group: dims (lane + k * 16) * 8 + e */
+  uint4 f_kmax[4]; /* this lane's 16-byte chunks of field kmax, loaded by lserve_subpage_quest_page_at */
+  uint4 f_kmin[4]; /* this lane's 16-byte chunks of field kmin, loaded by lserve_subpage_quest_page_at */
 };
+
+/* 16 bytes of a field through the non-coherent path (fields are read-only
+ * during the index): one LDG.E.128. */
+static __device__ __forceinline__ uint4 lserve_subpage_quest_ld16(const void *p) {
+  uint4 v;
+  asm("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
+/* Element i of 16 loaded bytes (i is a compile-time constant once inlined). */
+static __device__ __forceinline__ unsigned lserve_subpage_quest_lane_word(const uint4 &v, int w) {
+  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
+}
+static __device__ __forceinline__ float lserve_subpage_quest_lane_bf16(const uint4 &v, int i) {
+  const unsigned w = lserve_subpage_quest_lane_word(v, i >> 1);
+  return __uint_as_float((i & 1) ? (w & 0xffff0000u) : (w << 16));
+}
 
 /* Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */
 static __device__ __forceinline__ lserve_subpage_quest_page lserve_subpage_quest_page_at(const lserve_subpage_quest_index_ctx &c, int j) {
@@ -153,6 +173,28 @@ static __device__ __forceinline__ lserve_subpage_quest_page lserve_subpage_quest
   pg.j = j;
   pg.phys = c.pages[j];
   if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;
+  pg.lane = threadIdx.x & 15;
+  /* every field chunk of the page this lane needs, issued together */
+  {
+    const __nv_bfloat16 *base = c.fields.kmax + ((long long)pg.phys * c.kv_heads + c.h) * 512;
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+      for (int k = 0; k < 1; ++k)
+#pragma unroll
+        for (int w = 0; w < 1; ++w)
+          pg.f_kmax[(i * 1 + k) * 1 + w] = lserve_subpage_quest_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
+  }
+  {
+    const __nv_bfloat16 *base = c.fields.kmin + ((long long)pg.phys * c.kv_heads + c.h) * 512;
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+      for (int k = 0; k < 1; ++k)
+#pragma unroll
+        for (int w = 0; w < 1; ++w)
+          pg.f_kmin[(i * 1 + k) * 1 + w] = lserve_subpage_quest_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
+  }
   return pg;
 }
 
@@ -164,49 +206,56 @@ static __device__ __forceinline__ int lserve_subpage_quest_budget_pages(float va
 }
 
 /* %0 = input.q : [head, dim] */
-static __device__ __forceinline__ float lserve_subpage_quest_index_v0(const lserve_subpage_quest_index_ctx &c, int h, int d) {
-  return c.row[h * 128 + d];
+/* %0 for the dims of this lane (registers) */
+static __device__ __forceinline__ float lserve_subpage_quest_index_v0_lane(const lserve_subpage_quest_index_ctx &c, int h, int dl) {
+  return c.reg_v0[(h) * 8 + dl];
 }
 
 /* %1 = load.field kmax : [page, sub, dim] */
-static __device__ __forceinline__ float lserve_subpage_quest_index_v1(const lserve_subpage_quest_index_ctx &c, const lserve_subpage_quest_page &pg, int s, int d) {
-  return __bfloat162float(c.fields.kmax[((long long)pg.phys * c.kv_heads + c.h) * 512 + s * 128 + d]);
+static __device__ __forceinline__ float lserve_subpage_quest_index_v1(const lserve_subpage_quest_index_ctx &c, const lserve_subpage_quest_page &pg, int s, int d, int dl) {
+  return lserve_subpage_quest_lane_bf16(pg.f_kmax[((s) * 1 + (dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
 }
 
 /* %2 = mul %0, %1 : [page, head, sub, dim] */
-static __device__ __forceinline__ float lserve_subpage_quest_index_v2(const lserve_subpage_quest_index_ctx &c, const lserve_subpage_quest_page &pg, int h, int s, int d) {
-  const float a = lserve_subpage_quest_index_v0(c, h, d);
-  const float b = lserve_subpage_quest_index_v1(c, pg, s, d);
+static __device__ __forceinline__ float lserve_subpage_quest_index_v2(const lserve_subpage_quest_index_ctx &c, const lserve_subpage_quest_page &pg, int h, int s, int d, int dl) {
+  const float a = lserve_subpage_quest_index_v0_lane(c, h, dl);
+  const float b = lserve_subpage_quest_index_v1(c, pg, s, d, dl);
   return a * b;
 }
 
 /* %3 = load.field kmin : [page, sub, dim] */
-static __device__ __forceinline__ float lserve_subpage_quest_index_v3(const lserve_subpage_quest_index_ctx &c, const lserve_subpage_quest_page &pg, int s, int d) {
-  return __bfloat162float(c.fields.kmin[((long long)pg.phys * c.kv_heads + c.h) * 512 + s * 128 + d]);
+static __device__ __forceinline__ float lserve_subpage_quest_index_v3(const lserve_subpage_quest_index_ctx &c, const lserve_subpage_quest_page &pg, int s, int d, int dl) {
+  return lserve_subpage_quest_lane_bf16(pg.f_kmin[((s) * 1 + (dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
 }
 
 /* %4 = mul %0, %3 : [page, head, sub, dim] */
-static __device__ __forceinline__ float lserve_subpage_quest_index_v4(const lserve_subpage_quest_index_ctx &c, const lserve_subpage_quest_page &pg, int h, int s, int d) {
-  const float a = lserve_subpage_quest_index_v0(c, h, d);
-  const float b = lserve_subpage_quest_index_v3(c, pg, s, d);
+static __device__ __forceinline__ float lserve_subpage_quest_index_v4(const lserve_subpage_quest_index_ctx &c, const lserve_subpage_quest_page &pg, int h, int s, int d, int dl) {
+  const float a = lserve_subpage_quest_index_v0_lane(c, h, dl);
+  const float b = lserve_subpage_quest_index_v3(c, pg, s, d, dl);
   return a * b;
 }
 
 /* %5 = max %2, %4 : [page, head, sub, dim] */
-static __device__ __forceinline__ float lserve_subpage_quest_index_v5(const lserve_subpage_quest_index_ctx &c, const lserve_subpage_quest_page &pg, int h, int s, int d) {
-  const float a = lserve_subpage_quest_index_v2(c, pg, h, s, d);
-  const float b = lserve_subpage_quest_index_v4(c, pg, h, s, d);
+static __device__ __forceinline__ float lserve_subpage_quest_index_v5(const lserve_subpage_quest_index_ctx &c, const lserve_subpage_quest_page &pg, int h, int s, int d, int dl) {
+  const float a = lserve_subpage_quest_index_v2(c, pg, h, s, d, dl);
+  const float b = lserve_subpage_quest_index_v4(c, pg, h, s, d, dl);
   return fmaxf(a, b);
 }
 
 /* %6 = reduce.sum %5, dim : [page, head, sub] */
 static __device__ __forceinline__ float lserve_subpage_quest_index_v6(const lserve_subpage_quest_index_ctx &c, const lserve_subpage_quest_page &pg, int h, int s) {
   float acc = 0.0f;
-  for (int d = threadIdx.x & 31; d < 128; d += 32) {
-    const float x = lserve_subpage_quest_index_v5(c, pg, h, s, d);
-    acc += x;
+#pragma unroll
+  for (int k = 0; k < 1; ++k) {
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      const int dl = k * 8 + e;
+      const int d = (pg.lane + k * 16) * 8 + e;
+      const float x = lserve_subpage_quest_index_v5(c, pg, h, s, d, dl);
+      acc = acc + x;
+    }
   }
-  for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
+  for (int o = 8; o > 0; o >>= 1) acc = acc + __shfl_xor_sync(0xffffffffu, acc, o);
   return acc;
 }
 
@@ -214,6 +263,7 @@ static __device__ __forceinline__ float lserve_subpage_quest_index_v6(const lser
 static __device__ __forceinline__ float lserve_subpage_quest_index_v7(const lserve_subpage_quest_index_ctx &c, const lserve_subpage_quest_page &pg, int h) {
   const int count = 4;
   float acc = __int_as_float(0x7fffffff);
+#pragma unroll
   for (int s = 0; s < count; ++s) {
     const float x = lserve_subpage_quest_index_v6(c, pg, h, s);
     acc = fmaxf(acc, x);
@@ -225,6 +275,7 @@ static __device__ __forceinline__ float lserve_subpage_quest_index_v7(const lser
 static __device__ __forceinline__ float lserve_subpage_quest_index_v8(const lserve_subpage_quest_index_ctx &c, const lserve_subpage_quest_page &pg) {
   const int count = 4;
   float acc = __int_as_float(0x7fffffff);
+#pragma unroll
   for (int h = 0; h < count; ++h) {
     const float x = lserve_subpage_quest_index_v7(c, pg, h);
     acc = fmaxf(acc, x);
@@ -258,9 +309,11 @@ enum { LSERVE_SUBPAGE_QUEST_INDEX_FUSED = 0, LSERVE_SUBPAGE_QUEST_INDEX_SCORE = 
  *   %8 = reduce.max %7, head : [page]
  *   %9 = const 64 : []
  *   select.top %8, %9 keep first 1, last 2
+ * The phases live in lserve_subpage_quest_index_phases; lserve_subpage_quest_score_kernel instantiates it for
+ * SCORE alone, so the scoring launch does not carry the top-k's registers.
  */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS)
-lserve_subpage_quest_index_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_t *q, lserve_subpage_quest_field_ptrs fields, const float *state_in,
+static __device__ __forceinline__ void
+lserve_subpage_quest_index_phases(const vx_paged_kv &kv, const lserve_subpage_quest_kv_t *q, const lserve_subpage_quest_field_ptrs &fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
     int phase) {
   __shared__ vx_topk_smem topk;
@@ -285,15 +338,32 @@ lserve_subpage_quest_index_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_
     row[i] = vx_elem<lserve_subpage_quest_kv_t>::to_float(c.q[i]);
   }
   __syncthreads();
+  { /* %0, read by every page: this lane's dims into registers */
+    const int lane = threadIdx.x & 15;
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+      for (int k = 0; k < 1; ++k)
+#pragma unroll
+        for (int e = 0; e < 8; ++e)
+          c.reg_v0[(i * 1 + k) * 8 + e] = row[i * 128 + (lane + k * 16) * 8 + e];
+  }
   float *row_scores = scores + (long long)r * max_pages;
   if (phase != LSERVE_SUBPAGE_QUEST_INDEX_SELECT) {
     const int first = phase == LSERVE_SUBPAGE_QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
     const int end = phase == LSERVE_SUBPAGE_QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-    for (int p = first + (threadIdx.x >> 5); p < end; p += VX_TOPK_WARPS) { /* a warp per page */
-      const lserve_subpage_quest_page pg = lserve_subpage_quest_page_at(c, p);
-      const float score = lserve_subpage_quest_index_v8(c, pg);
-      if ((threadIdx.x & 31) == 0) {
-        row_scores[p] = score;
+    /* 16 lanes per page, 2 pages per warp, 1 page per lane in flight. */
+    for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 2) {
+      const int mine0 = base + (int)((threadIdx.x & 31) / 16);
+      const int p0 = mine0 < end ? mine0 : base;
+      const lserve_subpage_quest_page pg0 = lserve_subpage_quest_page_at(c, p0);
+      float score0;
+      {
+        const lserve_subpage_quest_page &pg = pg0;
+        score0 = lserve_subpage_quest_index_v8(c, pg);
+      }
+      if (mine0 < end && (threadIdx.x & 15) == 0) {
+        row_scores[p0] = score0;
       }
     }
   }
@@ -303,6 +373,23 @@ lserve_subpage_quest_index_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_
   const int budget = lserve_subpage_quest_budget_pages(lserve_subpage_quest_index_v9(c), c.n);
   vx_topk_row(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
+}
+
+/* Every phase (as in the scalar form): the SELECT launch, or FUSED. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+lserve_subpage_quest_index_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_t *q, lserve_subpage_quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
+    int phase) {
+  lserve_subpage_quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, phase);
+}
+
+/* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+lserve_subpage_quest_score_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_t *q, lserve_subpage_quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  lserve_subpage_quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, LSERVE_SUBPAGE_QUEST_INDEX_SCORE);
 }
 
 #ifndef __CUDACC_RTC__
@@ -466,14 +553,18 @@ int lserve_subpage_quest_index(const vx_paged_kv *kv, const void *q, void *const
     return LSERVE_SUBPAGE_QUEST_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const lserve_subpage_quest_kv_t *query = static_cast<const lserve_subpage_quest_kv_t *>(q);
-  /* Enough scoring blocks for about two waves on a 132-SM part, at least
-   * four pages per warp; shapes only, so the launch stays capturable. */
-  long long blocks = (264 + rows - 1) / rows;
+  /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one
+   * or two 512-thread blocks per SM at once), each a whole number of block
+   * iterations (32 pages = 16 warps x 2), at least two; shapes only, so the
+   * launch stays capturable. */
+  const int step = VX_TOPK_WARPS * 2;
+  long long blocks = (1056 + rows - 1) / rows;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
-  if (per_block < 4 * VX_TOPK_WARPS) per_block = 4 * VX_TOPK_WARPS;
+  per_block = (per_block + step - 1) / step * step;
+  if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
-  lserve_subpage_quest_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
-      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, LSERVE_SUBPAGE_QUEST_INDEX_SCORE);
+  lserve_subpage_quest_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
+      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   lserve_subpage_quest_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, LSERVE_SUBPAGE_QUEST_INDEX_SELECT);
   return lserve_subpage_quest_launched();

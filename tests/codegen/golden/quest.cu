@@ -172,13 +172,33 @@ struct quest_index_ctx {
   const quest_kv_t *q;       /* this row's query group [head][dim] */
   quest_field_ptrs fields;
   const float *row;       /* row values in shared memory */
+  float reg_v0[32];      /* %0, this lane's dims (registers) */
 };
 
 /* A page of the row: logical index and physical pool id. */
 struct quest_page {
   int j;
   int phys;
+  int lane; /* lane in the page's group: dims (lane + k * 16) * 8 + e */
+  uint4 f_kmax[1]; /* this lane's 16-byte chunks of field kmax, loaded by quest_page_at */
+  uint4 f_kmin[1]; /* this lane's 16-byte chunks of field kmin, loaded by quest_page_at */
 };
+
+/* 16 bytes of a field through the non-coherent path (fields are read-only
+ * during the index): one LDG.E.128. */
+static __device__ __forceinline__ uint4 quest_ld16(const void *p) {
+  uint4 v;
+  asm("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
+/* Element i of 16 loaded bytes (i is a compile-time constant once inlined). */
+static __device__ __forceinline__ unsigned quest_lane_word(const uint4 &v, int w) {
+  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
+}
+static __device__ __forceinline__ float quest_lane_bf16(const uint4 &v, int i) {
+  const unsigned w = quest_lane_word(v, i >> 1);
+  return __uint_as_float((i & 1) ? (w & 0xffff0000u) : (w << 16));
+}
 
 /* Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */
 static __device__ __forceinline__ quest_page quest_page_at(const quest_index_ctx &c, int j) {
@@ -186,6 +206,28 @@ static __device__ __forceinline__ quest_page quest_page_at(const quest_index_ctx
   pg.j = j;
   pg.phys = c.pages[j];
   if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;
+  pg.lane = threadIdx.x & 15;
+  /* every field chunk of the page this lane needs, issued together */
+  {
+    const __nv_bfloat16 *base = c.fields.kmax + ((long long)pg.phys * c.kv_heads + c.h) * 128;
+#pragma unroll
+    for (int i = 0; i < 1; ++i)
+#pragma unroll
+      for (int k = 0; k < 1; ++k)
+#pragma unroll
+        for (int w = 0; w < 1; ++w)
+          pg.f_kmax[(i * 1 + k) * 1 + w] = quest_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
+  }
+  {
+    const __nv_bfloat16 *base = c.fields.kmin + ((long long)pg.phys * c.kv_heads + c.h) * 128;
+#pragma unroll
+    for (int i = 0; i < 1; ++i)
+#pragma unroll
+      for (int k = 0; k < 1; ++k)
+#pragma unroll
+        for (int w = 0; w < 1; ++w)
+          pg.f_kmin[(i * 1 + k) * 1 + w] = quest_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
+  }
   return pg;
 }
 
@@ -197,49 +239,56 @@ static __device__ __forceinline__ int quest_budget_pages(float value, int n) {
 }
 
 /* %0 = input.q : [head, dim] */
-static __device__ __forceinline__ float quest_index_v0(const quest_index_ctx &c, int h, int d) {
-  return c.row[h * 128 + d];
+/* %0 for the dims of this lane (registers) */
+static __device__ __forceinline__ float quest_index_v0_lane(const quest_index_ctx &c, int h, int dl) {
+  return c.reg_v0[(h) * 8 + dl];
 }
 
 /* %1 = load.field kmax : [page, dim] */
-static __device__ __forceinline__ float quest_index_v1(const quest_index_ctx &c, const quest_page &pg, int d) {
-  return __bfloat162float(c.fields.kmax[((long long)pg.phys * c.kv_heads + c.h) * 128 + d]);
+static __device__ __forceinline__ float quest_index_v1(const quest_index_ctx &c, const quest_page &pg, int d, int dl) {
+  return quest_lane_bf16(pg.f_kmax[((dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
 }
 
 /* %2 = mul %0, %1 : [page, head, dim] */
-static __device__ __forceinline__ float quest_index_v2(const quest_index_ctx &c, const quest_page &pg, int h, int d) {
-  const float a = quest_index_v0(c, h, d);
-  const float b = quest_index_v1(c, pg, d);
+static __device__ __forceinline__ float quest_index_v2(const quest_index_ctx &c, const quest_page &pg, int h, int d, int dl) {
+  const float a = quest_index_v0_lane(c, h, dl);
+  const float b = quest_index_v1(c, pg, d, dl);
   return a * b;
 }
 
 /* %3 = load.field kmin : [page, dim] */
-static __device__ __forceinline__ float quest_index_v3(const quest_index_ctx &c, const quest_page &pg, int d) {
-  return __bfloat162float(c.fields.kmin[((long long)pg.phys * c.kv_heads + c.h) * 128 + d]);
+static __device__ __forceinline__ float quest_index_v3(const quest_index_ctx &c, const quest_page &pg, int d, int dl) {
+  return quest_lane_bf16(pg.f_kmin[((dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
 }
 
 /* %4 = mul %0, %3 : [page, head, dim] */
-static __device__ __forceinline__ float quest_index_v4(const quest_index_ctx &c, const quest_page &pg, int h, int d) {
-  const float a = quest_index_v0(c, h, d);
-  const float b = quest_index_v3(c, pg, d);
+static __device__ __forceinline__ float quest_index_v4(const quest_index_ctx &c, const quest_page &pg, int h, int d, int dl) {
+  const float a = quest_index_v0_lane(c, h, dl);
+  const float b = quest_index_v3(c, pg, d, dl);
   return a * b;
 }
 
 /* %5 = max %2, %4 : [page, head, dim] */
-static __device__ __forceinline__ float quest_index_v5(const quest_index_ctx &c, const quest_page &pg, int h, int d) {
-  const float a = quest_index_v2(c, pg, h, d);
-  const float b = quest_index_v4(c, pg, h, d);
+static __device__ __forceinline__ float quest_index_v5(const quest_index_ctx &c, const quest_page &pg, int h, int d, int dl) {
+  const float a = quest_index_v2(c, pg, h, d, dl);
+  const float b = quest_index_v4(c, pg, h, d, dl);
   return fmaxf(a, b);
 }
 
 /* %6 = reduce.sum %5, dim : [page, head] */
 static __device__ __forceinline__ float quest_index_v6(const quest_index_ctx &c, const quest_page &pg, int h) {
   float acc = 0.0f;
-  for (int d = threadIdx.x & 31; d < 128; d += 32) {
-    const float x = quest_index_v5(c, pg, h, d);
-    acc += x;
+#pragma unroll
+  for (int k = 0; k < 1; ++k) {
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      const int dl = k * 8 + e;
+      const int d = (pg.lane + k * 16) * 8 + e;
+      const float x = quest_index_v5(c, pg, h, d, dl);
+      acc = acc + x;
+    }
   }
-  for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
+  for (int o = 8; o > 0; o >>= 1) acc = acc + __shfl_xor_sync(0xffffffffu, acc, o);
   return acc;
 }
 
@@ -247,6 +296,7 @@ static __device__ __forceinline__ float quest_index_v6(const quest_index_ctx &c,
 static __device__ __forceinline__ float quest_index_v7(const quest_index_ctx &c, const quest_page &pg) {
   const int count = 4;
   float acc = __int_as_float(0x7fffffff);
+#pragma unroll
   for (int h = 0; h < count; ++h) {
     const float x = quest_index_v6(c, pg, h);
     acc = fmaxf(acc, x);
@@ -279,9 +329,11 @@ enum { QUEST_INDEX_FUSED = 0, QUEST_INDEX_SCORE = 1, QUEST_INDEX_SELECT = 2 };
  *   %7 = reduce.max %6, head : [page]
  *   %8 = const 64 : []
  *   select.top %7, %8 keep first 1, last 2
+ * The phases live in quest_index_phases; quest_score_kernel instantiates it for
+ * SCORE alone, so the scoring launch does not carry the top-k's registers.
  */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS)
-quest_index_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
+static __device__ __forceinline__ void
+quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field_ptrs &fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
     int phase) {
   __shared__ vx_topk_smem topk;
@@ -306,15 +358,44 @@ quest_index_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields,
     row[i] = vx_elem<quest_kv_t>::to_float(c.q[i]);
   }
   __syncthreads();
+  { /* %0, read by every page: this lane's dims into registers */
+    const int lane = threadIdx.x & 15;
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+      for (int k = 0; k < 1; ++k)
+#pragma unroll
+        for (int e = 0; e < 8; ++e)
+          c.reg_v0[(i * 1 + k) * 8 + e] = row[i * 128 + (lane + k * 16) * 8 + e];
+  }
   float *row_scores = scores + (long long)r * max_pages;
   if (phase != QUEST_INDEX_SELECT) {
     const int first = phase == QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
     const int end = phase == QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-    for (int p = first + (threadIdx.x >> 5); p < end; p += VX_TOPK_WARPS) { /* a warp per page */
-      const quest_page pg = quest_page_at(c, p);
-      const float score = quest_index_v7(c, pg);
-      if ((threadIdx.x & 31) == 0) {
-        row_scores[p] = score;
+    /* 16 lanes per page, 2 pages per warp, 2 pages per lane in flight. */
+    for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 4) {
+      const int mine0 = base + (int)((threadIdx.x & 31) / 16);
+      const int p0 = mine0 < end ? mine0 : base;
+      const int mine1 = mine0 + VX_TOPK_WARPS * 2;
+      const int p1 = mine1 < end ? mine1 : base;
+      /* both pages' field loads are issued before either page is scored */
+      const quest_page pg0 = quest_page_at(c, p0);
+      const quest_page pg1 = quest_page_at(c, p1);
+      float score0;
+      float score1;
+      {
+        const quest_page &pg = pg0;
+        score0 = quest_index_v7(c, pg);
+      }
+      {
+        const quest_page &pg = pg1;
+        score1 = quest_index_v7(c, pg);
+      }
+      if (mine0 < end && (threadIdx.x & 15) == 0) {
+        row_scores[p0] = score0;
+      }
+      if (mine1 < end && (threadIdx.x & 15) == 0) {
+        row_scores[p1] = score1;
       }
     }
   }
@@ -324,6 +405,23 @@ quest_index_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields,
   const int budget = quest_budget_pages(quest_index_v8(c), c.n);
   vx_topk_row(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
+}
+
+/* Every phase (as in the scalar form): the SELECT launch, or FUSED. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+quest_index_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
+    int phase) {
+  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, phase);
+}
+
+/* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+quest_score_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, QUEST_INDEX_SCORE);
 }
 
 #ifndef __CUDACC_RTC__
@@ -487,14 +585,18 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
     return QUEST_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const quest_kv_t *query = static_cast<const quest_kv_t *>(q);
-  /* Enough scoring blocks for about two waves on a 132-SM part, at least
-   * four pages per warp; shapes only, so the launch stays capturable. */
-  long long blocks = (264 + rows - 1) / rows;
+  /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one
+   * or two 512-thread blocks per SM at once), each a whole number of block
+   * iterations (64 pages = 16 warps x 4), at least two; shapes only, so the
+   * launch stays capturable. */
+  const int step = VX_TOPK_WARPS * 4;
+  long long blocks = (1056 + rows - 1) / rows;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
-  if (per_block < 4 * VX_TOPK_WARPS) per_block = 4 * VX_TOPK_WARPS;
+  per_block = (per_block + step - 1) / step * step;
+  if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
-  quest_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
-      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, QUEST_INDEX_SCORE);
+  quest_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
+      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   quest_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, QUEST_INDEX_SELECT);
   return quest_launched();
