@@ -47,7 +47,7 @@ fi
 # Peers over the selections step_bench wrote (most telling shapes first);
 # random selections of the same size if there are none.
 sels=()
-for s in b32_c32768 b16_c8192 b16_c131072 b64_c32768 b16_c32768 b32_c8192 b64_c8192 b32_c131072 b64_c131072; do
+for s in b32_c32768 b16_c8192 b16_c32768 b64_c32768 b32_c8192 b64_c8192 b16_c131072 b32_c131072 b64_c131072; do
   for a in quest block_topk; do [ -f "$OUT/sel/sel_${a}_$s.bin" ] && sels+=(--selection "$OUT/sel/sel_${a}_$s.bin"); done
 done
 PY=${PYTHON:-python3}

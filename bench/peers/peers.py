@@ -36,6 +36,11 @@ import statistics
 import sys
 import time
 
+# Inductor compiles in this process, not in its worker pool: on the H200 run
+# of 2026-11-28 one failed compile left the pool broken and every later
+# FlexAttention shape failed with the same SubprocException.
+os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
+
 import torch
 import torch.nn.functional as F
 
@@ -221,6 +226,13 @@ def compile_flex(device):
     return torch.compile(flex_attention, dynamic=False)
 
 
+def short_error(e):
+    """Head and tail of an exception's text: torch's compile errors put the
+    wrapper first and the real cause last."""
+    s = f"{type(e).__name__}: {e}"
+    return s if len(s) <= 700 else s[:250] + " ... " + s[-450:]
+
+
 def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pipeline=True):
     """Times every peer at one shape; appends result dicts to out."""
     rows_to_check = [0, sh.batch * HKV - 1]
@@ -238,8 +250,8 @@ def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pip
         try:
             fn()
         except Exception as e:  # one failing peer must not hide the others
-            log(f"{name:<22} B={sh.batch:<3} ctx={sh.context:<6} FAILED: {type(e).__name__}: {str(e)[:300]}")
-            out.append(dict(kind="peer", name=name, batch=sh.batch, context=sh.context, error=str(e)[:300]))
+            log(f"{name:<22} B={sh.batch:<3} ctx={sh.context:<6} FAILED: {short_error(e)}")
+            out.append(dict(kind="peer", name=name, batch=sh.batch, context=sh.context, error=short_error(e)))
 
     dense_bytes = sh.kv_bytes + sh.qo_bytes
     if do_dense:
@@ -273,7 +285,7 @@ def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pip
                     break
                 except Exception as e:
                     last = e
-                    log(f"flex-sparse: {block}-token blocks failed ({type(e).__name__}: {str(e)[:200]})")
+                    log(f"flex-sparse: {block}-token blocks failed ({short_error(e)})")
             else:
                 raise last
             tokens = min(sel.shape[1] * PAGE, sh.context)
