@@ -9,6 +9,8 @@
 #                                      interpreter (needs tests/gpu/codegen/generated,
 #                                      made here by gen_prepare.sh and carried)
 #   step     bench/run_all.sh          generated whole step vs dense vs PyTorch peers
+#   profile  bench/step/profile.sh     ncu figures of the generated index kernels
+#                                      (after step, which builds build-step)
 # GPU_STAGES="codegen step" picks stages; STAGE_TIMEOUT (s, default 300)
 # bounds each; the short table is printed last.
 # Run on this machine first:
@@ -38,6 +40,7 @@ for st in $STAGES; do
     runtime) run_stage runtime bash scripts/gpu_check.sh ${GPU_CHECK_ARGS:-} ;;
     codegen) run_stage codegen bash tests/gpu/codegen/gen_gpu.sh ${GEN_ARGS:-} ;;
     step)    run_stage step bash bench/run_all.sh ;;
+    profile) run_stage profile bash bench/step/profile.sh build-step ;;
     *) echo "unknown stage '$st'"; RC[$st]=2 ;;
   esac
 done
