@@ -10,7 +10,7 @@
  * selections/queries whose pages together exceed 4x the L2, so repeated
  * runs do not measure the cache. KV is random (never zeros).
  *
- * Usage: vortex-bench [--quick] [--gqa-only] [--reps N] [--json FILE] */
+ * Usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--reps N] [--json FILE] */
 #include <algorithm>
 #include <vector>
 
@@ -273,9 +273,11 @@ static void bench_gqa(bench_opts *o, vx_rng *r, int batch, int ctx) {
   bench_kv_free(&b);
 }
 
-/* GLM-4.7-Flash MLA: 20 heads, latent 512 + 64, page 64, bf16. */
-static void bench_mla(bench_opts *o, vx_rng *r, int batch, int ctx) {
-  const int HEADS = 20, DC = 512, D = 576, PS = 64, budget_tokens = 2048;
+/* MLA: latent 512 + 64, page 64, bf16; HEADS 20 = GLM-4.7-Flash ("mla"),
+ * 128 = DeepSeek-V3 ("mla128"). */
+static void bench_mla(bench_opts *o, vx_rng *r, int batch, int ctx, int HEADS = 20) {
+  const int DC = 512, D = 576, PS = 64, budget_tokens = 2048;
+  const char *name = HEADS == 20 ? "mla" : "mla128";
   bench_kv b;
   bench_kv_init(&b, r, batch, 1, D, PS, ctx, 0);
   const int n = b.pages_per_req, sel_pages = std::min(n, budget_tokens / PS);
@@ -312,10 +314,10 @@ static void bench_mla(bench_opts *o, vx_rng *r, int batch, int ctx) {
   };
   const double dense_ms = time_ms(o, dense, false), sparse_ms = time_ms(o, sparse, false);
   const double dense_g = time_ms(o, dense, true), sparse_g = time_ms(o, sparse, true);
-  print_row(o, "mla", "dense", batch, ctx, dense_ms, dense_bytes, 0);
-  print_row(o, "mla", "sparse-attn", batch, ctx, sparse_ms, sparse_bytes, dense_ms);
-  print_row(o, "mla", "dense/graph", batch, ctx, dense_g, dense_bytes, 0);
-  print_row(o, "mla", "sparse-attn/graph", batch, ctx, sparse_g, sparse_bytes, dense_g);
+  print_row(o, name, "dense", batch, ctx, dense_ms, dense_bytes, 0);
+  print_row(o, name, "sparse-attn", batch, ctx, sparse_ms, sparse_bytes, dense_ms);
+  print_row(o, name, "dense/graph", batch, ctx, dense_g, dense_bytes, 0);
+  print_row(o, name, "sparse-attn/graph", batch, ctx, sparse_g, sparse_bytes, dense_g);
   CK(cudaFree(q));
   CK(cudaFree(out));
   CK(cudaFree(scores));
@@ -331,14 +333,15 @@ int main(int argc, char **argv) {
   o.reps = 30;
   o.json_first = 1;
   const char *json_path = NULL;
-  int gqa_only = 0;
+  int gqa_only = 0, mla_only = 0;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--quick")) o.quick = 1;
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) o.reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
     else if (!strcmp(argv[i], "--gqa-only")) gqa_only = 1;
+    else if (!strcmp(argv[i], "--mla-only")) mla_only = 1;
     else {
-      fprintf(stderr, "usage: vortex-bench [--quick] [--gqa-only] [--reps N] [--json FILE]\n");
+      fprintf(stderr, "usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--reps N] [--json FILE]\n");
       return 2;
     }
   }
@@ -364,7 +367,7 @@ int main(int argc, char **argv) {
   }
   vx_rng r = {0x1234567};
   const int ctxs[3] = {8192, 32768, 131072}, batches[3] = {16, 32, 64};
-  for (int c = 0; c < 3; ++c)
+  for (int c = 0; c < 3 && !mla_only; ++c)
     for (int bi = 0; bi < 3; ++bi) {
       if (o.quick && (bi == 1 || c == 2)) continue;
       bench_gqa(&o, &r, batches[bi], ctxs[c]);
@@ -374,6 +377,7 @@ int main(int argc, char **argv) {
       if (o.quick && bi == 1) continue;
       bench_mla(&o, &r, batches[bi], ctxs[c]);
     }
+  if (!gqa_only) bench_mla(&o, &r, 16, 32768, 128); /* DeepSeek-V3 heads */
   if (o.json) {
     fprintf(o.json, "\n]}\n");
     fclose(o.json);

@@ -73,9 +73,18 @@ static bool check_module(vx_cg *cg) {
                   g->mla_rope, g->head_dim);
       return false;
     }
-    if (g->group * 16 > 1024 || g->group * 16 < g->mla_latent / 2 || g->group % 2 != 0) {
+    /* vx_mla_decode_partial_mma_kernel: 16-row head tiles, <= 32 heads per
+     * block (more heads: more blocks), 8 warps splitting dc, 16-dim k-steps,
+     * and a shared-memory ring of (dc + dr + 8) * 2-byte rows that fits. */
+    if (g->group < 16 || g->group > 128) {
       vx_cg_error(cg, "codegen: MLA with %d heads is not supported by the runtime's MLA decode kernel "
-                  "(it needs an even head count with %d <= 16 * heads <= 1024)", g->group, g->mla_latent / 2);
+                  "(it needs 16 to 128 heads)", g->group);
+      return false;
+    }
+    if (g->mla_latent % 128 != 0 || g->head_dim % 16 != 0 || g->head_dim > 640) {
+      vx_cg_error(cg, "codegen: MLA latent %d + rope %d is not supported by the runtime's MLA decode kernel "
+                  "(it needs a latent that is a multiple of 128, latent + rope a multiple of 16 and at most 640)",
+                  g->mla_latent, g->mla_rope);
       return false;
     }
   } else if (g->head_dim != 64 && g->head_dim != 128) {

@@ -22,16 +22,21 @@ void vx_cg_emit_attention(vx_cg *cg) {
   vx_buf_line(b, "}");
   vx_buf_blank(b);
   vx_buf_line(b, "/* Exact softmax attention over the selected pages: split-KV flash decoding");
-  vx_buf_line(b, " * (%s), then the", mla ? "vx_mla_decode_partial_kernel: every head of a request in one block"
+  vx_buf_line(b, " * (%s), then the", mla ? "vx_mla_decode_partial_mma_kernel: tensor cores, <= 32 heads of a request per block"
                                           : "vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block");
   vx_buf_line(b, " * log-sum-exp merge of the chunks. The plan (chunks per row) follows the");
   vx_buf_line(b, " * runtime's rule; `scratch` holds at least %s_attention_bytes(). */", a);
   vx_buf_line(b, "static void %s_launch_attention(vx_decode_args args, int max_pages, char *scratch, cudaStream_t stream) {", a);
   if (mla) {
     vx_buf_line(b, "  const long long rows = args.kv.batch; /* one latent head */");
-    vx_buf_line(b, "  const int threads = %s_GROUP * VX_MLA_TILE, smem = 0;", u);
-    vx_buf_line(b, "  const void *kernel = reinterpret_cast<const void *>(vx_mla_decode_partial_kernel<%s_kv_t, %s_GROUP, %d, %d>);",
+    vx_buf_line(b, "  constexpr int head_groups = vx_mla_head_groups<%s_GROUP>(); /* blocks per (request, chunk) */", u);
+    vx_buf_line(b, "  const int threads = VX_MLA_THREADS;");
+    vx_buf_line(b, "  constexpr int smem = vx_mla_smem_bytes<%s_GROUP, %d, %d>();", u, g->mla_latent, g->mla_rope);
+    vx_buf_line(b, "  const void *kernel = reinterpret_cast<const void *>(vx_mla_decode_partial_mma_kernel<%s_kv_t, %s_GROUP, %d, %d>);",
                 a, u, g->mla_latent, g->mla_rope);
+    vx_buf_line(b, "  /* The latent ring exceeds the default 48 KB of dynamic shared memory: a host-side");
+    vx_buf_line(b, "   * attribute, legal during capture and idempotent. If it fails, the launch fails. */");
+    vx_buf_line(b, "  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);");
   } else {
     vx_buf_line(b, "  const long long rows = (long long)args.kv.batch * args.kv.num_kv_heads;");
     vx_buf_line(b, "  const int threads = VX_DECODE_THREADS;");
@@ -43,14 +48,17 @@ void vx_cg_emit_attention(vx_cg *cg) {
     vx_buf_line(b, "   * than keeping once-only global state. If it fails, the launch fails. */");
     vx_buf_line(b, "  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);");
   }
-  vx_buf_line(b, "  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages, %s_capacity(kernel, threads, smem));", a);
+  if (mla) /* plan over (request, head group) rows: the blocks the launch really has */
+    vx_buf_line(b, "  const vx_decode_plan plan = vx_make_decode_plan(rows * head_groups, max_pages, %s_capacity(kernel, threads, smem));", a);
+  else
+    vx_buf_line(b, "  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages, %s_capacity(kernel, threads, smem));", a);
   vx_buf_line(b, "  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * %s_GROUP;", u);
   vx_buf_line(b, "  args.num_chunks = plan.num_chunks;");
   vx_buf_line(b, "  args.chunk_pages = plan.chunk_pages;");
   vx_buf_line(b, "  args.ws_o = reinterpret_cast<float *>(scratch);");
   vx_buf_line(b, "  args.ws_lse = reinterpret_cast<float *>(scratch + %s_round_up(slots * %s_OUT_DIM * 4ull));", a, u);
   if (mla)
-    vx_buf_line(b, "  vx_mla_decode_partial_kernel<%s_kv_t, %s_GROUP, %d, %d><<<(unsigned)(rows * plan.num_chunks), threads, 0, stream>>>(args);",
+    vx_buf_line(b, "  vx_mla_decode_partial_mma_kernel<%s_kv_t, %s_GROUP, %d, %d><<<(unsigned)(rows * plan.num_chunks * head_groups), threads, smem, stream>>>(args);",
                 a, u, g->mla_latent, g->mla_rope);
   else
     vx_buf_line(b, "  vx_decode_partial_mma_kernel<%s_kv_t, %s_HEAD_DIM, %s_GROUP><<<(unsigned)(rows * plan.num_chunks), threads, smem, stream>>>(args);",

@@ -157,4 +157,371 @@ static __global__ void __launch_bounds__(HEADS * VX_MLA_TILE) vx_mla_decode_part
   if (tid < HEADS) a.ws_lse[slot0 + tid] = l_s[tid] > 0.f ? m_s[tid] + log2f(l_s[tid]) : VX_NEG_INF;
 }
 
+/* ------------------------------------------------------------------
+ * Tensor-core MLA decode (what libvortexrt and generated code launch).
+ *
+ * Why: at 20+ heads MLA does ~19 MACs per latent byte, which CUDA cores
+ * cannot sustain at HBM rate; mma.sync (bf16/f16 in, f32 out) can.
+ *
+ * Work split. One block of VX_MLA_THREADS (8 warps) per (request, chunk of
+ * pages, head group); a head group is up to 32 heads (two m16 tiles), so
+ * 20 heads (GLM) use one group and 128 (DeepSeek-V3) four, whose blocks
+ * are adjacent in the grid and read the same latent rows (the repeats come
+ * from L2). Grid = rows * num_chunks * vx_mla_head_groups<HEADS>().
+ *
+ * Per tile of VX_MLA_TOK (32) latent rows, staged by every thread with
+ * 16-byte cp.async into a VX_MLA_STAGES-deep ring of [token][dc+dr] rows
+ * (row stride padded by 8 elements: ldmatrix of 8 rows hits 8 different
+ * bank groups), the block does:
+ *  1. S = Q K^T  [heads x 32 tokens]: warp w < MT*2 owns m-tile w/2 and
+ *     the 16 tokens (w%2)*16.. (two n8 tiles), over all (dc+dr)/16 k-steps;
+ *     Q (zero-padded to MT*16 rows) is read from shared memory by ldmatrix.
+ *     Masked tokens get -inf; per-row maxima of the warp's 16 tokens go to
+ *     shared memory.                                       __syncthreads
+ *  2. softmax: the same warps take the tile maximum of each row, apply the
+ *     lazy rescale rule (new max used only when it exceeds the one in use
+ *     by > VX_RESCALE_SLACK), write P (rounded to T) and the row sums of
+ *     P (f32) to shared memory.                              __syncthreads
+ *  3. O += P V: warp w owns output dims [w*dc/8, (w+1)*dc/8) for every head
+ *     (MT x dc/64 n8 tiles of f32 accumulators); it repeats the rescale
+ *     decision from the same maxima (identical arithmetic, so every warp
+ *     agrees with step 2), then multiplies P (ldmatrix) by V (transposing
+ *     ldmatrix from the same latent rows).
+ * The block writes normalised partials and log2-domain LSEs per head to
+ * the workspace exactly like the CUDA-core kernel, so
+ * vx_decode_merge_kernel<T, DC>(args, HEADS) merges the chunks. */
+#define VX_MLA_WARPS 8
+#define VX_MLA_THREADS (VX_MLA_WARPS * 32)
+#define VX_MLA_TOK 32
+#ifndef VX_MLA_STAGES
+#define VX_MLA_STAGES 4
+#endif
+#define VX_MLA_HEADS_PER_BLOCK 32
+#define VX_MLA_PAGE_BATCH VX_MLA_THREADS
+
+template <int HEADS> VX_HOST_DEVICE_CONSTEXPR_FN int vx_mla_head_groups() {
+  return (HEADS + VX_MLA_HEADS_PER_BLOCK - 1) / VX_MLA_HEADS_PER_BLOCK;
+}
+
+template <int HEADS, int DC, int DR> struct vx_mla_shape {
+  static constexpr int D = DC + DR;
+  static constexpr int HB = HEADS < VX_MLA_HEADS_PER_BLOCK ? HEADS : VX_MLA_HEADS_PER_BLOCK; /* heads per block */
+  static constexpr int MT = (HB + 15) / 16;   /* m16 tiles of heads */
+  static constexpr int LROW = D + 8;          /* padded latent / Q row (elements) */
+  static constexpr int PROW = VX_MLA_TOK + 8; /* padded P row (elements) */
+  static constexpr int KSTEPS = D / 16;
+  static constexpr int WDIMS = DC / VX_MLA_WARPS; /* output dims per warp */
+  static constexpr int NT = WDIMS / 8;            /* n8 tiles per warp and m-tile */
+  static constexpr int CHUNKS = D / 8;            /* 16-byte chunks per latent row */
+  static constexpr int TILE_ELEMS = VX_MLA_TOK * LROW;
+  static constexpr int RING_BYTES = VX_MLA_STAGES * TILE_ELEMS * 2;
+  static constexpr int Q_BYTES = MT * 16 * LROW * 2;
+  static constexpr int P_BYTES = MT * 16 * PROW * 2;
+  static constexpr int SMEM_BYTES = RING_BYTES + Q_BYTES + P_BYTES;
+  static_assert(D % 16 == 0, "dc + dr must be a multiple of 16");
+  static_assert(DC % (16 * VX_MLA_WARPS) == 0, "dc must be a multiple of 128");
+  static_assert(MT <= 2 && MT * 2 <= VX_MLA_WARPS, "at most two m16 head tiles per block");
+  static_assert(VX_MLA_TOK == 32, "the S phase assumes two 16-token slices per tile");
+  static_assert(SMEM_BYTES <= 227 * 1024, "latent too wide for the shared-memory ring");
+};
+
+/* Dynamic shared memory a vx_mla_decode_partial_mma_kernel<T, HEADS, DC, DR>
+ * launch needs (above 48 KB: raise the limit with cudaFuncSetAttribute). */
+template <int HEADS, int DC, int DR> VX_HOST_DEVICE_CONSTEXPR_FN int vx_mla_smem_bytes() {
+  return vx_mla_shape<HEADS, DC, DR>::SMEM_BYTES;
+}
+
+template <typename T> struct vx_mla_mma;
+template <> struct vx_mla_mma<__nv_bfloat16> {
+  static VX_INLINE void run(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+  static VX_INLINE unsigned pack(float lo, float hi) {
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<unsigned *>(&v);
+  }
+};
+template <> struct vx_mla_mma<__half> {
+  static VX_INLINE void run(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+  static VX_INLINE unsigned pack(float lo, float hi) {
+    __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<unsigned *>(&v);
+  }
+};
+
+/* ldmatrix helpers (own names: MLA files do not paste vx_decode_mma.cuh). */
+VX_INLINE void vx_mla_ldsm_x4(unsigned r[4], const void *smem) {
+  const unsigned a = (unsigned)__cvta_generic_to_shared(smem);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+VX_INLINE void vx_mla_ldsm_x4_trans(unsigned r[4], const void *smem) {
+  const unsigned a = (unsigned)__cvta_generic_to_shared(smem);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+
+template <typename T, int HEADS, int DC, int DR>
+static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partial_mma_kernel(vx_decode_args a) {
+  typedef vx_mla_shape<HEADS, DC, DR> S;
+  typedef vx_mla_mma<T> MMA;
+  constexpr int D = S::D, HB = S::HB, MT = S::MT, LROW = S::LROW, PROW = S::PROW, NT = S::NT;
+  constexpr int HG = vx_mla_head_groups<HEADS>();
+  constexpr int NSLICE = VX_MLA_TOK / 16; /* 16-token slices per tile */
+
+  __shared__ float red_max[NSLICE][MT * 16];
+  __shared__ float red_sum[NSLICE][MT * 16];
+  __shared__ int page_s[VX_MLA_PAGE_BATCH];
+  __shared__ int valid_s[VX_MLA_PAGE_BATCH];
+  extern __shared__ __align__(16) unsigned char vx_mla_smem[];
+  T *ring = reinterpret_cast<T *>(vx_mla_smem);
+  T *q_s = ring + VX_MLA_STAGES * S::TILE_ELEMS;
+  T *p_s = q_s + MT * 16 * LROW;
+
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int g = lane >> 2, quad = lane & 3, mat = lane >> 3, mr = lane & 7;
+  const int hg = blockIdx.x % HG;
+  const int chunk = (blockIdx.x / HG) % a.num_chunks;
+  const int row = blockIdx.x / HG / a.num_chunks; /* == request: one latent head */
+  const int b = row;
+  const int n_req = vx_num_pages(a.kv, b);
+  const int n = vx_row_pages(a, row, b);
+  int begin, end;
+  vx_chunk_range(a, chunk, n, &begin, &end);
+  if (begin >= end) return; /* block-uniform; the merge skips empty chunks */
+
+  /* Query rows of this head group, zero rows past the last head. */
+  {
+    const T *q = reinterpret_cast<const T *>(a.q) + ((long long)b * HEADS + (long long)hg * HB) * D;
+    for (int i = tid; i < MT * 16 * S::CHUNKS; i += VX_MLA_THREADS) {
+      const int r = i / S::CHUNKS, c = i % S::CHUNKS;
+      vx_vec16 x = make_uint4(0, 0, 0, 0);
+      if (r < HB && hg * HB + r < HEADS) x = *reinterpret_cast<const vx_vec16 *>(q + (long long)r * D + c * 8);
+      *reinterpret_cast<vx_vec16 *>(q_s + r * LROW + c * 8) = x;
+    }
+  }
+
+  const float qscale = a.sm_scale * VX_LOG2E;
+  const T *lat = reinterpret_cast<const T *>(a.kv.k_pool);
+  const int ps = a.kv.page_size;
+
+  /* S role (warps < MT * NSLICE): m-tile smt, token slice sts. */
+  const bool s_role = warp < MT * NSLICE;
+  const int smt = warp / NSLICE, sts = warp % NSLICE;
+  float m_s[2] = {VX_NEG_INF, VX_NEG_INF}; /* rows smt*16 + g, + 8 */
+  /* PV role (every warp): dims [warp * WDIMS, +WDIMS) of every head row. */
+  float o[MT][NT][4];
+  float m_pv[MT][2], l_pv[MT][2];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+    m_pv[mt][0] = m_pv[mt][1] = VX_NEG_INF;
+    l_pv[mt][0] = l_pv[mt][1] = 0.f;
+#pragma unroll
+    for (int t = 0; t < NT; ++t) o[mt][t][0] = o[mt][t][1] = o[mt][t][2] = o[mt][t][3] = 0.f;
+  }
+
+  /* Loader: thread copies row tid / 8 of a tile, chunks tid % 8 + 8k. */
+  constexpr int LPR = VX_MLA_THREADS / VX_MLA_TOK; /* loader threads per row */
+  const int lrow = tid / LPR, lcol = tid % LPR;
+  auto issue = [&](int tile, int stage, int ntok) {
+    const int t = tile * VX_MLA_TOK + lrow;
+    int pl = 0, off = 0;
+    bool ok = false;
+    if (t < ntok) {
+      pl = t / ps;
+      off = t - pl * ps;
+      ok = off < valid_s[pl];
+    }
+    const T *src = lat + vx_kv_offset(a.kv, ok ? page_s[pl] : 0, ok ? off : 0, 0);
+    T *dst = ring + stage * S::TILE_ELEMS + lrow * LROW;
+    for (int c = lcol; c < S::CHUNKS; c += LPR) vx_cp_async16(dst + c * 8, src + c * 8, ok);
+  };
+
+  auto consume = [&](int tile, int stage, int ntok) {
+    const T *kt = ring + stage * S::TILE_ELEMS;
+    float sc[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+    bool okv[2][4] = {{false, false, false, false}, {false, false, false, false}};
+    if (s_role) {
+      /* 1. S = Q K^T for 16 heads x 16 tokens. */
+      float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+      const T *qrow = q_s + (smt * 16 + (mat & 1) * 8 + mr) * LROW + (mat >> 1) * 8;
+      const T *krow = kt + (sts * 16 + (mat >> 1) * 8 + mr) * LROW + (mat & 1) * 8;
+#pragma unroll 4
+      for (int k = 0; k < S::KSTEPS; ++k) {
+        unsigned qa[4], kb[4];
+        vx_mla_ldsm_x4(qa, qrow + k * 16);
+        vx_mla_ldsm_x4(kb, krow + k * 16);
+        MMA::run(s[0], qa, kb[0], kb[1]);
+        MMA::run(s[1], qa, kb[2], kb[3]);
+      }
+      /* The 16-token slice lies in one page (page sizes are multiples of 16). */
+      const int t16 = tile * VX_MLA_TOK + sts * 16;
+      int lim = 0; /* valid tokens of the slice */
+      if (t16 < ntok) {
+        const int pl = t16 / ps, off = t16 - pl * ps;
+        lim = valid_s[pl] - off;
+      }
+      float mx0 = VX_NEG_INF, mx1 = VX_NEG_INF;
+#pragma unroll
+      for (int j = 0; j < 2; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const bool ok = j * 8 + quad * 2 + e < lim;
+          okv[j][e] = okv[j][e + 2] = ok;
+          sc[j][e] = ok ? s[j][e] * qscale : VX_NEG_INF;         /* row g */
+          sc[j][e + 2] = ok ? s[j][e + 2] * qscale : VX_NEG_INF; /* row g + 8 */
+          mx0 = fmaxf(mx0, sc[j][e]);
+          mx1 = fmaxf(mx1, sc[j][e + 2]);
+        }
+      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+      if (quad == 0) {
+        red_max[sts][smt * 16 + g] = mx0;
+        red_max[sts][smt * 16 + g + 8] = mx1;
+      }
+    }
+    __syncthreads();
+    if (s_role) {
+      /* 2. Softmax of the tile with the lazy running maximum. */
+      float sum[2];
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const int hr = smt * 16 + g + r * 8;
+        float mx = VX_NEG_INF;
+#pragma unroll
+        for (int i = 0; i < NSLICE; ++i) mx = fmaxf(mx, red_max[i][hr]);
+        if (mx > m_s[r] + VX_RESCALE_SLACK) m_s[r] = mx;
+        sum[r] = 0.f;
+      }
+      T *prow0 = p_s + (smt * 16 + g) * PROW + sts * 16 + quad * 2;
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        float p[4];
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          p[e] = okv[j][e] ? exp2f(sc[j][e] - m_s[e >> 1]) : 0.f;
+          sum[e >> 1] += p[e];
+        }
+        *reinterpret_cast<unsigned *>(prow0 + j * 8) = MMA::pack(p[0], p[1]);
+        *reinterpret_cast<unsigned *>(prow0 + 8 * PROW + j * 8) = MMA::pack(p[2], p[3]);
+      }
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        sum[r] += __shfl_xor_sync(0xffffffffu, sum[r], 1);
+        sum[r] += __shfl_xor_sync(0xffffffffu, sum[r], 2);
+      }
+      if (quad == 0) {
+        red_sum[sts][smt * 16 + g] = sum[0];
+        red_sum[sts][smt * 16 + g + 8] = sum[1];
+      }
+    }
+    __syncthreads();
+    /* 3. Same rescale decision for the PV rows, then O += P V. */
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const int hr = mt * 16 + g + r * 8;
+        float mx = VX_NEG_INF, sm = 0.f;
+#pragma unroll
+        for (int i = 0; i < NSLICE; ++i) {
+          mx = fmaxf(mx, red_max[i][hr]);
+          sm += red_sum[i][hr];
+        }
+        if (mx > m_pv[mt][r] + VX_RESCALE_SLACK) {
+          const float f = exp2f(m_pv[mt][r] - mx); /* 0 on the first valid tile */
+          l_pv[mt][r] *= f;
+#pragma unroll
+          for (int t = 0; t < NT; ++t) {
+            o[mt][t][r * 2] *= f;
+            o[mt][t][r * 2 + 1] *= f;
+          }
+          m_pv[mt][r] = mx;
+        }
+        l_pv[mt][r] += sm;
+      }
+#pragma unroll
+    for (int ks = 0; ks < NSLICE; ++ks) {
+      unsigned pa[MT][4];
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt)
+        vx_mla_ldsm_x4(pa[mt], p_s + (mt * 16 + (mat & 1) * 8 + mr) * PROW + ks * 16 + (mat >> 1) * 8);
+      const T *vrow = kt + (ks * 16 + (mat & 1) * 8 + mr) * LROW + warp * S::WDIMS + (mat >> 1) * 8;
+#pragma unroll
+      for (int t = 0; t < NT; t += 2) {
+        unsigned vb[4]; /* (tok 0-7, dims t) (tok 8-15, dims t) (tok 0-7, dims t+1) (tok 8-15, dims t+1) */
+        vx_mla_ldsm_x4_trans(vb, vrow + t * 8);
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+          MMA::run(o[mt][t], pa[mt], vb[0], vb[1]);
+          MMA::run(o[mt][t + 1], pa[mt], vb[2], vb[3]);
+        }
+      }
+    }
+  };
+
+  int my_phys = 0, my_valid = 0;
+  if (begin + tid < end) vx_resolve_page(a, row, b, n_req, begin + tid, &my_phys, &my_valid);
+
+  for (int batch0 = begin; batch0 < end; batch0 += VX_MLA_PAGE_BATCH) {
+    const int npg = end - batch0 < VX_MLA_PAGE_BATCH ? end - batch0 : VX_MLA_PAGE_BATCH;
+    __syncthreads(); /* previous batch fully consumed (also orders q_s) */
+    page_s[tid] = my_phys;
+    valid_s[tid] = my_valid;
+    __syncthreads();
+    if (batch0 + VX_MLA_PAGE_BATCH + tid < end)
+      vx_resolve_page(a, row, b, n_req, batch0 + VX_MLA_PAGE_BATCH + tid, &my_phys, &my_valid);
+
+    const int ntok = npg * ps;
+    const int ntiles = (ntok + VX_MLA_TOK - 1) / VX_MLA_TOK;
+#pragma unroll
+    for (int k = 0; k < VX_MLA_STAGES - 1; ++k) {
+      if (k < ntiles) issue(k, k, ntok);
+      vx_cp_async_commit();
+    }
+    for (int k = 0; k < ntiles; ++k) {
+      vx_cp_async_wait<VX_MLA_STAGES - 2>();
+      __syncthreads(); /* tile k landed for every thread; tile k-1 fully consumed */
+      const int next = k + VX_MLA_STAGES - 1;
+      if (next < ntiles) issue(next, next % VX_MLA_STAGES, ntok);
+      vx_cp_async_commit();
+      consume(k, k % VX_MLA_STAGES, ntok);
+    }
+    vx_cp_async_wait<0>();
+  }
+
+  /* Normalised partials of this head group's heads, dims of this warp. */
+  const long long slot0 = ((long long)row * a.num_chunks + chunk) * HEADS + (long long)hg * HB;
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int h = mt * 16 + g + r * 8;
+      if (h >= HB || hg * HB + h >= HEADS) continue;
+      const float l = l_pv[mt][r];
+      const float inv = l > 0.f ? 1.f / l : 0.f;
+      float *dst = a.ws_o + (slot0 + h) * DC + warp * S::WDIMS + quad * 2;
+#pragma unroll
+      for (int t = 0; t < NT; ++t) {
+        float2 v;
+        v.x = o[mt][t][r * 2] * inv;
+        v.y = o[mt][t][r * 2 + 1] * inv;
+        *reinterpret_cast<float2 *>(dst + t * 8) = v;
+      }
+      if (warp == 0 && quad == 0) a.ws_lse[slot0 + h] = l > 0.f ? m_pv[mt][r] + log2f(l) : VX_NEG_INF;
+    }
+}
+
 #endif /* VX_MLA_CUH */

@@ -199,11 +199,44 @@ extern "C" vxrt_status vxrt_sparse_decode(const vxrt_paged_kv *kv, const void *q
                     stream, err, errlen);
 }
 
+/* MLA decode: the tensor-core kernel (vx_mla_decode_partial_mma_kernel),
+ * one block per (request, chunk, group of <= 32 heads). Building with
+ * -DVX_MLA_SIMT selects the older CUDA-core kernel (16 and 20 heads only). */
 template <typename T, int H> static void launch_mla(vx_decode_args a, int max_pages, cudaStream_t s) {
+#ifdef VX_MLA_SIMT
   const void *kernel = reinterpret_cast<const void *>(vx_mla_decode_partial_kernel<T, H, 512, 64>);
   apply_plan(&a, a.kv.batch, H, 512, max_pages, device_capacity(kernel, H * VX_MLA_TILE, 0));
   vx_mla_decode_partial_kernel<T, H, 512, 64><<<(unsigned)((long long)a.kv.batch * a.num_chunks), H * VX_MLA_TILE, 0, s>>>(a);
+#else
+  constexpr int smem = vx_mla_smem_bytes<H, 512, 64>();
+  constexpr int hg = vx_mla_head_groups<H>();
+  const void *kernel = reinterpret_cast<const void *>(vx_mla_decode_partial_mma_kernel<T, H, 512, 64>);
+  cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  /* Plan over (request, head group) rows so the blocks fill the device;
+   * the chunk count stays within what the workspace was sized for. */
+  const vx_decode_plan p = vx_make_decode_plan((long long)a.kv.batch * hg, max_pages,
+                                               device_capacity(kernel, VX_MLA_THREADS, smem));
+  const unsigned long long slots = (unsigned long long)a.kv.batch * p.num_chunks * H;
+  a.num_chunks = p.num_chunks;
+  a.chunk_pages = p.chunk_pages;
+  a.ws_lse = reinterpret_cast<float *>(reinterpret_cast<char *>(a.ws_o) + ((slots * 512 * 4ull + 255ull) & ~255ull));
+  vx_mla_decode_partial_mma_kernel<T, H, 512, 64>
+      <<<(unsigned)((long long)a.kv.batch * a.num_chunks * hg), VX_MLA_THREADS, smem, s>>>(a);
+#endif
   vx_decode_merge_kernel<T, 512><<<(unsigned)(a.kv.batch * H), 256, 0, s>>>(a, H);
+}
+
+template <typename T> static bool dispatch_mla(const vx_decode_args &a, int heads, int max_pages, cudaStream_t s) {
+  switch (heads) {
+  case 16: launch_mla<T, 16>(a, max_pages, s); return true;
+  case 20: launch_mla<T, 20>(a, max_pages, s); return true;
+#ifndef VX_MLA_SIMT
+  case 32: launch_mla<T, 32>(a, max_pages, s); return true;
+  case 64: launch_mla<T, 64>(a, max_pages, s); return true;
+  case 128: launch_mla<T, 128>(a, max_pages, s); return true;
+#endif
+  default: return false;
+  }
 }
 
 extern "C" vxrt_status vxrt_mla_decode(const vxrt_paged_kv *kv, int32_t kv_lora_rank, const void *q, void *out,
@@ -218,8 +251,9 @@ extern "C" vxrt_status vxrt_mla_decode(const vxrt_paged_kv *kv, int32_t kv_lora_
   if (kv_lora_rank != 512 || kv->head_dim != 576)
     return vxrt_fail(err, errlen, VXRT_ERROR_BAD_HEAD_DIM, "MLA supports kv_lora_rank 512 + rope 64 (head_dim 576), got %d/%d",
                      (int)kv_lora_rank, (int)kv->head_dim);
-  if (num_heads != 16 && num_heads != 20)
-    return vxrt_fail(err, errlen, VXRT_ERROR_UNSUPPORTED, "MLA num_heads = %d: supported 16, 20", (int)num_heads);
+  if (num_heads != 16 && num_heads != 20 && num_heads != 32 && num_heads != 64 && num_heads != 128)
+    return vxrt_fail(err, errlen, VXRT_ERROR_UNSUPPORTED, "MLA num_heads = %d: supported 16, 20, 32, 64, 128",
+                     (int)num_heads);
   if ((sel_pages == NULL) != (sel_count == NULL))
     return vxrt_fail(err, errlen, VXRT_ERROR_NULL_POINTER, "sel_pages and sel_count must both be set or both NULL");
   if (kv->batch == 0) return vxrt_validate_paged_kv(kv, 0, err, errlen);
@@ -232,10 +266,9 @@ extern "C" vxrt_status vxrt_mla_decode(const vxrt_paged_kv *kv, int32_t kv_lora_
   a.max_sel = sel_pages ? max_pages_per_row : 0;
   a.num_qo_heads = num_heads;
   a.sm_scale = sm_scale;
-  const bool bf16 = kv->dtype == VXRT_DTYPE_BF16;
-  const int mp = max_pages_per_row;
-  if (num_heads == 16) bf16 ? launch_mla<__nv_bfloat16, 16>(a, mp, stream) : launch_mla<__half, 16>(a, mp, stream);
-  else bf16 ? launch_mla<__nv_bfloat16, 20>(a, mp, stream) : launch_mla<__half, 20>(a, mp, stream);
+  const bool ok = kv->dtype == VXRT_DTYPE_BF16 ? dispatch_mla<__nv_bfloat16>(a, num_heads, max_pages_per_row, stream)
+                                               : dispatch_mla<__half>(a, num_heads, max_pages_per_row, stream);
+  if (!ok) return vxrt_fail(err, errlen, VXRT_ERROR_UNSUPPORTED, "no MLA decode kernel for %d heads", (int)num_heads);
   return launch_status("MLA decode", err, errlen);
 }
 

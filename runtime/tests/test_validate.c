@@ -285,7 +285,7 @@ static void test_launcher_checks(void **state) {
   make_csr(&f);
   f.kv.num_kv_heads = 1;
   f.kv.head_dim = 576;
-  assert_int_equal(vxrt_mla_decode(&f.kv, 512, fake_pool, fake_pool, 32, 0.1f, NULL, NULL, 4, ws, sizeof ws, 0, f.err,
+  assert_int_equal(vxrt_mla_decode(&f.kv, 512, fake_pool, fake_pool, 24, 0.1f, NULL, NULL, 4, ws, sizeof ws, 0, f.err,
                                    sizeof f.err),
                    VXRT_ERROR_UNSUPPORTED);
   assert_int_equal(vxrt_mla_decode(&f.kv, 448, fake_pool, fake_pool, 20, 0.1f, NULL, NULL, 4, ws, sizeof ws, 0, f.err,

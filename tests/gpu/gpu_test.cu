@@ -323,8 +323,8 @@ static void test_attention(vx_rng *r, const attn_cfg *cfg) {
 
 /* ------------------------------------------------------------------ MLA */
 
-static void test_mla(vx_rng *r, int batch, int heads, int max_len, int sparse, int dtype) {
-  const int DC = 512, DR = 64, D = DC + DR, PS = 64;
+static void test_mla(vx_rng *r, int batch, int heads, int max_len, int sparse, int dtype, int PS = 64) {
+  const int DC = 512, DR = 64, D = DC + DR;
   std::vector<int32_t> lens(batch);
   for (int b = 0; b < batch; ++b) lens[b] = b == 0 ? 1 : rng_int(r, 1, max_len);
   paged_case c;
@@ -379,8 +379,8 @@ static void test_mla(vx_rng *r, int batch, int heads, int max_len, int sparse, i
   }
   int nonfinite = 0;
   const double e = rel_error(out, ref, dtype, &nonfinite);
-  printf("  MLA %s %s B=%d heads=%d 512+64 P=64 maxlen=%d: rel err %.2e\n", sparse ? "sparse" : "dense ",
-         dtype ? "f16 " : "bf16", batch, heads, max_len, e);
+  printf("  MLA %s %s B=%d heads=%d 512+64 P=%d maxlen=%d: rel err %.2e\n", sparse ? "sparse" : "dense ",
+         dtype ? "f16 " : "bf16", batch, heads, PS, max_len, e);
   EXPECT(nonfinite == 0, "MLA: %d non-finite outputs", nonfinite);
   EXPECT(e < (dtype == VXRT_DTYPE_BF16 ? 1e-2 : 2e-3), "MLA relative error %.3e", e);
   CK(cudaFree(d_q));
@@ -512,10 +512,11 @@ static void test_nvrtc_loader(void) {
 }
 
 int main(int argc, char **argv) {
-  int quick = 0;
+  int quick = 0, mla_only = 0;
   uint64_t seed = 0x5eed;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--quick")) quick = 1;
+    else if (!strcmp(argv[i], "--mla-only")) mla_only = 1; /* MLA sections only (kernel work, sanitizers) */
     else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 0);
   }
   int ndev = 0;
@@ -528,58 +529,70 @@ int main(int argc, char **argv) {
   printf("device: %s (sm_%d%d), seed %llu%s\n", prop.name, prop.major, prop.minor, (unsigned long long)seed,
          quick ? ", quick" : "");
   vx_rng r = {seed | 1};
+  if (!mla_only) {
+    printf("top-k / threshold select:\n");
+    /* (batch, kv_heads, max_pages, budget, keep_first, keep_last, style, threshold) */
+    test_topk_case(&r, 5, 2, 40, 8, 1, 2, 0, 0);
+    test_topk_case(&r, 4, 3, 30, 30, 1, 1, 1, 0);  /* budget at/above page counts */
+    test_topk_case(&r, 3, 2, 50, 100, 0, 0, 2, 0);
+    test_topk_case(&r, 7, 1, 300, 0, 2, 2, 2, 0);  /* budget 0: only kept pages */
+    test_topk_case(&r, 3, 2, 64, 5, 40, 40, 0, 0); /* keeps cover everything */
+    test_topk_case(&r, 4, 2, 200, 17, 1, 2, 3, 0); /* all ties */
+    test_topk_case(&r, 3, 2, 120, 0, 1, 2, 2, 1);  /* threshold */
+    if (!quick) {
+      test_topk_case(&r, 3, 4, 2048, 128, 1, 2, 0, 0);
+      test_topk_case(&r, 2, 2, 65536, 4096, 1, 2, 2, 0);
+      test_topk_case(&r, 2, 2, 65536, 4096, 1, 2, 1, 0);
+      test_topk_case(&r, 2, 1, 9000, 4096, 1, 2, 3, 0);
+      test_topk_case(&r, 5, 2, 3000, 1, 0, 0, 0, 0);
+    }
 
-  printf("top-k / threshold select:\n");
-  /* (batch, kv_heads, max_pages, budget, keep_first, keep_last, style, threshold) */
-  test_topk_case(&r, 5, 2, 40, 8, 1, 2, 0, 0);
-  test_topk_case(&r, 4, 3, 30, 30, 1, 1, 1, 0);  /* budget at/above page counts */
-  test_topk_case(&r, 3, 2, 50, 100, 0, 0, 2, 0);
-  test_topk_case(&r, 7, 1, 300, 0, 2, 2, 2, 0);  /* budget 0: only kept pages */
-  test_topk_case(&r, 3, 2, 64, 5, 40, 40, 0, 0); /* keeps cover everything */
-  test_topk_case(&r, 4, 2, 200, 17, 1, 2, 3, 0); /* all ties */
-  test_topk_case(&r, 3, 2, 120, 0, 1, 2, 2, 1);  /* threshold */
-  if (!quick) {
-    test_topk_case(&r, 3, 4, 2048, 128, 1, 2, 0, 0);
-    test_topk_case(&r, 2, 2, 65536, 4096, 1, 2, 2, 0);
-    test_topk_case(&r, 2, 2, 65536, 4096, 1, 2, 1, 0);
-    test_topk_case(&r, 2, 1, 9000, 4096, 1, 2, 3, 0);
-    test_topk_case(&r, 5, 2, 3000, 1, 0, 0, 0, 0);
+    printf("paged decode attention:\n");
+    std::vector<attn_cfg> cfgs;
+    /* format, layout, dtype, batch, kv_heads, group, head_dim, page, max_len, sparse, hint_div */
+    cfgs.push_back({VXRT_PAGES_CSR, VXRT_LAYOUT_NHD, VXRT_DTYPE_BF16, 5, 2, 4, 128, 16, 700, 0, 1});
+    cfgs.push_back({VXRT_PAGES_BLOCK_TABLE, VXRT_LAYOUT_HND, VXRT_DTYPE_F16, 4, 2, 8, 64, 32, 500, 1, 1});
+    cfgs.push_back({VXRT_PAGES_CSR, VXRT_LAYOUT_HND, VXRT_DTYPE_BF16, 4, 3, 1, 128, 64, 900, 2, 1});
+    if (!quick) {
+      const int groups[4] = {1, 2, 4, 8}, dims[2] = {64, 128}, pages[3] = {16, 32, 64};
+      int i = 0;
+      for (int g = 0; g < 4; ++g)
+        for (int d = 0; d < 2; ++d) {
+          const int p = pages[i % 3];
+          cfgs.push_back({i % 2, (i / 2) % 2, (i / 3) % 2, 6, 2, groups[g], dims[d], p, 3000, i % 3 == 2 ? 2 : i % 2, 1});
+          ++i;
+        }
+      cfgs.push_back({VXRT_PAGES_CSR, VXRT_LAYOUT_NHD, VXRT_DTYPE_BF16, 3, 2, 4, 128, 16, 32768, 0, 1});
+      cfgs.push_back({VXRT_PAGES_BLOCK_TABLE, VXRT_LAYOUT_NHD, VXRT_DTYPE_BF16, 3, 2, 4, 128, 16, 32768, 1, 1});
+      cfgs.push_back({VXRT_PAGES_BLOCK_TABLE, VXRT_LAYOUT_HND, VXRT_DTYPE_F16, 4, 2, 8, 128, 64, 20000, 0, 4});
+      cfgs.push_back({VXRT_PAGES_CSR, VXRT_LAYOUT_NHD, VXRT_DTYPE_BF16, 9, 1, 2, 64, 16, 2000, 0, 3});
+    }
+    cfgs.push_back({VXRT_PAGES_BLOCK_TABLE, VXRT_LAYOUT_NHD, VXRT_DTYPE_BF16, 5, 2, 4, 128, 32, 2500, 0, 1, 1});
+    cfgs.push_back({VXRT_PAGES_CSR, VXRT_LAYOUT_HND, VXRT_DTYPE_BF16, 5, 2, 4, 128, 16, 2500, 2, 1, 1});
+    for (const attn_cfg &cfg : cfgs) test_attention(&r, &cfg);
   }
-
-  printf("paged decode attention:\n");
-  std::vector<attn_cfg> cfgs;
-  /* format, layout, dtype, batch, kv_heads, group, head_dim, page, max_len, sparse, hint_div */
-  cfgs.push_back({VXRT_PAGES_CSR, VXRT_LAYOUT_NHD, VXRT_DTYPE_BF16, 5, 2, 4, 128, 16, 700, 0, 1});
-  cfgs.push_back({VXRT_PAGES_BLOCK_TABLE, VXRT_LAYOUT_HND, VXRT_DTYPE_F16, 4, 2, 8, 64, 32, 500, 1, 1});
-  cfgs.push_back({VXRT_PAGES_CSR, VXRT_LAYOUT_HND, VXRT_DTYPE_BF16, 4, 3, 1, 128, 64, 900, 2, 1});
-  if (!quick) {
-    const int groups[4] = {1, 2, 4, 8}, dims[2] = {64, 128}, pages[3] = {16, 32, 64};
-    int i = 0;
-    for (int g = 0; g < 4; ++g)
-      for (int d = 0; d < 2; ++d) {
-        const int p = pages[i % 3];
-        cfgs.push_back({i % 2, (i / 2) % 2, (i / 3) % 2, 6, 2, groups[g], dims[d], p, 3000, i % 3 == 2 ? 2 : i % 2, 1});
-        ++i;
-      }
-    cfgs.push_back({VXRT_PAGES_CSR, VXRT_LAYOUT_NHD, VXRT_DTYPE_BF16, 3, 2, 4, 128, 16, 32768, 0, 1});
-    cfgs.push_back({VXRT_PAGES_BLOCK_TABLE, VXRT_LAYOUT_NHD, VXRT_DTYPE_BF16, 3, 2, 4, 128, 16, 32768, 1, 1});
-    cfgs.push_back({VXRT_PAGES_BLOCK_TABLE, VXRT_LAYOUT_HND, VXRT_DTYPE_F16, 4, 2, 8, 128, 64, 20000, 0, 4});
-    cfgs.push_back({VXRT_PAGES_CSR, VXRT_LAYOUT_NHD, VXRT_DTYPE_BF16, 9, 1, 2, 64, 16, 2000, 0, 3});
-  }
-  cfgs.push_back({VXRT_PAGES_BLOCK_TABLE, VXRT_LAYOUT_NHD, VXRT_DTYPE_BF16, 5, 2, 4, 128, 32, 2500, 0, 1, 1});
-  cfgs.push_back({VXRT_PAGES_CSR, VXRT_LAYOUT_HND, VXRT_DTYPE_BF16, 5, 2, 4, 128, 16, 2500, 2, 1, 1});
-  for (const attn_cfg &cfg : cfgs) test_attention(&r, &cfg);
 
   printf("MLA decode (GLM-4.7-Flash geometry):\n");
   test_mla(&r, 3, 20, quick ? 300 : 5000, 0, VXRT_DTYPE_BF16);
   test_mla(&r, 3, 20, quick ? 300 : 5000, 1, VXRT_DTYPE_BF16);
   if (!quick) test_mla(&r, 4, 16, 3000, 0, VXRT_DTYPE_F16);
+  /* Page sizes whose 32-token tiles span pages (16) or halves of one (32). */
+  test_mla(&r, 3, 20, quick ? 200 : 3000, 1, VXRT_DTYPE_BF16, 16);
+  if (!quick) test_mla(&r, 3, 20, 3000, 0, VXRT_DTYPE_F16, 32);
+  printf("MLA decode (DeepSeek-V3 geometry: 128 heads; and 32, 64 heads):\n");
+  test_mla(&r, 2, 128, quick ? 300 : 3000, 1, VXRT_DTYPE_BF16);
+  if (!quick) {
+    test_mla(&r, 2, 128, 2000, 0, VXRT_DTYPE_BF16);
+    test_mla(&r, 2, 64, 2000, 1, VXRT_DTYPE_F16);
+    test_mla(&r, 3, 32, 2000, 0, VXRT_DTYPE_BF16);
+  }
+  if (!mla_only) {
+    printf("CUDA graph:\n");
+    test_graph_capture(&r);
 
-  printf("CUDA graph:\n");
-  test_graph_capture(&r);
-
-  printf("NVRTC loader:\n");
-  test_nvrtc_loader();
+    printf("NVRTC loader:\n");
+    test_nvrtc_loader();
+  }
 
   printf("%d checks, %d failed\n", g_checks, g_failures);
   return g_failures ? 1 : 0;
