@@ -187,6 +187,8 @@ static void emit_prologue(vx_cg *cg, bool uses_v) {
   if (uses_v) vx_buf_line(b, "  c.v = reinterpret_cast<const %s_kv_t *>(kv.v_pool) + vx_kv_offset(kv, phys, 0, h);", cg->alg);
   vx_buf_line(b, "  c.stride_token = kv.stride_token;");
   vx_buf_line(b, "  c.valid = vx_page_valid_tokens(kv, b, j, n);");
+  vx_buf_line(b, "  if (c.valid > kv.page_size) c.valid = kv.page_size; /* corrupt lengths never read past the page */");
+  vx_buf_line(b, "  if (c.valid < 0) c.valid = 0;");
   vx_buf_line(b, "  const long long base = (long long)phys * kv.num_kv_heads + h;");
 }
 
@@ -211,15 +213,16 @@ void vx_cg_emit_cache(vx_cg *cg) {
   vx_cg_emit_value_functions(cg, f);
 
   vx_buf_line(b, "/* cache_update: every stored field of one (page, KV head) per block.");
-  vx_buf_line(b, " * Grid: x = batch * max_pages (every page) or batch (last_only: each");
-  vx_buf_line(b, " * request's last page), y = KV heads.");
+  vx_buf_line(b, " * Grid: x = batch * max_pages, y = KV heads; block x covers logical page");
+  vx_buf_line(b, " * x %% max_pages of every request, or with last_only one of each request's");
+  vx_buf_line(b, " * last max_pages pages (the pages an append of several tokens touched).");
   emit_ir_comment(cg, f);
   vx_buf_line(b, " */");
   vx_buf_line(b, "extern \"C\" __global__ void __launch_bounds__(%s_CACHE_THREADS)", cg->upper);
   vx_buf_line(b, "%s_cache_update_kernel(vx_paged_kv kv, %s_field_ptrs f, int max_pages, int last_only) {", cg->alg, cg->alg);
   vx_buf_line(b, "  const int h = blockIdx.y;");
-  vx_buf_line(b, "  const int b = last_only ? (int)blockIdx.x : (int)blockIdx.x / max_pages;");
-  vx_buf_line(b, "  const int j = last_only ? vx_num_pages(kv, b) - 1 : (int)blockIdx.x %% max_pages;");
+  vx_buf_line(b, "  const int b = (int)blockIdx.x / max_pages;");
+  vx_buf_line(b, "  const int j = (last_only ? vx_num_pages(kv, b) - max_pages : 0) + (int)blockIdx.x %% max_pages;");
   emit_prologue(cg, uses_v);
   b->indent++;
   for (const vx_op *op = f->first; op; op = op->next)
@@ -229,17 +232,22 @@ void vx_cg_emit_cache(vx_cg *cg) {
   vx_buf_blank(b);
 
   if (!vx_cg_has_incremental(cg)) return;
-  vx_buf_line(b, "/* cache_update after appending `new_tokens` tokens to every request: each");
-  vx_buf_line(b, " * request's last page per block (grid: x = batch, y = KV heads). Fields");
-  vx_buf_line(b, " * the incremental pass marked fold only the new tokens into the stored");
-  vx_buf_line(b, " * value; the others are recomputed from the whole page. */");
+  vx_buf_line(b, "/* cache_update after appending `new_tokens` tokens to every request: one");
+  vx_buf_line(b, " * block per (page the new tokens touched, KV head); grid: x = batch * span,");
+  vx_buf_line(b, " * span = the most pages new_tokens tokens can touch, y = KV heads. Fields");
+  vx_buf_line(b, " * the incremental pass marked fold only the page's new tokens into the");
+  vx_buf_line(b, " * stored value; the others are recomputed from the whole page. */");
   vx_buf_line(b, "extern \"C\" __global__ void __launch_bounds__(%s_CACHE_THREADS)", cg->upper);
   vx_buf_line(b, "%s_cache_append_kernel(vx_paged_kv kv, %s_field_ptrs f, int new_tokens) {", cg->alg, cg->alg);
   vx_buf_line(b, "  const int h = blockIdx.y;");
-  vx_buf_line(b, "  const int b = blockIdx.x;");
-  vx_buf_line(b, "  const int j = vx_num_pages(kv, b) - 1;");
+  vx_buf_line(b, "  const int span = (new_tokens + kv.page_size - 2) / kv.page_size + 1;");
+  vx_buf_line(b, "  const int b = (int)blockIdx.x / span;");
+  vx_buf_line(b, "  const int j = vx_num_pages(kv, b) - span + (int)blockIdx.x %% span;");
   emit_prologue(cg, uses_v);
-  vx_buf_line(b, "  const int old = c.valid > new_tokens ? c.valid - new_tokens : 0;");
+  vx_buf_line(b, "  /* tokens of this page that were there before the append */");
+  vx_buf_line(b, "  const int before = vx_seq_len(kv, b) - new_tokens - j * kv.page_size;");
+  vx_buf_line(b, "  const int old = before < 0 ? 0 : (before < c.valid ? before : c.valid);");
+  vx_buf_line(b, "  if (old >= c.valid) return; /* no new token in this page */");
   b->indent++;
   for (const vx_op *op = f->first; op; op = op->next)
     if (op->code == VX_OP_STORE_FIELD) emit_store_loop(cg, op, true);

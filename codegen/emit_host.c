@@ -31,8 +31,10 @@ static const vx_abi_fn abi[] = {
      " * field_pools: host array of <ALG>_NUM_FIELDS device pointers, each\n"
      " * [num_pages][kv_heads][field elems] in the field's storage type."},
     {"int", "cache_update_last", KV ", void *const *field_pools, int new_tokens, " STREAM,
-     "Updates each request's last page after new_tokens (>= 1) tokens were\n"
-     " * appended to it; call it every decode step after writing K/V."},
+     "Updates the fields of every page the last new_tokens (>= 1) tokens of each\n"
+     " * request touched (one decode token, or a prefill chunk spanning several\n"
+     " * pages); call it after writing their K/V. Requests shorter than new_tokens\n"
+     " * get every page recomputed."},
     {"int", "index", KV ", const void *q, void *const *field_pools, const float *state_in,\n    float *state_out, int max_pages, int *sel_pages, int *sel_count, void *workspace,\n    size_t workspace_bytes, " STREAM,
      "Scores every page of every (request, KV head) row and selects pages:\n"
      " * sel_pages [batch * kv_heads][max_pages] ascending logical page ids,\n"
@@ -266,11 +268,14 @@ static void emit_launchers(vx_cg *cg) {
   vx_buf_printf(b, "  if (st != %s_OK) return st;\n  if (new_tokens < 1) return %s_ERR_ARGUMENT;\n", u, u);
   if (has_fields) {
     vx_buf_printf(b, "  if (kv->batch == 0) return %s_OK;\n", u);
-    vx_buf_printf(b, "  const dim3 grid((unsigned)kv->batch, (unsigned)kv->num_kv_heads);\n");
+    vx_buf_printf(b, "  /* The most pages new_tokens tokens can touch (1 for a single token). */\n");
+    vx_buf_printf(b, "  const long long span = ((long long)new_tokens + %s_PAGE_SIZE - 2) / %s_PAGE_SIZE + 1;\n", u, u);
+    vx_buf_printf(b, "  if ((long long)kv->batch * span > 0x7fffffffLL) return %s_ERR_ARGUMENT;\n", u);
+    vx_buf_printf(b, "  const dim3 grid((unsigned)((long long)kv->batch * span), (unsigned)kv->num_kv_heads);\n");
     if (vx_cg_has_incremental(cg))
       vx_buf_printf(b, "  %s_cache_append_kernel<<<grid, %s_CACHE_THREADS, 0, stream>>>(*kv, f, new_tokens);\n", a, u);
     else
-      vx_buf_printf(b, "  %s_cache_update_kernel<<<grid, %s_CACHE_THREADS, 0, stream>>>(*kv, f, 1, 1);\n", a, u);
+      vx_buf_printf(b, "  %s_cache_update_kernel<<<grid, %s_CACHE_THREADS, 0, stream>>>(*kv, f, (int)span, 1);\n", a, u);
     vx_buf_printf(b, "  return %s_launched();\n}\n\n", a);
   } else {
     vx_buf_printf(b, "  (void)f;\n  (void)stream;\n  return %s_OK; /* no fields to maintain */\n}\n\n", u);

@@ -64,8 +64,9 @@ static __device__ __forceinline__ float block_topk_cache_v1(const block_topk_cac
 }
 
 /* cache_update: every stored field of one (page, KV head) per block.
- * Grid: x = batch * max_pages (every page) or batch (last_only: each
- * request's last page), y = KV heads.
+ * Grid: x = batch * max_pages, y = KV heads; block x covers logical page
+ * x % max_pages of every request, or with last_only one of each request's
+ * last max_pages pages (the pages an append of several tokens touched).
  * IR:
  *   %0 = input.k : [tok, dim]
  *   %1 = reduce.mean %0, tok : [dim]
@@ -74,8 +75,8 @@ static __device__ __forceinline__ float block_topk_cache_v1(const block_topk_cac
 extern "C" __global__ void __launch_bounds__(BLOCK_TOPK_CACHE_THREADS)
 block_topk_cache_update_kernel(vx_paged_kv kv, block_topk_field_ptrs f, int max_pages, int last_only) {
   const int h = blockIdx.y;
-  const int b = last_only ? (int)blockIdx.x : (int)blockIdx.x / max_pages;
-  const int j = last_only ? vx_num_pages(kv, b) - 1 : (int)blockIdx.x % max_pages;
+  const int b = (int)blockIdx.x / max_pages;
+  const int j = (last_only ? vx_num_pages(kv, b) - max_pages : 0) + (int)blockIdx.x % max_pages;
   const int n = vx_num_pages(kv, b);
   if (j < 0 || j >= n) return;
   const int phys = vx_physical_page(kv, b, j);
@@ -84,6 +85,8 @@ block_topk_cache_update_kernel(vx_paged_kv kv, block_topk_field_ptrs f, int max_
   c.k = reinterpret_cast<const block_topk_kv_t *>(kv.k_pool) + vx_kv_offset(kv, phys, 0, h);
   c.stride_token = kv.stride_token;
   c.valid = vx_page_valid_tokens(kv, b, j, n);
+  if (c.valid > kv.page_size) c.valid = kv.page_size; /* corrupt lengths never read past the page */
+  if (c.valid < 0) c.valid = 0;
   const long long base = (long long)phys * kv.num_kv_heads + h;
   /* field c: recompute */
   for (int i = threadIdx.x; i < 128; i += blockDim.x) {
@@ -470,8 +473,11 @@ int block_topk_cache_update_last(const vx_paged_kv *kv, void *const *field_pools
   if (st != BLOCK_TOPK_OK) return st;
   if (new_tokens < 1) return BLOCK_TOPK_ERR_ARGUMENT;
   if (kv->batch == 0) return BLOCK_TOPK_OK;
-  const dim3 grid((unsigned)kv->batch, (unsigned)kv->num_kv_heads);
-  block_topk_cache_update_kernel<<<grid, BLOCK_TOPK_CACHE_THREADS, 0, stream>>>(*kv, f, 1, 1);
+  /* The most pages new_tokens tokens can touch (1 for a single token). */
+  const long long span = ((long long)new_tokens + BLOCK_TOPK_PAGE_SIZE - 2) / BLOCK_TOPK_PAGE_SIZE + 1;
+  if ((long long)kv->batch * span > 0x7fffffffLL) return BLOCK_TOPK_ERR_ARGUMENT;
+  const dim3 grid((unsigned)((long long)kv->batch * span), (unsigned)kv->num_kv_heads);
+  block_topk_cache_update_kernel<<<grid, BLOCK_TOPK_CACHE_THREADS, 0, stream>>>(*kv, f, (int)span, 1);
   return block_topk_launched();
 }
 

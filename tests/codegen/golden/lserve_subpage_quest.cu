@@ -89,8 +89,9 @@ static __device__ __forceinline__ float lserve_subpage_quest_cache_v4(const lser
 }
 
 /* cache_update: every stored field of one (page, KV head) per block.
- * Grid: x = batch * max_pages (every page) or batch (last_only: each
- * request's last page), y = KV heads.
+ * Grid: x = batch * max_pages, y = KV heads; block x covers logical page
+ * x % max_pages of every request, or with last_only one of each request's
+ * last max_pages pages (the pages an append of several tokens touched).
  * IR:
  *   %0 = input.k : [tok, dim]
  *   %1 = split %0, 4 : [sub, tok, dim]
@@ -102,8 +103,8 @@ static __device__ __forceinline__ float lserve_subpage_quest_cache_v4(const lser
 extern "C" __global__ void __launch_bounds__(LSERVE_SUBPAGE_QUEST_CACHE_THREADS)
 lserve_subpage_quest_cache_update_kernel(vx_paged_kv kv, lserve_subpage_quest_field_ptrs f, int max_pages, int last_only) {
   const int h = blockIdx.y;
-  const int b = last_only ? (int)blockIdx.x : (int)blockIdx.x / max_pages;
-  const int j = last_only ? vx_num_pages(kv, b) - 1 : (int)blockIdx.x % max_pages;
+  const int b = (int)blockIdx.x / max_pages;
+  const int j = (last_only ? vx_num_pages(kv, b) - max_pages : 0) + (int)blockIdx.x % max_pages;
   const int n = vx_num_pages(kv, b);
   if (j < 0 || j >= n) return;
   const int phys = vx_physical_page(kv, b, j);
@@ -112,6 +113,8 @@ lserve_subpage_quest_cache_update_kernel(vx_paged_kv kv, lserve_subpage_quest_fi
   c.k = reinterpret_cast<const lserve_subpage_quest_kv_t *>(kv.k_pool) + vx_kv_offset(kv, phys, 0, h);
   c.stride_token = kv.stride_token;
   c.valid = vx_page_valid_tokens(kv, b, j, n);
+  if (c.valid > kv.page_size) c.valid = kv.page_size; /* corrupt lengths never read past the page */
+  if (c.valid < 0) c.valid = 0;
   const long long base = (long long)phys * kv.num_kv_heads + h;
   /* field kmax: recompute */
   for (int i = threadIdx.x; i < 512; i += blockDim.x) {
@@ -533,8 +536,11 @@ int lserve_subpage_quest_cache_update_last(const vx_paged_kv *kv, void *const *f
   if (st != LSERVE_SUBPAGE_QUEST_OK) return st;
   if (new_tokens < 1) return LSERVE_SUBPAGE_QUEST_ERR_ARGUMENT;
   if (kv->batch == 0) return LSERVE_SUBPAGE_QUEST_OK;
-  const dim3 grid((unsigned)kv->batch, (unsigned)kv->num_kv_heads);
-  lserve_subpage_quest_cache_update_kernel<<<grid, LSERVE_SUBPAGE_QUEST_CACHE_THREADS, 0, stream>>>(*kv, f, 1, 1);
+  /* The most pages new_tokens tokens can touch (1 for a single token). */
+  const long long span = ((long long)new_tokens + LSERVE_SUBPAGE_QUEST_PAGE_SIZE - 2) / LSERVE_SUBPAGE_QUEST_PAGE_SIZE + 1;
+  if ((long long)kv->batch * span > 0x7fffffffLL) return LSERVE_SUBPAGE_QUEST_ERR_ARGUMENT;
+  const dim3 grid((unsigned)((long long)kv->batch * span), (unsigned)kv->num_kv_heads);
+  lserve_subpage_quest_cache_update_kernel<<<grid, LSERVE_SUBPAGE_QUEST_CACHE_THREADS, 0, stream>>>(*kv, f, (int)span, 1);
   return lserve_subpage_quest_launched();
 }
 

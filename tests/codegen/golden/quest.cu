@@ -78,8 +78,9 @@ static __device__ __forceinline__ float quest_cache_v3(const quest_cache_ctx &c,
 }
 
 /* cache_update: every stored field of one (page, KV head) per block.
- * Grid: x = batch * max_pages (every page) or batch (last_only: each
- * request's last page), y = KV heads.
+ * Grid: x = batch * max_pages, y = KV heads; block x covers logical page
+ * x % max_pages of every request, or with last_only one of each request's
+ * last max_pages pages (the pages an append of several tokens touched).
  * IR:
  *   %0 = input.k : [tok, dim]
  *   %1 = reduce.max %0, tok : [dim]
@@ -90,8 +91,8 @@ static __device__ __forceinline__ float quest_cache_v3(const quest_cache_ctx &c,
 extern "C" __global__ void __launch_bounds__(QUEST_CACHE_THREADS)
 quest_cache_update_kernel(vx_paged_kv kv, quest_field_ptrs f, int max_pages, int last_only) {
   const int h = blockIdx.y;
-  const int b = last_only ? (int)blockIdx.x : (int)blockIdx.x / max_pages;
-  const int j = last_only ? vx_num_pages(kv, b) - 1 : (int)blockIdx.x % max_pages;
+  const int b = (int)blockIdx.x / max_pages;
+  const int j = (last_only ? vx_num_pages(kv, b) - max_pages : 0) + (int)blockIdx.x % max_pages;
   const int n = vx_num_pages(kv, b);
   if (j < 0 || j >= n) return;
   const int phys = vx_physical_page(kv, b, j);
@@ -100,6 +101,8 @@ quest_cache_update_kernel(vx_paged_kv kv, quest_field_ptrs f, int max_pages, int
   c.k = reinterpret_cast<const quest_kv_t *>(kv.k_pool) + vx_kv_offset(kv, phys, 0, h);
   c.stride_token = kv.stride_token;
   c.valid = vx_page_valid_tokens(kv, b, j, n);
+  if (c.valid > kv.page_size) c.valid = kv.page_size; /* corrupt lengths never read past the page */
+  if (c.valid < 0) c.valid = 0;
   const long long base = (long long)phys * kv.num_kv_heads + h;
   /* field kmax: recompute */
   for (int i = threadIdx.x; i < 128; i += blockDim.x) {
@@ -115,15 +118,17 @@ quest_cache_update_kernel(vx_paged_kv kv, quest_field_ptrs f, int max_pages, int
   }
 }
 
-/* cache_update after appending `new_tokens` tokens to every request: each
- * request's last page per block (grid: x = batch, y = KV heads). Fields
- * the incremental pass marked fold only the new tokens into the stored
- * value; the others are recomputed from the whole page. */
+/* cache_update after appending `new_tokens` tokens to every request: one
+ * block per (page the new tokens touched, KV head); grid: x = batch * span,
+ * span = the most pages new_tokens tokens can touch, y = KV heads. Fields
+ * the incremental pass marked fold only the page's new tokens into the
+ * stored value; the others are recomputed from the whole page. */
 extern "C" __global__ void __launch_bounds__(QUEST_CACHE_THREADS)
 quest_cache_append_kernel(vx_paged_kv kv, quest_field_ptrs f, int new_tokens) {
   const int h = blockIdx.y;
-  const int b = blockIdx.x;
-  const int j = vx_num_pages(kv, b) - 1;
+  const int span = (new_tokens + kv.page_size - 2) / kv.page_size + 1;
+  const int b = (int)blockIdx.x / span;
+  const int j = vx_num_pages(kv, b) - span + (int)blockIdx.x % span;
   const int n = vx_num_pages(kv, b);
   if (j < 0 || j >= n) return;
   const int phys = vx_physical_page(kv, b, j);
@@ -132,8 +137,13 @@ quest_cache_append_kernel(vx_paged_kv kv, quest_field_ptrs f, int new_tokens) {
   c.k = reinterpret_cast<const quest_kv_t *>(kv.k_pool) + vx_kv_offset(kv, phys, 0, h);
   c.stride_token = kv.stride_token;
   c.valid = vx_page_valid_tokens(kv, b, j, n);
+  if (c.valid > kv.page_size) c.valid = kv.page_size; /* corrupt lengths never read past the page */
+  if (c.valid < 0) c.valid = 0;
   const long long base = (long long)phys * kv.num_kv_heads + h;
-  const int old = c.valid > new_tokens ? c.valid - new_tokens : 0;
+  /* tokens of this page that were there before the append */
+  const int before = vx_seq_len(kv, b) - new_tokens - j * kv.page_size;
+  const int old = before < 0 ? 0 : (before < c.valid ? before : c.valid);
+  if (old >= c.valid) return; /* no new token in this page */
   /* field kmax: fold the new tokens into the stored value */
   for (int i = threadIdx.x; i < 128; i += blockDim.x) {
     const int d = i;
@@ -565,7 +575,10 @@ int quest_cache_update_last(const vx_paged_kv *kv, void *const *field_pools, int
   if (st != QUEST_OK) return st;
   if (new_tokens < 1) return QUEST_ERR_ARGUMENT;
   if (kv->batch == 0) return QUEST_OK;
-  const dim3 grid((unsigned)kv->batch, (unsigned)kv->num_kv_heads);
+  /* The most pages new_tokens tokens can touch (1 for a single token). */
+  const long long span = ((long long)new_tokens + QUEST_PAGE_SIZE - 2) / QUEST_PAGE_SIZE + 1;
+  if ((long long)kv->batch * span > 0x7fffffffLL) return QUEST_ERR_ARGUMENT;
+  const dim3 grid((unsigned)((long long)kv->batch * span), (unsigned)kv->num_kv_heads);
   quest_cache_append_kernel<<<grid, QUEST_CACHE_THREADS, 0, stream>>>(*kv, f, new_tokens);
   return quest_launched();
 }
