@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # gpu_check.sh - build libvortexrt + GPU test + bench with plain nvcc/gcc
 # (no cmake, flex, bison or cmocka needed), run the GPU test, run it under
-# compute-sanitizer memcheck and racecheck (--quick subset), run the bench,
-# and print a short table. Logs go to $OUT (default build-gpu/out).
+# compute-sanitizer memcheck and racecheck (--quick subset), time the NVRTC
+# loader on a generated .cu (tests/gpu/nvrtc_time.cu: cold compile+load into
+# a fresh cache dir < 3 s, cached load < 50 ms; needs
+# tests/gpu/codegen/generated from gen_prepare.sh, else SKIPPED), run the
+# bench, and print a short table. Logs go to $OUT (default build-gpu/out).
 #   bash scripts/gpu_check.sh [--no-bench] [--no-sanitize] [--bench-quick]
 set -u -o pipefail
 cd "$(dirname "$0")/.."
@@ -23,12 +26,19 @@ mkdir -p $B
 GENCODE="-gencode=arch=compute_90a,code=sm_90a"
 NVFLAGS="-O3 -std=c++17 $GENCODE -Werror=all-warnings -Iruntime/include -Iruntime/device -Iruntime/src -Itests/gpu"
 declare -A RESULT
+# XXH3 cache keys when libxxhash-dev is there (as in the CMake build), else FNV-1a.
+HASH_DEF=""; HASH_LIB=""
+if printf '#include <xxhash.h>\nint main(void){return (int)XXH3_64bits_withSeed("",0,0);}\n' | \
+   gcc -x c - -lxxhash -o /dev/null > /dev/null 2>&1; then
+  HASH_DEF="-DVXRT_HAVE_XXHASH=1"; HASH_LIB="-lxxhash"
+fi
+NVRTC_CU=${NVRTC_CU:-tests/gpu/codegen/generated/quest/quest.cu}
 
 build() {
   echo "== build ($(nvcc --version | tail -1))"
   local pids=()
   for f in status validate hash nvrtc_loader; do
-    gcc -std=c17 -O2 -fPIC -Wall -Wextra -Werror -Iruntime/include -I"$CUDA/include" \
+    gcc -std=c17 -O2 -fPIC -Wall -Wextra -Werror -Iruntime/include -I"$CUDA/include" $HASH_DEF \
       -DVXRT_CUDA_INCLUDE_DIR="\"$CUDA/include\"" -DVXRT_DEVICE_INCLUDE_DIR="\"$PWD/runtime/device\"" \
       -c runtime/src/$f.c -o $B/$f.o & pids+=($!)
   done
@@ -37,9 +47,10 @@ build() {
   for p in "${pids[@]}"; do wait $p || ok=0; done
   [ $ok = 1 ] || { cat $B/ptxas.log; return 1; }
   rm -f $B/libvortexrt.a && ar rcs $B/libvortexrt.a $B/*.o || return 1
-  nvcc $NVFLAGS -lineinfo tests/gpu/gpu_test.cu $B/libvortexrt.a -lnvrtc -o $B/vx_gpu_test & local p1=$!
-  nvcc $NVFLAGS bench/vortex_bench.cu $B/libvortexrt.a -lnvrtc -o $B/vortex-bench & local p2=$!
-  wait $p1 && wait $p2
+  nvcc $NVFLAGS -lineinfo tests/gpu/gpu_test.cu $B/libvortexrt.a -lnvrtc $HASH_LIB -o $B/vx_gpu_test & local p1=$!
+  nvcc $NVFLAGS bench/vortex_bench.cu $B/libvortexrt.a -lnvrtc $HASH_LIB -o $B/vortex-bench & local p2=$!
+  nvcc $NVFLAGS tests/gpu/nvrtc_time.cu $B/libvortexrt.a -lnvrtc $HASH_LIB -o $B/nvrtc_time & local p3=$!
+  wait $p1 && wait $p2 && wait $p3
 }
 
 t0=$(date +%s)
@@ -64,6 +75,17 @@ if [ $SANITIZE = 1 ] && command -v compute-sanitizer >/dev/null; then
   RESULT[racecheck]="rc=$rc $(grep -m1 -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$OUT/racecheck.log")"
 fi
 
+echo "== NVRTC load time"
+if [ -f "$NVRTC_CU" ]; then
+  timeout 60 $B/nvrtc_time "$NVRTC_CU" > "$OUT/nvrtc_time.log" 2>&1; rc=$?
+  cat "$OUT/nvrtc_time.log"
+  RESULT[nvrtc_cold]="$(grep -m1 'cold compile' "$OUT/nvrtc_time.log" || echo "FAIL rc=$rc (see nvrtc_time.log)")"
+  RESULT[nvrtc_cached]="$(grep -m1 'cached load' "$OUT/nvrtc_time.log" || echo "FAIL rc=$rc")"
+  RESULT[nvrtc_hash]=$([ -n "$HASH_DEF" ] && echo "XXH3 (libxxhash)" || echo "FNV-1a (no libxxhash-dev here)")
+else
+  RESULT[nvrtc_cold]="SKIPPED: no $NVRTC_CU (run tests/gpu/codegen/gen_prepare.sh and carry generated/)"
+fi
+
 if [ $BENCH = 1 ]; then
   echo "== bench"
   $B/vortex-bench $BENCH_ARGS --json "$OUT/bench.json" > "$OUT/bench.log" 2>&1; RESULT[bench]="rc=$?"
@@ -76,7 +98,7 @@ for v in ${VARIANTS//,/ }; do
   mkdir -p $B/var_$tag
   if nvcc $NVFLAGS -D$v -c runtime/src/decode_launch.cu -o $B/var_$tag/decode_launch.o && \
      ar rcs $B/var_$tag/libvortexrt.a $B/status.o $B/validate.o $B/hash.o $B/nvrtc_loader.o $B/var_$tag/decode_launch.o && \
-     nvcc $NVFLAGS bench/vortex_bench.cu $B/var_$tag/libvortexrt.a -lnvrtc -o $B/var_$tag/vortex-bench; then
+     nvcc $NVFLAGS bench/vortex_bench.cu $B/var_$tag/libvortexrt.a -lnvrtc $HASH_LIB -o $B/var_$tag/vortex-bench; then
     { echo "-- variant -D$v"; $B/var_$tag/vortex-bench --quick --gqa-only 2>&1; } >> "$OUT/variants.log"
     RESULT[variant_$tag]="rc=$?"
   else
@@ -86,8 +108,8 @@ done
 
 echo
 echo "================ summary ($(( $(date +%s) - t0 )) s) ================"
-for k in build test memcheck racecheck bench; do
-  [ -n "${RESULT[$k]:-}" ] && printf "%-10s %s\n" "$k" "${RESULT[$k]}"
+for k in build test memcheck racecheck nvrtc_cold nvrtc_cached nvrtc_hash bench; do
+  [ -n "${RESULT[$k]:-}" ] && printf "%-12s %s\n" "$k" "${RESULT[$k]}"
 done
 for k in "${!RESULT[@]}"; do
   case $k in variant_*) printf "%-10s %s\n" "$k" "${RESULT[$k]}" ;; esac

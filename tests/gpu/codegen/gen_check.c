@@ -1,14 +1,26 @@
-/* gen_check ALG.so ALG.vir [--quick | --bench]: checks the kernels vortexc generated
- * for one algorithm and geometry (ALG.so, built from ALG.cu) against the IR
- * interpreter (ALG.vir, the same optimised IR) on random paged inputs with
- * ragged lengths and shuffled physical pages:
- *   cache    cache_update of every page            vs interp fields
- *   append   cache_update_last after one new token vs interp fields
- *   index    selection (CSR and block table)       vs interp selection
+/* gen_check ALG.so ALG.vir [--quick | --bench | --malformed]: checks the kernels
+ * vortexc generated for one algorithm and geometry (ALG.so, built from ALG.cu)
+ * against the IR interpreter (ALG.vir, the same optimised IR) on random paged
+ * inputs with ragged lengths and shuffled physical pages:
+ *   cache    cache_update of every page, NHD and HND pools  vs interp fields
+ *   append   cache_update_last after 1 new token, and after a
+ *            prefill chunk of 1-4 pages starting mid-page
+ *            (NHD block table, HND CSR)                     vs interp fields
+ *   index    selection (CSR, block table, HND)              vs interp selection
  *            (identical sets up to near-ties), state vs interp state
- *   attend   attention over the interp selection   vs interp output
+ *   attend   attention over the interp selection, NHD and
+ *            HND pools, CSR and block table                 vs interp output
  *   graph    a whole step captured in a CUDA graph == the same step eager
- * One line per check, a table at the end; exit 1 on any failure. */
+ *   reject   (--malformed) launchers return a non-zero status on descriptors
+ *            the host can see are wrong
+ *   malform  (--malformed) corrupt device page tables (page id out of range,
+ *            indptr not monotone, last page length 0 or > page size, negative
+ *            seq_len): every launcher returns, no CUDA error; run it under
+ *            compute-sanitizer memcheck to prove no out-of-bounds access
+ * The pool layout: the interpreter's inputs are NHD [page][tok][head][dim];
+ * the HND copy [page][head][tok][dim] holds the same values and only the
+ * descriptor strides differ. One line per check, a table at the end; exit 1
+ * on any failure. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* dlopen */
 #endif
@@ -119,10 +131,28 @@ static float *from_device_storage(const void *d, size_t n, vx_dtype dt) {
 static double storage_tolerance(vx_dtype dt) { return dt == VX_DTYPE_BF16 ? 1.6e-2 : dt == VX_DTYPE_F16 ? 2e-3 : 1e-4; }
 
 typedef struct device_inputs {
-  vx_paged_kv csr, table;
-  void *k, *v, *q;
+  vx_paged_kv csr, table;         /* NHD pools */
+  vx_paged_kv csr_hnd, table_hnd; /* the same values in HND pools */
+  void *k, *v, *q, *k_hnd, *v_hnd;
   int *indptr, *indices, *last, *block_table, *seq_lens;
 } device_inputs;
+
+/* NHD [page][tok][head][dim] -> HND [page][head][tok][dim], in storage type. */
+static void *hnd_copy(const float *nhd, const vx_paged_inputs *in) {
+  const vx_paged_geometry *g = &in->geo;
+  const size_t n = vx_paged_inputs_pool_elems(in), D = (size_t)g->head_dim, P = (size_t)g->page_size, H = (size_t)g->kv_heads;
+  float *t = malloc(n * 4 + 4);
+  for (size_t p = 0; p < (size_t)in->num_phys_pages; p++)
+    for (size_t tok = 0; tok < P; tok++)
+      for (size_t h = 0; h < H; h++)
+        memcpy(t + ((p * H + h) * P + tok) * D, nhd + ((p * P + tok) * H + h) * D, D * 4);
+  size_t bytes;
+  void *host = to_storage(t, n, g->kv_dtype, &bytes);
+  void *d = dev_copy(host, bytes);
+  free(host);
+  free(t);
+  return d;
+}
 
 static void upload_inputs(const vx_paged_inputs *in, device_inputs *d) {
   const vx_paged_geometry *g = &in->geo;
@@ -169,11 +199,30 @@ static void upload_inputs(const vx_paged_inputs *in, device_inputs *d) {
   kv.block_table_stride = in->max_blocks;
   kv.seq_lens = d->seq_lens;
   d->table = kv;
+  /* HND: what vxrt_kv_set_layout(VXRT_LAYOUT_HND) sets */
+  d->k_hnd = hnd_copy(in->k_pool, in);
+  d->v_hnd = in->v_pool ? hnd_copy(in->v_pool, in) : d->k_hnd;
+  kv.k_pool = d->k_hnd;
+  kv.v_pool = d->v_hnd;
+  kv.stride_token = g->head_dim;
+  kv.stride_head = (long long)g->page_size * g->head_dim;
+  kv.stride_page = kv.stride_head * g->kv_heads;
+  d->table_hnd = kv;
+  kv.format = 0;
+  kv.indptr = d->indptr;
+  kv.indices = d->indices;
+  kv.last_page_len = d->last;
+  kv.block_table = NULL;
+  kv.block_table_stride = 0;
+  kv.seq_lens = NULL;
+  d->csr_hnd = kv;
 }
 
 static void free_inputs(device_inputs *d) {
   if (d->v != d->k) cudaFree(d->v);
   cudaFree(d->k);
+  if (d->v_hnd != d->k_hnd) cudaFree(d->v_hnd);
+  cudaFree(d->k_hnd);
   cudaFree(d->q);
   cudaFree(d->indptr);
   cudaFree(d->indices);
@@ -225,6 +274,37 @@ static double worst_field_tolerance(const vx_module *m) {
   for (int i = 0; i < m->nfields; i++)
     if (storage_tolerance(m->fields[i].storage) > t) t = storage_tolerance(m->fields[i].storage);
   return t;
+}
+
+/* Fields after cache_update over the first L_b - n tokens of every request
+ * (`table` with shorter seq_lens) and then cache_update_last(n) through
+ * `full` (the whole requests, any format), against the interpreter's fields
+ * of the whole requests. n > page size: the append writes several pages,
+ * the first of them usually partial before (a chunked-prefill step). */
+static void check_append(const vx_module *m, const generated *gen, const vx_paged_inputs *in, const vx_field_pools *ref,
+                         const field_set *f, const vx_paged_kv *table, const vx_paged_kv *full, int n, int max_pages,
+                         const char *how, const char *label, double tol, cudaStream_t stream) {
+  const int B = in->geo.batch, ps = in->geo.page_size;
+  for (int i = 0; i < f->n; i++) CUDA_OK(cudaMemset(f->pool[i], 0, f->bytes[i]));
+  int32_t *before = malloc((size_t)B * 4);
+  int multi = 0, mid = 0;
+  for (int b = 0; b < B; b++) {
+    before[b] = in->seq_lens[b] > n ? in->seq_lens[b] - n : 0;
+    multi += (in->seq_lens[b] - 1) / ps > before[b] / ps; /* the new tokens touch >= 2 pages */
+    mid += before[b] % ps != 0;                           /* and start inside a page */
+  }
+  int *d_before = dev_copy(before, (size_t)B * 4);
+  vx_paged_kv shorter = *table;
+  shorter.seq_lens = d_before;
+  int st = gen->cache_update(&shorter, f->pool, max_pages, stream);
+  if (st == 0) st = gen->cache_update_last(full, f->pool, n, stream);
+  CUDA_OK(cudaStreamSynchronize(stream));
+  const double diff = fields_diff(m, ref, f);
+  check("append", label, st == 0 && diff <= tol,
+        "%d new token%s (%s): %d/%d requests span >= 2 pages, %d start mid-page; status %d, max rel diff %.3g (tol %.3g)", n,
+        n == 1 ? "" : "s", how, multi, B, mid, st, diff, tol);
+  cudaFree(d_before);
+  free(before);
 }
 
 static void run_case(const vx_module *m, const generated *gen, const test_case *tc, unsigned long long seed, int graph) {
@@ -283,26 +363,24 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
   CUDA_OK(cudaStreamCreate(&stream));
   const double ftol = worst_field_tolerance(m);
 
-  /* cache_update of every page */
-  int st = gen->cache_update(&d.csr, f.pool, P, stream);
-  CUDA_OK(cudaStreamSynchronize(stream));
-  double diff = fields_diff(m, ref->fields, &f);
-  check("cache", label, st == 0 && diff <= ftol, "status %d, max rel diff %.3g (tol %.3g)", st, diff, ftol);
+  /* cache_update of every page: CSR over NHD pools, block table over HND */
+  int st = 0;
+  double diff = 0;
+  for (int lay = 0; lay < 2; lay++) {
+    for (int i = 0; i < f.n; i++) CUDA_OK(cudaMemset(f.pool[i], 0, f.bytes[i]));
+    st = gen->cache_update(lay ? &d.table_hnd : &d.csr, f.pool, P, stream);
+    CUDA_OK(cudaStreamSynchronize(stream));
+    diff = fields_diff(m, ref->fields, &f);
+    check("cache", label, st == 0 && diff <= ftol, "%s: status %d, max rel diff %.3g (tol %.3g)",
+          lay ? "block table HND" : "CSR NHD", st, diff, ftol);
+  }
 
-  /* cache_update_last after one appended token (block table: lengths - 1 first) */
-  for (int i = 0; i < f.n; i++) CUDA_OK(cudaMemset(f.pool[i], 0, f.bytes[i]));
-  int32_t *before = malloc((size_t)B * 4);
-  for (int b = 0; b < B; b++) before[b] = in->seq_lens[b] - 1;
-  int *d_before = dev_copy(before, (size_t)B * 4);
-  vx_paged_kv shorter = d.table;
-  shorter.seq_lens = d_before;
-  st = gen->cache_update(&shorter, f.pool, P, stream);
-  if (st == 0) st = gen->cache_update_last(&d.table, f.pool, 1, stream);
-  CUDA_OK(cudaStreamSynchronize(stream));
-  diff = fields_diff(m, ref->fields, &f);
-  check("append", label, st == 0 && diff <= 2 * ftol, "status %d, max rel diff %.3g (tol %.3g)", st, diff, 2 * ftol);
-  cudaFree(d_before);
-  free(before);
+  /* cache_update_last after one decode token, and after prefill chunks of
+   * 1-2 and 3-4 pages (+ partial) that start mid-page in most requests */
+  const int ps = in->geo.page_size;
+  check_append(m, gen, in, ref->fields, &f, &d.table, &d.table, 1, P, "block table NHD", label, 2 * ftol, stream);
+  check_append(m, gen, in, ref->fields, &f, &d.table, &d.table, ps + 3, P, "block table NHD", label, 2 * ftol, stream);
+  check_append(m, gen, in, ref->fields, &f, &d.table_hnd, &d.csr_hnd, 3 * ps + ps / 2, P, "CSR HND", label, 2 * ftol, stream);
 
   /* index on the reference fields, both page-table formats */
   fields_upload(m, ref->fields, &f);
@@ -317,8 +395,9 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
   got.scores = ref->selection->scores;
   got.count = malloc((size_t)rows * 4);
   got.pages = malloc((size_t)rows * P * 4);
-  for (int fmt = 0; fmt < 2; fmt++) {
-    const vx_paged_kv *kv = fmt ? &d.table : &d.csr;
+  static const char *const formats[4] = {"CSR", "block table", "CSR HND", "block table HND"};
+  for (int fmt = 0; fmt < 3; fmt++) {
+    const vx_paged_kv *kv = fmt == 2 ? &d.csr_hnd : fmt ? &d.table : &d.csr;
     CUDA_OK(cudaMemset(sel_pages, 0xff, (size_t)rows * P * 4));
     st = gen->index(kv, d.q, f.pool, state_in, state_out, P, sel_pages, sel_count, ws, ws_bytes, stream);
     CUDA_OK(cudaStreamSynchronize(stream));
@@ -335,7 +414,7 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
     }
     vx_interp_error serr = {{0}};
     const int same = st == 0 && vx_selection_equivalent(ref->selection, &got, 1e-3, &serr);
-    check("index", label, same, "%s: %d/%d rows identical, %lld of %lld pages selected%s%s", fmt ? "block table" : "CSR", exact,
+    check("index", label, same, "%s: %d/%d rows identical, %lld of %lld pages selected%s%s", formats[fmt], exact,
           rows, selected, pages, same ? "" : ", ", same ? "" : serr.message);
     if (m->nstates > 0 && fmt == 0) {
       double worst = 0;
@@ -353,15 +432,15 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
   /* attention over the reference selection */
   CUDA_OK(cudaMemcpy(sel_pages, ref->selection->pages, (size_t)rows * P * 4, cudaMemcpyHostToDevice));
   CUDA_OK(cudaMemcpy(sel_count, ref->selection->count, (size_t)rows * 4, cudaMemcpyHostToDevice));
-  for (int fmt = 0; fmt < 2; fmt++) {
+  for (int fmt = 0; fmt < 4; fmt++) {
+    const vx_paged_kv *kv = fmt == 3 ? &d.table_hnd : fmt == 2 ? &d.csr_hnd : fmt ? &d.table : &d.csr;
     CUDA_OK(cudaMemset(out, 0xff, out_elems * 2));
-    st = gen->attend(fmt ? &d.table : &d.csr, d.q, sel_pages, sel_count, P, 0.0f, out, ws, ws_bytes, stream);
+    st = gen->attend(kv, d.q, sel_pages, sel_count, P, 0.0f, out, ws, ws_bytes, stream);
     CUDA_OK(cudaStreamSynchronize(stream));
     float *o = from_device_storage(out, out_elems, in->geo.kv_dtype);
     diff = vx_max_rel_diff(o, ref->out_sparse, out_elems);
     free(o);
-    check("attend", label, st == 0 && diff <= 2e-2, "%s: status %d, max rel diff %.3g (tol 2e-2)", fmt ? "block table" : "CSR", st,
-          diff);
+    check("attend", label, st == 0 && diff <= 2e-2, "%s: status %d, max rel diff %.3g (tol 2e-2)", formats[fmt], st, diff);
   }
 
   /* a whole step, eager then replayed from a CUDA graph, from equal states */
@@ -409,6 +488,206 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
   for (int i = 0; i < f.n; i++) cudaFree(f.pool[i]);
   free_inputs(&d);
   vx_interp_result_free(ref);
+  vx_paged_inputs_free(in);
+}
+
+/* --malformed: descriptors and page tables an engine could get wrong.
+ * Host-visible errors (format, geometry, NULL arrays, sizes) must come back
+ * as a non-zero status from every launcher. Device page tables are never
+ * read by the host, so corrupt contents cannot be reported by a status (the
+ * generated code has no device-side error flag); they must instead leave
+ * every launch harmless: no CUDA error, nothing read or written outside the
+ * pools (compute-sanitizer memcheck on this mode proves the latter). */
+static int all_launchers(const generated *gen, const vx_paged_kv *kv, const device_inputs *d, void *const *pools,
+                         float *state_in, float *state_out, int P, int *sel_pages, int *sel_count, void *out, void *ws,
+                         size_t ws_bytes, cudaStream_t stream, int st[5]) {
+  st[0] = gen->cache_update(kv, pools, P, stream);
+  st[1] = gen->cache_update_last(kv, pools, 1, stream);
+  st[2] = gen->index(kv, d->q, pools, state_in, state_out, P, sel_pages, sel_count, ws, ws_bytes, stream);
+  st[3] = gen->attend(kv, d->q, sel_pages, sel_count, P, 0.0f, out, ws, ws_bytes, stream);
+  st[4] = gen->step(kv, d->q, pools, state_in, state_out, 1, P, 0.0f, out, ws, ws_bytes, stream);
+  int nonzero = 0;
+  for (int i = 0; i < 5; i++) nonzero += st[i] != 0;
+  return nonzero;
+}
+
+static void run_malformed(const vx_module *m, const generated *gen) {
+  const vx_geometry *mg = &m->geo;
+  vx_random_spec spec;
+  memset(&spec, 0, sizeof spec);
+  spec.geo.batch = 4;
+  spec.geo.kv_heads = mg->kv == VX_KV_MLA ? 1 : 2;
+  spec.geo.group = mg->group;
+  spec.geo.head_dim = mg->head_dim;
+  spec.geo.page_size = mg->page_size;
+  spec.geo.kv = mg->kv;
+  spec.geo.mla_latent = mg->mla_latent;
+  spec.geo.mla_rope = mg->mla_rope;
+  spec.geo.kv_dtype = mg->kv_dtype;
+  spec.context = 5 * mg->page_size + 3; /* request 0: 6 pages, the last partial */
+  spec.ragged = 1;
+  spec.spare_pages = 5;
+  spec.seed = 4242;
+  vx_interp_error err = {{0}};
+  vx_paged_inputs *in = vx_paged_inputs_random(&spec, &err);
+  vx_field_pools *ref = in ? vx_interp_cache_update(m, in, &err) : NULL;
+  if (!ref) {
+    check("malform", "", 0, "%s", err.message);
+    vx_paged_inputs_free(in);
+    return;
+  }
+  const int B = in->geo.batch, H = in->geo.kv_heads, P = in->max_pages, rows = B * H, ps = in->geo.page_size;
+  const int pool = in->num_phys_pages, nidx = in->indptr[B];
+  char label[96];
+  snprintf(label, sizeof label, "B%d H%d n<=%d pool %d", B, H, P, pool);
+  device_inputs d;
+  upload_inputs(in, &d);
+  field_set f;
+  fields_alloc(m, ref, &f);
+  const size_t ws_bytes = gen->workspace_size(B, H, P), state_bytes = gen->state_bytes(B, H, P);
+  void *ws, *out;
+  float *state_in = NULL, *state_out = NULL;
+  int *sel_pages, *sel_count;
+  CUDA_OK(cudaMalloc(&ws, ws_bytes));
+  if (state_bytes) {
+    CUDA_OK(cudaMalloc((void **)&state_in, state_bytes));
+    CUDA_OK(cudaMalloc((void **)&state_out, state_bytes));
+    CUDA_OK(cudaMemset(state_in, 0, state_bytes));
+  }
+  CUDA_OK(cudaMalloc((void **)&sel_pages, (size_t)rows * P * 4));
+  CUDA_OK(cudaMalloc((void **)&sel_count, (size_t)rows * 4));
+  CUDA_OK(cudaMemset(sel_count, 0, (size_t)rows * 4));
+  const size_t out_elems = (size_t)B * H * in->geo.group * vx_paged_out_dim(&in->geo);
+  CUDA_OK(cudaMalloc(&out, out_elems * 2));
+  cudaStream_t stream;
+  CUDA_OK(cudaStreamCreate(&stream));
+  int st[5];
+
+  /* 1. What the host sees: every launcher must say no. */
+  typedef struct bad_desc {
+    const char *name;
+    vx_paged_kv kv;
+  } bad_desc;
+  bad_desc bad[9];
+  int nbad = 0;
+  for (int i = 0; i < 9; i++) bad[i].kv = d.csr;
+  bad[nbad].name = "format 7";
+  bad[nbad++].kv.format = 7;
+  bad[nbad].name = "page_size x2";
+  bad[nbad++].kv.page_size = ps * 2;
+  bad[nbad].name = "head_dim + 8";
+  bad[nbad++].kv.head_dim += 8;
+  bad[nbad].name = "other dtype";
+  bad[nbad++].kv.dtype ^= 1;
+  bad[nbad].name = "indices NULL";
+  bad[nbad++].kv.indices = NULL;
+  bad[nbad].name = "num_pages 0";
+  bad[nbad++].kv.num_pages = 0;
+  bad[nbad].name = "k_pool NULL";
+  bad[nbad++].kv.k_pool = NULL;
+  bad[nbad].name = "num_kv_heads 0";
+  bad[nbad++].kv.num_kv_heads = 0;
+  bad[nbad].kv = d.table;
+  bad[nbad].name = "block_table_stride 0";
+  bad[nbad++].kv.block_table_stride = 0;
+  for (int i = 0; i < nbad; i++) {
+    const int nz = all_launchers(gen, &bad[i].kv, &d, f.pool, state_in, state_out, P, sel_pages, sel_count, out, ws,
+                                 ws_bytes, stream, st);
+    check("reject", label, nz == 5, "%s: statuses cache %d, last %d, index %d, attend %d, step %d (all must be != 0)",
+          bad[i].name, st[0], st[1], st[2], st[3], st[4]);
+  }
+  {
+    const int a = gen->cache_update_last(&d.csr, f.pool, 0, stream), b = gen->cache_update_last(NULL, f.pool, 1, stream);
+    const int c = gen->attend(&d.csr, d.q, sel_pages, sel_count, P, 0.0f, out, ws, 16, stream);
+    check("reject", label, a != 0 && b != 0 && c != 0, "new_tokens 0: %d, kv NULL: %d, workspace 16 bytes: %d (all must be != 0)",
+          a, b, c);
+  }
+  CUDA_OK(cudaStreamSynchronize(stream));
+
+  /* 2. Corrupt device tables: statuses are 0 (the host cannot see them),
+   *    every launch must finish without a CUDA error. */
+  enum { NCORRUPT = 8 };
+  static const char *const what[NCORRUPT] = {
+      "CSR page id >= num_pages",   "CSR page id < 0",        "CSR indptr not monotone",   "CSR last_page_len 0",
+      "CSR last_page_len > page (last pool page)", "CSR last_page_len < 0", "block table page id >= num_pages",
+      "block table seq_len < 0"};
+  int32_t *indptr = malloc((size_t)(B + 1) * 4), *indices = malloc((size_t)nidx * 4 + 4), *last = malloc((size_t)B * 4);
+  int32_t *table = malloc((size_t)B * in->max_blocks * 4), *lens = malloc((size_t)B * 4);
+  for (int c = 0; c < NCORRUPT; c++) {
+    memcpy(indptr, in->indptr, (size_t)(B + 1) * 4);
+    memcpy(indices, in->indices, (size_t)nidx * 4);
+    memcpy(last, in->last_page_len, (size_t)B * 4);
+    memcpy(table, in->block_table, (size_t)B * in->max_blocks * 4);
+    memcpy(lens, in->seq_lens, (size_t)B * 4);
+    switch (c) {
+    case 0: indices[indptr[0] + 1] = pool + 1000; break;
+    case 1: indices[indptr[3]] = -7; break;
+    case 2: indptr[2] = indptr[1] - 1; break; /* request 1: -1 pages; request 2 two more */
+    case 3: last[0] = 0; break;
+    case 4: /* an overrun past the page runs off the end of the pool */
+      last[0] = ps + 7;
+      indices[indptr[1] - 1] = pool - 1;
+      break;
+    case 5: last[3] = -5; break;
+    case 6: table[2] = pool + 5; break;
+    default: lens[1] = -3; break;
+    }
+    int *d_indptr = dev_copy(indptr, (size_t)(B + 1) * 4), *d_indices = dev_copy(indices, (size_t)nidx * 4);
+    int *d_last = dev_copy(last, (size_t)B * 4), *d_table = dev_copy(table, (size_t)B * in->max_blocks * 4);
+    int *d_lens = dev_copy(lens, (size_t)B * 4);
+    vx_paged_kv kv = c < 6 ? d.csr : d.table;
+    if (c < 6) {
+      kv.indptr = d_indptr;
+      kv.indices = d_indices;
+      kv.last_page_len = d_last;
+    } else {
+      kv.block_table = d_table;
+      kv.seq_lens = d_lens;
+    }
+    all_launchers(gen, &kv, &d, f.pool, state_in, state_out, P, sel_pages, sel_count, out, ws, ws_bytes, stream, st);
+    /* attention over every logical page slot too, whatever the index chose */
+    int *all = malloc((size_t)rows * P * 4), *cnt = malloc((size_t)rows * 4);
+    for (int r = 0; r < rows; r++) {
+      cnt[r] = P;
+      for (int j = 0; j < P; j++) all[(size_t)r * P + j] = j;
+    }
+    CUDA_OK(cudaMemcpy(sel_pages, all, (size_t)rows * P * 4, cudaMemcpyHostToDevice));
+    CUDA_OK(cudaMemcpy(sel_count, cnt, (size_t)rows * 4, cudaMemcpyHostToDevice));
+    free(all);
+    free(cnt);
+    const int st_all = gen->attend(&kv, d.q, sel_pages, sel_count, P, 0.0f, out, ws, ws_bytes, stream);
+    const int st_chunk = gen->cache_update_last(&kv, f.pool, 2 * ps + 1, stream);
+    cudaError_t e = cudaStreamSynchronize(stream);
+    if (e == cudaSuccess) e = cudaGetLastError();
+    check("malform", label, e == cudaSuccess, "%s: statuses cache %d, last %d/%d, index %d, attend %d/%d, step %d; %s", what[c],
+          st[0], st[1], st_chunk, st[2], st[3], st_all, st[4], e == cudaSuccess ? "no CUDA error" : cudaGetErrorString(e));
+    cudaFree(d_indptr);
+    cudaFree(d_indices);
+    cudaFree(d_last);
+    cudaFree(d_table);
+    cudaFree(d_lens);
+    if (e != cudaSuccess) { /* the context is gone: nothing below can run */
+      printf("== context lost after '%s': later malformed cases not run\n", what[c]);
+      fflush(stdout);
+      printf("== %s: %d failure(s)\n", m->name, failures);
+      exit(1);
+    }
+  }
+  free(indptr);
+  free(indices);
+  free(last);
+  free(table);
+  free(lens);
+  cudaStreamDestroy(stream);
+  cudaFree(out);
+  cudaFree(sel_pages);
+  cudaFree(sel_count);
+  cudaFree(state_in);
+  cudaFree(state_out);
+  cudaFree(ws);
+  for (int i = 0; i < f.n; i++) cudaFree(f.pool[i]);
+  free_inputs(&d);
+  vx_field_pools_free(ref);
   vx_paged_inputs_free(in);
 }
 
@@ -567,11 +846,12 @@ static char *read_text(const char *path, size_t *len) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s ALG.so ALG.vir [--quick | --bench]\n", argv[0]);
+    fprintf(stderr, "usage: %s ALG.so ALG.vir [--quick | --bench | --malformed]\n", argv[0]);
     return 2;
   }
   const int quick = argc > 3 && strcmp(argv[3], "--quick") == 0;
   const int bench = argc > 3 && strcmp(argv[3], "--bench") == 0;
+  const int malformed = argc > 3 && strcmp(argv[3], "--malformed") == 0;
   size_t len;
   char *text = read_text(argv[2], &len);
   vx_arena arena;
@@ -600,6 +880,11 @@ int main(int argc, char **argv) {
          m->geo.head_dim, m->geo.group, m->geo.page_size);
   if (bench) {
     run_bench(m, &gen, ((size_t(*)(void))sym(lib, m->name, "field_bytes_per_page"))());
+    printf("== %s: %d failure(s)\n", m->name, failures);
+    return failures ? 1 : 0;
+  }
+  if (malformed) {
+    run_malformed(m, &gen);
     printf("== %s: %d failure(s)\n", m->name, failures);
     return failures ? 1 : 0;
   }

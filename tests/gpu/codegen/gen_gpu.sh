@@ -3,9 +3,14 @@
 # (needs gcc, nvcc, a GPU; no cmake/flex/bison/jansson). Builds the
 # interpreter + IR reader and the harness with gcc, every generated .cu of
 # tests/gpu/codegen/generated (see gen_prepare.sh) into a shared library
-# with nvcc, runs gen_check on each, one quick run under compute-sanitizer
-# memcheck, and prints a table. Logs under $OUT (default /tmp/gen_out).
-# GEN_ONLY='glob' restricts the run to matching case tags (no benchmarks).
+# with nvcc, runs gen_check on each, and prints a table. Alongside the main
+# loop (background, each bounded by `timeout`): gen_check --malformed on every
+# case (corrupt descriptors/page tables: statuses, no CUDA error), and
+# compute-sanitizer on --quick inputs: memcheck (one case, and --malformed on
+# a GQA and the MLA case), racecheck and synccheck on a GQA case, the MLA
+# case and codegen_stress (SAN_CASES overrides the set). Logs under $OUT
+# (default /tmp/gen_out). GEN_ONLY='glob' restricts the run to matching case
+# tags (no benchmarks, sanitizers only on matching cases).
 set -uo pipefail
 OUT=${OUT:-/tmp/gen_out}
 mkdir -p "$OUT"
@@ -30,6 +35,42 @@ ls -d $here/generated/$only/ | xargs -P "$jobs" -I{} sh -c \
 status=0
 summary="$OUT/summary.txt"
 : > "$summary"
+
+# Background checks, started now so they overlap the main loop; collected
+# (and the table written) before the benchmarks, which must run alone.
+cases_all=$(ls -d $here/generated/$only/ | xargs -n1 basename | grep -v '^mutant_')
+san_cases=${SAN_CASES:-quest mla_centroid codegen_stress}
+bg_pids=()
+sanitize() { # TOOL TAG MODE TIMEOUT: one compute-sanitizer run -> $OUT/TOOL_TAG_MODE.log
+  local tool=$1 tag=$2 mode=$3 secs=$4 log="$OUT/$1_$2_${3#--}.log"
+  [ -f "$build/$tag.so" ] || { echo "$tool $tag $mode: SKIPPED (no $tag.so)" > "$log.line"; return; }
+  timeout -k 5 "$secs" compute-sanitizer --tool "$tool" --error-exitcode 9 "$build/gen_check" "$build/$tag.so" \
+    $here/generated/$tag/*.vir "$mode" > "$log" 2>&1
+  local rc=$? verdict
+  case $rc in 0) verdict=PASS ;; 124|137) verdict="FAIL (TIMEOUT after $secs s)" ;; *) verdict=FAIL ;; esac
+  echo "$tool $tag $mode: $verdict rc=$rc $(grep -m1 -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$log" | sed 's/^=* *//')" > "$log.line"
+}
+san_secs=${SAN_TIMEOUT:-60}
+if command -v compute-sanitizer > /dev/null; then
+  mc=$(echo "$cases_all" | head -1)
+  san_cases=$(for t in $san_cases; do echo "$cases_all" | grep -qx "$t" && echo "$t"; done)
+  # One chain per tool (runs of a chain in turn, the chains side by side).
+  ( sanitize memcheck "$mc" --quick 150
+    for t in $san_cases; do [ "$t" = codegen_stress ] || sanitize memcheck "$t" --malformed 120; done ) & bg_pids+=($!)
+  ( for t in $san_cases; do sanitize racecheck "$t" --quick "$san_secs"; done ) & bg_pids+=($!)
+  ( for t in $san_cases; do sanitize synccheck "$t" --quick "$san_secs"; done ) & bg_pids+=($!)
+else
+  echo "compute-sanitizer: not found, sanitizer checks SKIPPED" >> "$summary"
+fi
+( # --malformed on every case, no sanitizer: reject/malform lines per case
+  for t in $cases_all; do
+    [ -f "$build/$t.so" ] || continue
+    timeout -k 5 60 "$build/gen_check" "$build/$t.so" $here/generated/$t/*.vir --malformed > "$OUT/malformed_$t.log" 2>&1
+    rc=$?
+    echo "$t $rc $(grep -c '^PASS' "$OUT/malformed_$t.log") $(grep -c '^FAIL' "$OUT/malformed_$t.log")"
+  done > "$OUT/malformed.txt"
+) & bg_pids+=($!)
+
 for d in $here/generated/$only/; do
   tag=$(basename "$d")
   vir=$(ls "$d"*.vir)
@@ -52,14 +93,16 @@ for d in $here/generated/$only/; do
   esac
 done
 
-if command -v compute-sanitizer > /dev/null; then
-  mc=$(basename "$(ls -d $here/generated/$only/ | grep -v mutant_ | head -1)")
-  timeout -k 5 300 compute-sanitizer --tool memcheck --error-exitcode 9 "$build/gen_check" "$build/$mc.so" \
-    $here/generated/$mc/*.vir --quick > "$OUT/memcheck.log" 2>&1
-  rc=$?
-  echo "memcheck $mc --quick: rc=$rc $(grep -m1 'ERROR SUMMARY' "$OUT/memcheck.log")" >> "$summary"
-  [ $rc -eq 0 ] || status=1
-fi
+for p in "${bg_pids[@]}"; do wait "$p"; done
+# malformed: every case must exit 0 (all reject/malform lines PASS)
+mal_bad=$(awk '$2 != 0 { printf "%s(rc=%s,fail=%s) ", $1, $2, $4 }' "$OUT/malformed.txt")
+echo "malformed --malformed: $([ -z "$mal_bad" ] && echo PASS || echo FAIL) $(awk '$2 == 0' "$OUT/malformed.txt" | wc -l)/$(wc -l < "$OUT/malformed.txt") cases, $(awk '{ s += $3 } END { print s + 0 }' "$OUT/malformed.txt") PASS lines${mal_bad:+; failing: $mal_bad}" >> "$summary"
+[ -z "$mal_bad" ] || status=1
+for l in "$OUT"/*.log.line; do
+  [ -f "$l" ] || continue
+  cat "$l" >> "$summary"
+  grep -q ': FAIL' "$l" && status=1
+done
 # Timings of the generated step at batch 8, 8 KV heads, 32K tokens.
 for tag in $([ -z "${GEN_ONLY:-}" ] && echo quest block_topk mla_centroid quest.scalar block_topk.scalar); do
   [ -f "$build/$tag.so" ] || continue
