@@ -173,12 +173,15 @@ static __global__ void __launch_bounds__(HEADS * VX_MLA_TILE) vx_mla_decode_part
  * 16-byte cp.async into a VX_MLA_STAGES-deep ring of [token][dc+dr] rows
  * (row stride padded by 8 elements: ldmatrix of 8 rows hits 8 different
  * bank groups), the block does:
- *  1. S = Q K^T  [heads x 32 tokens]: warp w < MT*2 owns m-tile w/2 and
- *     the 16 tokens (w%2)*16.. (two n8 tiles), over all (dc+dr)/16 k-steps;
+ *  1. S = Q K^T  [heads x 32 tokens] as MT*2 fragments of 16 heads x 16
+ *     tokens (two n8 tiles); each fragment's (dc+dr)/16 k-steps are split
+ *     over KSPLIT = 8 / (MT*2) warps (k = kh, kh + KSPLIT, ...), each with
+ *     two accumulator sets (even/odd steps) so the MMA chains stay short;
  *     Q (zero-padded to MT*16 rows) is read from shared memory by ldmatrix.
- *     Masked tokens get -inf; per-row maxima of the warp's 16 tokens go to
- *     shared memory.                                       __syncthreads
- *  2. softmax: the same warps take the tile maximum of each row, apply the
+ *     Warps kh > 0 leave their partial sums in shared memory. __syncthreads
+ *     Warps kh == 0 add them, mask tokens (-inf), and write per-row maxima
+ *     of their 16 tokens to shared memory.                 __syncthreads
+ *  2. softmax: the kh == 0 warps take the tile maximum of each row, apply the
  *     lazy rescale rule (new max used only when it exceeds the one in use
  *     by > VX_RESCALE_SLACK), write P (rounded to T) and the row sums of
  *     P (f32) to shared memory.                              __syncthreads
@@ -217,10 +220,13 @@ template <int HEADS, int DC, int DR> struct vx_mla_shape {
   static constexpr int RING_BYTES = VX_MLA_STAGES * TILE_ELEMS * 2;
   static constexpr int Q_BYTES = MT * 16 * LROW * 2;
   static constexpr int P_BYTES = MT * 16 * PROW * 2;
-  static constexpr int SMEM_BYTES = RING_BYTES + Q_BYTES + P_BYTES;
+  static constexpr int NF = MT * (VX_MLA_TOK / 16);   /* S fragments (16 heads x 16 tokens) per tile */
+  static constexpr int KSPLIT = VX_MLA_WARPS / NF;    /* warps sharing one fragment's k-steps */
+  static constexpr int PART_BYTES = (KSPLIT - 1) * NF * 32 * 8 * 4; /* their partial sums */
+  static constexpr int SMEM_BYTES = RING_BYTES + Q_BYTES + P_BYTES + PART_BYTES;
   static_assert(D % 16 == 0, "dc + dr must be a multiple of 16");
   static_assert(DC % (16 * VX_MLA_WARPS) == 0, "dc must be a multiple of 128");
-  static_assert(MT <= 2 && MT * 2 <= VX_MLA_WARPS, "at most two m16 head tiles per block");
+  static_assert(MT <= 2 && VX_MLA_WARPS % NF == 0, "at most two m16 head tiles per block");
   static_assert(VX_MLA_TOK == 32, "the S phase assumes two 16-token slices per tile");
   static_assert(SMEM_BYTES <= 227 * 1024, "latent too wide for the shared-memory ring");
 };
@@ -287,6 +293,7 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
   T *ring = reinterpret_cast<T *>(vx_mla_smem);
   T *q_s = ring + VX_MLA_STAGES * S::TILE_ELEMS;
   T *p_s = q_s + MT * 16 * LROW;
+  float *part_s = reinterpret_cast<float *>(p_s + MT * 16 * PROW); /* [KSPLIT-1][NF][8][32 lanes] */
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, quad = lane & 3, mat = lane >> 3, mr = lane & 7;
@@ -300,14 +307,15 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
   vx_chunk_range(a, chunk, n, &begin, &end);
   if (begin >= end) return; /* block-uniform; the merge skips empty chunks */
 
-  /* Query rows of this head group, zero rows past the last head. */
+  /* Query rows of this head group (zero rows past the last head), copied
+   * asynchronously: they land with the first tile's commit group, so the
+   * query load overlaps the page-table reads below. */
   {
     const T *q = reinterpret_cast<const T *>(a.q) + ((long long)b * HEADS + (long long)hg * HB) * D;
     for (int i = tid; i < MT * 16 * S::CHUNKS; i += VX_MLA_THREADS) {
       const int r = i / S::CHUNKS, c = i % S::CHUNKS;
-      vx_vec16 x = make_uint4(0, 0, 0, 0);
-      if (r < HB && hg * HB + r < HEADS) x = *reinterpret_cast<const vx_vec16 *>(q + (long long)r * D + c * 8);
-      *reinterpret_cast<vx_vec16 *>(q_s + r * LROW + c * 8) = x;
+      const bool ok = r < HB && hg * HB + r < HEADS;
+      vx_cp_async16(q_s + r * LROW + c * 8, q + (ok ? (long long)r * D + c * 8 : 0), ok);
     }
   }
 
@@ -315,9 +323,12 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
   const T *lat = reinterpret_cast<const T *>(a.kv.k_pool);
   const int ps = a.kv.page_size;
 
-  /* S role (warps < MT * NSLICE): m-tile smt, token slice sts. */
-  const bool s_role = warp < MT * NSLICE;
-  const int smt = warp / NSLICE, sts = warp % NSLICE;
+  /* S role: fragment sf = (m-tile smt, token slice sts), k-split part skh;
+   * the skh == 0 warps also own the fragment's softmax. */
+  constexpr int NF = S::NF, KSPLIT = S::KSPLIT;
+  const int sf = warp % NF, skh = warp / NF;
+  const bool s_role = skh == 0;
+  const int smt = sf / NSLICE, sts = sf % NSLICE;
   float m_s[2] = {VX_NEG_INF, VX_NEG_INF}; /* rows smt*16 + g, + 8 */
   /* PV role (every warp): dims [warp * WDIMS, +WDIMS) of every head row. */
   float o[MT][NT][4];
@@ -351,18 +362,48 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
     const T *kt = ring + stage * S::TILE_ELEMS;
     float sc[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
     bool okv[2][4] = {{false, false, false, false}, {false, false, false, false}};
-    if (s_role) {
-      /* 1. S = Q K^T for 16 heads x 16 tokens. */
-      float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+    float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+    {
+      /* 1. S = Q K^T for 16 heads x 16 tokens, this warp's k-steps. */
+      float s2[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
       const T *qrow = q_s + (smt * 16 + (mat & 1) * 8 + mr) * LROW + (mat >> 1) * 8;
       const T *krow = kt + (sts * 16 + (mat >> 1) * 8 + mr) * LROW + (mat & 1) * 8;
-#pragma unroll 4
-      for (int k = 0; k < S::KSTEPS; ++k) {
+#pragma unroll 3
+      for (int k = skh; k < S::KSTEPS; k += 2 * KSPLIT) {
         unsigned qa[4], kb[4];
         vx_mla_ldsm_x4(qa, qrow + k * 16);
         vx_mla_ldsm_x4(kb, krow + k * 16);
         MMA::run(s[0], qa, kb[0], kb[1]);
         MMA::run(s[1], qa, kb[2], kb[3]);
+        if (k + KSPLIT < S::KSTEPS) {
+          unsigned qb[4], kc[4];
+          vx_mla_ldsm_x4(qb, qrow + (k + KSPLIT) * 16);
+          vx_mla_ldsm_x4(kc, krow + (k + KSPLIT) * 16);
+          MMA::run(s2[0], qb, kc[0], kc[1]);
+          MMA::run(s2[1], qb, kc[2], kc[3]);
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < 2; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[j][e] += s2[j][e];
+      if (!s_role) {
+        float *dst = part_s + ((skh - 1) * NF + sf) * 8 * 32 + lane;
+#pragma unroll
+        for (int j = 0; j < 2; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) dst[(j * 4 + e) * 32] = s[j][e];
+      }
+    }
+    __syncthreads();
+    if (s_role) {
+#pragma unroll
+      for (int kh = 1; kh < KSPLIT; ++kh) {
+        const float *src = part_s + ((kh - 1) * NF + sf) * 8 * 32 + lane;
+#pragma unroll
+        for (int j = 0; j < 2; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) s[j][e] += src[(j * 4 + e) * 32];
       }
       /* The 16-token slice lies in one page (page sizes are multiples of 16). */
       const int t16 = tile * VX_MLA_TOK + sts * 16;
@@ -477,7 +518,7 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
 
   for (int batch0 = begin; batch0 < end; batch0 += VX_MLA_PAGE_BATCH) {
     const int npg = end - batch0 < VX_MLA_PAGE_BATCH ? end - batch0 : VX_MLA_PAGE_BATCH;
-    __syncthreads(); /* previous batch fully consumed (also orders q_s) */
+    __syncthreads(); /* previous batch fully consumed */
     page_s[tid] = my_phys;
     valid_s[tid] = my_valid;
     __syncthreads();

@@ -580,10 +580,11 @@ int main(int argc, char **argv) {
   test_mla(&r, 3, 20, quick ? 200 : 3000, 1, VXRT_DTYPE_BF16, 16);
   if (!quick) test_mla(&r, 3, 20, 3000, 0, VXRT_DTYPE_F16, 32);
   printf("MLA decode (DeepSeek-V3 geometry: 128 heads; and 32, 64 heads):\n");
-  test_mla(&r, 2, 128, quick ? 300 : 3000, 1, VXRT_DTYPE_BF16);
+  /* Sparse cases need batch >= 3: random_selection gives row 1 no pages and row 2 all it may hold. */
+  test_mla(&r, 4, 128, quick ? 300 : 3000, 1, VXRT_DTYPE_BF16);
   if (!quick) {
     test_mla(&r, 2, 128, 2000, 0, VXRT_DTYPE_BF16);
-    test_mla(&r, 2, 64, 2000, 1, VXRT_DTYPE_F16);
+    test_mla(&r, 3, 64, 2000, 1, VXRT_DTYPE_F16);
     test_mla(&r, 3, 32, 2000, 0, VXRT_DTYPE_BF16);
   }
   if (!mla_only) {
