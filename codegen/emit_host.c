@@ -324,8 +324,13 @@ static void emit_launchers(vx_cg *cg) {
       vx_buf_printf(b, "  %s_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(\n", a);
       vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, %s_INDEX_SCORE);\n", u);
     }
-    vx_buf_printf(b, "  %s_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(\n", a);
-    vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, %s_INDEX_SELECT);\n", u);
+    if (cg->vec) {
+      vx_buf_printf(b, "  %s_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(\n", a);
+      vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);\n");
+    } else {
+      vx_buf_printf(b, "  %s_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(\n", a);
+      vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, %s_INDEX_SELECT);\n", u);
+    }
   }
   vx_buf_printf(b, "  return %s_launched();\n}\n\n", a);
 

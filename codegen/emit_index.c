@@ -541,8 +541,10 @@ void vx_cg_emit_index(vx_cg *cg) {
   }
   const bool split = cg->vec && !has_page_reduction(cg);
   if (split) {
-    vx_buf_line(b, " * The phases live in %s_index_phases; %s_score_kernel instantiates it for", cg->alg, cg->alg);
-    vx_buf_line(b, " * SCORE alone, so the scoring launch does not carry the top-k's registers.");
+    vx_buf_line(b, " * The phases live in %s_index_phases; %s_score_kernel and %s_select_kernel", cg->alg, cg->alg,
+                cg->alg);
+    vx_buf_line(b, " * instantiate it for one phase each, so neither launch carries the other's");
+    vx_buf_line(b, " * registers and both fit two blocks per SM.");
     vx_buf_line(b, " */");
     vx_buf_line(b, "static __device__ __forceinline__ void");
     vx_buf_line(b, "%s_index_phases(const vx_paged_kv &kv, const %s_kv_t *q, const %s_field_ptrs &fields, const float *state_in,",
@@ -655,13 +657,24 @@ void vx_cg_emit_index(vx_cg *cg) {
     vx_buf_printf(b, "  %s_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,\n"
                      "      pages_per_block, phase);\n}\n\n", cg->alg);
     /* Two blocks per SM (<= 64 registers) where the lane's resident values
-     * leave room (checked with ptxas: no spills for the examples). */
-    const bool two = cg->lane_floats <= 16;
+     * leave room. One block of 16 warps per SM kept only 16 x 4 pages of
+     * fields in flight: ncu on the H200 showed quest's scoring at 1.8 TB/s
+     * with 25% of the warp slots active (bench/RESULTS.md run 9). At 40
+     * resident words (quest: the query group plus two pages of envelopes)
+     * ptxas spills about 50 bytes per thread, to L1. */
+    const bool two = cg->lane_floats <= 40;
     vx_buf_printf(b, "/* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */\n");
     vx_buf_printf(b, "extern \"C\" __global__ void __launch_bounds__(VX_TOPK_THREADS, %d)\n%s_score_kernel", two ? 2 : 1,
                   cg->alg);
     vx_buf_printf(b, params, cg->alg, cg->alg, "");
     vx_buf_printf(b, "  %s_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,\n"
                      "      pages_per_block, %s_INDEX_SCORE);\n}\n\n", cg->alg, cg->upper);
+    /* The SELECT launch has one block per row: at one block per SM a batch
+     * of 32 x 8 KV heads took two waves (ncu: 21 us of quest's index). */
+    vx_buf_printf(b, "/* The SELECT launch alone: top-k on the scores SCORE wrote, two blocks per SM. */\n");
+    vx_buf_printf(b, "extern \"C\" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)\n%s_select_kernel", cg->alg);
+    vx_buf_printf(b, params, cg->alg, cg->alg, "");
+    vx_buf_printf(b, "  %s_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,\n"
+                     "      pages_per_block, %s_INDEX_SELECT);\n}\n\n", cg->alg, cg->upper);
   }
 }

@@ -81,11 +81,22 @@ __device__ int vx_compact_ascending(int n, Pred keep, int *out, int max_out, vx_
   return written;
 }
 
-/* Rows of up to VX_TOPK_THREADS * VX_TOPK_CACHE pages keep their score keys
- * in registers (index tid + c * THREADS in slot c), so the radix passes
- * touch global memory once instead of once per pass: the passes are
- * latency-bound, not bandwidth-bound. Longer rows re-read from L2. */
-#define VX_TOPK_CACHE 8
+/* Rows of up to VX_TOPK_THREADS * VX_TOPK_CACHE pages (128K tokens at page
+ * 16) keep their score keys in registers (index tid + c * THREADS in slot
+ * c), so the radix passes touch global memory once instead of once per
+ * pass: the passes are latency-bound, not bandwidth-bound. Longer rows
+ * re-read from L2. */
+#define VX_TOPK_CACHE 16
+
+/* hist[digit] += 1 for every active lane, one shared atomic per distinct
+ * digit of the warp: the first passes see few distinct digits (scores of a
+ * row share their exponent), and same-address atomics serialize. */
+VX_INLINE void vx_hist_add(unsigned int *hist, bool active, unsigned int digit) {
+  const unsigned int voters = __ballot_sync(0xffffffffu, active);
+  if (!active) return;
+  const unsigned int peers = __match_any_sync(voters, digit);
+  if ((threadIdx.x & 31) == (unsigned int)(__ffs(peers) - 1)) atomicAdd(&hist[digit], (unsigned int)__popc(peers));
+}
 
 /* Top-k of one row; all VX_TOPK_THREADS threads of the block must call it.
  * scores: the row's n scores (only the middle ones are read). */
@@ -125,14 +136,16 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
 #pragma unroll
         for (int c = 0; c < VX_TOPK_CACHE; ++c) {
           const int i = tid + c * VX_TOPK_THREADS;
+          if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
           const unsigned long long key = ((unsigned long long)key32[c] << 32) | (unsigned long long)(~(unsigned int)i);
-          if (i >= mid_begin && i < mid_end && (key & mask) == prefix)
-            atomicAdd(&sm.hist[(unsigned int)(key >> shift) & 255u], 1u);
+          vx_hist_add(sm.hist, i >= mid_begin && i < mid_end && (key & mask) == prefix,
+                      (unsigned int)(key >> shift) & 255u);
         }
       } else {
-        for (int i = mid_begin + tid; i < mid_end; i += VX_TOPK_THREADS) {
-          const unsigned long long key = vx_rank_key(scores[i], i);
-          if ((key & mask) == prefix) atomicAdd(&sm.hist[(unsigned int)(key >> shift) & 255u], 1u);
+        for (int base = mid_begin; base < mid_end; base += VX_TOPK_THREADS) { /* block-uniform trip count */
+          const int i = base + tid;
+          const unsigned long long key = i < mid_end ? vx_rank_key(scores[i], i) : 0ull;
+          vx_hist_add(sm.hist, i < mid_end && (key & mask) == prefix, (unsigned int)(key >> shift) & 255u);
         }
       }
       __syncthreads();

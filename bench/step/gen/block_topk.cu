@@ -363,11 +363,22 @@ __device__ int vx_compact_ascending(int n, Pred keep, int *out, int max_out, vx_
   return written;
 }
 
-/* Rows of up to VX_TOPK_THREADS * VX_TOPK_CACHE pages keep their score keys
- * in registers (index tid + c * THREADS in slot c), so the radix passes
- * touch global memory once instead of once per pass: the passes are
- * latency-bound, not bandwidth-bound. Longer rows re-read from L2. */
-#define VX_TOPK_CACHE 8
+/* Rows of up to VX_TOPK_THREADS * VX_TOPK_CACHE pages (128K tokens at page
+ * 16) keep their score keys in registers (index tid + c * THREADS in slot
+ * c), so the radix passes touch global memory once instead of once per
+ * pass: the passes are latency-bound, not bandwidth-bound. Longer rows
+ * re-read from L2. */
+#define VX_TOPK_CACHE 16
+
+/* hist[digit] += 1 for every active lane, one shared atomic per distinct
+ * digit of the warp: the first passes see few distinct digits (scores of a
+ * row share their exponent), and same-address atomics serialize. */
+VX_INLINE void vx_hist_add(unsigned int *hist, bool active, unsigned int digit) {
+  const unsigned int voters = __ballot_sync(0xffffffffu, active);
+  if (!active) return;
+  const unsigned int peers = __match_any_sync(voters, digit);
+  if ((threadIdx.x & 31) == (unsigned int)(__ffs(peers) - 1)) atomicAdd(&hist[digit], (unsigned int)__popc(peers));
+}
 
 /* Top-k of one row; all VX_TOPK_THREADS threads of the block must call it.
  * scores: the row's n scores (only the middle ones are read). */
@@ -407,14 +418,16 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
 #pragma unroll
         for (int c = 0; c < VX_TOPK_CACHE; ++c) {
           const int i = tid + c * VX_TOPK_THREADS;
+          if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
           const unsigned long long key = ((unsigned long long)key32[c] << 32) | (unsigned long long)(~(unsigned int)i);
-          if (i >= mid_begin && i < mid_end && (key & mask) == prefix)
-            atomicAdd(&sm.hist[(unsigned int)(key >> shift) & 255u], 1u);
+          vx_hist_add(sm.hist, i >= mid_begin && i < mid_end && (key & mask) == prefix,
+                      (unsigned int)(key >> shift) & 255u);
         }
       } else {
-        for (int i = mid_begin + tid; i < mid_end; i += VX_TOPK_THREADS) {
-          const unsigned long long key = vx_rank_key(scores[i], i);
-          if ((key & mask) == prefix) atomicAdd(&sm.hist[(unsigned int)(key >> shift) & 255u], 1u);
+        for (int base = mid_begin; base < mid_end; base += VX_TOPK_THREADS) { /* block-uniform trip count */
+          const int i = base + tid;
+          const unsigned long long key = i < mid_end ? vx_rank_key(scores[i], i) : 0ull;
+          vx_hist_add(sm.hist, i < mid_end && (key & mask) == prefix, (unsigned int)(key >> shift) & 255u);
         }
       }
       __syncthreads();
@@ -1281,8 +1294,9 @@ static __device__ __forceinline__ float block_topk_cache_v1(const block_topk_cac
 }
 
 /* cache_update: every stored field of one (page, KV head) per block.
- * Grid: x = batch * max_pages (every page) or batch (last_only: each
- * request's last page), y = KV heads.
+ * Grid: x = batch * max_pages, y = KV heads; block x covers logical page
+ * x % max_pages of every request, or with last_only one of each request's
+ * last max_pages pages (the pages an append of several tokens touched).
  * IR:
  *   %0 = input.k : [tok, dim]
  *   %1 = reduce.mean %0, tok : [dim]
@@ -1291,8 +1305,8 @@ static __device__ __forceinline__ float block_topk_cache_v1(const block_topk_cac
 extern "C" __global__ void __launch_bounds__(BLOCK_TOPK_CACHE_THREADS)
 block_topk_cache_update_kernel(vx_paged_kv kv, block_topk_field_ptrs f, int max_pages, int last_only) {
   const int h = blockIdx.y;
-  const int b = last_only ? (int)blockIdx.x : (int)blockIdx.x / max_pages;
-  const int j = last_only ? vx_num_pages(kv, b) - 1 : (int)blockIdx.x % max_pages;
+  const int b = (int)blockIdx.x / max_pages;
+  const int j = (last_only ? vx_num_pages(kv, b) - max_pages : 0) + (int)blockIdx.x % max_pages;
   const int n = vx_num_pages(kv, b);
   if (j < 0 || j >= n) return;
   const int phys = vx_physical_page(kv, b, j);
@@ -1301,6 +1315,8 @@ block_topk_cache_update_kernel(vx_paged_kv kv, block_topk_field_ptrs f, int max_
   c.k = reinterpret_cast<const block_topk_kv_t *>(kv.k_pool) + vx_kv_offset(kv, phys, 0, h);
   c.stride_token = kv.stride_token;
   c.valid = vx_page_valid_tokens(kv, b, j, n);
+  if (c.valid > kv.page_size) c.valid = kv.page_size; /* corrupt lengths never read past the page */
+  if (c.valid < 0) c.valid = 0;
   const long long base = (long long)phys * kv.num_kv_heads + h;
   /* field c: recompute */
   for (int i = threadIdx.x; i < 128; i += blockDim.x) {
@@ -1447,8 +1463,9 @@ enum { BLOCK_TOPK_INDEX_FUSED = 0, BLOCK_TOPK_INDEX_SCORE = 1, BLOCK_TOPK_INDEX_
  *   %4 = reduce.sum %3, dim : [page]
  *   %5 = const 126 : []
  *   select.top %4, %5 keep first 1, last 1
- * The phases live in block_topk_index_phases; block_topk_score_kernel instantiates it for
- * SCORE alone, so the scoring launch does not carry the top-k's registers.
+ * The phases live in block_topk_index_phases; block_topk_score_kernel and block_topk_select_kernel
+ * instantiate it for one phase each, so neither launch carries the other's
+ * registers and both fit two blocks per SM.
  */
 static __device__ __forceinline__ void
 block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const block_topk_field_ptrs &fields, const float *state_in,
@@ -1546,6 +1563,14 @@ block_topk_score_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fie
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
   block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, BLOCK_TOPK_INDEX_SCORE);
+}
+
+/* The SELECT launch alone: top-k on the scores SCORE wrote, two blocks per SM. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
+block_topk_select_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, BLOCK_TOPK_INDEX_SELECT);
 }
 
 #ifndef __CUDACC_RTC__
@@ -1687,8 +1712,11 @@ int block_topk_cache_update_last(const vx_paged_kv *kv, void *const *field_pools
   if (st != BLOCK_TOPK_OK) return st;
   if (new_tokens < 1) return BLOCK_TOPK_ERR_ARGUMENT;
   if (kv->batch == 0) return BLOCK_TOPK_OK;
-  const dim3 grid((unsigned)kv->batch, (unsigned)kv->num_kv_heads);
-  block_topk_cache_update_kernel<<<grid, BLOCK_TOPK_CACHE_THREADS, 0, stream>>>(*kv, f, 1, 1);
+  /* The most pages new_tokens tokens can touch (1 for a single token). */
+  const long long span = ((long long)new_tokens + BLOCK_TOPK_PAGE_SIZE - 2) / BLOCK_TOPK_PAGE_SIZE + 1;
+  if ((long long)kv->batch * span > 0x7fffffffLL) return BLOCK_TOPK_ERR_ARGUMENT;
+  const dim3 grid((unsigned)((long long)kv->batch * span), (unsigned)kv->num_kv_heads);
+  block_topk_cache_update_kernel<<<grid, BLOCK_TOPK_CACHE_THREADS, 0, stream>>>(*kv, f, (int)span, 1);
   return block_topk_launched();
 }
 
@@ -1719,8 +1747,8 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
   blocks = (max_pages + per_block - 1) / per_block;
   block_topk_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
-  block_topk_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
-      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, BLOCK_TOPK_INDEX_SELECT);
+  block_topk_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
+      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   return block_topk_launched();
 }
 

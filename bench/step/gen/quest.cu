@@ -363,11 +363,22 @@ __device__ int vx_compact_ascending(int n, Pred keep, int *out, int max_out, vx_
   return written;
 }
 
-/* Rows of up to VX_TOPK_THREADS * VX_TOPK_CACHE pages keep their score keys
- * in registers (index tid + c * THREADS in slot c), so the radix passes
- * touch global memory once instead of once per pass: the passes are
- * latency-bound, not bandwidth-bound. Longer rows re-read from L2. */
-#define VX_TOPK_CACHE 8
+/* Rows of up to VX_TOPK_THREADS * VX_TOPK_CACHE pages (128K tokens at page
+ * 16) keep their score keys in registers (index tid + c * THREADS in slot
+ * c), so the radix passes touch global memory once instead of once per
+ * pass: the passes are latency-bound, not bandwidth-bound. Longer rows
+ * re-read from L2. */
+#define VX_TOPK_CACHE 16
+
+/* hist[digit] += 1 for every active lane, one shared atomic per distinct
+ * digit of the warp: the first passes see few distinct digits (scores of a
+ * row share their exponent), and same-address atomics serialize. */
+VX_INLINE void vx_hist_add(unsigned int *hist, bool active, unsigned int digit) {
+  const unsigned int voters = __ballot_sync(0xffffffffu, active);
+  if (!active) return;
+  const unsigned int peers = __match_any_sync(voters, digit);
+  if ((threadIdx.x & 31) == (unsigned int)(__ffs(peers) - 1)) atomicAdd(&hist[digit], (unsigned int)__popc(peers));
+}
 
 /* Top-k of one row; all VX_TOPK_THREADS threads of the block must call it.
  * scores: the row's n scores (only the middle ones are read). */
@@ -407,14 +418,16 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
 #pragma unroll
         for (int c = 0; c < VX_TOPK_CACHE; ++c) {
           const int i = tid + c * VX_TOPK_THREADS;
+          if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
           const unsigned long long key = ((unsigned long long)key32[c] << 32) | (unsigned long long)(~(unsigned int)i);
-          if (i >= mid_begin && i < mid_end && (key & mask) == prefix)
-            atomicAdd(&sm.hist[(unsigned int)(key >> shift) & 255u], 1u);
+          vx_hist_add(sm.hist, i >= mid_begin && i < mid_end && (key & mask) == prefix,
+                      (unsigned int)(key >> shift) & 255u);
         }
       } else {
-        for (int i = mid_begin + tid; i < mid_end; i += VX_TOPK_THREADS) {
-          const unsigned long long key = vx_rank_key(scores[i], i);
-          if ((key & mask) == prefix) atomicAdd(&sm.hist[(unsigned int)(key >> shift) & 255u], 1u);
+        for (int base = mid_begin; base < mid_end; base += VX_TOPK_THREADS) { /* block-uniform trip count */
+          const int i = base + tid;
+          const unsigned long long key = i < mid_end ? vx_rank_key(scores[i], i) : 0ull;
+          vx_hist_add(sm.hist, i < mid_end && (key & mask) == prefix, (unsigned int)(key >> shift) & 255u);
         }
       }
       __syncthreads();
@@ -1295,8 +1308,9 @@ static __device__ __forceinline__ float quest_cache_v3(const quest_cache_ctx &c,
 }
 
 /* cache_update: every stored field of one (page, KV head) per block.
- * Grid: x = batch * max_pages (every page) or batch (last_only: each
- * request's last page), y = KV heads.
+ * Grid: x = batch * max_pages, y = KV heads; block x covers logical page
+ * x % max_pages of every request, or with last_only one of each request's
+ * last max_pages pages (the pages an append of several tokens touched).
  * IR:
  *   %0 = input.k : [tok, dim]
  *   %1 = reduce.max %0, tok : [dim]
@@ -1307,8 +1321,8 @@ static __device__ __forceinline__ float quest_cache_v3(const quest_cache_ctx &c,
 extern "C" __global__ void __launch_bounds__(QUEST_CACHE_THREADS)
 quest_cache_update_kernel(vx_paged_kv kv, quest_field_ptrs f, int max_pages, int last_only) {
   const int h = blockIdx.y;
-  const int b = last_only ? (int)blockIdx.x : (int)blockIdx.x / max_pages;
-  const int j = last_only ? vx_num_pages(kv, b) - 1 : (int)blockIdx.x % max_pages;
+  const int b = (int)blockIdx.x / max_pages;
+  const int j = (last_only ? vx_num_pages(kv, b) - max_pages : 0) + (int)blockIdx.x % max_pages;
   const int n = vx_num_pages(kv, b);
   if (j < 0 || j >= n) return;
   const int phys = vx_physical_page(kv, b, j);
@@ -1317,6 +1331,8 @@ quest_cache_update_kernel(vx_paged_kv kv, quest_field_ptrs f, int max_pages, int
   c.k = reinterpret_cast<const quest_kv_t *>(kv.k_pool) + vx_kv_offset(kv, phys, 0, h);
   c.stride_token = kv.stride_token;
   c.valid = vx_page_valid_tokens(kv, b, j, n);
+  if (c.valid > kv.page_size) c.valid = kv.page_size; /* corrupt lengths never read past the page */
+  if (c.valid < 0) c.valid = 0;
   const long long base = (long long)phys * kv.num_kv_heads + h;
   /* field kmax: recompute */
   for (int i = threadIdx.x; i < 128; i += blockDim.x) {
@@ -1332,15 +1348,17 @@ quest_cache_update_kernel(vx_paged_kv kv, quest_field_ptrs f, int max_pages, int
   }
 }
 
-/* cache_update after appending `new_tokens` tokens to every request: each
- * request's last page per block (grid: x = batch, y = KV heads). Fields
- * the incremental pass marked fold only the new tokens into the stored
- * value; the others are recomputed from the whole page. */
+/* cache_update after appending `new_tokens` tokens to every request: one
+ * block per (page the new tokens touched, KV head); grid: x = batch * span,
+ * span = the most pages new_tokens tokens can touch, y = KV heads. Fields
+ * the incremental pass marked fold only the page's new tokens into the
+ * stored value; the others are recomputed from the whole page. */
 extern "C" __global__ void __launch_bounds__(QUEST_CACHE_THREADS)
 quest_cache_append_kernel(vx_paged_kv kv, quest_field_ptrs f, int new_tokens) {
   const int h = blockIdx.y;
-  const int b = blockIdx.x;
-  const int j = vx_num_pages(kv, b) - 1;
+  const int span = (new_tokens + kv.page_size - 2) / kv.page_size + 1;
+  const int b = (int)blockIdx.x / span;
+  const int j = vx_num_pages(kv, b) - span + (int)blockIdx.x % span;
   const int n = vx_num_pages(kv, b);
   if (j < 0 || j >= n) return;
   const int phys = vx_physical_page(kv, b, j);
@@ -1349,8 +1367,13 @@ quest_cache_append_kernel(vx_paged_kv kv, quest_field_ptrs f, int new_tokens) {
   c.k = reinterpret_cast<const quest_kv_t *>(kv.k_pool) + vx_kv_offset(kv, phys, 0, h);
   c.stride_token = kv.stride_token;
   c.valid = vx_page_valid_tokens(kv, b, j, n);
+  if (c.valid > kv.page_size) c.valid = kv.page_size; /* corrupt lengths never read past the page */
+  if (c.valid < 0) c.valid = 0;
   const long long base = (long long)phys * kv.num_kv_heads + h;
-  const int old = c.valid > new_tokens ? c.valid - new_tokens : 0;
+  /* tokens of this page that were there before the append */
+  const int before = vx_seq_len(kv, b) - new_tokens - j * kv.page_size;
+  const int old = before < 0 ? 0 : (before < c.valid ? before : c.valid);
+  if (old >= c.valid) return; /* no new token in this page */
   /* field kmax: fold the new tokens into the stored value */
   for (int i = threadIdx.x; i < 128; i += blockDim.x) {
     const int d = i;
@@ -1546,8 +1569,9 @@ enum { QUEST_INDEX_FUSED = 0, QUEST_INDEX_SCORE = 1, QUEST_INDEX_SELECT = 2 };
  *   %7 = reduce.max %6, head : [page]
  *   %8 = const 125 : []
  *   select.top %7, %8 keep first 1, last 2
- * The phases live in quest_index_phases; quest_score_kernel instantiates it for
- * SCORE alone, so the scoring launch does not carry the top-k's registers.
+ * The phases live in quest_index_phases; quest_score_kernel and quest_select_kernel
+ * instantiate it for one phase each, so neither launch carries the other's
+ * registers and both fit two blocks per SM.
  */
 static __device__ __forceinline__ void
 quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field_ptrs &fields, const float *state_in,
@@ -1634,11 +1658,19 @@ quest_index_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields,
 }
 
 /* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
 quest_score_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
   quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, QUEST_INDEX_SCORE);
+}
+
+/* The SELECT launch alone: top-k on the scores SCORE wrote, two blocks per SM. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
+quest_select_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, QUEST_INDEX_SELECT);
 }
 
 #ifndef __CUDACC_RTC__
@@ -1782,7 +1814,10 @@ int quest_cache_update_last(const vx_paged_kv *kv, void *const *field_pools, int
   if (st != QUEST_OK) return st;
   if (new_tokens < 1) return QUEST_ERR_ARGUMENT;
   if (kv->batch == 0) return QUEST_OK;
-  const dim3 grid((unsigned)kv->batch, (unsigned)kv->num_kv_heads);
+  /* The most pages new_tokens tokens can touch (1 for a single token). */
+  const long long span = ((long long)new_tokens + QUEST_PAGE_SIZE - 2) / QUEST_PAGE_SIZE + 1;
+  if ((long long)kv->batch * span > 0x7fffffffLL) return QUEST_ERR_ARGUMENT;
+  const dim3 grid((unsigned)((long long)kv->batch * span), (unsigned)kv->num_kv_heads);
   quest_cache_append_kernel<<<grid, QUEST_CACHE_THREADS, 0, stream>>>(*kv, f, new_tokens);
   return quest_launched();
 }
@@ -1814,8 +1849,8 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
   blocks = (max_pages + per_block - 1) / per_block;
   quest_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
-  quest_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
-      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, QUEST_INDEX_SELECT);
+  quest_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
+      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   return quest_launched();
 }
 

@@ -92,8 +92,10 @@ int quest_state_init(float *state, int batch, int kv_heads, int max_pages, cudaS
  * [num_pages][kv_heads][field elems] in the field's storage type. */
 int quest_cache_update(const vx_paged_kv *kv, void *const *field_pools, int max_pages, cudaStream_t stream);
 
-/* Updates each request's last page after new_tokens (>= 1) tokens were
- * appended to it; call it every decode step after writing K/V. */
+/* Updates the fields of every page the last new_tokens (>= 1) tokens of each
+ * request touched (one decode token, or a prefill chunk spanning several
+ * pages); call it after writing their K/V. Requests shorter than new_tokens
+ * get every page recomputed. */
 int quest_cache_update_last(const vx_paged_kv *kv, void *const *field_pools, int new_tokens, cudaStream_t stream);
 
 /* Scores every page of every (request, KV head) row and selects pages:

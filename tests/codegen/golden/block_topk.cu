@@ -233,8 +233,9 @@ enum { BLOCK_TOPK_INDEX_FUSED = 0, BLOCK_TOPK_INDEX_SCORE = 1, BLOCK_TOPK_INDEX_
  *   %4 = reduce.sum %3, dim : [page]
  *   %5 = const 64 : []
  *   select.top %4, %5 keep first 1, last 1
- * The phases live in block_topk_index_phases; block_topk_score_kernel instantiates it for
- * SCORE alone, so the scoring launch does not carry the top-k's registers.
+ * The phases live in block_topk_index_phases; block_topk_score_kernel and block_topk_select_kernel
+ * instantiate it for one phase each, so neither launch carries the other's
+ * registers and both fit two blocks per SM.
  */
 static __device__ __forceinline__ void
 block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const block_topk_field_ptrs &fields, const float *state_in,
@@ -332,6 +333,14 @@ block_topk_score_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fie
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
   block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, BLOCK_TOPK_INDEX_SCORE);
+}
+
+/* The SELECT launch alone: top-k on the scores SCORE wrote, two blocks per SM. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
+block_topk_select_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, BLOCK_TOPK_INDEX_SELECT);
 }
 
 #ifndef __CUDACC_RTC__
@@ -508,8 +517,8 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
   blocks = (max_pages + per_block - 1) / per_block;
   block_topk_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
-  block_topk_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
-      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, BLOCK_TOPK_INDEX_SELECT);
+  block_topk_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
+      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   return block_topk_launched();
 }
 

@@ -312,8 +312,9 @@ enum { LSERVE_SUBPAGE_QUEST_INDEX_FUSED = 0, LSERVE_SUBPAGE_QUEST_INDEX_SCORE = 
  *   %8 = reduce.max %7, head : [page]
  *   %9 = const 64 : []
  *   select.top %8, %9 keep first 1, last 2
- * The phases live in lserve_subpage_quest_index_phases; lserve_subpage_quest_score_kernel instantiates it for
- * SCORE alone, so the scoring launch does not carry the top-k's registers.
+ * The phases live in lserve_subpage_quest_index_phases; lserve_subpage_quest_score_kernel and lserve_subpage_quest_select_kernel
+ * instantiate it for one phase each, so neither launch carries the other's
+ * registers and both fit two blocks per SM.
  */
 static __device__ __forceinline__ void
 lserve_subpage_quest_index_phases(const vx_paged_kv &kv, const lserve_subpage_quest_kv_t *q, const lserve_subpage_quest_field_ptrs &fields, const float *state_in,
@@ -393,6 +394,14 @@ lserve_subpage_quest_score_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
   lserve_subpage_quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, LSERVE_SUBPAGE_QUEST_INDEX_SCORE);
+}
+
+/* The SELECT launch alone: top-k on the scores SCORE wrote, two blocks per SM. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
+lserve_subpage_quest_select_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_t *q, lserve_subpage_quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  lserve_subpage_quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, LSERVE_SUBPAGE_QUEST_INDEX_SELECT);
 }
 
 #ifndef __CUDACC_RTC__
@@ -571,8 +580,8 @@ int lserve_subpage_quest_index(const vx_paged_kv *kv, const void *q, void *const
   blocks = (max_pages + per_block - 1) / per_block;
   lserve_subpage_quest_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
-  lserve_subpage_quest_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
-      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, LSERVE_SUBPAGE_QUEST_INDEX_SELECT);
+  lserve_subpage_quest_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
+      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   return lserve_subpage_quest_launched();
 }
 

@@ -339,8 +339,9 @@ enum { QUEST_INDEX_FUSED = 0, QUEST_INDEX_SCORE = 1, QUEST_INDEX_SELECT = 2 };
  *   %7 = reduce.max %6, head : [page]
  *   %8 = const 64 : []
  *   select.top %7, %8 keep first 1, last 2
- * The phases live in quest_index_phases; quest_score_kernel instantiates it for
- * SCORE alone, so the scoring launch does not carry the top-k's registers.
+ * The phases live in quest_index_phases; quest_score_kernel and quest_select_kernel
+ * instantiate it for one phase each, so neither launch carries the other's
+ * registers and both fit two blocks per SM.
  */
 static __device__ __forceinline__ void
 quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field_ptrs &fields, const float *state_in,
@@ -427,11 +428,19 @@ quest_index_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields,
 }
 
 /* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
 quest_score_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
   quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, QUEST_INDEX_SCORE);
+}
+
+/* The SELECT launch alone: top-k on the scores SCORE wrote, two blocks per SM. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
+quest_select_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, QUEST_INDEX_SELECT);
 }
 
 #ifndef __CUDACC_RTC__
@@ -610,8 +619,8 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
   blocks = (max_pages + per_block - 1) / per_block;
   quest_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
-  quest_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
-      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, QUEST_INDEX_SELECT);
+  quest_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
+      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   return quest_launched();
 }
 
