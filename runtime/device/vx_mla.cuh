@@ -173,12 +173,11 @@ static __global__ void __launch_bounds__(HEADS * VX_MLA_TILE) vx_mla_decode_part
  * 16-byte cp.async into a VX_MLA_STAGES-deep ring of [token][dc+dr] rows
  * (row stride padded by 8 elements: ldmatrix of 8 rows hits 8 different
  * bank groups), the block does:
- *  1. S = Q K^T  [heads x 32 tokens] as 2 fragments of MT*16 heads x 16
- *     tokens (MT m16 tiles x two n8 tiles); each fragment's (dc+dr)/16
- *     k-steps are split over KSPLIT = 4 warps (k = kh, kh + 4, ...), so a K
- *     element is read from shared memory once per tile, and each warp keeps
- *     the A fragments of its k-steps of Q (zero-padded to MT*16 rows) in
- *     registers for the whole kernel (loaded once by ldmatrix).
+ *  1. S = Q K^T  [heads x 32 tokens] as MT*2 fragments of 16 heads x 16
+ *     tokens (two n8 tiles); each fragment's (dc+dr)/16 k-steps are split
+ *     over KSPLIT = 8 / (MT*2) warps (k = kh, kh + KSPLIT, ...), each with
+ *     two accumulator sets (even/odd steps) so the MMA chains stay short;
+ *     Q (zero-padded to MT*16 rows) is read from shared memory by ldmatrix.
  *     Warps kh > 0 leave their partial sums in shared memory. __syncthreads
  *     Warps kh == 0 add them, mask tokens (-inf), and write per-row maxima
  *     of their 16 tokens to shared memory.                 __syncthreads
@@ -221,10 +220,9 @@ template <int HEADS, int DC, int DR> struct vx_mla_shape {
   static constexpr int RING_BYTES = VX_MLA_STAGES * TILE_ELEMS * 2;
   static constexpr int Q_BYTES = MT * 16 * LROW * 2;
   static constexpr int P_BYTES = MT * 16 * PROW * 2;
-  static constexpr int NF = VX_MLA_TOK / 16;         /* S fragments (all MT*16 heads x 16 tokens) per tile */
+  static constexpr int NF = MT * (VX_MLA_TOK / 16);   /* S fragments (16 heads x 16 tokens) per tile */
   static constexpr int KSPLIT = VX_MLA_WARPS / NF;    /* warps sharing one fragment's k-steps */
-  static constexpr int QK = (KSTEPS + KSPLIT - 1) / KSPLIT; /* k-steps per warp (Q kept in registers) */
-  static constexpr int PART_BYTES = (KSPLIT - 1) * NF * 32 * MT * 8 * 4; /* their partial sums */
+  static constexpr int PART_BYTES = (KSPLIT - 1) * NF * 32 * 8 * 4; /* their partial sums */
   static constexpr int SMEM_BYTES = RING_BYTES + Q_BYTES + P_BYTES + PART_BYTES;
   static_assert(D % 16 == 0, "dc + dr must be a multiple of 16");
   static_assert(DC % (16 * VX_MLA_WARPS) == 0, "dc must be a multiple of 128");
@@ -325,16 +323,13 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
   const T *lat = reinterpret_cast<const T *>(a.kv.k_pool);
   const int ps = a.kv.page_size;
 
-  /* S role: token slice sts (all head tiles), k-split part skh; the
-   * skh == 0 warps also own the slice's softmax. */
-  constexpr int NF = S::NF, KSPLIT = S::KSPLIT, QK = S::QK;
-  const int sts = warp % NF, skh = warp / NF;
+  /* S role: fragment sf = (m-tile smt, token slice sts), k-split part skh;
+   * the skh == 0 warps also own the fragment's softmax. */
+  constexpr int NF = S::NF, KSPLIT = S::KSPLIT;
+  const int sf = warp % NF, skh = warp / NF;
   const bool s_role = skh == 0;
-  float m_s[MT][2]; /* rows mt*16 + g, + 8 */
-  unsigned qreg[MT][QK][4]; /* A fragments of k-steps skh + KSPLIT*i */
-#pragma unroll
-  for (int mt = 0; mt < MT; ++mt) m_s[mt][0] = m_s[mt][1] = VX_NEG_INF;
-  bool q_ready = false;
+  const int smt = sf / NSLICE, sts = sf % NSLICE;
+  float m_s[2] = {VX_NEG_INF, VX_NEG_INF}; /* rows smt*16 + g, + 8 */
   /* PV role (every warp): dims [warp * WDIMS, +WDIMS) of every head row. */
   float o[MT][NT][4];
   float m_pv[MT][2], l_pv[MT][2];
@@ -365,53 +360,50 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
 
   auto consume = [&](int tile, int stage, int ntok) {
     const T *kt = ring + stage * S::TILE_ELEMS;
-    float sc[MT][2][4];
-    bool okv[2][2];
-    float s[MT][2][4];
-#pragma unroll
-    for (int mt = 0; mt < MT; ++mt)
+    float sc[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+    bool okv[2][4] = {{false, false, false, false}, {false, false, false, false}};
+    float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+    {
+      /* 1. S = Q K^T for 16 heads x 16 tokens, this warp's k-steps. */
+      float s2[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+      const T *qrow = q_s + (smt * 16 + (mat & 1) * 8 + mr) * LROW + (mat >> 1) * 8;
+      const T *krow = kt + (sts * 16 + (mat >> 1) * 8 + mr) * LROW + (mat & 1) * 8;
+#pragma unroll 3
+      for (int k = skh; k < S::KSTEPS; k += 2 * KSPLIT) {
+        unsigned qa[4], kb[4];
+        vx_mla_ldsm_x4(qa, qrow + k * 16);
+        vx_mla_ldsm_x4(kb, krow + k * 16);
+        MMA::run(s[0], qa, kb[0], kb[1]);
+        MMA::run(s[1], qa, kb[2], kb[3]);
+        if (k + KSPLIT < S::KSTEPS) {
+          unsigned qb[4], kc[4];
+          vx_mla_ldsm_x4(qb, qrow + (k + KSPLIT) * 16);
+          vx_mla_ldsm_x4(kc, krow + (k + KSPLIT) * 16);
+          MMA::run(s2[0], qb, kc[0], kc[1]);
+          MMA::run(s2[1], qb, kc[2], kc[3]);
+        }
+      }
 #pragma unroll
       for (int j = 0; j < 2; ++j)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) s[mt][j][e] = sc[mt][j][e] = 0.f;
-    okv[0][0] = okv[0][1] = okv[1][0] = okv[1][1] = false;
-    {
-      /* 1. S = Q K^T for all heads x 16 tokens, this warp's k-steps. */
-      const T *krow = kt + (sts * 16 + (mat >> 1) * 8 + mr) * LROW + (mat & 1) * 8;
-#pragma unroll
-      for (int i = 0; i < QK; ++i) {
-        const int k = skh + KSPLIT * i;
-        if (k < S::KSTEPS) {
-          unsigned kb[4];
-          vx_mla_ldsm_x4(kb, krow + k * 16);
-#pragma unroll
-          for (int mt = 0; mt < MT; ++mt) {
-            MMA::run(s[mt][0], qreg[mt][i], kb[0], kb[1]);
-            MMA::run(s[mt][1], qreg[mt][i], kb[2], kb[3]);
-          }
-        }
-      }
+        for (int e = 0; e < 4; ++e) s[j][e] += s2[j][e];
       if (!s_role) {
-        float *dst = part_s + ((skh - 1) * NF + sts) * MT * 8 * 32 + lane;
+        float *dst = part_s + ((skh - 1) * NF + sf) * 8 * 32 + lane;
 #pragma unroll
-        for (int mt = 0; mt < MT; ++mt)
+        for (int j = 0; j < 2; ++j)
 #pragma unroll
-          for (int j = 0; j < 2; ++j)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) dst[((mt * 2 + j) * 4 + e) * 32] = s[mt][j][e];
+          for (int e = 0; e < 4; ++e) dst[(j * 4 + e) * 32] = s[j][e];
       }
     }
     __syncthreads();
     if (s_role) {
 #pragma unroll
       for (int kh = 1; kh < KSPLIT; ++kh) {
-        const float *src = part_s + ((kh - 1) * NF + sts) * MT * 8 * 32 + lane;
+        const float *src = part_s + ((kh - 1) * NF + sf) * 8 * 32 + lane;
 #pragma unroll
-        for (int mt = 0; mt < MT; ++mt)
+        for (int j = 0; j < 2; ++j)
 #pragma unroll
-          for (int j = 0; j < 2; ++j)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) s[mt][j][e] += src[((mt * 2 + j) * 4 + e) * 32];
+          for (int e = 0; e < 4; ++e) s[j][e] += src[(j * 4 + e) * 32];
       }
       /* The 16-token slice lies in one page (page sizes are multiples of 16). */
       const int t16 = tile * VX_MLA_TOK + sts * 16;
@@ -420,68 +412,60 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
         const int pl = t16 / ps, off = t16 - pl * ps;
         lim = valid_s[pl] - off;
       }
+      float mx0 = VX_NEG_INF, mx1 = VX_NEG_INF;
 #pragma unroll
       for (int j = 0; j < 2; ++j)
 #pragma unroll
-        for (int e = 0; e < 2; ++e) okv[j][e] = j * 8 + quad * 2 + e < lim;
-#pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-        float mx0 = VX_NEG_INF, mx1 = VX_NEG_INF;
-#pragma unroll
-        for (int j = 0; j < 2; ++j)
-#pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            sc[mt][j][e] = okv[j][e] ? s[mt][j][e] * qscale : VX_NEG_INF;         /* row g */
-            sc[mt][j][e + 2] = okv[j][e] ? s[mt][j][e + 2] * qscale : VX_NEG_INF; /* row g + 8 */
-            mx0 = fmaxf(mx0, sc[mt][j][e]);
-            mx1 = fmaxf(mx1, sc[mt][j][e + 2]);
-          }
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-        if (quad == 0) {
-          red_max[sts][mt * 16 + g] = mx0;
-          red_max[sts][mt * 16 + g + 8] = mx1;
+        for (int e = 0; e < 2; ++e) {
+          const bool ok = j * 8 + quad * 2 + e < lim;
+          okv[j][e] = okv[j][e + 2] = ok;
+          sc[j][e] = ok ? s[j][e] * qscale : VX_NEG_INF;         /* row g */
+          sc[j][e + 2] = ok ? s[j][e + 2] * qscale : VX_NEG_INF; /* row g + 8 */
+          mx0 = fmaxf(mx0, sc[j][e]);
+          mx1 = fmaxf(mx1, sc[j][e + 2]);
         }
+      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+      if (quad == 0) {
+        red_max[sts][smt * 16 + g] = mx0;
+        red_max[sts][smt * 16 + g + 8] = mx1;
       }
     }
     __syncthreads();
     if (s_role) {
       /* 2. Softmax of the tile with the lazy running maximum. */
+      float sum[2];
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-        float sum[2];
+      for (int r = 0; r < 2; ++r) {
+        const int hr = smt * 16 + g + r * 8;
+        float mx = VX_NEG_INF;
 #pragma unroll
-        for (int r = 0; r < 2; ++r) {
-          const int hr = mt * 16 + g + r * 8;
-          float mx = VX_NEG_INF;
+        for (int i = 0; i < NSLICE; ++i) mx = fmaxf(mx, red_max[i][hr]);
+        if (mx > m_s[r] + VX_RESCALE_SLACK) m_s[r] = mx;
+        sum[r] = 0.f;
+      }
+      T *prow0 = p_s + (smt * 16 + g) * PROW + sts * 16 + quad * 2;
 #pragma unroll
-          for (int i = 0; i < NSLICE; ++i) mx = fmaxf(mx, red_max[i][hr]);
-          if (mx > m_s[mt][r] + VX_RESCALE_SLACK) m_s[mt][r] = mx;
-          sum[r] = 0.f;
+      for (int j = 0; j < 2; ++j) {
+        float p[4];
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          p[e] = okv[j][e] ? exp2f(sc[j][e] - m_s[e >> 1]) : 0.f;
+          sum[e >> 1] += p[e];
         }
-        T *prow0 = p_s + (mt * 16 + g) * PROW + sts * 16 + quad * 2;
+        *reinterpret_cast<unsigned *>(prow0 + j * 8) = MMA::pack(p[0], p[1]);
+        *reinterpret_cast<unsigned *>(prow0 + 8 * PROW + j * 8) = MMA::pack(p[2], p[3]);
+      }
 #pragma unroll
-        for (int j = 0; j < 2; ++j) {
-          float p[4];
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            p[e] = okv[j][e & 1] ? exp2f(sc[mt][j][e] - m_s[mt][e >> 1]) : 0.f;
-            sum[e >> 1] += p[e];
-          }
-          *reinterpret_cast<unsigned *>(prow0 + j * 8) = MMA::pack(p[0], p[1]);
-          *reinterpret_cast<unsigned *>(prow0 + 8 * PROW + j * 8) = MMA::pack(p[2], p[3]);
-        }
-#pragma unroll
-        for (int r = 0; r < 2; ++r) {
-          sum[r] += __shfl_xor_sync(0xffffffffu, sum[r], 1);
-          sum[r] += __shfl_xor_sync(0xffffffffu, sum[r], 2);
-        }
-        if (quad == 0) {
-          red_sum[sts][mt * 16 + g] = sum[0];
-          red_sum[sts][mt * 16 + g + 8] = sum[1];
-        }
+      for (int r = 0; r < 2; ++r) {
+        sum[r] += __shfl_xor_sync(0xffffffffu, sum[r], 1);
+        sum[r] += __shfl_xor_sync(0xffffffffu, sum[r], 2);
+      }
+      if (quad == 0) {
+        red_sum[sts][smt * 16 + g] = sum[0];
+        red_sum[sts][smt * 16 + g + 8] = sum[1];
       }
     }
     __syncthreads();
@@ -551,19 +535,6 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
     for (int k = 0; k < ntiles; ++k) {
       vx_cp_async_wait<VX_MLA_STAGES - 2>();
       __syncthreads(); /* tile k landed for every thread; tile k-1 fully consumed */
-      if (!q_ready) { /* the query landed with the first tile: keep this warp's A fragments */
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-          for (int i = 0; i < QK; ++i) {
-            const int kk = skh + KSPLIT * i;
-            if (kk < S::KSTEPS)
-              vx_mla_ldsm_x4(qreg[mt][i], q_s + (mt * 16 + (mat & 1) * 8 + mr) * LROW + (mat >> 1) * 8 + kk * 16);
-            else
-              qreg[mt][i][0] = qreg[mt][i][1] = qreg[mt][i][2] = qreg[mt][i][3] = 0u;
-          }
-        q_ready = true;
-      }
       const int next = k + VX_MLA_STAGES - 1;
       if (next < ntiles) issue(next, next % VX_MLA_STAGES, ntok);
       vx_cp_async_commit();
