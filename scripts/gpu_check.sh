@@ -69,7 +69,10 @@ tail -4 "$OUT/test.log"
 
 if [ $SANITIZE = 1 ] && command -v compute-sanitizer >/dev/null; then
   echo "== compute-sanitizer"
-  timeout 150 compute-sanitizer --tool memcheck --error-exitcode 9 $B/vx_gpu_test --quick > "$OUT/memcheck.log" 2>&1; rc=$?
+  # API errors are not reported: the test provokes some on purpose (a kernel
+  # name the NVRTC module lacks must give VXRT_ERROR_NOT_FOUND) and checks
+  # every other call's status itself; memory errors are what this run is for.
+  timeout 150 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 $B/vx_gpu_test --quick > "$OUT/memcheck.log" 2>&1; rc=$?
   RESULT[memcheck]="rc=$rc $(grep -m1 'ERROR SUMMARY' "$OUT/memcheck.log")"
   timeout 150 compute-sanitizer --tool racecheck --error-exitcode 9 $B/vx_gpu_test --quick > "$OUT/racecheck.log" 2>&1; rc=$?
   RESULT[racecheck]="rc=$rc $(grep -m1 -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$OUT/racecheck.log")"
