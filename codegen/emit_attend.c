@@ -24,7 +24,8 @@ void vx_cg_emit_attention(vx_cg *cg) {
   vx_buf_line(b, "/* Exact softmax attention over the selected pages: split-KV flash decoding");
   vx_buf_line(b, " * (%s), then the", mla ? "vx_mla_decode_partial_mma_kernel: tensor cores, <= 32 heads of a request per block"
                                           : "vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block");
-  vx_buf_line(b, " * log-sum-exp merge of the chunks. The plan (chunks per row) follows the");
+  vx_buf_line(b, " * log-sum-exp merge of the chunks%s. The plan (chunks per row) follows the",
+              mla ? "" : " (none with one chunk per row)");
   vx_buf_line(b, " * runtime's rule; `scratch` holds at least %s_attention_bytes(). */", a);
   vx_buf_line(b, "static void %s_launch_attention(vx_decode_args args, int max_pages, char *scratch, cudaStream_t stream) {", a);
   if (mla) {
@@ -63,7 +64,9 @@ void vx_cg_emit_attention(vx_cg *cg) {
   else
     vx_buf_line(b, "  vx_decode_partial_mma_kernel<%s_kv_t, %s_HEAD_DIM, %s_GROUP><<<(unsigned)(rows * plan.num_chunks), threads, smem, stream>>>(args);",
                 a, u, u);
-  vx_buf_line(b, "  vx_decode_merge_kernel<%s_kv_t, %s_OUT_DIM>", a, u);
+  /* GQA with one chunk per row: the partial kernel wrote the output itself */
+  const char *merge_guard = mla ? "" : "if (plan.num_chunks > 1) ";
+  vx_buf_line(b, "  %svx_decode_merge_kernel<%s_kv_t, %s_OUT_DIM>", merge_guard, a, u);
   vx_buf_line(b, "      <<<(unsigned)(args.kv.batch * args.num_qo_heads), %s_OUT_DIM < 1024 ? %s_OUT_DIM : 1024, 0, stream>>>(args, %s_GROUP);",
               u, u, u);
   vx_buf_line(b, "}");

@@ -131,7 +131,8 @@ template <typename T, int D, int G> static void launch_gqa(vx_decode_args a, int
   cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   apply_plan(&a, rows, G, D, max_pages, device_capacity(kernel, VX_DECODE_THREADS, smem));
   vx_decode_partial_mma_kernel<T, D, G><<<(unsigned)(rows * a.num_chunks), VX_DECODE_THREADS, smem, s>>>(a);
-  vx_decode_merge_kernel<T, D><<<(unsigned)(a.kv.batch * a.num_qo_heads), D, 0, s>>>(a, G);
+  /* one chunk per row: the partial kernel wrote the output itself */
+  if (a.num_chunks > 1) vx_decode_merge_kernel<T, D><<<(unsigned)(a.kv.batch * a.num_qo_heads), D, 0, s>>>(a, G);
 }
 
 template <typename T, int D>

@@ -406,7 +406,7 @@ static int block_topk_capacity(const void *kernel, int threads, int smem) {
 
 /* Exact softmax attention over the selected pages: split-KV flash decoding
  * (vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block), then the
- * log-sum-exp merge of the chunks. The plan (chunks per row) follows the
+ * log-sum-exp merge of the chunks (none with one chunk per row). The plan (chunks per row) follows the
  * runtime's rule; `scratch` holds at least block_topk_attention_bytes(). */
 static void block_topk_launch_attention(vx_decode_args args, int max_pages, char *scratch, cudaStream_t stream) {
   const long long rows = (long long)args.kv.batch * args.kv.num_kv_heads;
@@ -424,7 +424,7 @@ static void block_topk_launch_attention(vx_decode_args args, int max_pages, char
   args.ws_o = reinterpret_cast<float *>(scratch);
   args.ws_lse = reinterpret_cast<float *>(scratch + block_topk_round_up(slots * BLOCK_TOPK_OUT_DIM * 4ull));
   vx_decode_partial_mma_kernel<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP><<<(unsigned)(rows * plan.num_chunks), threads, smem, stream>>>(args);
-  vx_decode_merge_kernel<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>
+  if (plan.num_chunks > 1) vx_decode_merge_kernel<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>
       <<<(unsigned)(args.kv.batch * args.num_qo_heads), BLOCK_TOPK_OUT_DIM < 1024 ? BLOCK_TOPK_OUT_DIM : 1024, 0, stream>>>(args, BLOCK_TOPK_GROUP);
 }
 

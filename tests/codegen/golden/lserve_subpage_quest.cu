@@ -469,7 +469,7 @@ static int lserve_subpage_quest_capacity(const void *kernel, int threads, int sm
 
 /* Exact softmax attention over the selected pages: split-KV flash decoding
  * (vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block), then the
- * log-sum-exp merge of the chunks. The plan (chunks per row) follows the
+ * log-sum-exp merge of the chunks (none with one chunk per row). The plan (chunks per row) follows the
  * runtime's rule; `scratch` holds at least lserve_subpage_quest_attention_bytes(). */
 static void lserve_subpage_quest_launch_attention(vx_decode_args args, int max_pages, char *scratch, cudaStream_t stream) {
   const long long rows = (long long)args.kv.batch * args.kv.num_kv_heads;
@@ -487,7 +487,7 @@ static void lserve_subpage_quest_launch_attention(vx_decode_args args, int max_p
   args.ws_o = reinterpret_cast<float *>(scratch);
   args.ws_lse = reinterpret_cast<float *>(scratch + lserve_subpage_quest_round_up(slots * LSERVE_SUBPAGE_QUEST_OUT_DIM * 4ull));
   vx_decode_partial_mma_kernel<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_HEAD_DIM, LSERVE_SUBPAGE_QUEST_GROUP><<<(unsigned)(rows * plan.num_chunks), threads, smem, stream>>>(args);
-  vx_decode_merge_kernel<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_OUT_DIM>
+  if (plan.num_chunks > 1) vx_decode_merge_kernel<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_OUT_DIM>
       <<<(unsigned)(args.kv.batch * args.num_qo_heads), LSERVE_SUBPAGE_QUEST_OUT_DIM < 1024 ? LSERVE_SUBPAGE_QUEST_OUT_DIM : 1024, 0, stream>>>(args, LSERVE_SUBPAGE_QUEST_GROUP);
 }
 
