@@ -113,7 +113,7 @@ vxrt_status vxrt_sparse_decode(const vxrt_paged_kv *kv, const void *q, void *out
 
 /* MLA: kv is the latent cache (num_kv_heads 1, head_dim = kv_lora_rank +
  * rope_dim, supported 512 + 64, bf16 or f16), q [batch, num_heads, head_dim]
- * (absorbed), out [batch, num_heads, kv_lora_rank]; num_heads 16 or 20.
+ * (absorbed), out [batch, num_heads, kv_lora_rank]; num_heads 16, 20, 32, 64 or 128.
  * sel_pages == NULL means dense (max_pages_per_row = most pages of any
  * request); otherwise rows are requests and max_pages_per_row is max_sel. */
 size_t vxrt_mla_workspace_size(int32_t batch, int32_t num_heads, int32_t kv_lora_rank, int32_t max_pages_per_row);
