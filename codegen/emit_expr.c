@@ -188,7 +188,7 @@ static void body_reduce_warp(vx_cg *cg, const vx_op *op) {
  * the group meets through log2(L) xor shuffles (which stay inside the
  * group), so every lane of the group returns the result. Sum order: per
  * lane sequential, then a pairwise tree over the L lanes. */
-static void body_reduce_lanes(vx_cg *cg, const vx_op *op) {
+static void body_reduce_lanes(vx_cg *cg, const vx_op *op, bool meet_lanes) {
   vx_buf *b = cg->out;
   const vx_op *x = op->operands[0];
   const bool is_max = op->code == VX_OP_REDUCE_MAX, is_min = op->code == VX_OP_REDUCE_MIN;
@@ -205,6 +205,10 @@ static void body_reduce_lanes(vx_cg *cg, const vx_op *op) {
   else
     vx_buf_puts(b, op->code == VX_OP_REDUCE_NORM ? "acc + x * x" : "acc + x");
   vx_buf_puts(b, ";\n    }\n  }\n");
+  if (!meet_lanes) { /* the lane's own dims only: the caller meets the lanes */
+    vx_buf_puts(b, "  return acc;\n");
+    return;
+  }
   vx_buf_printf(b, "  for (int o = %d; o > 0; o >>= 1) acc = ", cg->lanes / 2);
   if (combine)
     vx_buf_printf(b, combine, "__shfl_xor_sync(0xffffffffu, acc, o)");
@@ -223,13 +227,78 @@ static bool warp_reduction(const vx_op *op) {
          vx_shape_has(op->shape, VX_AXIS_PAGE);
 }
 
+/* Vector emitter: a reduction over head (max, min, sum, mean) of a per-head
+ * sum over dim, [page, head] -> [page], whose only user it is (quest's and
+ * block top-k's score). Reducing each head's sum through its own log2(L)
+ * shuffles costs H * log2(L) shuffle-add pairs per page; a transposed
+ * butterfly halves the values a lane holds at each of the first log2(H)
+ * steps instead (H - 1 + log2(L) - log2(H) + log2(H) shuffles in all: 7
+ * instead of 16 for 4 heads over 16 lanes), which matters because the GQA
+ * index is issue-bound (bench/RESULTS.md run 11). Same values, other
+ * summation order over lanes. */
+static bool transposed_head_reduction(const vx_cg *cg, const vx_op *op) {
+  if (!cg->vec || in_cache(op) || vx_op_info_of(op->code)->cls != VX_OPC_REDUCE || op->axis != VX_AXIS_HEAD ||
+      op->code == VX_OP_REDUCE_NORM || op->shape.axes != VX_AXIS_BIT(VX_AXIS_PAGE))
+    return false;
+  const vx_op *x = op->operands[0];
+  if (!warp_reduction(x) || x->code != VX_OP_REDUCE_SUM ||
+      x->shape.axes != (VX_AXIS_BIT(VX_AXIS_PAGE) | VX_AXIS_BIT(VX_AXIS_HEAD)) || !x->uses || x->uses->next)
+    return false;
+  const int heads = vx_cg_extent(cg->m, x->shape, VX_AXIS_HEAD);
+  return heads >= 2 && heads <= cg->lanes && (heads & (heads - 1)) == 0;
+}
+
+/* The sum over dim feeding a transposed head reduction: emitted as its
+ * lane-local part only (NAME_partial). */
+static bool lane_partial_only(const vx_cg *cg, const vx_op *op) {
+  return warp_reduction(op) && op->uses && !op->uses->next && transposed_head_reduction(cg, op->uses->user);
+}
+
+static void body_reduce_heads_transposed(vx_cg *cg, const vx_op *op) {
+  vx_buf *b = cg->out;
+  const vx_op *x = op->operands[0];
+  const int heads = vx_cg_extent(cg->m, x->shape, VX_AXIS_HEAD), lanes = cg->lanes;
+  char name[96];
+  vx_cg_value_name(cg, x, name, sizeof name);
+  vx_buf_printf(b, "  /* per-head lane sums of %%%d meet in a transposed butterfly: at shuffle distance\n"
+                   "   * o the lanes with bit o set keep the upper half of their heads */\n", x->id);
+  vx_buf_printf(b, "  float part[%d];\n#pragma unroll\n  for (int h = 0; h < %d; ++h) part[h] = %s_partial(c, pg, h);\n",
+                heads, heads, name);
+  int o = lanes / 2;
+  for (int m = heads; m > 1; m /= 2, o /= 2) {
+    vx_buf_printf(b, "  { /* %d -> %d heads per lane */\n    const bool up = (pg.lane & %d) != 0;\n", m, m / 2, o);
+    vx_buf_printf(b, "#pragma unroll\n    for (int i = 0; i < %d; ++i) {\n", m / 2);
+    vx_buf_printf(b, "      const float send = up ? part[i] : part[i + %d];\n", m / 2);
+    vx_buf_printf(b, "      part[i] = (up ? part[i + %d] : part[i]) + __shfl_xor_sync(0xffffffffu, send, %d);\n    }\n  }\n",
+                  m / 2, o);
+  }
+  if (o > 0)
+    vx_buf_printf(b, "  for (int o = %d; o > 0; o >>= 1) part[0] = part[0] + __shfl_xor_sync(0xffffffffu, part[0], o);\n", o);
+  /* lane l now holds head (l / (lanes / heads)) 's whole sum; combine heads */
+  const bool is_max = op->code == VX_OP_REDUCE_MAX, is_min = op->code == VX_OP_REDUCE_MIN;
+  vx_buf_printf(b, "  float acc = part[0]; /* the head this lane's high bits name */\n");
+  vx_buf_printf(b, "  for (int o = %d; o >= %d; o >>= 1) acc = ", lanes / 2, lanes / heads);
+  if (is_max || is_min)
+    vx_buf_printf(b, "%s(acc, __shfl_xor_sync(0xffffffffu, acc, o));\n", is_max ? "fmaxf" : "fminf");
+  else
+    vx_buf_puts(b, "acc + __shfl_xor_sync(0xffffffffu, acc, o);\n");
+  if (op->code == VX_OP_REDUCE_MEAN)
+    vx_buf_printf(b, "  return acc / %d.0f;\n", heads);
+  else
+    vx_buf_puts(b, "  return acc;\n");
+}
+
 static void body_reduce(vx_cg *cg, const vx_op *op) {
   vx_buf *b = cg->out;
   const vx_op *x = op->operands[0];
   const char *v = vx_cg_axis_var[op->axis];
+  if (transposed_head_reduction(cg, op)) {
+    body_reduce_heads_transposed(cg, op);
+    return;
+  }
   if (warp_reduction(op)) {
     if (cg->vec)
-      body_reduce_lanes(cg, op);
+      body_reduce_lanes(cg, op, true);
     else
       body_reduce_warp(cg, op);
     return;
@@ -563,6 +632,12 @@ void vx_cg_emit_value_functions(vx_cg *cg, const vx_func *f) {
         vx_buf_puts(b, "}\n\n");
       }
       lane_accessor(cg, op);
+      continue;
+    }
+    if (lane_partial_only(cg, op)) {
+      signature(cg, op, "_partial", -1);
+      body_reduce_lanes(cg, op, false);
+      vx_buf_puts(b, "}\n\n");
       continue;
     }
     const int renamed = cls == VX_OPC_AXISMAP ? (int)op->axis : -1;

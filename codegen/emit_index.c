@@ -225,12 +225,25 @@ static void emit_support(vx_cg *cg) {
     }
     vx_buf_blank(b);
   }
-  vx_buf_line(b, "/* Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */");
-  vx_buf_line(b, "static __device__ __forceinline__ %s_page %s_page_at(const %s_index_ctx &c, int j) {", cg->alg, cg->alg,
-              cg->alg);
-  vx_buf_line(b, "  %s_page pg;", cg->alg);
-  vx_buf_line(b, "  pg.j = j;");
-  vx_buf_line(b, "  pg.phys = c.pages[j];");
+  if (cg->vec) {
+    /* The page id arrives from the caller: the page loop loads the next
+     * iteration's ids while this one's fields are in flight, so a page
+     * costs one memory round trip instead of two (id, then fields). */
+    vx_buf_line(b, "/* Logical page j whose page-table entry is id (c.pages[j], read by the caller).");
+    vx_buf_line(b, " * Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */");
+    vx_buf_line(b, "static __device__ __forceinline__ %s_page %s_page_at(const %s_index_ctx &c, int j, int id) {", cg->alg,
+                cg->alg, cg->alg);
+    vx_buf_line(b, "  %s_page pg;", cg->alg);
+    vx_buf_line(b, "  pg.j = j;");
+    vx_buf_line(b, "  pg.phys = id;");
+  } else {
+    vx_buf_line(b, "/* Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */");
+    vx_buf_line(b, "static __device__ __forceinline__ %s_page %s_page_at(const %s_index_ctx &c, int j) {", cg->alg, cg->alg,
+                cg->alg);
+    vx_buf_line(b, "  %s_page pg;", cg->alg);
+    vx_buf_line(b, "  pg.j = j;");
+    vx_buf_line(b, "  pg.phys = c.pages[j];");
+  }
   vx_buf_line(b, "  if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;");
   if (cg->vec && cg->chunks > 0) {
     vx_buf_line(b, "  pg.lane = threadIdx.x & %d;", cg->lanes - 1);
@@ -312,7 +325,8 @@ static void emit_page_reduce(vx_cg *cg, const vx_op *x, vx_op_code code, int off
     vx_buf_line(b, "for (int base = (threadIdx.x >> 5) * %d; base < c.n; base += VX_TOPK_WARPS * %d) {", 32 / cg->lanes,
                 32 / cg->lanes);
     vx_buf_line(b, "  const int mine = base + (int)((threadIdx.x & 31) / %d);", cg->lanes);
-    vx_buf_line(b, "  const %s_page pg = %s_page_at(c, mine < c.n ? mine : base);", cg->alg, cg->alg);
+    vx_buf_line(b, "  const int j = mine < c.n ? mine : base;");
+    vx_buf_line(b, "  const %s_page pg = %s_page_at(c, j, c.pages[j]);", cg->alg, cg->alg);
     vx_buf_line(b, "  const float x = %s;", xc);
     vx_buf_line(b, "  if (mine < c.n) {");
     if (shift >= 0)
@@ -456,15 +470,28 @@ static void emit_state_values(vx_cg *cg, vx_buf *b, const vx_func *f, const char
  * pages per lane per iteration (straight-line code: the second page's
  * loads issue before the first page's shuffles). The trip count is
  * warp-uniform (a lane past the end re-scores its warp's first page and
- * drops it), so the groups' shuffles stay converged. */
+ * drops it), so the groups' shuffles stay converged. The page-table
+ * entries of the next iteration are loaded one iteration ahead. */
 static void emit_vec_page_loop(vx_cg *cg, const vx_func *f, const vx_op *sel) {
   vx_buf *b = cg->out;
   const int per_warp = 32 / cg->lanes;
   const int np = cg->vec_pages;
   vx_buf_line(b, "/* %d lanes per page, %d pages per warp, %d page%s per lane in flight. */", cg->lanes, per_warp, np,
               np > 1 ? "s" : "");
-  vx_buf_line(b, "for (int base = first + (threadIdx.x >> 5) * %d; base < end; base += VX_TOPK_WARPS * %d) {", per_warp,
-              np * per_warp);
+  const bool pages = needs_page_var(f, sel);
+  const int step = np * per_warp;
+  if (pages) { /* the first iteration's page-table entries */
+    vx_buf_line(b, "int next_id[%d];", np);
+    vx_buf_line(b, "{");
+    vx_buf_line(b, "  const int base = first + (threadIdx.x >> 5) * %d;", per_warp);
+    vx_buf_line(b, "#pragma unroll");
+    vx_buf_line(b, "  for (int u = 0; u < %d; ++u) {", np);
+    vx_buf_line(b, "    const int mine = base + (int)((threadIdx.x & 31) / %d) + u * VX_TOPK_WARPS * %d;", cg->lanes, per_warp);
+    vx_buf_line(b, "    next_id[u] = base < end ? c.pages[mine < end ? mine : base] : 0;");
+    vx_buf_line(b, "  }");
+    vx_buf_line(b, "}");
+  }
+  vx_buf_line(b, "for (int base = first + (threadIdx.x >> 5) * %d; base < end; base += VX_TOPK_WARPS * %d) {", per_warp, step);
   b->indent++;
   for (int u = 0; u < np; u++) {
     if (u)
@@ -473,9 +500,18 @@ static void emit_vec_page_loop(vx_cg *cg, const vx_func *f, const vx_op *sel) {
       vx_buf_line(b, "const int mine0 = base + (int)((threadIdx.x & 31) / %d);", cg->lanes);
     vx_buf_line(b, "const int p%d = mine%d < end ? mine%d : base;", u, u, u);
   }
-  if (needs_page_var(f, sel)) {
+  if (pages) {
     if (np > 1) vx_buf_line(b, "/* both pages' field loads are issued before either page is scored */");
-    for (int u = 0; u < np; u++) vx_buf_line(b, "const %s_page pg%d = %s_page_at(c, p%d);", cg->alg, u, cg->alg, u);
+    for (int u = 0; u < np; u++)
+      vx_buf_line(b, "const %s_page pg%d = %s_page_at(c, p%d, next_id[%d]);", cg->alg, u, cg->alg, u, u);
+    vx_buf_line(b, "{ /* the next iteration's page-table entries, while these fields load */");
+    vx_buf_line(b, "  const int nb = base + VX_TOPK_WARPS * %d;", step);
+    vx_buf_line(b, "#pragma unroll");
+    vx_buf_line(b, "  for (int u = 0; u < %d; ++u) {", np);
+    vx_buf_line(b, "    const int mine = nb + (int)((threadIdx.x & 31) / %d) + u * VX_TOPK_WARPS * %d;", cg->lanes, per_warp);
+    vx_buf_line(b, "    if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];");
+    vx_buf_line(b, "  }");
+    vx_buf_line(b, "}");
   }
   for (int u = 0; u < np; u++) {
     vx_buf_line(b, "float score%d;", u);

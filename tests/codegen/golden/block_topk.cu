@@ -133,11 +133,12 @@ static __device__ __forceinline__ float block_topk_lane_bf16(const uint4 &v, int
   return __uint_as_float((i & 1) ? (w & 0xffff0000u) : (w << 16));
 }
 
-/* Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */
-static __device__ __forceinline__ block_topk_page block_topk_page_at(const block_topk_index_ctx &c, int j) {
+/* Logical page j whose page-table entry is id (c.pages[j], read by the caller).
+ * Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */
+static __device__ __forceinline__ block_topk_page block_topk_page_at(const block_topk_index_ctx &c, int j, int id) {
   block_topk_page pg;
   pg.j = j;
-  pg.phys = c.pages[j];
+  pg.phys = id;
   if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;
   pg.lane = threadIdx.x & 15;
   /* every field chunk of the page this lane needs, issued together */
@@ -284,14 +285,31 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
     const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
     const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
     /* 16 lanes per page, 2 pages per warp, 2 pages per lane in flight. */
+    int next_id[2];
+    {
+      const int base = first + (threadIdx.x >> 5) * 2;
+    #pragma unroll
+      for (int u = 0; u < 2; ++u) {
+        const int mine = base + (int)((threadIdx.x & 31) / 16) + u * VX_TOPK_WARPS * 2;
+        next_id[u] = base < end ? c.pages[mine < end ? mine : base] : 0;
+      }
+    }
     for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 4) {
       const int mine0 = base + (int)((threadIdx.x & 31) / 16);
       const int p0 = mine0 < end ? mine0 : base;
       const int mine1 = mine0 + VX_TOPK_WARPS * 2;
       const int p1 = mine1 < end ? mine1 : base;
       /* both pages' field loads are issued before either page is scored */
-      const block_topk_page pg0 = block_topk_page_at(c, p0);
-      const block_topk_page pg1 = block_topk_page_at(c, p1);
+      const block_topk_page pg0 = block_topk_page_at(c, p0, next_id[0]);
+      const block_topk_page pg1 = block_topk_page_at(c, p1, next_id[1]);
+      { /* the next iteration's page-table entries, while these fields load */
+        const int nb = base + VX_TOPK_WARPS * 4;
+      #pragma unroll
+        for (int u = 0; u < 2; ++u) {
+          const int mine = nb + (int)((threadIdx.x & 31) / 16) + u * VX_TOPK_WARPS * 2;
+          if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
+        }
+      }
       float score0;
       float score1;
       {

@@ -210,11 +210,12 @@ static __device__ __forceinline__ float quest_lane_bf16(const uint4 &v, int i) {
   return __uint_as_float((i & 1) ? (w & 0xffff0000u) : (w << 16));
 }
 
-/* Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */
-static __device__ __forceinline__ quest_page quest_page_at(const quest_index_ctx &c, int j) {
+/* Logical page j whose page-table entry is id (c.pages[j], read by the caller).
+ * Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */
+static __device__ __forceinline__ quest_page quest_page_at(const quest_index_ctx &c, int j, int id) {
   quest_page pg;
   pg.j = j;
-  pg.phys = c.pages[j];
+  pg.phys = id;
   if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;
   pg.lane = threadIdx.x & 15;
   /* every field chunk of the page this lane needs, issued together */
@@ -286,7 +287,7 @@ static __device__ __forceinline__ float quest_index_v5(const quest_index_ctx &c,
 }
 
 /* %6 = reduce.sum %5, dim : [page, head] */
-static __device__ __forceinline__ float quest_index_v6(const quest_index_ctx &c, const quest_page &pg, int h) {
+static __device__ __forceinline__ float quest_index_v6_partial(const quest_index_ctx &c, const quest_page &pg, int h) {
   float acc = 0.0f;
 #pragma unroll
   for (int k = 0; k < 1; ++k) {
@@ -298,20 +299,36 @@ static __device__ __forceinline__ float quest_index_v6(const quest_index_ctx &c,
       acc = acc + x;
     }
   }
-  for (int o = 8; o > 0; o >>= 1) acc = acc + __shfl_xor_sync(0xffffffffu, acc, o);
   return acc;
 }
 
 /* %7 = reduce.max %6, head : [page] */
 static __device__ __forceinline__ float quest_index_v7(const quest_index_ctx &c, const quest_page &pg) {
-  const int count = 4;
-  float acc = __int_as_float(0x7fffffff);
+  /* per-head lane sums of %6 meet in a transposed butterfly: at shuffle distance
+   * o the lanes with bit o set keep the upper half of their heads */
+  float part[4];
 #pragma unroll
-  for (int h = 0; h < count; ++h) {
-    const float x = quest_index_v6(c, pg, h);
-    acc = fmaxf(acc, x);
+  for (int h = 0; h < 4; ++h) part[h] = quest_index_v6_partial(c, pg, h);
+  { /* 4 -> 2 heads per lane */
+    const bool up = (pg.lane & 8) != 0;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const float send = up ? part[i] : part[i + 2];
+      part[i] = (up ? part[i + 2] : part[i]) + __shfl_xor_sync(0xffffffffu, send, 8);
+    }
   }
-  return count > 0 ? acc : 0.0f;
+  { /* 2 -> 1 heads per lane */
+    const bool up = (pg.lane & 4) != 0;
+#pragma unroll
+    for (int i = 0; i < 1; ++i) {
+      const float send = up ? part[i] : part[i + 1];
+      part[i] = (up ? part[i + 1] : part[i]) + __shfl_xor_sync(0xffffffffu, send, 4);
+    }
+  }
+  for (int o = 2; o > 0; o >>= 1) part[0] = part[0] + __shfl_xor_sync(0xffffffffu, part[0], o);
+  float acc = part[0]; /* the head this lane's high bits name */
+  for (int o = 8; o >= 4; o >>= 1) acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, o));
+  return acc;
 }
 
 /* %8 = const 64 : [] */
@@ -384,14 +401,31 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
     const int first = phase == QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
     const int end = phase == QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
     /* 16 lanes per page, 2 pages per warp, 2 pages per lane in flight. */
+    int next_id[2];
+    {
+      const int base = first + (threadIdx.x >> 5) * 2;
+    #pragma unroll
+      for (int u = 0; u < 2; ++u) {
+        const int mine = base + (int)((threadIdx.x & 31) / 16) + u * VX_TOPK_WARPS * 2;
+        next_id[u] = base < end ? c.pages[mine < end ? mine : base] : 0;
+      }
+    }
     for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 4) {
       const int mine0 = base + (int)((threadIdx.x & 31) / 16);
       const int p0 = mine0 < end ? mine0 : base;
       const int mine1 = mine0 + VX_TOPK_WARPS * 2;
       const int p1 = mine1 < end ? mine1 : base;
       /* both pages' field loads are issued before either page is scored */
-      const quest_page pg0 = quest_page_at(c, p0);
-      const quest_page pg1 = quest_page_at(c, p1);
+      const quest_page pg0 = quest_page_at(c, p0, next_id[0]);
+      const quest_page pg1 = quest_page_at(c, p1, next_id[1]);
+      { /* the next iteration's page-table entries, while these fields load */
+        const int nb = base + VX_TOPK_WARPS * 4;
+      #pragma unroll
+        for (int u = 0; u < 2; ++u) {
+          const int mine = nb + (int)((threadIdx.x & 31) / 16) + u * VX_TOPK_WARPS * 2;
+          if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
+        }
+      }
       float score0;
       float score1;
       {
