@@ -18,7 +18,7 @@ NCU=${NCU:-$(command -v ncu || echo /usr/local/cuda/bin/ncu)}
 metrics=gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active,launch__registers_per_thread,launch__grid_size,launch__block_size,launch__occupancy_limit_registers,launch__occupancy_limit_shared_mem
 # shellcheck disable=SC2086
 timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --print-units base --metrics "$metrics" --cache-control all \
-  -k 'regex:^(quest|block_topk)_(score|index)' --launch-count "${PROFILE_KERNELS:-12}" \
+  -k 'regex:^(quest|block_topk)_(score|select|index)' --launch-count "${PROFILE_KERNELS:-12}" \
   "$B/step_bench" ${PROFILE_SHAPE:---contexts 32768 --batches 32} --reps 3 > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
 rc=$?
 python3 - "$OUT/ncu.csv" <<'PY'
