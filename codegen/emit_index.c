@@ -687,11 +687,6 @@ void vx_cg_emit_index(vx_cg *cg) {
     static const char *const params =
         "(vx_paged_kv kv, const %s_kv_t *q, %s_field_ptrs fields, const float *state_in,\n"
         "    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block%s) {\n";
-    vx_buf_printf(b, "/* Every phase (as in the scalar form): the SELECT launch, or FUSED. */\n");
-    vx_buf_printf(b, "extern \"C\" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)\n%s_index_kernel", cg->alg);
-    vx_buf_printf(b, params, cg->alg, cg->alg, ",\n    int phase");
-    vx_buf_printf(b, "  %s_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,\n"
-                     "      pages_per_block, phase);\n}\n\n", cg->alg);
     /* Two blocks per SM (<= 64 registers) where the lane's resident values
      * leave room. One block of 16 warps per SM kept only 16 x 4 pages of
      * fields in flight: ncu on the H200 showed quest's scoring at 1.8 TB/s

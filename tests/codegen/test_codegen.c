@@ -79,7 +79,10 @@ static void test_structure_and_determinism(void **state) {
   assert_memory_equal(a.h, b.h, a.h_len);
   /* kernels with stable extern "C" names, the runtime pasted, launchers hidden from NVRTC */
   assert_non_null(strstr(a.cu, "extern \"C\" __global__ void __launch_bounds__(QK_CACHE_THREADS)\nqk_cache_update_kernel("));
-  assert_non_null(strstr(a.cu, "qk_index_kernel("));
+  /* the vector index form: scoring and selection as two kernels, no all-phase kernel */
+  assert_non_null(strstr(a.cu, "qk_score_kernel("));
+  assert_non_null(strstr(a.cu, "qk_select_kernel("));
+  assert_null(strstr(a.cu, "qk_index_kernel("));
   assert_non_null(strstr(a.cu, "/* ======== runtime/device/vx_topk.cuh (verbatim) ======== */"));
   assert_non_null(strstr(a.cu, "#ifndef __CUDACC_RTC__"));
   assert_null(strstr(a.cu, "\n#include \"vx_")); /* sibling includes are pasted, not included */

@@ -6,7 +6,7 @@
  *   cached  the same call again after unloading (XXH3-keyed cubin read +
  *           cudaLibraryLoadData + lookup), median of 5; target < 50 ms
  * CUDA context creation is done (and timed) before either. KERNEL defaults
- * to <basename>_index_kernel (every generated .cu has one). Prints one
+ * to <basename>_cache_update_kernel (every algorithm with fields). Prints one
  * PASS/FAIL line per measurement; exit 0 when both pass, 1 otherwise,
  * 2 on a setup error, 77 without a GPU. */
 #include <algorithm>
@@ -80,7 +80,8 @@ int main(int argc, char **argv) {
     const char *base = strrchr(argv[1], '/');
     base = base ? base + 1 : argv[1];
     const char *dot = strrchr(base, '.');
-    snprintf(kernel, sizeof kernel, "%.*s_index_kernel", (int)(dot ? dot - base : (long)strlen(base)), base);
+    /* every algorithm that stores fields has it, whatever its index form */
+    snprintf(kernel, sizeof kernel, "%.*s_cache_update_kernel", (int)(dot ? dot - base : (long)strlen(base)), base);
   }
   char *src = read_file(argv[1]);
   if (!src) {

@@ -452,15 +452,6 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
               sel_count + r, topk);
 }
 
-/* Every phase (as in the scalar form): the SELECT launch, or FUSED. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
-quest_index_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
-    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
-    int phase) {
-  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
-      pages_per_block, phase);
-}
-
 /* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */
 extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
 quest_score_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
