@@ -15,7 +15,7 @@ expect_reject() { # NAME PATTERN vortexc-args...
   if ! grep -q "$pattern" "$work/$name.err"; then echo "$name: no diagnostic matching '$pattern':"; cat "$work/$name.err"; fail=1; fi
   if ls "$work/$name".cu "$work/$name".h >/dev/null 2>&1; then echo "$name: output files left behind"; fail=1; fi
 }
-# MLA decode in the runtime needs 16 <= 16 * heads <= 1024 and 16 * heads >= dc / 2.
+# The MLA decode kernel (tensor cores) takes 16 to 128 heads.
 expect_reject mla_4_heads "MLA with 4 heads" "$examples/mla_centroid.vtx" --group=4
 # The decode kernels read head dims that are multiples of 64.
 expect_reject head_dim_96 "head dim 96" "$examples/quest.vtx" --head-dim=96
