@@ -466,6 +466,23 @@ static void emit_state_values(vx_cg *cg, vx_buf *b, const vx_func *f, const char
   }
 }
 
+/* next_id[u] = page-table entry of the page lane group u would score in
+ * the iteration starting at `base_fmt` (formatted with arg), if it exists. */
+static void emit_page_ids(vx_cg *cg, const char *why, const char *base_fmt, int arg) {
+  vx_buf *b = cg->out;
+  char nb[96];
+  snprintf(nb, sizeof nb, base_fmt, arg);
+  vx_buf_line(b, "{ /* %s */", why);
+  vx_buf_line(b, "  const int nb = %s;", nb);
+  vx_buf_line(b, "#pragma unroll");
+  vx_buf_line(b, "  for (int u = 0; u < %d; ++u) {", cg->vec_pages);
+  vx_buf_line(b, "    const int mine = nb + (int)((threadIdx.x & 31) / %d) + u * VX_TOPK_WARPS * %d;", cg->lanes,
+              32 / cg->lanes);
+  vx_buf_line(b, "    if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];");
+  vx_buf_line(b, "  }");
+  vx_buf_line(b, "}");
+}
+
 /* The vector page loop: L lanes per page, 32/L pages per warp, and two
  * pages per lane per iteration (straight-line code: the second page's
  * loads issue before the first page's shuffles). The trip count is
@@ -480,16 +497,9 @@ static void emit_vec_page_loop(vx_cg *cg, const vx_func *f, const vx_op *sel) {
               np > 1 ? "s" : "");
   const bool pages = needs_page_var(f, sel);
   const int step = np * per_warp;
-  if (pages) { /* the first iteration's page-table entries */
-    vx_buf_line(b, "int next_id[%d];", np);
-    vx_buf_line(b, "{");
-    vx_buf_line(b, "  const int base = first + (threadIdx.x >> 5) * %d;", per_warp);
-    vx_buf_line(b, "#pragma unroll");
-    vx_buf_line(b, "  for (int u = 0; u < %d; ++u) {", np);
-    vx_buf_line(b, "    const int mine = base + (int)((threadIdx.x & 31) / %d) + u * VX_TOPK_WARPS * %d;", cg->lanes, per_warp);
-    vx_buf_line(b, "    next_id[u] = base < end ? c.pages[mine < end ? mine : base] : 0;");
-    vx_buf_line(b, "  }");
-    vx_buf_line(b, "}");
+  if (pages) {
+    vx_buf_line(b, "int next_id[%d] = {0};", np);
+    emit_page_ids(cg, "the first iteration's page-table entries", "first + (threadIdx.x >> 5) * %d", per_warp);
   }
   vx_buf_line(b, "for (int base = first + (threadIdx.x >> 5) * %d; base < end; base += VX_TOPK_WARPS * %d) {", per_warp, step);
   b->indent++;
@@ -504,14 +514,8 @@ static void emit_vec_page_loop(vx_cg *cg, const vx_func *f, const vx_op *sel) {
     if (np > 1) vx_buf_line(b, "/* both pages' field loads are issued before either page is scored */");
     for (int u = 0; u < np; u++)
       vx_buf_line(b, "const %s_page pg%d = %s_page_at(c, p%d, next_id[%d]);", cg->alg, u, cg->alg, u, u);
-    vx_buf_line(b, "{ /* the next iteration's page-table entries, while these fields load */");
-    vx_buf_line(b, "  const int nb = base + VX_TOPK_WARPS * %d;", step);
-    vx_buf_line(b, "#pragma unroll");
-    vx_buf_line(b, "  for (int u = 0; u < %d; ++u) {", np);
-    vx_buf_line(b, "    const int mine = nb + (int)((threadIdx.x & 31) / %d) + u * VX_TOPK_WARPS * %d;", cg->lanes, per_warp);
-    vx_buf_line(b, "    if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];");
-    vx_buf_line(b, "  }");
-    vx_buf_line(b, "}");
+    emit_page_ids(cg, "the next iteration's page-table entries, while these fields load", "base + VX_TOPK_WARPS * %d",
+                  step);
   }
   for (int u = 0; u < np; u++) {
     vx_buf_line(b, "float score%d;", u);

@@ -1645,13 +1645,13 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
     const int first = phase == QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
     const int end = phase == QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
     /* 16 lanes per page, 2 pages per warp, 2 pages per lane in flight. */
-    int next_id[2];
-    {
-      const int base = first + (threadIdx.x >> 5) * 2;
+    int next_id[2] = {0};
+    { /* the first iteration's page-table entries */
+      const int nb = first + (threadIdx.x >> 5) * 2;
     #pragma unroll
       for (int u = 0; u < 2; ++u) {
-        const int mine = base + (int)((threadIdx.x & 31) / 16) + u * VX_TOPK_WARPS * 2;
-        next_id[u] = base < end ? c.pages[mine < end ? mine : base] : 0;
+        const int mine = nb + (int)((threadIdx.x & 31) / 16) + u * VX_TOPK_WARPS * 2;
+        if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
       }
     }
     for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 4) {
