@@ -7,7 +7,10 @@
 #include "vx_attention.cuh"
 #include "vx_decode_mma.cuh"
 #include "vx_mla.cuh"
-#include "vx_topk.cuh"
+#ifdef VX_MLA_SIMT
+#include "vx_mla_simt.cuh"
+#endif
+#include "vx_select_kernels.cuh"
 
 #include "vxrt_internal.h"
 
@@ -120,7 +123,7 @@ static void apply_plan(vx_decode_args *a, long long rows, int group, int out_dim
 }
 
 /* GQA decode uses the tensor-core kernel (vx_decode_mma.cuh); the CUDA-core
- * vx_decode_partial_kernel stays in the headers as the portable reference. */
+ * vx_decode_partial_kernel (vx_decode_simt.cuh) is the portable reference. */
 template <typename T, int D, int G> static void launch_gqa(vx_decode_args a, int max_pages, cudaStream_t s) {
   const long long rows = (long long)a.kv.batch * a.kv.num_kv_heads;
   constexpr int smem = vx_decode_mma_smem_bytes<D>();

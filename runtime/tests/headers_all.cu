@@ -5,8 +5,11 @@
 #include "vx_plan.h"
 #include "vx_page_table.cuh"
 #include "vx_topk.cuh"
+#include "vx_select_kernels.cuh"
 #include "vx_attention.cuh"
+#include "vx_decode_simt.cuh"
 #include "vx_mla.cuh"
+#include "vx_mla_simt.cuh"
 #include "vx_decode_mma.cuh"
 
 template __global__ void vx_decode_partial_kernel<__nv_bfloat16, 128, 4>(vx_decode_args);

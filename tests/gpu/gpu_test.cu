@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "gpu_common.h"
-#include "vx_attention.cuh" /* the CUDA-core kernel, launched directly below */
+#include "vx_decode_simt.cuh" /* the CUDA-core kernel, launched directly below */
 
 static int g_failures = 0;
 static int g_checks = 0;
