@@ -49,10 +49,9 @@ void vx_cg_emit_attention(vx_cg *cg) {
     vx_buf_line(b, "   * than keeping once-only global state. If it fails, the launch fails. */");
     vx_buf_line(b, "  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);");
   }
-  if (mla) /* plan over (request, head group) rows: the blocks the launch really has */
-    vx_buf_line(b, "  const vx_decode_plan plan = vx_make_decode_plan(rows * head_groups, max_pages, %s_capacity(kernel, threads, smem));", a);
-  else
-    vx_buf_line(b, "  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages, %s_capacity(kernel, threads, smem));", a);
+  /* MLA plans over (request, head group) rows: the blocks the launch really has */
+  vx_buf_line(b, "  const vx_decode_plan plan = vx_make_decode_plan(%s, max_pages, %s_capacity(kernel, threads, smem));",
+              mla ? "rows * head_groups" : "rows", a);
   vx_buf_line(b, "  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * %s_GROUP;", u);
   vx_buf_line(b, "  args.num_chunks = plan.num_chunks;");
   vx_buf_line(b, "  args.chunk_pages = plan.chunk_pages;");

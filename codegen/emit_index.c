@@ -225,25 +225,17 @@ static void emit_support(vx_cg *cg) {
     }
     vx_buf_blank(b);
   }
-  if (cg->vec) {
-    /* The page id arrives from the caller: the page loop loads the next
-     * iteration's ids while this one's fields are in flight, so a page
-     * costs one memory round trip instead of two (id, then fields). */
+  /* Vector form: the page id arrives from the caller, because the page loop
+   * loads the next iteration's ids while this one's fields are in flight (a
+   * page costs one memory round trip instead of two: id, then fields). */
+  if (cg->vec)
     vx_buf_line(b, "/* Logical page j whose page-table entry is id (c.pages[j], read by the caller).");
-    vx_buf_line(b, " * Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */");
-    vx_buf_line(b, "static __device__ __forceinline__ %s_page %s_page_at(const %s_index_ctx &c, int j, int id) {", cg->alg,
-                cg->alg, cg->alg);
-    vx_buf_line(b, "  %s_page pg;", cg->alg);
-    vx_buf_line(b, "  pg.j = j;");
-    vx_buf_line(b, "  pg.phys = id;");
-  } else {
-    vx_buf_line(b, "/* Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */");
-    vx_buf_line(b, "static __device__ __forceinline__ %s_page %s_page_at(const %s_index_ctx &c, int j) {", cg->alg, cg->alg,
-                cg->alg);
-    vx_buf_line(b, "  %s_page pg;", cg->alg);
-    vx_buf_line(b, "  pg.j = j;");
-    vx_buf_line(b, "  pg.phys = c.pages[j];");
-  }
+  vx_buf_line(b, "%s Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */", cg->vec ? " *" : "/*");
+  vx_buf_line(b, "static __device__ __forceinline__ %s_page %s_page_at(const %s_index_ctx &c, int j%s) {", cg->alg, cg->alg,
+              cg->alg, cg->vec ? ", int id" : "");
+  vx_buf_line(b, "  %s_page pg;", cg->alg);
+  vx_buf_line(b, "  pg.j = j;");
+  vx_buf_line(b, "  pg.phys = %s;", cg->vec ? "id" : "c.pages[j]");
   vx_buf_line(b, "  if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;");
   if (cg->vec && cg->chunks > 0) {
     vx_buf_line(b, "  pg.lane = threadIdx.x & %d;", cg->lanes - 1);
@@ -546,6 +538,19 @@ static void emit_vec_page_loop(vx_cg *cg, const vx_func *f, const vx_op *sel) {
   vx_buf_line(b, "}");
 }
 
+/* One launchable kernel: ALG_index_phases instantiated for one phase. */
+static void emit_phase_kernel(vx_cg *cg, const char *phase, const char *name, int min_blocks, const char *why) {
+  vx_buf *b = cg->out;
+  vx_buf_printf(b, "/* The %s launch alone: %s. */\n", phase, why);
+  vx_buf_printf(b, "extern \"C\" __global__ void __launch_bounds__(VX_TOPK_THREADS, %d)\n%s_%s_kernel", min_blocks, cg->alg,
+                name);
+  vx_buf_printf(b, "(vx_paged_kv kv, const %s_kv_t *q, %s_field_ptrs fields, const float *state_in,\n"
+                   "    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {\n",
+                cg->alg, cg->alg);
+  vx_buf_printf(b, "  %s_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,\n"
+                   "      pages_per_block, %s_INDEX_%s);\n}\n\n", cg->alg, cg->upper, phase);
+}
+
 void vx_cg_emit_index(vx_cg *cg) {
   vx_buf *b = cg->out;
   const vx_module *m = cg->m;
@@ -688,28 +693,16 @@ void vx_cg_emit_index(vx_cg *cg) {
   vx_buf_line(b, "}");
   vx_buf_blank(b);
   if (split) {
-    static const char *const params =
-        "(vx_paged_kv kv, const %s_kv_t *q, %s_field_ptrs fields, const float *state_in,\n"
-        "    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block%s) {\n";
     /* Two blocks per SM (<= 64 registers) where the lane's resident values
      * leave room. One block of 16 warps per SM kept only 16 x 4 pages of
      * fields in flight: ncu on the H200 showed quest's scoring at 1.8 TB/s
      * with 25% of the warp slots active (bench/RESULTS.md run 9). At 40
      * resident words (quest: the query group plus two pages of envelopes)
-     * ptxas spills about 50 bytes per thread, to L1. */
+     * ptxas spills 8 bytes per thread, to L1. */
     const bool two = cg->lane_floats <= 40;
-    vx_buf_printf(b, "/* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */\n");
-    vx_buf_printf(b, "extern \"C\" __global__ void __launch_bounds__(VX_TOPK_THREADS, %d)\n%s_score_kernel", two ? 2 : 1,
-                  cg->alg);
-    vx_buf_printf(b, params, cg->alg, cg->alg, "");
-    vx_buf_printf(b, "  %s_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,\n"
-                     "      pages_per_block, %s_INDEX_SCORE);\n}\n\n", cg->alg, cg->upper);
+    emit_phase_kernel(cg, "SCORE", "score", two ? 2 : 1, "no top-k code, fewer registers, more blocks per SM");
     /* The SELECT launch has one block per row: at one block per SM a batch
      * of 32 x 8 KV heads took two waves (ncu: 21 us of quest's index). */
-    vx_buf_printf(b, "/* The SELECT launch alone: top-k on the scores SCORE wrote, two blocks per SM. */\n");
-    vx_buf_printf(b, "extern \"C\" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)\n%s_select_kernel", cg->alg);
-    vx_buf_printf(b, params, cg->alg, cg->alg, "");
-    vx_buf_printf(b, "  %s_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,\n"
-                     "      pages_per_block, %s_INDEX_SELECT);\n}\n\n", cg->alg, cg->upper);
+    emit_phase_kernel(cg, "SELECT", "select", 2, "top-k on the scores SCORE wrote, two blocks per SM");
   }
 }
