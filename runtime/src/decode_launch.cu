@@ -114,9 +114,12 @@ static int device_capacity(const void *kernel, int threads, int smem) {
   return sms * per_sm;
 }
 
-static void apply_plan(vx_decode_args *a, long long rows, int group, int out_dim, int max_pages, int capacity) {
-  const vx_decode_plan p = vx_make_decode_plan(rows, max_pages, capacity);
-  const unsigned long long slots = (unsigned long long)rows * p.num_chunks * group;
+/* plan_rows: the blocks of one chunk (what fills the device); partials:
+ * the (row, head) partial results one chunk writes (what sizes ws_o). */
+static void apply_plan(vx_decode_args *a, long long plan_rows, long long partials, int out_dim, int max_pages,
+                       int capacity) {
+  const vx_decode_plan p = vx_make_decode_plan(plan_rows, max_pages, capacity);
+  const unsigned long long slots = (unsigned long long)partials * p.num_chunks;
   a->num_chunks = p.num_chunks;
   a->chunk_pages = p.chunk_pages;
   a->ws_lse = reinterpret_cast<float *>(reinterpret_cast<char *>(a->ws_o) + ((slots * out_dim * 4ull + 255ull) & ~255ull));
@@ -132,7 +135,7 @@ template <typename T, int D, int G> static void launch_gqa(vx_decode_args a, int
    * idempotent and cheap, so no once-only global state is needed. If it
    * fails, the launch below fails and launch_status reports it. */
   cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  apply_plan(&a, rows, G, D, max_pages, device_capacity(kernel, VX_DECODE_THREADS, smem));
+  apply_plan(&a, rows, rows * G, D, max_pages, device_capacity(kernel, VX_DECODE_THREADS, smem));
   vx_decode_partial_mma_kernel<T, D, G><<<(unsigned)(rows * a.num_chunks), VX_DECODE_THREADS, smem, s>>>(a);
   /* one chunk per row: the partial kernel wrote the output itself */
   if (a.num_chunks > 1) vx_decode_merge_kernel<T, D><<<(unsigned)(a.kv.batch * a.num_qo_heads), D, 0, s>>>(a, G);
@@ -209,7 +212,7 @@ extern "C" vxrt_status vxrt_sparse_decode(const vxrt_paged_kv *kv, const void *q
 template <typename T, int H> static void launch_mla(vx_decode_args a, int max_pages, cudaStream_t s) {
 #ifdef VX_MLA_SIMT
   const void *kernel = reinterpret_cast<const void *>(vx_mla_decode_partial_kernel<T, H, 512, 64>);
-  apply_plan(&a, a.kv.batch, H, 512, max_pages, device_capacity(kernel, H * VX_MLA_TILE, 0));
+  apply_plan(&a, a.kv.batch, (long long)a.kv.batch * H, 512, max_pages, device_capacity(kernel, H * VX_MLA_TILE, 0));
   vx_mla_decode_partial_kernel<T, H, 512, 64><<<(unsigned)((long long)a.kv.batch * a.num_chunks), H * VX_MLA_TILE, 0, s>>>(a);
 #else
   constexpr int smem = vx_mla_smem_bytes<H, 512, 64>();
@@ -218,12 +221,8 @@ template <typename T, int H> static void launch_mla(vx_decode_args a, int max_pa
   cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   /* Plan over (request, head group) rows so the blocks fill the device;
    * the chunk count stays within what the workspace was sized for. */
-  const vx_decode_plan p = vx_make_decode_plan((long long)a.kv.batch * hg, max_pages,
-                                               device_capacity(kernel, VX_MLA_THREADS, smem));
-  const unsigned long long slots = (unsigned long long)a.kv.batch * p.num_chunks * H;
-  a.num_chunks = p.num_chunks;
-  a.chunk_pages = p.chunk_pages;
-  a.ws_lse = reinterpret_cast<float *>(reinterpret_cast<char *>(a.ws_o) + ((slots * 512 * 4ull + 255ull) & ~255ull));
+  apply_plan(&a, (long long)a.kv.batch * hg, (long long)a.kv.batch * H, 512, max_pages,
+             device_capacity(kernel, VX_MLA_THREADS, smem));
   vx_mla_decode_partial_mma_kernel<T, H, 512, 64>
       <<<(unsigned)((long long)a.kv.batch * a.num_chunks * hg), VX_MLA_THREADS, smem, s>>>(a);
 #endif
