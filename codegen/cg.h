@@ -25,6 +25,35 @@ typedef struct vx_row_slot {
   int offset2;     /* softmax over page: the sum array (the max is at offset) */
 } vx_row_slot;
 
+/* Tensor-core scoring (emit_index_mma.c): a reduction over dim of a
+ * bilinear form of page fields and a page-independent value `a`:
+ *   DOT      sum(a * F, dim)
+ *   ENV_MAX  sum(max(a * F1, a * F2), dim) = a+ . max(F1,F2) + a- . min(F1,F2)
+ *   ENV_MIN  sum(min(a * F1, a * F2), dim) = a+ . min(F1,F2) + a- . max(F1,F2)
+ * computed for 16 pages x (heads of a) x split terms per mma.sync. */
+typedef enum vx_mma_kind { VX_MMA_DOT, VX_MMA_ENV_MAX, VX_MMA_ENV_MIN } vx_mma_kind;
+
+#define VX_CG_MMA_SUMS_MAX 2
+#define VX_CG_MMA_COLS 8 /* one n-tile of m16n8k16 */
+
+typedef struct vx_cg_mma_sum {
+  const vx_op *sum;   /* the reduce.sum over dim: [page] or [page, head] */
+  const vx_op *a;     /* staged, [dim] or [head, dim] */
+  const vx_op *f[2];  /* load.field [page, dim]; f[1] only for envelopes */
+  vx_mma_kind kind;
+  int heads;          /* extent of a's head axis (1 without one) */
+  int terms;          /* bf16/f16 values per element of a: 1 exact, 3 split */
+} vx_cg_mma_sum;
+
+typedef struct vx_cg_mma {
+  bool on;
+  vx_dtype dtype;     /* the fields' storage: bf16 or f16 (mma input type) */
+  int nsums;
+  vx_cg_mma_sum sums[VX_CG_MMA_SUMS_MAX];
+  int nfields;        /* distinct fields the sums read, by field index */
+  int fields[2 * VX_CG_MMA_SUMS_MAX];
+} vx_cg_mma;
+
 typedef struct vx_cg {
   const vx_module *m;
   const char *alg;      /* prefix of every generated name, e.g. "quest" */
@@ -44,6 +73,9 @@ typedef struct vx_cg {
   int vec_pages;        /* pages per lane per iteration of the SCORE loop (1 or 2) */
   int lane_floats;      /* registers per lane of resident values + field words */
   bool *lane_res;       /* by op id: page-independent value held in registers per lane */
+  /* tensor-core scoring (emit_index_mma.c): replaces the vector page loop */
+  bool want_mma;        /* --index-codegen=auto */
+  vx_cg_mma mma;
 } vx_cg;
 
 /* Records the first error; emission continues harmlessly, callers check
@@ -96,6 +128,28 @@ void vx_cg_analyse_index(vx_cg *cg);      /* emit_index.c */
 void vx_cg_emit_index(vx_cg *cg);         /* emit_index.c */
 /* emit_index.c: the score needs whole rows (one fused block per row). */
 bool vx_cg_index_reduces_over_page(const vx_cg *cg);
+/* emit_index.c: scoring and selection are separate launches (SCORE, SELECT). */
+bool vx_cg_index_split(const vx_cg *cg);
+/* emit_index.c: pages a warp scores per iteration of the SCORE loop. */
+int vx_cg_index_pages_per_warp(const vx_cg *cg);
+/* emit_index.c: inside the page loop, with pages pg<u> (u < np) built and
+ * mine<u>/p<u> declared: their scores and state values, then the lanes
+ * with (threadIdx.x & leader_mask) == 0 store them. */
+void vx_cg_emit_page_results(vx_cg *cg, const vx_op *sel, int np, int leader_mask);
+
+/* ---- emit_index_mma.c: tensor-core scoring ---- */
+/* Decides cg->mma (after the vector analysis; needs the split form). */
+void vx_cg_analyse_mma(vx_cg *cg);
+/* op is evaluated per dim inside an mma sum: no value function of its own. */
+bool vx_cg_mma_covers(const vx_cg *cg, const vx_op *op);
+/* op's value is one of the mma sums (its function reads pg.acc_vN). */
+bool vx_cg_mma_sourced(const vx_cg *cg, const vx_op *op);
+/* Page struct members, device helpers, the per-lane B fragments after
+ * the row phase, and the SCORE page loop. */
+void vx_cg_emit_mma_page_members(vx_cg *cg);
+void vx_cg_emit_mma_helpers(vx_cg *cg);
+void vx_cg_emit_mma_fragments(vx_cg *cg);
+void vx_cg_emit_mma_page_loop(vx_cg *cg, const vx_op *sel);
 /* emit_select.c: the mass-select device helper (emitted once, before the
  * kernel) and the select call ending the index kernel. */
 void vx_cg_emit_mass_select(vx_cg *cg);

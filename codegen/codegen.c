@@ -139,7 +139,9 @@ int vx_codegen_emit_opts(const vx_module *m, const char *header_name, const vx_c
   memset(out, 0, sizeof *out);
   cg.m = m;
   cg.alg = m->name;
-  cg.want_vec = !(opts && opts->index_scalar);
+  const vx_index_form form = opts ? opts->index_form : VX_INDEX_AUTO;
+  cg.want_vec = form != VX_INDEX_SCALAR;
+  cg.want_mma = form == VX_INDEX_AUTO;
   cg.err = err && errlen ? err : scratch_err;
   cg.errlen = err && errlen ? errlen : sizeof scratch_err;
   cg.err[0] = '\0';

@@ -23,13 +23,19 @@ typedef struct vx_codegen_output {
  * returns non-zero. */
 int vx_codegen_emit(const vx_module *m, const char *header_name, vx_codegen_output *out, char *err,
                     size_t errlen);
+/* The index kernel's scoring code. Each form falls back by itself to the
+ * next when a module does not fit it: mma -> vector -> scalar. */
+typedef enum vx_index_form {
+  VX_INDEX_AUTO,   /* default: tensor-core scoring of bilinear page scores
+                    * (docs/codegen.md "Tensor-core scoring"), else vector */
+  VX_INDEX_VECTOR, /* L lanes per page, 16-byte field loads, page-independent
+                    * values in registers */
+  VX_INDEX_SCALAR, /* a warp per page, lane l takes d = l, l + 32, ... */
+} vx_index_form;
+
 /* Internal code-generation choices (not part of the algorithm). */
 typedef struct vx_codegen_options {
-  /* The index kernel's scoring code: false (default) = the vector emitter
-   * (L lanes per page, 16-byte field loads, page-independent values in
-   * registers; falls back by itself when a module does not fit it), true =
-   * the per-element emitter (a warp per page, lane l takes d = l, l + 32). */
-  bool index_scalar;
+  vx_index_form index_form;
 } vx_codegen_options;
 
 /* vx_codegen_emit with options; `opts` NULL = defaults. */

@@ -310,7 +310,7 @@ static void body_reduce(vx_cg *cg, const vx_op *op) {
   /* max/min start from NaN: fmaxf/fminf return the other operand, so the
    * first element wins and NaNs are skipped, as in the interpreter. */
   vx_buf_printf(b, "  float acc = %s;\n", is_max || is_min ? "__int_as_float(0x7fffffff)" : "0.0f");
-  if (cg->vec && !in_cache(op) && vx_shape_has(op->shape, VX_AXIS_PAGE)) vx_buf_puts(b, "#pragma unroll\n");
+  if ((cg->vec || cg->mma.on) && !in_cache(op) && vx_shape_has(op->shape, VX_AXIS_PAGE)) vx_buf_puts(b, "#pragma unroll\n");
   vx_buf_printf(b, "  for (int %s = 0; %s < count; ++%s) {\n    const float x = ", v, v, v);
   call_from(cg, b, op, x, -1, NULL);
   vx_buf_puts(b, ";\n");
@@ -607,14 +607,35 @@ static void lane_accessor(vx_cg *cg, const vx_op *op) {
   vx_buf_puts(b, "dl];\n}\n\n");
 }
 
+/* A staged value only tensor-core sums read (their B fragments come from
+ * its row slot): no per-point accessor, which nvcc would flag as unused. */
+static bool only_read_by_mma(const vx_cg *cg, const vx_op *op) {
+  if (!cg->mma.on || !op->uses) return false;
+  for (const vx_use *u = op->uses; u; u = u->next)
+    if (!vx_cg_mma_covers(cg, u->user)) return false;
+  return true;
+}
+
 void vx_cg_emit_value_functions(vx_cg *cg, const vx_func *f) {
   vx_buf *b = cg->out;
   for (const vx_op *op = f->first; op; op = op->next) {
     const vx_op_class cls = vx_op_info_of(op->code)->cls;
-    if (cls == VX_OPC_SINK) continue;
+    if (cls == VX_OPC_SINK || (f->kind == VX_FUNC_INDEX && vx_cg_mma_covers(cg, op))) continue;
     const bool over_page = (cls == VX_OPC_REDUCE || cls == VX_OPC_AXISMAP) && op->axis == VX_AXIS_PAGE;
     const bool staged = f->kind == VX_FUNC_INDEX && cg->rows[op->id].kind == VX_ROW_STAGED &&
                         op->code != VX_OP_INPUT_Q;
+    if (f->kind == VX_FUNC_INDEX && only_read_by_mma(cg, op)) {
+      /* the B fragments read its row slot; the row phase still evaluates it */
+      if (staged) {
+        vx_buf_puts(b, "/* ");
+        vx_cg_describe_op(b, op);
+        vx_buf_puts(b, " (computed once per row, read by the tensor cores) */\n");
+        signature(cg, op, "_eval", -1);
+        emit_body(cg, op);
+        vx_buf_puts(b, "}\n\n");
+      }
+      continue;
+    }
     vx_buf_puts(b, "/* ");
     vx_cg_describe_op(b, op);
     vx_buf_puts(b, staged ? " (computed once per row, see the kernel) */\n" : " */\n");
@@ -622,6 +643,11 @@ void vx_cg_emit_value_functions(vx_cg *cg, const vx_func *f) {
       signature(cg, op, "", -1);
       body_page_axis(cg, op);
       vx_buf_puts(b, "}\n\n");
+      continue;
+    }
+    if (f->kind == VX_FUNC_INDEX && vx_cg_mma_sourced(cg, op)) { /* the page loop computed it */
+      signature(cg, op, "", -1);
+      vx_buf_printf(b, "  return pg.acc_v%d[%s];\n}\n\n", op->id, vx_shape_has(op->shape, VX_AXIS_HEAD) ? "h" : "0");
       continue;
     }
     const bool lane_res = f->kind == VX_FUNC_INDEX && cg->lane_res && cg->lane_res[op->id];

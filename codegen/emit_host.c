@@ -298,8 +298,9 @@ static void emit_launchers(vx_cg *cg) {
     vx_buf_printf(b, "  %s_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(\n", a);
     vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages, %s_INDEX_FUSED);\n", u);
   } else {
-    if (cg->vec) {
-      const int iter = cg->vec_pages * (32 / cg->lanes); /* pages per warp per iteration */
+    const bool split = vx_cg_index_split(cg);
+    if (split) {
+      const int iter = vx_cg_index_pages_per_warp(cg); /* pages per warp per iteration */
       vx_buf_printf(b, "  /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one\n"
                        "   * or two 512-thread blocks per SM at once), each a whole number of block\n"
                        "   * iterations (%d pages = 16 warps x %d), at least two; shapes only, so the\n"
@@ -317,14 +318,14 @@ static void emit_launchers(vx_cg *cg) {
     vx_buf_printf(b, "  if (per_block < 4 * VX_TOPK_WARPS) per_block = 4 * VX_TOPK_WARPS;\n");
     }
     vx_buf_printf(b, "  blocks = (max_pages + per_block - 1) / per_block;\n");
-    if (cg->vec) {
+    if (split) {
       vx_buf_printf(b, "  %s_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(\n", a);
       vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);\n");
     } else {
       vx_buf_printf(b, "  %s_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(\n", a);
       vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, %s_INDEX_SCORE);\n", u);
     }
-    if (cg->vec) {
+    if (split) {
       vx_buf_printf(b, "  %s_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(\n", a);
       vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);\n");
     } else {

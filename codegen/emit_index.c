@@ -140,6 +140,7 @@ void vx_cg_analyse_index(vx_cg *cg) {
   }
   cg->row_floats = used;
   analyse_vec(cg);
+  vx_cg_analyse_mma(cg);
 }
 
 static bool index_has(const vx_cg *cg, vx_op_code code) {
@@ -156,75 +157,18 @@ static bool has_page_reduction(const vx_cg *cg) {
 
 bool vx_cg_index_reduces_over_page(const vx_cg *cg) { return has_page_reduction(cg); }
 
-static void emit_support(vx_cg *cg) {
+bool vx_cg_index_split(const vx_cg *cg) { return (cg->vec || cg->mma.on) && !has_page_reduction(cg); }
+
+int vx_cg_index_pages_per_warp(const vx_cg *cg) {
+  if (cg->mma.on) return 16; /* one m16n8k16 tile */
+  return cg->vec ? cg->vec_pages * (32 / cg->lanes) : 1;
+}
+
+/* ALG_page_at: one page of the row (its id, and in the vector form the
+ * lane's 16-byte chunks of every field). */
+static void emit_page_at(vx_cg *cg) {
   vx_buf *b = cg->out;
   const vx_module *m = cg->m;
-  const bool inline_q = index_has(cg, VX_OP_INPUT_Q);
-  vx_buf_line(b, "/* What the index value functions see: one row (request b, KV head h). */");
-  vx_buf_line(b, "struct %s_index_ctx {", cg->alg);
-  vx_buf_line(b, "  const int *pages;       /* physical page of logical page j: pages[j] */");
-  vx_buf_line(b, "  long long num_phys;     /* pool capacity: larger ids are never read */");
-  vx_buf_line(b, "  int b, h, n, kv_heads;  /* n = pages of this request */");
-  if (inline_q) vx_buf_line(b, "  const %s_kv_t *q;       /* this row's query group [head][dim] */", cg->alg);
-  if (m->nfields > 0) vx_buf_line(b, "  %s_field_ptrs fields;", cg->alg);
-  if (m->nstates > 0) vx_buf_line(b, "  const float *state_in[%d]; /* previous step, this row */", m->nstates);
-  if (cg->row_floats > 0) vx_buf_line(b, "  const float *row;       /* row values in shared memory */");
-  for (const vx_op *op = m->index.first; op; op = op->next)
-    if (cg->vec && cg->lane_res[op->id])
-      vx_buf_line(b, "  float reg_v%d[%d];      /* %%%d, this lane's dims (registers) */", op->id,
-                  vx_cg_elems(m, op->shape) / m->geo.head_dim * cg->chunks * 8, op->id);
-  vx_buf_line(b, "};");
-  vx_buf_blank(b);
-  vx_buf_line(b, "/* A page of the row: logical index and physical pool id. */");
-  vx_buf_line(b, "struct %s_page {", cg->alg);
-  vx_buf_line(b, "  int j;");
-  vx_buf_line(b, "  int phys;");
-  if (cg->vec && cg->chunks > 0) {
-    vx_buf_line(b, "  int lane; /* lane in the page's group: dims (lane + k * %d) * 8 + e */", cg->lanes);
-    for (int i = 0; i < m->nfields; i++) {
-      const vx_ir_field *fl = &m->fields[i];
-      if (!vx_shape_has(fl->shape, VX_AXIS_DIM)) continue;
-      const int w = vx_cg_dtype_bytes(fl->storage) / 2;
-      vx_buf_line(b, "  uint4 f_%s[%d]; /* this lane's 16-byte chunks of field %s, loaded by %s_page_at */", fl->name,
-                  vx_cg_elems(m, fl->shape) / m->geo.head_dim * cg->chunks * w, fl->name, cg->alg);
-    }
-  }
-  vx_buf_line(b, "};");
-  vx_buf_blank(b);
-  if (cg->vec && cg->chunks > 0) {
-    vx_buf_line(b, "/* 16 bytes of a field through the non-coherent path (fields are read-only");
-    vx_buf_line(b, " * during the index): one LDG.E.128. */");
-    vx_buf_line(b, "static __device__ __forceinline__ uint4 %s_ld16(const void *p) {", cg->alg);
-    vx_buf_line(b, "  uint4 v;");
-    vx_buf_line(b, "  asm(\"ld.global.nc.v4.u32 {%%0, %%1, %%2, %%3}, [%%4];\" : \"=r\"(v.x), \"=r\"(v.y), \"=r\"(v.z), \"=r\"(v.w) : \"l\"(p));");
-    vx_buf_line(b, "  return v;");
-    vx_buf_line(b, "}");
-    vx_buf_line(b, "/* Element i of 16 loaded bytes (i is a compile-time constant once inlined). */");
-    vx_buf_line(b, "static __device__ __forceinline__ unsigned %s_lane_word(const uint4 &v, int w) {", cg->alg);
-    vx_buf_line(b, "  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;");
-    vx_buf_line(b, "}");
-    bool used[3] = {false, false, false};
-    for (int i = 0; i < m->nfields; i++)
-      used[m->fields[i].storage == VX_DTYPE_BF16 ? 0 : m->fields[i].storage == VX_DTYPE_F16 ? 1 : 2] = true;
-    if (used[0]) {
-      vx_buf_line(b, "static __device__ __forceinline__ float %s_lane_bf16(const uint4 &v, int i) {", cg->alg);
-      vx_buf_line(b, "  const unsigned w = %s_lane_word(v, i >> 1);", cg->alg);
-      vx_buf_line(b, "  return __uint_as_float((i & 1) ? (w & 0xffff0000u) : (w << 16));");
-      vx_buf_line(b, "}");
-    }
-    if (used[1]) {
-      vx_buf_line(b, "static __device__ __forceinline__ float %s_lane_f16(const uint4 &v, int i) {", cg->alg);
-      vx_buf_line(b, "  const unsigned w = %s_lane_word(v, i >> 1);", cg->alg);
-      vx_buf_line(b, "  return __half2float(__ushort_as_half((unsigned short)((i & 1) ? (w >> 16) : (w & 0xffffu))));");
-      vx_buf_line(b, "}");
-    }
-    if (used[2]) {
-      vx_buf_line(b, "static __device__ __forceinline__ float %s_lane_f32(const uint4 &v, int i) {", cg->alg);
-      vx_buf_line(b, "  return __uint_as_float(%s_lane_word(v, i));", cg->alg);
-      vx_buf_line(b, "}");
-    }
-    vx_buf_blank(b);
-  }
   /* Vector form: the page id arrives from the caller, because the page loop
    * loads the next iteration's ids while this one's fields are in flight (a
    * page costs one memory round trip instead of two: id, then fields). */
@@ -262,6 +206,82 @@ static void emit_support(vx_cg *cg) {
   vx_buf_line(b, "  return pg;");
   vx_buf_line(b, "}");
   vx_buf_blank(b);
+}
+
+static void emit_support(vx_cg *cg) {
+  vx_buf *b = cg->out;
+  const vx_module *m = cg->m;
+  const bool inline_q = index_has(cg, VX_OP_INPUT_Q);
+  vx_buf_line(b, "/* What the index value functions see: one row (request b, KV head h). */");
+  vx_buf_line(b, "struct %s_index_ctx {", cg->alg);
+  vx_buf_line(b, "  const int *pages;       /* physical page of logical page j: pages[j] */");
+  vx_buf_line(b, "  long long num_phys;     /* pool capacity: larger ids are never read */");
+  vx_buf_line(b, "  int b, h, n, kv_heads;  /* n = pages of this request */");
+  if (inline_q) vx_buf_line(b, "  const %s_kv_t *q;       /* this row's query group [head][dim] */", cg->alg);
+  if (m->nfields > 0) vx_buf_line(b, "  %s_field_ptrs fields;", cg->alg);
+  if (m->nstates > 0) vx_buf_line(b, "  const float *state_in[%d]; /* previous step, this row */", m->nstates);
+  if (cg->row_floats > 0) vx_buf_line(b, "  const float *row;       /* row values in shared memory */");
+  for (const vx_op *op = m->index.first; op; op = op->next)
+    if (cg->vec && cg->lane_res[op->id])
+      vx_buf_line(b, "  float reg_v%d[%d];      /* %%%d, this lane's dims (registers) */", op->id,
+                  vx_cg_elems(m, op->shape) / m->geo.head_dim * cg->chunks * 8, op->id);
+  vx_buf_line(b, "};");
+  vx_buf_blank(b);
+  vx_buf_line(b, "/* A page of the row: logical index and physical pool id. */");
+  vx_buf_line(b, "struct %s_page {", cg->alg);
+  vx_buf_line(b, "  int j;");
+  vx_buf_line(b, "  int phys;");
+  if (cg->vec && cg->chunks > 0) {
+    vx_buf_line(b, "  int lane; /* lane in the page's group: dims (lane + k * %d) * 8 + e */", cg->lanes);
+    for (int i = 0; i < m->nfields; i++) {
+      const vx_ir_field *fl = &m->fields[i];
+      if (!vx_shape_has(fl->shape, VX_AXIS_DIM)) continue;
+      const int w = vx_cg_dtype_bytes(fl->storage) / 2;
+      vx_buf_line(b, "  uint4 f_%s[%d]; /* this lane's 16-byte chunks of field %s, loaded by %s_page_at */", fl->name,
+                  vx_cg_elems(m, fl->shape) / m->geo.head_dim * cg->chunks * w, fl->name, cg->alg);
+    }
+  }
+  if (cg->mma.on) vx_cg_emit_mma_page_members(cg);
+  vx_buf_line(b, "};");
+  vx_buf_blank(b);
+  if ((cg->vec && cg->chunks > 0) || cg->mma.on) {
+    vx_buf_line(b, "/* 16 bytes of a field through the non-coherent path (fields are read-only");
+    vx_buf_line(b, " * during the index): one LDG.E.128. */");
+    vx_buf_line(b, "static __device__ __forceinline__ uint4 %s_ld16(const void *p) {", cg->alg);
+    vx_buf_line(b, "  uint4 v;");
+    vx_buf_line(b, "  asm(\"ld.global.nc.v4.u32 {%%0, %%1, %%2, %%3}, [%%4];\" : \"=r\"(v.x), \"=r\"(v.y), \"=r\"(v.z), \"=r\"(v.w) : \"l\"(p));");
+    vx_buf_line(b, "  return v;");
+    vx_buf_line(b, "}");
+    vx_buf_line(b, "/* Element i of 16 loaded bytes (i is a compile-time constant once inlined). */");
+    vx_buf_line(b, "static __device__ __forceinline__ unsigned %s_lane_word(const uint4 &v, int w) {", cg->alg);
+    vx_buf_line(b, "  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;");
+    vx_buf_line(b, "}");
+  }
+  if (cg->mma.on) vx_cg_emit_mma_helpers(cg);
+  if (cg->vec && cg->chunks > 0) {
+    bool used[3] = {false, false, false};
+    for (int i = 0; i < m->nfields; i++)
+      used[m->fields[i].storage == VX_DTYPE_BF16 ? 0 : m->fields[i].storage == VX_DTYPE_F16 ? 1 : 2] = true;
+    if (used[0]) {
+      vx_buf_line(b, "static __device__ __forceinline__ float %s_lane_bf16(const uint4 &v, int i) {", cg->alg);
+      vx_buf_line(b, "  const unsigned w = %s_lane_word(v, i >> 1);", cg->alg);
+      vx_buf_line(b, "  return __uint_as_float((i & 1) ? (w & 0xffff0000u) : (w << 16));");
+      vx_buf_line(b, "}");
+    }
+    if (used[1]) {
+      vx_buf_line(b, "static __device__ __forceinline__ float %s_lane_f16(const uint4 &v, int i) {", cg->alg);
+      vx_buf_line(b, "  const unsigned w = %s_lane_word(v, i >> 1);", cg->alg);
+      vx_buf_line(b, "  return __half2float(__ushort_as_half((unsigned short)((i & 1) ? (w >> 16) : (w & 0xffffu))));");
+      vx_buf_line(b, "}");
+    }
+    if (used[2]) {
+      vx_buf_line(b, "static __device__ __forceinline__ float %s_lane_f32(const uint4 &v, int i) {", cg->alg);
+      vx_buf_line(b, "  return __uint_as_float(%s_lane_word(v, i));", cg->alg);
+      vx_buf_line(b, "}");
+    }
+    vx_buf_blank(b);
+  }
+  if (!cg->mma.on) emit_page_at(cg); /* the tensor-core page loop builds its pages itself */
   const vx_op *sel = vx_func_find_select(&m->index);
   if (has_page_reduction(cg) || (sel && sel->code == VX_OP_SELECT_MASS)) {
     vx_buf_line(b, "enum { %s_SUM = 0, %s_MAX = 1, %s_MIN = 2 };", cg->upper, cg->upper, cg->upper);
@@ -475,6 +495,36 @@ static void emit_page_ids(vx_cg *cg, const char *why, const char *base_fmt, int 
   vx_buf_line(b, "}");
 }
 
+void vx_cg_emit_page_results(vx_cg *cg, const vx_op *sel, int np, int leader_mask) {
+  vx_buf *b = cg->out;
+  const vx_func *f = &cg->m->index;
+  for (int u = 0; u < np; u++) {
+    vx_buf_line(b, "float score%d;", u);
+    for (const vx_op *op = f->first; op; op = op->next)
+      if (op->code == VX_OP_STORE_STATE) vx_buf_line(b, "float state%d_%d;", op->index, u);
+  }
+  for (int u = 0; u < np; u++) {
+    vx_buf_line(b, "{");
+    b->indent++;
+    if (needs_page_var(f, sel)) vx_buf_line(b, "const %s_page &pg = pg%d;", cg->alg, u);
+    vx_buf_indent_puts(b, "");
+    vx_buf_printf(b, "score%d = ", u);
+    vx_cg_call(cg, b, sel->operands[0]);
+    vx_buf_puts(b, ";\n");
+    emit_state_values(cg, b, f, "", u);
+    b->indent--;
+    vx_buf_line(b, "}");
+  }
+  for (int u = 0; u < np; u++) {
+    vx_buf_line(b, "if (mine%d < end && (threadIdx.x & %d) == 0) {", u, leader_mask);
+    vx_buf_line(b, "  row_scores[p%d] = score%d;", u, u);
+    for (const vx_op *op = f->first; op; op = op->next)
+      if (op->code == VX_OP_STORE_STATE)
+        vx_buf_line(b, "  state_out[((long long)%d * gridDim.x + r) * max_pages + p%d] = state%d_%d;", op->index, u, op->index, u);
+    vx_buf_line(b, "}");
+  }
+}
+
 /* The vector page loop: L lanes per page, 32/L pages per warp, and two
  * pages per lane per iteration (straight-line code: the second page's
  * loads issue before the first page's shuffles). The trip count is
@@ -509,31 +559,7 @@ static void emit_vec_page_loop(vx_cg *cg, const vx_func *f, const vx_op *sel) {
     emit_page_ids(cg, "the next iteration's page-table entries, while these fields load", "base + VX_TOPK_WARPS * %d",
                   step);
   }
-  for (int u = 0; u < np; u++) {
-    vx_buf_line(b, "float score%d;", u);
-    for (const vx_op *op = f->first; op; op = op->next)
-      if (op->code == VX_OP_STORE_STATE) vx_buf_line(b, "float state%d_%d;", op->index, u);
-  }
-  for (int u = 0; u < np; u++) {
-    vx_buf_line(b, "{");
-    b->indent++;
-    if (needs_page_var(f, sel)) vx_buf_line(b, "const %s_page &pg = pg%d;", cg->alg, u);
-    vx_buf_indent_puts(b, "");
-    vx_buf_printf(b, "score%d = ", u);
-    vx_cg_call(cg, b, sel->operands[0]);
-    vx_buf_puts(b, ";\n");
-    emit_state_values(cg, b, f, "", u);
-    b->indent--;
-    vx_buf_line(b, "}");
-  }
-  for (int u = 0; u < np; u++) {
-    vx_buf_line(b, "if (mine%d < end && (threadIdx.x & %d) == 0) {", u, cg->lanes - 1);
-    vx_buf_line(b, "  row_scores[p%d] = score%d;", u, u);
-    for (const vx_op *op = f->first; op; op = op->next)
-      if (op->code == VX_OP_STORE_STATE)
-        vx_buf_line(b, "  state_out[((long long)%d * gridDim.x + r) * max_pages + p%d] = state%d_%d;", op->index, u, op->index, u);
-    vx_buf_line(b, "}");
-  }
+  vx_cg_emit_page_results(cg, sel, np, cg->lanes - 1);
   b->indent--;
   vx_buf_line(b, "}");
 }
@@ -584,7 +610,7 @@ void vx_cg_emit_index(vx_cg *cg) {
     vx_cg_describe_op(b, op);
     vx_buf_puts(b, "\n");
   }
-  const bool split = cg->vec && !has_page_reduction(cg);
+  const bool split = vx_cg_index_split(cg);
   if (split) {
     vx_buf_line(b, " * The phases live in %s_index_phases; %s_score_kernel and %s_select_kernel", cg->alg, cg->alg,
                 cg->alg);
@@ -656,7 +682,9 @@ void vx_cg_emit_index(vx_cg *cg) {
   vx_buf_line(b, "const int first = phase == %s_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;", cg->upper);
   vx_buf_line(b, "const int end = phase == %s_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;",
               cg->upper);
-  if (cg->vec) {
+  if (cg->mma.on) {
+    vx_cg_emit_mma_page_loop(cg, sel);
+  } else if (cg->vec) {
     emit_vec_page_loop(cg, f, sel);
   } else {
     vx_buf_line(b, "for (int p = first + (threadIdx.x >> 5); p < end; p += VX_TOPK_WARPS) { /* a warp per page */");
@@ -699,7 +727,7 @@ void vx_cg_emit_index(vx_cg *cg) {
      * with 25% of the warp slots active (bench/RESULTS.md run 9). At 40
      * resident words (quest: the query group plus two pages of envelopes)
      * ptxas spills 8 bytes per thread, to L1. */
-    const bool two = cg->lane_floats <= 40;
+    const bool two = !cg->mma.on && cg->lane_floats <= 40; /* mma: B fragments + two pages' fields */
     emit_phase_kernel(cg, "SCORE", "score", two ? 2 : 1, "no top-k code, fewer registers, more blocks per SM");
     /* The SELECT launch has one block per row: at one block per SM a batch
      * of 32 x 8 KV heads took two waves (ncu: 21 us of quest's index). */

@@ -260,7 +260,7 @@ static int stage_codegen(vx_compilation *c) {
   char err[256];
   vx_codegen_output gen;
   double start = now_ms();
-  const vx_codegen_options cg_opts = {.index_scalar = c->opts->index_scalar};
+  const vx_codegen_options cg_opts = {.index_form = (vx_index_form)c->opts->index_form};
   int rc = vx_codegen_emit_opts(m, header_name, &cg_opts, &gen, err, sizeof err);
   record_phase(c, "codegen", start);
   if (rc != 0) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../codegen/codegen.h"
 #include "../frontend/suggest.h"
 
 typedef enum vx_option_id {
@@ -164,11 +165,12 @@ static bool apply_option(vx_options *opts, FILE *err, int id, const char *v) {
   case VX_OPT_VERIFY_EACH: opts->verify_each = true; return true;
   case VX_OPT_PRINT_LOC: opts->print_locations = true; return true;
   case VX_OPT_INDEX_CODEGEN:
-    if (strcmp(v, "vector") == 0 || strcmp(v, "scalar") == 0) {
-      opts->index_scalar = strcmp(v, "scalar") == 0;
+    if (one_of(v, "auto", "vector", "scalar", NULL)) {
+      opts->index_form = v[0] == 'a' ? VX_INDEX_AUTO : v[0] == 'v' ? VX_INDEX_VECTOR : VX_INDEX_SCALAR;
       return true;
     }
-    return fail(err, "use --index-codegen=vector or --index-codegen=scalar", "unknown index code generator '%s'", v);
+    return fail(err, "use --index-codegen=auto, --index-codegen=vector or --index-codegen=scalar",
+                "unknown index code generator '%s'", v);
   case VX_OPT_DIAGNOSTICS:
     if (!one_of(v, "text", "json", NULL, NULL))
       return fail(err, "use --diagnostics=text or --diagnostics=json", "unknown diagnostics format '%s'", v);
@@ -229,7 +231,7 @@ bool vx_options_parse(vx_options *opts, int argc, char **argv, FILE *err) {
   opts->max_errors = 20;
   /* The vector index emitter is the default since it passed the whole GPU
    * suite and ran the index 1.7-2.4x faster (bench/RESULTS.md, run 8). */
-  opts->index_scalar = false;
+  opts->index_form = VX_INDEX_AUTO;
   opts->geometry = (vx_target){.head_dim = 128, .group = 4, .page_size = 16, .kv_dtype = VX_DTYPE_BF16,
                                  .arch = "sm_90a"};
   for (int i = 1; i < argc; i++) {

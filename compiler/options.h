@@ -43,7 +43,7 @@ typedef struct vx_options {
   bool time_passes;
   bool verify_each;         /* --verify-each */
   bool print_locations;     /* --print-locations */
-  bool index_scalar;        /* --index-codegen=scalar: one warp per page (the vector emitter is the default) */
+  int index_form;           /* --index-codegen: a vx_index_form (codegen.h); 0 = auto (mma, else vector) */
   vx_diag_format diag_format;
   int max_errors;
   vx_color_mode color;

@@ -1043,15 +1043,13 @@ struct block_topk_index_ctx {
   const block_topk_kv_t *q;       /* this row's query group [head][dim] */
   block_topk_field_ptrs fields;
   const float *row;       /* row values in shared memory */
-  float reg_v1[8];      /* %1, this lane's dims (registers) */
 };
 
 /* A page of the row: logical index and physical pool id. */
 struct block_topk_page {
   int j;
   int phys;
-  int lane; /* lane in the page's group: dims (lane + k * 16) * 8 + e */
-  uint4 f_c[1]; /* this lane's 16-byte chunks of field c, loaded by block_topk_page_at */
+  float acc_v4[1]; /* %4 per head, from the tensor cores */
 };
 
 /* 16 bytes of a field through the non-coherent path (fields are read-only
@@ -1065,31 +1063,28 @@ static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
 static __device__ __forceinline__ unsigned block_topk_lane_word(const uint4 &v, int w) {
   return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
 }
-static __device__ __forceinline__ float block_topk_lane_bf16(const uint4 &v, int i) {
-  const unsigned w = block_topk_lane_word(v, i >> 1);
-  return __uint_as_float((i & 1) ? (w & 0xffff0000u) : (w << 16));
+/* D += A B, m16n8k16, bf16 in, f32 accumulate (fragments: see the page loop). */
+static __device__ __forceinline__ void block_topk_mma(float d[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
+                                              unsigned b0, unsigned b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+               "{%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
-
-/* Logical page j whose page-table entry is id (c.pages[j], read by the caller).
- * Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */
-static __device__ __forceinline__ block_topk_page block_topk_page_at(const block_topk_index_ctx &c, int j, int id) {
-  block_topk_page pg;
-  pg.j = j;
-  pg.phys = id;
-  if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;
-  pg.lane = threadIdx.x & 15;
-  /* every field chunk of the page this lane needs, issued together */
-  {
-    const __nv_bfloat16 *base = c.fields.c + ((long long)pg.phys * c.kv_heads + c.h) * 128;
-#pragma unroll
-    for (int i = 0; i < 1; ++i)
-#pragma unroll
-      for (int k = 0; k < 1; ++k)
-#pragma unroll
-        for (int w = 0; w < 1; ++w)
-          pg.f_c[(i * 1 + k) * 1 + w] = block_topk_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
-  }
-  return pg;
+/* Two values as one packed B register (lo = the lower k slot). */
+static __device__ __forceinline__ unsigned block_topk_pack(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const unsigned *>(&v);
+}
+/* Split term s of x: x == term 0 + term 1 + term 2 exactly in bf16 (8 + 8 + 8
+ * significant bits; each residual is exact in f32). Term 0 alone when x is
+ * already a value of the mma type. */
+static __device__ __forceinline__ float block_topk_term(float x, int s) {
+  const float t0 = __bfloat162float(__float2bfloat16_rn(x));
+  if (s == 0) return t0;
+  const float r1 = x - t0;
+  const float t1 = __bfloat162float(__float2bfloat16_rn(r1));
+  return s == 1 ? t1 : r1 - t1;
 }
 
 /* Pages the budget expression asks for: floor(value) clamped to [0, n], NaN -> 0. */
@@ -1104,7 +1099,7 @@ static __device__ __forceinline__ float block_topk_index_v0(const block_topk_ind
   return c.row[h * 128 + d];
 }
 
-/* %1 = reduce.mean %0, head : [dim] (computed once per row, see the kernel) */
+/* %1 = reduce.mean %0, head : [dim] (computed once per row, read by the tensor cores) */
 static __device__ __forceinline__ float block_topk_index_v1_eval(const block_topk_index_ctx &c, int d) {
   const int count = 4;
   float acc = 0.0f;
@@ -1115,38 +1110,9 @@ static __device__ __forceinline__ float block_topk_index_v1_eval(const block_top
   return count > 0 ? acc / (float)count : 0.0f;
 }
 
-/* %1 for the dims of this lane (registers) */
-static __device__ __forceinline__ float block_topk_index_v1_lane(const block_topk_index_ctx &c, int dl) {
-  return c.reg_v1[dl];
-}
-
-/* %2 = load.field c : [page, dim] */
-static __device__ __forceinline__ float block_topk_index_v2(const block_topk_index_ctx &c, const block_topk_page &pg, int d, int dl) {
-  return block_topk_lane_bf16(pg.f_c[((dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
-}
-
-/* %3 = mul %1, %2 : [page, dim] */
-static __device__ __forceinline__ float block_topk_index_v3(const block_topk_index_ctx &c, const block_topk_page &pg, int d, int dl) {
-  const float a = block_topk_index_v1_lane(c, dl);
-  const float b = block_topk_index_v2(c, pg, d, dl);
-  return a * b;
-}
-
 /* %4 = reduce.sum %3, dim : [page] */
 static __device__ __forceinline__ float block_topk_index_v4(const block_topk_index_ctx &c, const block_topk_page &pg) {
-  float acc = 0.0f;
-#pragma unroll
-  for (int k = 0; k < 1; ++k) {
-#pragma unroll
-    for (int e = 0; e < 8; ++e) {
-      const int dl = k * 8 + e;
-      const int d = (pg.lane + k * 16) * 8 + e;
-      const float x = block_topk_index_v3(c, pg, d, dl);
-      acc = acc + x;
-    }
-  }
-  for (int o = 8; o > 0; o >>= 1) acc = acc + __shfl_xor_sync(0xffffffffu, acc, o);
-  return acc;
+  return pg.acc_v4[0];
 }
 
 /* %5 = const 126 : [] */
@@ -1207,44 +1173,82 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
     row[512 + i] = block_topk_index_v1_eval(c, d);
   }
   __syncthreads();
-  { /* %1, read by every page: this lane's dims into registers */
-    const int lane = threadIdx.x & 15;
-#pragma unroll
-    for (int i = 0; i < 1; ++i)
-#pragma unroll
-      for (int k = 0; k < 1; ++k)
-#pragma unroll
-        for (int e = 0; e < 8; ++e)
-          c.reg_v1[(i * 1 + k) * 8 + e] = row[512 + i * 128 + (lane + k * 16) * 8 + e];
-  }
   float *row_scores = scores + (long long)r * max_pages;
   if (phase != BLOCK_TOPK_INDEX_SELECT) {
     const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
     const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-    /* 16 lanes per page, 2 pages per warp, 2 pages per lane in flight. */
-    int next_id[2] = {0};
-    { /* the first iteration's page-table entries */
-      const int nb = first + (threadIdx.x >> 5) * 2;
+    /* B fragments of %4: column n = lane / 4 holds split term n % 3 of head n / 3 of %1;
+     * word w of round rd: dims 8 (t + 4 rd) + 2 w, + 1 (t = lane % 4) */
+    unsigned b4[4][4];
+    {
+      const int n = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
+      const bool used = n < 3;
+      const int h = used ? n / 3 : 0, s = used ? n % 3 : 0;
+    #pragma unroll
+      for (int rd = 0; rd < 4; ++rd)
+    #pragma unroll
+        for (int w = 0; w < 4; ++w) {
+          const int d = 8 * (t + 4 * rd) + 2 * w;
+          const float x0 = used ? row[512 + h * 128 + d] : 0.0f, x1 = used ? row[512 + h * 128 + d + 1] : 0.0f;
+          b4[rd][w] = block_topk_pack(block_topk_term(x0, s), block_topk_term(x1, s));
+        }
+    }
+    /* Tensor cores: a warp scores a tile of 16 pages (mma rows g and g + 8, g = lane / 4);
+     * lane t = lane % 4 loads dims 8 (t + 4 rd) .. + 7 of both pages, rd < 4. */
+    const int g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
+    int next_id[2] = {0, 0};
+    { /* the first tile's page-table entries */
+      const int nb = first + (threadIdx.x >> 5) * 16;
     #pragma unroll
       for (int u = 0; u < 2; ++u) {
-        const int mine = nb + (int)((threadIdx.x & 31) / 16) + u * VX_TOPK_WARPS * 2;
+        const int mine = nb + g + 8 * u;
         if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
       }
     }
-    for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 4) {
-      const int mine0 = base + (int)((threadIdx.x & 31) / 16);
-      const int p0 = mine0 < end ? mine0 : base;
-      const int mine1 = mine0 + VX_TOPK_WARPS * 2;
-      const int p1 = mine1 < end ? mine1 : base;
-      /* both pages' field loads are issued before either page is scored */
-      const block_topk_page pg0 = block_topk_page_at(c, p0, next_id[0]);
-      const block_topk_page pg1 = block_topk_page_at(c, p1, next_id[1]);
-      { /* the next iteration's page-table entries, while these fields load */
-        const int nb = base + VX_TOPK_WARPS * 4;
+    for (int base = first + (threadIdx.x >> 5) * 16; base < end; base += VX_TOPK_WARPS * 16) {
+      const int mine0 = base + g, mine1 = base + g + 8;
+      const int p0 = mine0 < end ? mine0 : base, p1 = mine1 < end ? mine1 : base;
+      block_topk_page pg0, pg1;
+      pg0.j = p0;
+      pg1.j = p1;
+      pg0.phys = next_id[0] < 0 || (long long)next_id[0] >= c.num_phys ? 0 : next_id[0];
+      pg1.phys = next_id[1] < 0 || (long long)next_id[1] >= c.num_phys ? 0 : next_id[1];
+      /* every field chunk of both pages, issued together (out-of-range ids read page 0) */
+      uint4 f_c[2][4];
+      #pragma unroll
+      for (int rd = 0; rd < 4; ++rd) {
+        f_c[0][rd] = block_topk_ld16(c.fields.c + ((long long)pg0.phys * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
+        f_c[1][rd] = block_topk_ld16(c.fields.c + ((long long)pg1.phys * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
+      }
+      { /* the next tile's page-table entries, while these fields load */
+        const int nb = base + VX_TOPK_WARPS * 16;
       #pragma unroll
         for (int u = 0; u < 2; ++u) {
-          const int mine = nb + (int)((threadIdx.x & 31) / 16) + u * VX_TOPK_WARPS * 2;
+          const int mine = nb + g + 8 * u;
           if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
+        }
+      }
+      { /* %4 = reduce.sum %3, dim : [page] */
+        float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        #pragma unroll
+        for (int rd = 0; rd < 4; ++rd)
+        #pragma unroll
+          for (int u = 0; u < 2; ++u) { /* k-step: words 2u, 2u + 1 of the chunk */
+            block_topk_mma(acc, block_topk_lane_word(f_c[0][rd], 2 * u), block_topk_lane_word(f_c[1][rd], 2 * u),
+                block_topk_lane_word(f_c[0][rd], 2 * u + 1), block_topk_lane_word(f_c[1][rd], 2 * u + 1), b4[rd][2 * u], b4[rd][2 * u + 1]);
+          }
+        /* column n sits in lane 4g + n / 2 (element n % 2; + 2 for page g + 8) */
+        float col0[3], col1[3];
+        #pragma unroll
+        for (int n = 0; n < 3; ++n) {
+          const int src = (int)(threadIdx.x & 28) | (n >> 1);
+          col0[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc[1] : acc[0], src);
+          col1[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc[3] : acc[2], src);
+        }
+        #pragma unroll
+        for (int h = 0; h < 1; ++h) {
+          pg0.acc_v4[h] = (col0[h * 3] + col0[h * 3 + 1]) + col0[h * 3 + 2];
+          pg1.acc_v4[h] = (col1[h * 3] + col1[h * 3 + 1]) + col1[h * 3 + 2];
         }
       }
       float score0;
@@ -1257,10 +1261,10 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
         const block_topk_page &pg = pg1;
         score1 = block_topk_index_v4(c, pg);
       }
-      if (mine0 < end && (threadIdx.x & 15) == 0) {
+      if (mine0 < end && (threadIdx.x & 3) == 0) {
         row_scores[p0] = score0;
       }
-      if (mine1 < end && (threadIdx.x & 15) == 0) {
+      if (mine1 < end && (threadIdx.x & 3) == 0) {
         row_scores[p1] = score1;
       }
     }
@@ -1274,7 +1278,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
 }
 
 /* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
 block_topk_score_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
   block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
@@ -1453,9 +1457,9 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
   const block_topk_kv_t *query = static_cast<const block_topk_kv_t *>(q);
   /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one
    * or two 512-thread blocks per SM at once), each a whole number of block
-   * iterations (64 pages = 16 warps x 4), at least two; shapes only, so the
+   * iterations (256 pages = 16 warps x 16), at least two; shapes only, so the
    * launch stays capturable. */
-  const int step = VX_TOPK_WARPS * 4;
+  const int step = VX_TOPK_WARPS * 16;
   long long blocks = (1056 + rows - 1) / rows;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
   per_block = (per_block + step - 1) / step * step;

@@ -1119,16 +1119,13 @@ struct quest_index_ctx {
   const quest_kv_t *q;       /* this row's query group [head][dim] */
   quest_field_ptrs fields;
   const float *row;       /* row values in shared memory */
-  float reg_v0[32];      /* %0, this lane's dims (registers) */
 };
 
 /* A page of the row: logical index and physical pool id. */
 struct quest_page {
   int j;
   int phys;
-  int lane; /* lane in the page's group: dims (lane + k * 16) * 8 + e */
-  uint4 f_kmax[1]; /* this lane's 16-byte chunks of field kmax, loaded by quest_page_at */
-  uint4 f_kmin[1]; /* this lane's 16-byte chunks of field kmin, loaded by quest_page_at */
+  float acc_v6[4]; /* %6 per head, from the tensor cores */
 };
 
 /* 16 bytes of a field through the non-coherent path (fields are read-only
@@ -1142,41 +1139,39 @@ static __device__ __forceinline__ uint4 quest_ld16(const void *p) {
 static __device__ __forceinline__ unsigned quest_lane_word(const uint4 &v, int w) {
   return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
 }
-static __device__ __forceinline__ float quest_lane_bf16(const uint4 &v, int i) {
-  const unsigned w = quest_lane_word(v, i >> 1);
-  return __uint_as_float((i & 1) ? (w & 0xffff0000u) : (w << 16));
+/* D += A B, m16n8k16, bf16 in, f32 accumulate (fragments: see the page loop). */
+static __device__ __forceinline__ void quest_mma(float d[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
+                                              unsigned b0, unsigned b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+               "{%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
-
-/* Logical page j whose page-table entry is id (c.pages[j], read by the caller).
- * Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */
-static __device__ __forceinline__ quest_page quest_page_at(const quest_index_ctx &c, int j, int id) {
-  quest_page pg;
-  pg.j = j;
-  pg.phys = id;
-  if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;
-  pg.lane = threadIdx.x & 15;
-  /* every field chunk of the page this lane needs, issued together */
-  {
-    const __nv_bfloat16 *base = c.fields.kmax + ((long long)pg.phys * c.kv_heads + c.h) * 128;
-#pragma unroll
-    for (int i = 0; i < 1; ++i)
-#pragma unroll
-      for (int k = 0; k < 1; ++k)
-#pragma unroll
-        for (int w = 0; w < 1; ++w)
-          pg.f_kmax[(i * 1 + k) * 1 + w] = quest_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
-  }
-  {
-    const __nv_bfloat16 *base = c.fields.kmin + ((long long)pg.phys * c.kv_heads + c.h) * 128;
-#pragma unroll
-    for (int i = 0; i < 1; ++i)
-#pragma unroll
-      for (int k = 0; k < 1; ++k)
-#pragma unroll
-        for (int w = 0; w < 1; ++w)
-          pg.f_kmin[(i * 1 + k) * 1 + w] = quest_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
-  }
-  return pg;
+/* Elementwise max / min of two packed pairs: exact. */
+static __device__ __forceinline__ unsigned quest_max2(unsigned x, unsigned y) {
+  unsigned r;
+  asm("max.bf16x2 %0, %1, %2;" : "=r"(r) : "r"(x), "r"(y));
+  return r;
+}
+static __device__ __forceinline__ unsigned quest_min2(unsigned x, unsigned y) {
+  unsigned r;
+  asm("min.bf16x2 %0, %1, %2;" : "=r"(r) : "r"(x), "r"(y));
+  return r;
+}
+/* Two values as one packed B register (lo = the lower k slot). */
+static __device__ __forceinline__ unsigned quest_pack(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const unsigned *>(&v);
+}
+/* Split term s of x: x == term 0 + term 1 + term 2 exactly in bf16 (8 + 8 + 8
+ * significant bits; each residual is exact in f32). Term 0 alone when x is
+ * already a value of the mma type. */
+static __device__ __forceinline__ float quest_term(float x, int s) {
+  const float t0 = __bfloat162float(__float2bfloat16_rn(x));
+  if (s == 0) return t0;
+  const float r1 = x - t0;
+  const float t1 = __bfloat162float(__float2bfloat16_rn(r1));
+  return s == 1 ? t1 : r1 - t1;
 }
 
 /* Pages the budget expression asks for: floor(value) clamped to [0, n], NaN -> 0. */
@@ -1186,86 +1181,21 @@ static __device__ __forceinline__ int quest_budget_pages(float value, int n) {
   return f < (float)n ? (int)f : n;
 }
 
-/* %0 = input.q : [head, dim] */
-/* %0 for the dims of this lane (registers) */
-static __device__ __forceinline__ float quest_index_v0_lane(const quest_index_ctx &c, int h, int dl) {
-  return c.reg_v0[(h) * 8 + dl];
-}
-
-/* %1 = load.field kmax : [page, dim] */
-static __device__ __forceinline__ float quest_index_v1(const quest_index_ctx &c, const quest_page &pg, int d, int dl) {
-  return quest_lane_bf16(pg.f_kmax[((dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
-}
-
-/* %2 = mul %0, %1 : [page, head, dim] */
-static __device__ __forceinline__ float quest_index_v2(const quest_index_ctx &c, const quest_page &pg, int h, int d, int dl) {
-  const float a = quest_index_v0_lane(c, h, dl);
-  const float b = quest_index_v1(c, pg, d, dl);
-  return a * b;
-}
-
-/* %3 = load.field kmin : [page, dim] */
-static __device__ __forceinline__ float quest_index_v3(const quest_index_ctx &c, const quest_page &pg, int d, int dl) {
-  return quest_lane_bf16(pg.f_kmin[((dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
-}
-
-/* %4 = mul %0, %3 : [page, head, dim] */
-static __device__ __forceinline__ float quest_index_v4(const quest_index_ctx &c, const quest_page &pg, int h, int d, int dl) {
-  const float a = quest_index_v0_lane(c, h, dl);
-  const float b = quest_index_v3(c, pg, d, dl);
-  return a * b;
-}
-
-/* %5 = max %2, %4 : [page, head, dim] */
-static __device__ __forceinline__ float quest_index_v5(const quest_index_ctx &c, const quest_page &pg, int h, int d, int dl) {
-  const float a = quest_index_v2(c, pg, h, d, dl);
-  const float b = quest_index_v4(c, pg, h, d, dl);
-  return fmaxf(a, b);
-}
-
 /* %6 = reduce.sum %5, dim : [page, head] */
-static __device__ __forceinline__ float quest_index_v6_partial(const quest_index_ctx &c, const quest_page &pg, int h) {
-  float acc = 0.0f;
-#pragma unroll
-  for (int k = 0; k < 1; ++k) {
-#pragma unroll
-    for (int e = 0; e < 8; ++e) {
-      const int dl = k * 8 + e;
-      const int d = (pg.lane + k * 16) * 8 + e;
-      const float x = quest_index_v5(c, pg, h, d, dl);
-      acc = acc + x;
-    }
-  }
-  return acc;
+static __device__ __forceinline__ float quest_index_v6(const quest_index_ctx &c, const quest_page &pg, int h) {
+  return pg.acc_v6[h];
 }
 
 /* %7 = reduce.max %6, head : [page] */
 static __device__ __forceinline__ float quest_index_v7(const quest_index_ctx &c, const quest_page &pg) {
-  /* per-head lane sums of %6 meet in a transposed butterfly: at shuffle distance
-   * o the lanes with bit o set keep the upper half of their heads */
-  float part[4];
+  const int count = 4;
+  float acc = __int_as_float(0x7fffffff);
 #pragma unroll
-  for (int h = 0; h < 4; ++h) part[h] = quest_index_v6_partial(c, pg, h);
-  { /* 4 -> 2 heads per lane */
-    const bool up = (pg.lane & 8) != 0;
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      const float send = up ? part[i] : part[i + 2];
-      part[i] = (up ? part[i + 2] : part[i]) + __shfl_xor_sync(0xffffffffu, send, 8);
-    }
+  for (int h = 0; h < count; ++h) {
+    const float x = quest_index_v6(c, pg, h);
+    acc = fmaxf(acc, x);
   }
-  { /* 2 -> 1 heads per lane */
-    const bool up = (pg.lane & 4) != 0;
-#pragma unroll
-    for (int i = 0; i < 1; ++i) {
-      const float send = up ? part[i] : part[i + 1];
-      part[i] = (up ? part[i + 1] : part[i]) + __shfl_xor_sync(0xffffffffu, send, 4);
-    }
-  }
-  for (int o = 2; o > 0; o >>= 1) part[0] = part[0] + __shfl_xor_sync(0xffffffffu, part[0], o);
-  float acc = part[0]; /* the head this lane's high bits name */
-  for (int o = 8; o >= 4; o >>= 1) acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, o));
-  return acc;
+  return count > 0 ? acc : 0.0f;
 }
 
 /* %8 = const 125 : [] */
@@ -1323,44 +1253,97 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
     row[i] = vx_elem<quest_kv_t>::to_float(c.q[i]);
   }
   __syncthreads();
-  { /* %0, read by every page: this lane's dims into registers */
-    const int lane = threadIdx.x & 15;
-#pragma unroll
-    for (int i = 0; i < 4; ++i)
-#pragma unroll
-      for (int k = 0; k < 1; ++k)
-#pragma unroll
-        for (int e = 0; e < 8; ++e)
-          c.reg_v0[(i * 1 + k) * 8 + e] = row[i * 128 + (lane + k * 16) * 8 + e];
-  }
   float *row_scores = scores + (long long)r * max_pages;
   if (phase != QUEST_INDEX_SELECT) {
     const int first = phase == QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
     const int end = phase == QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-    /* 16 lanes per page, 2 pages per warp, 2 pages per lane in flight. */
-    int next_id[2] = {0};
-    { /* the first iteration's page-table entries */
-      const int nb = first + (threadIdx.x >> 5) * 2;
+    /* B fragments of %6: column n = lane / 4 holds head n of %0 (a+ and a-) (exact in the mma type);
+     * word w of round rd: dims 8 (t + 4 rd) + 2 w, + 1 (t = lane % 4) */
+    unsigned b6_plus[4][4], b6_minus[4][4];
+    {
+      const int n = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
+      const bool used = n < 4;
+      const int h = used ? n / 1 : 0, s = used ? n % 1 : 0;
+    #pragma unroll
+      for (int rd = 0; rd < 4; ++rd)
+    #pragma unroll
+        for (int w = 0; w < 4; ++w) {
+          const int d = 8 * (t + 4 * rd) + 2 * w;
+          const float x0 = used ? row[h * 128 + d] : 0.0f, x1 = used ? row[h * 128 + d + 1] : 0.0f;
+          b6_plus[rd][w] = quest_pack(quest_term(fmaxf(x0, 0.0f), s), quest_term(fmaxf(x1, 0.0f), s));
+          b6_minus[rd][w] = quest_pack(quest_term(fminf(x0, 0.0f), s), quest_term(fminf(x1, 0.0f), s));
+        }
+    }
+    /* Tensor cores: a warp scores a tile of 16 pages (mma rows g and g + 8, g = lane / 4);
+     * lane t = lane % 4 loads dims 8 (t + 4 rd) .. + 7 of both pages, rd < 4. */
+    const int g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
+    int next_id[2] = {0, 0};
+    { /* the first tile's page-table entries */
+      const int nb = first + (threadIdx.x >> 5) * 16;
     #pragma unroll
       for (int u = 0; u < 2; ++u) {
-        const int mine = nb + (int)((threadIdx.x & 31) / 16) + u * VX_TOPK_WARPS * 2;
+        const int mine = nb + g + 8 * u;
         if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
       }
     }
-    for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 4) {
-      const int mine0 = base + (int)((threadIdx.x & 31) / 16);
-      const int p0 = mine0 < end ? mine0 : base;
-      const int mine1 = mine0 + VX_TOPK_WARPS * 2;
-      const int p1 = mine1 < end ? mine1 : base;
-      /* both pages' field loads are issued before either page is scored */
-      const quest_page pg0 = quest_page_at(c, p0, next_id[0]);
-      const quest_page pg1 = quest_page_at(c, p1, next_id[1]);
-      { /* the next iteration's page-table entries, while these fields load */
-        const int nb = base + VX_TOPK_WARPS * 4;
+    for (int base = first + (threadIdx.x >> 5) * 16; base < end; base += VX_TOPK_WARPS * 16) {
+      const int mine0 = base + g, mine1 = base + g + 8;
+      const int p0 = mine0 < end ? mine0 : base, p1 = mine1 < end ? mine1 : base;
+      quest_page pg0, pg1;
+      pg0.j = p0;
+      pg1.j = p1;
+      pg0.phys = next_id[0] < 0 || (long long)next_id[0] >= c.num_phys ? 0 : next_id[0];
+      pg1.phys = next_id[1] < 0 || (long long)next_id[1] >= c.num_phys ? 0 : next_id[1];
+      /* every field chunk of both pages, issued together (out-of-range ids read page 0) */
+      uint4 f_kmax[2][4];
+      #pragma unroll
+      for (int rd = 0; rd < 4; ++rd) {
+        f_kmax[0][rd] = quest_ld16(c.fields.kmax + ((long long)pg0.phys * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
+        f_kmax[1][rd] = quest_ld16(c.fields.kmax + ((long long)pg1.phys * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
+      }
+      uint4 f_kmin[2][4];
+      #pragma unroll
+      for (int rd = 0; rd < 4; ++rd) {
+        f_kmin[0][rd] = quest_ld16(c.fields.kmin + ((long long)pg0.phys * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
+        f_kmin[1][rd] = quest_ld16(c.fields.kmin + ((long long)pg1.phys * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
+      }
+      { /* the next tile's page-table entries, while these fields load */
+        const int nb = base + VX_TOPK_WARPS * 16;
       #pragma unroll
         for (int u = 0; u < 2; ++u) {
-          const int mine = nb + (int)((threadIdx.x & 31) / 16) + u * VX_TOPK_WARPS * 2;
+          const int mine = nb + g + 8 * u;
           if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
+        }
+      }
+      { /* %6 = reduce.sum %5, dim : [page, head] */
+        float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        #pragma unroll
+        for (int rd = 0; rd < 4; ++rd)
+        #pragma unroll
+          for (int u = 0; u < 2; ++u) { /* k-step: words 2u, 2u + 1 of the chunk */
+            unsigned hi[4], lo[4]; /* a0..a3: page g, page g + 8 at words 2u; the same at 2u + 1 */
+            #pragma unroll
+            for (int i = 0; i < 4; ++i) {
+              const unsigned x = quest_lane_word(f_kmax[i & 1][rd], 2 * u + (i >> 1));
+              const unsigned y = quest_lane_word(f_kmin[i & 1][rd], 2 * u + (i >> 1));
+              hi[i] = quest_max2(x, y);
+              lo[i] = quest_min2(x, y);
+            }
+            quest_mma(acc, hi[0], hi[1], hi[2], hi[3], b6_plus[rd][2 * u], b6_plus[rd][2 * u + 1]);
+            quest_mma(acc, lo[0], lo[1], lo[2], lo[3], b6_minus[rd][2 * u], b6_minus[rd][2 * u + 1]);
+          }
+        /* column n sits in lane 4g + n / 2 (element n % 2; + 2 for page g + 8) */
+        float col0[4], col1[4];
+        #pragma unroll
+        for (int n = 0; n < 4; ++n) {
+          const int src = (int)(threadIdx.x & 28) | (n >> 1);
+          col0[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc[1] : acc[0], src);
+          col1[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc[3] : acc[2], src);
+        }
+        #pragma unroll
+        for (int h = 0; h < 4; ++h) {
+          pg0.acc_v6[h] = col0[h];
+          pg1.acc_v6[h] = col1[h];
         }
       }
       float score0;
@@ -1373,10 +1356,10 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
         const quest_page &pg = pg1;
         score1 = quest_index_v7(c, pg);
       }
-      if (mine0 < end && (threadIdx.x & 15) == 0) {
+      if (mine0 < end && (threadIdx.x & 3) == 0) {
         row_scores[p0] = score0;
       }
-      if (mine1 < end && (threadIdx.x & 15) == 0) {
+      if (mine1 < end && (threadIdx.x & 3) == 0) {
         row_scores[p1] = score1;
       }
     }
@@ -1390,7 +1373,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
 }
 
 /* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
 quest_score_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
   quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
@@ -1571,9 +1554,9 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
   const quest_kv_t *query = static_cast<const quest_kv_t *>(q);
   /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one
    * or two 512-thread blocks per SM at once), each a whole number of block
-   * iterations (64 pages = 16 warps x 4), at least two; shapes only, so the
+   * iterations (256 pages = 16 warps x 16), at least two; shapes only, so the
    * launch stays capturable. */
-  const int step = VX_TOPK_WARPS * 4;
+  const int step = VX_TOPK_WARPS * 16;
   long long blocks = (1056 + rows - 1) / rows;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
   per_block = (per_block + step - 1) / step * step;

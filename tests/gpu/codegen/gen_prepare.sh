@@ -22,18 +22,22 @@ grep -v '^#' "$here/gen_cases.list" | while read -r tag example flags; do
   "$vortexc" "$src" $flags -o "$dir/$example.cu"
   # shellcheck disable=SC2086
   "$vortexc" "$src" $flags --emit=ir -o "$dir/$example.vir"
-  # The scalar index emitter (--index-codegen=scalar) as case TAG.scalar,
-  # only where it differs from the default (vector) output, so one GPU run
-  # checks both code paths.
-  vdir="$here/generated/$tag.scalar"
-  mkdir -p "$vdir"
-  # shellcheck disable=SC2086
-  "$vortexc" "$src" $flags --index-codegen=scalar -o "$vdir/$example.cu"
-  if cmp -s "$dir/$example.cu" "$vdir/$example.cu"; then
-    rm -rf "$vdir"
-  else
-    cp "$dir/$example.vir" "$vdir/$example.vir"
-  fi
+  # The other index emitters (--index-codegen=vector, =scalar) as cases
+  # TAG.vector and TAG.scalar, only where they differ from the default
+  # output, so one GPU run checks every code path.
+  for form in vector scalar; do
+    vdir="$here/generated/$tag.$form"
+    mkdir -p "$vdir"
+    # shellcheck disable=SC2086
+    "$vortexc" "$src" $flags --index-codegen=$form -o "$vdir/$example.cu"
+    if cmp -s "$dir/$example.cu" "$vdir/$example.cu" ||
+       { [ "$form" = scalar ] && [ -f "$here/generated/$tag.vector/$example.cu" ] &&
+         cmp -s "$here/generated/$tag.vector/$example.cu" "$vdir/$example.cu"; }; then
+      rm -rf "$vdir"
+    else
+      cp "$dir/$example.vir" "$vdir/$example.vir"
+    fi
+  done
 done
 # Negative control: quest compiled with another budget, checked against the
 # unmodified IR. gen_gpu.sh requires this one to FAIL (the harness can fail).

@@ -1,0 +1,375 @@
+/* Tensor-core scoring for the index's SCORE launch (the "mma form").
+ *
+ * Why: the vector emitter scores a page with ~180 instructions per 512
+ * bytes of quest's envelopes and is issue-bound at ~2.4 TB/s on the H200
+ * (docs/performance.md). When a page's score is built from reductions over
+ * dim of a bilinear form of page fields F and a page-independent value a
+ * (the query, a mean over heads of it), those reductions are small matrix
+ * products: D[page][column] = sum_k A[page][k] * B[k][column] with
+ *   A = 16 pages x 16 dims of a field (bf16/f16, as stored),
+ *   B = the value a: one column per (head of a, split term),
+ * one mma.sync.m16n8k16 per 16 pages x 16 dims, f32 accumulation. The
+ * envelope max(a * F1, a * F2) is a+ * max(F1, F2) + a- * min(F1, F2)
+ * (a+ = max(a, 0), a- = min(a, 0); exact: one of the two is zero), and
+ * max/min of bf16 pairs are exact packed instructions, so no proof that
+ * F1 >= F2 is needed. a is exact in the fields' type when it is the query
+ * itself and the fields have the KV type; otherwise (an f32 value, bf16
+ * fields) it is split into three bf16 terms t0 + t1 + t2 == a (8 + 8 + 8
+ * significant bits), each its own column, summed after the product.
+ * Products are exact; only the summation order differs from the
+ * interpreter's (checked on the GPU by tests/gpu/codegen).
+ *
+ * Layout (PTX ISA, mma.m16n8k16 fragments; g = lane / 4, t = lane % 4):
+ * A rows g and g + 8 are pages base + g and base + g + 8; a k-step's slots
+ * 2t, 2t+1, 2t+8, 2t+9 hold dims 8 (t + 4 r) + 4 u + {0,1,2,3} for round r
+ * and half u, so one 16-byte load of 8 dims feeds two k-steps and the dims
+ * are a permutation B follows (a sum over dim does not care about order).
+ * B column n = g; C holds columns 2t, 2t + 1 of rows g and g + 8, which the
+ * quad gathers with shuffles. Everything after the sums (reductions over
+ * head, elementwise math, page.age, states) is the scalar emitter's value
+ * functions reading the sums from the page struct. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg.h"
+
+/* B fragments + field words a lane may hold before ptxas spills at 128
+ * registers (quest, head dim 128: 32 + 64). */
+#define VX_CG_MMA_REGS_MAX 100
+
+static bool page_dim(const vx_op *op) {
+  return vx_shape_has(op->shape, VX_AXIS_PAGE) && vx_shape_has(op->shape, VX_AXIS_DIM);
+}
+
+static bool single_use(const vx_op *op) { return op->uses && !op->uses->next; }
+
+/* mul(a, F) or mul(F, a): F a field [page, dim], a a staged value without
+ * a page axis over [dim] or [head, dim]. */
+static bool match_product(const vx_cg *cg, const vx_op *mul, const vx_op **a, const vx_op **field) {
+  if (mul->code != VX_OP_MUL || !single_use(mul)) return false;
+  for (int i = 0; i < 2; i++) {
+    const vx_op *x = mul->operands[i], *y = mul->operands[1 - i];
+    if (x->code != VX_OP_LOAD_FIELD || x->shape.axes != (VX_AXIS_BIT(VX_AXIS_PAGE) | VX_AXIS_BIT(VX_AXIS_DIM))) continue;
+    const uint8_t allowed = VX_AXIS_BIT(VX_AXIS_HEAD) | VX_AXIS_BIT(VX_AXIS_DIM);
+    if ((y->shape.axes & ~allowed) || !vx_shape_has(y->shape, VX_AXIS_DIM)) continue;
+    if (cg->rows[y->id].kind != VX_ROW_STAGED) continue;
+    *a = y;
+    *field = x;
+    return true;
+  }
+  return false;
+}
+
+static bool match_sum(const vx_cg *cg, const vx_op *sum, vx_cg_mma_sum *out) {
+  if (sum->code != VX_OP_REDUCE_SUM || sum->axis != VX_AXIS_DIM || !vx_shape_has(sum->shape, VX_AXIS_PAGE)) return false;
+  const vx_op *x = sum->operands[0];
+  memset(out, 0, sizeof *out);
+  out->sum = sum;
+  if (x->code == VX_OP_MUL) {
+    out->kind = VX_MMA_DOT;
+    if (!match_product(cg, x, &out->a, &out->f[0])) return false;
+  } else if (x->code == VX_OP_MAX || x->code == VX_OP_MIN) {
+    const vx_op *a1 = NULL;
+    out->kind = x->code == VX_OP_MAX ? VX_MMA_ENV_MAX : VX_MMA_ENV_MIN;
+    if (!single_use(x) || !match_product(cg, x->operands[0], &out->a, &out->f[0]) ||
+        !match_product(cg, x->operands[1], &a1, &out->f[1]) || a1 != out->a)
+      return false;
+  } else {
+    return false;
+  }
+  const vx_module *m = cg->m;
+  out->heads = vx_shape_has(out->a->shape, VX_AXIS_HEAD) ? vx_cg_extent(m, out->a->shape, VX_AXIS_HEAD) : 1;
+  const vx_dtype st = m->fields[out->f[0]->index].storage;
+  out->terms = out->a->code == VX_OP_INPUT_Q && st == m->geo.kv_dtype ? 1 : 3;
+  return true;
+}
+
+/* Whether op belongs to the per-dim part of a matched sum (the sum's
+ * operand tree), which the tensor cores evaluate instead. */
+static bool inside_sum(const vx_cg_mma *mma, const vx_op *op) {
+  for (int i = 0; i < mma->nsums; i++) {
+    const vx_op *x = mma->sums[i].sum->operands[0];
+    if (op == x || op == mma->sums[i].f[0] || op == mma->sums[i].f[1]) return true;
+    if (x->code != VX_OP_MUL && (op == x->operands[0] || op == x->operands[1])) return true;
+  }
+  return false;
+}
+
+static bool add_field(vx_cg_mma *mma, int index) {
+  for (int i = 0; i < mma->nfields; i++)
+    if (mma->fields[i] == index) return true;
+  if (mma->nfields == (int)(sizeof mma->fields / sizeof mma->fields[0])) return false;
+  mma->fields[mma->nfields++] = index;
+  return true;
+}
+
+static int b_matrices(const vx_cg_mma_sum *s) { return s->kind == VX_MMA_DOT ? 1 : 2; }
+
+void vx_cg_analyse_mma(vx_cg *cg) {
+  const vx_module *m = cg->m;
+  vx_cg_mma mma;
+  memset(&mma, 0, sizeof mma);
+  cg->mma.on = false;
+  if (!cg->want_mma || !cg->vec || cg->failed || vx_cg_index_reduces_over_page(cg)) return;
+  const int dim = m->geo.head_dim;
+  if (dim % 32 != 0) return;
+  for (const vx_op *op = m->index.first; op; op = op->next) {
+    if (op->code != VX_OP_REDUCE_SUM || op->axis != VX_AXIS_DIM || !vx_shape_has(op->shape, VX_AXIS_PAGE)) continue;
+    if (mma.nsums == VX_CG_MMA_SUMS_MAX || !match_sum(cg, op, &mma.sums[mma.nsums])) return;
+    mma.nsums++;
+  }
+  if (mma.nsums == 0) return;
+  /* every per-page value with a dim axis must be consumed by a sum */
+  for (const vx_op *op = m->index.first; op; op = op->next)
+    if (vx_op_info_of(op->code)->cls != VX_OPC_SINK && page_dim(op) && !inside_sum(&mma, op)) return;
+  int regs = 0;
+  mma.dtype = m->fields[mma.sums[0].f[0]->index].storage;
+  if (mma.dtype != VX_DTYPE_BF16 && mma.dtype != VX_DTYPE_F16) return;
+  for (int i = 0; i < mma.nsums; i++) {
+    const vx_cg_mma_sum *s = &mma.sums[i];
+    for (int k = 0; k < b_matrices(s); k++)
+      if (m->fields[s->f[k]->index].storage != mma.dtype || !add_field(&mma, s->f[k]->index)) return;
+    if (s->terms > 1 && mma.dtype != VX_DTYPE_BF16) return; /* f16 cannot split an f32's exponent range */
+    if (s->heads * s->terms > VX_CG_MMA_COLS) return;
+    regs += b_matrices(s) * dim / 8;
+  }
+  regs += mma.nfields * 2 * dim / 8; /* two pages' words per field */
+  if (regs > VX_CG_MMA_REGS_MAX) return;
+  mma.on = true;
+  cg->mma = mma;
+  /* the rest of the page's score is the scalar emitter's value functions */
+  cg->vec = false;
+  free(cg->lane_res);
+  cg->lane_res = NULL;
+}
+
+bool vx_cg_mma_covers(const vx_cg *cg, const vx_op *op) { return cg->mma.on && inside_sum(&cg->mma, op); }
+
+bool vx_cg_mma_sourced(const vx_cg *cg, const vx_op *op) {
+  for (int i = 0; cg->mma.on && i < cg->mma.nsums; i++)
+    if (cg->mma.sums[i].sum == op) return true;
+  return false;
+}
+
+void vx_cg_emit_mma_page_members(vx_cg *cg) {
+  for (int i = 0; i < cg->mma.nsums; i++) {
+    const vx_cg_mma_sum *s = &cg->mma.sums[i];
+    vx_buf_line(cg->out, "  float acc_v%d[%d]; /* %%%d per head, from the tensor cores */", s->sum->id, s->heads, s->sum->id);
+  }
+}
+
+void vx_cg_emit_mma_helpers(vx_cg *cg) {
+  vx_buf *b = cg->out;
+  const bool bf = cg->mma.dtype == VX_DTYPE_BF16;
+  const char *ty = bf ? "bf16" : "f16";
+  vx_buf_line(b, "/* D += A B, m16n8k16, %s in, f32 accumulate (fragments: see the page loop). */", ty);
+  vx_buf_line(b, "static __device__ __forceinline__ void %s_mma(float d[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,",
+              cg->alg);
+  vx_buf_line(b, "                                              unsigned b0, unsigned b1) {");
+  vx_buf_line(b, "  asm volatile(\"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32 {%%0,%%1,%%2,%%3}, {%%4,%%5,%%6,%%7}, \"", ty, ty);
+  vx_buf_line(b, "               \"{%%8,%%9}, {%%0,%%1,%%2,%%3};\\n\"");
+  vx_buf_line(b, "               : \"+f\"(d[0]), \"+f\"(d[1]), \"+f\"(d[2]), \"+f\"(d[3])");
+  vx_buf_line(b, "               : \"r\"(a0), \"r\"(a1), \"r\"(a2), \"r\"(a3), \"r\"(b0), \"r\"(b1));");
+  vx_buf_line(b, "}");
+  bool envelope = false;
+  for (int i = 0; i < cg->mma.nsums; i++) envelope |= cg->mma.sums[i].kind != VX_MMA_DOT;
+  if (envelope) {
+    vx_buf_line(b, "/* Elementwise max / min of two packed pairs: exact. */");
+    vx_buf_line(b, "static __device__ __forceinline__ unsigned %s_max2(unsigned x, unsigned y) {", cg->alg);
+    vx_buf_line(b, "  unsigned r;");
+    vx_buf_line(b, "  asm(\"max.%s %%0, %%1, %%2;\" : \"=r\"(r) : \"r\"(x), \"r\"(y));", bf ? "bf16x2" : "f16x2");
+    vx_buf_line(b, "  return r;");
+    vx_buf_line(b, "}");
+    vx_buf_line(b, "static __device__ __forceinline__ unsigned %s_min2(unsigned x, unsigned y) {", cg->alg);
+    vx_buf_line(b, "  unsigned r;");
+    vx_buf_line(b, "  asm(\"min.%s %%0, %%1, %%2;\" : \"=r\"(r) : \"r\"(x), \"r\"(y));", bf ? "bf16x2" : "f16x2");
+    vx_buf_line(b, "  return r;");
+    vx_buf_line(b, "}");
+  }
+  vx_buf_line(b, "/* Two values as one packed B register (lo = the lower k slot). */");
+  vx_buf_line(b, "static __device__ __forceinline__ unsigned %s_pack(float lo, float hi) {", cg->alg);
+  if (bf)
+    vx_buf_line(b, "  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);");
+  else
+    vx_buf_line(b, "  const __half2 v = __floats2half2_rn(lo, hi);");
+  vx_buf_line(b, "  return *reinterpret_cast<const unsigned *>(&v);");
+  vx_buf_line(b, "}");
+  vx_buf_line(b, "/* Split term s of x: x == term 0 + term 1 + term 2 exactly in bf16 (8 + 8 + 8");
+  vx_buf_line(b, " * significant bits; each residual is exact in f32). Term 0 alone when x is");
+  vx_buf_line(b, " * already a value of the mma type. */");
+  vx_buf_line(b, "static __device__ __forceinline__ float %s_term(float x, int s) {", cg->alg);
+  if (bf) {
+    vx_buf_line(b, "  const float t0 = __bfloat162float(__float2bfloat16_rn(x));");
+    vx_buf_line(b, "  if (s == 0) return t0;");
+    vx_buf_line(b, "  const float r1 = x - t0;");
+    vx_buf_line(b, "  const float t1 = __bfloat162float(__float2bfloat16_rn(r1));");
+    vx_buf_line(b, "  return s == 1 ? t1 : r1 - t1;");
+  } else {
+    vx_buf_line(b, "  (void)s;");
+    vx_buf_line(b, "  return x; /* f16 fields: only the exact query is accepted (codegen) */");
+  }
+  vx_buf_line(b, "}");
+  vx_buf_blank(b);
+}
+
+static void b_name(char *buf, size_t n, const vx_cg_mma_sum *s, int k) {
+  snprintf(buf, n, "b%d%s", s->sum->id, s->kind == VX_MMA_DOT ? "" : k == 0 ? "_plus" : "_minus");
+}
+
+void vx_cg_emit_mma_fragments(vx_cg *cg) {
+  vx_buf *b = cg->out;
+  const int dim = cg->m->geo.head_dim, rounds = dim / 32;
+  for (int i = 0; i < cg->mma.nsums; i++) {
+    const vx_cg_mma_sum *s = &cg->mma.sums[i];
+    char off[16], name[2][32];
+    for (int k = 0; k < b_matrices(s); k++) b_name(name[k], sizeof name[k], s, k);
+    if (s->terms == 1)
+      vx_buf_line(b, "/* B fragments of %%%d: column n = lane / 4 holds head n of %%%d%s (exact in the mma type);",
+                  s->sum->id, s->a->id, s->kind == VX_MMA_DOT ? "" : " (a+ and a-)");
+    else
+      vx_buf_line(b, "/* B fragments of %%%d: column n = lane / 4 holds split term n %% 3 of head n / 3 of %%%d%s;",
+                  s->sum->id, s->a->id, s->kind == VX_MMA_DOT ? "" : " (a+ and a-)");
+    vx_buf_line(b, " * word w of round rd: dims 8 (t + 4 rd) + 2 w, + 1 (t = lane %% 4) */");
+    vx_buf_indent_puts(b, "");
+    vx_buf_printf(b, "unsigned %s[%d][4]", name[0], rounds);
+    if (b_matrices(s) > 1) vx_buf_printf(b, ", %s[%d][4]", name[1], rounds);
+    vx_buf_puts(b, ";\n");
+    vx_buf_line(b, "{");
+    vx_buf_line(b, "  const int n = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;");
+    vx_buf_line(b, "  const bool used = n < %d;", s->heads * s->terms);
+    vx_buf_line(b, "  const int h = used ? n / %d : 0, s = used ? n %% %d : 0;", s->terms, s->terms);
+    vx_buf_line(b, "#pragma unroll");
+    vx_buf_line(b, "  for (int rd = 0; rd < %d; ++rd)", rounds);
+    vx_buf_line(b, "#pragma unroll");
+    vx_buf_line(b, "    for (int w = 0; w < 4; ++w) {");
+    vx_buf_line(b, "      const int d = 8 * (t + 4 * rd) + 2 * w;");
+    vx_buf_line(b, "      const float x0 = used ? row[%sh * %d + d] : 0.0f, x1 = used ? row[%sh * %d + d + 1] : 0.0f;",
+                vx_cg_offset(cg->rows[s->a->id].offset, off), dim, vx_cg_offset(cg->rows[s->a->id].offset, off), dim);
+    if (s->kind == VX_MMA_DOT) {
+      vx_buf_line(b, "      %s[rd][w] = %s_pack(%s_term(x0, s), %s_term(x1, s));", name[0], cg->alg, cg->alg, cg->alg);
+    } else {
+      vx_buf_line(b, "      %s[rd][w] = %s_pack(%s_term(fmaxf(x0, 0.0f), s), %s_term(fmaxf(x1, 0.0f), s));", name[0], cg->alg,
+                  cg->alg, cg->alg);
+      vx_buf_line(b, "      %s[rd][w] = %s_pack(%s_term(fminf(x0, 0.0f), s), %s_term(fminf(x1, 0.0f), s));", name[1], cg->alg,
+                  cg->alg, cg->alg);
+    }
+    vx_buf_line(b, "    }");
+    vx_buf_line(b, "}");
+  }
+}
+
+static const char *field_name(const vx_cg *cg, const vx_op *load) { return cg->m->fields[load->index].name; }
+
+/* The m16n8k16 products of one sum over the tile's loaded fields, then the
+ * quad's gather of columns into pg0/pg1.acc_vN (sum of the split terms). */
+static void emit_sum_products(vx_cg *cg, const vx_cg_mma_sum *s) {
+  vx_buf *b = cg->out;
+  const int rounds = cg->m->geo.head_dim / 32, cols = s->heads * s->terms;
+  char name[2][32];
+  for (int k = 0; k < b_matrices(s); k++) b_name(name[k], sizeof name[k], s, k);
+  vx_buf_indent_puts(b, "{ /* ");
+  vx_cg_describe_op(b, s->sum);
+  vx_buf_puts(b, " */\n");
+  b->indent++;
+  vx_buf_line(b, "float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};");
+  vx_buf_line(b, "#pragma unroll");
+  vx_buf_line(b, "for (int rd = 0; rd < %d; ++rd)", rounds);
+  vx_buf_line(b, "#pragma unroll");
+  vx_buf_line(b, "  for (int u = 0; u < 2; ++u) { /* k-step: words 2u, 2u + 1 of the chunk */");
+  b->indent += 2;
+  const char *f0 = field_name(cg, s->f[0]);
+  if (s->kind == VX_MMA_DOT) {
+    vx_buf_line(b, "%s_mma(acc, %s_lane_word(f_%s[0][rd], 2 * u), %s_lane_word(f_%s[1][rd], 2 * u),", cg->alg, cg->alg, f0, cg->alg, f0);
+    vx_buf_line(b, "    %s_lane_word(f_%s[0][rd], 2 * u + 1), %s_lane_word(f_%s[1][rd], 2 * u + 1), %s[rd][2 * u], %s[rd][2 * u + 1]);",
+                cg->alg, f0, cg->alg, f0, name[0], name[0]);
+  } else {
+    const char *f1 = field_name(cg, s->f[1]);
+    /* max(a F1, a F2) = a+ max(F1, F2) + a- min(F1, F2); min swaps them */
+    const char *with_plus = s->kind == VX_MMA_ENV_MAX ? "max2" : "min2";
+    const char *with_minus = s->kind == VX_MMA_ENV_MAX ? "min2" : "max2";
+    vx_buf_line(b, "unsigned hi[4], lo[4]; /* a0..a3: page g, page g + 8 at words 2u; the same at 2u + 1 */");
+    vx_buf_line(b, "#pragma unroll");
+    vx_buf_line(b, "for (int i = 0; i < 4; ++i) {");
+    vx_buf_line(b, "  const unsigned x = %s_lane_word(f_%s[i & 1][rd], 2 * u + (i >> 1));", cg->alg, f0);
+    vx_buf_line(b, "  const unsigned y = %s_lane_word(f_%s[i & 1][rd], 2 * u + (i >> 1));", cg->alg, f1);
+    vx_buf_line(b, "  hi[i] = %s_%s(x, y);", cg->alg, with_plus);
+    vx_buf_line(b, "  lo[i] = %s_%s(x, y);", cg->alg, with_minus);
+    vx_buf_line(b, "}");
+    vx_buf_line(b, "%s_mma(acc, hi[0], hi[1], hi[2], hi[3], %s[rd][2 * u], %s[rd][2 * u + 1]);", cg->alg, name[0], name[0]);
+    vx_buf_line(b, "%s_mma(acc, lo[0], lo[1], lo[2], lo[3], %s[rd][2 * u], %s[rd][2 * u + 1]);", cg->alg, name[1], name[1]);
+  }
+  b->indent -= 2;
+  vx_buf_line(b, "  }");
+  vx_buf_line(b, "/* column n sits in lane 4g + n / 2 (element n %% 2; + 2 for page g + 8) */");
+  vx_buf_line(b, "float col0[%d], col1[%d];", cols, cols);
+  vx_buf_line(b, "#pragma unroll");
+  vx_buf_line(b, "for (int n = 0; n < %d; ++n) {", cols);
+  vx_buf_line(b, "  const int src = (int)(threadIdx.x & 28) | (n >> 1);");
+  vx_buf_line(b, "  col0[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc[1] : acc[0], src);");
+  vx_buf_line(b, "  col1[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc[3] : acc[2], src);");
+  vx_buf_line(b, "}");
+  vx_buf_line(b, "#pragma unroll");
+  vx_buf_line(b, "for (int h = 0; h < %d; ++h) {", s->heads);
+  if (s->terms == 1) {
+    vx_buf_line(b, "  pg0.acc_v%d[h] = col0[h];", s->sum->id);
+    vx_buf_line(b, "  pg1.acc_v%d[h] = col1[h];", s->sum->id);
+  } else {
+    vx_buf_line(b, "  pg0.acc_v%d[h] = (col0[h * 3] + col0[h * 3 + 1]) + col0[h * 3 + 2];", s->sum->id);
+    vx_buf_line(b, "  pg1.acc_v%d[h] = (col1[h * 3] + col1[h * 3 + 1]) + col1[h * 3 + 2];", s->sum->id);
+  }
+  vx_buf_line(b, "}");
+  b->indent--;
+  vx_buf_line(b, "}");
+}
+
+static void emit_tile_ids(vx_cg *cg, const char *why, const char *nb) {
+  vx_buf *b = cg->out;
+  vx_buf_line(b, "{ /* %s */", why);
+  vx_buf_line(b, "  const int nb = %s;", nb);
+  vx_buf_line(b, "#pragma unroll");
+  vx_buf_line(b, "  for (int u = 0; u < 2; ++u) {");
+  vx_buf_line(b, "    const int mine = nb + g + 8 * u;");
+  vx_buf_line(b, "    if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];");
+  vx_buf_line(b, "  }");
+  vx_buf_line(b, "}");
+}
+
+void vx_cg_emit_mma_page_loop(vx_cg *cg, const vx_op *sel) {
+  vx_buf *b = cg->out;
+  const vx_module *m = cg->m;
+  const int dim = m->geo.head_dim, rounds = dim / 32;
+  vx_cg_emit_mma_fragments(cg);
+  vx_buf_line(b, "/* Tensor cores: a warp scores a tile of 16 pages (mma rows g and g + 8, g = lane / 4);");
+  vx_buf_line(b, " * lane t = lane %% 4 loads dims 8 (t + 4 rd) .. + 7 of both pages, rd < %d. */", rounds);
+  vx_buf_line(b, "const int g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;");
+  vx_buf_line(b, "int next_id[2] = {0, 0};");
+  emit_tile_ids(cg, "the first tile's page-table entries", "first + (threadIdx.x >> 5) * 16");
+  vx_buf_line(b, "for (int base = first + (threadIdx.x >> 5) * 16; base < end; base += VX_TOPK_WARPS * 16) {");
+  b->indent++;
+  vx_buf_line(b, "const int mine0 = base + g, mine1 = base + g + 8;");
+  vx_buf_line(b, "const int p0 = mine0 < end ? mine0 : base, p1 = mine1 < end ? mine1 : base;");
+  vx_buf_line(b, "%s_page pg0, pg1;", cg->alg);
+  vx_buf_line(b, "pg0.j = p0;");
+  vx_buf_line(b, "pg1.j = p1;");
+  vx_buf_line(b, "pg0.phys = next_id[0] < 0 || (long long)next_id[0] >= c.num_phys ? 0 : next_id[0];");
+  vx_buf_line(b, "pg1.phys = next_id[1] < 0 || (long long)next_id[1] >= c.num_phys ? 0 : next_id[1];");
+  vx_buf_line(b, "/* every field chunk of both pages, issued together (out-of-range ids read page 0) */");
+  for (int i = 0; i < cg->mma.nfields; i++) {
+    const vx_ir_field *fl = &m->fields[cg->mma.fields[i]];
+    vx_buf_line(b, "uint4 f_%s[2][%d];", fl->name, rounds);
+    vx_buf_line(b, "#pragma unroll");
+    vx_buf_line(b, "for (int rd = 0; rd < %d; ++rd) {", rounds);
+    vx_buf_line(b, "  f_%s[0][rd] = %s_ld16(c.fields.%s + ((long long)pg0.phys * c.kv_heads + c.h) * %d + 8 * (t + 4 * rd));",
+                fl->name, cg->alg, fl->name, dim);
+    vx_buf_line(b, "  f_%s[1][rd] = %s_ld16(c.fields.%s + ((long long)pg1.phys * c.kv_heads + c.h) * %d + 8 * (t + 4 * rd));",
+                fl->name, cg->alg, fl->name, dim);
+    vx_buf_line(b, "}");
+  }
+  emit_tile_ids(cg, "the next tile's page-table entries, while these fields load", "base + VX_TOPK_WARPS * 16");
+  for (int i = 0; i < cg->mma.nsums; i++) emit_sum_products(cg, &cg->mma.sums[i]);
+  /* every lane of the quad holds both pages' sums; lane t == 0 stores */
+  vx_cg_emit_page_results(cg, sel, 2, 3);
+  b->indent--;
+  vx_buf_line(b, "}");
+}
