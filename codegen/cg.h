@@ -136,6 +136,8 @@ int vx_cg_index_pages_per_warp(const vx_cg *cg);
  * mine<u>/p<u> declared: their scores and state values, then the lanes
  * with (threadIdx.x & leader_mask) == 0 store them. */
 void vx_cg_emit_page_results(vx_cg *cg, const vx_op *sel, int np, int leader_mask);
+/* emit_index.c: `first` and `end`, the pages this block scores. */
+void vx_cg_emit_score_range(vx_cg *cg);
 
 /* ---- emit_index_mma.c: tensor-core scoring ---- */
 /* Decides cg->mma (after the vector analysis; needs the split form). */
@@ -148,6 +150,7 @@ bool vx_cg_mma_sourced(const vx_cg *cg, const vx_op *op);
  * the row phase, and the SCORE page loop. */
 void vx_cg_emit_mma_page_members(vx_cg *cg);
 void vx_cg_emit_mma_helpers(vx_cg *cg);
+void vx_cg_emit_mma_prologue(vx_cg *cg);
 void vx_cg_emit_mma_fragments(vx_cg *cg);
 void vx_cg_emit_mma_page_loop(vx_cg *cg, const vx_op *sel);
 /* emit_select.c: the mass-select device helper (emitted once, before the

@@ -301,12 +301,21 @@ static void emit_launchers(vx_cg *cg) {
     const bool split = vx_cg_index_split(cg);
     if (split) {
       const int iter = vx_cg_index_pages_per_warp(cg); /* pages per warp per iteration */
-      vx_buf_printf(b, "  /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one\n"
-                       "   * or two 512-thread blocks per SM at once), each a whole number of block\n"
-                       "   * iterations (%d pages = 16 warps x %d), at least two; shapes only, so the\n"
-                       "   * launch stays capturable. */\n", 16 * iter, iter);
+      if (cg->mma.on)
+        /* One block per SM at once: a block's start (query staging, the first
+         * tile's round trips) cannot hide behind a sibling, so blocks are few
+         * and long (bench/RESULTS.md run 15: 2 tiles per warp ran at 3.2 TB/s). */
+        vx_buf_printf(b, "  /* About one scoring block per SM of a 132-SM part (one 512-thread block\n"
+                         "   * fits per SM), at least a row each, each a whole number of block\n"
+                         "   * iterations (%d pages = 16 warps x %d), at least two; shapes only, so the\n"
+                         "   * launch stays capturable. */\n", 16 * iter, iter);
+      else
+        vx_buf_printf(b, "  /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one\n"
+                         "   * or two 512-thread blocks per SM at once), each a whole number of block\n"
+                         "   * iterations (%d pages = 16 warps x %d), at least two; shapes only, so the\n"
+                         "   * launch stays capturable. */\n", 16 * iter, iter);
       vx_buf_printf(b, "  const int step = VX_TOPK_WARPS * %d;\n", iter);
-      vx_buf_printf(b, "  long long blocks = (1056 + rows - 1) / rows;\n");
+      vx_buf_printf(b, "  long long blocks = (%d + rows - 1) / rows;\n", cg->mma.on ? 132 : 1056);
       vx_buf_printf(b, "  int per_block = (int)((max_pages + blocks - 1) / blocks);\n");
       vx_buf_printf(b, "  per_block = (per_block + step - 1) / step * step;\n");
       vx_buf_printf(b, "  if (per_block < 2 * step) per_block = 2 * step;\n");

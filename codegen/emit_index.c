@@ -564,6 +564,12 @@ static void emit_vec_page_loop(vx_cg *cg, const vx_func *f, const vx_op *sel) {
   vx_buf_line(b, "}");
 }
 
+void vx_cg_emit_score_range(vx_cg *cg) {
+  vx_buf_line(cg->out, "const int first = phase == %s_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;", cg->upper);
+  vx_buf_line(cg->out, "const int end = phase == %s_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;",
+              cg->upper);
+}
+
 /* One launchable kernel: ALG_index_phases instantiated for one phase. */
 static void emit_phase_kernel(vx_cg *cg, const char *phase, const char *name, int min_blocks, const char *why) {
   vx_buf *b = cg->out;
@@ -653,6 +659,7 @@ void vx_cg_emit_index(vx_cg *cg) {
   for (int i = 0; i < m->nstates; i++)
     vx_buf_line(b, "c.state_in[%d] = state_in + ((long long)%d * gridDim.x + r) * max_pages;", i, i);
   if (cg->row_floats > 0) vx_buf_line(b, "c.row = row;");
+  if (cg->mma.on) vx_cg_emit_mma_prologue(cg);
   b->indent--;
   vx_buf_blank(b);
   /* A staged value held per lane is copied into registers right after its
@@ -679,9 +686,7 @@ void vx_cg_emit_index(vx_cg *cg) {
   vx_buf_line(b, "float *row_scores = scores + (long long)r * max_pages;");
   vx_buf_line(b, "if (phase != %s_INDEX_SELECT) {", cg->upper);
   b->indent++;
-  vx_buf_line(b, "const int first = phase == %s_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;", cg->upper);
-  vx_buf_line(b, "const int end = phase == %s_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;",
-              cg->upper);
+  if (!cg->mma.on) vx_cg_emit_score_range(cg); /* the mma prologue declared it */
   if (cg->mma.on) {
     vx_cg_emit_mma_page_loop(cg, sel);
   } else if (cg->vec) {

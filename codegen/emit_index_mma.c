@@ -261,18 +261,17 @@ void vx_cg_emit_mma_fragments(vx_cg *cg) {
 
 static const char *field_name(const vx_cg *cg, const vx_op *load) { return cg->m->fields[load->index].name; }
 
-/* The m16n8k16 products of one sum over the tile's loaded fields, then the
- * quad's gather of columns into pg0/pg1.acc_vN (sum of the split terms). */
+/* The m16n8k16 products of one sum over the tile's fields into acc<id>. */
 static void emit_sum_products(vx_cg *cg, const vx_cg_mma_sum *s) {
   vx_buf *b = cg->out;
-  const int rounds = cg->m->geo.head_dim / 32, cols = s->heads * s->terms;
+  const int rounds = cg->m->geo.head_dim / 32;
+  const int id = s->sum->id;
   char name[2][32];
   for (int k = 0; k < b_matrices(s); k++) b_name(name[k], sizeof name[k], s, k);
-  vx_buf_indent_puts(b, "{ /* ");
+  vx_buf_indent_puts(b, "/* ");
   vx_cg_describe_op(b, s->sum);
   vx_buf_puts(b, " */\n");
-  b->indent++;
-  vx_buf_line(b, "float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};");
+  vx_buf_line(b, "float acc%d[4] = {0.0f, 0.0f, 0.0f, 0.0f};", id);
   vx_buf_line(b, "#pragma unroll");
   vx_buf_line(b, "for (int rd = 0; rd < %d; ++rd)", rounds);
   vx_buf_line(b, "#pragma unroll");
@@ -280,7 +279,8 @@ static void emit_sum_products(vx_cg *cg, const vx_cg_mma_sum *s) {
   b->indent += 2;
   const char *f0 = field_name(cg, s->f[0]);
   if (s->kind == VX_MMA_DOT) {
-    vx_buf_line(b, "%s_mma(acc, %s_lane_word(f_%s[0][rd], 2 * u), %s_lane_word(f_%s[1][rd], 2 * u),", cg->alg, cg->alg, f0, cg->alg, f0);
+    vx_buf_line(b, "%s_mma(acc%d, %s_lane_word(f_%s[0][rd], 2 * u), %s_lane_word(f_%s[1][rd], 2 * u),", cg->alg, id, cg->alg,
+                f0, cg->alg, f0);
     vx_buf_line(b, "    %s_lane_word(f_%s[0][rd], 2 * u + 1), %s_lane_word(f_%s[1][rd], 2 * u + 1), %s[rd][2 * u], %s[rd][2 * u + 1]);",
                 cg->alg, f0, cg->alg, f0, name[0], name[0]);
   } else {
@@ -296,33 +296,42 @@ static void emit_sum_products(vx_cg *cg, const vx_cg_mma_sum *s) {
     vx_buf_line(b, "  hi[i] = %s_%s(x, y);", cg->alg, with_plus);
     vx_buf_line(b, "  lo[i] = %s_%s(x, y);", cg->alg, with_minus);
     vx_buf_line(b, "}");
-    vx_buf_line(b, "%s_mma(acc, hi[0], hi[1], hi[2], hi[3], %s[rd][2 * u], %s[rd][2 * u + 1]);", cg->alg, name[0], name[0]);
-    vx_buf_line(b, "%s_mma(acc, lo[0], lo[1], lo[2], lo[3], %s[rd][2 * u], %s[rd][2 * u + 1]);", cg->alg, name[1], name[1]);
+    vx_buf_line(b, "%s_mma(acc%d, hi[0], hi[1], hi[2], hi[3], %s[rd][2 * u], %s[rd][2 * u + 1]);", cg->alg, id, name[0], name[0]);
+    vx_buf_line(b, "%s_mma(acc%d, lo[0], lo[1], lo[2], lo[3], %s[rd][2 * u], %s[rd][2 * u + 1]);", cg->alg, id, name[1], name[1]);
   }
   b->indent -= 2;
   vx_buf_line(b, "  }");
-  vx_buf_line(b, "/* column n sits in lane 4g + n / 2 (element n %% 2; + 2 for page g + 8) */");
+}
+
+/* The quad's gather of acc<id>'s columns into pg0/pg1.acc_v<id> (split
+ * terms summed). */
+static void emit_sum_gather(vx_cg *cg, const vx_cg_mma_sum *s) {
+  vx_buf *b = cg->out;
+  const int cols = s->heads * s->terms, id = s->sum->id;
+  vx_buf_line(b, "{ /* %%%d: column n sits in lane 4g + n / 2 (element n %% 2; + 2 for page g + 8) */", id);
+  b->indent++;
   vx_buf_line(b, "float col0[%d], col1[%d];", cols, cols);
   vx_buf_line(b, "#pragma unroll");
   vx_buf_line(b, "for (int n = 0; n < %d; ++n) {", cols);
   vx_buf_line(b, "  const int src = (int)(threadIdx.x & 28) | (n >> 1);");
-  vx_buf_line(b, "  col0[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc[1] : acc[0], src);");
-  vx_buf_line(b, "  col1[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc[3] : acc[2], src);");
+  vx_buf_line(b, "  col0[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc%d[1] : acc%d[0], src);", id, id);
+  vx_buf_line(b, "  col1[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc%d[3] : acc%d[2], src);", id, id);
   vx_buf_line(b, "}");
   vx_buf_line(b, "#pragma unroll");
   vx_buf_line(b, "for (int h = 0; h < %d; ++h) {", s->heads);
   if (s->terms == 1) {
-    vx_buf_line(b, "  pg0.acc_v%d[h] = col0[h];", s->sum->id);
-    vx_buf_line(b, "  pg1.acc_v%d[h] = col1[h];", s->sum->id);
+    vx_buf_line(b, "  pg0.acc_v%d[h] = col0[h];", id);
+    vx_buf_line(b, "  pg1.acc_v%d[h] = col1[h];", id);
   } else {
-    vx_buf_line(b, "  pg0.acc_v%d[h] = (col0[h * 3] + col0[h * 3 + 1]) + col0[h * 3 + 2];", s->sum->id);
-    vx_buf_line(b, "  pg1.acc_v%d[h] = (col1[h * 3] + col1[h * 3 + 1]) + col1[h * 3 + 2];", s->sum->id);
+    vx_buf_line(b, "  pg0.acc_v%d[h] = (col0[h * 3] + col0[h * 3 + 1]) + col0[h * 3 + 2];", id);
+    vx_buf_line(b, "  pg1.acc_v%d[h] = (col1[h * 3] + col1[h * 3 + 1]) + col1[h * 3 + 2];", id);
   }
   vx_buf_line(b, "}");
   b->indent--;
   vx_buf_line(b, "}");
 }
 
+/* next_id[u] = page-table entry of row g + 8u of the tile at `nb`. */
 static void emit_tile_ids(vx_cg *cg, const char *why, const char *nb) {
   vx_buf *b = cg->out;
   vx_buf_line(b, "{ /* %s */", why);
@@ -335,39 +344,69 @@ static void emit_tile_ids(vx_cg *cg, const char *why, const char *nb) {
   vx_buf_line(b, "}");
 }
 
-void vx_cg_emit_mma_page_loop(vx_cg *cg, const vx_op *sel) {
+/* tile_id <- next_id (range-checked: a corrupt entry reads page 0), then
+ * every field chunk of the tile's two pages, issued together. */
+static void emit_tile_loads(vx_cg *cg) {
   vx_buf *b = cg->out;
   const vx_module *m = cg->m;
   const int dim = m->geo.head_dim, rounds = dim / 32;
-  vx_cg_emit_mma_fragments(cg);
-  vx_buf_line(b, "/* Tensor cores: a warp scores a tile of 16 pages (mma rows g and g + 8, g = lane / 4);");
-  vx_buf_line(b, " * lane t = lane %% 4 loads dims 8 (t + 4 rd) .. + 7 of both pages, rd < %d. */", rounds);
+  vx_buf_line(b, "#pragma unroll");
+  vx_buf_line(b, "for (int u = 0; u < 2; ++u)");
+  vx_buf_line(b, "  tile_id[u] = next_id[u] < 0 || (long long)next_id[u] >= c.num_phys ? 0 : next_id[u];");
+  for (int i = 0; i < cg->mma.nfields; i++) {
+    const char *name = m->fields[cg->mma.fields[i]].name;
+    vx_buf_line(b, "#pragma unroll");
+    vx_buf_line(b, "for (int rd = 0; rd < %d; ++rd)", rounds);
+    vx_buf_line(b, "#pragma unroll");
+    vx_buf_line(b, "  for (int u = 0; u < 2; ++u)");
+    vx_buf_line(b, "    f_%s[u][rd] = %s_ld16(c.fields.%s + ((long long)tile_id[u] * c.kv_heads + c.h) * %d + 8 * (t + 4 * rd));",
+                name, cg->alg, name, dim);
+  }
+}
+
+void vx_cg_emit_mma_prologue(vx_cg *cg) {
+  vx_buf *b = cg->out;
+  const vx_module *m = cg->m;
+  const int rounds = m->geo.head_dim / 32;
+  vx_buf_line(b, "/* SCORE on tensor cores: a warp scores tiles of 16 pages (mma rows g and g + 8,");
+  vx_buf_line(b, " * g = lane / 4); lane t = lane %% 4 holds dims 8 (t + 4 rd) .. + 7 of both pages,");
+  vx_buf_line(b, " * rd < %d. The first tile's page-table entries and fields are requested here,", rounds);
+  vx_buf_line(b, " * before the row values are staged, so the two latencies overlap; each later");
+  vx_buf_line(b, " * tile is requested while the previous one is being scored. */");
+  vx_cg_emit_score_range(cg);
   vx_buf_line(b, "const int g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;");
-  vx_buf_line(b, "int next_id[2] = {0, 0};");
-  emit_tile_ids(cg, "the first tile's page-table entries", "first + (threadIdx.x >> 5) * 16");
+  vx_buf_line(b, "int next_id[2] = {0, 0}, tile_id[2] = {0, 0};");
+  for (int i = 0; i < cg->mma.nfields; i++)
+    vx_buf_line(b, "uint4 f_%s[2][%d]; /* [page g, page g + 8][rd] */", m->fields[cg->mma.fields[i]].name, rounds);
+  vx_buf_line(b, "if (phase != %s_INDEX_SELECT && first + (int)(threadIdx.x >> 5) * 16 < end) {", cg->upper);
+  b->indent++;
+  emit_tile_ids(cg, "the first tile", "first + (int)(threadIdx.x >> 5) * 16");
+  emit_tile_loads(cg);
+  emit_tile_ids(cg, "the second tile's page-table entries", "first + (int)(threadIdx.x >> 5) * 16 + VX_TOPK_WARPS * 16");
+  b->indent--;
+  vx_buf_line(b, "}");
+}
+
+void vx_cg_emit_mma_page_loop(vx_cg *cg, const vx_op *sel) {
+  vx_buf *b = cg->out;
+  vx_cg_emit_mma_fragments(cg);
   vx_buf_line(b, "for (int base = first + (threadIdx.x >> 5) * 16; base < end; base += VX_TOPK_WARPS * 16) {");
   b->indent++;
   vx_buf_line(b, "const int mine0 = base + g, mine1 = base + g + 8;");
-  vx_buf_line(b, "const int p0 = mine0 < end ? mine0 : base, p1 = mine1 < end ? mine1 : base;");
   vx_buf_line(b, "%s_page pg0, pg1;", cg->alg);
+  vx_buf_line(b, "const int p0 = mine0 < end ? mine0 : base, p1 = mine1 < end ? mine1 : base;");
   vx_buf_line(b, "pg0.j = p0;");
   vx_buf_line(b, "pg1.j = p1;");
-  vx_buf_line(b, "pg0.phys = next_id[0] < 0 || (long long)next_id[0] >= c.num_phys ? 0 : next_id[0];");
-  vx_buf_line(b, "pg1.phys = next_id[1] < 0 || (long long)next_id[1] >= c.num_phys ? 0 : next_id[1];");
-  vx_buf_line(b, "/* every field chunk of both pages, issued together (out-of-range ids read page 0) */");
-  for (int i = 0; i < cg->mma.nfields; i++) {
-    const vx_ir_field *fl = &m->fields[cg->mma.fields[i]];
-    vx_buf_line(b, "uint4 f_%s[2][%d];", fl->name, rounds);
-    vx_buf_line(b, "#pragma unroll");
-    vx_buf_line(b, "for (int rd = 0; rd < %d; ++rd) {", rounds);
-    vx_buf_line(b, "  f_%s[0][rd] = %s_ld16(c.fields.%s + ((long long)pg0.phys * c.kv_heads + c.h) * %d + 8 * (t + 4 * rd));",
-                fl->name, cg->alg, fl->name, dim);
-    vx_buf_line(b, "  f_%s[1][rd] = %s_ld16(c.fields.%s + ((long long)pg1.phys * c.kv_heads + c.h) * %d + 8 * (t + 4 * rd));",
-                fl->name, cg->alg, fl->name, dim);
-    vx_buf_line(b, "}");
-  }
-  emit_tile_ids(cg, "the next tile's page-table entries, while these fields load", "base + VX_TOPK_WARPS * 16");
+  vx_buf_line(b, "pg0.phys = tile_id[0];");
+  vx_buf_line(b, "pg1.phys = tile_id[1];");
   for (int i = 0; i < cg->mma.nsums; i++) emit_sum_products(cg, &cg->mma.sums[i]);
+  vx_buf_line(b, "if (base + VX_TOPK_WARPS * 16 < end) { /* the next tile, while this one is reduced */");
+  b->indent++;
+  emit_tile_loads(cg);
+  emit_tile_ids(cg, "the page-table entries of the tile after it", "base + 2 * VX_TOPK_WARPS * 16");
+  b->indent--;
+  vx_buf_line(b, "}");
+  for (int i = 0; i < cg->mma.nsums; i++) emit_sum_gather(cg, &cg->mma.sums[i]);
   /* every lane of the quad holds both pages' sums; lane t == 0 stores */
   vx_cg_emit_page_results(cg, sel, 2, 3);
   b->indent--;

@@ -1161,6 +1161,42 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   c.q = q + ((long long)b * kv.num_kv_heads + h) * BLOCK_TOPK_GROUP * BLOCK_TOPK_HEAD_DIM;
   c.fields = fields;
   c.row = row;
+  /* SCORE on tensor cores: a warp scores tiles of 16 pages (mma rows g and g + 8,
+   * g = lane / 4); lane t = lane % 4 holds dims 8 (t + 4 rd) .. + 7 of both pages,
+   * rd < 4. The first tile's page-table entries and fields are requested here,
+   * before the row values are staged, so the two latencies overlap; each later
+   * tile is requested while the previous one is being scored. */
+  const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
+  const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
+  const int g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
+  int next_id[2] = {0, 0}, tile_id[2] = {0, 0};
+  uint4 f_c[2][4]; /* [page g, page g + 8][rd] */
+  if (phase != BLOCK_TOPK_INDEX_SELECT && first + (int)(threadIdx.x >> 5) * 16 < end) {
+    { /* the first tile */
+      const int nb = first + (int)(threadIdx.x >> 5) * 16;
+    #pragma unroll
+      for (int u = 0; u < 2; ++u) {
+        const int mine = nb + g + 8 * u;
+        if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
+      }
+    }
+    #pragma unroll
+    for (int u = 0; u < 2; ++u)
+      tile_id[u] = next_id[u] < 0 || (long long)next_id[u] >= c.num_phys ? 0 : next_id[u];
+    #pragma unroll
+    for (int rd = 0; rd < 4; ++rd)
+    #pragma unroll
+      for (int u = 0; u < 2; ++u)
+        f_c[u][rd] = block_topk_ld16(c.fields.c + ((long long)tile_id[u] * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
+    { /* the second tile's page-table entries */
+      const int nb = first + (int)(threadIdx.x >> 5) * 16 + VX_TOPK_WARPS * 16;
+    #pragma unroll
+      for (int u = 0; u < 2; ++u) {
+        const int mine = nb + g + 8 * u;
+        if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
+      }
+    }
+  }
 
   /* %0 = input.q : [head, dim] */
   for (int i = threadIdx.x; i < 512; i += blockDim.x) {
@@ -1175,8 +1211,6 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   __syncthreads();
   float *row_scores = scores + (long long)r * max_pages;
   if (phase != BLOCK_TOPK_INDEX_SELECT) {
-    const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
-    const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
     /* B fragments of %4: column n = lane / 4 holds split term n % 3 of head n / 3 of %1;
      * word w of round rd: dims 8 (t + 4 rd) + 2 w, + 1 (t = lane % 4) */
     unsigned b4[4][4];
@@ -1193,57 +1227,48 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
           b4[rd][w] = block_topk_pack(block_topk_term(x0, s), block_topk_term(x1, s));
         }
     }
-    /* Tensor cores: a warp scores a tile of 16 pages (mma rows g and g + 8, g = lane / 4);
-     * lane t = lane % 4 loads dims 8 (t + 4 rd) .. + 7 of both pages, rd < 4. */
-    const int g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
-    int next_id[2] = {0, 0};
-    { /* the first tile's page-table entries */
-      const int nb = first + (threadIdx.x >> 5) * 16;
-    #pragma unroll
-      for (int u = 0; u < 2; ++u) {
-        const int mine = nb + g + 8 * u;
-        if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
-      }
-    }
     for (int base = first + (threadIdx.x >> 5) * 16; base < end; base += VX_TOPK_WARPS * 16) {
       const int mine0 = base + g, mine1 = base + g + 8;
-      const int p0 = mine0 < end ? mine0 : base, p1 = mine1 < end ? mine1 : base;
       block_topk_page pg0, pg1;
+      const int p0 = mine0 < end ? mine0 : base, p1 = mine1 < end ? mine1 : base;
       pg0.j = p0;
       pg1.j = p1;
-      pg0.phys = next_id[0] < 0 || (long long)next_id[0] >= c.num_phys ? 0 : next_id[0];
-      pg1.phys = next_id[1] < 0 || (long long)next_id[1] >= c.num_phys ? 0 : next_id[1];
-      /* every field chunk of both pages, issued together (out-of-range ids read page 0) */
-      uint4 f_c[2][4];
+      pg0.phys = tile_id[0];
+      pg1.phys = tile_id[1];
+      /* %4 = reduce.sum %3, dim : [page] */
+      float acc4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
       #pragma unroll
-      for (int rd = 0; rd < 4; ++rd) {
-        f_c[0][rd] = block_topk_ld16(c.fields.c + ((long long)pg0.phys * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
-        f_c[1][rd] = block_topk_ld16(c.fields.c + ((long long)pg1.phys * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
-      }
-      { /* the next tile's page-table entries, while these fields load */
-        const int nb = base + VX_TOPK_WARPS * 16;
+      for (int rd = 0; rd < 4; ++rd)
       #pragma unroll
-        for (int u = 0; u < 2; ++u) {
-          const int mine = nb + g + 8 * u;
-          if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
+        for (int u = 0; u < 2; ++u) { /* k-step: words 2u, 2u + 1 of the chunk */
+          block_topk_mma(acc4, block_topk_lane_word(f_c[0][rd], 2 * u), block_topk_lane_word(f_c[1][rd], 2 * u),
+              block_topk_lane_word(f_c[0][rd], 2 * u + 1), block_topk_lane_word(f_c[1][rd], 2 * u + 1), b4[rd][2 * u], b4[rd][2 * u + 1]);
         }
-      }
-      { /* %4 = reduce.sum %3, dim : [page] */
-        float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      if (base + VX_TOPK_WARPS * 16 < end) { /* the next tile, while this one is reduced */
+        #pragma unroll
+        for (int u = 0; u < 2; ++u)
+          tile_id[u] = next_id[u] < 0 || (long long)next_id[u] >= c.num_phys ? 0 : next_id[u];
         #pragma unroll
         for (int rd = 0; rd < 4; ++rd)
         #pragma unroll
-          for (int u = 0; u < 2; ++u) { /* k-step: words 2u, 2u + 1 of the chunk */
-            block_topk_mma(acc, block_topk_lane_word(f_c[0][rd], 2 * u), block_topk_lane_word(f_c[1][rd], 2 * u),
-                block_topk_lane_word(f_c[0][rd], 2 * u + 1), block_topk_lane_word(f_c[1][rd], 2 * u + 1), b4[rd][2 * u], b4[rd][2 * u + 1]);
+          for (int u = 0; u < 2; ++u)
+            f_c[u][rd] = block_topk_ld16(c.fields.c + ((long long)tile_id[u] * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
+        { /* the page-table entries of the tile after it */
+          const int nb = base + 2 * VX_TOPK_WARPS * 16;
+        #pragma unroll
+          for (int u = 0; u < 2; ++u) {
+            const int mine = nb + g + 8 * u;
+            if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
           }
-        /* column n sits in lane 4g + n / 2 (element n % 2; + 2 for page g + 8) */
+        }
+      }
+      { /* %4: column n sits in lane 4g + n / 2 (element n % 2; + 2 for page g + 8) */
         float col0[3], col1[3];
         #pragma unroll
         for (int n = 0; n < 3; ++n) {
           const int src = (int)(threadIdx.x & 28) | (n >> 1);
-          col0[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc[1] : acc[0], src);
-          col1[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc[3] : acc[2], src);
+          col0[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc4[1] : acc4[0], src);
+          col1[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc4[3] : acc4[2], src);
         }
         #pragma unroll
         for (int h = 0; h < 1; ++h) {
@@ -1455,12 +1480,12 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
     return BLOCK_TOPK_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const block_topk_kv_t *query = static_cast<const block_topk_kv_t *>(q);
-  /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one
-   * or two 512-thread blocks per SM at once), each a whole number of block
+  /* About one scoring block per SM of a 132-SM part (one 512-thread block
+   * fits per SM), at least a row each, each a whole number of block
    * iterations (256 pages = 16 warps x 16), at least two; shapes only, so the
    * launch stays capturable. */
   const int step = VX_TOPK_WARPS * 16;
-  long long blocks = (1056 + rows - 1) / rows;
+  long long blocks = (132 + rows - 1) / rows;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
   per_block = (per_block + step - 1) / step * step;
   if (per_block < 2 * step) per_block = 2 * step;

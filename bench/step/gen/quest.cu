@@ -1247,6 +1247,48 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
   c.q = q + ((long long)b * kv.num_kv_heads + h) * QUEST_GROUP * QUEST_HEAD_DIM;
   c.fields = fields;
   c.row = row;
+  /* SCORE on tensor cores: a warp scores tiles of 16 pages (mma rows g and g + 8,
+   * g = lane / 4); lane t = lane % 4 holds dims 8 (t + 4 rd) .. + 7 of both pages,
+   * rd < 4. The first tile's page-table entries and fields are requested here,
+   * before the row values are staged, so the two latencies overlap; each later
+   * tile is requested while the previous one is being scored. */
+  const int first = phase == QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
+  const int end = phase == QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
+  const int g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
+  int next_id[2] = {0, 0}, tile_id[2] = {0, 0};
+  uint4 f_kmax[2][4]; /* [page g, page g + 8][rd] */
+  uint4 f_kmin[2][4]; /* [page g, page g + 8][rd] */
+  if (phase != QUEST_INDEX_SELECT && first + (int)(threadIdx.x >> 5) * 16 < end) {
+    { /* the first tile */
+      const int nb = first + (int)(threadIdx.x >> 5) * 16;
+    #pragma unroll
+      for (int u = 0; u < 2; ++u) {
+        const int mine = nb + g + 8 * u;
+        if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
+      }
+    }
+    #pragma unroll
+    for (int u = 0; u < 2; ++u)
+      tile_id[u] = next_id[u] < 0 || (long long)next_id[u] >= c.num_phys ? 0 : next_id[u];
+    #pragma unroll
+    for (int rd = 0; rd < 4; ++rd)
+    #pragma unroll
+      for (int u = 0; u < 2; ++u)
+        f_kmax[u][rd] = quest_ld16(c.fields.kmax + ((long long)tile_id[u] * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
+    #pragma unroll
+    for (int rd = 0; rd < 4; ++rd)
+    #pragma unroll
+      for (int u = 0; u < 2; ++u)
+        f_kmin[u][rd] = quest_ld16(c.fields.kmin + ((long long)tile_id[u] * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
+    { /* the second tile's page-table entries */
+      const int nb = first + (int)(threadIdx.x >> 5) * 16 + VX_TOPK_WARPS * 16;
+    #pragma unroll
+      for (int u = 0; u < 2; ++u) {
+        const int mine = nb + g + 8 * u;
+        if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
+      }
+    }
+  }
 
   /* %0 = input.q : [head, dim] */
   for (int i = threadIdx.x; i < 512; i += blockDim.x) {
@@ -1255,8 +1297,6 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
   __syncthreads();
   float *row_scores = scores + (long long)r * max_pages;
   if (phase != QUEST_INDEX_SELECT) {
-    const int first = phase == QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
-    const int end = phase == QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
     /* B fragments of %6: column n = lane / 4 holds head n of %0 (a+ and a-) (exact in the mma type);
      * word w of round rd: dims 8 (t + 4 rd) + 2 w, + 1 (t = lane % 4) */
     unsigned b6_plus[4][4], b6_minus[4][4];
@@ -1274,71 +1314,61 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
           b6_minus[rd][w] = quest_pack(quest_term(fminf(x0, 0.0f), s), quest_term(fminf(x1, 0.0f), s));
         }
     }
-    /* Tensor cores: a warp scores a tile of 16 pages (mma rows g and g + 8, g = lane / 4);
-     * lane t = lane % 4 loads dims 8 (t + 4 rd) .. + 7 of both pages, rd < 4. */
-    const int g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
-    int next_id[2] = {0, 0};
-    { /* the first tile's page-table entries */
-      const int nb = first + (threadIdx.x >> 5) * 16;
-    #pragma unroll
-      for (int u = 0; u < 2; ++u) {
-        const int mine = nb + g + 8 * u;
-        if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
-      }
-    }
     for (int base = first + (threadIdx.x >> 5) * 16; base < end; base += VX_TOPK_WARPS * 16) {
       const int mine0 = base + g, mine1 = base + g + 8;
-      const int p0 = mine0 < end ? mine0 : base, p1 = mine1 < end ? mine1 : base;
       quest_page pg0, pg1;
+      const int p0 = mine0 < end ? mine0 : base, p1 = mine1 < end ? mine1 : base;
       pg0.j = p0;
       pg1.j = p1;
-      pg0.phys = next_id[0] < 0 || (long long)next_id[0] >= c.num_phys ? 0 : next_id[0];
-      pg1.phys = next_id[1] < 0 || (long long)next_id[1] >= c.num_phys ? 0 : next_id[1];
-      /* every field chunk of both pages, issued together (out-of-range ids read page 0) */
-      uint4 f_kmax[2][4];
+      pg0.phys = tile_id[0];
+      pg1.phys = tile_id[1];
+      /* %6 = reduce.sum %5, dim : [page, head] */
+      float acc6[4] = {0.0f, 0.0f, 0.0f, 0.0f};
       #pragma unroll
-      for (int rd = 0; rd < 4; ++rd) {
-        f_kmax[0][rd] = quest_ld16(c.fields.kmax + ((long long)pg0.phys * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
-        f_kmax[1][rd] = quest_ld16(c.fields.kmax + ((long long)pg1.phys * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
-      }
-      uint4 f_kmin[2][4];
+      for (int rd = 0; rd < 4; ++rd)
       #pragma unroll
-      for (int rd = 0; rd < 4; ++rd) {
-        f_kmin[0][rd] = quest_ld16(c.fields.kmin + ((long long)pg0.phys * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
-        f_kmin[1][rd] = quest_ld16(c.fields.kmin + ((long long)pg1.phys * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
-      }
-      { /* the next tile's page-table entries, while these fields load */
-        const int nb = base + VX_TOPK_WARPS * 16;
-      #pragma unroll
-        for (int u = 0; u < 2; ++u) {
-          const int mine = nb + g + 8 * u;
-          if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
+        for (int u = 0; u < 2; ++u) { /* k-step: words 2u, 2u + 1 of the chunk */
+          unsigned hi[4], lo[4]; /* a0..a3: page g, page g + 8 at words 2u; the same at 2u + 1 */
+          #pragma unroll
+          for (int i = 0; i < 4; ++i) {
+            const unsigned x = quest_lane_word(f_kmax[i & 1][rd], 2 * u + (i >> 1));
+            const unsigned y = quest_lane_word(f_kmin[i & 1][rd], 2 * u + (i >> 1));
+            hi[i] = quest_max2(x, y);
+            lo[i] = quest_min2(x, y);
+          }
+          quest_mma(acc6, hi[0], hi[1], hi[2], hi[3], b6_plus[rd][2 * u], b6_plus[rd][2 * u + 1]);
+          quest_mma(acc6, lo[0], lo[1], lo[2], lo[3], b6_minus[rd][2 * u], b6_minus[rd][2 * u + 1]);
         }
-      }
-      { /* %6 = reduce.sum %5, dim : [page, head] */
-        float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      if (base + VX_TOPK_WARPS * 16 < end) { /* the next tile, while this one is reduced */
+        #pragma unroll
+        for (int u = 0; u < 2; ++u)
+          tile_id[u] = next_id[u] < 0 || (long long)next_id[u] >= c.num_phys ? 0 : next_id[u];
         #pragma unroll
         for (int rd = 0; rd < 4; ++rd)
         #pragma unroll
-          for (int u = 0; u < 2; ++u) { /* k-step: words 2u, 2u + 1 of the chunk */
-            unsigned hi[4], lo[4]; /* a0..a3: page g, page g + 8 at words 2u; the same at 2u + 1 */
-            #pragma unroll
-            for (int i = 0; i < 4; ++i) {
-              const unsigned x = quest_lane_word(f_kmax[i & 1][rd], 2 * u + (i >> 1));
-              const unsigned y = quest_lane_word(f_kmin[i & 1][rd], 2 * u + (i >> 1));
-              hi[i] = quest_max2(x, y);
-              lo[i] = quest_min2(x, y);
-            }
-            quest_mma(acc, hi[0], hi[1], hi[2], hi[3], b6_plus[rd][2 * u], b6_plus[rd][2 * u + 1]);
-            quest_mma(acc, lo[0], lo[1], lo[2], lo[3], b6_minus[rd][2 * u], b6_minus[rd][2 * u + 1]);
+          for (int u = 0; u < 2; ++u)
+            f_kmax[u][rd] = quest_ld16(c.fields.kmax + ((long long)tile_id[u] * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
+        #pragma unroll
+        for (int rd = 0; rd < 4; ++rd)
+        #pragma unroll
+          for (int u = 0; u < 2; ++u)
+            f_kmin[u][rd] = quest_ld16(c.fields.kmin + ((long long)tile_id[u] * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
+        { /* the page-table entries of the tile after it */
+          const int nb = base + 2 * VX_TOPK_WARPS * 16;
+        #pragma unroll
+          for (int u = 0; u < 2; ++u) {
+            const int mine = nb + g + 8 * u;
+            if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
           }
-        /* column n sits in lane 4g + n / 2 (element n % 2; + 2 for page g + 8) */
+        }
+      }
+      { /* %6: column n sits in lane 4g + n / 2 (element n % 2; + 2 for page g + 8) */
         float col0[4], col1[4];
         #pragma unroll
         for (int n = 0; n < 4; ++n) {
           const int src = (int)(threadIdx.x & 28) | (n >> 1);
-          col0[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc[1] : acc[0], src);
-          col1[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc[3] : acc[2], src);
+          col0[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc6[1] : acc6[0], src);
+          col1[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc6[3] : acc6[2], src);
         }
         #pragma unroll
         for (int h = 0; h < 4; ++h) {
@@ -1552,12 +1582,12 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
     return QUEST_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const quest_kv_t *query = static_cast<const quest_kv_t *>(q);
-  /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one
-   * or two 512-thread blocks per SM at once), each a whole number of block
+  /* About one scoring block per SM of a 132-SM part (one 512-thread block
+   * fits per SM), at least a row each, each a whole number of block
    * iterations (256 pages = 16 warps x 16), at least two; shapes only, so the
    * launch stays capturable. */
   const int step = VX_TOPK_WARPS * 16;
-  long long blocks = (1056 + rows - 1) / rows;
+  long long blocks = (132 + rows - 1) / rows;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
   per_block = (per_block + step - 1) / step * step;
   if (per_block < 2 * step) per_block = 2 * step;

@@ -104,7 +104,7 @@ for l in "$OUT"/*.log.line; do
   grep -q ': FAIL' "$l" && status=1
 done
 # Timings of the generated step at batch 8, 8 KV heads, 32K tokens.
-for tag in $([ -z "${GEN_ONLY:-}" ] && echo quest block_topk mla_centroid quest.scalar block_topk.scalar); do
+for tag in $([ -z "${GEN_ONLY:-}" ] && echo quest block_topk mla_centroid quest.vector block_topk.vector quest.scalar block_topk.scalar); do
   [ -f "$build/$tag.so" ] || continue
   timeout -k 5 120 "$build/gen_check" "$build/$tag.so" $here/generated/$tag/*.vir --bench > "$OUT/bench_$tag.txt" 2>&1
   echo "bench $tag: $(grep -E '^(PASS|FAIL)' "$OUT/bench_$tag.txt" | cut -c 46-)" >> "$summary"
