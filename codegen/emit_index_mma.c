@@ -187,6 +187,15 @@ void vx_cg_emit_mma_helpers(vx_cg *cg) {
     vx_buf_line(b, "  return r;");
     vx_buf_line(b, "}");
   }
+  vx_buf_line(b, "/* bytes at p (16-byte aligned, a multiple of 16) into L2, holding no registers. */");
+  vx_buf_line(b, "static __device__ __forceinline__ void %s_prefetch_l2(const void *p, unsigned bytes) {", cg->alg);
+  vx_buf_line(b, "#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900");
+  vx_buf_line(b, "  asm volatile(\"cp.async.bulk.prefetch.L2.global [%%0], %%1;\" : : \"l\"(p), \"r\"(bytes) : \"memory\");");
+  vx_buf_line(b, "#else");
+  vx_buf_line(b, "  for (unsigned o = 0; o < bytes; o += 128)");
+  vx_buf_line(b, "    asm volatile(\"prefetch.global.L2 [%%0];\" : : \"l\"(static_cast<const char *>(p) + o));");
+  vx_buf_line(b, "#endif");
+  vx_buf_line(b, "}");
   vx_buf_line(b, "/* Two values as one packed B register (lo = the lower k slot). */");
   vx_buf_line(b, "static __device__ __forceinline__ unsigned %s_pack(float lo, float hi) {", cg->alg);
   if (bf)
@@ -364,6 +373,40 @@ static void emit_tile_loads(vx_cg *cg) {
   }
 }
 
+/* ahead_id = page-table entry of page lane % 16 of the tile at `nb`. */
+static void emit_ahead_id(vx_cg *cg, const char *nb) {
+  vx_buf *b = cg->out;
+  vx_buf_line(b, "{");
+  vx_buf_line(b, "  const int nb = %s, mine = nb + (int)(threadIdx.x & 15);", nb);
+  vx_buf_line(b, "  if (nb < end) ahead_id = c.pages[mine < end ? mine : nb];");
+  vx_buf_line(b, "}");
+}
+
+/* The warp's loads keep one tile in flight in registers; more in flight
+ * needs registers the kernel does not have (128 per thread at 16 warps
+ * per SM), so the tile two ahead is requested into L2 by bulk prefetches:
+ * lane l takes page l %% 16, field l / 16, one instruction each. */
+static void emit_tile_prefetch(vx_cg *cg) {
+  vx_buf *b = cg->out;
+  const vx_module *m = cg->m;
+  const int dim = m->geo.head_dim;
+  vx_buf_line(b, "{ /* the tile two ahead into L2, then the entries of the tile after it */");
+  b->indent++;
+  vx_buf_line(b, "const int nb = base + 2 * VX_TOPK_WARPS * 16, field = (int)((threadIdx.x & 31) >> 4);");
+  vx_buf_line(b, "if (nb + (int)(threadIdx.x & 15) < end && field < %d) {", cg->mma.nfields);
+  vx_buf_line(b, "  const int id = ahead_id < 0 || (long long)ahead_id >= c.num_phys ? 0 : ahead_id;");
+  vx_buf_line(b, "  const long long at = ((long long)id * c.kv_heads + c.h) * %d;", dim);
+  for (int i = 0; i < cg->mma.nfields; i++) {
+    const vx_ir_field *fl = &m->fields[cg->mma.fields[i]];
+    vx_buf_line(b, "  %sif (field == %d) %s_prefetch_l2(c.fields.%s + at, %du);", i ? "else " : "", i, cg->alg, fl->name,
+                dim * vx_cg_dtype_bytes(fl->storage));
+  }
+  vx_buf_line(b, "}");
+  emit_ahead_id(cg, "base + 3 * VX_TOPK_WARPS * 16");
+  b->indent--;
+  vx_buf_line(b, "}");
+}
+
 void vx_cg_emit_mma_prologue(vx_cg *cg) {
   vx_buf *b = cg->out;
   const vx_module *m = cg->m;
@@ -376,6 +419,7 @@ void vx_cg_emit_mma_prologue(vx_cg *cg) {
   vx_cg_emit_score_range(cg);
   vx_buf_line(b, "const int g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;");
   vx_buf_line(b, "int next_id[2] = {0, 0}, tile_id[2] = {0, 0};");
+  vx_buf_line(b, "int ahead_id = 0; /* entry of page lane %% 16 of the tile two ahead (L2 prefetch) */");
   for (int i = 0; i < cg->mma.nfields; i++)
     vx_buf_line(b, "uint4 f_%s[2][%d]; /* [page g, page g + 8][rd] */", m->fields[cg->mma.fields[i]].name, rounds);
   vx_buf_line(b, "if (phase != %s_INDEX_SELECT && first + (int)(threadIdx.x >> 5) * 16 < end) {", cg->upper);
@@ -383,6 +427,7 @@ void vx_cg_emit_mma_prologue(vx_cg *cg) {
   emit_tile_ids(cg, "the first tile", "first + (int)(threadIdx.x >> 5) * 16");
   emit_tile_loads(cg);
   emit_tile_ids(cg, "the second tile's page-table entries", "first + (int)(threadIdx.x >> 5) * 16 + VX_TOPK_WARPS * 16");
+  emit_ahead_id(cg, "first + (int)(threadIdx.x >> 5) * 16 + 2 * VX_TOPK_WARPS * 16");
   b->indent--;
   vx_buf_line(b, "}");
 }
@@ -399,6 +444,7 @@ void vx_cg_emit_mma_page_loop(vx_cg *cg, const vx_op *sel) {
   vx_buf_line(b, "pg1.j = p1;");
   vx_buf_line(b, "pg0.phys = tile_id[0];");
   vx_buf_line(b, "pg1.phys = tile_id[1];");
+  emit_tile_prefetch(cg);
   for (int i = 0; i < cg->mma.nsums; i++) emit_sum_products(cg, &cg->mma.sums[i]);
   vx_buf_line(b, "if (base + VX_TOPK_WARPS * 16 < end) { /* the next tile, while this one is reduced */");
   b->indent++;

@@ -1071,6 +1071,15 @@ static __device__ __forceinline__ void block_topk_mma(float d[4], unsigned a0, u
                : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
+/* bytes at p (16-byte aligned, a multiple of 16) into L2, holding no registers. */
+static __device__ __forceinline__ void block_topk_prefetch_l2(const void *p, unsigned bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" : : "l"(p), "r"(bytes) : "memory");
+#else
+  for (unsigned o = 0; o < bytes; o += 128)
+    asm volatile("prefetch.global.L2 [%0];" : : "l"(static_cast<const char *>(p) + o));
+#endif
+}
 /* Two values as one packed B register (lo = the lower k slot). */
 static __device__ __forceinline__ unsigned block_topk_pack(float lo, float hi) {
   const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
@@ -1170,6 +1179,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
   const int g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
   int next_id[2] = {0, 0}, tile_id[2] = {0, 0};
+  int ahead_id = 0; /* entry of page lane % 16 of the tile two ahead (L2 prefetch) */
   uint4 f_c[2][4]; /* [page g, page g + 8][rd] */
   if (phase != BLOCK_TOPK_INDEX_SELECT && first + (int)(threadIdx.x >> 5) * 16 < end) {
     { /* the first tile */
@@ -1195,6 +1205,10 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
         const int mine = nb + g + 8 * u;
         if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
       }
+    }
+    {
+      const int nb = first + (int)(threadIdx.x >> 5) * 16 + 2 * VX_TOPK_WARPS * 16, mine = nb + (int)(threadIdx.x & 15);
+      if (nb < end) ahead_id = c.pages[mine < end ? mine : nb];
     }
   }
 
@@ -1235,6 +1249,18 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
       pg1.j = p1;
       pg0.phys = tile_id[0];
       pg1.phys = tile_id[1];
+      { /* the tile two ahead into L2, then the entries of the tile after it */
+        const int nb = base + 2 * VX_TOPK_WARPS * 16, field = (int)((threadIdx.x & 31) >> 4);
+        if (nb + (int)(threadIdx.x & 15) < end && field < 1) {
+          const int id = ahead_id < 0 || (long long)ahead_id >= c.num_phys ? 0 : ahead_id;
+          const long long at = ((long long)id * c.kv_heads + c.h) * 128;
+          if (field == 0) block_topk_prefetch_l2(c.fields.c + at, 256u);
+        }
+        {
+          const int nb = base + 3 * VX_TOPK_WARPS * 16, mine = nb + (int)(threadIdx.x & 15);
+          if (nb < end) ahead_id = c.pages[mine < end ? mine : nb];
+        }
+      }
       /* %4 = reduce.sum %3, dim : [page] */
       float acc4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
       #pragma unroll

@@ -1158,6 +1158,15 @@ static __device__ __forceinline__ unsigned quest_min2(unsigned x, unsigned y) {
   asm("min.bf16x2 %0, %1, %2;" : "=r"(r) : "r"(x), "r"(y));
   return r;
 }
+/* bytes at p (16-byte aligned, a multiple of 16) into L2, holding no registers. */
+static __device__ __forceinline__ void quest_prefetch_l2(const void *p, unsigned bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" : : "l"(p), "r"(bytes) : "memory");
+#else
+  for (unsigned o = 0; o < bytes; o += 128)
+    asm volatile("prefetch.global.L2 [%0];" : : "l"(static_cast<const char *>(p) + o));
+#endif
+}
 /* Two values as one packed B register (lo = the lower k slot). */
 static __device__ __forceinline__ unsigned quest_pack(float lo, float hi) {
   const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
@@ -1256,6 +1265,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
   const int end = phase == QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
   const int g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
   int next_id[2] = {0, 0}, tile_id[2] = {0, 0};
+  int ahead_id = 0; /* entry of page lane % 16 of the tile two ahead (L2 prefetch) */
   uint4 f_kmax[2][4]; /* [page g, page g + 8][rd] */
   uint4 f_kmin[2][4]; /* [page g, page g + 8][rd] */
   if (phase != QUEST_INDEX_SELECT && first + (int)(threadIdx.x >> 5) * 16 < end) {
@@ -1287,6 +1297,10 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
         const int mine = nb + g + 8 * u;
         if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
       }
+    }
+    {
+      const int nb = first + (int)(threadIdx.x >> 5) * 16 + 2 * VX_TOPK_WARPS * 16, mine = nb + (int)(threadIdx.x & 15);
+      if (nb < end) ahead_id = c.pages[mine < end ? mine : nb];
     }
   }
 
@@ -1322,6 +1336,19 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
       pg1.j = p1;
       pg0.phys = tile_id[0];
       pg1.phys = tile_id[1];
+      { /* the tile two ahead into L2, then the entries of the tile after it */
+        const int nb = base + 2 * VX_TOPK_WARPS * 16, field = (int)((threadIdx.x & 31) >> 4);
+        if (nb + (int)(threadIdx.x & 15) < end && field < 2) {
+          const int id = ahead_id < 0 || (long long)ahead_id >= c.num_phys ? 0 : ahead_id;
+          const long long at = ((long long)id * c.kv_heads + c.h) * 128;
+          if (field == 0) quest_prefetch_l2(c.fields.kmax + at, 256u);
+          else if (field == 1) quest_prefetch_l2(c.fields.kmin + at, 256u);
+        }
+        {
+          const int nb = base + 3 * VX_TOPK_WARPS * 16, mine = nb + (int)(threadIdx.x & 15);
+          if (nb < end) ahead_id = c.pages[mine < end ? mine : nb];
+        }
+      }
       /* %6 = reduce.sum %5, dim : [page, head] */
       float acc6[4] = {0.0f, 0.0f, 0.0f, 0.0f};
       #pragma unroll
