@@ -328,7 +328,15 @@ static void emit_launchers(vx_cg *cg) {
     }
     vx_buf_printf(b, "  blocks = (max_pages + per_block - 1) / per_block;\n");
     if (split) {
-      vx_buf_printf(b, "  %s_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(\n", a);
+      if (cg->mma.on) {
+        vx_buf_printf(b, "  /* Each warp's shared tile (%d bytes) exceeds the default 48 KB per block: a\n"
+                         "   * host-side attribute, legal during capture and idempotent. */\n", vx_cg_mma_tile_bytes(cg));
+        vx_buf_printf(b, "  const int tile_smem = VX_TOPK_WARPS * %d;\n", vx_cg_mma_tile_bytes(cg));
+        vx_buf_printf(b, "  (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(%s_score_kernel),\n"
+                         "                             cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);\n", a);
+      }
+      vx_buf_printf(b, "  %s_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, %s, stream>>>(\n", a,
+                    cg->mma.on ? "tile_smem" : "0");
       vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);\n");
     } else {
       vx_buf_printf(b, "  %s_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(\n", a);

@@ -252,13 +252,13 @@ static void emit_support(vx_cg *cg) {
     vx_buf_line(b, "  asm(\"ld.global.nc.v4.u32 {%%0, %%1, %%2, %%3}, [%%4];\" : \"=r\"(v.x), \"=r\"(v.y), \"=r\"(v.z), \"=r\"(v.w) : \"l\"(p));");
     vx_buf_line(b, "  return v;");
     vx_buf_line(b, "}");
+  }
+  if (cg->mma.on) vx_cg_emit_mma_helpers(cg);
+  if (cg->vec && cg->chunks > 0) {
     vx_buf_line(b, "/* Element i of 16 loaded bytes (i is a compile-time constant once inlined). */");
     vx_buf_line(b, "static __device__ __forceinline__ unsigned %s_lane_word(const uint4 &v, int w) {", cg->alg);
     vx_buf_line(b, "  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;");
     vx_buf_line(b, "}");
-  }
-  if (cg->mma.on) vx_cg_emit_mma_helpers(cg);
-  if (cg->vec && cg->chunks > 0) {
     bool used[3] = {false, false, false};
     for (int i = 0; i < m->nfields; i++)
       used[m->fields[i].storage == VX_DTYPE_BF16 ? 0 : m->fields[i].storage == VX_DTYPE_F16 ? 1 : 2] = true;

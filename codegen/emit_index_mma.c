@@ -113,7 +113,7 @@ void vx_cg_analyse_mma(vx_cg *cg) {
   cg->mma.on = false;
   if (!cg->want_mma || !cg->vec || cg->failed || vx_cg_index_reduces_over_page(cg)) return;
   const int dim = m->geo.head_dim;
-  if (dim % 32 != 0) return;
+  if (dim % 64 != 0) return; /* rows of >= 8 chunks: the shared tile's swizzle */
   for (const vx_op *op = m->index.first; op; op = op->next) {
     if (op->code != VX_OP_REDUCE_SUM || op->axis != VX_AXIS_DIM || !vx_shape_has(op->shape, VX_AXIS_PAGE)) continue;
     if (mma.nsums == VX_CG_MMA_SUMS_MAX || !match_sum(cg, op, &mma.sums[mma.nsums])) return;
@@ -134,7 +134,7 @@ void vx_cg_analyse_mma(vx_cg *cg) {
     if (s->heads * s->terms > VX_CG_MMA_COLS) return;
     regs += b_matrices(s) * dim / 8;
   }
-  regs += mma.nfields * 2 * dim / 8; /* two pages' words per field */
+  regs += mma.nfields * 2 * dim / 8; /* the tile's words per field: 16 pages x dim bf16 / 32 lanes */
   if (regs > VX_CG_MMA_REGS_MAX) return;
   mma.on = true;
   cg->mma = mma;
@@ -187,14 +187,11 @@ void vx_cg_emit_mma_helpers(vx_cg *cg) {
     vx_buf_line(b, "  return r;");
     vx_buf_line(b, "}");
   }
-  vx_buf_line(b, "/* bytes at p (16-byte aligned, a multiple of 16) into L2, holding no registers. */");
-  vx_buf_line(b, "static __device__ __forceinline__ void %s_prefetch_l2(const void *p, unsigned bytes) {", cg->alg);
-  vx_buf_line(b, "#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900");
-  vx_buf_line(b, "  asm volatile(\"cp.async.bulk.prefetch.L2.global [%%0], %%1;\" : : \"l\"(p), \"r\"(bytes) : \"memory\");");
-  vx_buf_line(b, "#else");
-  vx_buf_line(b, "  for (unsigned o = 0; o < bytes; o += 128)");
-  vx_buf_line(b, "    asm volatile(\"prefetch.global.L2 [%%0];\" : : \"l\"(static_cast<const char *>(p) + o));");
-  vx_buf_line(b, "#endif");
+  vx_buf_line(b, "/* Four 8x8 b16 matrices from shared memory: the A fragment of m16n8k16. */");
+  vx_buf_line(b, "static __device__ __forceinline__ void %s_ldmatrix_x4(unsigned a[4], const void *smem) {", cg->alg);
+  vx_buf_line(b, "  const unsigned s = (unsigned)__cvta_generic_to_shared(smem);");
+  vx_buf_line(b, "  asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%%0,%%1,%%2,%%3}, [%%4];\\n\"");
+  vx_buf_line(b, "               : \"=r\"(a[0]), \"=r\"(a[1]), \"=r\"(a[2]), \"=r\"(a[3]) : \"r\"(s));");
   vx_buf_line(b, "}");
   vx_buf_line(b, "/* Two values as one packed B register (lo = the lower k slot). */");
   vx_buf_line(b, "static __device__ __forceinline__ unsigned %s_pack(float lo, float hi) {", cg->alg);
@@ -226,9 +223,12 @@ static void b_name(char *buf, size_t n, const vx_cg_mma_sum *s, int k) {
   snprintf(buf, n, "b%d%s", s->sum->id, s->kind == VX_MMA_DOT ? "" : k == 0 ? "_plus" : "_minus");
 }
 
+/* 16-byte chunks of one page's row of a field (head dim * 2 bytes). */
+static int row_chunks(const vx_cg *cg) { return cg->m->geo.head_dim * 2 / 16; }
+
 void vx_cg_emit_mma_fragments(vx_cg *cg) {
   vx_buf *b = cg->out;
-  const int dim = cg->m->geo.head_dim, rounds = dim / 32;
+  const int dim = cg->m->geo.head_dim, ksteps = dim / 16;
   for (int i = 0; i < cg->mma.nsums; i++) {
     const vx_cg_mma_sum *s = &cg->mma.sums[i];
     char off[16], name[2][32];
@@ -239,28 +239,28 @@ void vx_cg_emit_mma_fragments(vx_cg *cg) {
     else
       vx_buf_line(b, "/* B fragments of %%%d: column n = lane / 4 holds split term n %% 3 of head n / 3 of %%%d%s;",
                   s->sum->id, s->a->id, s->kind == VX_MMA_DOT ? "" : " (a+ and a-)");
-    vx_buf_line(b, " * word w of round rd: dims 8 (t + 4 rd) + 2 w, + 1 (t = lane %% 4) */");
+    vx_buf_line(b, " * k-step ks, register w: dims 16 ks + 8 w + 2 t, + 1 (t = lane %% 4) */");
     vx_buf_indent_puts(b, "");
-    vx_buf_printf(b, "unsigned %s[%d][4]", name[0], rounds);
-    if (b_matrices(s) > 1) vx_buf_printf(b, ", %s[%d][4]", name[1], rounds);
+    vx_buf_printf(b, "unsigned %s[%d][2]", name[0], ksteps);
+    if (b_matrices(s) > 1) vx_buf_printf(b, ", %s[%d][2]", name[1], ksteps);
     vx_buf_puts(b, ";\n");
     vx_buf_line(b, "{");
     vx_buf_line(b, "  const int n = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;");
     vx_buf_line(b, "  const bool used = n < %d;", s->heads * s->terms);
     vx_buf_line(b, "  const int h = used ? n / %d : 0, s = used ? n %% %d : 0;", s->terms, s->terms);
     vx_buf_line(b, "#pragma unroll");
-    vx_buf_line(b, "  for (int rd = 0; rd < %d; ++rd)", rounds);
+    vx_buf_line(b, "  for (int ks = 0; ks < %d; ++ks)", ksteps);
     vx_buf_line(b, "#pragma unroll");
-    vx_buf_line(b, "    for (int w = 0; w < 4; ++w) {");
-    vx_buf_line(b, "      const int d = 8 * (t + 4 * rd) + 2 * w;");
+    vx_buf_line(b, "    for (int w = 0; w < 2; ++w) {");
+    vx_buf_line(b, "      const int d = 16 * ks + 8 * w + 2 * t;");
     vx_buf_line(b, "      const float x0 = used ? row[%sh * %d + d] : 0.0f, x1 = used ? row[%sh * %d + d + 1] : 0.0f;",
                 vx_cg_offset(cg->rows[s->a->id].offset, off), dim, vx_cg_offset(cg->rows[s->a->id].offset, off), dim);
     if (s->kind == VX_MMA_DOT) {
-      vx_buf_line(b, "      %s[rd][w] = %s_pack(%s_term(x0, s), %s_term(x1, s));", name[0], cg->alg, cg->alg, cg->alg);
+      vx_buf_line(b, "      %s[ks][w] = %s_pack(%s_term(x0, s), %s_term(x1, s));", name[0], cg->alg, cg->alg, cg->alg);
     } else {
-      vx_buf_line(b, "      %s[rd][w] = %s_pack(%s_term(fmaxf(x0, 0.0f), s), %s_term(fmaxf(x1, 0.0f), s));", name[0], cg->alg,
+      vx_buf_line(b, "      %s[ks][w] = %s_pack(%s_term(fmaxf(x0, 0.0f), s), %s_term(fmaxf(x1, 0.0f), s));", name[0], cg->alg,
                   cg->alg, cg->alg);
-      vx_buf_line(b, "      %s[rd][w] = %s_pack(%s_term(fminf(x0, 0.0f), s), %s_term(fminf(x1, 0.0f), s));", name[1], cg->alg,
+      vx_buf_line(b, "      %s[ks][w] = %s_pack(%s_term(fminf(x0, 0.0f), s), %s_term(fminf(x1, 0.0f), s));", name[1], cg->alg,
                   cg->alg, cg->alg);
     }
     vx_buf_line(b, "    }");
@@ -268,12 +268,21 @@ void vx_cg_emit_mma_fragments(vx_cg *cg) {
   }
 }
 
-static const char *field_name(const vx_cg *cg, const vx_op *load) { return cg->m->fields[load->index].name; }
+static const char *field_name(const vx_cg *cg, int k) { return cg->m->fields[cg->mma.fields[k]].name; }
 
-/* The m16n8k16 products of one sum over the tile's fields into acc<id>. */
+/* Which of the tile's fields (0..nfields-1) a load reads. */
+static int tile_slot(const vx_cg *cg, const vx_op *load) {
+  for (int k = 0; k < cg->mma.nfields; k++)
+    if (cg->mma.fields[k] == load->index) return k;
+  return 0;
+}
+
+/* The m16n8k16 products of one sum over the warp's shared tile into
+ * acc<id>. The A fragment of k-step ks is one ldmatrix.x4: lane i names row
+ * (page) i %% 8 + 8 ((i / 8) %% 2) at chunk 2 ks + i / 16. */
 static void emit_sum_products(vx_cg *cg, const vx_cg_mma_sum *s) {
   vx_buf *b = cg->out;
-  const int rounds = cg->m->geo.head_dim / 32;
+  const int ksteps = cg->m->geo.head_dim / 16, cpr = row_chunks(cg);
   const int id = s->sum->id;
   char name[2][32];
   for (int k = 0; k < b_matrices(s); k++) b_name(name[k], sizeof name[k], s, k);
@@ -282,34 +291,31 @@ static void emit_sum_products(vx_cg *cg, const vx_cg_mma_sum *s) {
   vx_buf_puts(b, " */\n");
   vx_buf_line(b, "float acc%d[4] = {0.0f, 0.0f, 0.0f, 0.0f};", id);
   vx_buf_line(b, "#pragma unroll");
-  vx_buf_line(b, "for (int rd = 0; rd < %d; ++rd)", rounds);
-  vx_buf_line(b, "#pragma unroll");
-  vx_buf_line(b, "  for (int u = 0; u < 2; ++u) { /* k-step: words 2u, 2u + 1 of the chunk */");
-  b->indent += 2;
-  const char *f0 = field_name(cg, s->f[0]);
+  vx_buf_line(b, "for (int ks = 0; ks < %d; ++ks) {", ksteps);
+  b->indent++;
+  vx_buf_line(b, "const int lane = threadIdx.x & 31, page = (lane & 7) + 8 * ((lane >> 3) & 1), chunk = 2 * ks + (lane >> 4);");
+  vx_buf_line(b, "const uint4 *at = tile + page * %d + (chunk ^ (page & 7));", cpr);
   if (s->kind == VX_MMA_DOT) {
-    vx_buf_line(b, "%s_mma(acc%d, %s_lane_word(f_%s[0][rd], 2 * u), %s_lane_word(f_%s[1][rd], 2 * u),", cg->alg, id, cg->alg,
-                f0, cg->alg, f0);
-    vx_buf_line(b, "    %s_lane_word(f_%s[0][rd], 2 * u + 1), %s_lane_word(f_%s[1][rd], 2 * u + 1), %s[rd][2 * u], %s[rd][2 * u + 1]);",
-                cg->alg, f0, cg->alg, f0, name[0], name[0]);
+    vx_buf_line(b, "unsigned x[4];");
+    vx_buf_line(b, "%s_ldmatrix_x4(x, at + %d);", cg->alg, tile_slot(cg, s->f[0]) * 16 * cpr);
+    vx_buf_line(b, "%s_mma(acc%d, x[0], x[1], x[2], x[3], %s[ks][0], %s[ks][1]);", cg->alg, id, name[0], name[0]);
   } else {
-    const char *f1 = field_name(cg, s->f[1]);
     /* max(a F1, a F2) = a+ max(F1, F2) + a- min(F1, F2); min swaps them */
     const char *with_plus = s->kind == VX_MMA_ENV_MAX ? "max2" : "min2";
     const char *with_minus = s->kind == VX_MMA_ENV_MAX ? "min2" : "max2";
-    vx_buf_line(b, "unsigned hi[4], lo[4]; /* a0..a3: page g, page g + 8 at words 2u; the same at 2u + 1 */");
+    vx_buf_line(b, "unsigned x[4], y[4], hi[4], lo[4];");
+    vx_buf_line(b, "%s_ldmatrix_x4(x, at + %d);", cg->alg, tile_slot(cg, s->f[0]) * 16 * cpr);
+    vx_buf_line(b, "%s_ldmatrix_x4(y, at + %d);", cg->alg, tile_slot(cg, s->f[1]) * 16 * cpr);
     vx_buf_line(b, "#pragma unroll");
     vx_buf_line(b, "for (int i = 0; i < 4; ++i) {");
-    vx_buf_line(b, "  const unsigned x = %s_lane_word(f_%s[i & 1][rd], 2 * u + (i >> 1));", cg->alg, f0);
-    vx_buf_line(b, "  const unsigned y = %s_lane_word(f_%s[i & 1][rd], 2 * u + (i >> 1));", cg->alg, f1);
-    vx_buf_line(b, "  hi[i] = %s_%s(x, y);", cg->alg, with_plus);
-    vx_buf_line(b, "  lo[i] = %s_%s(x, y);", cg->alg, with_minus);
+    vx_buf_line(b, "  hi[i] = %s_%s(x[i], y[i]);", cg->alg, with_plus);
+    vx_buf_line(b, "  lo[i] = %s_%s(x[i], y[i]);", cg->alg, with_minus);
     vx_buf_line(b, "}");
-    vx_buf_line(b, "%s_mma(acc%d, hi[0], hi[1], hi[2], hi[3], %s[rd][2 * u], %s[rd][2 * u + 1]);", cg->alg, id, name[0], name[0]);
-    vx_buf_line(b, "%s_mma(acc%d, lo[0], lo[1], lo[2], lo[3], %s[rd][2 * u], %s[rd][2 * u + 1]);", cg->alg, id, name[1], name[1]);
+    vx_buf_line(b, "%s_mma(acc%d, hi[0], hi[1], hi[2], hi[3], %s[ks][0], %s[ks][1]);", cg->alg, id, name[0], name[0]);
+    vx_buf_line(b, "%s_mma(acc%d, lo[0], lo[1], lo[2], lo[3], %s[ks][0], %s[ks][1]);", cg->alg, id, name[1], name[1]);
   }
-  b->indent -= 2;
-  vx_buf_line(b, "  }");
+  b->indent--;
+  vx_buf_line(b, "}");
 }
 
 /* The quad's gather of acc<id>'s columns into pg0/pg1.acc_v<id> (split
@@ -340,118 +346,99 @@ static void emit_sum_gather(vx_cg *cg, const vx_cg_mma_sum *s) {
   vx_buf_line(b, "}");
 }
 
-/* next_id[u] = page-table entry of row g + 8u of the tile at `nb`. */
+/* next_id = page-table entry of page lane % 16 of the tile at `nb`. */
 static void emit_tile_ids(vx_cg *cg, const char *why, const char *nb) {
   vx_buf *b = cg->out;
   vx_buf_line(b, "{ /* %s */", why);
-  vx_buf_line(b, "  const int nb = %s;", nb);
-  vx_buf_line(b, "#pragma unroll");
-  vx_buf_line(b, "  for (int u = 0; u < 2; ++u) {");
-  vx_buf_line(b, "    const int mine = nb + g + 8 * u;");
-  vx_buf_line(b, "    if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];");
-  vx_buf_line(b, "  }");
+  vx_buf_line(b, "  const int nb = %s, mine = nb + (int)(threadIdx.x & 15);", nb);
+  vx_buf_line(b, "  if (nb < end) next_id = c.pages[mine < end ? mine : nb];");
   vx_buf_line(b, "}");
 }
 
 /* tile_id <- next_id (range-checked: a corrupt entry reads page 0), then
- * every field chunk of the tile's two pages, issued together. */
+ * the tile's rows of every field into registers, whole 128-byte lines per
+ * instruction: lane l reads chunk l %% C of page l / C + j * (32 / C), C =
+ * the chunks of a row (the page id arrives by shuffle from lane page). */
 static void emit_tile_loads(vx_cg *cg) {
   vx_buf *b = cg->out;
   const vx_module *m = cg->m;
-  const int dim = m->geo.head_dim, rounds = dim / 32;
+  const int dim = m->geo.head_dim, cpr = row_chunks(cg), per = 32 / cpr;
+  vx_buf_line(b, "tile_id = next_id < 0 || (long long)next_id >= c.num_phys ? 0 : next_id;");
   vx_buf_line(b, "#pragma unroll");
-  vx_buf_line(b, "for (int u = 0; u < 2; ++u)");
-  vx_buf_line(b, "  tile_id[u] = next_id[u] < 0 || (long long)next_id[u] >= c.num_phys ? 0 : next_id[u];");
-  for (int i = 0; i < cg->mma.nfields; i++) {
-    const char *name = m->fields[cg->mma.fields[i]].name;
-    vx_buf_line(b, "#pragma unroll");
-    vx_buf_line(b, "for (int rd = 0; rd < %d; ++rd)", rounds);
-    vx_buf_line(b, "#pragma unroll");
-    vx_buf_line(b, "  for (int u = 0; u < 2; ++u)");
-    vx_buf_line(b, "    f_%s[u][rd] = %s_ld16(c.fields.%s + ((long long)tile_id[u] * c.kv_heads + c.h) * %d + 8 * (t + 4 * rd));",
-                name, cg->alg, name, dim);
-  }
-}
-
-/* ahead_id = page-table entry of page lane % 16 of the tile at `nb`. */
-static void emit_ahead_id(vx_cg *cg, const char *nb) {
-  vx_buf *b = cg->out;
-  vx_buf_line(b, "{");
-  vx_buf_line(b, "  const int nb = %s, mine = nb + (int)(threadIdx.x & 15);", nb);
-  vx_buf_line(b, "  if (nb < end) ahead_id = c.pages[mine < end ? mine : nb];");
+  vx_buf_line(b, "for (int j = 0; j < %d; ++j) {", 16 / per);
+  vx_buf_line(b, "  const int id = __shfl_sync(0xffffffffu, tile_id, (int)(threadIdx.x & 31) / %d + j * %d);", cpr, per);
+  vx_buf_line(b, "  const long long at = ((long long)id * c.kv_heads + c.h) * %d + 8 * (int)(threadIdx.x & %d);", dim, cpr - 1);
+  for (int k = 0; k < cg->mma.nfields; k++)
+    vx_buf_line(b, "  ld_%s[j] = %s_ld16(c.fields.%s + at);", field_name(cg, k), cg->alg, field_name(cg, k));
   vx_buf_line(b, "}");
 }
 
-/* The warp's loads keep one tile in flight in registers; more in flight
- * needs registers the kernel does not have (128 per thread at 16 warps
- * per SM), so the tile two ahead is requested into L2 by bulk prefetches:
- * lane l takes page l %% 16, field l / 16, one instruction each. */
-static void emit_tile_prefetch(vx_cg *cg) {
+/* The registers of the tile into the warp's shared tile, rows swizzled
+ * (chunk ^ page %% 8) so that ldmatrix and these stores are conflict-free. */
+static void emit_tile_stores(vx_cg *cg) {
   vx_buf *b = cg->out;
-  const vx_module *m = cg->m;
-  const int dim = m->geo.head_dim;
-  vx_buf_line(b, "{ /* the tile two ahead into L2, then the entries of the tile after it */");
-  b->indent++;
-  vx_buf_line(b, "const int nb = base + 2 * VX_TOPK_WARPS * 16, field = (int)((threadIdx.x & 31) >> 4);");
-  vx_buf_line(b, "if (nb + (int)(threadIdx.x & 15) < end && field < %d) {", cg->mma.nfields);
-  vx_buf_line(b, "  const int id = ahead_id < 0 || (long long)ahead_id >= c.num_phys ? 0 : ahead_id;");
-  vx_buf_line(b, "  const long long at = ((long long)id * c.kv_heads + c.h) * %d;", dim);
-  for (int i = 0; i < cg->mma.nfields; i++) {
-    const vx_ir_field *fl = &m->fields[cg->mma.fields[i]];
-    vx_buf_line(b, "  %sif (field == %d) %s_prefetch_l2(c.fields.%s + at, %du);", i ? "else " : "", i, cg->alg, fl->name,
-                dim * vx_cg_dtype_bytes(fl->storage));
-  }
+  const int cpr = row_chunks(cg), per = 32 / cpr;
+  vx_buf_line(b, "__syncwarp(); /* the previous tile's ldmatrix reads are done */");
+  vx_buf_line(b, "#pragma unroll");
+  vx_buf_line(b, "for (int j = 0; j < %d; ++j) {", 16 / per);
+  vx_buf_line(b, "  const int page = (int)(threadIdx.x & 31) / %d + j * %d, chunk = threadIdx.x & %d;", cpr, per, cpr - 1);
+  for (int k = 0; k < cg->mma.nfields; k++)
+    vx_buf_line(b, "  tile[%d + page * %d + (chunk ^ (page & 7))] = ld_%s[j];", k * 16 * cpr, cpr, field_name(cg, k));
   vx_buf_line(b, "}");
-  emit_ahead_id(cg, "base + 3 * VX_TOPK_WARPS * 16");
-  b->indent--;
-  vx_buf_line(b, "}");
+  vx_buf_line(b, "__syncwarp();");
 }
 
 void vx_cg_emit_mma_prologue(vx_cg *cg) {
   vx_buf *b = cg->out;
   const vx_module *m = cg->m;
-  const int rounds = m->geo.head_dim / 32;
-  vx_buf_line(b, "/* SCORE on tensor cores: a warp scores tiles of 16 pages (mma rows g and g + 8,");
-  vx_buf_line(b, " * g = lane / 4); lane t = lane %% 4 holds dims 8 (t + 4 rd) .. + 7 of both pages,");
-  vx_buf_line(b, " * rd < %d. The first tile's page-table entries and fields are requested here,", rounds);
-  vx_buf_line(b, " * before the row values are staged, so the two latencies overlap; each later");
-  vx_buf_line(b, " * tile is requested while the previous one is being scored. */");
+  const int cpr = row_chunks(cg), per = 32 / cpr;
+  vx_buf_line(b, "/* SCORE on tensor cores: a warp scores tiles of 16 pages (the mma rows). A tile's");
+  vx_buf_line(b, " * field rows are loaded in whole lines into registers, stored to the warp's");
+  vx_buf_line(b, " * shared tile and read back as A fragments by ldmatrix; the next tile loads");
+  vx_buf_line(b, " * while this one is multiplied. The first tile is requested here, before the");
+  vx_buf_line(b, " * row values are staged, so the two latencies overlap. */");
   vx_cg_emit_score_range(cg);
-  vx_buf_line(b, "const int g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;");
-  vx_buf_line(b, "int next_id[2] = {0, 0}, tile_id[2] = {0, 0};");
-  vx_buf_line(b, "int ahead_id = 0; /* entry of page lane %% 16 of the tile two ahead (L2 prefetch) */");
-  for (int i = 0; i < cg->mma.nfields; i++)
-    vx_buf_line(b, "uint4 f_%s[2][%d]; /* [page g, page g + 8][rd] */", m->fields[cg->mma.fields[i]].name, rounds);
+  vx_buf_line(b, "extern __shared__ uint4 %s_tiles[]; /* [warp][field][page 16][chunk %d], %d bytes per warp */", cg->alg, cpr,
+              16 * cpr * 16 * cg->mma.nfields);
+  vx_buf_line(b, "uint4 *tile = %s_tiles + (threadIdx.x >> 5) * %d;", cg->alg, 16 * cpr * cg->mma.nfields);
+  vx_buf_line(b, "int next_id = 0, tile_id = 0; /* entries of page lane %% 16 of the next and the loaded tile */");
+  for (int k = 0; k < cg->mma.nfields; k++)
+    vx_buf_line(b, "uint4 ld_%s[%d]; /* chunk lane %% %d of pages lane / %d + j * %d */", field_name(cg, k), 16 / per, cpr, cpr,
+                per);
   vx_buf_line(b, "if (phase != %s_INDEX_SELECT && first + (int)(threadIdx.x >> 5) * 16 < end) {", cg->upper);
   b->indent++;
   emit_tile_ids(cg, "the first tile", "first + (int)(threadIdx.x >> 5) * 16");
   emit_tile_loads(cg);
   emit_tile_ids(cg, "the second tile's page-table entries", "first + (int)(threadIdx.x >> 5) * 16 + VX_TOPK_WARPS * 16");
-  emit_ahead_id(cg, "first + (int)(threadIdx.x >> 5) * 16 + 2 * VX_TOPK_WARPS * 16");
   b->indent--;
   vx_buf_line(b, "}");
+  (void)m;
 }
+
+int vx_cg_mma_tile_bytes(const vx_cg *cg) { return cg->mma.on ? 16 * row_chunks(cg) * 16 * cg->mma.nfields : 0; }
 
 void vx_cg_emit_mma_page_loop(vx_cg *cg, const vx_op *sel) {
   vx_buf *b = cg->out;
   vx_cg_emit_mma_fragments(cg);
+  vx_buf_line(b, "const int g = (threadIdx.x & 31) >> 2;");
   vx_buf_line(b, "for (int base = first + (threadIdx.x >> 5) * 16; base < end; base += VX_TOPK_WARPS * 16) {");
   b->indent++;
-  vx_buf_line(b, "const int mine0 = base + g, mine1 = base + g + 8;");
-  vx_buf_line(b, "%s_page pg0, pg1;", cg->alg);
-  vx_buf_line(b, "const int p0 = mine0 < end ? mine0 : base, p1 = mine1 < end ? mine1 : base;");
-  vx_buf_line(b, "pg0.j = p0;");
-  vx_buf_line(b, "pg1.j = p1;");
-  vx_buf_line(b, "pg0.phys = tile_id[0];");
-  vx_buf_line(b, "pg1.phys = tile_id[1];");
-  emit_tile_prefetch(cg);
-  for (int i = 0; i < cg->mma.nsums; i++) emit_sum_products(cg, &cg->mma.sums[i]);
-  vx_buf_line(b, "if (base + VX_TOPK_WARPS * 16 < end) { /* the next tile, while this one is reduced */");
+  emit_tile_stores(cg);
+  vx_buf_line(b, "const int this_id = tile_id;");
+  vx_buf_line(b, "if (base + VX_TOPK_WARPS * 16 < end) { /* the next tile, while this one is multiplied */");
   b->indent++;
   emit_tile_loads(cg);
   emit_tile_ids(cg, "the page-table entries of the tile after it", "base + 2 * VX_TOPK_WARPS * 16");
   b->indent--;
   vx_buf_line(b, "}");
+  for (int i = 0; i < cg->mma.nsums; i++) emit_sum_products(cg, &cg->mma.sums[i]);
+  vx_buf_line(b, "const int mine0 = base + g, mine1 = base + g + 8;");
+  vx_buf_line(b, "%s_page pg0, pg1;", cg->alg);
+  vx_buf_line(b, "const int p0 = mine0 < end ? mine0 : base, p1 = mine1 < end ? mine1 : base;");
+  vx_buf_line(b, "pg0.j = p0;");
+  vx_buf_line(b, "pg1.j = p1;");
+  vx_buf_line(b, "pg0.phys = __shfl_sync(0xffffffffu, this_id, g);");
+  vx_buf_line(b, "pg1.phys = __shfl_sync(0xffffffffu, this_id, g + 8);");
   for (int i = 0; i < cg->mma.nsums; i++) emit_sum_gather(cg, &cg->mma.sums[i]);
   /* every lane of the quad holds both pages' sums; lane t == 0 stores */
   vx_cg_emit_page_results(cg, sel, 2, 3);

@@ -1059,10 +1059,6 @@ static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
   asm("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
   return v;
 }
-/* Element i of 16 loaded bytes (i is a compile-time constant once inlined). */
-static __device__ __forceinline__ unsigned block_topk_lane_word(const uint4 &v, int w) {
-  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
-}
 /* D += A B, m16n8k16, bf16 in, f32 accumulate (fragments: see the page loop). */
 static __device__ __forceinline__ void block_topk_mma(float d[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
                                               unsigned b0, unsigned b1) {
@@ -1071,14 +1067,11 @@ static __device__ __forceinline__ void block_topk_mma(float d[4], unsigned a0, u
                : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
-/* bytes at p (16-byte aligned, a multiple of 16) into L2, holding no registers. */
-static __device__ __forceinline__ void block_topk_prefetch_l2(const void *p, unsigned bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" : : "l"(p), "r"(bytes) : "memory");
-#else
-  for (unsigned o = 0; o < bytes; o += 128)
-    asm volatile("prefetch.global.L2 [%0];" : : "l"(static_cast<const char *>(p) + o));
-#endif
+/* Four 8x8 b16 matrices from shared memory: the A fragment of m16n8k16. */
+static __device__ __forceinline__ void block_topk_ldmatrix_x4(unsigned a[4], const void *smem) {
+  const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3]) : "r"(s));
 }
 /* Two values as one packed B register (lo = the lower k slot). */
 static __device__ __forceinline__ unsigned block_topk_pack(float lo, float hi) {
@@ -1170,45 +1163,32 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   c.q = q + ((long long)b * kv.num_kv_heads + h) * BLOCK_TOPK_GROUP * BLOCK_TOPK_HEAD_DIM;
   c.fields = fields;
   c.row = row;
-  /* SCORE on tensor cores: a warp scores tiles of 16 pages (mma rows g and g + 8,
-   * g = lane / 4); lane t = lane % 4 holds dims 8 (t + 4 rd) .. + 7 of both pages,
-   * rd < 4. The first tile's page-table entries and fields are requested here,
-   * before the row values are staged, so the two latencies overlap; each later
-   * tile is requested while the previous one is being scored. */
+  /* SCORE on tensor cores: a warp scores tiles of 16 pages (the mma rows). A tile's
+   * field rows are loaded in whole lines into registers, stored to the warp's
+   * shared tile and read back as A fragments by ldmatrix; the next tile loads
+   * while this one is multiplied. The first tile is requested here, before the
+   * row values are staged, so the two latencies overlap. */
   const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
   const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-  const int g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
-  int next_id[2] = {0, 0}, tile_id[2] = {0, 0};
-  int ahead_id = 0; /* entry of page lane % 16 of the tile two ahead (L2 prefetch) */
-  uint4 f_c[2][4]; /* [page g, page g + 8][rd] */
+  extern __shared__ uint4 block_topk_tiles[]; /* [warp][field][page 16][chunk 16], 4096 bytes per warp */
+  uint4 *tile = block_topk_tiles + (threadIdx.x >> 5) * 256;
+  int next_id = 0, tile_id = 0; /* entries of page lane % 16 of the next and the loaded tile */
+  uint4 ld_c[8]; /* chunk lane % 16 of pages lane / 16 + j * 2 */
   if (phase != BLOCK_TOPK_INDEX_SELECT && first + (int)(threadIdx.x >> 5) * 16 < end) {
     { /* the first tile */
-      const int nb = first + (int)(threadIdx.x >> 5) * 16;
-    #pragma unroll
-      for (int u = 0; u < 2; ++u) {
-        const int mine = nb + g + 8 * u;
-        if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
-      }
+      const int nb = first + (int)(threadIdx.x >> 5) * 16, mine = nb + (int)(threadIdx.x & 15);
+      if (nb < end) next_id = c.pages[mine < end ? mine : nb];
     }
+    tile_id = next_id < 0 || (long long)next_id >= c.num_phys ? 0 : next_id;
     #pragma unroll
-    for (int u = 0; u < 2; ++u)
-      tile_id[u] = next_id[u] < 0 || (long long)next_id[u] >= c.num_phys ? 0 : next_id[u];
-    #pragma unroll
-    for (int rd = 0; rd < 4; ++rd)
-    #pragma unroll
-      for (int u = 0; u < 2; ++u)
-        f_c[u][rd] = block_topk_ld16(c.fields.c + ((long long)tile_id[u] * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
+    for (int j = 0; j < 8; ++j) {
+      const int id = __shfl_sync(0xffffffffu, tile_id, (int)(threadIdx.x & 31) / 16 + j * 2);
+      const long long at = ((long long)id * c.kv_heads + c.h) * 128 + 8 * (int)(threadIdx.x & 15);
+      ld_c[j] = block_topk_ld16(c.fields.c + at);
+    }
     { /* the second tile's page-table entries */
-      const int nb = first + (int)(threadIdx.x >> 5) * 16 + VX_TOPK_WARPS * 16;
-    #pragma unroll
-      for (int u = 0; u < 2; ++u) {
-        const int mine = nb + g + 8 * u;
-        if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
-      }
-    }
-    {
-      const int nb = first + (int)(threadIdx.x >> 5) * 16 + 2 * VX_TOPK_WARPS * 16, mine = nb + (int)(threadIdx.x & 15);
-      if (nb < end) ahead_id = c.pages[mine < end ? mine : nb];
+      const int nb = first + (int)(threadIdx.x >> 5) * 16 + VX_TOPK_WARPS * 16, mine = nb + (int)(threadIdx.x & 15);
+      if (nb < end) next_id = c.pages[mine < end ? mine : nb];
     }
   }
 
@@ -1226,68 +1206,61 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   float *row_scores = scores + (long long)r * max_pages;
   if (phase != BLOCK_TOPK_INDEX_SELECT) {
     /* B fragments of %4: column n = lane / 4 holds split term n % 3 of head n / 3 of %1;
-     * word w of round rd: dims 8 (t + 4 rd) + 2 w, + 1 (t = lane % 4) */
-    unsigned b4[4][4];
+     * k-step ks, register w: dims 16 ks + 8 w + 2 t, + 1 (t = lane % 4) */
+    unsigned b4[8][2];
     {
       const int n = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
       const bool used = n < 3;
       const int h = used ? n / 3 : 0, s = used ? n % 3 : 0;
     #pragma unroll
-      for (int rd = 0; rd < 4; ++rd)
+      for (int ks = 0; ks < 8; ++ks)
     #pragma unroll
-        for (int w = 0; w < 4; ++w) {
-          const int d = 8 * (t + 4 * rd) + 2 * w;
+        for (int w = 0; w < 2; ++w) {
+          const int d = 16 * ks + 8 * w + 2 * t;
           const float x0 = used ? row[512 + h * 128 + d] : 0.0f, x1 = used ? row[512 + h * 128 + d + 1] : 0.0f;
-          b4[rd][w] = block_topk_pack(block_topk_term(x0, s), block_topk_term(x1, s));
+          b4[ks][w] = block_topk_pack(block_topk_term(x0, s), block_topk_term(x1, s));
         }
     }
+    const int g = (threadIdx.x & 31) >> 2;
     for (int base = first + (threadIdx.x >> 5) * 16; base < end; base += VX_TOPK_WARPS * 16) {
-      const int mine0 = base + g, mine1 = base + g + 8;
-      block_topk_page pg0, pg1;
-      const int p0 = mine0 < end ? mine0 : base, p1 = mine1 < end ? mine1 : base;
-      pg0.j = p0;
-      pg1.j = p1;
-      pg0.phys = tile_id[0];
-      pg1.phys = tile_id[1];
-      { /* the tile two ahead into L2, then the entries of the tile after it */
-        const int nb = base + 2 * VX_TOPK_WARPS * 16, field = (int)((threadIdx.x & 31) >> 4);
-        if (nb + (int)(threadIdx.x & 15) < end && field < 1) {
-          const int id = ahead_id < 0 || (long long)ahead_id >= c.num_phys ? 0 : ahead_id;
-          const long long at = ((long long)id * c.kv_heads + c.h) * 128;
-          if (field == 0) block_topk_prefetch_l2(c.fields.c + at, 256u);
+      __syncwarp(); /* the previous tile's ldmatrix reads are done */
+      #pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const int page = (int)(threadIdx.x & 31) / 16 + j * 2, chunk = threadIdx.x & 15;
+        tile[0 + page * 16 + (chunk ^ (page & 7))] = ld_c[j];
+      }
+      __syncwarp();
+      const int this_id = tile_id;
+      if (base + VX_TOPK_WARPS * 16 < end) { /* the next tile, while this one is multiplied */
+        tile_id = next_id < 0 || (long long)next_id >= c.num_phys ? 0 : next_id;
+        #pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          const int id = __shfl_sync(0xffffffffu, tile_id, (int)(threadIdx.x & 31) / 16 + j * 2);
+          const long long at = ((long long)id * c.kv_heads + c.h) * 128 + 8 * (int)(threadIdx.x & 15);
+          ld_c[j] = block_topk_ld16(c.fields.c + at);
         }
-        {
-          const int nb = base + 3 * VX_TOPK_WARPS * 16, mine = nb + (int)(threadIdx.x & 15);
-          if (nb < end) ahead_id = c.pages[mine < end ? mine : nb];
+        { /* the page-table entries of the tile after it */
+          const int nb = base + 2 * VX_TOPK_WARPS * 16, mine = nb + (int)(threadIdx.x & 15);
+          if (nb < end) next_id = c.pages[mine < end ? mine : nb];
         }
       }
       /* %4 = reduce.sum %3, dim : [page] */
       float acc4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
       #pragma unroll
-      for (int rd = 0; rd < 4; ++rd)
-      #pragma unroll
-        for (int u = 0; u < 2; ++u) { /* k-step: words 2u, 2u + 1 of the chunk */
-          block_topk_mma(acc4, block_topk_lane_word(f_c[0][rd], 2 * u), block_topk_lane_word(f_c[1][rd], 2 * u),
-              block_topk_lane_word(f_c[0][rd], 2 * u + 1), block_topk_lane_word(f_c[1][rd], 2 * u + 1), b4[rd][2 * u], b4[rd][2 * u + 1]);
-        }
-      if (base + VX_TOPK_WARPS * 16 < end) { /* the next tile, while this one is reduced */
-        #pragma unroll
-        for (int u = 0; u < 2; ++u)
-          tile_id[u] = next_id[u] < 0 || (long long)next_id[u] >= c.num_phys ? 0 : next_id[u];
-        #pragma unroll
-        for (int rd = 0; rd < 4; ++rd)
-        #pragma unroll
-          for (int u = 0; u < 2; ++u)
-            f_c[u][rd] = block_topk_ld16(c.fields.c + ((long long)tile_id[u] * c.kv_heads + c.h) * 128 + 8 * (t + 4 * rd));
-        { /* the page-table entries of the tile after it */
-          const int nb = base + 2 * VX_TOPK_WARPS * 16;
-        #pragma unroll
-          for (int u = 0; u < 2; ++u) {
-            const int mine = nb + g + 8 * u;
-            if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
-          }
-        }
+      for (int ks = 0; ks < 8; ++ks) {
+        const int lane = threadIdx.x & 31, page = (lane & 7) + 8 * ((lane >> 3) & 1), chunk = 2 * ks + (lane >> 4);
+        const uint4 *at = tile + page * 16 + (chunk ^ (page & 7));
+        unsigned x[4];
+        block_topk_ldmatrix_x4(x, at + 0);
+        block_topk_mma(acc4, x[0], x[1], x[2], x[3], b4[ks][0], b4[ks][1]);
       }
+      const int mine0 = base + g, mine1 = base + g + 8;
+      block_topk_page pg0, pg1;
+      const int p0 = mine0 < end ? mine0 : base, p1 = mine1 < end ? mine1 : base;
+      pg0.j = p0;
+      pg1.j = p1;
+      pg0.phys = __shfl_sync(0xffffffffu, this_id, g);
+      pg1.phys = __shfl_sync(0xffffffffu, this_id, g + 8);
       { /* %4: column n sits in lane 4g + n / 2 (element n % 2; + 2 for page g + 8) */
         float col0[3], col1[3];
         #pragma unroll
@@ -1516,7 +1489,12 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
   per_block = (per_block + step - 1) / step * step;
   if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
-  block_topk_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
+  /* Each warp's shared tile (4096 bytes) exceeds the default 48 KB per block: a
+   * host-side attribute, legal during capture and idempotent. */
+  const int tile_smem = VX_TOPK_WARPS * 4096;
+  (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(block_topk_score_kernel),
+                             cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);
+  block_topk_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, tile_smem, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   block_topk_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
