@@ -35,6 +35,7 @@ typedef enum vx_mma_kind { VX_MMA_DOT, VX_MMA_ENV_MAX, VX_MMA_ENV_MIN } vx_mma_k
 
 #define VX_CG_MMA_SUMS_MAX 2
 #define VX_CG_MMA_COLS 8 /* one n-tile of m16n8k16 */
+#define VX_CG_MMA_SCORE_WARPS 8 /* warps of the mma form's SCORE block */
 
 typedef struct vx_cg_mma_sum {
   const vx_op *sum;   /* the reduce.sum over dim: [page] or [page, head] */

@@ -571,11 +571,11 @@ void vx_cg_emit_score_range(vx_cg *cg) {
 }
 
 /* One launchable kernel: ALG_index_phases instantiated for one phase. */
-static void emit_phase_kernel(vx_cg *cg, const char *phase, const char *name, int min_blocks, const char *why) {
+static void emit_phase_kernel(vx_cg *cg, const char *phase, const char *name, const char *threads, int min_blocks,
+                              const char *why) {
   vx_buf *b = cg->out;
   vx_buf_printf(b, "/* The %s launch alone: %s. */\n", phase, why);
-  vx_buf_printf(b, "extern \"C\" __global__ void __launch_bounds__(VX_TOPK_THREADS, %d)\n%s_%s_kernel", min_blocks, cg->alg,
-                name);
+  vx_buf_printf(b, "extern \"C\" __global__ void __launch_bounds__(%s, %d)\n%s_%s_kernel", threads, min_blocks, cg->alg, name);
   vx_buf_printf(b, "(vx_paged_kv kv, const %s_kv_t *q, %s_field_ptrs fields, const float *state_in,\n"
                    "    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {\n",
                 cg->alg, cg->alg);
@@ -732,10 +732,13 @@ void vx_cg_emit_index(vx_cg *cg) {
      * with 25% of the warp slots active (bench/RESULTS.md run 9). At 40
      * resident words (quest: the query group plus two pages of envelopes)
      * ptxas spills 8 bytes per thread, to L1. */
-    const bool two = !cg->mma.on && cg->lane_floats <= 40; /* mma: B fragments + two pages' fields */
-    emit_phase_kernel(cg, "SCORE", "score", two ? 2 : 1, "no top-k code, fewer registers, more blocks per SM");
+    const bool two = cg->lane_floats <= 40;
+    char threads[64];
+    snprintf(threads, sizeof threads, cg->mma.on ? "%s_SCORE_WARPS * 32" : "VX_TOPK_THREADS", cg->upper);
+    emit_phase_kernel(cg, "SCORE", "score", threads, two || cg->mma.on ? 2 : 1,
+                      "no top-k code, fewer registers, more blocks per SM");
     /* The SELECT launch has one block per row: at one block per SM a batch
      * of 32 x 8 KV heads took two waves (ncu: 21 us of quest's index). */
-    emit_phase_kernel(cg, "SELECT", "select", 2, "top-k on the scores SCORE wrote, two blocks per SM");
+    emit_phase_kernel(cg, "SELECT", "select", "VX_TOPK_THREADS", 2, "top-k on the scores SCORE wrote, two blocks per SM");
   }
 }

@@ -161,6 +161,10 @@ void vx_cg_emit_mma_page_members(vx_cg *cg) {
 
 void vx_cg_emit_mma_helpers(vx_cg *cg) {
   vx_buf *b = cg->out;
+  vx_buf_line(b, "/* Warps of a SCORE block. Eight, so that two blocks fit per SM (128 registers");
+  vx_buf_line(b, " * a thread): one block's start (query staging, its first tile's round trips)");
+  vx_buf_line(b, " * then overlaps the other's streaming (bench/RESULTS.md run 18). */");
+  vx_buf_line(b, "#define %s_SCORE_WARPS %d", cg->upper, VX_CG_MMA_SCORE_WARPS);
   const bool bf = cg->mma.dtype == VX_DTYPE_BF16;
   const char *ty = bf ? "bf16" : "f16";
   vx_buf_line(b, "/* D += A B, m16n8k16, %s in, f32 accumulate (fragments: see the page loop). */", ty);
@@ -398,6 +402,7 @@ void vx_cg_emit_mma_prologue(vx_cg *cg) {
   vx_buf_line(b, " * while this one is multiplied. The first tile is requested here, before the");
   vx_buf_line(b, " * row values are staged, so the two latencies overlap. */");
   vx_cg_emit_score_range(cg);
+  vx_buf_line(b, "const int step = %s_SCORE_WARPS * 16; /* pages per block iteration */", cg->upper);
   vx_buf_line(b, "extern __shared__ uint4 %s_tiles[]; /* [warp][field][page 16][chunk %d], %d bytes per warp */", cg->alg, cpr,
               16 * cpr * 16 * cg->mma.nfields);
   vx_buf_line(b, "uint4 *tile = %s_tiles + (threadIdx.x >> 5) * %d;", cg->alg, 16 * cpr * cg->mma.nfields);
@@ -409,7 +414,7 @@ void vx_cg_emit_mma_prologue(vx_cg *cg) {
   b->indent++;
   emit_tile_ids(cg, "the first tile", "first + (int)(threadIdx.x >> 5) * 16");
   emit_tile_loads(cg);
-  emit_tile_ids(cg, "the second tile's page-table entries", "first + (int)(threadIdx.x >> 5) * 16 + VX_TOPK_WARPS * 16");
+  emit_tile_ids(cg, "the second tile's page-table entries", "first + (int)(threadIdx.x >> 5) * 16 + step");
   b->indent--;
   vx_buf_line(b, "}");
   (void)m;
@@ -421,14 +426,14 @@ void vx_cg_emit_mma_page_loop(vx_cg *cg, const vx_op *sel) {
   vx_buf *b = cg->out;
   vx_cg_emit_mma_fragments(cg);
   vx_buf_line(b, "const int g = (threadIdx.x & 31) >> 2;");
-  vx_buf_line(b, "for (int base = first + (threadIdx.x >> 5) * 16; base < end; base += VX_TOPK_WARPS * 16) {");
+  vx_buf_line(b, "for (int base = first + (threadIdx.x >> 5) * 16; base < end; base += step) {");
   b->indent++;
   emit_tile_stores(cg);
   vx_buf_line(b, "const int this_id = tile_id;");
-  vx_buf_line(b, "if (base + VX_TOPK_WARPS * 16 < end) { /* the next tile, while this one is multiplied */");
+  vx_buf_line(b, "if (base + step < end) { /* the next tile, while this one is multiplied */");
   b->indent++;
   emit_tile_loads(cg);
-  emit_tile_ids(cg, "the page-table entries of the tile after it", "base + 2 * VX_TOPK_WARPS * 16");
+  emit_tile_ids(cg, "the page-table entries of the tile after it", "base + 2 * step");
   b->indent--;
   vx_buf_line(b, "}");
   for (int i = 0; i < cg->mma.nsums; i++) emit_sum_products(cg, &cg->mma.sums[i]);

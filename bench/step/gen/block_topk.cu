@@ -1059,6 +1059,10 @@ static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
   asm("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
   return v;
 }
+/* Warps of a SCORE block. Eight, so that two blocks fit per SM (128 registers
+ * a thread): one block's start (query staging, its first tile's round trips)
+ * then overlaps the other's streaming (bench/RESULTS.md run 18). */
+#define BLOCK_TOPK_SCORE_WARPS 8
 /* D += A B, m16n8k16, bf16 in, f32 accumulate (fragments: see the page loop). */
 static __device__ __forceinline__ void block_topk_mma(float d[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
                                               unsigned b0, unsigned b1) {
@@ -1170,6 +1174,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
    * row values are staged, so the two latencies overlap. */
   const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
   const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
+  const int step = BLOCK_TOPK_SCORE_WARPS * 16; /* pages per block iteration */
   extern __shared__ uint4 block_topk_tiles[]; /* [warp][field][page 16][chunk 16], 4096 bytes per warp */
   uint4 *tile = block_topk_tiles + (threadIdx.x >> 5) * 256;
   int next_id = 0, tile_id = 0; /* entries of page lane % 16 of the next and the loaded tile */
@@ -1187,7 +1192,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
       ld_c[j] = block_topk_ld16(c.fields.c + at);
     }
     { /* the second tile's page-table entries */
-      const int nb = first + (int)(threadIdx.x >> 5) * 16 + VX_TOPK_WARPS * 16, mine = nb + (int)(threadIdx.x & 15);
+      const int nb = first + (int)(threadIdx.x >> 5) * 16 + step, mine = nb + (int)(threadIdx.x & 15);
       if (nb < end) next_id = c.pages[mine < end ? mine : nb];
     }
   }
@@ -1222,7 +1227,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
         }
     }
     const int g = (threadIdx.x & 31) >> 2;
-    for (int base = first + (threadIdx.x >> 5) * 16; base < end; base += VX_TOPK_WARPS * 16) {
+    for (int base = first + (threadIdx.x >> 5) * 16; base < end; base += step) {
       __syncwarp(); /* the previous tile's ldmatrix reads are done */
       #pragma unroll
       for (int j = 0; j < 8; ++j) {
@@ -1231,7 +1236,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
       }
       __syncwarp();
       const int this_id = tile_id;
-      if (base + VX_TOPK_WARPS * 16 < end) { /* the next tile, while this one is multiplied */
+      if (base + step < end) { /* the next tile, while this one is multiplied */
         tile_id = next_id < 0 || (long long)next_id >= c.num_phys ? 0 : next_id;
         #pragma unroll
         for (int j = 0; j < 8; ++j) {
@@ -1240,7 +1245,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
           ld_c[j] = block_topk_ld16(c.fields.c + at);
         }
         { /* the page-table entries of the tile after it */
-          const int nb = base + 2 * VX_TOPK_WARPS * 16, mine = nb + (int)(threadIdx.x & 15);
+          const int nb = base + 2 * step, mine = nb + (int)(threadIdx.x & 15);
           if (nb < end) next_id = c.pages[mine < end ? mine : nb];
         }
       }
@@ -1302,7 +1307,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
 }
 
 /* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+extern "C" __global__ void __launch_bounds__(BLOCK_TOPK_SCORE_WARPS * 32, 2)
 block_topk_score_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
   block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
@@ -1479,22 +1484,22 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
     return BLOCK_TOPK_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const block_topk_kv_t *query = static_cast<const block_topk_kv_t *>(q);
-  /* About one scoring block per SM of a 132-SM part (one 512-thread block
-   * fits per SM), at least a row each, each a whole number of block
-   * iterations (256 pages = 16 warps x 16), at least two; shapes only, so the
-   * launch stays capturable. */
-  const int step = VX_TOPK_WARPS * 16;
-  long long blocks = (132 + rows - 1) / rows;
+  /* About two scoring blocks per SM of a 132-SM part (two 8-warp blocks fit
+   * per SM, so one's start overlaps the other's streaming), each a whole
+   * number of block iterations (128 pages = 8 warps x 16), at least two;
+   * shapes only, so the launch stays capturable. */
+  const int step = BLOCK_TOPK_SCORE_WARPS * 16;
+  long long blocks = (264 + rows - 1) / rows;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
   per_block = (per_block + step - 1) / step * step;
   if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
   /* Each warp's shared tile (4096 bytes) exceeds the default 48 KB per block: a
    * host-side attribute, legal during capture and idempotent. */
-  const int tile_smem = VX_TOPK_WARPS * 4096;
+  const int tile_smem = BLOCK_TOPK_SCORE_WARPS * 4096;
   (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(block_topk_score_kernel),
                              cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);
-  block_topk_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, tile_smem, stream>>>(
+  block_topk_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), BLOCK_TOPK_SCORE_WARPS * 32, tile_smem, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   block_topk_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
