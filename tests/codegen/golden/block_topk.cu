@@ -106,15 +106,13 @@ struct block_topk_index_ctx {
   const block_topk_kv_t *q;       /* this row's query group [head][dim] */
   block_topk_field_ptrs fields;
   const float *row;       /* row values in shared memory */
-  float reg_v1[8];      /* %1, this lane's dims (registers) */
 };
 
 /* A page of the row: logical index and physical pool id. */
 struct block_topk_page {
   int j;
   int phys;
-  int lane; /* lane in the page's group: dims (lane + k * 16) * 8 + e */
-  uint4 f_c[1]; /* this lane's 16-byte chunks of field c, loaded by block_topk_page_at */
+  float acc_v4[1]; /* %4 per head, from the tensor cores */
 };
 
 /* 16 bytes of a field through the non-coherent path (fields are read-only
@@ -124,35 +122,38 @@ static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
   asm("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
   return v;
 }
-/* Element i of 16 loaded bytes (i is a compile-time constant once inlined). */
-static __device__ __forceinline__ unsigned block_topk_lane_word(const uint4 &v, int w) {
-  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
+/* Warps of a SCORE block. Eight, so that two blocks fit per SM (128 registers
+ * a thread): one block's start (query staging, its first tile's round trips)
+ * then overlaps the other's streaming (bench/RESULTS.md run 18). */
+#define BLOCK_TOPK_SCORE_WARPS 8
+/* D += A B, m16n8k16, bf16 in, f32 accumulate (fragments: see the page loop). */
+static __device__ __forceinline__ void block_topk_mma(float d[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
+                                              unsigned b0, unsigned b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+               "{%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
-static __device__ __forceinline__ float block_topk_lane_bf16(const uint4 &v, int i) {
-  const unsigned w = block_topk_lane_word(v, i >> 1);
-  return __uint_as_float((i & 1) ? (w & 0xffff0000u) : (w << 16));
+/* Four 8x8 b16 matrices from shared memory: the A fragment of m16n8k16. */
+static __device__ __forceinline__ void block_topk_ldmatrix_x4(unsigned a[4], const void *smem) {
+  const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3]) : "r"(s));
 }
-
-/* Logical page j whose page-table entry is id (c.pages[j], read by the caller).
- * Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */
-static __device__ __forceinline__ block_topk_page block_topk_page_at(const block_topk_index_ctx &c, int j, int id) {
-  block_topk_page pg;
-  pg.j = j;
-  pg.phys = id;
-  if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;
-  pg.lane = threadIdx.x & 15;
-  /* every field chunk of the page this lane needs, issued together */
-  {
-    const __nv_bfloat16 *base = c.fields.c + ((long long)pg.phys * c.kv_heads + c.h) * 128;
-#pragma unroll
-    for (int i = 0; i < 1; ++i)
-#pragma unroll
-      for (int k = 0; k < 1; ++k)
-#pragma unroll
-        for (int w = 0; w < 1; ++w)
-          pg.f_c[(i * 1 + k) * 1 + w] = block_topk_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
-  }
-  return pg;
+/* Two values as one packed B register (lo = the lower k slot). */
+static __device__ __forceinline__ unsigned block_topk_pack(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const unsigned *>(&v);
+}
+/* Split term s of x: x == term 0 + term 1 + term 2 exactly in bf16 (8 + 8 + 8
+ * significant bits; each residual is exact in f32). Term 0 alone when x is
+ * already a value of the mma type. */
+static __device__ __forceinline__ float block_topk_term(float x, int s) {
+  const float t0 = __bfloat162float(__float2bfloat16_rn(x));
+  if (s == 0) return t0;
+  const float r1 = x - t0;
+  const float t1 = __bfloat162float(__float2bfloat16_rn(r1));
+  return s == 1 ? t1 : r1 - t1;
 }
 
 /* Pages the budget expression asks for: floor(value) clamped to [0, n], NaN -> 0. */
@@ -167,7 +168,7 @@ static __device__ __forceinline__ float block_topk_index_v0(const block_topk_ind
   return c.row[h * 128 + d];
 }
 
-/* %1 = reduce.mean %0, head : [dim] (computed once per row, see the kernel) */
+/* %1 = reduce.mean %0, head : [dim] (computed once per row, read by the tensor cores) */
 static __device__ __forceinline__ float block_topk_index_v1_eval(const block_topk_index_ctx &c, int d) {
   const int count = 4;
   float acc = 0.0f;
@@ -178,38 +179,9 @@ static __device__ __forceinline__ float block_topk_index_v1_eval(const block_top
   return count > 0 ? acc / (float)count : 0.0f;
 }
 
-/* %1 for the dims of this lane (registers) */
-static __device__ __forceinline__ float block_topk_index_v1_lane(const block_topk_index_ctx &c, int dl) {
-  return c.reg_v1[dl];
-}
-
-/* %2 = load.field c : [page, dim] */
-static __device__ __forceinline__ float block_topk_index_v2(const block_topk_index_ctx &c, const block_topk_page &pg, int d, int dl) {
-  return block_topk_lane_bf16(pg.f_c[((dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
-}
-
-/* %3 = mul %1, %2 : [page, dim] */
-static __device__ __forceinline__ float block_topk_index_v3(const block_topk_index_ctx &c, const block_topk_page &pg, int d, int dl) {
-  const float a = block_topk_index_v1_lane(c, dl);
-  const float b = block_topk_index_v2(c, pg, d, dl);
-  return a * b;
-}
-
 /* %4 = reduce.sum %3, dim : [page] */
 static __device__ __forceinline__ float block_topk_index_v4(const block_topk_index_ctx &c, const block_topk_page &pg) {
-  float acc = 0.0f;
-#pragma unroll
-  for (int k = 0; k < 1; ++k) {
-#pragma unroll
-    for (int e = 0; e < 8; ++e) {
-      const int dl = k * 8 + e;
-      const int d = (pg.lane + k * 16) * 8 + e;
-      const float x = block_topk_index_v3(c, pg, d, dl);
-      acc = acc + x;
-    }
-  }
-  for (int o = 8; o > 0; o >>= 1) acc = acc + __shfl_xor_sync(0xffffffffu, acc, o);
-  return acc;
+  return pg.acc_v4[0];
 }
 
 /* %5 = const 64 : [] */
@@ -258,6 +230,35 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   c.q = q + ((long long)b * kv.num_kv_heads + h) * BLOCK_TOPK_GROUP * BLOCK_TOPK_HEAD_DIM;
   c.fields = fields;
   c.row = row;
+  /* SCORE on tensor cores: a warp scores tiles of 16 pages (the mma rows). A tile's
+   * field rows are loaded in whole lines into registers, stored to the warp's
+   * shared tile and read back as A fragments by ldmatrix; the next tile loads
+   * while this one is multiplied. The first tile is requested here, before the
+   * row values are staged, so the two latencies overlap. */
+  const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
+  const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
+  const int step = BLOCK_TOPK_SCORE_WARPS * 16; /* pages per block iteration */
+  extern __shared__ uint4 block_topk_tiles[]; /* [warp][field][page 16][chunk 16], 4096 bytes per warp */
+  uint4 *tile = block_topk_tiles + (threadIdx.x >> 5) * 256;
+  int next_id = 0, tile_id = 0; /* entries of page lane % 16 of the next and the loaded tile */
+  uint4 ld_c[8]; /* chunk lane % 16 of pages lane / 16 + j * 2 */
+  if (phase != BLOCK_TOPK_INDEX_SELECT && first + (int)(threadIdx.x >> 5) * 16 < end) {
+    { /* the first tile */
+      const int nb = first + (int)(threadIdx.x >> 5) * 16, mine = nb + (int)(threadIdx.x & 15);
+      if (nb < end) next_id = c.pages[mine < end ? mine : nb];
+    }
+    tile_id = next_id < 0 || (long long)next_id >= c.num_phys ? 0 : next_id;
+    #pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int id = __shfl_sync(0xffffffffu, tile_id, (int)(threadIdx.x & 31) / 16 + j * 2);
+      const long long at = ((long long)id * c.kv_heads + c.h) * 128 + 8 * (int)(threadIdx.x & 15);
+      ld_c[j] = block_topk_ld16(c.fields.c + at);
+    }
+    { /* the second tile's page-table entries */
+      const int nb = first + (int)(threadIdx.x >> 5) * 16 + step, mine = nb + (int)(threadIdx.x & 15);
+      if (nb < end) next_id = c.pages[mine < end ? mine : nb];
+    }
+  }
 
   /* %0 = input.q : [head, dim] */
   for (int i = threadIdx.x; i < 512; i += blockDim.x) {
@@ -270,44 +271,76 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
     row[512 + i] = block_topk_index_v1_eval(c, d);
   }
   __syncthreads();
-  { /* %1, read by every page: this lane's dims into registers */
-    const int lane = threadIdx.x & 15;
-#pragma unroll
-    for (int i = 0; i < 1; ++i)
-#pragma unroll
-      for (int k = 0; k < 1; ++k)
-#pragma unroll
-        for (int e = 0; e < 8; ++e)
-          c.reg_v1[(i * 1 + k) * 8 + e] = row[512 + i * 128 + (lane + k * 16) * 8 + e];
-  }
   float *row_scores = scores + (long long)r * max_pages;
   if (phase != BLOCK_TOPK_INDEX_SELECT) {
-    const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
-    const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-    /* 16 lanes per page, 2 pages per warp, 2 pages per lane in flight. */
-    int next_id[2] = {0};
-    { /* the first iteration's page-table entries */
-      const int nb = first + (threadIdx.x >> 5) * 2;
+    /* B fragments of %4: column n = lane / 4 holds split term n % 3 of head n / 3 of %1;
+     * k-step ks, register w: dims 16 ks + 8 w + 2 t, + 1 (t = lane % 4) */
+    unsigned b4[8][2];
+    {
+      const int n = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
+      const bool used = n < 3;
+      const int h = used ? n / 3 : 0, s = used ? n % 3 : 0;
     #pragma unroll
-      for (int u = 0; u < 2; ++u) {
-        const int mine = nb + (int)((threadIdx.x & 31) / 16) + u * VX_TOPK_WARPS * 2;
-        if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
-      }
+      for (int ks = 0; ks < 8; ++ks)
+    #pragma unroll
+        for (int w = 0; w < 2; ++w) {
+          const int d = 16 * ks + 8 * w + 2 * t;
+          const float x0 = used ? row[512 + h * 128 + d] : 0.0f, x1 = used ? row[512 + h * 128 + d + 1] : 0.0f;
+          b4[ks][w] = block_topk_pack(block_topk_term(x0, s), block_topk_term(x1, s));
+        }
     }
-    for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 4) {
-      const int mine0 = base + (int)((threadIdx.x & 31) / 16);
-      const int p0 = mine0 < end ? mine0 : base;
-      const int mine1 = mine0 + VX_TOPK_WARPS * 2;
-      const int p1 = mine1 < end ? mine1 : base;
-      /* both pages' field loads are issued before either page is scored */
-      const block_topk_page pg0 = block_topk_page_at(c, p0, next_id[0]);
-      const block_topk_page pg1 = block_topk_page_at(c, p1, next_id[1]);
-      { /* the next iteration's page-table entries, while these fields load */
-        const int nb = base + VX_TOPK_WARPS * 4;
+    const int g = (threadIdx.x & 31) >> 2;
+    for (int base = first + (threadIdx.x >> 5) * 16; base < end; base += step) {
+      __syncwarp(); /* the previous tile's ldmatrix reads are done */
       #pragma unroll
-        for (int u = 0; u < 2; ++u) {
-          const int mine = nb + (int)((threadIdx.x & 31) / 16) + u * VX_TOPK_WARPS * 2;
-          if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
+      for (int j = 0; j < 8; ++j) {
+        const int page = (int)(threadIdx.x & 31) / 16 + j * 2, chunk = threadIdx.x & 15;
+        tile[0 + page * 16 + (chunk ^ (page & 7))] = ld_c[j];
+      }
+      __syncwarp();
+      const int this_id = tile_id;
+      if (base + step < end) { /* the next tile, while this one is multiplied */
+        tile_id = next_id < 0 || (long long)next_id >= c.num_phys ? 0 : next_id;
+        #pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          const int id = __shfl_sync(0xffffffffu, tile_id, (int)(threadIdx.x & 31) / 16 + j * 2);
+          const long long at = ((long long)id * c.kv_heads + c.h) * 128 + 8 * (int)(threadIdx.x & 15);
+          ld_c[j] = block_topk_ld16(c.fields.c + at);
+        }
+        { /* the page-table entries of the tile after it */
+          const int nb = base + 2 * step, mine = nb + (int)(threadIdx.x & 15);
+          if (nb < end) next_id = c.pages[mine < end ? mine : nb];
+        }
+      }
+      /* %4 = reduce.sum %3, dim : [page] */
+      float acc4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      #pragma unroll
+      for (int ks = 0; ks < 8; ++ks) {
+        const int lane = threadIdx.x & 31, page = (lane & 7) + 8 * ((lane >> 3) & 1), chunk = 2 * ks + (lane >> 4);
+        const uint4 *at = tile + page * 16 + (chunk ^ (page & 7));
+        unsigned x[4];
+        block_topk_ldmatrix_x4(x, at + 0);
+        block_topk_mma(acc4, x[0], x[1], x[2], x[3], b4[ks][0], b4[ks][1]);
+      }
+      const int mine0 = base + g, mine1 = base + g + 8;
+      block_topk_page pg0, pg1;
+      const int p0 = mine0 < end ? mine0 : base, p1 = mine1 < end ? mine1 : base;
+      pg0.j = p0;
+      pg1.j = p1;
+      pg0.phys = __shfl_sync(0xffffffffu, this_id, g);
+      pg1.phys = __shfl_sync(0xffffffffu, this_id, g + 8);
+      { /* %4: column n sits in lane 4g + n / 2 (element n % 2; + 2 for page g + 8) */
+        float col0[3], col1[3];
+        #pragma unroll
+        for (int n = 0; n < 3; ++n) {
+          const int src = (int)(threadIdx.x & 28) | (n >> 1);
+          col0[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc4[1] : acc4[0], src);
+          col1[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc4[3] : acc4[2], src);
+        }
+        #pragma unroll
+        for (int h = 0; h < 1; ++h) {
+          pg0.acc_v4[h] = (col0[h * 3] + col0[h * 3 + 1]) + col0[h * 3 + 2];
+          pg1.acc_v4[h] = (col1[h * 3] + col1[h * 3 + 1]) + col1[h * 3 + 2];
         }
       }
       float score0;
@@ -320,10 +353,10 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
         const block_topk_page &pg = pg1;
         score1 = block_topk_index_v4(c, pg);
       }
-      if (mine0 < end && (threadIdx.x & 15) == 0) {
+      if (mine0 < end && (threadIdx.x & 3) == 0) {
         row_scores[p0] = score0;
       }
-      if (mine1 < end && (threadIdx.x & 15) == 0) {
+      if (mine1 < end && (threadIdx.x & 3) == 0) {
         row_scores[p1] = score1;
       }
     }
@@ -337,7 +370,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
 }
 
 /* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
+extern "C" __global__ void __launch_bounds__(BLOCK_TOPK_SCORE_WARPS * 32, 2)
 block_topk_score_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
   block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
@@ -514,17 +547,22 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
     return BLOCK_TOPK_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const block_topk_kv_t *query = static_cast<const block_topk_kv_t *>(q);
-  /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one
-   * or two 512-thread blocks per SM at once), each a whole number of block
-   * iterations (64 pages = 16 warps x 4), at least two; shapes only, so the
-   * launch stays capturable. */
-  const int step = VX_TOPK_WARPS * 4;
-  long long blocks = (1056 + rows - 1) / rows;
+  /* About two scoring blocks per SM of a 132-SM part (two 8-warp blocks fit
+   * per SM, so one's start overlaps the other's streaming), each a whole
+   * number of block iterations (128 pages = 8 warps x 16), at least two;
+   * shapes only, so the launch stays capturable. */
+  const int step = BLOCK_TOPK_SCORE_WARPS * 16;
+  long long blocks = (264 + rows - 1) / rows;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
   per_block = (per_block + step - 1) / step * step;
   if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
-  block_topk_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
+  /* Each warp's shared tile (4096 bytes) exceeds the default 48 KB per block: a
+   * host-side attribute, legal during capture and idempotent. */
+  const int tile_smem = BLOCK_TOPK_SCORE_WARPS * 4096;
+  (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(block_topk_score_kernel),
+                             cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);
+  block_topk_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), BLOCK_TOPK_SCORE_WARPS * 32, tile_smem, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   block_topk_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);

@@ -182,16 +182,13 @@ struct quest_index_ctx {
   const quest_kv_t *q;       /* this row's query group [head][dim] */
   quest_field_ptrs fields;
   const float *row;       /* row values in shared memory */
-  float reg_v0[32];      /* %0, this lane's dims (registers) */
 };
 
 /* A page of the row: logical index and physical pool id. */
 struct quest_page {
   int j;
   int phys;
-  int lane; /* lane in the page's group: dims (lane + k * 16) * 8 + e */
-  uint4 f_kmax[1]; /* this lane's 16-byte chunks of field kmax, loaded by quest_page_at */
-  uint4 f_kmin[1]; /* this lane's 16-byte chunks of field kmin, loaded by quest_page_at */
+  float acc_v6[4]; /* %6 per head, from the tensor cores */
 };
 
 /* 16 bytes of a field through the non-coherent path (fields are read-only
@@ -201,45 +198,49 @@ static __device__ __forceinline__ uint4 quest_ld16(const void *p) {
   asm("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
   return v;
 }
-/* Element i of 16 loaded bytes (i is a compile-time constant once inlined). */
-static __device__ __forceinline__ unsigned quest_lane_word(const uint4 &v, int w) {
-  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
+/* Warps of a SCORE block. Eight, so that two blocks fit per SM (128 registers
+ * a thread): one block's start (query staging, its first tile's round trips)
+ * then overlaps the other's streaming (bench/RESULTS.md run 18). */
+#define QUEST_SCORE_WARPS 8
+/* D += A B, m16n8k16, bf16 in, f32 accumulate (fragments: see the page loop). */
+static __device__ __forceinline__ void quest_mma(float d[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
+                                              unsigned b0, unsigned b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+               "{%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
-static __device__ __forceinline__ float quest_lane_bf16(const uint4 &v, int i) {
-  const unsigned w = quest_lane_word(v, i >> 1);
-  return __uint_as_float((i & 1) ? (w & 0xffff0000u) : (w << 16));
+/* Elementwise max / min of two packed pairs: exact. */
+static __device__ __forceinline__ unsigned quest_max2(unsigned x, unsigned y) {
+  unsigned r;
+  asm("max.bf16x2 %0, %1, %2;" : "=r"(r) : "r"(x), "r"(y));
+  return r;
 }
-
-/* Logical page j whose page-table entry is id (c.pages[j], read by the caller).
- * Out-of-range ids (a corrupt table) read page 0 instead of outside the pool. */
-static __device__ __forceinline__ quest_page quest_page_at(const quest_index_ctx &c, int j, int id) {
-  quest_page pg;
-  pg.j = j;
-  pg.phys = id;
-  if (pg.phys < 0 || (long long)pg.phys >= c.num_phys) pg.phys = 0;
-  pg.lane = threadIdx.x & 15;
-  /* every field chunk of the page this lane needs, issued together */
-  {
-    const __nv_bfloat16 *base = c.fields.kmax + ((long long)pg.phys * c.kv_heads + c.h) * 128;
-#pragma unroll
-    for (int i = 0; i < 1; ++i)
-#pragma unroll
-      for (int k = 0; k < 1; ++k)
-#pragma unroll
-        for (int w = 0; w < 1; ++w)
-          pg.f_kmax[(i * 1 + k) * 1 + w] = quest_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
-  }
-  {
-    const __nv_bfloat16 *base = c.fields.kmin + ((long long)pg.phys * c.kv_heads + c.h) * 128;
-#pragma unroll
-    for (int i = 0; i < 1; ++i)
-#pragma unroll
-      for (int k = 0; k < 1; ++k)
-#pragma unroll
-        for (int w = 0; w < 1; ++w)
-          pg.f_kmin[(i * 1 + k) * 1 + w] = quest_ld16(base + i * 128 + (pg.lane + k * 16) * 8 + w * 8);
-  }
-  return pg;
+static __device__ __forceinline__ unsigned quest_min2(unsigned x, unsigned y) {
+  unsigned r;
+  asm("min.bf16x2 %0, %1, %2;" : "=r"(r) : "r"(x), "r"(y));
+  return r;
+}
+/* Four 8x8 b16 matrices from shared memory: the A fragment of m16n8k16. */
+static __device__ __forceinline__ void quest_ldmatrix_x4(unsigned a[4], const void *smem) {
+  const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3]) : "r"(s));
+}
+/* Two values as one packed B register (lo = the lower k slot). */
+static __device__ __forceinline__ unsigned quest_pack(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const unsigned *>(&v);
+}
+/* Split term s of x: x == term 0 + term 1 + term 2 exactly in bf16 (8 + 8 + 8
+ * significant bits; each residual is exact in f32). Term 0 alone when x is
+ * already a value of the mma type. */
+static __device__ __forceinline__ float quest_term(float x, int s) {
+  const float t0 = __bfloat162float(__float2bfloat16_rn(x));
+  if (s == 0) return t0;
+  const float r1 = x - t0;
+  const float t1 = __bfloat162float(__float2bfloat16_rn(r1));
+  return s == 1 ? t1 : r1 - t1;
 }
 
 /* Pages the budget expression asks for: floor(value) clamped to [0, n], NaN -> 0. */
@@ -249,86 +250,21 @@ static __device__ __forceinline__ int quest_budget_pages(float value, int n) {
   return f < (float)n ? (int)f : n;
 }
 
-/* %0 = input.q : [head, dim] */
-/* %0 for the dims of this lane (registers) */
-static __device__ __forceinline__ float quest_index_v0_lane(const quest_index_ctx &c, int h, int dl) {
-  return c.reg_v0[(h) * 8 + dl];
-}
-
-/* %1 = load.field kmax : [page, dim] */
-static __device__ __forceinline__ float quest_index_v1(const quest_index_ctx &c, const quest_page &pg, int d, int dl) {
-  return quest_lane_bf16(pg.f_kmax[((dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
-}
-
-/* %2 = mul %0, %1 : [page, head, dim] */
-static __device__ __forceinline__ float quest_index_v2(const quest_index_ctx &c, const quest_page &pg, int h, int d, int dl) {
-  const float a = quest_index_v0_lane(c, h, dl);
-  const float b = quest_index_v1(c, pg, d, dl);
-  return a * b;
-}
-
-/* %3 = load.field kmin : [page, dim] */
-static __device__ __forceinline__ float quest_index_v3(const quest_index_ctx &c, const quest_page &pg, int d, int dl) {
-  return quest_lane_bf16(pg.f_kmin[((dl >> 3)) * 1 + (dl & 7) / 8], dl & 7);
-}
-
-/* %4 = mul %0, %3 : [page, head, dim] */
-static __device__ __forceinline__ float quest_index_v4(const quest_index_ctx &c, const quest_page &pg, int h, int d, int dl) {
-  const float a = quest_index_v0_lane(c, h, dl);
-  const float b = quest_index_v3(c, pg, d, dl);
-  return a * b;
-}
-
-/* %5 = max %2, %4 : [page, head, dim] */
-static __device__ __forceinline__ float quest_index_v5(const quest_index_ctx &c, const quest_page &pg, int h, int d, int dl) {
-  const float a = quest_index_v2(c, pg, h, d, dl);
-  const float b = quest_index_v4(c, pg, h, d, dl);
-  return fmaxf(a, b);
-}
-
 /* %6 = reduce.sum %5, dim : [page, head] */
-static __device__ __forceinline__ float quest_index_v6_partial(const quest_index_ctx &c, const quest_page &pg, int h) {
-  float acc = 0.0f;
-#pragma unroll
-  for (int k = 0; k < 1; ++k) {
-#pragma unroll
-    for (int e = 0; e < 8; ++e) {
-      const int dl = k * 8 + e;
-      const int d = (pg.lane + k * 16) * 8 + e;
-      const float x = quest_index_v5(c, pg, h, d, dl);
-      acc = acc + x;
-    }
-  }
-  return acc;
+static __device__ __forceinline__ float quest_index_v6(const quest_index_ctx &c, const quest_page &pg, int h) {
+  return pg.acc_v6[h];
 }
 
 /* %7 = reduce.max %6, head : [page] */
 static __device__ __forceinline__ float quest_index_v7(const quest_index_ctx &c, const quest_page &pg) {
-  /* per-head lane sums of %6 meet in a transposed butterfly: at shuffle distance
-   * o the lanes with bit o set keep the upper half of their heads */
-  float part[4];
+  const int count = 4;
+  float acc = __int_as_float(0x7fffffff);
 #pragma unroll
-  for (int h = 0; h < 4; ++h) part[h] = quest_index_v6_partial(c, pg, h);
-  { /* 4 -> 2 heads per lane */
-    const bool up = (pg.lane & 8) != 0;
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      const float send = up ? part[i] : part[i + 2];
-      part[i] = (up ? part[i + 2] : part[i]) + __shfl_xor_sync(0xffffffffu, send, 8);
-    }
+  for (int h = 0; h < count; ++h) {
+    const float x = quest_index_v6(c, pg, h);
+    acc = fmaxf(acc, x);
   }
-  { /* 2 -> 1 heads per lane */
-    const bool up = (pg.lane & 4) != 0;
-#pragma unroll
-    for (int i = 0; i < 1; ++i) {
-      const float send = up ? part[i] : part[i + 1];
-      part[i] = (up ? part[i + 1] : part[i]) + __shfl_xor_sync(0xffffffffu, send, 4);
-    }
-  }
-  for (int o = 2; o > 0; o >>= 1) part[0] = part[0] + __shfl_xor_sync(0xffffffffu, part[0], o);
-  float acc = part[0]; /* the head this lane's high bits name */
-  for (int o = 8; o >= 4; o >>= 1) acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, o));
-  return acc;
+  return count > 0 ? acc : 0.0f;
 }
 
 /* %8 = const 64 : [] */
@@ -380,50 +316,123 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
   c.q = q + ((long long)b * kv.num_kv_heads + h) * QUEST_GROUP * QUEST_HEAD_DIM;
   c.fields = fields;
   c.row = row;
+  /* SCORE on tensor cores: a warp scores tiles of 16 pages (the mma rows). A tile's
+   * field rows are loaded in whole lines into registers, stored to the warp's
+   * shared tile and read back as A fragments by ldmatrix; the next tile loads
+   * while this one is multiplied. The first tile is requested here, before the
+   * row values are staged, so the two latencies overlap. */
+  const int first = phase == QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
+  const int end = phase == QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
+  const int step = QUEST_SCORE_WARPS * 16; /* pages per block iteration */
+  extern __shared__ uint4 quest_tiles[]; /* [warp][field][page 16][chunk 16], 8192 bytes per warp */
+  uint4 *tile = quest_tiles + (threadIdx.x >> 5) * 512;
+  int next_id = 0, tile_id = 0; /* entries of page lane % 16 of the next and the loaded tile */
+  uint4 ld_kmax[8]; /* chunk lane % 16 of pages lane / 16 + j * 2 */
+  uint4 ld_kmin[8]; /* chunk lane % 16 of pages lane / 16 + j * 2 */
+  if (phase != QUEST_INDEX_SELECT && first + (int)(threadIdx.x >> 5) * 16 < end) {
+    { /* the first tile */
+      const int nb = first + (int)(threadIdx.x >> 5) * 16, mine = nb + (int)(threadIdx.x & 15);
+      if (nb < end) next_id = c.pages[mine < end ? mine : nb];
+    }
+    tile_id = next_id < 0 || (long long)next_id >= c.num_phys ? 0 : next_id;
+    #pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int id = __shfl_sync(0xffffffffu, tile_id, (int)(threadIdx.x & 31) / 16 + j * 2);
+      const long long at = ((long long)id * c.kv_heads + c.h) * 128 + 8 * (int)(threadIdx.x & 15);
+      ld_kmax[j] = quest_ld16(c.fields.kmax + at);
+      ld_kmin[j] = quest_ld16(c.fields.kmin + at);
+    }
+    { /* the second tile's page-table entries */
+      const int nb = first + (int)(threadIdx.x >> 5) * 16 + step, mine = nb + (int)(threadIdx.x & 15);
+      if (nb < end) next_id = c.pages[mine < end ? mine : nb];
+    }
+  }
 
   /* %0 = input.q : [head, dim] */
   for (int i = threadIdx.x; i < 512; i += blockDim.x) {
     row[i] = vx_elem<quest_kv_t>::to_float(c.q[i]);
   }
   __syncthreads();
-  { /* %0, read by every page: this lane's dims into registers */
-    const int lane = threadIdx.x & 15;
-#pragma unroll
-    for (int i = 0; i < 4; ++i)
-#pragma unroll
-      for (int k = 0; k < 1; ++k)
-#pragma unroll
-        for (int e = 0; e < 8; ++e)
-          c.reg_v0[(i * 1 + k) * 8 + e] = row[i * 128 + (lane + k * 16) * 8 + e];
-  }
   float *row_scores = scores + (long long)r * max_pages;
   if (phase != QUEST_INDEX_SELECT) {
-    const int first = phase == QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
-    const int end = phase == QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-    /* 16 lanes per page, 2 pages per warp, 2 pages per lane in flight. */
-    int next_id[2] = {0};
-    { /* the first iteration's page-table entries */
-      const int nb = first + (threadIdx.x >> 5) * 2;
+    /* B fragments of %6: column n = lane / 4 holds head n of %0 (a+ and a-) (exact in the mma type);
+     * k-step ks, register w: dims 16 ks + 8 w + 2 t, + 1 (t = lane % 4) */
+    unsigned b6_plus[8][2], b6_minus[8][2];
+    {
+      const int n = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
+      const bool used = n < 4;
+      const int h = used ? n / 1 : 0, s = used ? n % 1 : 0;
     #pragma unroll
-      for (int u = 0; u < 2; ++u) {
-        const int mine = nb + (int)((threadIdx.x & 31) / 16) + u * VX_TOPK_WARPS * 2;
-        if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
-      }
+      for (int ks = 0; ks < 8; ++ks)
+    #pragma unroll
+        for (int w = 0; w < 2; ++w) {
+          const int d = 16 * ks + 8 * w + 2 * t;
+          const float x0 = used ? row[h * 128 + d] : 0.0f, x1 = used ? row[h * 128 + d + 1] : 0.0f;
+          b6_plus[ks][w] = quest_pack(quest_term(fmaxf(x0, 0.0f), s), quest_term(fmaxf(x1, 0.0f), s));
+          b6_minus[ks][w] = quest_pack(quest_term(fminf(x0, 0.0f), s), quest_term(fminf(x1, 0.0f), s));
+        }
     }
-    for (int base = first + (threadIdx.x >> 5) * 2; base < end; base += VX_TOPK_WARPS * 4) {
-      const int mine0 = base + (int)((threadIdx.x & 31) / 16);
-      const int p0 = mine0 < end ? mine0 : base;
-      const int mine1 = mine0 + VX_TOPK_WARPS * 2;
-      const int p1 = mine1 < end ? mine1 : base;
-      /* both pages' field loads are issued before either page is scored */
-      const quest_page pg0 = quest_page_at(c, p0, next_id[0]);
-      const quest_page pg1 = quest_page_at(c, p1, next_id[1]);
-      { /* the next iteration's page-table entries, while these fields load */
-        const int nb = base + VX_TOPK_WARPS * 4;
+    const int g = (threadIdx.x & 31) >> 2;
+    for (int base = first + (threadIdx.x >> 5) * 16; base < end; base += step) {
+      __syncwarp(); /* the previous tile's ldmatrix reads are done */
       #pragma unroll
-        for (int u = 0; u < 2; ++u) {
-          const int mine = nb + (int)((threadIdx.x & 31) / 16) + u * VX_TOPK_WARPS * 2;
-          if (nb < end) next_id[u] = c.pages[mine < end ? mine : nb];
+      for (int j = 0; j < 8; ++j) {
+        const int page = (int)(threadIdx.x & 31) / 16 + j * 2, chunk = threadIdx.x & 15;
+        tile[0 + page * 16 + (chunk ^ (page & 7))] = ld_kmax[j];
+        tile[256 + page * 16 + (chunk ^ (page & 7))] = ld_kmin[j];
+      }
+      __syncwarp();
+      const int this_id = tile_id;
+      if (base + step < end) { /* the next tile, while this one is multiplied */
+        tile_id = next_id < 0 || (long long)next_id >= c.num_phys ? 0 : next_id;
+        #pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          const int id = __shfl_sync(0xffffffffu, tile_id, (int)(threadIdx.x & 31) / 16 + j * 2);
+          const long long at = ((long long)id * c.kv_heads + c.h) * 128 + 8 * (int)(threadIdx.x & 15);
+          ld_kmax[j] = quest_ld16(c.fields.kmax + at);
+          ld_kmin[j] = quest_ld16(c.fields.kmin + at);
+        }
+        { /* the page-table entries of the tile after it */
+          const int nb = base + 2 * step, mine = nb + (int)(threadIdx.x & 15);
+          if (nb < end) next_id = c.pages[mine < end ? mine : nb];
+        }
+      }
+      /* %6 = reduce.sum %5, dim : [page, head] */
+      float acc6[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      #pragma unroll
+      for (int ks = 0; ks < 8; ++ks) {
+        const int lane = threadIdx.x & 31, page = (lane & 7) + 8 * ((lane >> 3) & 1), chunk = 2 * ks + (lane >> 4);
+        const uint4 *at = tile + page * 16 + (chunk ^ (page & 7));
+        unsigned x[4], y[4], hi[4], lo[4];
+        quest_ldmatrix_x4(x, at + 0);
+        quest_ldmatrix_x4(y, at + 256);
+        #pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          hi[i] = quest_max2(x[i], y[i]);
+          lo[i] = quest_min2(x[i], y[i]);
+        }
+        quest_mma(acc6, hi[0], hi[1], hi[2], hi[3], b6_plus[ks][0], b6_plus[ks][1]);
+        quest_mma(acc6, lo[0], lo[1], lo[2], lo[3], b6_minus[ks][0], b6_minus[ks][1]);
+      }
+      const int mine0 = base + g, mine1 = base + g + 8;
+      quest_page pg0, pg1;
+      const int p0 = mine0 < end ? mine0 : base, p1 = mine1 < end ? mine1 : base;
+      pg0.j = p0;
+      pg1.j = p1;
+      pg0.phys = __shfl_sync(0xffffffffu, this_id, g);
+      pg1.phys = __shfl_sync(0xffffffffu, this_id, g + 8);
+      { /* %6: column n sits in lane 4g + n / 2 (element n % 2; + 2 for page g + 8) */
+        float col0[4], col1[4];
+        #pragma unroll
+        for (int n = 0; n < 4; ++n) {
+          const int src = (int)(threadIdx.x & 28) | (n >> 1);
+          col0[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc6[1] : acc6[0], src);
+          col1[n] = __shfl_sync(0xffffffffu, (n & 1) ? acc6[3] : acc6[2], src);
+        }
+        #pragma unroll
+        for (int h = 0; h < 4; ++h) {
+          pg0.acc_v6[h] = col0[h];
+          pg1.acc_v6[h] = col1[h];
         }
       }
       float score0;
@@ -436,10 +445,10 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
         const quest_page &pg = pg1;
         score1 = quest_index_v7(c, pg);
       }
-      if (mine0 < end && (threadIdx.x & 15) == 0) {
+      if (mine0 < end && (threadIdx.x & 3) == 0) {
         row_scores[p0] = score0;
       }
-      if (mine1 < end && (threadIdx.x & 15) == 0) {
+      if (mine1 < end && (threadIdx.x & 3) == 0) {
         row_scores[p1] = score1;
       }
     }
@@ -453,7 +462,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
 }
 
 /* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
+extern "C" __global__ void __launch_bounds__(QUEST_SCORE_WARPS * 32, 2)
 quest_score_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
   quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
@@ -632,17 +641,22 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
     return QUEST_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const quest_kv_t *query = static_cast<const quest_kv_t *>(q);
-  /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one
-   * or two 512-thread blocks per SM at once), each a whole number of block
-   * iterations (64 pages = 16 warps x 4), at least two; shapes only, so the
-   * launch stays capturable. */
-  const int step = VX_TOPK_WARPS * 4;
-  long long blocks = (1056 + rows - 1) / rows;
+  /* About two scoring blocks per SM of a 132-SM part (two 8-warp blocks fit
+   * per SM, so one's start overlaps the other's streaming), each a whole
+   * number of block iterations (128 pages = 8 warps x 16), at least two;
+   * shapes only, so the launch stays capturable. */
+  const int step = QUEST_SCORE_WARPS * 16;
+  long long blocks = (264 + rows - 1) / rows;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
   per_block = (per_block + step - 1) / step * step;
   if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
-  quest_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
+  /* Each warp's shared tile (8192 bytes) exceeds the default 48 KB per block: a
+   * host-side attribute, legal during capture and idempotent. */
+  const int tile_smem = QUEST_SCORE_WARPS * 8192;
+  (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(quest_score_kernel),
+                             cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);
+  quest_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), QUEST_SCORE_WARPS * 32, tile_smem, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   quest_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
