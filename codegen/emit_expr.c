@@ -630,7 +630,7 @@ void vx_cg_emit_value_functions(vx_cg *cg, const vx_func *f) {
         vx_buf_puts(b, "/* ");
         vx_cg_describe_op(b, op);
         vx_buf_puts(b, " (computed once per row, read by the tensor cores) */\n");
-        signature(cg, op, "_eval", -1);
+        signature(cg, op, "_eval", cls == VX_OPC_AXISMAP ? (int)op->axis : -1);
         emit_body(cg, op);
         vx_buf_puts(b, "}\n\n");
       }
