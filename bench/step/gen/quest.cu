@@ -308,12 +308,16 @@ VX_PLAN_FN unsigned long long vx_decode_workspace_bytes(long long rows, int grou
 #define VX_TOPK_THREADS 512
 #define VX_TOPK_WARPS (VX_TOPK_THREADS / 32)
 
+/* Double-buffered (index: pass or step parity): a pass writes one copy
+ * while the previous pass's readers may still read the other, so a radix
+ * pass needs two barriers instead of four and a compaction step one instead
+ * of two. */
 struct vx_topk_smem {
-  unsigned int hist[256];
-  unsigned int warp_counts[VX_TOPK_WARPS];
-  unsigned int pick_digit;
-  unsigned int pick_above; /* keys in bins above the picked one */
-  unsigned int pick_count; /* keys in the picked bin */
+  unsigned int hist[2][256];
+  unsigned int warp_counts[2][VX_TOPK_WARPS];
+  unsigned int pick_digit[2];
+  unsigned int pick_above[2]; /* keys in bins above the picked one */
+  unsigned int pick_count[2]; /* keys in the picked bin */
 };
 
 /* Monotone map float -> uint32 (larger float, larger uint); every NaN maps
@@ -330,15 +334,18 @@ VX_INLINE unsigned long long vx_rank_key(float s, int page) {
 
 /* One step of an ascending compaction: every thread of the block passes
  * whether index i (= chunk start + tid) is kept; kept indices are written in
- * order after the `written` already emitted. Returns the chunk's count. */
-__device__ inline int vx_compact_step(bool sel, int i, int written, int *out, int max_out, vx_topk_smem &sm) {
+ * order after the `written` already emitted. Returns the chunk's count.
+ * Steps alternate `parity`: step s + 2 rewrites the counts of step s only
+ * after every thread passed step s + 1's barrier, i.e. finished reading. */
+__device__ inline int vx_compact_step(bool sel, int i, int written, int *out, int max_out, vx_topk_smem &sm,
+                                      int parity) {
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
-  if (lane == 0) sm.warp_counts[warp] = __popc(ballot);
+  if (lane == 0) sm.warp_counts[parity][warp] = __popc(ballot);
   __syncthreads();
   int before = 0, total = 0;
   for (int w = 0; w < VX_TOPK_WARPS; ++w) {
-    const int c = (int)sm.warp_counts[w];
+    const int c = (int)sm.warp_counts[parity][w];
     before += w < warp ? c : 0;
     total += c;
   }
@@ -346,20 +353,20 @@ __device__ inline int vx_compact_step(bool sel, int i, int written, int *out, in
     const int pos = written + before + __popc(ballot & ((1u << lane) - 1u));
     if (pos < max_out) out[pos] = i;
   }
-  __syncthreads(); /* warp_counts is reused by the next step */
   return total;
 }
 
 /* Writes the pages for which keep(i) holds, ascending, to out[0..max_out);
  * returns the count (possibly larger than max_out; nothing past max_out is
- * written). */
+ * written). Ends with a barrier: sm is free again for the caller. */
 template <typename Pred>
 __device__ int vx_compact_ascending(int n, Pred keep, int *out, int max_out, vx_topk_smem &sm) {
-  int written = 0;
-  for (int start = 0; start < n; start += VX_TOPK_THREADS) {
+  int written = 0, parity = 0;
+  for (int start = 0; start < n; start += VX_TOPK_THREADS, parity ^= 1) {
     const int i = start + threadIdx.x;
-    written += vx_compact_step(i < n && keep(i), i, written, out, max_out, sm);
+    written += vx_compact_step(i < n && keep(i), i, written, out, max_out, sm, parity);
   }
+  __syncthreads();
   return written;
 }
 
@@ -410,24 +417,28 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
     while (index_bytes < 4 && ((unsigned int)(n - 1) >> (8 * index_bytes)) != 0u) ++index_bytes;
     const int passes = 4 + index_bytes;
     unsigned int remaining = (unsigned int)k;
+    for (int b = tid; b < 256; b += VX_TOPK_THREADS) sm.hist[0][b] = 0u;
+    __syncthreads();
     for (int pass = 0; pass < passes; ++pass) {
       const int shift = pass < 4 ? 56 - 8 * pass : 8 * (index_bytes - 1 - (pass - 4));
-      for (int b = tid; b < 256; b += VX_TOPK_THREADS) sm.hist[b] = 0u;
-      __syncthreads();
+      const int cur = pass & 1;
+      unsigned int *hist = sm.hist[cur];
+      /* the next pass's copy: its last readers (warp 0, two passes ago)
+       * finished before the previous pass's second barrier */
+      for (int b = tid; b < 256; b += VX_TOPK_THREADS) sm.hist[cur ^ 1][b] = 0u;
       if (cached) {
 #pragma unroll
         for (int c = 0; c < VX_TOPK_CACHE; ++c) {
           const int i = tid + c * VX_TOPK_THREADS;
           if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
           const unsigned long long key = ((unsigned long long)key32[c] << 32) | (unsigned long long)(~(unsigned int)i);
-          vx_hist_add(sm.hist, i >= mid_begin && i < mid_end && (key & mask) == prefix,
-                      (unsigned int)(key >> shift) & 255u);
+          vx_hist_add(hist, i >= mid_begin && i < mid_end && (key & mask) == prefix, (unsigned int)(key >> shift) & 255u);
         }
       } else {
         for (int base = mid_begin; base < mid_end; base += VX_TOPK_THREADS) { /* block-uniform trip count */
           const int i = base + tid;
           const unsigned long long key = i < mid_end ? vx_rank_key(scores[i], i) : 0ull;
-          vx_hist_add(sm.hist, i < mid_end && (key & mask) == prefix, (unsigned int)(key >> shift) & 255u);
+          vx_hist_add(hist, i < mid_end && (key & mask) == prefix, (unsigned int)(key >> shift) & 255u);
         }
       }
       __syncthreads();
@@ -435,7 +446,7 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
         /* Lane l owns bins [8l, 8l+8); a reversed inclusive scan over lanes
          * gives each lane the count of keys in its bins and above. */
         unsigned int own = 0;
-        for (int b = 0; b < 8; ++b) own += sm.hist[lane * 8 + b];
+        for (int b = 0; b < 8; ++b) own += hist[lane * 8 + b];
         unsigned int incl = own;
         for (int o = 1; o < 32; o <<= 1) {
           const unsigned int y = __shfl_down_sync(0xffffffffu, incl, o);
@@ -444,11 +455,11 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
         unsigned int above = incl - own;
         if (above < remaining && remaining <= incl) {
           for (int b = 7; b >= 0; --b) {
-            const unsigned int c = sm.hist[lane * 8 + b];
+            const unsigned int c = hist[lane * 8 + b];
             if (remaining <= above + c) {
-              sm.pick_digit = (unsigned int)(lane * 8 + b);
-              sm.pick_above = above;
-              sm.pick_count = c;
+              sm.pick_digit[cur] = (unsigned int)(lane * 8 + b);
+              sm.pick_above[cur] = above;
+              sm.pick_count[cur] = c;
               break;
             }
             above += c;
@@ -456,17 +467,19 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
         }
       }
       __syncthreads();
-      const unsigned int digit = sm.pick_digit, above = sm.pick_above, count = sm.pick_count;
+      /* pick[cur] is rewritten two passes later, after every thread has
+       * passed the next pass's first barrier (so has read it here) */
+      const unsigned int digit = sm.pick_digit[cur], above = sm.pick_above[cur], count = sm.pick_count[cur];
       prefix |= (unsigned long long)digit << shift;
       mask |= 0xffull << shift;
       remaining -= above;
-      __syncthreads(); /* everyone has read pick_* and hist before reuse */
       if (count == remaining) break; /* the whole bin is taken: threshold found */
     }
   }
 
   int count = 0;
   if (cached) {
+    /* warp_counts is free: the radix passes never touch it */
 #pragma unroll
     for (int c = 0; c < VX_TOPK_CACHE; ++c) {
       if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
@@ -476,8 +489,9 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
         const unsigned long long key = ((unsigned long long)key32[c] << 32) | (unsigned long long)(~(unsigned int)i);
         sel = (key & mask) >= prefix;
       }
-      count += vx_compact_step(sel, i, count, out_pages, max_out, sm);
+      count += vx_compact_step(sel, i, count, out_pages, max_out, sm, c & 1);
     }
+    __syncthreads(); /* sm is free again for the caller */
   } else {
     const bool take_middle = k > 0;
     count = vx_compact_ascending(
