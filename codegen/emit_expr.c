@@ -653,7 +653,7 @@ void vx_cg_emit_value_functions(vx_cg *cg, const vx_func *f) {
     const bool lane_res = f->kind == VX_FUNC_INDEX && cg->lane_res && cg->lane_res[op->id];
     if (lane_res && !plain_accessor_used(cg, op)) {
       if (staged) { /* the row phase still evaluates it */
-        signature(cg, op, "_eval", -1);
+        signature(cg, op, "_eval", cls == VX_OPC_AXISMAP ? (int)op->axis : -1);
         emit_body(cg, op);
         vx_buf_puts(b, "}\n\n");
       }
