@@ -10,7 +10,10 @@
  * When nothing reduces over page, phase 2 is spread over several blocks
  * per row (SCORE launch) and phase 3 runs in a second launch (SELECT), so
  * small batches still fill the GPU; otherwise one block per row does all
- * three (FUSED), which is what makes page reductions cheap to support. */
+ * three (FUSED), which is what makes page reductions cheap to support.
+ * The page phase has three forms: tensor cores (emit_index_mma.c, the
+ * default where the score is a bilinear form of fields and the query),
+ * vector (lane groups per page) and scalar (a warp per page). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -609,7 +612,10 @@ void vx_cg_emit_index(vx_cg *cg) {
   vx_buf_line(b, " *   SCORE  block y scores pages [y * pages_per_block, ...) of its row, so");
   vx_buf_line(b, " *          small batches still fill the GPU;");
   vx_buf_line(b, " *   SELECT one block per row selects on the scores SCORE wrote.");
-  vx_buf_line(b, " * A warp scores one page at a time; its lanes split reductions over dim.");
+  if (cg->mma.on)
+    vx_buf_line(b, " * A warp scores tiles of 16 pages on tensor cores (see the SCORE prologue).");
+  else
+    vx_buf_line(b, " * A warp scores one page at a time; its lanes split reductions over dim.");
   vx_buf_line(b, " * IR:");
   for (const vx_op *op = f->first; op; op = op->next) {
     vx_buf_puts(b, " *   ");

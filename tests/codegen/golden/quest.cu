@@ -280,7 +280,7 @@ enum { QUEST_INDEX_FUSED = 0, QUEST_INDEX_SCORE = 1, QUEST_INDEX_SELECT = 2 };
  *   SCORE  block y scores pages [y * pages_per_block, ...) of its row, so
  *          small batches still fill the GPU;
  *   SELECT one block per row selects on the scores SCORE wrote.
- * A warp scores one page at a time; its lanes split reductions over dim.
+ * A warp scores tiles of 16 pages on tensor cores (see the SCORE prologue).
  * IR:
  *   %0 = input.q : [head, dim]
  *   %1 = load.field kmax : [page, dim]
