@@ -6,7 +6,12 @@
 # which step_bench times at the floor), at the headline shape (32K, B32). ncu replays each kernel with a
 # cold cache (--cache-control all), the same condition step_bench times.
 # Writes $OUT/ncu.csv and prints one line per kernel. Env: PROFILE_SHAPE
-# ("--contexts 32768 --batches 32"), NCU (path to ncu).
+# ("--contexts 32768 --batches 32"), NCU (path to ncu), PROFILE_DETAIL=1: a
+# second, separate pass over the first two quest scoring launches with the
+# memory-system breakdown (L2 requests and sectors, hit rate, DRAM sectors,
+# warp stall reasons) into $OUT/ncu_detail.csv, printed as metric = value;
+# it cannot spoil the main table (not yet run on a GPU: metric names from
+# the Nsight Compute metrics reference).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -45,4 +50,21 @@ for (i, name), m in per.items():
     except ValueError:
         print(name, m)
 PY
+if [ "${PROFILE_DETAIL:-0}" = 1 ]; then
+  detail=lts__t_requests_srcunit_tex_op_read.sum,lts__t_sectors_srcunit_tex_op_read.sum,lts__t_sector_op_read_hit_rate.pct,dram__sectors_read.sum,l1tex__t_requests_pipe_lsu_mem_global_op_ld.sum,l1tex__t_sectors_pipe_lsu_mem_global_op_ld.sum,smsp__issue_active.avg.pct_of_peak_sustained_active,smsp__warp_issue_stalled_long_scoreboard_per_warp_active.pct,smsp__warp_issue_stalled_lg_throttle_per_warp_active.pct,smsp__warp_issue_stalled_barrier_per_warp_active.pct,smsp__warp_issue_stalled_short_scoreboard_per_warp_active.pct
+  # shellcheck disable=SC2086
+  timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --print-units base --metrics "$detail" --cache-control all \
+    -k 'regex:^quest_score' --launch-count 2 \
+    "$B/step_bench" ${PROFILE_SHAPE:---contexts 32768 --batches 32} --reps 1 > "$OUT/ncu_detail.csv" 2> "$OUT/ncu_detail.err" ||
+    echo "profile.sh: the detail pass failed (see ncu_detail.err)"
+  python3 - "$OUT/ncu_detail.csv" <<'PY'
+import csv, sys
+rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
+if rows:
+    col = {n: i for i, n in enumerate(rows[0])}
+    for r in rows[1:]:
+        if r[col["Metric Name"]] != "Metric Name":
+            print(f"{r[col['ID']]:>3} {r[col['Kernel Name']][:28]:<28} {r[col['Metric Name']]:<66} = {r[col['Metric Value']]}")
+PY
+fi
 exit $rc
