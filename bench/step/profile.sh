@@ -14,7 +14,7 @@
 # the Nsight Compute metrics reference).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 B=${1:-build-step}
 OUT=${OUT:-$PWD/bench-out}
 mkdir -p "$OUT"
