@@ -20,12 +20,15 @@
  * interpreter's (checked on the GPU by tests/gpu/codegen).
  *
  * Layout (PTX ISA, mma.m16n8k16 fragments; g = lane / 4, t = lane % 4):
- * A rows g and g + 8 are pages base + g and base + g + 8; a k-step's slots
- * 2t, 2t+1, 2t+8, 2t+9 hold dims 8 (t + 4 r) + 4 u + {0,1,2,3} for round r
- * and half u, so one 16-byte load of 8 dims feeds two k-steps and the dims
- * are a permutation B follows (a sum over dim does not care about order).
- * B column n = g; C holds columns 2t, 2t + 1 of rows g and g + 8, which the
- * quad gathers with shuffles. Everything after the sums (reductions over
+ * a warp scores tiles of 16 pages, A row p = page base + p. The tile's field
+ * rows are loaded in whole 128-byte lines (lane l: chunk l % C of a page,
+ * C = 16-byte chunks per row) into registers one tile ahead, stored to a
+ * per-warp shared tile with the chunk index XORed by page % 8 (stores and
+ * ldmatrix both conflict-free), and read back by ldmatrix.x4 as the A
+ * fragment of each 16-dim k-step. (Loading fragments straight from global
+ * memory issues half-line requests; bench/RESULTS.md runs 15-18.) B column
+ * n = g; C holds columns 2t, 2t + 1 of rows g and g + 8, which the quad
+ * gathers with shuffles. Everything after the sums (reductions over
  * head, elementwise math, page.age, states) is the scalar emitter's value
  * functions reading the sums from the page struct. */
 #include <stdio.h>
