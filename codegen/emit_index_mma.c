@@ -117,8 +117,11 @@ void vx_cg_analyse_mma(vx_cg *cg) {
   if (!cg->want_mma || !cg->vec || cg->failed || vx_cg_index_reduces_over_page(cg)) return;
   const int dim = m->geo.head_dim;
   if (dim % 64 != 0) return; /* rows of >= 8 chunks: the shared tile's swizzle */
+  /* every reduction over dim of a per-page value must be a bilinear sum
+   * (a max or norm over dim, say, would need the per-dim values) */
   for (const vx_op *op = m->index.first; op; op = op->next) {
-    if (op->code != VX_OP_REDUCE_SUM || op->axis != VX_AXIS_DIM || !vx_shape_has(op->shape, VX_AXIS_PAGE)) continue;
+    const vx_op_class cls = vx_op_info_of(op->code)->cls;
+    if (cls != VX_OPC_REDUCE || op->axis != VX_AXIS_DIM || !vx_shape_has(op->shape, VX_AXIS_PAGE)) continue;
     if (mma.nsums == VX_CG_MMA_SUMS_MAX || !match_sum(cg, op, &mma.sums[mma.nsums])) return;
     mma.nsums++;
   }

@@ -33,6 +33,8 @@ variant() { # NAME SCORE: quest with another score expression
 variant env_mean_q 'sum(max(mean(q, head) * kmax, mean(q, head) * kmin), dim)'
 variant env_softmax_q 'max(sum(max(softmax(q, dim) * kmax, softmax(q, dim) * kmin), dim), head)'
 variant env_scaled_q 'max(sum(max((q * 2) * kmax, (q * 2) * kmin), dim), head)'
+# a max over dim of a field the envelope also reads: needs per-dim values
+variant env_and_max 'max(sum(max(q * kmax, q * kmin), dim), head) + max(kmax, dim)'
 # bilinear scores: Quest's envelope (exact bf16 query), the centroid dot
 # products (exact query, or an f32 mean over heads split into bf16 terms)
 expect mma quest
@@ -55,6 +57,7 @@ expect mma env_mean_q
 expect mma env_softmax_q --group=2
 expect vector env_softmax_q
 expect vector env_scaled_q
+expect vector env_and_max
 expect vector quest --index-codegen=vector
 expect scalar quest --index-codegen=scalar
 # a bad value is an error with the accepted spellings
