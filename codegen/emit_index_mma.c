@@ -115,6 +115,8 @@ void vx_cg_analyse_mma(vx_cg *cg) {
   memset(&mma, 0, sizeof mma);
   cg->mma.on = false;
   if (!cg->want_mma || !cg->vec || cg->failed || vx_cg_index_reduces_over_page(cg)) return;
+  /* its mma/ldmatrix helpers are vx_decode_mma.cuh's, which MLA files do not paste */
+  if (m->geo.kv == VX_KV_MLA) return;
   const int dim = m->geo.head_dim;
   if (dim % 64 != 0) return; /* rows of >= 8 chunks: the shared tile's swizzle */
   /* every reduction over dim of a per-page value must be a bilinear sum
@@ -169,48 +171,26 @@ void vx_cg_emit_mma_helpers(vx_cg *cg) {
   vx_buf *b = cg->out;
   vx_buf_line(b, "/* Warps of a SCORE block. Eight, so that two blocks fit per SM (128 registers");
   vx_buf_line(b, " * a thread): one block's start (query staging, its first tile's round trips)");
-  vx_buf_line(b, " * then overlaps the other's streaming (bench/RESULTS.md run 18). */");
+  vx_buf_line(b, " * then overlaps the other's streaming (bench/RESULTS.md run 19). */");
   vx_buf_line(b, "#define %s_SCORE_WARPS %d", cg->upper, VX_CG_MMA_SCORE_WARPS);
   const bool bf = cg->mma.dtype == VX_DTYPE_BF16;
-  const char *ty = bf ? "bf16" : "f16";
-  vx_buf_line(b, "/* D += A B, m16n8k16, %s in, f32 accumulate (fragments: see the page loop). */", ty);
-  vx_buf_line(b, "static __device__ __forceinline__ void %s_mma(float d[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,",
-              cg->alg);
-  vx_buf_line(b, "                                              unsigned b0, unsigned b1) {");
-  vx_buf_line(b, "  asm volatile(\"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32 {%%0,%%1,%%2,%%3}, {%%4,%%5,%%6,%%7}, \"", ty, ty);
-  vx_buf_line(b, "               \"{%%8,%%9}, {%%0,%%1,%%2,%%3};\\n\"");
-  vx_buf_line(b, "               : \"+f\"(d[0]), \"+f\"(d[1]), \"+f\"(d[2]), \"+f\"(d[3])");
-  vx_buf_line(b, "               : \"r\"(a0), \"r\"(a1), \"r\"(a2), \"r\"(a3), \"r\"(b0), \"r\"(b1));");
-  vx_buf_line(b, "}");
+  /* mma.sync, ldmatrix and the B-register pack come from the pasted
+   * vx_decode_mma.cuh (the GQA attention's header) */
+  vx_buf_line(b, "typedef vx_mma_op<%s> %s_mma_op; /* run_m16: D += A B, m16n8k16, f32 accumulate */",
+              vx_cg_ctype(cg->mma.dtype), cg->alg);
   bool envelope = false;
   for (int i = 0; i < cg->mma.nsums; i++) envelope |= cg->mma.sums[i].kind != VX_MMA_DOT;
   if (envelope) {
     vx_buf_line(b, "/* Elementwise max / min of two packed pairs: exact. */");
-    vx_buf_line(b, "static __device__ __forceinline__ unsigned %s_max2(unsigned x, unsigned y) {", cg->alg);
-    vx_buf_line(b, "  unsigned r;");
-    vx_buf_line(b, "  asm(\"max.%s %%0, %%1, %%2;\" : \"=r\"(r) : \"r\"(x), \"r\"(y));", bf ? "bf16x2" : "f16x2");
-    vx_buf_line(b, "  return r;");
-    vx_buf_line(b, "}");
-    vx_buf_line(b, "static __device__ __forceinline__ unsigned %s_min2(unsigned x, unsigned y) {", cg->alg);
-    vx_buf_line(b, "  unsigned r;");
-    vx_buf_line(b, "  asm(\"min.%s %%0, %%1, %%2;\" : \"=r\"(r) : \"r\"(x), \"r\"(y));", bf ? "bf16x2" : "f16x2");
-    vx_buf_line(b, "  return r;");
-    vx_buf_line(b, "}");
+    for (int k = 0; k < 2; k++) {
+      const char *op = k == 0 ? "max" : "min";
+      vx_buf_line(b, "static __device__ __forceinline__ unsigned %s_%s2(unsigned x, unsigned y) {", cg->alg, op);
+      vx_buf_line(b, "  unsigned r;");
+      vx_buf_line(b, "  asm(\"%s.%s %%0, %%1, %%2;\" : \"=r\"(r) : \"r\"(x), \"r\"(y));", op, bf ? "bf16x2" : "f16x2");
+      vx_buf_line(b, "  return r;");
+      vx_buf_line(b, "}");
+    }
   }
-  vx_buf_line(b, "/* Four 8x8 b16 matrices from shared memory: the A fragment of m16n8k16. */");
-  vx_buf_line(b, "static __device__ __forceinline__ void %s_ldmatrix_x4(unsigned a[4], const void *smem) {", cg->alg);
-  vx_buf_line(b, "  const unsigned s = (unsigned)__cvta_generic_to_shared(smem);");
-  vx_buf_line(b, "  asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%%0,%%1,%%2,%%3}, [%%4];\\n\"");
-  vx_buf_line(b, "               : \"=r\"(a[0]), \"=r\"(a[1]), \"=r\"(a[2]), \"=r\"(a[3]) : \"r\"(s));");
-  vx_buf_line(b, "}");
-  vx_buf_line(b, "/* Two values as one packed B register (lo = the lower k slot). */");
-  vx_buf_line(b, "static __device__ __forceinline__ unsigned %s_pack(float lo, float hi) {", cg->alg);
-  if (bf)
-    vx_buf_line(b, "  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);");
-  else
-    vx_buf_line(b, "  const __half2 v = __floats2half2_rn(lo, hi);");
-  vx_buf_line(b, "  return *reinterpret_cast<const unsigned *>(&v);");
-  vx_buf_line(b, "}");
   vx_buf_line(b, "/* Split term s of x: x == term 0 + term 1 + term 2 exactly in bf16 (8 + 8 + 8");
   vx_buf_line(b, " * significant bits; each residual is exact in f32). Term 0 alone when x is");
   vx_buf_line(b, " * already a value of the mma type. */");
@@ -236,7 +216,7 @@ static void b_name(char *buf, size_t n, const vx_cg_mma_sum *s, int k) {
 /* 16-byte chunks of one page's row of a field (head dim * 2 bytes). */
 static int row_chunks(const vx_cg *cg) { return cg->m->geo.head_dim * 2 / 16; }
 
-void vx_cg_emit_mma_fragments(vx_cg *cg) {
+static void emit_mma_fragments(vx_cg *cg) {
   vx_buf *b = cg->out;
   const int dim = cg->m->geo.head_dim, ksteps = dim / 16;
   for (int i = 0; i < cg->mma.nsums; i++) {
@@ -266,11 +246,11 @@ void vx_cg_emit_mma_fragments(vx_cg *cg) {
     vx_buf_line(b, "      const float x0 = used ? row[%sh * %d + d] : 0.0f, x1 = used ? row[%sh * %d + d + 1] : 0.0f;",
                 vx_cg_offset(cg->rows[s->a->id].offset, off), dim, vx_cg_offset(cg->rows[s->a->id].offset, off), dim);
     if (s->kind == VX_MMA_DOT) {
-      vx_buf_line(b, "      %s[ks][w] = %s_pack(%s_term(x0, s), %s_term(x1, s));", name[0], cg->alg, cg->alg, cg->alg);
+      vx_buf_line(b, "      %s[ks][w] = %s_mma_op::pack(%s_term(x0, s), %s_term(x1, s));", name[0], cg->alg, cg->alg, cg->alg);
     } else {
-      vx_buf_line(b, "      %s[ks][w] = %s_pack(%s_term(fmaxf(x0, 0.0f), s), %s_term(fmaxf(x1, 0.0f), s));", name[0], cg->alg,
+      vx_buf_line(b, "      %s[ks][w] = %s_mma_op::pack(%s_term(fmaxf(x0, 0.0f), s), %s_term(fmaxf(x1, 0.0f), s));", name[0], cg->alg,
                   cg->alg, cg->alg);
-      vx_buf_line(b, "      %s[ks][w] = %s_pack(%s_term(fminf(x0, 0.0f), s), %s_term(fminf(x1, 0.0f), s));", name[1], cg->alg,
+      vx_buf_line(b, "      %s[ks][w] = %s_mma_op::pack(%s_term(fminf(x0, 0.0f), s), %s_term(fminf(x1, 0.0f), s));", name[1], cg->alg,
                   cg->alg, cg->alg);
     }
     vx_buf_line(b, "    }");
@@ -307,22 +287,22 @@ static void emit_sum_products(vx_cg *cg, const vx_cg_mma_sum *s) {
   vx_buf_line(b, "const uint4 *at = tile + page * %d + (chunk ^ (page & 7));", cpr);
   if (s->kind == VX_MMA_DOT) {
     vx_buf_line(b, "unsigned x[4];");
-    vx_buf_line(b, "%s_ldmatrix_x4(x, at + %d);", cg->alg, tile_slot(cg, s->f[0]) * 16 * cpr);
-    vx_buf_line(b, "%s_mma(acc%d, x[0], x[1], x[2], x[3], %s[ks][0], %s[ks][1]);", cg->alg, id, name[0], name[0]);
+    vx_buf_line(b, "vx_ldmatrix_x4(x, at + %d);", tile_slot(cg, s->f[0]) * 16 * cpr);
+    vx_buf_line(b, "%s_mma_op::run_m16(acc%d, x, %s[ks][0], %s[ks][1]);", cg->alg, id, name[0], name[0]);
   } else {
     /* max(a F1, a F2) = a+ max(F1, F2) + a- min(F1, F2); min swaps them */
     const char *with_plus = s->kind == VX_MMA_ENV_MAX ? "max2" : "min2";
     const char *with_minus = s->kind == VX_MMA_ENV_MAX ? "min2" : "max2";
     vx_buf_line(b, "unsigned x[4], y[4], hi[4], lo[4];");
-    vx_buf_line(b, "%s_ldmatrix_x4(x, at + %d);", cg->alg, tile_slot(cg, s->f[0]) * 16 * cpr);
-    vx_buf_line(b, "%s_ldmatrix_x4(y, at + %d);", cg->alg, tile_slot(cg, s->f[1]) * 16 * cpr);
+    vx_buf_line(b, "vx_ldmatrix_x4(x, at + %d);", tile_slot(cg, s->f[0]) * 16 * cpr);
+    vx_buf_line(b, "vx_ldmatrix_x4(y, at + %d);", tile_slot(cg, s->f[1]) * 16 * cpr);
     vx_buf_line(b, "#pragma unroll");
     vx_buf_line(b, "for (int i = 0; i < 4; ++i) {");
     vx_buf_line(b, "  hi[i] = %s_%s(x[i], y[i]);", cg->alg, with_plus);
     vx_buf_line(b, "  lo[i] = %s_%s(x[i], y[i]);", cg->alg, with_minus);
     vx_buf_line(b, "}");
-    vx_buf_line(b, "%s_mma(acc%d, hi[0], hi[1], hi[2], hi[3], %s[ks][0], %s[ks][1]);", cg->alg, id, name[0], name[0]);
-    vx_buf_line(b, "%s_mma(acc%d, lo[0], lo[1], lo[2], lo[3], %s[ks][0], %s[ks][1]);", cg->alg, id, name[1], name[1]);
+    vx_buf_line(b, "%s_mma_op::run_m16(acc%d, hi, %s[ks][0], %s[ks][1]);", cg->alg, id, name[0], name[0]);
+    vx_buf_line(b, "%s_mma_op::run_m16(acc%d, lo, %s[ks][0], %s[ks][1]);", cg->alg, id, name[1], name[1]);
   }
   b->indent--;
   vx_buf_line(b, "}");
@@ -400,7 +380,6 @@ static void emit_tile_stores(vx_cg *cg) {
 
 void vx_cg_emit_mma_prologue(vx_cg *cg) {
   vx_buf *b = cg->out;
-  const vx_module *m = cg->m;
   const int cpr = row_chunks(cg), per = 32 / cpr;
   vx_buf_line(b, "/* SCORE on tensor cores: a warp scores tiles of 16 pages (the mma rows). A tile's");
   vx_buf_line(b, " * field rows are loaded in whole lines into registers, stored to the warp's");
@@ -423,14 +402,13 @@ void vx_cg_emit_mma_prologue(vx_cg *cg) {
   emit_tile_ids(cg, "the second tile's page-table entries", "first + (int)(threadIdx.x >> 5) * 16 + step");
   b->indent--;
   vx_buf_line(b, "}");
-  (void)m;
 }
 
 int vx_cg_mma_tile_bytes(const vx_cg *cg) { return cg->mma.on ? 16 * row_chunks(cg) * 16 * cg->mma.nfields : 0; }
 
 void vx_cg_emit_mma_page_loop(vx_cg *cg, const vx_op *sel) {
   vx_buf *b = cg->out;
-  vx_cg_emit_mma_fragments(cg);
+  emit_mma_fragments(cg);
   vx_buf_line(b, "const int g = (threadIdx.x & 31) >> 2;");
   vx_buf_line(b, "for (int base = first + (threadIdx.x >> 5) * 16; base < end; base += step) {");
   b->indent++;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # index_form_choice.sh VORTEXC EXAMPLES_DIR: the index kernel form vortexc
 # picks per module. The tensor-core form is recognised by its mma.sync
-# scoring call (ALG_mma(acc...)); the vector form by its lane-group page
+# scoring call (ALG_mma_op::run_m16(acc...)); the vector form by its lane-group page
 # loader (ALG_page_at with an id). Each expectation follows from the rule in
 # codegen/emit_index_mma.c, worked out by hand per example.
 set -u
@@ -15,7 +15,7 @@ form_of() { # EXAMPLE FLAGS... -> mma | vector | scalar | error
   src="$examples/$ex.vtx"
   [ -f "$src" ] || src="$work/$ex.vtx"
   if ! "$vortexc" "$src" "$@" -o "$work/$ex.cu" 2> "$work/err"; then echo error; return; fi
-  if grep -q "_mma(acc" "$work/$ex.cu"; then echo mma
+  if grep -q "_mma_op::run_m16(acc" "$work/$ex.cu"; then echo mma
   elif grep -Eq "_page_at\(c, [a-z0-9]+, " "$work/$ex.cu"; then echo vector
   else echo scalar; fi
 }

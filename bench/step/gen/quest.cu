@@ -695,6 +695,13 @@ template <> struct vx_mma_op<__nv_bfloat16> {
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a0), "r"(0u), "r"(a2), "r"(0u), "r"(b0), "r"(b1));
   }
+  /* All 16 rows (a[1], a[3]: rows 8-15): the generated index's page tiles. */
+  static VX_INLINE void run_m16(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
   static VX_INLINE unsigned pack(float lo, float hi) {
     __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
     return *reinterpret_cast<unsigned *>(&v);
@@ -706,6 +713,12 @@ template <> struct vx_mma_op<__half> {
                  "{%0,%1,%2,%3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a0), "r"(0u), "r"(a2), "r"(0u), "r"(b0), "r"(b1));
+  }
+  static VX_INLINE void run_m16(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
   }
   static VX_INLINE unsigned pack(float lo, float hi) {
     __half2 v = __floats2half2_rn(lo, hi);
@@ -1151,16 +1164,9 @@ static __device__ __forceinline__ uint4 quest_ld16(const void *p) {
 }
 /* Warps of a SCORE block. Eight, so that two blocks fit per SM (128 registers
  * a thread): one block's start (query staging, its first tile's round trips)
- * then overlaps the other's streaming (bench/RESULTS.md run 18). */
+ * then overlaps the other's streaming (bench/RESULTS.md run 19). */
 #define QUEST_SCORE_WARPS 8
-/* D += A B, m16n8k16, bf16 in, f32 accumulate (fragments: see the page loop). */
-static __device__ __forceinline__ void quest_mma(float d[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
-                                              unsigned b0, unsigned b1) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-               "{%8,%9}, {%0,%1,%2,%3};\n"
-               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
+typedef vx_mma_op<__nv_bfloat16> quest_mma_op; /* run_m16: D += A B, m16n8k16, f32 accumulate */
 /* Elementwise max / min of two packed pairs: exact. */
 static __device__ __forceinline__ unsigned quest_max2(unsigned x, unsigned y) {
   unsigned r;
@@ -1171,17 +1177,6 @@ static __device__ __forceinline__ unsigned quest_min2(unsigned x, unsigned y) {
   unsigned r;
   asm("min.bf16x2 %0, %1, %2;" : "=r"(r) : "r"(x), "r"(y));
   return r;
-}
-/* Four 8x8 b16 matrices from shared memory: the A fragment of m16n8k16. */
-static __device__ __forceinline__ void quest_ldmatrix_x4(unsigned a[4], const void *smem) {
-  const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3]) : "r"(s));
-}
-/* Two values as one packed B register (lo = the lower k slot). */
-static __device__ __forceinline__ unsigned quest_pack(float lo, float hi) {
-  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<const unsigned *>(&v);
 }
 /* Split term s of x: x == term 0 + term 1 + term 2 exactly in bf16 (8 + 8 + 8
  * significant bits; each residual is exact in f32). Term 0 alone when x is
@@ -1319,8 +1314,8 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
         for (int w = 0; w < 2; ++w) {
           const int d = 16 * ks + 8 * w + 2 * t;
           const float x0 = used ? row[h * 128 + d] : 0.0f, x1 = used ? row[h * 128 + d + 1] : 0.0f;
-          b6_plus[ks][w] = quest_pack(quest_term(fmaxf(x0, 0.0f), s), quest_term(fmaxf(x1, 0.0f), s));
-          b6_minus[ks][w] = quest_pack(quest_term(fminf(x0, 0.0f), s), quest_term(fminf(x1, 0.0f), s));
+          b6_plus[ks][w] = quest_mma_op::pack(quest_term(fmaxf(x0, 0.0f), s), quest_term(fmaxf(x1, 0.0f), s));
+          b6_minus[ks][w] = quest_mma_op::pack(quest_term(fminf(x0, 0.0f), s), quest_term(fminf(x1, 0.0f), s));
         }
     }
     const int g = (threadIdx.x & 31) >> 2;
@@ -1355,15 +1350,15 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
         const int lane = threadIdx.x & 31, page = (lane & 7) + 8 * ((lane >> 3) & 1), chunk = 2 * ks + (lane >> 4);
         const uint4 *at = tile + page * 16 + (chunk ^ (page & 7));
         unsigned x[4], y[4], hi[4], lo[4];
-        quest_ldmatrix_x4(x, at + 0);
-        quest_ldmatrix_x4(y, at + 256);
+        vx_ldmatrix_x4(x, at + 0);
+        vx_ldmatrix_x4(y, at + 256);
         #pragma unroll
         for (int i = 0; i < 4; ++i) {
           hi[i] = quest_max2(x[i], y[i]);
           lo[i] = quest_min2(x[i], y[i]);
         }
-        quest_mma(acc6, hi[0], hi[1], hi[2], hi[3], b6_plus[ks][0], b6_plus[ks][1]);
-        quest_mma(acc6, lo[0], lo[1], lo[2], lo[3], b6_minus[ks][0], b6_minus[ks][1]);
+        quest_mma_op::run_m16(acc6, hi, b6_plus[ks][0], b6_plus[ks][1]);
+        quest_mma_op::run_m16(acc6, lo, b6_minus[ks][0], b6_minus[ks][1]);
       }
       const int mine0 = base + g, mine1 = base + g + 8;
       quest_page pg0, pg1;

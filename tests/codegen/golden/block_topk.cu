@@ -124,27 +124,9 @@ static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
 }
 /* Warps of a SCORE block. Eight, so that two blocks fit per SM (128 registers
  * a thread): one block's start (query staging, its first tile's round trips)
- * then overlaps the other's streaming (bench/RESULTS.md run 18). */
+ * then overlaps the other's streaming (bench/RESULTS.md run 19). */
 #define BLOCK_TOPK_SCORE_WARPS 8
-/* D += A B, m16n8k16, bf16 in, f32 accumulate (fragments: see the page loop). */
-static __device__ __forceinline__ void block_topk_mma(float d[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
-                                              unsigned b0, unsigned b1) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-               "{%8,%9}, {%0,%1,%2,%3};\n"
-               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
-/* Four 8x8 b16 matrices from shared memory: the A fragment of m16n8k16. */
-static __device__ __forceinline__ void block_topk_ldmatrix_x4(unsigned a[4], const void *smem) {
-  const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3]) : "r"(s));
-}
-/* Two values as one packed B register (lo = the lower k slot). */
-static __device__ __forceinline__ unsigned block_topk_pack(float lo, float hi) {
-  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<const unsigned *>(&v);
-}
+typedef vx_mma_op<__nv_bfloat16> block_topk_mma_op; /* run_m16: D += A B, m16n8k16, f32 accumulate */
 /* Split term s of x: x == term 0 + term 1 + term 2 exactly in bf16 (8 + 8 + 8
  * significant bits; each residual is exact in f32). Term 0 alone when x is
  * already a value of the mma type. */
@@ -286,7 +268,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
         for (int w = 0; w < 2; ++w) {
           const int d = 16 * ks + 8 * w + 2 * t;
           const float x0 = used ? row[512 + h * 128 + d] : 0.0f, x1 = used ? row[512 + h * 128 + d + 1] : 0.0f;
-          b4[ks][w] = block_topk_pack(block_topk_term(x0, s), block_topk_term(x1, s));
+          b4[ks][w] = block_topk_mma_op::pack(block_topk_term(x0, s), block_topk_term(x1, s));
         }
     }
     const int g = (threadIdx.x & 31) >> 2;
@@ -319,8 +301,8 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
         const int lane = threadIdx.x & 31, page = (lane & 7) + 8 * ((lane >> 3) & 1), chunk = 2 * ks + (lane >> 4);
         const uint4 *at = tile + page * 16 + (chunk ^ (page & 7));
         unsigned x[4];
-        block_topk_ldmatrix_x4(x, at + 0);
-        block_topk_mma(acc4, x[0], x[1], x[2], x[3], b4[ks][0], b4[ks][1]);
+        vx_ldmatrix_x4(x, at + 0);
+        block_topk_mma_op::run_m16(acc4, x, b4[ks][0], b4[ks][1]);
       }
       const int mine0 = base + g, mine1 = base + g + 8;
       block_topk_page pg0, pg1;
