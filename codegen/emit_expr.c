@@ -616,6 +616,13 @@ static bool only_read_by_mma(const vx_cg *cg, const vx_op *op) {
   return true;
 }
 
+/* op's value function NAME<suffix> with its body. */
+static void emit_function(vx_cg *cg, const vx_op *op, const char *suffix, int renamed_axis) {
+  signature(cg, op, suffix, renamed_axis);
+  emit_body(cg, op);
+  vx_buf_puts(cg->out, "}\n\n");
+}
+
 void vx_cg_emit_value_functions(vx_cg *cg, const vx_func *f) {
   vx_buf *b = cg->out;
   for (const vx_op *op = f->first; op; op = op->next) {
@@ -624,21 +631,19 @@ void vx_cg_emit_value_functions(vx_cg *cg, const vx_func *f) {
     const bool over_page = (cls == VX_OPC_REDUCE || cls == VX_OPC_AXISMAP) && op->axis == VX_AXIS_PAGE;
     const bool staged = f->kind == VX_FUNC_INDEX && cg->rows[op->id].kind == VX_ROW_STAGED &&
                         op->code != VX_OP_INPUT_Q;
-    if (f->kind == VX_FUNC_INDEX && only_read_by_mma(cg, op)) {
-      /* the B fragments read its row slot; the row phase still evaluates it */
-      if (staged) {
-        vx_buf_puts(b, "/* ");
-        vx_cg_describe_op(b, op);
-        vx_buf_puts(b, " (computed once per row, read by the tensor cores) */\n");
-        signature(cg, op, "_eval", cls == VX_OPC_AXISMAP ? (int)op->axis : -1);
-        emit_body(cg, op);
-        vx_buf_puts(b, "}\n\n");
-      }
-      continue;
-    }
+    /* the tensor cores' B fragments read its row slot: only the row phase's
+     * evaluation (if it has one) is needed */
+    const bool only_mma = f->kind == VX_FUNC_INDEX && only_read_by_mma(cg, op);
+    if (only_mma && !staged) continue;
+    const int renamed = cls == VX_OPC_AXISMAP ? (int)op->axis : -1; /* the point's own coordinate */
     vx_buf_puts(b, "/* ");
     vx_cg_describe_op(b, op);
-    vx_buf_puts(b, staged ? " (computed once per row, see the kernel) */\n" : " */\n");
+    vx_buf_puts(b, !staged ? " */\n" : only_mma ? " (computed once per row, read by the tensor cores) */\n"
+                                                 : " (computed once per row, see the kernel) */\n");
+    if (only_mma) {
+      emit_function(cg, op, "_eval", renamed);
+      continue;
+    }
     if (over_page) {
       signature(cg, op, "", -1);
       body_page_axis(cg, op);
@@ -652,11 +657,7 @@ void vx_cg_emit_value_functions(vx_cg *cg, const vx_func *f) {
     }
     const bool lane_res = f->kind == VX_FUNC_INDEX && cg->lane_res && cg->lane_res[op->id];
     if (lane_res && !plain_accessor_used(cg, op)) {
-      if (staged) { /* the row phase still evaluates it */
-        signature(cg, op, "_eval", cls == VX_OPC_AXISMAP ? (int)op->axis : -1);
-        emit_body(cg, op);
-        vx_buf_puts(b, "}\n\n");
-      }
+      if (staged) emit_function(cg, op, "_eval", renamed); /* the row phase still evaluates it */
       lane_accessor(cg, op);
       continue;
     }
@@ -666,10 +667,7 @@ void vx_cg_emit_value_functions(vx_cg *cg, const vx_func *f) {
       vx_buf_puts(b, "}\n\n");
       continue;
     }
-    const int renamed = cls == VX_OPC_AXISMAP ? (int)op->axis : -1;
-    signature(cg, op, staged ? "_eval" : "", renamed);
-    emit_body(cg, op);
-    vx_buf_puts(b, "}\n\n");
+    emit_function(cg, op, staged ? "_eval" : "", renamed);
     if (staged) {
       signature(cg, op, "", -1);
       vx_buf_puts(b, "  return ");

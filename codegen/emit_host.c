@@ -301,21 +301,20 @@ static void emit_launchers(vx_cg *cg) {
     const bool split = vx_cg_index_split(cg);
     if (split) {
       const int iter = vx_cg_index_pages_per_warp(cg); /* pages per warp per iteration */
-      if (cg->mma.on)
+      if (cg->mma.on) {
         vx_buf_printf(b, "  /* About two scoring blocks per SM of a 132-SM part (two %d-warp blocks fit\n"
                          "   * per SM, so one's start overlaps the other's streaming), each a whole\n"
                          "   * number of block iterations (%d pages = %d warps x %d), at least two;\n"
                          "   * shapes only, so the launch stays capturable. */\n", VX_CG_MMA_SCORE_WARPS,
                       VX_CG_MMA_SCORE_WARPS * iter, VX_CG_MMA_SCORE_WARPS, iter);
-      else
+        vx_buf_printf(b, "  const int step = %s_SCORE_WARPS * %d;\n", u, iter);
+      } else {
         vx_buf_printf(b, "  /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one\n"
                          "   * or two 512-thread blocks per SM at once), each a whole number of block\n"
                          "   * iterations (%d pages = 16 warps x %d), at least two; shapes only, so the\n"
                          "   * launch stays capturable. */\n", 16 * iter, iter);
-      if (cg->mma.on)
-        vx_buf_printf(b, "  const int step = %s_SCORE_WARPS * %d;\n", u, iter);
-      else
         vx_buf_printf(b, "  const int step = VX_TOPK_WARPS * %d;\n", iter);
+      }
       vx_buf_printf(b, "  long long blocks = (%d + rows - 1) / rows;\n", cg->mma.on ? 264 : 1056);
       vx_buf_printf(b, "  int per_block = (int)((max_pages + blocks - 1) / blocks);\n");
       vx_buf_printf(b, "  per_block = (per_block + step - 1) / step * step;\n");
@@ -335,11 +334,10 @@ static void emit_launchers(vx_cg *cg) {
         vx_buf_printf(b, "  const int tile_smem = %s_SCORE_WARPS * %d;\n", u, vx_cg_mma_tile_bytes(cg));
         vx_buf_printf(b, "  (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(%s_score_kernel),\n"
                          "                             cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);\n", a);
-      }
-      if (cg->mma.on)
         vx_buf_printf(b, "  %s_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), %s_SCORE_WARPS * 32, tile_smem, stream>>>(\n", a, u);
-      else
+      } else {
         vx_buf_printf(b, "  %s_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(\n", a);
+      }
       vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);\n");
     } else {
       vx_buf_printf(b, "  %s_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(\n", a);
