@@ -307,12 +307,50 @@ static void check_append(const vx_module *m, const generated *gen, const vx_page
   free(before);
 }
 
-static void run_case(const vx_module *m, const generated *gen, const test_case *tc, unsigned long long seed, int graph) {
+/* The device buffers one step needs beside its inputs and fields: the
+ * workspace, the state buffers (modules with state), the selection, the
+ * attention output, and a stream. */
+typedef struct step_buffers {
+  void *ws, *out;
+  size_t ws_bytes, state_bytes;
+  float *state_in, *state_out; /* NULL without state */
+  int *sel_pages, *sel_count;  /* [rows][P], [rows] */
+  cudaStream_t stream;
+} step_buffers;
+
+static void step_buffers_alloc(const generated *gen, int B, int H, int P, size_t out_elems, step_buffers *sb) {
+  memset(sb, 0, sizeof *sb);
+  const size_t rows = (size_t)B * H;
+  sb->ws_bytes = gen->workspace_size(B, H, P);
+  CUDA_OK(cudaMalloc(&sb->ws, sb->ws_bytes));
+  sb->state_bytes = gen->state_bytes(B, H, P);
+  if (sb->state_bytes) {
+    CUDA_OK(cudaMalloc((void **)&sb->state_in, sb->state_bytes));
+    CUDA_OK(cudaMalloc((void **)&sb->state_out, sb->state_bytes));
+  }
+  CUDA_OK(cudaMalloc((void **)&sb->sel_pages, rows * P * 4));
+  CUDA_OK(cudaMalloc((void **)&sb->sel_count, rows * 4));
+  CUDA_OK(cudaMalloc(&sb->out, out_elems * 2));
+  CUDA_OK(cudaStreamCreate(&sb->stream));
+}
+
+static void step_buffers_free(step_buffers *sb) {
+  cudaStreamDestroy(sb->stream);
+  cudaFree(sb->out);
+  cudaFree(sb->sel_pages);
+  cudaFree(sb->sel_count);
+  cudaFree(sb->state_in);
+  cudaFree(sb->state_out);
+  cudaFree(sb->ws);
+}
+
+/* Random inputs at the module's geometry (MLA: one latent "KV head"). */
+static vx_random_spec random_spec(const vx_module *m, int batch, int kv_heads) {
   const vx_geometry *mg = &m->geo;
   vx_random_spec spec;
   memset(&spec, 0, sizeof spec);
-  spec.geo.batch = tc->batch;
-  spec.geo.kv_heads = mg->kv == VX_KV_MLA ? 1 : tc->kv_heads;
+  spec.geo.batch = batch;
+  spec.geo.kv_heads = mg->kv == VX_KV_MLA ? 1 : kv_heads;
   spec.geo.group = mg->group;
   spec.geo.head_dim = mg->head_dim;
   spec.geo.page_size = mg->page_size;
@@ -320,9 +358,14 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
   spec.geo.mla_latent = mg->mla_latent;
   spec.geo.mla_rope = mg->mla_rope;
   spec.geo.kv_dtype = mg->kv_dtype;
+  spec.spare_pages = 5;
+  return spec;
+}
+
+static void run_case(const vx_module *m, const generated *gen, const test_case *tc, unsigned long long seed, int graph) {
+  vx_random_spec spec = random_spec(m, tc->batch, tc->kv_heads);
   spec.context = tc->context;
   spec.ragged = tc->batch > 1;
-  spec.spare_pages = 5;
   spec.seed = seed;
   vx_interp_error err = {{0}};
   vx_paged_inputs *in = vx_paged_inputs_random(&spec, &err);
@@ -343,24 +386,10 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
   upload_inputs(in, &d);
   field_set f;
   fields_alloc(m, ref->fields, &f);
-  const size_t ws_bytes = gen->workspace_size(B, H, P);
-  void *ws;
-  CUDA_OK(cudaMalloc(&ws, ws_bytes));
-  const size_t state_bytes = gen->state_bytes(B, H, P);
-  float *state_in = NULL, *state_out = NULL;
-  if (state_bytes) {
-    CUDA_OK(cudaMalloc((void **)&state_in, state_bytes));
-    CUDA_OK(cudaMalloc((void **)&state_out, state_bytes));
-  }
-  int *sel_pages, *sel_count;
-  CUDA_OK(cudaMalloc((void **)&sel_pages, (size_t)rows * P * 4));
-  CUDA_OK(cudaMalloc((void **)&sel_count, (size_t)rows * 4));
   const int out_dim = vx_paged_out_dim(&in->geo);
   const size_t out_elems = (size_t)B * H * in->geo.group * out_dim;
-  void *out;
-  CUDA_OK(cudaMalloc(&out, out_elems * 2));
-  cudaStream_t stream;
-  CUDA_OK(cudaStreamCreate(&stream));
+  step_buffers sb;
+  step_buffers_alloc(gen, B, H, P, out_elems, &sb);
   const double ftol = worst_field_tolerance(m);
 
   /* cache_update of every page: CSR over NHD pools, block table over HND */
@@ -368,8 +397,8 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
   double diff = 0;
   for (int lay = 0; lay < 2; lay++) {
     for (int i = 0; i < f.n; i++) CUDA_OK(cudaMemset(f.pool[i], 0, f.bytes[i]));
-    st = gen->cache_update(lay ? &d.table_hnd : &d.csr, f.pool, P, stream);
-    CUDA_OK(cudaStreamSynchronize(stream));
+    st = gen->cache_update(lay ? &d.table_hnd : &d.csr, f.pool, P, sb.stream);
+    CUDA_OK(cudaStreamSynchronize(sb.stream));
     diff = fields_diff(m, ref->fields, &f);
     check("cache", label, st == 0 && diff <= ftol, "%s: status %d, max rel diff %.3g (tol %.3g)",
           lay ? "block table HND" : "CSR NHD", st, diff, ftol);
@@ -378,15 +407,15 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
   /* cache_update_last after one decode token, and after prefill chunks of
    * 1-2 and 3-4 pages (+ partial) that start mid-page in most requests */
   const int ps = in->geo.page_size;
-  check_append(m, gen, in, ref->fields, &f, &d.table, &d.table, 1, P, "block table NHD", label, 2 * ftol, stream);
-  check_append(m, gen, in, ref->fields, &f, &d.table, &d.table, ps + 3, P, "block table NHD", label, 2 * ftol, stream);
-  check_append(m, gen, in, ref->fields, &f, &d.table_hnd, &d.csr_hnd, 3 * ps + ps / 2, P, "CSR HND", label, 2 * ftol, stream);
+  check_append(m, gen, in, ref->fields, &f, &d.table, &d.table, 1, P, "block table NHD", label, 2 * ftol, sb.stream);
+  check_append(m, gen, in, ref->fields, &f, &d.table, &d.table, ps + 3, P, "block table NHD", label, 2 * ftol, sb.stream);
+  check_append(m, gen, in, ref->fields, &f, &d.table_hnd, &d.csr_hnd, 3 * ps + ps / 2, P, "CSR HND", label, 2 * ftol, sb.stream);
 
   /* index on the reference fields, both page-table formats */
   fields_upload(m, ref->fields, &f);
   vx_state_arrays *s0 = vx_state_arrays_new(m, in, &err);
   for (int s = 0; s < m->nstates; s++)
-    CUDA_OK(cudaMemcpy(state_in + (size_t)s * rows * P, s0->data[s], (size_t)rows * P * 4, cudaMemcpyHostToDevice));
+    CUDA_OK(cudaMemcpy(sb.state_in + (size_t)s * rows * P, s0->data[s], (size_t)rows * P * 4, cudaMemcpyHostToDevice));
   vx_selection got;
   memset(&got, 0, sizeof got);
   got.rows = rows;
@@ -398,11 +427,11 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
   static const char *const formats[4] = {"CSR", "block table", "CSR HND", "block table HND"};
   for (int fmt = 0; fmt < 3; fmt++) {
     const vx_paged_kv *kv = fmt == 2 ? &d.csr_hnd : fmt ? &d.table : &d.csr;
-    CUDA_OK(cudaMemset(sel_pages, 0xff, (size_t)rows * P * 4));
-    st = gen->index(kv, d.q, f.pool, state_in, state_out, P, sel_pages, sel_count, ws, ws_bytes, stream);
-    CUDA_OK(cudaStreamSynchronize(stream));
-    CUDA_OK(cudaMemcpy(got.count, sel_count, (size_t)rows * 4, cudaMemcpyDeviceToHost));
-    CUDA_OK(cudaMemcpy(got.pages, sel_pages, (size_t)rows * P * 4, cudaMemcpyDeviceToHost));
+    CUDA_OK(cudaMemset(sb.sel_pages, 0xff, (size_t)rows * P * 4));
+    st = gen->index(kv, d.q, f.pool, sb.state_in, sb.state_out, P, sb.sel_pages, sb.sel_count, sb.ws, sb.ws_bytes, sb.stream);
+    CUDA_OK(cudaStreamSynchronize(sb.stream));
+    CUDA_OK(cudaMemcpy(got.count, sb.sel_count, (size_t)rows * 4, cudaMemcpyDeviceToHost));
+    CUDA_OK(cudaMemcpy(got.pages, sb.sel_pages, (size_t)rows * P * 4, cudaMemcpyDeviceToHost));
     int exact = 0;
     long long selected = 0, pages = 0;
     for (int r = 0; r < rows; r++) {
@@ -420,7 +449,7 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
       double worst = 0;
       float *host = malloc((size_t)rows * P * 4);
       for (int s = 0; s < m->nstates; s++) {
-        CUDA_OK(cudaMemcpy(host, state_out + (size_t)s * rows * P, (size_t)rows * P * 4, cudaMemcpyDeviceToHost));
+        CUDA_OK(cudaMemcpy(host, sb.state_out + (size_t)s * rows * P, (size_t)rows * P * 4, cudaMemcpyDeviceToHost));
         const double dd = vx_max_rel_diff(host, ref->state->data[s], (size_t)rows * P);
         if (dd > worst) worst = dd;
       }
@@ -430,14 +459,14 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
   }
 
   /* attention over the reference selection */
-  CUDA_OK(cudaMemcpy(sel_pages, ref->selection->pages, (size_t)rows * P * 4, cudaMemcpyHostToDevice));
-  CUDA_OK(cudaMemcpy(sel_count, ref->selection->count, (size_t)rows * 4, cudaMemcpyHostToDevice));
+  CUDA_OK(cudaMemcpy(sb.sel_pages, ref->selection->pages, (size_t)rows * P * 4, cudaMemcpyHostToDevice));
+  CUDA_OK(cudaMemcpy(sb.sel_count, ref->selection->count, (size_t)rows * 4, cudaMemcpyHostToDevice));
   for (int fmt = 0; fmt < 4; fmt++) {
     const vx_paged_kv *kv = fmt == 3 ? &d.table_hnd : fmt == 2 ? &d.csr_hnd : fmt ? &d.table : &d.csr;
-    CUDA_OK(cudaMemset(out, 0xff, out_elems * 2));
-    st = gen->attend(kv, d.q, sel_pages, sel_count, P, 0.0f, out, ws, ws_bytes, stream);
-    CUDA_OK(cudaStreamSynchronize(stream));
-    float *o = from_device_storage(out, out_elems, in->geo.kv_dtype);
+    CUDA_OK(cudaMemset(sb.out, 0xff, out_elems * 2));
+    st = gen->attend(kv, d.q, sb.sel_pages, sb.sel_count, P, 0.0f, sb.out, sb.ws, sb.ws_bytes, sb.stream);
+    CUDA_OK(cudaStreamSynchronize(sb.stream));
+    float *o = from_device_storage(sb.out, out_elems, in->geo.kv_dtype);
     diff = vx_max_rel_diff(o, ref->out_sparse, out_elems);
     free(o);
     check("attend", label, st == 0 && diff <= 2e-2, "%s: status %d, max rel diff %.3g (tol 2e-2)", formats[fmt], st, diff);
@@ -448,20 +477,20 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
     void *out2;
     CUDA_OK(cudaMalloc(&out2, out_elems * 2));
     fields_upload(m, ref->fields, &f);
-    st = gen->step(&d.csr, d.q, f.pool, state_in, state_out, 1, P, 0.0f, out, ws, ws_bytes, stream);
-    CUDA_OK(cudaStreamSynchronize(stream));
+    st = gen->step(&d.csr, d.q, f.pool, sb.state_in, sb.state_out, 1, P, 0.0f, sb.out, sb.ws, sb.ws_bytes, sb.stream);
+    CUDA_OK(cudaStreamSynchronize(sb.stream));
     fields_upload(m, ref->fields, &f);
     CUDA_OK(cudaMemset(out2, 0, out_elems * 2));
     cudaGraph_t g;
     cudaGraphExec_t exec;
-    CUDA_OK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-    const int st2 = gen->step(&d.csr, d.q, f.pool, state_in, state_out, 1, P, 0.0f, out2, ws, ws_bytes, stream);
-    CUDA_OK(cudaStreamEndCapture(stream, &g));
+    CUDA_OK(cudaStreamBeginCapture(sb.stream, cudaStreamCaptureModeGlobal));
+    const int st2 = gen->step(&d.csr, d.q, f.pool, sb.state_in, sb.state_out, 1, P, 0.0f, out2, sb.ws, sb.ws_bytes, sb.stream);
+    CUDA_OK(cudaStreamEndCapture(sb.stream, &g));
     CUDA_OK(cudaGraphInstantiate(&exec, g, 0));
-    CUDA_OK(cudaGraphLaunch(exec, stream));
-    CUDA_OK(cudaStreamSynchronize(stream));
+    CUDA_OK(cudaGraphLaunch(exec, sb.stream));
+    CUDA_OK(cudaStreamSynchronize(sb.stream));
     void *h1 = malloc(out_elems * 2), *h2 = malloc(out_elems * 2);
-    CUDA_OK(cudaMemcpy(h1, out, out_elems * 2, cudaMemcpyDeviceToHost));
+    CUDA_OK(cudaMemcpy(h1, sb.out, out_elems * 2, cudaMemcpyDeviceToHost));
     CUDA_OK(cudaMemcpy(h2, out2, out_elems * 2, cudaMemcpyDeviceToHost));
     const int equal = memcmp(h1, h2, out_elems * 2) == 0;
     size_t nodes = 0;
@@ -478,13 +507,7 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
   free(got.count);
   free(got.pages);
   vx_state_arrays_free(s0);
-  cudaStreamDestroy(stream);
-  cudaFree(out);
-  cudaFree(sel_pages);
-  cudaFree(sel_count);
-  cudaFree(state_in);
-  cudaFree(state_out);
-  cudaFree(ws);
+  step_buffers_free(&sb);
   for (int i = 0; i < f.n; i++) cudaFree(f.pool[i]);
   free_inputs(&d);
   vx_interp_result_free(ref);
@@ -498,35 +521,23 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
  * generated code has no device-side error flag); they must instead leave
  * every launch harmless: no CUDA error, nothing read or written outside the
  * pools (compute-sanitizer memcheck on this mode proves the latter). */
-static int all_launchers(const generated *gen, const vx_paged_kv *kv, const device_inputs *d, void *const *pools,
-                         float *state_in, float *state_out, int P, int *sel_pages, int *sel_count, void *out, void *ws,
-                         size_t ws_bytes, cudaStream_t stream, int st[5]) {
-  st[0] = gen->cache_update(kv, pools, P, stream);
-  st[1] = gen->cache_update_last(kv, pools, 1, stream);
-  st[2] = gen->index(kv, d->q, pools, state_in, state_out, P, sel_pages, sel_count, ws, ws_bytes, stream);
-  st[3] = gen->attend(kv, d->q, sel_pages, sel_count, P, 0.0f, out, ws, ws_bytes, stream);
-  st[4] = gen->step(kv, d->q, pools, state_in, state_out, 1, P, 0.0f, out, ws, ws_bytes, stream);
+static int all_launchers(const generated *gen, const vx_paged_kv *kv, const device_inputs *d, void *const *pools, int P,
+                         const step_buffers *sb, int st[5]) {
+  st[0] = gen->cache_update(kv, pools, P, sb->stream);
+  st[1] = gen->cache_update_last(kv, pools, 1, sb->stream);
+  st[2] = gen->index(kv, d->q, pools, sb->state_in, sb->state_out, P, sb->sel_pages, sb->sel_count, sb->ws, sb->ws_bytes,
+                     sb->stream);
+  st[3] = gen->attend(kv, d->q, sb->sel_pages, sb->sel_count, P, 0.0f, sb->out, sb->ws, sb->ws_bytes, sb->stream);
+  st[4] = gen->step(kv, d->q, pools, sb->state_in, sb->state_out, 1, P, 0.0f, sb->out, sb->ws, sb->ws_bytes, sb->stream);
   int nonzero = 0;
   for (int i = 0; i < 5; i++) nonzero += st[i] != 0;
   return nonzero;
 }
 
 static void run_malformed(const vx_module *m, const generated *gen) {
-  const vx_geometry *mg = &m->geo;
-  vx_random_spec spec;
-  memset(&spec, 0, sizeof spec);
-  spec.geo.batch = 4;
-  spec.geo.kv_heads = mg->kv == VX_KV_MLA ? 1 : 2;
-  spec.geo.group = mg->group;
-  spec.geo.head_dim = mg->head_dim;
-  spec.geo.page_size = mg->page_size;
-  spec.geo.kv = mg->kv;
-  spec.geo.mla_latent = mg->mla_latent;
-  spec.geo.mla_rope = mg->mla_rope;
-  spec.geo.kv_dtype = mg->kv_dtype;
-  spec.context = 5 * mg->page_size + 3; /* request 0: 6 pages, the last partial */
+  vx_random_spec spec = random_spec(m, 4, 2);
+  spec.context = 5 * m->geo.page_size + 3; /* request 0: 6 pages, the last partial */
   spec.ragged = 1;
-  spec.spare_pages = 5;
   spec.seed = 4242;
   vx_interp_error err = {{0}};
   vx_paged_inputs *in = vx_paged_inputs_random(&spec, &err);
@@ -544,23 +555,10 @@ static void run_malformed(const vx_module *m, const generated *gen) {
   upload_inputs(in, &d);
   field_set f;
   fields_alloc(m, ref, &f);
-  const size_t ws_bytes = gen->workspace_size(B, H, P), state_bytes = gen->state_bytes(B, H, P);
-  void *ws, *out;
-  float *state_in = NULL, *state_out = NULL;
-  int *sel_pages, *sel_count;
-  CUDA_OK(cudaMalloc(&ws, ws_bytes));
-  if (state_bytes) {
-    CUDA_OK(cudaMalloc((void **)&state_in, state_bytes));
-    CUDA_OK(cudaMalloc((void **)&state_out, state_bytes));
-    CUDA_OK(cudaMemset(state_in, 0, state_bytes));
-  }
-  CUDA_OK(cudaMalloc((void **)&sel_pages, (size_t)rows * P * 4));
-  CUDA_OK(cudaMalloc((void **)&sel_count, (size_t)rows * 4));
-  CUDA_OK(cudaMemset(sel_count, 0, (size_t)rows * 4));
-  const size_t out_elems = (size_t)B * H * in->geo.group * vx_paged_out_dim(&in->geo);
-  CUDA_OK(cudaMalloc(&out, out_elems * 2));
-  cudaStream_t stream;
-  CUDA_OK(cudaStreamCreate(&stream));
+  step_buffers sb;
+  step_buffers_alloc(gen, B, H, P, (size_t)B * H * in->geo.group * vx_paged_out_dim(&in->geo), &sb);
+  if (sb.state_bytes) CUDA_OK(cudaMemset(sb.state_in, 0, sb.state_bytes));
+  CUDA_OK(cudaMemset(sb.sel_count, 0, (size_t)rows * 4));
   int st[5];
 
   /* 1. What the host sees: every launcher must say no. */
@@ -591,18 +589,17 @@ static void run_malformed(const vx_module *m, const generated *gen) {
   bad[nbad].name = "block_table_stride 0";
   bad[nbad++].kv.block_table_stride = 0;
   for (int i = 0; i < nbad; i++) {
-    const int nz = all_launchers(gen, &bad[i].kv, &d, f.pool, state_in, state_out, P, sel_pages, sel_count, out, ws,
-                                 ws_bytes, stream, st);
+    const int nz = all_launchers(gen, &bad[i].kv, &d, f.pool, P, &sb, st);
     check("reject", label, nz == 5, "%s: statuses cache %d, last %d, index %d, attend %d, step %d (all must be != 0)",
           bad[i].name, st[0], st[1], st[2], st[3], st[4]);
   }
   {
-    const int a = gen->cache_update_last(&d.csr, f.pool, 0, stream), b = gen->cache_update_last(NULL, f.pool, 1, stream);
-    const int c = gen->attend(&d.csr, d.q, sel_pages, sel_count, P, 0.0f, out, ws, 16, stream);
+    const int a = gen->cache_update_last(&d.csr, f.pool, 0, sb.stream), b = gen->cache_update_last(NULL, f.pool, 1, sb.stream);
+    const int c = gen->attend(&d.csr, d.q, sb.sel_pages, sb.sel_count, P, 0.0f, sb.out, sb.ws, 16, sb.stream);
     check("reject", label, a != 0 && b != 0 && c != 0, "new_tokens 0: %d, kv NULL: %d, workspace 16 bytes: %d (all must be != 0)",
           a, b, c);
   }
-  CUDA_OK(cudaStreamSynchronize(stream));
+  CUDA_OK(cudaStreamSynchronize(sb.stream));
 
   /* 2. Corrupt device tables: statuses are 0 (the host cannot see them),
    *    every launch must finish without a CUDA error. */
@@ -644,20 +641,20 @@ static void run_malformed(const vx_module *m, const generated *gen) {
       kv.block_table = d_table;
       kv.seq_lens = d_lens;
     }
-    all_launchers(gen, &kv, &d, f.pool, state_in, state_out, P, sel_pages, sel_count, out, ws, ws_bytes, stream, st);
+    all_launchers(gen, &kv, &d, f.pool, P, &sb, st);
     /* attention over every logical page slot too, whatever the index chose */
     int *all = malloc((size_t)rows * P * 4), *cnt = malloc((size_t)rows * 4);
     for (int r = 0; r < rows; r++) {
       cnt[r] = P;
       for (int j = 0; j < P; j++) all[(size_t)r * P + j] = j;
     }
-    CUDA_OK(cudaMemcpy(sel_pages, all, (size_t)rows * P * 4, cudaMemcpyHostToDevice));
-    CUDA_OK(cudaMemcpy(sel_count, cnt, (size_t)rows * 4, cudaMemcpyHostToDevice));
+    CUDA_OK(cudaMemcpy(sb.sel_pages, all, (size_t)rows * P * 4, cudaMemcpyHostToDevice));
+    CUDA_OK(cudaMemcpy(sb.sel_count, cnt, (size_t)rows * 4, cudaMemcpyHostToDevice));
     free(all);
     free(cnt);
-    const int st_all = gen->attend(&kv, d.q, sel_pages, sel_count, P, 0.0f, out, ws, ws_bytes, stream);
-    const int st_chunk = gen->cache_update_last(&kv, f.pool, 2 * ps + 1, stream);
-    cudaError_t e = cudaStreamSynchronize(stream);
+    const int st_all = gen->attend(&kv, d.q, sb.sel_pages, sb.sel_count, P, 0.0f, sb.out, sb.ws, sb.ws_bytes, sb.stream);
+    const int st_chunk = gen->cache_update_last(&kv, f.pool, 2 * ps + 1, sb.stream);
+    cudaError_t e = cudaStreamSynchronize(sb.stream);
     if (e == cudaSuccess) e = cudaGetLastError();
     check("malform", label, e == cudaSuccess, "%s: statuses cache %d, last %d/%d, index %d, attend %d/%d, step %d; %s", what[c],
           st[0], st[1], st_chunk, st[2], st[3], st_all, st[4], e == cudaSuccess ? "no CUDA error" : cudaGetErrorString(e));
@@ -678,13 +675,7 @@ static void run_malformed(const vx_module *m, const generated *gen) {
   free(last);
   free(table);
   free(lens);
-  cudaStreamDestroy(stream);
-  cudaFree(out);
-  cudaFree(sel_pages);
-  cudaFree(sel_count);
-  cudaFree(state_in);
-  cudaFree(state_out);
-  cudaFree(ws);
+  step_buffers_free(&sb);
   for (int i = 0; i < f.n; i++) cudaFree(f.pool[i]);
   free_inputs(&d);
   vx_field_pools_free(ref);
@@ -716,31 +707,34 @@ typedef struct bench_ctx {
   const generated *gen;
   device_inputs *d;
   field_set *f;
-  float *state_in, *state_out;
   int P;
-  int *sel_pages, *sel_count, *all_pages, *all_count;
-  void *out, *ws;
-  size_t ws_bytes;
-  cudaStream_t s;
+  step_buffers sb;
+  int *all_pages, *all_count; /* every page of every row: the dense baseline */
 } bench_ctx;
 
 static int bench_index(void *p) {
   bench_ctx *c = p;
-  return c->gen->index(&c->d->csr, c->d->q, c->f->pool, c->state_in, c->state_out, c->P, c->sel_pages, c->sel_count, c->ws,
-                       c->ws_bytes, c->s);
+  const step_buffers *sb = &c->sb;
+  return c->gen->index(&c->d->csr, c->d->q, c->f->pool, sb->state_in, sb->state_out, c->P, sb->sel_pages, sb->sel_count,
+                       sb->ws, sb->ws_bytes, sb->stream);
 }
 static int bench_attend(void *p) {
   bench_ctx *c = p;
-  return c->gen->attend(&c->d->csr, c->d->q, c->sel_pages, c->sel_count, c->P, 0.0f, c->out, c->ws, c->ws_bytes, c->s);
+  const step_buffers *sb = &c->sb;
+  return c->gen->attend(&c->d->csr, c->d->q, sb->sel_pages, sb->sel_count, c->P, 0.0f, sb->out, sb->ws, sb->ws_bytes,
+                        sb->stream);
 }
 static int bench_dense(void *p) {
   bench_ctx *c = p;
-  return c->gen->attend(&c->d->csr, c->d->q, c->all_pages, c->all_count, c->P, 0.0f, c->out, c->ws, c->ws_bytes, c->s);
+  const step_buffers *sb = &c->sb;
+  return c->gen->attend(&c->d->csr, c->d->q, c->all_pages, c->all_count, c->P, 0.0f, sb->out, sb->ws, sb->ws_bytes,
+                        sb->stream);
 }
 static int bench_step(void *p) {
   bench_ctx *c = p;
-  return c->gen->step(&c->d->csr, c->d->q, c->f->pool, c->state_in, c->state_out, 0, c->P, 0.0f, c->out, c->ws, c->ws_bytes,
-                      c->s);
+  const step_buffers *sb = &c->sb;
+  return c->gen->step(&c->d->csr, c->d->q, c->f->pool, sb->state_in, sb->state_out, 0, c->P, 0.0f, sb->out, sb->ws,
+                      sb->ws_bytes, sb->stream);
 }
 
 static void run_bench(const vx_module *m, const generated *gen, size_t field_bytes_per_page) {
@@ -773,16 +767,9 @@ static void run_bench(const vx_module *m, const generated *gen, size_t field_byt
     CUDA_OK(cudaMalloc(&f.pool[i], f.bytes[i]));
   }
   bench_ctx c = {.gen = gen, .d = &d, .f = &f, .P = P};
-  c.ws_bytes = gen->workspace_size(B, H, P);
-  CUDA_OK(cudaMalloc(&c.ws, c.ws_bytes));
-  const size_t sb = gen->state_bytes(B, H, P);
-  if (sb) {
-    CUDA_OK(cudaMalloc((void **)&c.state_in, sb));
-    CUDA_OK(cudaMalloc((void **)&c.state_out, sb));
-    gen->state_init(c.state_in, B, H, P, 0);
-  }
-  CUDA_OK(cudaMalloc((void **)&c.sel_pages, (size_t)rows * P * 4));
-  CUDA_OK(cudaMalloc((void **)&c.sel_count, (size_t)rows * 4));
+  const size_t out_elems = (size_t)B * H * g.group * vx_paged_out_dim(&g);
+  step_buffers_alloc(gen, B, H, P, out_elems, &c.sb);
+  if (c.sb.state_bytes) gen->state_init(c.sb.state_in, B, H, P, 0);
   int *all = malloc((size_t)rows * P * 4), *cnt = malloc((size_t)rows * 4);
   for (int r = 0; r < rows; r++) {
     cnt[r] = P;
@@ -790,21 +777,18 @@ static void run_bench(const vx_module *m, const generated *gen, size_t field_byt
   }
   c.all_pages = dev_copy(all, (size_t)rows * P * 4);
   c.all_count = dev_copy(cnt, (size_t)rows * 4);
-  const size_t out_elems = (size_t)B * H * g.group * vx_paged_out_dim(&g);
-  CUDA_OK(cudaMalloc(&c.out, out_elems * 2));
-  CUDA_OK(cudaStreamCreate(&c.s));
-  int st = gen->cache_update(&d.csr, f.pool, P, c.s);
+  int st = gen->cache_update(&d.csr, f.pool, P, c.sb.stream);
   if (st == 0) st = bench_index(&c);
-  CUDA_OK(cudaStreamSynchronize(c.s));
-  CUDA_OK(cudaMemcpy(cnt, c.sel_count, (size_t)rows * 4, cudaMemcpyDeviceToHost));
+  CUDA_OK(cudaStreamSynchronize(c.sb.stream));
+  CUDA_OK(cudaMemcpy(cnt, c.sb.sel_count, (size_t)rows * 4, cudaMemcpyDeviceToHost));
   long long selected = 0;
   for (int r = 0; r < rows; r++) selected += cnt[r];
   const double bw = 4.27e12, kv_row = (double)g.page_size * g.head_dim * 2 * (mg->kv == VX_KV_MLA ? 1 : 2);
   const double index_bytes = (double)rows * P * (double)field_bytes_per_page + (double)rows * g.group * g.head_dim * 2;
   const double sparse_bytes = (double)selected * kv_row, dense_bytes = (double)rows * P * kv_row;
-  const float t_index = time_ms(c.s, 20, bench_index, &c), t_attend = time_ms(c.s, 20, bench_attend, &c);
-  const float t_step = time_ms(c.s, 20, bench_step, &c), t_dense = time_ms(c.s, 10, bench_dense, &c);
-  CUDA_OK(cudaStreamSynchronize(c.s));
+  const float t_index = time_ms(c.sb.stream, 20, bench_index, &c), t_attend = time_ms(c.sb.stream, 20, bench_attend, &c);
+  const float t_step = time_ms(c.sb.stream, 20, bench_step, &c), t_dense = time_ms(c.sb.stream, 10, bench_dense, &c);
+  CUDA_OK(cudaStreamSynchronize(c.sb.stream));
   const double floor_step = (index_bytes + sparse_bytes) / bw * 1e3;
   check("bench", "B8 H8 L32768", st == 0 && cudaGetLastError() == cudaSuccess,
         "index %.3f ms (%.2fx floor), attend %.3f ms (%.2fx floor, %lld pages), step %.3f ms (%.2fx floor), "
@@ -815,14 +799,8 @@ static void run_bench(const vx_module *m, const generated *gen, size_t field_byt
   free(cnt);
   cudaFree(c.all_pages);
   cudaFree(c.all_count);
-  cudaFree(c.sel_pages);
-  cudaFree(c.sel_count);
-  cudaFree(c.out);
-  cudaFree(c.ws);
-  cudaFree(c.state_in);
-  cudaFree(c.state_out);
+  step_buffers_free(&c.sb);
   for (int i = 0; i < f.n; i++) cudaFree(f.pool[i]);
-  cudaStreamDestroy(c.s);
   free_inputs(&d);
   vx_paged_inputs_free(in);
 }
