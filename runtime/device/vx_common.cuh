@@ -86,4 +86,50 @@ VX_INLINE float vx_warp_max(float x) {
   return x;
 }
 
+/* ---- tensor cores: mma.sync m16n8k16 (f32 accumulate) and ldmatrix, shared
+ * by the GQA and MLA decode kernels and the generated index kernels ---- */
+template <typename T> struct vx_mma_op;
+template <> struct vx_mma_op<__nv_bfloat16> {
+  /* D += A B over all 16 rows of A (a[1], a[3]: rows 8-15). */
+  static VX_INLINE void run_m16(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+  static VX_INLINE unsigned pack(float lo, float hi) {
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<unsigned *>(&v);
+  }
+};
+template <> struct vx_mma_op<__half> {
+  static VX_INLINE void run_m16(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+  static VX_INLINE unsigned pack(float lo, float hi) {
+    __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<unsigned *>(&v);
+  }
+};
+/* Rows 0-7 of A only (rows 8-15 zero): the GQA decode kernel's query group. */
+template <typename T> VX_INLINE void vx_mma_rows8(float c[4], unsigned a0, unsigned a2, unsigned b0, unsigned b1) {
+  const unsigned a[4] = {a0, 0u, a2, 0u};
+  vx_mma_op<T>::run_m16(c, a, b0, b1);
+}
+VX_INLINE void vx_ldmatrix_x4(unsigned r[4], const void *smem) {
+  const unsigned a = (unsigned)__cvta_generic_to_shared(smem);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+VX_INLINE void vx_ldmatrix_x4_trans(unsigned r[4], const void *smem) {
+  const unsigned a = (unsigned)__cvta_generic_to_shared(smem);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+
 #endif /* VX_COMMON_CUH */

@@ -29,57 +29,8 @@
 #endif
 #define VX_MMA_TOKENS 16
 
-template <typename T> struct vx_mma_op;
-template <> struct vx_mma_op<__nv_bfloat16> {
-  static VX_INLINE void run(float c[4], unsigned a0, unsigned a2, unsigned b0, unsigned b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a0), "r"(0u), "r"(a2), "r"(0u), "r"(b0), "r"(b1));
-  }
-  /* All 16 rows (a[1], a[3]: rows 8-15): the generated index's page tiles. */
-  static VX_INLINE void run_m16(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-  static VX_INLINE unsigned pack(float lo, float hi) {
-    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<unsigned *>(&v);
-  }
-};
-template <> struct vx_mma_op<__half> {
-  static VX_INLINE void run(float c[4], unsigned a0, unsigned a2, unsigned b0, unsigned b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a0), "r"(0u), "r"(a2), "r"(0u), "r"(b0), "r"(b1));
-  }
-  static VX_INLINE void run_m16(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-  static VX_INLINE unsigned pack(float lo, float hi) {
-    __half2 v = __floats2half2_rn(lo, hi);
-    return *reinterpret_cast<unsigned *>(&v);
-  }
-};
-
-VX_INLINE void vx_ldmatrix_x4(unsigned r[4], const void *smem) {
-  const unsigned a = (unsigned)__cvta_generic_to_shared(smem);
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(a));
-}
-VX_INLINE void vx_ldmatrix_x4_trans(unsigned r[4], const void *smem) {
-  const unsigned a = (unsigned)__cvta_generic_to_shared(smem);
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(a));
-}
+/* vx_mma_op, vx_ldmatrix_x4(_trans): vx_common.cuh (shared with vx_mla.cuh and
+ * the generated index kernels). */
 
 template <int HEAD_DIM> struct vx_mma_shape {
   static constexpr int CHUNKS = HEAD_DIM / 8;                        /* 16-byte chunks per row */
@@ -186,8 +137,8 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, 2) vx_decode_partial
       unsigned kb[4]; /* matrices: (tok 0-7, lo dims) (tok 0-7, hi) (tok 8-15, lo) (tok 8-15, hi) */
       const int tok = (mat >> 1) * 8 + mr;
       vx_ldmatrix_x4(kb, kt + vx_swz<HEAD_DIM>(tok, k * 2 + (mat & 1)));
-      MMA::run(s0, qa[k][0], qa[k][1], kb[0], kb[1]);
-      MMA::run(s1, qa[k][0], qa[k][1], kb[2], kb[3]);
+      vx_mma_rows8<T>(s0, qa[k][0], qa[k][1], kb[0], kb[1]);
+      vx_mma_rows8<T>(s1, qa[k][0], qa[k][1], kb[2], kb[3]);
     }
     /* Lane holds S[g][t] for t = 2*quad + {0, 1} (+8 in s1). */
     float sc[4] = {s0[0] * qscale, s0[1] * qscale, s1[0] * qscale, s1[1] * qscale};
@@ -225,8 +176,8 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, 2) vx_decode_partial
       unsigned vb[4]; /* (tok 0-7, dims t) (tok 8-15, dims t) (tok 0-7, dims t+1) (tok 8-15, dims t+1) */
       const int tok = (mat & 1) * 8 + mr;
       vx_ldmatrix_x4_trans(vb, vt + vx_swz<HEAD_DIM>(tok, t + (mat >> 1)));
-      MMA::run(o[t], pa0, pa2, vb[0], vb[1]);
-      MMA::run(o[t + 1], pa0, pa2, vb[2], vb[3]);
+      vx_mma_rows8<T>(o[t], pa0, pa2, vb[0], vb[1]);
+      vx_mma_rows8<T>(o[t + 1], pa0, pa2, vb[2], vb[3]);
     }
   };
 

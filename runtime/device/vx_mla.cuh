@@ -98,50 +98,12 @@ template <int HEADS, int DC, int DR> VX_HOST_DEVICE_CONSTEXPR_FN int vx_mla_smem
   return vx_mla_shape<HEADS, DC, DR>::SMEM_BYTES;
 }
 
-template <typename T> struct vx_mla_mma;
-template <> struct vx_mla_mma<__nv_bfloat16> {
-  static VX_INLINE void run(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-  static VX_INLINE unsigned pack(float lo, float hi) {
-    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<unsigned *>(&v);
-  }
-};
-template <> struct vx_mla_mma<__half> {
-  static VX_INLINE void run(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-  static VX_INLINE unsigned pack(float lo, float hi) {
-    __half2 v = __floats2half2_rn(lo, hi);
-    return *reinterpret_cast<unsigned *>(&v);
-  }
-};
-
-/* ldmatrix helpers (own names: MLA files do not paste vx_decode_mma.cuh). */
-VX_INLINE void vx_mla_ldsm_x4(unsigned r[4], const void *smem) {
-  const unsigned a = (unsigned)__cvta_generic_to_shared(smem);
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(a));
-}
-VX_INLINE void vx_mla_ldsm_x4_trans(unsigned r[4], const void *smem) {
-  const unsigned a = (unsigned)__cvta_generic_to_shared(smem);
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(a));
-}
+/* mma.sync and ldmatrix: vx_mma_op and vx_ldmatrix_x4(_trans), vx_common.cuh. */
 
 template <typename T, int HEADS, int DC, int DR>
 static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partial_mma_kernel(vx_decode_args a) {
   typedef vx_mla_shape<HEADS, DC, DR> S;
-  typedef vx_mla_mma<T> MMA;
+  typedef vx_mma_op<T> MMA;
   constexpr int D = S::D, HB = S::HB, MT = S::MT, LROW = S::LROW, PROW = S::PROW, NT = S::NT;
   constexpr int HG = vx_mla_head_groups<HEADS>();
   constexpr int NSLICE = VX_MLA_TOK / 16; /* 16-token slices per tile */
@@ -232,16 +194,16 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
 #pragma unroll 3
       for (int k = skh; k < S::KSTEPS; k += 2 * KSPLIT) {
         unsigned qa[4], kb[4];
-        vx_mla_ldsm_x4(qa, qrow + k * 16);
-        vx_mla_ldsm_x4(kb, krow + k * 16);
-        MMA::run(s[0], qa, kb[0], kb[1]);
-        MMA::run(s[1], qa, kb[2], kb[3]);
+        vx_ldmatrix_x4(qa, qrow + k * 16);
+        vx_ldmatrix_x4(kb, krow + k * 16);
+        MMA::run_m16(s[0], qa, kb[0], kb[1]);
+        MMA::run_m16(s[1], qa, kb[2], kb[3]);
         if (k + KSPLIT < S::KSTEPS) {
           unsigned qb[4], kc[4];
-          vx_mla_ldsm_x4(qb, qrow + (k + KSPLIT) * 16);
-          vx_mla_ldsm_x4(kc, krow + (k + KSPLIT) * 16);
-          MMA::run(s2[0], qb, kc[0], kc[1]);
-          MMA::run(s2[1], qb, kc[2], kc[3]);
+          vx_ldmatrix_x4(qb, qrow + (k + KSPLIT) * 16);
+          vx_ldmatrix_x4(kc, krow + (k + KSPLIT) * 16);
+          MMA::run_m16(s2[0], qb, kc[0], kc[1]);
+          MMA::run_m16(s2[1], qb, kc[2], kc[3]);
         }
       }
 #pragma unroll
@@ -359,16 +321,16 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
       unsigned pa[MT][4];
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt)
-        vx_mla_ldsm_x4(pa[mt], p_s + (mt * 16 + (mat & 1) * 8 + mr) * PROW + ks * 16 + (mat >> 1) * 8);
+        vx_ldmatrix_x4(pa[mt], p_s + (mt * 16 + (mat & 1) * 8 + mr) * PROW + ks * 16 + (mat >> 1) * 8);
       const T *vrow = kt + (ks * 16 + (mat & 1) * 8 + mr) * LROW + warp * S::WDIMS + (mat >> 1) * 8;
 #pragma unroll
       for (int t = 0; t < NT; t += 2) {
         unsigned vb[4]; /* (tok 0-7, dims t) (tok 8-15, dims t) (tok 0-7, dims t+1) (tok 8-15, dims t+1) */
-        vx_mla_ldsm_x4_trans(vb, vrow + t * 8);
+        vx_ldmatrix_x4_trans(vb, vrow + t * 8);
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt) {
-          MMA::run(o[mt][t], pa[mt], vb[0], vb[1]);
-          MMA::run(o[mt][t + 1], pa[mt], vb[2], vb[3]);
+          MMA::run_m16(o[mt][t], pa[mt], vb[0], vb[1]);
+          MMA::run_m16(o[mt][t + 1], pa[mt], vb[2], vb[3]);
         }
       }
     }
