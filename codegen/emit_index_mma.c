@@ -115,7 +115,8 @@ void vx_cg_analyse_mma(vx_cg *cg) {
   memset(&mma, 0, sizeof mma);
   cg->mma.on = false;
   if (!cg->want_mma || !cg->vec || cg->failed || vx_cg_index_reduces_over_page(cg)) return;
-  /* its mma/ldmatrix helpers are vx_decode_mma.cuh's, which MLA files do not paste */
+  /* MLA's 576-dim latent fields exceed the register budget below anyway;
+   * the form has never run on an MLA module */
   if (m->geo.kv == VX_KV_MLA) return;
   const int dim = m->geo.head_dim;
   if (dim % 64 != 0) return; /* rows of >= 8 chunks: the shared tile's swizzle */
@@ -174,8 +175,7 @@ void vx_cg_emit_mma_helpers(vx_cg *cg) {
   vx_buf_line(b, " * then overlaps the other's streaming (bench/RESULTS.md run 19). */");
   vx_buf_line(b, "#define %s_SCORE_WARPS %d", cg->upper, VX_CG_MMA_SCORE_WARPS);
   const bool bf = cg->mma.dtype == VX_DTYPE_BF16;
-  /* mma.sync, ldmatrix and the B-register pack come from the pasted
-   * vx_decode_mma.cuh (the GQA attention's header) */
+  /* mma.sync, ldmatrix and the B-register pack: the pasted vx_common.cuh */
   vx_buf_line(b, "typedef vx_mma_op<%s> %s_mma_op; /* run_m16: D += A B, m16n8k16, f32 accumulate */",
               vx_cg_ctype(cg->mma.dtype), cg->alg);
   bool envelope = false;
