@@ -58,16 +58,16 @@ void vx_cg_emit_attention(vx_cg *cg) {
   vx_buf_line(b, "  args.ws_o = reinterpret_cast<float *>(scratch);");
   vx_buf_line(b, "  args.ws_lse = reinterpret_cast<float *>(scratch + %s_round_up(slots * %s_OUT_DIM * 4ull));", a, u);
   if (mla)
-    vx_buf_line(b, "  vx_mla_decode_partial_mma_kernel<%s_kv_t, %s_GROUP, %d, %d><<<(unsigned)(rows * plan.num_chunks * head_groups), threads, smem, stream>>>(args);",
+    vx_buf_line(b, "  vx_launch(vx_mla_decode_partial_mma_kernel<%s_kv_t, %s_GROUP, %d, %d>, dim3((unsigned)(rows * plan.num_chunks * head_groups)), dim3(threads), smem, stream, args);",
                 a, u, g->mla_latent, g->mla_rope);
   else
-    vx_buf_line(b, "  vx_decode_partial_mma_kernel<%s_kv_t, %s_HEAD_DIM, %s_GROUP><<<(unsigned)(rows * plan.num_chunks), threads, smem, stream>>>(args);",
+    vx_buf_line(b, "  vx_launch(vx_decode_partial_mma_kernel<%s_kv_t, %s_HEAD_DIM, %s_GROUP>, dim3((unsigned)(rows * plan.num_chunks)), dim3(threads), smem, stream, args);",
                 a, u, u);
   /* GQA with one chunk per row: the partial kernel wrote the output itself */
   const char *merge_guard = mla ? "" : "if (plan.num_chunks > 1) ";
-  vx_buf_line(b, "  %svx_decode_merge_kernel<%s_kv_t, %s_OUT_DIM>", merge_guard, a, u);
-  vx_buf_line(b, "      <<<(unsigned)(args.kv.batch * args.num_qo_heads), %s_OUT_DIM < 1024 ? %s_OUT_DIM : 1024, 0, stream>>>(args, %s_GROUP);",
-              u, u, u);
+  vx_buf_line(b, "  %svx_launch(vx_decode_merge_kernel<%s_kv_t, %s_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),",
+              merge_guard, a, u);
+  vx_buf_line(b, "      dim3(%s_OUT_DIM < 1024 ? %s_OUT_DIM : 1024), 0, stream, args, %s_GROUP);", u, u, u);
   vx_buf_line(b, "}");
   vx_buf_blank(b);
 }

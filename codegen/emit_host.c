@@ -295,7 +295,7 @@ static void emit_launchers(vx_cg *cg) {
   vx_buf_printf(b, "  const %s_kv_t *query = static_cast<const %s_kv_t *>(q);\n", a, a);
   if (vx_cg_index_reduces_over_page(cg)) {
     vx_buf_printf(b, "  /* The score reduces over pages: one block sees a whole row. */\n");
-    vx_buf_printf(b, "  %s_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(\n", a);
+    vx_buf_printf(b, "  vx_launch(%s_index_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), 0, stream,\n", a);
     vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages, %s_INDEX_FUSED);\n", u);
   } else {
     const bool split = vx_cg_index_split(cg);
@@ -334,20 +334,20 @@ static void emit_launchers(vx_cg *cg) {
         vx_buf_printf(b, "  const int tile_smem = %s_SCORE_WARPS * %d;\n", u, vx_cg_mma_tile_bytes(cg));
         vx_buf_printf(b, "  (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(%s_score_kernel),\n"
                          "                             cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);\n", a);
-        vx_buf_printf(b, "  %s_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), %s_SCORE_WARPS * 32, tile_smem, stream>>>(\n", a, u);
+        vx_buf_printf(b, "  vx_launch(%s_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(%s_SCORE_WARPS * 32), tile_smem, stream,\n", a, u);
       } else {
-        vx_buf_printf(b, "  %s_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(\n", a);
+        vx_buf_printf(b, "  vx_launch(%s_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(VX_TOPK_THREADS), 0, stream,\n", a);
       }
       vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);\n");
     } else {
-      vx_buf_printf(b, "  %s_index_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(\n", a);
+      vx_buf_printf(b, "  vx_launch(%s_index_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(VX_TOPK_THREADS), 0, stream,\n", a);
       vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, %s_INDEX_SCORE);\n", u);
     }
     if (split) {
-      vx_buf_printf(b, "  %s_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(\n", a);
+      vx_buf_printf(b, "  vx_launch(%s_select_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), 0, stream,\n", a);
       vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);\n");
     } else {
-      vx_buf_printf(b, "  %s_index_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(\n", a);
+      vx_buf_printf(b, "  vx_launch(%s_index_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), 0, stream,\n", a);
       vx_buf_printf(b, "      *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block, %s_INDEX_SELECT);\n", u);
     }
   }

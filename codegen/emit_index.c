@@ -648,6 +648,8 @@ void vx_cg_emit_index(vx_cg *cg) {
   if (has_page_reduction(cg) || sel->code == VX_OP_SELECT_MASS)
     vx_buf_line(b, "__shared__ float reduce_scratch[VX_TOPK_WARPS];");
   if (sel->code == VX_OP_SELECT_MASS) vx_buf_line(b, "__shared__ %s_mass_smem mass;", cg->alg);
+  /* launched by vx_launch: wait for the previous grid before any global access */
+  vx_buf_line(b, "vx_pdl_enter();");
   vx_buf_line(b, "const int r = blockIdx.x;");
   vx_buf_line(b, "const int b = r / kv.num_kv_heads, h = r %% kv.num_kv_heads;");
   vx_buf_line(b, "const int total = vx_num_pages(kv, b);");

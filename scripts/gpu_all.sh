@@ -9,8 +9,9 @@
 #                                      interpreter (needs tests/gpu/codegen/generated,
 #                                      made here by gen_prepare.sh and carried)
 #   step     bench/run_all.sh          generated whole step vs dense vs PyTorch peers
-#   profile  bench/step/profile.sh     ncu figures of the generated index kernels
-#                                      (after step, which builds build-step)
+#   profile  bench/step/profile.sh     ncu figures of the generated index and
+#                                      attention kernels (after step, which builds build-step)
+#   ab       bench/step/ab.sh          A/B timing of a tuning switch (AB_FLAGS)
 # GPU_STAGES="codegen step" picks stages; STAGE_TIMEOUT (s, default 300)
 # bounds each; the short table is printed last.
 # Run on this machine first:
@@ -41,6 +42,7 @@ for st in $STAGES; do
     codegen) run_stage codegen bash tests/gpu/codegen/gen_gpu.sh ${GEN_ARGS:-} ;;
     step)    run_stage step bash bench/run_all.sh ;;
     profile) run_stage profile bash bench/step/profile.sh build-step ;;
+    ab)      run_stage ab bash bench/step/ab.sh ;;
     *) echo "unknown stage '$st'"; RC[$st]=2 ;;
   esac
 done

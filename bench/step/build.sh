@@ -9,7 +9,8 @@ cd "$root"
 B=${1:-build-step}
 mkdir -p "$B"
 CUDA=${CUDA_HOME:-$(dirname "$(dirname "$(command -v nvcc)")")}
-NV="nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -Werror=all-warnings"
+# EXTRA_NVFLAGS: tuning builds (e.g. -DVX_PDL=0), see bench/step/ab.sh.
+NV="nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -Werror=all-warnings ${EXTRA_NVFLAGS:-}"
 [ -f bench/step/gen/quest.cu ] && [ -f bench/step/gen/block_topk.cu ] ||
   { echo "bench/step/gen/*.cu missing: run bench/step/prepare.sh on the build machine"; exit 1; }
 pids=()

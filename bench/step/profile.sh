@@ -2,16 +2,16 @@
 # profile.sh [BUILD_DIR]: per-kernel Nsight Compute figures of one decode
 # step ON THE GPU MACHINE (after bench/step/build.sh): duration, DRAM bytes
 # and bandwidth, occupancy and registers of the generated index kernels
-# (score, select; the attention shares its kernel with the dense baseline,
-# which step_bench times at the floor), at the headline shape (32K, B32). ncu replays each kernel with a
-# cold cache (--cache-control all), the same condition step_bench times.
-# Writes $OUT/ncu.csv and prints one line per kernel. Env: PROFILE_SHAPE
-# ("--contexts 32768 --batches 32"), NCU (path to ncu), PROFILE_DETAIL=1: a
-# second, separate pass over the first two quest scoring launches with the
-# memory-system breakdown (L2 requests and sectors, hit rate, DRAM sectors,
-# warp stall reasons) into $OUT/ncu_detail.csv, printed as metric = value;
-# it cannot spoil the main table (not yet run on a GPU: metric names from
-# the Nsight Compute metrics reference).
+# (score, select) and the sparse attention (partial, merge), at the headline
+# shape (32K, B32), without the dense baseline (step_bench --no-dense). ncu
+# replays each kernel with a cold cache (--cache-control all), the same
+# condition step_bench times. Writes $OUT/ncu.csv and prints one line per
+# kernel. Env: PROFILE_SHAPE ("--contexts 32768 --batches 32"), NCU (path to
+# ncu), PROFILE_DETAIL=1: a second, separate pass over quest's first score,
+# select and attention launches with whole ncu sections (speed of light,
+# memory workload, warp state, occupancy) into $OUT/ncu_detail.csv, printed
+# as duration, DRAM / L2 figures and the main warp stall reasons; it cannot
+# spoil the main table.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root" || exit 1
@@ -23,8 +23,8 @@ NCU=${NCU:-$(command -v ncu || echo /usr/local/cuda/bin/ncu)}
 metrics=gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active,launch__registers_per_thread,launch__grid_size,launch__block_size,launch__occupancy_limit_registers,launch__occupancy_limit_shared_mem
 # shellcheck disable=SC2086
 timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --print-units base --metrics "$metrics" --cache-control all \
-  -k 'regex:^(quest|block_topk)_(score|select|index)' --launch-count "${PROFILE_KERNELS:-12}" \
-  "$B/step_bench" ${PROFILE_SHAPE:---contexts 32768 --batches 32} --reps 3 > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
+  -k 'regex:^((quest|block_topk)_(score|select|index)|vx_decode_(partial_mma|merge))' --launch-count "${PROFILE_KERNELS:-18}" \
+  "$B/step_bench" --no-dense ${PROFILE_SHAPE:---contexts 32768 --batches 32} --reps 3 > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
 rc=$?
 python3 - "$OUT/ncu.csv" <<'PY'
 import csv, sys, collections
@@ -51,20 +51,38 @@ for (i, name), m in per.items():
         print(name, m)
 PY
 if [ "${PROFILE_DETAIL:-0}" = 1 ]; then
-  detail=lts__t_requests_srcunit_tex_op_read.sum,lts__t_sectors_srcunit_tex_op_read.sum,lts__t_sector_op_read_hit_rate.pct,dram__sectors_read.sum,l1tex__t_requests_pipe_lsu_mem_global_op_ld.sum,l1tex__t_sectors_pipe_lsu_mem_global_op_ld.sum,smsp__issue_active.avg.pct_of_peak_sustained_active,smsp__warp_issue_stalled_long_scoreboard_per_warp_active.pct,smsp__warp_issue_stalled_lg_throttle_per_warp_active.pct,smsp__warp_issue_stalled_barrier_per_warp_active.pct,smsp__warp_issue_stalled_short_scoreboard_per_warp_active.pct
+  # Whole ncu sections (names stable across ncu versions, unlike single
+  # metric names), raw page: every metric they collect, one row per kernel.
+  # Printed: duration, DRAM/L2 figures and the warp stall reasons > 2%.
   # shellcheck disable=SC2086
-  timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --print-units base --metrics "$detail" --cache-control all \
-    -k 'regex:^quest_score' --launch-count 2 \
-    "$B/step_bench" ${PROFILE_SHAPE:---contexts 32768 --batches 32} --reps 1 > "$OUT/ncu_detail.csv" 2> "$OUT/ncu_detail.err" ||
-    echo "profile.sh: the detail pass failed (see ncu_detail.err)"
+  timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --page raw --print-units base --cache-control all \
+    --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy \
+    -k 'regex:^(quest_(score|select)|vx_decode_partial_mma)' --launch-count "${PROFILE_DETAIL_KERNELS:-3}" \
+    "$B/step_bench" --no-dense --algos quest ${PROFILE_SHAPE:---contexts 32768 --batches 32} --reps 1 \
+    > "$OUT/ncu_detail.csv" 2> "$OUT/ncu_detail.err" || echo "profile.sh: the detail pass failed (see ncu_detail.err)"
   python3 - "$OUT/ncu_detail.csv" <<'PY'
 import csv, sys
 rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
-if rows:
-    col = {n: i for i, n in enumerate(rows[0])}
-    for r in rows[1:]:
-        if r[col["Metric Name"]] != "Metric Name":
-            print(f"{r[col['ID']]:>3} {r[col['Kernel Name']][:28]:<28} {r[col['Metric Name']]:<66} = {r[col['Metric Value']]}")
+if len(rows) < 3:
+    print("profile.sh: no detail rows"); sys.exit(0)
+head, data = rows[0], rows[2:]  # row 1: units
+fixed = ["gpu__time_duration.sum", "dram__throughput.avg.pct_of_peak_sustained_elapsed",
+         "lts__t_sector_hit_rate.pct", "sm__throughput.avg.pct_of_peak_sustained_elapsed",
+         "sm__warps_active.avg.pct_of_peak_sustained_active", "smsp__issue_active.avg.pct_of_peak_sustained_active"]
+for r in data:
+    m = dict(zip(head, r))
+    name = m.get("Kernel Name", "?")[:48]
+    print(f"== {name} grid {m.get('launch__grid_size', '?')} x {m.get('launch__block_size', '?')}")
+    for k in fixed:
+        if k in m: print(f"   {k:<62} {m[k]}")
+    stalls = []
+    for k, v in m.items():
+        if "stalled" in k and k.endswith("per_issue_active.ratio"):
+            try: stalls.append((float(v.replace(",", "")), k))
+            except ValueError: pass
+    tot = sum(v for v, _ in stalls) or 1.0
+    for v, k in sorted(stalls, reverse=True):
+        if v / tot >= 0.02: print(f"   stall {k:<56} {v:8.2f} ({100 * v / tot:4.1f}%)")
 PY
 fi
 exit $rc

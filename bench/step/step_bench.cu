@@ -25,7 +25,8 @@
  * index + attn output; every output unchanged after the timing replays.
  *
  * Usage: step_bench [--algos quest,block_topk] [--contexts 8192,32768,131072]
- *   [--batches 16,32,64] [--reps N] [--json FILE] [--sel-dir DIR] */
+ *   [--batches 16,32,64] [--reps N] [--json FILE] [--sel-dir DIR] [--no-dense]
+ *   (--no-dense: no dense baseline, for ncu runs that profile the sparse kernels) */
 #include <cmath>
 #include <string>
 
@@ -41,6 +42,7 @@ typedef struct opts {
   std::vector<std::string> algos;
   int reps;
   const char *json_path, *sel_dir;
+  bool no_dense; /* profiling runs: skip the dense baseline (no vs-dense ratios) */
 } opts;
 
 typedef struct report {
@@ -335,7 +337,7 @@ static std::vector<std::string> parse_names(const char *s) {
 }
 
 int main(int argc, char **argv) {
-  opts o = {parse_ints("8192,32768,131072"), parse_ints("16,32,64"), parse_names("quest,block_topk"), 50, NULL, NULL};
+  opts o = {parse_ints("8192,32768,131072"), parse_ints("16,32,64"), parse_names("quest,block_topk"), 50, NULL, NULL, false};
   for (int i = 1; i < argc; ++i) {
     const bool more = i + 1 < argc;
     if (!strcmp(argv[i], "--contexts") && more) o.contexts = parse_ints(argv[++i]);
@@ -344,9 +346,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--reps") && more) o.reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--json") && more) o.json_path = argv[++i];
     else if (!strcmp(argv[i], "--sel-dir") && more) o.sel_dir = argv[++i];
+    else if (!strcmp(argv[i], "--no-dense")) o.no_dense = true;
     else {
       fprintf(stderr, "usage: step_bench [--algos a,b] [--contexts c,..] [--batches b,..] [--reps N] [--json FILE] "
-                      "[--sel-dir DIR]\n");
+                      "[--sel-dir DIR] [--no-dense]\n");
       return 2;
     }
   }
@@ -394,7 +397,7 @@ int main(int argc, char **argv) {
       shape s;
       shape_init(&s, batch, ctx, &rng);
       bool ok = true;
-      const double dense_ms = bench_dense(&r, &t, &s, &ok);
+      const double dense_ms = o.no_dense ? 0 : bench_dense(&r, &t, &s, &ok);
       failures += !ok;
       for (const sb_algo *a : algos) failures += !bench_algo(&o, &r, &t, &s, *a, dense_ms);
       shape_free(&s);

@@ -100,6 +100,7 @@ VX_INLINE void vx_resolve_page(const vx_decode_args &a, int row, int b, int n_re
 template <typename T, int OUT_DIM>
 static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
     vx_decode_merge_kernel(vx_decode_args a, int group) {
+  vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
   const int qo = a.num_qo_heads;
   const int b = blockIdx.x / qo, qh = blockIdx.x % qo;
   const int h = qh / group, g = qh % group;

@@ -86,6 +86,58 @@ VX_INLINE float vx_warp_max(float x) {
   return x;
 }
 
+/* ---- programmatic dependent launch (sm_90+) ----
+ * A decode step is a chain of short kernels (score -> select -> attention
+ * -> merge); between two of them the GPU drains one grid, then launches and
+ * schedules the next, microseconds each. Launched through vx_launch (below),
+ * a kernel's blocks are scheduled while its predecessor still runs. Every
+ * kernel launched that way calls vx_pdl_enter() before it reads or writes
+ * global memory: griddepcontrol.wait returns once the predecessor grid has
+ * completed and its writes are visible (so no kernel ever reads what an
+ * unfinished grid writes, whoever launched that grid), then
+ * launch_dependents lets the successor's blocks be scheduled as SMs free
+ * up. Both are no-ops for a kernel launched without the attribute, and
+ * compile to nothing before sm_90. */
+VX_INLINE void vx_pdl_enter() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+#ifndef __CUDACC_RTC__
+/* Tuning builds: -DVX_PDL=0 launches everything without the attribute. */
+#ifndef VX_PDL
+#define VX_PDL 1
+#endif
+/* Launches kernel (which must start with vx_pdl_enter()) with programmatic
+ * stream serialization where the device has it (compute capability >= 9),
+ * a plain launch elsewhere. The attribute is legal during stream capture:
+ * the graph keeps a programmatic edge. Returns the launch status, which
+ * cudaGetLastError also reports, as for <<<>>>. */
+template <typename... Params, typename... Args>
+static inline cudaError_t vx_launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem,
+                                    cudaStream_t stream, Args... args) {
+  int dev = 0, major = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
+    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
+    major = 0;
+  }
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = stream;
+  cfg.attrs = attr;
+  cfg.numAttrs = VX_PDL && major >= 9 ? 1 : 0;
+  return cudaLaunchKernelEx(&cfg, kernel, args...);
+}
+#endif /* !__CUDACC_RTC__ */
+
 /* ---- tensor cores: mma.sync m16n8k16 (f32 accumulate) and ldmatrix, shared
  * by the GQA and MLA decode kernels and the generated index kernels ---- */
 template <typename T> struct vx_mma_op;

@@ -60,6 +60,7 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, 2) vx_decode_partial
   __shared__ int page_s[VX_PAGE_BATCH];
   __shared__ int valid_s[VX_PAGE_BATCH];
   extern __shared__ __align__(16) unsigned char vx_mma_smem[];
+  vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int chunk = blockIdx.x % a.num_chunks;
@@ -200,14 +201,17 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, 2) vx_decode_partial
       if (k < mine) issue(warp + k * VX_DECODE_WARPS, k);
       vx_cp_async_commit();
     }
+    /* Tile k + STAGES - 1 is requested before tile k is multiplied: its
+     * stage held tile k - 1, consumed last iteration, so STAGES - 1 tiles
+     * stay in flight through the math instead of STAGES - 2. */
     for (int k = 0; k < mine; ++k) {
-      vx_cp_async_wait<VX_MMA_STAGES - 2>();
-      __syncwarp(); /* tiles are shared by the warp's lanes: see their copies */
-      consume(warp + k * VX_DECODE_WARPS, k % VX_MMA_STAGES);
-      __syncwarp(); /* every lane is done with the stage refilled below */
       const int next = k + VX_MMA_STAGES - 1;
       if (next < mine) issue(warp + next * VX_DECODE_WARPS, next % VX_MMA_STAGES);
       vx_cp_async_commit();
+      vx_cp_async_wait<VX_MMA_STAGES - 1>(); /* tile k has landed */
+      __syncwarp(); /* tiles are shared by the warp's lanes: see their copies */
+      consume(warp + k * VX_DECODE_WARPS, k % VX_MMA_STAGES);
+      __syncwarp(); /* every lane is done with this stage before it is refilled */
     }
     vx_cp_async_wait<0>();
   }

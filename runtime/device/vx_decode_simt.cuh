@@ -67,6 +67,7 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, VX_DECODE_MIN_BLOCKS
   __shared__ int page_s[VX_PAGE_BATCH];
   __shared__ int valid_s[VX_PAGE_BATCH];
   extern __shared__ vx_vec16 vx_decode_ring[];
+  vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int chunk = blockIdx.x % a.num_chunks;

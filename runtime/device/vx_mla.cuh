@@ -117,6 +117,7 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
   T *q_s = ring + VX_MLA_STAGES * S::TILE_ELEMS;
   T *p_s = q_s + MT * 16 * LROW;
   float *part_s = reinterpret_cast<float *>(p_s + MT * 16 * PROW); /* [KSPLIT-1][NF][8][32 lanes] */
+  vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, quad = lane & 3, mat = lane >> 3, mr = lane & 7;

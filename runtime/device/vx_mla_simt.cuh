@@ -38,6 +38,7 @@ static __global__ void __launch_bounds__(HEADS * VX_MLA_TILE) vx_mla_decode_part
   __shared__ float f_s[HEADS];
   __shared__ float m_s[HEADS], l_s[HEADS];
   __shared__ int page_s[NT], valid_s[NT];
+  vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
 
   const int tid = threadIdx.x;
   const int chunk = blockIdx.x % a.num_chunks;

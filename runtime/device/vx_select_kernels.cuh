@@ -27,6 +27,7 @@ struct vx_select_args {
  * row's page count comes from the page table. */
 static __global__ void __launch_bounds__(VX_TOPK_THREADS) vx_topk_select_kernel(vx_paged_kv kv, vx_select_args a) {
   __shared__ vx_topk_smem sm;
+  vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
   const int row = blockIdx.x;
   int n = vx_num_pages(kv, row / kv.num_kv_heads);
   if (n > a.score_stride) n = (int)a.score_stride; /* never read past the row */
@@ -36,6 +37,7 @@ static __global__ void __launch_bounds__(VX_TOPK_THREADS) vx_topk_select_kernel(
 
 static __global__ void __launch_bounds__(VX_TOPK_THREADS) vx_threshold_select_kernel(vx_paged_kv kv, vx_select_args a) {
   __shared__ vx_topk_smem sm;
+  vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
   const int row = blockIdx.x;
   int n = vx_num_pages(kv, row / kv.num_kv_heads);
   if (n > a.score_stride) n = (int)a.score_stride; /* never read past the row */

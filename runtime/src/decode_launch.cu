@@ -136,9 +136,9 @@ template <typename T, int D, int G> static void launch_gqa(vx_decode_args a, int
    * fails, the launch below fails and launch_status reports it. */
   cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   apply_plan(&a, rows, rows * G, D, max_pages, device_capacity(kernel, VX_DECODE_THREADS, smem));
-  vx_decode_partial_mma_kernel<T, D, G><<<(unsigned)(rows * a.num_chunks), VX_DECODE_THREADS, smem, s>>>(a);
+  vx_launch(vx_decode_partial_mma_kernel<T, D, G>, dim3((unsigned)(rows * a.num_chunks)), dim3(VX_DECODE_THREADS), smem, s, a);
   /* one chunk per row: the partial kernel wrote the output itself */
-  if (a.num_chunks > 1) vx_decode_merge_kernel<T, D><<<(unsigned)(a.kv.batch * a.num_qo_heads), D, 0, s>>>(a, G);
+  if (a.num_chunks > 1) vx_launch(vx_decode_merge_kernel<T, D>, dim3((unsigned)(a.kv.batch * a.num_qo_heads)), dim3(D), 0, s, a, G);
 }
 
 template <typename T, int D>
@@ -213,7 +213,7 @@ template <typename T, int H> static void launch_mla(vx_decode_args a, int max_pa
 #ifdef VX_MLA_SIMT
   const void *kernel = reinterpret_cast<const void *>(vx_mla_decode_partial_kernel<T, H, 512, 64>);
   apply_plan(&a, a.kv.batch, (long long)a.kv.batch * H, 512, max_pages, device_capacity(kernel, H * VX_MLA_TILE, 0));
-  vx_mla_decode_partial_kernel<T, H, 512, 64><<<(unsigned)((long long)a.kv.batch * a.num_chunks), H * VX_MLA_TILE, 0, s>>>(a);
+  vx_launch(vx_mla_decode_partial_kernel<T, H, 512, 64>, dim3((unsigned)((long long)a.kv.batch * a.num_chunks)), dim3(H * VX_MLA_TILE), 0, s, a);
 #else
   constexpr int smem = vx_mla_smem_bytes<H, 512, 64>();
   constexpr int hg = vx_mla_head_groups<H>();
@@ -223,10 +223,10 @@ template <typename T, int H> static void launch_mla(vx_decode_args a, int max_pa
    * the chunk count stays within what the workspace was sized for. */
   apply_plan(&a, (long long)a.kv.batch * hg, (long long)a.kv.batch * H, 512, max_pages,
              device_capacity(kernel, VX_MLA_THREADS, smem));
-  vx_mla_decode_partial_mma_kernel<T, H, 512, 64>
-      <<<(unsigned)((long long)a.kv.batch * a.num_chunks * hg), VX_MLA_THREADS, smem, s>>>(a);
+  vx_launch(vx_mla_decode_partial_mma_kernel<T, H, 512, 64>, dim3((unsigned)((long long)a.kv.batch * a.num_chunks * hg)),
+            dim3(VX_MLA_THREADS), smem, s, a);
 #endif
-  vx_decode_merge_kernel<T, 512><<<(unsigned)(a.kv.batch * H), 256, 0, s>>>(a, H);
+  vx_launch(vx_decode_merge_kernel<T, 512>, dim3((unsigned)(a.kv.batch * H)), dim3(256), 0, s, a, H);
 }
 
 template <typename T> static bool dispatch_mla(const vx_decode_args &a, int heads, int max_pages, cudaStream_t s) {
@@ -312,7 +312,7 @@ extern "C" vxrt_status vxrt_topk_select(const vxrt_paged_kv *kv, const float *sc
   a.keep_first = keep_first;
   a.keep_last = keep_last;
   const long long rows = (long long)kv->batch * kv->num_kv_heads;
-  vx_topk_select_kernel<<<(unsigned)rows, VX_TOPK_THREADS, 0, stream>>>(to_device(*kv), a);
+  vx_launch(vx_topk_select_kernel, dim3((unsigned)rows), dim3(VX_TOPK_THREADS), 0, stream, to_device(*kv), a);
   return launch_status("top-k select", err, errlen);
 }
 
@@ -330,6 +330,6 @@ extern "C" vxrt_status vxrt_threshold_select(const vxrt_paged_kv *kv, const floa
   a.keep_first = keep_first;
   a.keep_last = keep_last;
   const long long rows = (long long)kv->batch * kv->num_kv_heads;
-  vx_threshold_select_kernel<<<(unsigned)rows, VX_TOPK_THREADS, 0, stream>>>(to_device(*kv), a);
+  vx_launch(vx_threshold_select_kernel, dim3((unsigned)rows), dim3(VX_TOPK_THREADS), 0, stream, to_device(*kv), a);
   return launch_status("threshold select", err, errlen);
 }

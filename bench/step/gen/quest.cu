@@ -95,6 +95,58 @@ VX_INLINE float vx_warp_max(float x) {
   return x;
 }
 
+/* ---- programmatic dependent launch (sm_90+) ----
+ * A decode step is a chain of short kernels (score -> select -> attention
+ * -> merge); between two of them the GPU drains one grid, then launches and
+ * schedules the next, microseconds each. Launched through vx_launch (below),
+ * a kernel's blocks are scheduled while its predecessor still runs. Every
+ * kernel launched that way calls vx_pdl_enter() before it reads or writes
+ * global memory: griddepcontrol.wait returns once the predecessor grid has
+ * completed and its writes are visible (so no kernel ever reads what an
+ * unfinished grid writes, whoever launched that grid), then
+ * launch_dependents lets the successor's blocks be scheduled as SMs free
+ * up. Both are no-ops for a kernel launched without the attribute, and
+ * compile to nothing before sm_90. */
+VX_INLINE void vx_pdl_enter() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+#ifndef __CUDACC_RTC__
+/* Tuning builds: -DVX_PDL=0 launches everything without the attribute. */
+#ifndef VX_PDL
+#define VX_PDL 1
+#endif
+/* Launches kernel (which must start with vx_pdl_enter()) with programmatic
+ * stream serialization where the device has it (compute capability >= 9),
+ * a plain launch elsewhere. The attribute is legal during stream capture:
+ * the graph keeps a programmatic edge. Returns the launch status, which
+ * cudaGetLastError also reports, as for <<<>>>. */
+template <typename... Params, typename... Args>
+static inline cudaError_t vx_launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem,
+                                    cudaStream_t stream, Args... args) {
+  int dev = 0, major = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
+    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
+    major = 0;
+  }
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = stream;
+  cfg.attrs = attr;
+  cfg.numAttrs = VX_PDL && major >= 9 ? 1 : 0;
+  return cudaLaunchKernelEx(&cfg, kernel, args...);
+}
+#endif /* !__CUDACC_RTC__ */
+
 /* ---- tensor cores: mma.sync m16n8k16 (f32 accumulate) and ldmatrix, shared
  * by the GQA and MLA decode kernels and the generated index kernels ---- */
 template <typename T> struct vx_mma_op;
@@ -674,6 +726,7 @@ VX_INLINE void vx_resolve_page(const vx_decode_args &a, int row, int b, int n_re
 template <typename T, int OUT_DIM>
 static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
     vx_decode_merge_kernel(vx_decode_args a, int group) {
+  vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
   const int qo = a.num_qo_heads;
   const int b = blockIdx.x / qo, qh = blockIdx.x % qo;
   const int h = qh / group, g = qh % group;
@@ -764,6 +817,7 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, 2) vx_decode_partial
   __shared__ int page_s[VX_PAGE_BATCH];
   __shared__ int valid_s[VX_PAGE_BATCH];
   extern __shared__ __align__(16) unsigned char vx_mma_smem[];
+  vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int chunk = blockIdx.x % a.num_chunks;
@@ -904,14 +958,17 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, 2) vx_decode_partial
       if (k < mine) issue(warp + k * VX_DECODE_WARPS, k);
       vx_cp_async_commit();
     }
+    /* Tile k + STAGES - 1 is requested before tile k is multiplied: its
+     * stage held tile k - 1, consumed last iteration, so STAGES - 1 tiles
+     * stay in flight through the math instead of STAGES - 2. */
     for (int k = 0; k < mine; ++k) {
-      vx_cp_async_wait<VX_MMA_STAGES - 2>();
-      __syncwarp(); /* tiles are shared by the warp's lanes: see their copies */
-      consume(warp + k * VX_DECODE_WARPS, k % VX_MMA_STAGES);
-      __syncwarp(); /* every lane is done with the stage refilled below */
       const int next = k + VX_MMA_STAGES - 1;
       if (next < mine) issue(warp + next * VX_DECODE_WARPS, next % VX_MMA_STAGES);
       vx_cp_async_commit();
+      vx_cp_async_wait<VX_MMA_STAGES - 1>(); /* tile k has landed */
+      __syncwarp(); /* tiles are shared by the warp's lanes: see their copies */
+      consume(warp + k * VX_DECODE_WARPS, k % VX_MMA_STAGES);
+      __syncwarp(); /* every lane is done with this stage before it is refilled */
     }
     vx_cp_async_wait<0>();
   }
@@ -1245,6 +1302,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
     int phase) {
   __shared__ vx_topk_smem topk;
   __shared__ float row[512];
+  vx_pdl_enter();
   const int r = blockIdx.x;
   const int b = r / kv.num_kv_heads, h = r % kv.num_kv_heads;
   const int total = vx_num_pages(kv, b);
@@ -1502,9 +1560,9 @@ static void quest_launch_attention(vx_decode_args args, int max_pages, char *scr
   args.chunk_pages = plan.chunk_pages;
   args.ws_o = reinterpret_cast<float *>(scratch);
   args.ws_lse = reinterpret_cast<float *>(scratch + quest_round_up(slots * QUEST_OUT_DIM * 4ull));
-  vx_decode_partial_mma_kernel<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP><<<(unsigned)(rows * plan.num_chunks), threads, smem, stream>>>(args);
-  if (plan.num_chunks > 1) vx_decode_merge_kernel<quest_kv_t, QUEST_OUT_DIM>
-      <<<(unsigned)(args.kv.batch * args.num_qo_heads), QUEST_OUT_DIM < 1024 ? QUEST_OUT_DIM : 1024, 0, stream>>>(args, QUEST_GROUP);
+  vx_launch(vx_decode_partial_mma_kernel<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>, dim3((unsigned)(rows * plan.num_chunks)), dim3(threads), smem, stream, args);
+  if (plan.num_chunks > 1) vx_launch(vx_decode_merge_kernel<quest_kv_t, QUEST_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),
+      dim3(QUEST_OUT_DIM < 1024 ? QUEST_OUT_DIM : 1024), 0, stream, args, QUEST_GROUP);
 }
 
 extern "C" {
@@ -1599,9 +1657,9 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
   const int tile_smem = QUEST_SCORE_WARPS * 8192;
   (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(quest_score_kernel),
                              cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);
-  quest_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), QUEST_SCORE_WARPS * 32, tile_smem, stream>>>(
+  vx_launch(quest_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(QUEST_SCORE_WARPS * 32), tile_smem, stream,
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
-  quest_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
+  vx_launch(quest_select_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), 0, stream,
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   return quest_launched();
 }

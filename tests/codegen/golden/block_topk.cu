@@ -198,6 +198,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
     int phase) {
   __shared__ vx_topk_smem topk;
   __shared__ float row[640];
+  vx_pdl_enter();
   const int r = blockIdx.x;
   const int b = r / kv.num_kv_heads, h = r % kv.num_kv_heads;
   const int total = vx_num_pages(kv, b);
@@ -447,9 +448,9 @@ static void block_topk_launch_attention(vx_decode_args args, int max_pages, char
   args.chunk_pages = plan.chunk_pages;
   args.ws_o = reinterpret_cast<float *>(scratch);
   args.ws_lse = reinterpret_cast<float *>(scratch + block_topk_round_up(slots * BLOCK_TOPK_OUT_DIM * 4ull));
-  vx_decode_partial_mma_kernel<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP><<<(unsigned)(rows * plan.num_chunks), threads, smem, stream>>>(args);
-  if (plan.num_chunks > 1) vx_decode_merge_kernel<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>
-      <<<(unsigned)(args.kv.batch * args.num_qo_heads), BLOCK_TOPK_OUT_DIM < 1024 ? BLOCK_TOPK_OUT_DIM : 1024, 0, stream>>>(args, BLOCK_TOPK_GROUP);
+  vx_launch(vx_decode_partial_mma_kernel<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>, dim3((unsigned)(rows * plan.num_chunks)), dim3(threads), smem, stream, args);
+  if (plan.num_chunks > 1) vx_launch(vx_decode_merge_kernel<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),
+      dim3(BLOCK_TOPK_OUT_DIM < 1024 ? BLOCK_TOPK_OUT_DIM : 1024), 0, stream, args, BLOCK_TOPK_GROUP);
 }
 
 extern "C" {
@@ -544,9 +545,9 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
   const int tile_smem = BLOCK_TOPK_SCORE_WARPS * 4096;
   (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(block_topk_score_kernel),
                              cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);
-  block_topk_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), BLOCK_TOPK_SCORE_WARPS * 32, tile_smem, stream>>>(
+  vx_launch(block_topk_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(BLOCK_TOPK_SCORE_WARPS * 32), tile_smem, stream,
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
-  block_topk_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
+  vx_launch(block_topk_select_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), 0, stream,
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   return block_topk_launched();
 }

@@ -323,6 +323,7 @@ lserve_subpage_quest_index_phases(const vx_paged_kv &kv, const lserve_subpage_qu
     int phase) {
   __shared__ vx_topk_smem topk;
   __shared__ float row[512];
+  vx_pdl_enter();
   const int r = blockIdx.x;
   const int b = r / kv.num_kv_heads, h = r % kv.num_kv_heads;
   const int total = vx_num_pages(kv, b);
@@ -495,9 +496,9 @@ static void lserve_subpage_quest_launch_attention(vx_decode_args args, int max_p
   args.chunk_pages = plan.chunk_pages;
   args.ws_o = reinterpret_cast<float *>(scratch);
   args.ws_lse = reinterpret_cast<float *>(scratch + lserve_subpage_quest_round_up(slots * LSERVE_SUBPAGE_QUEST_OUT_DIM * 4ull));
-  vx_decode_partial_mma_kernel<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_HEAD_DIM, LSERVE_SUBPAGE_QUEST_GROUP><<<(unsigned)(rows * plan.num_chunks), threads, smem, stream>>>(args);
-  if (plan.num_chunks > 1) vx_decode_merge_kernel<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_OUT_DIM>
-      <<<(unsigned)(args.kv.batch * args.num_qo_heads), LSERVE_SUBPAGE_QUEST_OUT_DIM < 1024 ? LSERVE_SUBPAGE_QUEST_OUT_DIM : 1024, 0, stream>>>(args, LSERVE_SUBPAGE_QUEST_GROUP);
+  vx_launch(vx_decode_partial_mma_kernel<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_HEAD_DIM, LSERVE_SUBPAGE_QUEST_GROUP>, dim3((unsigned)(rows * plan.num_chunks)), dim3(threads), smem, stream, args);
+  if (plan.num_chunks > 1) vx_launch(vx_decode_merge_kernel<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),
+      dim3(LSERVE_SUBPAGE_QUEST_OUT_DIM < 1024 ? LSERVE_SUBPAGE_QUEST_OUT_DIM : 1024), 0, stream, args, LSERVE_SUBPAGE_QUEST_GROUP);
 }
 
 extern "C" {
@@ -587,9 +588,9 @@ int lserve_subpage_quest_index(const vx_paged_kv *kv, const void *q, void *const
   per_block = (per_block + step - 1) / step * step;
   if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
-  lserve_subpage_quest_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), VX_TOPK_THREADS, 0, stream>>>(
+  vx_launch(lserve_subpage_quest_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(VX_TOPK_THREADS), 0, stream,
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
-  lserve_subpage_quest_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
+  vx_launch(lserve_subpage_quest_select_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), 0, stream,
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   return lserve_subpage_quest_launched();
 }

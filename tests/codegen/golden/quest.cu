@@ -284,6 +284,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
     int phase) {
   __shared__ vx_topk_smem topk;
   __shared__ float row[512];
+  vx_pdl_enter();
   const int r = blockIdx.x;
   const int b = r / kv.num_kv_heads, h = r % kv.num_kv_heads;
   const int total = vx_num_pages(kv, b);
@@ -541,9 +542,9 @@ static void quest_launch_attention(vx_decode_args args, int max_pages, char *scr
   args.chunk_pages = plan.chunk_pages;
   args.ws_o = reinterpret_cast<float *>(scratch);
   args.ws_lse = reinterpret_cast<float *>(scratch + quest_round_up(slots * QUEST_OUT_DIM * 4ull));
-  vx_decode_partial_mma_kernel<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP><<<(unsigned)(rows * plan.num_chunks), threads, smem, stream>>>(args);
-  if (plan.num_chunks > 1) vx_decode_merge_kernel<quest_kv_t, QUEST_OUT_DIM>
-      <<<(unsigned)(args.kv.batch * args.num_qo_heads), QUEST_OUT_DIM < 1024 ? QUEST_OUT_DIM : 1024, 0, stream>>>(args, QUEST_GROUP);
+  vx_launch(vx_decode_partial_mma_kernel<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>, dim3((unsigned)(rows * plan.num_chunks)), dim3(threads), smem, stream, args);
+  if (plan.num_chunks > 1) vx_launch(vx_decode_merge_kernel<quest_kv_t, QUEST_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),
+      dim3(QUEST_OUT_DIM < 1024 ? QUEST_OUT_DIM : 1024), 0, stream, args, QUEST_GROUP);
 }
 
 extern "C" {
@@ -638,9 +639,9 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
   const int tile_smem = QUEST_SCORE_WARPS * 8192;
   (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(quest_score_kernel),
                              cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);
-  quest_score_kernel<<<dim3((unsigned)rows, (unsigned)blocks), QUEST_SCORE_WARPS * 32, tile_smem, stream>>>(
+  vx_launch(quest_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(QUEST_SCORE_WARPS * 32), tile_smem, stream,
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
-  quest_select_kernel<<<dim3((unsigned)rows, 1), VX_TOPK_THREADS, 0, stream>>>(
+  vx_launch(quest_select_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), 0, stream,
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   return quest_launched();
 }
