@@ -35,7 +35,9 @@ run_stage() { # name command...
   echo "   rc=${RC[$name]} (${SECS[$name]} s)"
 }
 mkdir -p "$OUT"
-{ git rev-parse HEAD 2>/dev/null; date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>&1; } | tee "$OUT/env.txt"
+# VX_COMMIT: the commit under test, when the copy on the GPU machine carries a
+# stale .git (the device tool copies the working tree, not always the history)
+{ echo "${VX_COMMIT:-$(git rev-parse HEAD 2>/dev/null)}"; date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>&1; } | tee "$OUT/env.txt"
 for st in $STAGES; do
   case $st in
     runtime) run_stage runtime bash scripts/gpu_check.sh ${GPU_CHECK_ARGS:-} ;;

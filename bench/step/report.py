@@ -134,6 +134,15 @@ def main(argv):
         d = [ours.get(("dense", "vortexrt", b, c)), peers.get(("peer", "sdpa-dense", b, c)),
              peers.get(("peer", "flex-dense", b, c))]
         print(f"  B={b:<3} ctx={c:<6} " + " | ".join(f"{fmt(r)} {xfloor(r)}" for r in d))
+    gathers = [(algo, b, c, ours.get((algo, "gather", b, c)), ours.get((algo, "attn", b, c)))
+               for algo in algos for b, c in shapes]
+    gathers = [g for g in gathers if g[3] and g[4]]
+    if gathers:
+        print(f"calibration (calib.cuh; empty kernel {step_doc.get('empty_kernel_ms', 0):.4f} ms): the selected K/V "
+              "read with no math (ms, x floor) vs the attention")
+        for algo, b, c, gth, attn in gathers:
+            print(f"  {algo:<10} B={b:<3} ctx={c:<6} gather {fmt(gth)} {xfloor(gth)} | attn {fmt(attn)} {xfloor(attn)}"
+                  f" = {attn['ms'] / gth['ms']:.2f}x gather")
     print("targets (issue 5):")
     for k, v in checks.items():
         state = "no data" if not v else ("ok" if all(v) else f"MISS ({v.count(False)}/{len(v)} shapes)")

@@ -31,6 +31,7 @@
 #include <string>
 
 #include "algos.h"
+#include "calib.cuh"
 #include "step_check.h"
 #include "step_util.h"
 #include "vortexrt.h"
@@ -285,12 +286,22 @@ static bool bench_algo(const opts *o, report *r, sb_timer *t, shape *s, const sb
   /* the step selects what index did: same pages, same output */
   ok = ok && sb_outputs_agree("step vs index + attn", h_out_s, h_out);
 
-  double t_index = 0, t_attn = 0, t_attn_c = 0, t_step = 0;
+  /* calibration: the compact selection's K/V bytes read with no math (calib.cuh) */
+  int gather_blocks = 0, sms = 0;
+  CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&gather_blocks, sb_gather_kernel<HKV, D, PS>, 256, 0));
+  CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  auto e_gather = [&](cudaStream_t st) {
+    sb_gather_kernel<HKV, D, PS><<<gather_blocks * sms, 256, 0, st>>>(
+        (const uint4 *)s->k, (const uint4 *)s->v, s->indptr, s->indices, sel_c, want, rows, t->sink);
+    CK(cudaGetLastError());
+  };
+  double t_index = 0, t_attn = 0, t_attn_c = 0, t_step = 0, t_gather = 0;
   if (ok) {
     t_index = sb_time_op(t, e_index);
     t_attn = sb_time_op(t, e_attn);
     t_attn_c = sb_time_op(t, e_attn_c);
     t_step = sb_time_op(t, e_step);
+    t_gather = sb_time_op(t, e_gather);
     ok = sb_outputs_agree("attn after timing", fetch_out(out, on), h_out) &&
          sb_outputs_agree("attn-compact after timing", fetch_out(out_c, on), h_out_c) &&
          sb_outputs_agree("step after timing", fetch_out(out_s, on), h_out_s);
@@ -305,6 +316,7 @@ static bool bench_algo(const opts *o, report *r, sb_timer *t, shape *s, const sb
     emit(r, a.name, "attn", s->batch, s->ctx, t_attn, sel_kv + (double)rows * want * 4 + 2 * qb, dense_ms, 0);
     emit(r, a.name, "attn-compact", s->batch, s->ctx, t_attn_c, sel_kv + (double)rows * want * 4 + 2 * qb, dense_ms, 0);
     emit(r, a.name, "step", s->batch, s->ctx, t_step, summaries + pt + sel_kv + 2 * qb, dense_ms, 0);
+    emit(r, a.name, "gather", s->batch, s->ctx, t_gather, sel_kv + (double)rows * want * 4 + 2 * qb, 0, 0);
   }
   for (int f = 0; f < a.num_fields; ++f) CK(cudaFree(pools[f]));
   for (void *p : {ws, out, out_c, out_s, (void *)sel, (void *)cnt, (void *)sel_c, (void *)cnt_c}) CK(cudaFree(p));
@@ -381,7 +393,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cannot write %s\n", o.json_path);
     return 2;
   }
-  if (r.json) fprintf(r.json, "{\"device\": \"%s\", \"copy_gbs\": %.1f, \"reps\": %d, \"results\": [", prop.name, r.copy_gbs, o.reps);
+  /* what one more kernel in a graph costs, whatever it does (calib.cuh) */
+  const double empty_ms = sb_time_op(&t, [&](cudaStream_t st) {
+    sb_empty_kernel<<<1, 32, 0, st>>>();
+    CK(cudaGetLastError());
+  });
+  printf("step_bench: an empty kernel timed the same way: %.4f ms\n", empty_ms);
+  if (r.json)
+    fprintf(r.json, "{\"device\": \"%s\", \"copy_gbs\": %.1f, \"empty_kernel_ms\": %.5f, \"reps\": %d, \"results\": [",
+            prop.name, r.copy_gbs, empty_ms, o.reps);
   sb_rng rng = {0x5eed1234ull};
   int failures = 0;
   for (int ctx : o.contexts)

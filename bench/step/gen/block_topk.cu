@@ -390,9 +390,10 @@ VX_PLAN_FN unsigned long long vx_decode_workspace_bytes(long long rows, int grou
  *   order: higher score first, ties -> lower page index, NaN below -inf.
  *
  * Why radix select and not a sort: only the k-th largest key is needed. Each
- * pass histograms one 8-bit digit of a 64-bit key (order-preserving uint32 of
- * the score, then the complemented page index so equal scores order by index)
- * and narrows to the bin that holds the k-th key. Keys are unique, so the
+ * pass histograms one 8-bit digit of a key of up to 64 bits (the bits of the
+ * order-preserving uint32 of the score that vary within the row, then the
+ * complemented page index so equal scores order by index) and narrows to
+ * the bin that holds the k-th key. Keys are unique, so the
  * threshold is exact and the result deterministic (no atomic-arrival order
  * leaks into the output). Scores are re-read from global memory per pass:
  * a row is at most a few hundred KB and stays in L2. */
@@ -406,6 +407,13 @@ VX_PLAN_FN unsigned long long vx_decode_workspace_bytes(long long rows, int grou
 #define VX_TOPK_THREADS 512
 #define VX_TOPK_WARPS (VX_TOPK_THREADS / 32)
 
+/* Rows of up to VX_TOPK_THREADS * VX_TOPK_CACHE pages (128K tokens at page
+ * 16) keep their score keys in registers (index tid + c * THREADS in slot
+ * c), so the radix passes touch global memory once instead of once per
+ * pass: the passes are latency-bound, not bandwidth-bound. Longer rows
+ * re-read from L2. */
+#define VX_TOPK_CACHE 16
+
 /* Double-buffered (index: pass or step parity): a pass writes one copy
  * while the previous pass's readers may still read the other, so a radix
  * pass needs two barriers instead of four and a compaction step one instead
@@ -416,6 +424,8 @@ struct vx_topk_smem {
   unsigned int pick_digit[2];
   unsigned int pick_above[2]; /* keys in bins above the picked one */
   unsigned int pick_count[2]; /* keys in the picked bin */
+  unsigned int vary_and[VX_TOPK_WARPS], vary_or[VX_TOPK_WARPS]; /* per-warp AND / OR of the score keys */
+  unsigned int chunk_counts[VX_TOPK_CACHE * VX_TOPK_WARPS];   /* cached compaction, see vx_topk_row */
 };
 
 /* Monotone map float -> uint32 (larger float, larger uint); every NaN maps
@@ -426,6 +436,8 @@ VX_INLINE unsigned int vx_score_key(float s) {
   return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
+/* Full 64-bit rank key: score key, then the complemented page index (equal
+ * scores: the lower page ranks higher). The generated mass select uses it. */
 VX_INLINE unsigned long long vx_rank_key(float s, int page) {
   return ((unsigned long long)vx_score_key(s) << 32) | (unsigned long long)(~(unsigned int)page);
 }
@@ -468,29 +480,48 @@ __device__ int vx_compact_ascending(int n, Pred keep, int *out, int max_out, vx_
   return written;
 }
 
-/* Rows of up to VX_TOPK_THREADS * VX_TOPK_CACHE pages (128K tokens at page
- * 16) keep their score keys in registers (index tid + c * THREADS in slot
- * c), so the radix passes touch global memory once instead of once per
- * pass: the passes are latency-bound, not bandwidth-bound. Longer rows
- * re-read from L2. */
-#define VX_TOPK_CACHE 16
+/* Order of middle page i: (score part, index part), compared as unsigned
+ * pairs. The score part is the score key shifted left past the `lead` top
+ * bits every middle page shares (scores of a row share sign and exponent),
+ * the index part the complement of i (the lower page ranks higher on equal
+ * scores) shifted left to drop bits that are 1 for every i < n. Both are
+ * top-aligned, so the radix digits are their bytes from the top and the
+ * first one already spreads the pages over many bins. 32-bit halves rather
+ * than one 64-bit key: registers bound this kernel. */
+struct vx_rank_code {
+  int lead;        /* 32: every middle score is equal */
+  int index_shift; /* 32 - bits of n - 1 */
+  VX_INLINE unsigned int score(unsigned int key32) const { return lead < 32 ? key32 << lead : 0u; }
+  VX_INLINE unsigned int index(int i) const { return ~(unsigned int)i << index_shift; }
+};
 
-/* hist[digit] += 1 for every active lane, one shared atomic per distinct
- * digit of the warp: the first passes see few distinct digits (scores of a
- * row share their exponent), and same-address atomics serialize. */
-VX_INLINE void vx_hist_add(unsigned int *hist, bool active, unsigned int digit) {
-  const unsigned int voters = __ballot_sync(0xffffffffu, active);
-  if (!active) return;
-  const unsigned int peers = __match_any_sync(voters, digit);
-  if ((threadIdx.x & 31) == (unsigned int)(__ffs(peers) - 1)) atomicAdd(&hist[digit], (unsigned int)__popc(peers));
-}
+/* Radix state: the digits fixed so far of both parts. A key is still a
+ * candidate iff both masked parts equal the prefixes, and ranks at or above
+ * the k-th iff its masked pair is >= the prefix pair. */
+struct vx_rank_prefix {
+  unsigned int score_mask, score_prefix, index_mask, index_prefix;
+  VX_INLINE bool candidate(unsigned int s, unsigned int x) const {
+    return (s & score_mask) == score_prefix && (x & index_mask) == index_prefix;
+  }
+  VX_INLINE bool at_or_above(unsigned int s, unsigned int x) const {
+    const unsigned int sm = s & score_mask;
+    return sm > score_prefix || (sm == score_prefix && (x & index_mask) >= index_prefix);
+  }
+};
+
+/* Compaction of a cached row in one barrier: chunk c (pages c * THREADS +
+ * tid) of warp w is entry c * WARPS + w of a count table; lane l of every
+ * warp sums entries 8l .. 8l + 7 and a warp scan turns them into each
+ * entry's exclusive prefix, which the owner lane hands out by shuffle. */
+static_assert(VX_TOPK_WARPS % 8 == 0 && VX_TOPK_CACHE * VX_TOPK_WARPS <= 256,
+              "the count table must fit 8 entries per lane, a warp's entries at one offset");
 
 /* Top-k of one row; all VX_TOPK_THREADS threads of the block must call it.
  * scores: the row's n scores (only the middle ones are read). */
 __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int budget, int keep_first,
                                    int keep_last, int *__restrict__ out_pages, int max_out,
                                    int *__restrict__ out_count, vx_topk_smem &sm) {
-  const int tid = threadIdx.x, lane = tid & 31;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   if (n < 0) n = 0;
   const int kf = keep_first < 0 ? 0 : (keep_first < n ? keep_first : n);
   const int kl_max = n - kf;
@@ -508,17 +539,50 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
   }
 
   /* Radix narrowing: after it, middle page i is selected iff
-   * (key(i) & mask) >= prefix, which holds for exactly k pages. */
-  unsigned long long prefix = 0, mask = 0;
+   * at.at_or_above(code.score(key(i)), code.index(i)), which holds for
+   * exactly k pages. */
+  vx_rank_code code = {32, 0};
+  vx_rank_prefix at = {0u, 0u, 0u, 0u};
   if (radix) {
-    int index_bytes = 1;
-    while (index_bytes < 4 && ((unsigned int)(n - 1) >> (8 * index_bytes)) != 0u) ++index_bytes;
-    const int passes = 4 + index_bytes;
-    unsigned int remaining = (unsigned int)k;
+    /* Skip the score bits every middle page shares: typically two passes
+     * then find the k-th key instead of three. */
+    unsigned int all_and = ~0u, all_or = 0u;
+    if (cached) {
+#pragma unroll
+      for (int c = 0; c < VX_TOPK_CACHE; ++c) {
+        const int i = tid + c * VX_TOPK_THREADS;
+        if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
+        if (i >= mid_begin && i < mid_end) {
+          all_and &= key32[c];
+          all_or |= key32[c];
+        }
+      }
+    } else {
+      for (int i = mid_begin + tid; i < mid_end; i += VX_TOPK_THREADS) {
+        const unsigned int u = vx_score_key(scores[i]);
+        all_and &= u;
+        all_or |= u;
+      }
+    }
+    all_and = __reduce_and_sync(0xffffffffu, all_and);
+    all_or = __reduce_or_sync(0xffffffffu, all_or);
+    if (lane == 0) {
+      sm.vary_and[warp] = all_and;
+      sm.vary_or[warp] = all_or;
+    }
     for (int b = tid; b < 256; b += VX_TOPK_THREADS) sm.hist[0][b] = 0u;
     __syncthreads();
+    all_and = __reduce_and_sync(0xffffffffu, lane < VX_TOPK_WARPS ? sm.vary_and[lane] : ~0u);
+    all_or = __reduce_or_sync(0xffffffffu, lane < VX_TOPK_WARPS ? sm.vary_or[lane] : 0u);
+    const unsigned int differ = all_and ^ all_or;
+    code.lead = __clz((int)differ); /* 32 when differ == 0 */
+    const int index_bits = 32 - __clz(n - 1); /* n >= 2 here: k < m <= n */
+    code.index_shift = 32 - index_bits;
+    const int score_passes = (32 - code.lead + 7) / 8, passes = score_passes + (index_bits + 7) / 8;
+    unsigned int remaining = (unsigned int)k;
     for (int pass = 0; pass < passes; ++pass) {
-      const int shift = pass < 4 ? 56 - 8 * pass : 8 * (index_bytes - 1 - (pass - 4));
+      const bool on_score = pass < score_passes;
+      const int shift = 24 - 8 * (on_score ? pass : pass - score_passes);
       const int cur = pass & 1;
       unsigned int *hist = sm.hist[cur];
       /* the next pass's copy: its last readers (warp 0, two passes ago)
@@ -529,14 +593,13 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
         for (int c = 0; c < VX_TOPK_CACHE; ++c) {
           const int i = tid + c * VX_TOPK_THREADS;
           if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
-          const unsigned long long key = ((unsigned long long)key32[c] << 32) | (unsigned long long)(~(unsigned int)i);
-          vx_hist_add(hist, i >= mid_begin && i < mid_end && (key & mask) == prefix, (unsigned int)(key >> shift) & 255u);
+          const unsigned int s = code.score(key32[c]), x = code.index(i);
+          if (i >= mid_begin && i < mid_end && at.candidate(s, x)) atomicAdd(&hist[((on_score ? s : x) >> shift) & 255u], 1u);
         }
       } else {
-        for (int base = mid_begin; base < mid_end; base += VX_TOPK_THREADS) { /* block-uniform trip count */
-          const int i = base + tid;
-          const unsigned long long key = i < mid_end ? vx_rank_key(scores[i], i) : 0ull;
-          vx_hist_add(hist, i < mid_end && (key & mask) == prefix, (unsigned int)(key >> shift) & 255u);
+        for (int i = mid_begin + tid; i < mid_end; i += VX_TOPK_THREADS) {
+          const unsigned int s = code.score(vx_score_key(scores[i])), x = code.index(i);
+          if (at.candidate(s, x)) atomicAdd(&hist[((on_score ? s : x) >> shift) & 255u], 1u);
         }
       }
       __syncthreads();
@@ -568,8 +631,13 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
       /* pick[cur] is rewritten two passes later, after every thread has
        * passed the next pass's first barrier (so has read it here) */
       const unsigned int digit = sm.pick_digit[cur], above = sm.pick_above[cur], count = sm.pick_count[cur];
-      prefix |= (unsigned long long)digit << shift;
-      mask |= 0xffull << shift;
+      if (on_score) {
+        at.score_prefix |= digit << shift;
+        at.score_mask |= 0xffu << shift;
+      } else {
+        at.index_prefix |= digit << shift;
+        at.index_mask |= 0xffu << shift;
+      }
       remaining -= above;
       if (count == remaining) break; /* the whole bin is taken: threshold found */
     }
@@ -577,17 +645,48 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
 
   int count = 0;
   if (cached) {
-    /* warp_counts is free: the radix passes never touch it */
+    /* chunk_counts is free: the radix passes never touch it */
+    const int chunks = (n + VX_TOPK_THREADS - 1) / VX_TOPK_THREADS;
+    /* recomputed in the second loop rather than kept: registers are the
+     * limit of this kernel (two 512-thread blocks per SM) */
+    auto selected = [&](int c) {
+      const int i = tid + c * VX_TOPK_THREADS;
+      if (i >= mid_begin && i < mid_end) return k > 0 && at.at_or_above(code.score(key32[c]), code.index(i));
+      return i < n;
+    };
 #pragma unroll
     for (int c = 0; c < VX_TOPK_CACHE; ++c) {
-      if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
-      const int i = tid + c * VX_TOPK_THREADS;
-      bool sel = i < n && (i < mid_begin || i >= mid_end);
-      if (i >= mid_begin && i < mid_end && k > 0) {
-        const unsigned long long key = ((unsigned long long)key32[c] << 32) | (unsigned long long)(~(unsigned int)i);
-        sel = (key & mask) >= prefix;
-      }
-      count += vx_compact_step(sel, i, count, out_pages, max_out, sm, c & 1);
+      if (c >= chunks) break; /* block-uniform */
+      const unsigned int ballot = __ballot_sync(0xffffffffu, selected(c));
+      if (lane == 0) sm.chunk_counts[c * VX_TOPK_WARPS + warp] = (unsigned int)__popc(ballot);
+    }
+    __syncthreads();
+    const int entries = chunks * VX_TOPK_WARPS, at = warp % 8;
+    unsigned int own = 0, own_before = 0;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int e = lane * 8 + j;
+      const unsigned int v = e < entries ? sm.chunk_counts[e] : 0u;
+      own += v;
+      own_before += j < at ? v : 0u;
+    }
+    unsigned int incl = own;
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+      const unsigned int y = __shfl_up_sync(0xffffffffu, incl, o);
+      if (lane >= o) incl += y;
+    }
+    const unsigned int entry_prefix = incl - own + own_before; /* of entry lane * 8 + warp % 8 */
+    count = (int)__shfl_sync(0xffffffffu, incl, 31);
+    const unsigned int below = (1u << lane) - 1u;
+#pragma unroll
+    for (int c = 0; c < VX_TOPK_CACHE; ++c) {
+      if (c >= chunks) break; /* block-uniform */
+      const unsigned int base = __shfl_sync(0xffffffffu, entry_prefix, (c * VX_TOPK_WARPS + warp) / 8);
+      const bool sel = selected(c);
+      const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
+      const int pos = (int)base + __popc(ballot & below);
+      if (sel && pos < max_out) out_pages[pos] = tid + c * VX_TOPK_THREADS;
     }
     __syncthreads(); /* sm is free again for the caller */
   } else {
@@ -597,7 +696,7 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
         [&](int i) {
           if (i < mid_begin || i >= mid_end) return true;
           if (!take_middle) return false;
-          return (vx_rank_key(scores[i], i) & mask) >= prefix;
+          return at.at_or_above(code.score(vx_score_key(scores[i])), code.index(i));
         },
         out_pages, max_out, sm);
   }
