@@ -302,12 +302,22 @@ static void emit_launchers(vx_cg *cg) {
     if (split) {
       const int iter = vx_cg_index_pages_per_warp(cg); /* pages per warp per iteration */
       if (cg->mma.on) {
-        vx_buf_printf(b, "  /* About two scoring blocks per SM of a 132-SM part (two %d-warp blocks fit\n"
-                         "   * per SM, so one's start overlaps the other's streaming), each a whole\n"
-                         "   * number of block iterations (%d pages = %d warps x %d), at least two;\n"
-                         "   * shapes only, so the launch stays capturable. */\n", VX_CG_MMA_SCORE_WARPS,
-                      VX_CG_MMA_SCORE_WARPS * iter, VX_CG_MMA_SCORE_WARPS, iter);
+        vx_buf_printf(b, "  /* As few scoring blocks as fill one wave (two %d-warp blocks per SM; the\n"
+                         "   * device's capacity from a host-side query, capturable): every extra wave\n"
+                         "   * pays a block start-up (page table -> first tile) across the GPU. Each\n"
+                         "   * block takes a whole number of block iterations (%d pages = %d warps x\n"
+                         "   * %d), at least two, so the next tile always loads under the current one. */\n",
+                      VX_CG_MMA_SCORE_WARPS, VX_CG_MMA_SCORE_WARPS * iter, VX_CG_MMA_SCORE_WARPS, iter);
         vx_buf_printf(b, "  const int step = %s_SCORE_WARPS * %d;\n", u, iter);
+        vx_buf_printf(b, "  const int tile_smem = %s_SCORE_WARPS * %d;\n", u, vx_cg_mma_tile_bytes(cg));
+        vx_buf_printf(b, "  /* Each warp's shared tile exceeds the default 48 KB per block: a host-side\n"
+                         "   * attribute, legal during capture and idempotent. */\n");
+        vx_buf_printf(b, "  (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(%s_score_kernel),\n"
+                         "                             cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);\n", a);
+        vx_buf_printf(b, "  const int capacity = %s_capacity(reinterpret_cast<const void *>(%s_score_kernel), %s_SCORE_WARPS * 32, tile_smem);\n",
+                      a, a, u);
+        vx_buf_printf(b, "  long long blocks = (capacity > 0 ? capacity : 264) / rows;\n");
+        vx_buf_printf(b, "  if (blocks < 1) blocks = 1;\n");
       } else {
         vx_buf_printf(b, "  /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one\n"
                          "   * or two 512-thread blocks per SM at once), each a whole number of block\n"
@@ -315,7 +325,7 @@ static void emit_launchers(vx_cg *cg) {
                          "   * launch stays capturable. */\n", 16 * iter, iter);
         vx_buf_printf(b, "  const int step = VX_TOPK_WARPS * %d;\n", iter);
       }
-      vx_buf_printf(b, "  long long blocks = (%d + rows - 1) / rows;\n", cg->mma.on ? 264 : 1056);
+      if (!cg->mma.on) vx_buf_printf(b, "  long long blocks = (1056 + rows - 1) / rows;\n");
       vx_buf_printf(b, "  int per_block = (int)((max_pages + blocks - 1) / blocks);\n");
       vx_buf_printf(b, "  per_block = (per_block + step - 1) / step * step;\n");
       vx_buf_printf(b, "  if (per_block < 2 * step) per_block = 2 * step;\n");
@@ -329,11 +339,6 @@ static void emit_launchers(vx_cg *cg) {
     vx_buf_printf(b, "  blocks = (max_pages + per_block - 1) / per_block;\n");
     if (split) {
       if (cg->mma.on) {
-        vx_buf_printf(b, "  /* Each warp's shared tile (%d bytes) exceeds the default 48 KB per block: a\n"
-                         "   * host-side attribute, legal during capture and idempotent. */\n", vx_cg_mma_tile_bytes(cg));
-        vx_buf_printf(b, "  const int tile_smem = %s_SCORE_WARPS * %d;\n", u, vx_cg_mma_tile_bytes(cg));
-        vx_buf_printf(b, "  (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(%s_score_kernel),\n"
-                         "                             cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);\n", a);
         vx_buf_printf(b, "  vx_launch(%s_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(%s_SCORE_WARPS * 32), tile_smem, stream,\n", a, u);
       } else {
         vx_buf_printf(b, "  vx_launch(%s_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(VX_TOPK_THREADS), 0, stream,\n", a);

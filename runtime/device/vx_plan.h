@@ -28,10 +28,14 @@
 #define VX_PLAN_MAX_CHUNKS 64
 /* Capacity assumed when the caller does not know the device (132 SMs x 2). */
 #define VX_PLAN_DEFAULT_CAPACITY 264
-/* Waves to aim for at least (tuning builds: -DVX_PLAN_MIN_WAVES=2): more
- * waves overlap one block's start-up with another's streaming. */
+/* Full waves a split must give at least (tuning builds: -DVX_PLAN_MIN_WAVES=1).
+ * 0: a single wave >= 90% full is enough. Measured on the H200 (RESULTS.md
+ * run 23): requiring one full wave split batch 32 (256 rows, 264 slots) in
+ * two chunks and batch 16 in four, and each extra wave costs the whole GPU
+ * a block start-up (selection -> page table -> first tiles) plus the merge
+ * kernel: sparse attention 11-14% slower at batch 16 and 32. */
 #ifndef VX_PLAN_MIN_WAVES
-#define VX_PLAN_MIN_WAVES 1
+#define VX_PLAN_MIN_WAVES 0
 #endif
 
 typedef struct vx_decode_plan {
@@ -53,10 +57,11 @@ VX_PLAN_FN int vx_decode_max_chunks(long long rows, int max_pages) {
 /* rows = batch * kv_heads (or batch for MLA); max_pages = an upper bound of
  * the pages any row attends (selected pages for sparse decode); capacity =
  * blocks the device runs at once (SMs x resident blocks per SM; <= 0 for
- * the default). Picks the fewest chunks that give at least
- * VX_PLAN_MIN_WAVES full waves of blocks and a last wave >= 90% full, so
- * every SM streams and equal-length rows finish together; if none does, the
- * best-filled split among those allowed. */
+ * the default). Picks the fewest chunks whose last wave of blocks is >= 90%
+ * full (and that give at least VX_PLAN_MIN_WAVES full waves), so every SM
+ * streams, equal-length rows finish together and no more block start-ups
+ * and merges are paid than needed; if none does, the best-filled split
+ * among those allowed. */
 VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages, int capacity) {
   vx_decode_plan p;
   int c, best = 1, maxc;
@@ -79,8 +84,10 @@ VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages, int
       best_den = slots;
     }
   }
-  p.num_chunks = best;
   p.chunk_pages = (max_pages + best - 1) / best;
+  /* ceil(max_pages / best) pages per chunk can leave the last of `best`
+   * chunks empty (128 pages in 17 chunks of 8): drop it */
+  p.num_chunks = (max_pages + p.chunk_pages - 1) / p.chunk_pages;
   return p;
 }
 

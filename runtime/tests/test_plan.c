@@ -34,15 +34,21 @@ static void test_invariants(void **state) {
       }
 }
 
-/* Equal rows: the chosen split gives at least VX_PLAN_MIN_WAVES (1) full
- * waves and fills its last wave to >= 90% when an allowed split can
- * (H200: 132 SMs x 2 blocks of the MMA kernel = 264 slots). */
+/* Equal rows: the chosen split is the fewest chunks whose last wave is
+ * >= 90% full (VX_PLAN_MIN_WAVES 0) when an allowed split can (H200: 132
+ * SMs x 2 blocks of the MMA kernel = 264 slots). Expected values by hand. */
 static void test_wave_fill(void **state) {
   (void)state;
   const int cap = 264;
   vx_decode_plan p = vx_make_decode_plan(128, 128, cap); /* batch 16 x 8 kv heads, 128 pages */
-  assert_int_equal(p.num_chunks, 4);                      /* 512 of 528 slots; 2 chunks = 256 < one wave */
-  assert_int_equal(p.chunk_pages, 32);
+  assert_int_equal(p.num_chunks, 2);                      /* 256 of 264 slots; 1 chunk = 128 (48%) */
+  assert_int_equal(p.chunk_pages, 64);
+  p = vx_make_decode_plan(256, 2048, cap); /* batch 32: 256 of 264 slots in one chunk, no merge */
+  assert_int_equal(p.num_chunks, 1);
+  assert_int_equal(p.chunk_pages, 2048);
+  p = vx_make_decode_plan(128, 131, cap); /* 131 pages: 2 chunks of 66 */
+  assert_int_equal(p.num_chunks, 2);
+  assert_int_equal(p.chunk_pages, 66);
   p = vx_make_decode_plan(512, 8192, cap); /* batch 64, 128K tokens: 512 blocks = 1.94 waves */
   assert_int_equal(p.num_chunks, 1);
   p = vx_make_decode_plan(8, 1000, cap); /* few rows, long: split wide */

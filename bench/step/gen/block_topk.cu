@@ -308,10 +308,14 @@ VX_INLINE long long vx_kv_offset(const vx_paged_kv &kv, int page, int token, int
 #define VX_PLAN_MAX_CHUNKS 64
 /* Capacity assumed when the caller does not know the device (132 SMs x 2). */
 #define VX_PLAN_DEFAULT_CAPACITY 264
-/* Waves to aim for at least (tuning builds: -DVX_PLAN_MIN_WAVES=2): more
- * waves overlap one block's start-up with another's streaming. */
+/* Full waves a split must give at least (tuning builds: -DVX_PLAN_MIN_WAVES=1).
+ * 0: a single wave >= 90% full is enough. Measured on the H200 (RESULTS.md
+ * run 23): requiring one full wave split batch 32 (256 rows, 264 slots) in
+ * two chunks and batch 16 in four, and each extra wave costs the whole GPU
+ * a block start-up (selection -> page table -> first tiles) plus the merge
+ * kernel: sparse attention 11-14% slower at batch 16 and 32. */
 #ifndef VX_PLAN_MIN_WAVES
-#define VX_PLAN_MIN_WAVES 1
+#define VX_PLAN_MIN_WAVES 0
 #endif
 
 typedef struct vx_decode_plan {
@@ -333,10 +337,11 @@ VX_PLAN_FN int vx_decode_max_chunks(long long rows, int max_pages) {
 /* rows = batch * kv_heads (or batch for MLA); max_pages = an upper bound of
  * the pages any row attends (selected pages for sparse decode); capacity =
  * blocks the device runs at once (SMs x resident blocks per SM; <= 0 for
- * the default). Picks the fewest chunks that give at least
- * VX_PLAN_MIN_WAVES full waves of blocks and a last wave >= 90% full, so
- * every SM streams and equal-length rows finish together; if none does, the
- * best-filled split among those allowed. */
+ * the default). Picks the fewest chunks whose last wave of blocks is >= 90%
+ * full (and that give at least VX_PLAN_MIN_WAVES full waves), so every SM
+ * streams, equal-length rows finish together and no more block start-ups
+ * and merges are paid than needed; if none does, the best-filled split
+ * among those allowed. */
 VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages, int capacity) {
   vx_decode_plan p;
   int c, best = 1, maxc;
@@ -359,8 +364,10 @@ VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages, int
       best_den = slots;
     }
   }
-  p.num_chunks = best;
   p.chunk_pages = (max_pages + best - 1) / best;
+  /* ceil(max_pages / best) pages per chunk can leave the last of `best`
+   * chunks empty (128 pages in 17 chunks of 8): drop it */
+  p.num_chunks = (max_pages + p.chunk_pages - 1) / p.chunk_pages;
   return p;
 }
 
@@ -1647,21 +1654,24 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
     return BLOCK_TOPK_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const block_topk_kv_t *query = static_cast<const block_topk_kv_t *>(q);
-  /* About two scoring blocks per SM of a 132-SM part (two 8-warp blocks fit
-   * per SM, so one's start overlaps the other's streaming), each a whole
-   * number of block iterations (128 pages = 8 warps x 16), at least two;
-   * shapes only, so the launch stays capturable. */
+  /* As few scoring blocks as fill one wave (two 8-warp blocks per SM; the
+   * device's capacity from a host-side query, capturable): every extra wave
+   * pays a block start-up (page table -> first tile) across the GPU. Each
+   * block takes a whole number of block iterations (128 pages = 8 warps x
+   * 16), at least two, so the next tile always loads under the current one. */
   const int step = BLOCK_TOPK_SCORE_WARPS * 16;
-  long long blocks = (264 + rows - 1) / rows;
+  const int tile_smem = BLOCK_TOPK_SCORE_WARPS * 4096;
+  /* Each warp's shared tile exceeds the default 48 KB per block: a host-side
+   * attribute, legal during capture and idempotent. */
+  (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(block_topk_score_kernel),
+                             cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);
+  const int capacity = block_topk_capacity(reinterpret_cast<const void *>(block_topk_score_kernel), BLOCK_TOPK_SCORE_WARPS * 32, tile_smem);
+  long long blocks = (capacity > 0 ? capacity : 264) / rows;
+  if (blocks < 1) blocks = 1;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
   per_block = (per_block + step - 1) / step * step;
   if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
-  /* Each warp's shared tile (4096 bytes) exceeds the default 48 KB per block: a
-   * host-side attribute, legal during capture and idempotent. */
-  const int tile_smem = BLOCK_TOPK_SCORE_WARPS * 4096;
-  (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(block_topk_score_kernel),
-                             cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);
   vx_launch(block_topk_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(BLOCK_TOPK_SCORE_WARPS * 32), tile_smem, stream,
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   vx_launch(block_topk_select_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), 0, stream,

@@ -624,21 +624,24 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
     return QUEST_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const quest_kv_t *query = static_cast<const quest_kv_t *>(q);
-  /* About two scoring blocks per SM of a 132-SM part (two 8-warp blocks fit
-   * per SM, so one's start overlaps the other's streaming), each a whole
-   * number of block iterations (128 pages = 8 warps x 16), at least two;
-   * shapes only, so the launch stays capturable. */
+  /* As few scoring blocks as fill one wave (two 8-warp blocks per SM; the
+   * device's capacity from a host-side query, capturable): every extra wave
+   * pays a block start-up (page table -> first tile) across the GPU. Each
+   * block takes a whole number of block iterations (128 pages = 8 warps x
+   * 16), at least two, so the next tile always loads under the current one. */
   const int step = QUEST_SCORE_WARPS * 16;
-  long long blocks = (264 + rows - 1) / rows;
+  const int tile_smem = QUEST_SCORE_WARPS * 8192;
+  /* Each warp's shared tile exceeds the default 48 KB per block: a host-side
+   * attribute, legal during capture and idempotent. */
+  (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(quest_score_kernel),
+                             cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);
+  const int capacity = quest_capacity(reinterpret_cast<const void *>(quest_score_kernel), QUEST_SCORE_WARPS * 32, tile_smem);
+  long long blocks = (capacity > 0 ? capacity : 264) / rows;
+  if (blocks < 1) blocks = 1;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
   per_block = (per_block + step - 1) / step * step;
   if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
-  /* Each warp's shared tile (8192 bytes) exceeds the default 48 KB per block: a
-   * host-side attribute, legal during capture and idempotent. */
-  const int tile_smem = QUEST_SCORE_WARPS * 8192;
-  (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(quest_score_kernel),
-                             cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);
   vx_launch(quest_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(QUEST_SCORE_WARPS * 32), tile_smem, stream,
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   vx_launch(quest_select_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), 0, stream,
