@@ -34,7 +34,7 @@ stage() { # name command...: runs one stage, logs to $OUT/name.log, records rc
   echo "   $name: rc=${RC[$name]} ($(( $(date +%s) - s )) s, log $OUT/$name.log)"
   [ "${RC[$name]}" = 0 ] || tail -15 "$OUT/$name.log"
 }
-{ git rev-parse HEAD 2>/dev/null; date -u; nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format=csv 2>&1; cat bench/step/gen/PROVENANCE 2>/dev/null; } > "$OUT/env.txt"
+{ echo "${VX_COMMIT:-$(git rev-parse HEAD 2>/dev/null)}"; date -u; nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format=csv 2>&1; cat bench/step/gen/PROVENANCE 2>/dev/null; } > "$OUT/env.txt"
 
 stage build bash bench/step/build.sh "$B"
 if [ "${RC[build]}" = 0 ]; then
