@@ -9,18 +9,6 @@ void vx_cg_emit_attention(vx_cg *cg) {
   const char *a = cg->alg, *u = cg->upper;
   const vx_geometry *g = &cg->m->geo;
   const bool mla = g->kv == VX_KV_MLA;
-  vx_buf_line(b, "/* Blocks of `kernel` the current device runs at once (0: unknown, the plan");
-  vx_buf_line(b, " * then assumes an H100/H200). Host-side queries only: capturable. */");
-  vx_buf_line(b, "static int %s_capacity(const void *kernel, int threads, int smem) {", a);
-  vx_buf_line(b, "  int dev = 0, sms = 0, per_sm = 0;");
-  vx_buf_line(b, "  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||");
-  vx_buf_line(b, "      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, (size_t)smem) != cudaSuccess) {");
-  vx_buf_line(b, "    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */");
-  vx_buf_line(b, "    return 0;");
-  vx_buf_line(b, "  }");
-  vx_buf_line(b, "  return sms * per_sm;");
-  vx_buf_line(b, "}");
-  vx_buf_blank(b);
   vx_buf_line(b, "/* Exact softmax attention over the selected pages: split-KV flash decoding");
   vx_buf_line(b, " * (%s), then the", mla ? "vx_mla_decode_partial_mma_kernel: tensor cores, <= 32 heads of a request per block"
                                           : "vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block");
@@ -38,20 +26,15 @@ void vx_cg_emit_attention(vx_cg *cg) {
     vx_buf_line(b, "  /* The latent ring exceeds the default 48 KB of dynamic shared memory: a host-side");
     vx_buf_line(b, "   * attribute, legal during capture and idempotent. If it fails, the launch fails. */");
     vx_buf_line(b, "  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);");
+    vx_buf_line(b, "  const vx_decode_plan plan = vx_make_decode_plan(rows * head_groups, max_pages, vx_capacity(kernel, threads, smem));");
   } else {
     vx_buf_line(b, "  const long long rows = (long long)args.kv.batch * args.kv.num_kv_heads;");
-    vx_buf_line(b, "  const int threads = VX_DECODE_THREADS;");
-    vx_buf_line(b, "  constexpr int smem = vx_decode_mma_smem_bytes<%s_HEAD_DIM>();", u);
-    vx_buf_line(b, "  const void *kernel = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<%s_kv_t, %s_HEAD_DIM, %s_GROUP>);",
-                a, u, u);
-    vx_buf_line(b, "  /* The K/V ring exceeds the default 48 KB of dynamic shared memory. A host-side");
-    vx_buf_line(b, "   * attribute, legal during capture and idempotent: set on every launch rather");
-    vx_buf_line(b, "   * than keeping once-only global state. If it fails, the launch fails. */");
-    vx_buf_line(b, "  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);");
+    vx_buf_line(b, "  /* Block width (4 warps, two blocks per SM, or 8, one) and split plan by the");
+    vx_buf_line(b, "   * runtime's rule (vx_decode_mma_choose, which also sets the kernels' shared");
+    vx_buf_line(b, "   * memory attribute: host-side, legal during capture; if it fails, the launch fails). */");
+    vx_buf_line(b, "  const vx_decode_mma_choice choice = vx_decode_mma_choose<%s_kv_t, %s_HEAD_DIM, %s_GROUP>(rows, max_pages);", a, u, u);
+    vx_buf_line(b, "  const vx_decode_plan plan = choice.plan;");
   }
-  /* MLA plans over (request, head group) rows: the blocks the launch really has */
-  vx_buf_line(b, "  const vx_decode_plan plan = vx_make_decode_plan(%s, max_pages, %s_capacity(kernel, threads, smem));",
-              mla ? "rows * head_groups" : "rows", a);
   vx_buf_line(b, "  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * %s_GROUP;", u);
   vx_buf_line(b, "  args.num_chunks = plan.num_chunks;");
   vx_buf_line(b, "  args.chunk_pages = plan.chunk_pages;");
@@ -61,8 +44,7 @@ void vx_cg_emit_attention(vx_cg *cg) {
     vx_buf_line(b, "  vx_launch(vx_mla_decode_partial_mma_kernel<%s_kv_t, %s_GROUP, %d, %d>, dim3((unsigned)(rows * plan.num_chunks * head_groups)), dim3(threads), smem, stream, args);",
                 a, u, g->mla_latent, g->mla_rope);
   else
-    vx_buf_line(b, "  vx_launch(vx_decode_partial_mma_kernel<%s_kv_t, %s_HEAD_DIM, %s_GROUP>, dim3((unsigned)(rows * plan.num_chunks)), dim3(threads), smem, stream, args);",
-                a, u, u);
+    vx_buf_line(b, "  vx_decode_mma_launch<%s_kv_t, %s_HEAD_DIM, %s_GROUP>(args, choice.warps, rows, stream);", a, u, u);
   /* GQA with one chunk per row: the partial kernel wrote the output itself */
   const char *merge_guard = mla ? "" : "if (plan.num_chunks > 1) ";
   vx_buf_line(b, "  %svx_launch(vx_decode_merge_kernel<%s_kv_t, %s_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),",

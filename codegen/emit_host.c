@@ -314,8 +314,8 @@ static void emit_launchers(vx_cg *cg) {
                          "   * attribute, legal during capture and idempotent. */\n");
         vx_buf_printf(b, "  (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(%s_score_kernel),\n"
                          "                             cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);\n", a);
-        vx_buf_printf(b, "  const int capacity = %s_capacity(reinterpret_cast<const void *>(%s_score_kernel), %s_SCORE_WARPS * 32, tile_smem);\n",
-                      a, a, u);
+        vx_buf_printf(b, "  const int capacity = vx_capacity(reinterpret_cast<const void *>(%s_score_kernel), %s_SCORE_WARPS * 32, tile_smem);\n",
+                      a, u);
         vx_buf_printf(b, "  long long blocks = (capacity > 0 ? capacity : 264) / rows;\n");
         vx_buf_printf(b, "  if (blocks < 1) blocks = 1;\n");
       } else {

@@ -110,6 +110,19 @@ VX_INLINE void vx_pdl_enter() {
 #ifndef VX_PDL
 #define VX_PDL 1
 #endif
+/* Blocks of `kernel` the current device runs at once (SMs x resident blocks
+ * per SM); 0 if unknown, which the decode plan reads as an H100/H200.
+ * Host-side queries only: legal during stream capture. */
+static inline int vx_capacity(const void *kernel, int threads, int smem) {
+  int dev = 0, sms = 0, per_sm = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, (size_t)smem) != cudaSuccess) {
+    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
+    return 0;
+  }
+  return sms * per_sm;
+}
+
 /* Launches kernel (which must start with vx_pdl_enter()) with programmatic
  * stream serialization where the device has it (compute capability >= 9),
  * a plain launch elsewhere. The attribute is legal during stream capture:

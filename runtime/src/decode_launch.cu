@@ -102,23 +102,9 @@ static vxrt_status prepare(const vxrt_paged_kv *kv, const void *q, void *out, lo
   return VXRT_SUCCESS;
 }
 
-/* Blocks of `kernel` the current device runs at once; 0 if unknown (the
- * plan then assumes an H100/H200). Host-side queries only: capturable. */
-static int device_capacity(const void *kernel, int threads, int smem) {
-  int dev = 0, sms = 0, per_sm = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
-      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, (size_t)smem) != cudaSuccess) {
-    cudaGetLastError(); /* a failed query must not look like a failed launch */
-    return 0;
-  }
-  return sms * per_sm;
-}
-
-/* plan_rows: the blocks of one chunk (what fills the device); partials:
- * the (row, head) partial results one chunk writes (what sizes ws_o). */
-static void apply_plan(vx_decode_args *a, long long plan_rows, long long partials, int out_dim, int max_pages,
-                       int capacity) {
-  const vx_decode_plan p = vx_make_decode_plan(plan_rows, max_pages, capacity);
+/* partials: the (row, head) partial results one chunk writes (what sizes
+ * ws_o). */
+static void apply_plan(vx_decode_args *a, vx_decode_plan p, long long partials, int out_dim) {
   const unsigned long long slots = (unsigned long long)partials * p.num_chunks;
   a->num_chunks = p.num_chunks;
   a->chunk_pages = p.chunk_pages;
@@ -129,14 +115,11 @@ static void apply_plan(vx_decode_args *a, long long plan_rows, long long partial
  * vx_decode_partial_kernel (vx_decode_simt.cuh) is the portable reference. */
 template <typename T, int D, int G> static void launch_gqa(vx_decode_args a, int max_pages, cudaStream_t s) {
   const long long rows = (long long)a.kv.batch * a.kv.num_kv_heads;
-  constexpr int smem = vx_decode_mma_smem_bytes<D>();
-  const void *kernel = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<T, D, G>);
-  /* Host-side attribute, not a stream operation: legal during capture,
-   * idempotent and cheap, so no once-only global state is needed. If it
-   * fails, the launch below fails and launch_status reports it. */
-  cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  apply_plan(&a, rows, rows * G, D, max_pages, device_capacity(kernel, VX_DECODE_THREADS, smem));
-  vx_launch(vx_decode_partial_mma_kernel<T, D, G>, dim3((unsigned)(rows * a.num_chunks)), dim3(VX_DECODE_THREADS), smem, s, a);
+  /* block width and plan (vx_decode_mma.cuh); a failed attribute or query
+   * makes the launch fail, which launch_status reports */
+  const vx_decode_mma_choice c = vx_decode_mma_choose<T, D, G>(rows, max_pages);
+  apply_plan(&a, c.plan, rows * G, D);
+  vx_decode_mma_launch<T, D, G>(a, c.warps, rows, s);
   /* one chunk per row: the partial kernel wrote the output itself */
   if (a.num_chunks > 1) vx_launch(vx_decode_merge_kernel<T, D>, dim3((unsigned)(a.kv.batch * a.num_qo_heads)), dim3(D), 0, s, a, G);
 }
@@ -212,7 +195,8 @@ extern "C" vxrt_status vxrt_sparse_decode(const vxrt_paged_kv *kv, const void *q
 template <typename T, int H> static void launch_mla(vx_decode_args a, int max_pages, cudaStream_t s) {
 #ifdef VX_MLA_SIMT
   const void *kernel = reinterpret_cast<const void *>(vx_mla_decode_partial_kernel<T, H, 512, 64>);
-  apply_plan(&a, a.kv.batch, (long long)a.kv.batch * H, 512, max_pages, device_capacity(kernel, H * VX_MLA_TILE, 0));
+  apply_plan(&a, vx_make_decode_plan(a.kv.batch, max_pages, vx_capacity(kernel, H * VX_MLA_TILE, 0)), (long long)a.kv.batch * H,
+             512);
   vx_launch(vx_mla_decode_partial_kernel<T, H, 512, 64>, dim3((unsigned)((long long)a.kv.batch * a.num_chunks)), dim3(H * VX_MLA_TILE), 0, s, a);
 #else
   constexpr int smem = vx_mla_smem_bytes<H, 512, 64>();
@@ -221,8 +205,8 @@ template <typename T, int H> static void launch_mla(vx_decode_args a, int max_pa
   cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   /* Plan over (request, head group) rows so the blocks fill the device;
    * the chunk count stays within what the workspace was sized for. */
-  apply_plan(&a, (long long)a.kv.batch * hg, (long long)a.kv.batch * H, 512, max_pages,
-             device_capacity(kernel, VX_MLA_THREADS, smem));
+  apply_plan(&a, vx_make_decode_plan((long long)a.kv.batch * hg, max_pages, vx_capacity(kernel, VX_MLA_THREADS, smem)),
+             (long long)a.kv.batch * H, 512);
   vx_launch(vx_mla_decode_partial_mma_kernel<T, H, 512, 64>, dim3((unsigned)((long long)a.kv.batch * a.num_chunks * hg)),
             dim3(VX_MLA_THREADS), smem, s, a);
 #endif

@@ -119,6 +119,19 @@ VX_INLINE void vx_pdl_enter() {
 #ifndef VX_PDL
 #define VX_PDL 1
 #endif
+/* Blocks of `kernel` the current device runs at once (SMs x resident blocks
+ * per SM); 0 if unknown, which the decode plan reads as an H100/H200.
+ * Host-side queries only: legal during stream capture. */
+static inline int vx_capacity(const void *kernel, int threads, int smem) {
+  int dev = 0, sms = 0, per_sm = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, (size_t)smem) != cudaSuccess) {
+    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
+    return 0;
+  }
+  return sms * per_sm;
+}
+
 /* Launches kernel (which must start with vx_pdl_enter()) with programmatic
  * stream serialization where the device has it (compute capability >= 9),
  * a plain launch elsewhere. The attribute is legal during stream capture:
@@ -895,11 +908,11 @@ static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
 /* vx_mma_op, vx_ldmatrix_x4(_trans): vx_common.cuh (shared with vx_mla.cuh and
  * the generated index kernels). */
 
-template <int HEAD_DIM> struct vx_mma_shape {
+template <int HEAD_DIM, int WARPS> struct vx_mma_shape {
   static constexpr int CHUNKS = HEAD_DIM / 8;                        /* 16-byte chunks per row */
   static constexpr int TILE_ELEMS = VX_MMA_TOKENS * HEAD_DIM;        /* one K or V tile */
   static constexpr int WARP_RING_ELEMS = VX_MMA_STAGES * 2 * TILE_ELEMS;
-  static constexpr int SMEM_BYTES = VX_DECODE_WARPS * WARP_RING_ELEMS * 2;
+  static constexpr int SMEM_BYTES = WARPS * WARP_RING_ELEMS * 2;
   static_assert(HEAD_DIM == 64 || HEAD_DIM == 128, "mma decode supports head_dim 64 and 128");
   static_assert(CHUNKS >= 8 && 32 % CHUNKS == 0, "swizzle needs >= 8 chunks per row");
 };
@@ -907,21 +920,27 @@ template <int HEAD_DIM> struct vx_mma_shape {
 /* Element offset of 16-byte chunk c of row r inside a swizzled tile. */
 template <int HEAD_DIM> VX_INLINE int vx_swz(int r, int c) { return r * HEAD_DIM + ((c ^ (r & 7)) << 3); }
 
-template <int HEAD_DIM> VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
-  return vx_mma_shape<HEAD_DIM>::SMEM_BYTES;
+template <int HEAD_DIM, int WARPS = VX_DECODE_WARPS> VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
+  return vx_mma_shape<HEAD_DIM, WARPS>::SMEM_BYTES;
 }
 
-template <typename T, int HEAD_DIM, int GROUP>
-static __global__ void __launch_bounds__(VX_DECODE_THREADS, 2) vx_decode_partial_mma_kernel(vx_decode_args a) {
-  typedef vx_mma_shape<HEAD_DIM> S;
+/* Wide blocks: 8 warps, one block per SM, for batches whose rows would
+ * otherwise be split (see vx_decode_mma_choose). */
+#define VX_DECODE_WIDE_WARPS 8
+
+template <typename T, int HEAD_DIM, int GROUP, int WARPS = VX_DECODE_WARPS>
+static __global__ void __launch_bounds__(WARPS * 32, 8 / WARPS) vx_decode_partial_mma_kernel(vx_decode_args a) {
+  typedef vx_mma_shape<HEAD_DIM, WARPS> S;
+  constexpr int THREADS = WARPS * 32; /* one page of a batch resolved per thread */
+  static_assert(WARPS == 4 || WARPS == 8, "4 warps (two blocks per SM) or 8 (one)");
   typedef vx_mma_op<T> MMA;
   static_assert(GROUP >= 1 && GROUP <= 8, "group must fit the 8 useful rows of an m16 tile");
   constexpr int KSTEPS = HEAD_DIM / 16, NTILES = HEAD_DIM / 8;
 
-  __shared__ float red_m[VX_DECODE_WARPS][GROUP];
-  __shared__ float red_l[VX_DECODE_WARPS][GROUP];
-  __shared__ int page_s[VX_PAGE_BATCH];
-  __shared__ int valid_s[VX_PAGE_BATCH];
+  __shared__ float red_m[WARPS][GROUP];
+  __shared__ float red_l[WARPS][GROUP];
+  __shared__ int page_s[THREADS];
+  __shared__ int valid_s[THREADS];
   extern __shared__ __align__(16) unsigned char vx_mma_smem[];
   vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
 
@@ -943,7 +962,7 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, 2) vx_decode_partial
                          : nullptr;
   if (begin >= end) {
     if (out_row) /* a row with no tokens attends to nothing: zeros, as the merge writes */
-      for (int i = tid; i < GROUP * HEAD_DIM; i += VX_DECODE_THREADS) out_row[i] = vx_elem<T>::from_float(0.f);
+      for (int i = tid; i < GROUP * HEAD_DIM; i += THREADS) out_row[i] = vx_elem<T>::from_float(0.f);
     return;
   }
 
@@ -1048,20 +1067,20 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, 2) vx_decode_partial
   int my_phys = 0, my_valid = 0;
   if (begin + tid < end) vx_resolve_page(a, row, b, n_req, begin + tid, &my_phys, &my_valid);
 
-  for (int batch0 = begin; batch0 < end; batch0 += VX_PAGE_BATCH) {
-    const int npg = end - batch0 < VX_PAGE_BATCH ? end - batch0 : VX_PAGE_BATCH;
+  for (int batch0 = begin; batch0 < end; batch0 += THREADS) {
+    const int npg = end - batch0 < THREADS ? end - batch0 : THREADS;
     __syncthreads();
     page_s[tid] = my_phys;
     valid_s[tid] = my_valid;
     __syncthreads();
-    if (batch0 + VX_PAGE_BATCH + tid < end)
-      vx_resolve_page(a, row, b, n_req, batch0 + VX_PAGE_BATCH + tid, &my_phys, &my_valid);
+    if (batch0 + THREADS + tid < end)
+      vx_resolve_page(a, row, b, n_req, batch0 + THREADS + tid, &my_phys, &my_valid);
 
     const int iters = npg * ps / VX_MMA_TOKENS;
-    const int mine = warp < iters ? (iters - 1 - warp) / VX_DECODE_WARPS + 1 : 0;
+    const int mine = warp < iters ? (iters - 1 - warp) / WARPS + 1 : 0;
 #pragma unroll
     for (int k = 0; k < VX_MMA_STAGES - 1; ++k) {
-      if (k < mine) issue(warp + k * VX_DECODE_WARPS, k);
+      if (k < mine) issue(warp + k * WARPS, k);
       vx_cp_async_commit();
     }
     /* Tile k + STAGES - 1 is requested before tile k is multiplied: its
@@ -1069,11 +1088,11 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, 2) vx_decode_partial
      * stay in flight through the math instead of STAGES - 2. */
     for (int k = 0; k < mine; ++k) {
       const int next = k + VX_MMA_STAGES - 1;
-      if (next < mine) issue(warp + next * VX_DECODE_WARPS, next % VX_MMA_STAGES);
+      if (next < mine) issue(warp + next * WARPS, next % VX_MMA_STAGES);
       vx_cp_async_commit();
       vx_cp_async_wait<VX_MMA_STAGES - 1>(); /* tile k has landed */
       __syncwarp(); /* tiles are shared by the warp's lanes: see their copies */
-      consume(warp + k * VX_DECODE_WARPS, k % VX_MMA_STAGES);
+      consume(warp + k * WARPS, k % VX_MMA_STAGES);
       __syncwarp(); /* every lane is done with this stage before it is refilled */
     }
     vx_cp_async_wait<0>();
@@ -1101,15 +1120,15 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, 2) vx_decode_partial
   constexpr int RED_STRIDE = S::WARP_RING_ELEMS / 2; /* floats per warp ring */
   float *ws_o = a.ws_o + ((long long)row * a.num_chunks + chunk) * GROUP * HEAD_DIM;
   float *ws_lse = a.ws_lse + ((long long)row * a.num_chunks + chunk) * GROUP;
-  for (int i = tid; i < GROUP * HEAD_DIM; i += VX_DECODE_THREADS) {
+  for (int i = tid; i < GROUP * HEAD_DIM; i += THREADS) {
     const int gg = i / HEAD_DIM, d = i % HEAD_DIM;
     float mx = VX_NEG_INF;
 #pragma unroll
-    for (int w = 0; w < VX_DECODE_WARPS; ++w) mx = fmaxf(mx, red_m[w][gg]);
+    for (int w = 0; w < WARPS; ++w) mx = fmaxf(mx, red_m[w][gg]);
     float acc = 0.f, l = 0.f;
     if (mx != VX_NEG_INF) {
 #pragma unroll
-      for (int w = 0; w < VX_DECODE_WARPS; ++w) {
+      for (int w = 0; w < WARPS; ++w) {
         if (red_m[w][gg] == VX_NEG_INF) continue;
         const float f = exp2f(red_m[w][gg] - mx);
         acc += all_red[w * RED_STRIDE + gg * HEAD_DIM + d] * f;
@@ -1125,6 +1144,58 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, 2) vx_decode_partial
     if (d == 0) ws_lse[gg] = l > 0.f ? mx + log2f(l) : VX_NEG_INF;
   }
 }
+
+#ifndef __CUDACC_RTC__
+/* Tuning builds: -DVX_DECODE_WIDE=0 never launches wide blocks. */
+#ifndef VX_DECODE_WIDE
+#define VX_DECODE_WIDE 1
+#endif
+
+/* Block width and split plan of one GQA decode launch. */
+struct vx_decode_mma_choice {
+  vx_decode_plan plan;
+  int warps; /* VX_DECODE_WARPS or VX_DECODE_WIDE_WARPS */
+};
+
+/* 4-warp blocks, two per SM, unless 8-warp blocks (one per SM, the same
+ * warps and bytes in flight per SM) need fewer chunks per row: a batch of
+ * 16 (128 rows on 132 SMs) then runs one chunk per row, one wave, no merge,
+ * where 4-warp blocks need two chunks and the merge kernel. Sets the
+ * kernels' shared-memory attribute (host-side, capturable, idempotent). */
+template <typename T, int HEAD_DIM, int GROUP>
+static inline vx_decode_mma_choice vx_decode_mma_choose(long long rows, int max_pages) {
+  constexpr int narrow_smem = vx_decode_mma_smem_bytes<HEAD_DIM, VX_DECODE_WARPS>();
+  constexpr int wide_smem = vx_decode_mma_smem_bytes<HEAD_DIM, VX_DECODE_WIDE_WARPS>();
+  const void *narrow = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, VX_DECODE_WARPS>);
+  const void *wide = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, VX_DECODE_WIDE_WARPS>);
+  /* If setting the attribute fails, the launch fails and reports it. */
+  (void)cudaFuncSetAttribute(narrow, cudaFuncAttributeMaxDynamicSharedMemorySize, narrow_smem);
+  vx_decode_mma_choice c = {vx_make_decode_plan(rows, max_pages, vx_capacity(narrow, VX_DECODE_THREADS, narrow_smem)),
+                            VX_DECODE_WARPS};
+  if (VX_DECODE_WIDE && c.plan.num_chunks > 1) {
+    (void)cudaFuncSetAttribute(wide, cudaFuncAttributeMaxDynamicSharedMemorySize, wide_smem);
+    const int capacity = vx_capacity(wide, VX_DECODE_WIDE_WARPS * 32, wide_smem);
+    const vx_decode_plan p = vx_make_decode_plan(rows, max_pages, capacity);
+    if (capacity > 0 && p.num_chunks < c.plan.num_chunks) {
+      c.plan = p;
+      c.warps = VX_DECODE_WIDE_WARPS;
+    }
+  }
+  return c;
+}
+
+/* The partial kernel of a choice (a.num_chunks set from its plan). */
+template <typename T, int HEAD_DIM, int GROUP>
+static inline void vx_decode_mma_launch(const vx_decode_args &a, int warps, long long rows, cudaStream_t s) {
+  const dim3 grid((unsigned)(rows * a.num_chunks));
+  if (warps == VX_DECODE_WIDE_WARPS)
+    vx_launch(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, VX_DECODE_WIDE_WARPS>, grid, dim3(VX_DECODE_WIDE_WARPS * 32),
+              vx_decode_mma_smem_bytes<HEAD_DIM, VX_DECODE_WIDE_WARPS>(), s, a);
+  else
+    vx_launch(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, VX_DECODE_WARPS>, grid, dim3(VX_DECODE_THREADS),
+              vx_decode_mma_smem_bytes<HEAD_DIM, VX_DECODE_WARPS>(), s, a);
+}
+#endif /* !__CUDACC_RTC__ */
 
 #endif /* VX_DECODE_MMA_CUH */
 
@@ -1635,38 +1706,23 @@ static int quest_fields_from(void *const *pools, quest_field_ptrs *f) {
 
 static int quest_launched(void) { return cudaGetLastError() == cudaSuccess ? QUEST_OK : QUEST_ERR_LAUNCH; }
 
-/* Blocks of `kernel` the current device runs at once (0: unknown, the plan
- * then assumes an H100/H200). Host-side queries only: capturable. */
-static int quest_capacity(const void *kernel, int threads, int smem) {
-  int dev = 0, sms = 0, per_sm = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
-      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, (size_t)smem) != cudaSuccess) {
-    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
-    return 0;
-  }
-  return sms * per_sm;
-}
-
 /* Exact softmax attention over the selected pages: split-KV flash decoding
  * (vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block), then the
  * log-sum-exp merge of the chunks (none with one chunk per row). The plan (chunks per row) follows the
  * runtime's rule; `scratch` holds at least quest_attention_bytes(). */
 static void quest_launch_attention(vx_decode_args args, int max_pages, char *scratch, cudaStream_t stream) {
   const long long rows = (long long)args.kv.batch * args.kv.num_kv_heads;
-  const int threads = VX_DECODE_THREADS;
-  constexpr int smem = vx_decode_mma_smem_bytes<QUEST_HEAD_DIM>();
-  const void *kernel = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>);
-  /* The K/V ring exceeds the default 48 KB of dynamic shared memory. A host-side
-   * attribute, legal during capture and idempotent: set on every launch rather
-   * than keeping once-only global state. If it fails, the launch fails. */
-  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages, quest_capacity(kernel, threads, smem));
+  /* Block width (4 warps, two blocks per SM, or 8, one) and split plan by the
+   * runtime's rule (vx_decode_mma_choose, which also sets the kernels' shared
+   * memory attribute: host-side, legal during capture; if it fails, the launch fails). */
+  const vx_decode_mma_choice choice = vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(rows, max_pages);
+  const vx_decode_plan plan = choice.plan;
   const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * QUEST_GROUP;
   args.num_chunks = plan.num_chunks;
   args.chunk_pages = plan.chunk_pages;
   args.ws_o = reinterpret_cast<float *>(scratch);
   args.ws_lse = reinterpret_cast<float *>(scratch + quest_round_up(slots * QUEST_OUT_DIM * 4ull));
-  vx_launch(vx_decode_partial_mma_kernel<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>, dim3((unsigned)(rows * plan.num_chunks)), dim3(threads), smem, stream, args);
+  vx_decode_mma_launch<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(args, choice.warps, rows, stream);
   if (plan.num_chunks > 1) vx_launch(vx_decode_merge_kernel<quest_kv_t, QUEST_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),
       dim3(QUEST_OUT_DIM < 1024 ? QUEST_OUT_DIM : 1024), 0, stream, args, QUEST_GROUP);
 }
@@ -1759,7 +1815,7 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
    * attribute, legal during capture and idempotent. */
   (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(quest_score_kernel),
                              cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);
-  const int capacity = quest_capacity(reinterpret_cast<const void *>(quest_score_kernel), QUEST_SCORE_WARPS * 32, tile_smem);
+  const int capacity = vx_capacity(reinterpret_cast<const void *>(quest_score_kernel), QUEST_SCORE_WARPS * 32, tile_smem);
   long long blocks = (capacity > 0 ? capacity : 264) / rows;
   if (blocks < 1) blocks = 1;
   int per_block = (int)((max_pages + blocks - 1) / blocks);

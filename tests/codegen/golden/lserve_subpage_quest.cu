@@ -465,38 +465,23 @@ static int lserve_subpage_quest_fields_from(void *const *pools, lserve_subpage_q
 
 static int lserve_subpage_quest_launched(void) { return cudaGetLastError() == cudaSuccess ? LSERVE_SUBPAGE_QUEST_OK : LSERVE_SUBPAGE_QUEST_ERR_LAUNCH; }
 
-/* Blocks of `kernel` the current device runs at once (0: unknown, the plan
- * then assumes an H100/H200). Host-side queries only: capturable. */
-static int lserve_subpage_quest_capacity(const void *kernel, int threads, int smem) {
-  int dev = 0, sms = 0, per_sm = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
-      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, (size_t)smem) != cudaSuccess) {
-    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
-    return 0;
-  }
-  return sms * per_sm;
-}
-
 /* Exact softmax attention over the selected pages: split-KV flash decoding
  * (vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block), then the
  * log-sum-exp merge of the chunks (none with one chunk per row). The plan (chunks per row) follows the
  * runtime's rule; `scratch` holds at least lserve_subpage_quest_attention_bytes(). */
 static void lserve_subpage_quest_launch_attention(vx_decode_args args, int max_pages, char *scratch, cudaStream_t stream) {
   const long long rows = (long long)args.kv.batch * args.kv.num_kv_heads;
-  const int threads = VX_DECODE_THREADS;
-  constexpr int smem = vx_decode_mma_smem_bytes<LSERVE_SUBPAGE_QUEST_HEAD_DIM>();
-  const void *kernel = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_HEAD_DIM, LSERVE_SUBPAGE_QUEST_GROUP>);
-  /* The K/V ring exceeds the default 48 KB of dynamic shared memory. A host-side
-   * attribute, legal during capture and idempotent: set on every launch rather
-   * than keeping once-only global state. If it fails, the launch fails. */
-  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages, lserve_subpage_quest_capacity(kernel, threads, smem));
+  /* Block width (4 warps, two blocks per SM, or 8, one) and split plan by the
+   * runtime's rule (vx_decode_mma_choose, which also sets the kernels' shared
+   * memory attribute: host-side, legal during capture; if it fails, the launch fails). */
+  const vx_decode_mma_choice choice = vx_decode_mma_choose<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_HEAD_DIM, LSERVE_SUBPAGE_QUEST_GROUP>(rows, max_pages);
+  const vx_decode_plan plan = choice.plan;
   const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * LSERVE_SUBPAGE_QUEST_GROUP;
   args.num_chunks = plan.num_chunks;
   args.chunk_pages = plan.chunk_pages;
   args.ws_o = reinterpret_cast<float *>(scratch);
   args.ws_lse = reinterpret_cast<float *>(scratch + lserve_subpage_quest_round_up(slots * LSERVE_SUBPAGE_QUEST_OUT_DIM * 4ull));
-  vx_launch(vx_decode_partial_mma_kernel<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_HEAD_DIM, LSERVE_SUBPAGE_QUEST_GROUP>, dim3((unsigned)(rows * plan.num_chunks)), dim3(threads), smem, stream, args);
+  vx_decode_mma_launch<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_HEAD_DIM, LSERVE_SUBPAGE_QUEST_GROUP>(args, choice.warps, rows, stream);
   if (plan.num_chunks > 1) vx_launch(vx_decode_merge_kernel<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),
       dim3(LSERVE_SUBPAGE_QUEST_OUT_DIM < 1024 ? LSERVE_SUBPAGE_QUEST_OUT_DIM : 1024), 0, stream, args, LSERVE_SUBPAGE_QUEST_GROUP);
 }

@@ -511,38 +511,23 @@ static int quest_fields_from(void *const *pools, quest_field_ptrs *f) {
 
 static int quest_launched(void) { return cudaGetLastError() == cudaSuccess ? QUEST_OK : QUEST_ERR_LAUNCH; }
 
-/* Blocks of `kernel` the current device runs at once (0: unknown, the plan
- * then assumes an H100/H200). Host-side queries only: capturable. */
-static int quest_capacity(const void *kernel, int threads, int smem) {
-  int dev = 0, sms = 0, per_sm = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
-      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, (size_t)smem) != cudaSuccess) {
-    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
-    return 0;
-  }
-  return sms * per_sm;
-}
-
 /* Exact softmax attention over the selected pages: split-KV flash decoding
  * (vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block), then the
  * log-sum-exp merge of the chunks (none with one chunk per row). The plan (chunks per row) follows the
  * runtime's rule; `scratch` holds at least quest_attention_bytes(). */
 static void quest_launch_attention(vx_decode_args args, int max_pages, char *scratch, cudaStream_t stream) {
   const long long rows = (long long)args.kv.batch * args.kv.num_kv_heads;
-  const int threads = VX_DECODE_THREADS;
-  constexpr int smem = vx_decode_mma_smem_bytes<QUEST_HEAD_DIM>();
-  const void *kernel = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>);
-  /* The K/V ring exceeds the default 48 KB of dynamic shared memory. A host-side
-   * attribute, legal during capture and idempotent: set on every launch rather
-   * than keeping once-only global state. If it fails, the launch fails. */
-  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  const vx_decode_plan plan = vx_make_decode_plan(rows, max_pages, quest_capacity(kernel, threads, smem));
+  /* Block width (4 warps, two blocks per SM, or 8, one) and split plan by the
+   * runtime's rule (vx_decode_mma_choose, which also sets the kernels' shared
+   * memory attribute: host-side, legal during capture; if it fails, the launch fails). */
+  const vx_decode_mma_choice choice = vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(rows, max_pages);
+  const vx_decode_plan plan = choice.plan;
   const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * QUEST_GROUP;
   args.num_chunks = plan.num_chunks;
   args.chunk_pages = plan.chunk_pages;
   args.ws_o = reinterpret_cast<float *>(scratch);
   args.ws_lse = reinterpret_cast<float *>(scratch + quest_round_up(slots * QUEST_OUT_DIM * 4ull));
-  vx_launch(vx_decode_partial_mma_kernel<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>, dim3((unsigned)(rows * plan.num_chunks)), dim3(threads), smem, stream, args);
+  vx_decode_mma_launch<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(args, choice.warps, rows, stream);
   if (plan.num_chunks > 1) vx_launch(vx_decode_merge_kernel<quest_kv_t, QUEST_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),
       dim3(QUEST_OUT_DIM < 1024 ? QUEST_OUT_DIM : 1024), 0, stream, args, QUEST_GROUP);
 }
@@ -635,7 +620,7 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
    * attribute, legal during capture and idempotent. */
   (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(quest_score_kernel),
                              cudaFuncAttributeMaxDynamicSharedMemorySize, tile_smem);
-  const int capacity = quest_capacity(reinterpret_cast<const void *>(quest_score_kernel), QUEST_SCORE_WARPS * 32, tile_smem);
+  const int capacity = vx_capacity(reinterpret_cast<const void *>(quest_score_kernel), QUEST_SCORE_WARPS * 32, tile_smem);
   long long blocks = (capacity > 0 ? capacity : 264) / rows;
   if (blocks < 1) blocks = 1;
   int per_block = (int)((max_pages + blocks - 1) / blocks);
