@@ -311,12 +311,13 @@ static bool bench_algo(const opts *o, report *r, sb_timer *t, shape *s, const sb
     const double qb = (double)on * 2, pt = (double)s->batch * n * 4;
     const double summaries = (double)s->kv.num_pages * HKV * a.field_bytes_per_page();
     const double sel_kv = 2.0 * rows * want * PS * D * 2; /* every page is full */
+    const double attn_bytes = sel_kv + (double)rows * want * 4 + 2 * qb; /* + selection ids, q, out */
     emit(r, a.name, "index+topk", s->batch, s->ctx, t_index, summaries + pt + qb + (double)rows * (want + 1) * 4, 0,
          t_step);
-    emit(r, a.name, "attn", s->batch, s->ctx, t_attn, sel_kv + (double)rows * want * 4 + 2 * qb, dense_ms, 0);
-    emit(r, a.name, "attn-compact", s->batch, s->ctx, t_attn_c, sel_kv + (double)rows * want * 4 + 2 * qb, dense_ms, 0);
+    emit(r, a.name, "attn", s->batch, s->ctx, t_attn, attn_bytes, dense_ms, 0);
+    emit(r, a.name, "attn-compact", s->batch, s->ctx, t_attn_c, attn_bytes, dense_ms, 0);
     emit(r, a.name, "step", s->batch, s->ctx, t_step, summaries + pt + sel_kv + 2 * qb, dense_ms, 0);
-    emit(r, a.name, "gather", s->batch, s->ctx, t_gather, sel_kv + (double)rows * want * 4 + 2 * qb, 0, 0);
+    emit(r, a.name, "gather", s->batch, s->ctx, t_gather, attn_bytes, 0, 0);
   }
   for (int f = 0; f < a.num_fields; ++f) CK(cudaFree(pools[f]));
   for (void *p : {ws, out, out_c, out_s, (void *)sel, (void *)cnt, (void *)sel_c, (void *)cnt_c}) CK(cudaFree(p));
