@@ -324,8 +324,8 @@ static void emit_launchers(vx_cg *cg) {
                          "   * iterations (%d pages = 16 warps x %d), at least two; shapes only, so the\n"
                          "   * launch stays capturable. */\n", 16 * iter, iter);
         vx_buf_printf(b, "  const int step = VX_TOPK_WARPS * %d;\n", iter);
+        vx_buf_printf(b, "  long long blocks = (1056 + rows - 1) / rows;\n");
       }
-      if (!cg->mma.on) vx_buf_printf(b, "  long long blocks = (1056 + rows - 1) / rows;\n");
       vx_buf_printf(b, "  int per_block = (int)((max_pages + blocks - 1) / blocks);\n");
       vx_buf_printf(b, "  per_block = (per_block + step - 1) / step * step;\n");
       vx_buf_printf(b, "  if (per_block < 2 * step) per_block = 2 * step;\n");

@@ -281,14 +281,14 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
       if (lane == 0) sm.chunk_counts[c * VX_TOPK_WARPS + warp] = (unsigned int)__popc(ballot);
     }
     __syncthreads();
-    const int entries = chunks * VX_TOPK_WARPS, at = warp % 8;
+    const int entries = chunks * VX_TOPK_WARPS, slot = warp % 8; /* this warp's entries' offset in a lane's 8 */
     unsigned int own = 0, own_before = 0;
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
       const int e = lane * 8 + j;
       const unsigned int v = e < entries ? sm.chunk_counts[e] : 0u;
       own += v;
-      own_before += j < at ? v : 0u;
+      own_before += j < slot ? v : 0u;
     }
     unsigned int incl = own;
 #pragma unroll

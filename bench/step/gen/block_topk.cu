@@ -681,14 +681,14 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
       if (lane == 0) sm.chunk_counts[c * VX_TOPK_WARPS + warp] = (unsigned int)__popc(ballot);
     }
     __syncthreads();
-    const int entries = chunks * VX_TOPK_WARPS, at = warp % 8;
+    const int entries = chunks * VX_TOPK_WARPS, slot = warp % 8; /* this warp's entries' offset in a lane's 8 */
     unsigned int own = 0, own_before = 0;
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
       const int e = lane * 8 + j;
       const unsigned int v = e < entries ? sm.chunk_counts[e] : 0u;
       own += v;
-      own_before += j < at ? v : 0u;
+      own_before += j < slot ? v : 0u;
     }
     unsigned int incl = own;
 #pragma unroll
@@ -1157,24 +1157,27 @@ struct vx_decode_mma_choice {
   int warps; /* VX_DECODE_WARPS or VX_DECODE_WIDE_WARPS */
 };
 
+/* Sets the dynamic shared memory of the WARPS-wide kernel (host-side,
+ * capturable, idempotent; if it fails, the launch fails and reports it) and
+ * returns how many of its blocks the device runs at once (0: unknown). */
+template <typename T, int HEAD_DIM, int GROUP, int WARPS>
+static inline int vx_decode_mma_prepare() {
+  const void *kernel = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, WARPS>);
+  constexpr int smem = vx_decode_mma_smem_bytes<HEAD_DIM, WARPS>();
+  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  return vx_capacity(kernel, WARPS * 32, smem);
+}
+
 /* 4-warp blocks, two per SM, unless 8-warp blocks (one per SM, the same
  * warps and bytes in flight per SM) need fewer chunks per row: a batch of
  * 16 (128 rows on 132 SMs) then runs one chunk per row, one wave, no merge,
- * where 4-warp blocks need two chunks and the merge kernel. Sets the
- * kernels' shared-memory attribute (host-side, capturable, idempotent). */
+ * where 4-warp blocks need two chunks and the merge kernel. */
 template <typename T, int HEAD_DIM, int GROUP>
 static inline vx_decode_mma_choice vx_decode_mma_choose(long long rows, int max_pages) {
-  constexpr int narrow_smem = vx_decode_mma_smem_bytes<HEAD_DIM, VX_DECODE_WARPS>();
-  constexpr int wide_smem = vx_decode_mma_smem_bytes<HEAD_DIM, VX_DECODE_WIDE_WARPS>();
-  const void *narrow = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, VX_DECODE_WARPS>);
-  const void *wide = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, VX_DECODE_WIDE_WARPS>);
-  /* If setting the attribute fails, the launch fails and reports it. */
-  (void)cudaFuncSetAttribute(narrow, cudaFuncAttributeMaxDynamicSharedMemorySize, narrow_smem);
-  vx_decode_mma_choice c = {vx_make_decode_plan(rows, max_pages, vx_capacity(narrow, VX_DECODE_THREADS, narrow_smem)),
-                            VX_DECODE_WARPS};
+  vx_decode_mma_choice c = {
+      vx_make_decode_plan(rows, max_pages, vx_decode_mma_prepare<T, HEAD_DIM, GROUP, VX_DECODE_WARPS>()), VX_DECODE_WARPS};
   if (VX_DECODE_WIDE && c.plan.num_chunks > 1) {
-    (void)cudaFuncSetAttribute(wide, cudaFuncAttributeMaxDynamicSharedMemorySize, wide_smem);
-    const int capacity = vx_capacity(wide, VX_DECODE_WIDE_WARPS * 32, wide_smem);
+    const int capacity = vx_decode_mma_prepare<T, HEAD_DIM, GROUP, VX_DECODE_WIDE_WARPS>();
     const vx_decode_plan p = vx_make_decode_plan(rows, max_pages, capacity);
     if (capacity > 0 && p.num_chunks < c.plan.num_chunks) {
       c.plan = p;
@@ -1184,16 +1187,19 @@ static inline vx_decode_mma_choice vx_decode_mma_choose(long long rows, int max_
   return c;
 }
 
+template <typename T, int HEAD_DIM, int GROUP, int WARPS>
+static inline void vx_decode_mma_launch_warps(const vx_decode_args &a, long long rows, cudaStream_t s) {
+  vx_launch(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, WARPS>, dim3((unsigned)(rows * a.num_chunks)), dim3(WARPS * 32),
+            vx_decode_mma_smem_bytes<HEAD_DIM, WARPS>(), s, a);
+}
+
 /* The partial kernel of a choice (a.num_chunks set from its plan). */
 template <typename T, int HEAD_DIM, int GROUP>
 static inline void vx_decode_mma_launch(const vx_decode_args &a, int warps, long long rows, cudaStream_t s) {
-  const dim3 grid((unsigned)(rows * a.num_chunks));
   if (warps == VX_DECODE_WIDE_WARPS)
-    vx_launch(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, VX_DECODE_WIDE_WARPS>, grid, dim3(VX_DECODE_WIDE_WARPS * 32),
-              vx_decode_mma_smem_bytes<HEAD_DIM, VX_DECODE_WIDE_WARPS>(), s, a);
+    vx_decode_mma_launch_warps<T, HEAD_DIM, GROUP, VX_DECODE_WIDE_WARPS>(a, rows, s);
   else
-    vx_launch(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, VX_DECODE_WARPS>, grid, dim3(VX_DECODE_THREADS),
-              vx_decode_mma_smem_bytes<HEAD_DIM, VX_DECODE_WARPS>(), s, a);
+    vx_decode_mma_launch_warps<T, HEAD_DIM, GROUP, VX_DECODE_WARPS>(a, rows, s);
 }
 #endif /* !__CUDACC_RTC__ */
 
