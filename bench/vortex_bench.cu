@@ -10,7 +10,8 @@
  * selections/queries whose pages together exceed 4x the L2, so repeated
  * runs do not measure the cache. KV is random (never zeros).
  *
- * Usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--reps N] [--json FILE] */
+ * Usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--reps N] [--json FILE] [--once]
+ * --once: each MLA sparse decode runs once, untimed, nothing printed (for ncu). */
 #include <algorithm>
 #include <vector>
 
@@ -19,6 +20,7 @@
 typedef struct bench_opts {
   int reps;
   int quick;
+  int once; /* --once */
   FILE *json;
   int json_first;
   double copy_gbs;
@@ -312,12 +314,17 @@ static void bench_mla(bench_opts *o, vx_rng *r, int batch, int ctx, int HEADS = 
     CKRT(vxrt_mla_decode(&b.kv, DC, qset(s), out, HEADS, scale, sel + (size_t)k * batch * sel_pages, cnt + (size_t)k * batch,
                          sel_pages, ws, ws_bytes, o->stream, err, sizeof err));
   };
-  const double dense_ms = time_ms(o, dense, false), sparse_ms = time_ms(o, sparse, false);
-  const double dense_g = time_ms(o, dense, true), sparse_g = time_ms(o, sparse, true);
-  print_row(o, name, "dense", batch, ctx, dense_ms, dense_bytes, 0);
-  print_row(o, name, "sparse-attn", batch, ctx, sparse_ms, sparse_bytes, dense_ms);
-  print_row(o, name, "dense/graph", batch, ctx, dense_g, dense_bytes, 0);
-  print_row(o, name, "sparse-attn/graph", batch, ctx, sparse_g, sparse_bytes, dense_g);
+  if (o->once) {
+    sparse(0);
+    CK(cudaStreamSynchronize(o->stream));
+  } else {
+    const double dense_ms = time_ms(o, dense, false), sparse_ms = time_ms(o, sparse, false);
+    const double dense_g = time_ms(o, dense, true), sparse_g = time_ms(o, sparse, true);
+    print_row(o, name, "dense", batch, ctx, dense_ms, dense_bytes, 0);
+    print_row(o, name, "sparse-attn", batch, ctx, sparse_ms, sparse_bytes, dense_ms);
+    print_row(o, name, "dense/graph", batch, ctx, dense_g, dense_bytes, 0);
+    print_row(o, name, "sparse-attn/graph", batch, ctx, sparse_g, sparse_bytes, dense_g);
+  }
   CK(cudaFree(q));
   CK(cudaFree(out));
   CK(cudaFree(scores));
@@ -336,12 +343,13 @@ int main(int argc, char **argv) {
   int gqa_only = 0, mla_only = 0;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--quick")) o.quick = 1;
+    else if (!strcmp(argv[i], "--once")) o.once = 1;
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) o.reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
     else if (!strcmp(argv[i], "--gqa-only")) gqa_only = 1;
     else if (!strcmp(argv[i], "--mla-only")) mla_only = 1;
     else {
-      fprintf(stderr, "usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--reps N] [--json FILE]\n");
+      fprintf(stderr, "usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--reps N] [--json FILE] [--once]\n");
       return 2;
     }
   }

@@ -50,17 +50,10 @@ for (i, name), m in per.items():
     except ValueError:
         print(name, m)
 PY
-if [ "${PROFILE_DETAIL:-0}" = 1 ]; then
-  # Whole ncu sections (names stable across ncu versions, unlike single
-  # metric names), raw page: every metric they collect, one row per kernel.
-  # Printed: duration, DRAM/L2 figures and the warp stall reasons > 2%.
-  # shellcheck disable=SC2086
-  timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --page raw --print-units base --cache-control all \
-    --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy \
-    -k 'regex:^(quest_(score|select)|vx_decode_partial_mma)' --launch-count "${PROFILE_DETAIL_KERNELS:-3}" \
-    "$B/step_bench" --no-dense --algos quest ${PROFILE_SHAPE:---contexts 32768 --batches 32} --reps 1 \
-    > "$OUT/ncu_detail.csv" 2> "$OUT/ncu_detail.err" || echo "profile.sh: the detail pass failed (see ncu_detail.err)"
-  python3 - "$OUT/ncu_detail.csv" <<'PY'
+# detail CSV: a raw page of whole ncu sections, one row per kernel. Prints
+# duration, DRAM/L2/SM/shared-memory figures and the warp stall reasons > 2%.
+detail() {
+  python3 - "$1" <<'PY'
 import csv, sys
 rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
 if len(rows) < 3:
@@ -68,13 +61,21 @@ if len(rows) < 3:
 head, data = rows[0], rows[2:]  # row 1: units
 fixed = ["gpu__time_duration.sum", "dram__throughput.avg.pct_of_peak_sustained_elapsed",
          "lts__t_sector_hit_rate.pct", "sm__throughput.avg.pct_of_peak_sustained_elapsed",
-         "sm__warps_active.avg.pct_of_peak_sustained_active", "smsp__issue_active.avg.pct_of_peak_sustained_active"]
+         "sm__warps_active.avg.pct_of_peak_sustained_active", "smsp__issue_active.avg.pct_of_peak_sustained_active",
+         "l1tex__data_pipe_lsu_wavefronts_mem_shared.sum.pct_of_peak_sustained_elapsed",
+         "l1tex__throughput.avg.pct_of_peak_sustained_active",
+         "sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active",
+         "sm__inst_executed_pipe_tensor_op_hmma.avg.pct_of_peak_sustained_active",
+         "l1tex__data_bank_conflicts_pipe_lsu_mem_shared.sum"]
 for r in data:
     m = dict(zip(head, r))
     name = m.get("Kernel Name", "?")[:48]
     print(f"== {name} grid {m.get('launch__grid_size', '?')} x {m.get('launch__block_size', '?')}")
     for k in fixed:
         if k in m: print(f"   {k:<62} {m[k]}")
+    for k in sorted(m):  # whatever the sections call shared-memory and pipe use
+        if k not in fixed and ("shared" in k or "pipe_tensor" in k) and "pct" in k:
+            print(f"   {k:<62} {m[k]}")
     stalls = []
     for k, v in m.items():
         if "stalled" in k and k.endswith("per_issue_active.ratio"):
@@ -84,5 +85,30 @@ for r in data:
     for v, k in sorted(stalls, reverse=True):
         if v / tot >= 0.02: print(f"   stall {k:<56} {v:8.2f} ({100 * v / tot:4.1f}%)")
 PY
+}
+if [ "${PROFILE_DETAIL:-0}" = 1 ]; then
+  # Whole ncu sections (names stable across ncu versions, unlike single
+  # metric names). PROFILE_DETAIL_REGEX / PROFILE_DETAIL_KERNELS pick the
+  # launches (add sb_gather to set the attention beside the no-math gather).
+  # shellcheck disable=SC2086
+  timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --page raw --print-units base --cache-control all \
+    --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy \
+    -k "regex:${PROFILE_DETAIL_REGEX:-^(quest_(score|select)|vx_decode_partial_mma)}" --launch-count "${PROFILE_DETAIL_KERNELS:-3}" \
+    "$B/step_bench" --no-dense --algos quest ${PROFILE_SHAPE:---contexts 32768 --batches 32} --reps 1 \
+    > "$OUT/ncu_detail.csv" 2> "$OUT/ncu_detail.err" || echo "profile.sh: the detail pass failed (see ncu_detail.err)"
+  detail "$OUT/ncu_detail.csv"
+fi
+if [ "${PROFILE_MLA:-0}" = 1 ]; then
+  # libvortexrt's MLA decode kernel, from vortex-bench (built by the runtime stage).
+  if [ -x build-gpu/vortex-bench ]; then
+    timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --page raw --print-units base --cache-control all \
+      --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy \
+      --section ComputeWorkloadAnalysis -k 'regex:^vx_mla_decode_partial_mma' --launch-count "${PROFILE_MLA_KERNELS:-5}" \
+      build-gpu/vortex-bench --mla-only --once > "$OUT/ncu_mla.csv" 2> "$OUT/ncu_mla.err" ||
+      echo "profile.sh: the MLA pass failed (see ncu_mla.err)"
+    detail "$OUT/ncu_mla.csv"
+  else
+    echo "profile.sh: PROFILE_MLA=1 needs build-gpu/vortex-bench (the runtime stage builds it)"
+  fi
 fi
 exit $rc

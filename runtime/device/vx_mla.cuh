@@ -61,6 +61,9 @@
 #define VX_MLA_STAGES 4
 #endif
 #define VX_MLA_HEADS_PER_BLOCK 32
+#ifndef VX_MLA_Q_REGS
+#define VX_MLA_Q_REGS 1
+#endif
 #define VX_MLA_PAGE_BATCH VX_MLA_THREADS
 
 template <int HEADS> VX_HOST_DEVICE_CONSTEXPR_FN int vx_mla_head_groups() {
@@ -153,6 +156,19 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
   const int sf = warp % NF, skh = warp / NF;
   const bool s_role = skh == 0;
   const int smt = sf / NSLICE, sts = sf % NSLICE;
+  /* The warp's Q fragments (its m-tile, k-steps skh, skh + KSPLIT, ...)
+   * live in registers once the query has landed: read from shared memory
+   * every tile they cost as many ldmatrix wavefronts as K itself. */
+  constexpr int QK = (S::KSTEPS + KSPLIT - 1) / KSPLIT;
+  unsigned qreg[QK][4];
+  auto load_q = [&]() {
+    const T *qrow = q_s + (smt * 16 + (mat & 1) * 8 + mr) * LROW + (mat >> 1) * 8;
+#pragma unroll
+    for (int j = 0; j < QK; ++j) {
+      const int k = skh + j * KSPLIT;
+      if (k < S::KSTEPS) vx_ldmatrix_x4(qreg[j], qrow + k * 16);
+    }
+  };
   float m_s[2] = {VX_NEG_INF, VX_NEG_INF}; /* rows smt*16 + g, + 8 */
   /* PV role (every warp): dims [warp * WDIMS, +WDIMS) of every head row. */
   float o[MT][NT][4];
@@ -190,8 +206,21 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
     {
       /* 1. S = Q K^T for 16 heads x 16 tokens, this warp's k-steps. */
       float s2[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
-      const T *qrow = q_s + (smt * 16 + (mat & 1) * 8 + mr) * LROW + (mat >> 1) * 8;
       const T *krow = kt + (sts * 16 + (mat >> 1) * 8 + mr) * LROW + (mat & 1) * 8;
+#if VX_MLA_Q_REGS
+#pragma unroll
+      for (int j = 0; j < QK; ++j) {
+        const int k = skh + j * KSPLIT;
+        if (k < S::KSTEPS) {
+          unsigned kb[4];
+          vx_ldmatrix_x4(kb, krow + k * 16);
+          float(*acc)[4] = (j & 1) ? s2 : s; /* two chains: even and odd steps */
+          MMA::run_m16(acc[0], qreg[j], kb[0], kb[1]);
+          MMA::run_m16(acc[1], qreg[j], kb[2], kb[3]);
+        }
+      }
+#else
+      const T *qrow = q_s + (smt * 16 + (mat & 1) * 8 + mr) * LROW + (mat >> 1) * 8;
 #pragma unroll 3
       for (int k = skh; k < S::KSTEPS; k += 2 * KSPLIT) {
         unsigned qa[4], kb[4];
@@ -207,6 +236,7 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
           MMA::run_m16(s2[1], qb, kc[2], kc[3]);
         }
       }
+#endif
 #pragma unroll
       for (int j = 0; j < 2; ++j)
 #pragma unroll
@@ -359,6 +389,7 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
     for (int k = 0; k < ntiles; ++k) {
       vx_cp_async_wait<VX_MLA_STAGES - 2>();
       __syncthreads(); /* tile k landed for every thread; tile k-1 fully consumed */
+      if (VX_MLA_Q_REGS && k == 0 && batch0 == begin) load_q(); /* q_s landed with tile 0 */
       const int next = k + VX_MLA_STAGES - 1;
       if (next < ntiles) issue(next, next % VX_MLA_STAGES, ntok);
       vx_cp_async_commit();
