@@ -10,7 +10,7 @@
 #                                      made here by gen_prepare.sh and carried)
 #   step     bench/run_all.sh          generated whole step vs dense vs PyTorch peers
 #   profile  bench/step/profile.sh     ncu figures of the generated index and
-#                                      attention kernels (after step, which builds build-step)
+#                                      attention kernels (builds build-step unless step did)
 #   ab       bench/step/ab.sh          A/B timing of a tuning switch (AB_FLAGS)
 # GPU_STAGES="codegen step" picks stages; STAGE_TIMEOUT (s, default 300)
 # bounds each; the short table is printed last.
@@ -43,7 +43,7 @@ for st in $STAGES; do
     runtime) run_stage runtime bash scripts/gpu_check.sh ${GPU_CHECK_ARGS:-} ;;
     codegen) run_stage codegen bash tests/gpu/codegen/gen_gpu.sh ${GEN_ARGS:-} ;;
     step)    run_stage step bash bench/run_all.sh ;;
-    profile) run_stage profile bash bench/step/profile.sh build-step ;;
+    profile) run_stage profile bash -c '[ -x build-step/step_bench ] || bash bench/step/build.sh build-step; bash bench/step/profile.sh build-step' ;;
     ab)      run_stage ab bash bench/step/ab.sh ;;
     *) echo "unknown stage '$st'"; RC[$st]=2 ;;
   esac
