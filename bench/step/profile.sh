@@ -111,4 +111,35 @@ if [ "${PROFILE_MLA:-0}" = 1 ]; then
     echo "profile.sh: PROFILE_MLA=1 needs build-gpu/vortex-bench (the runtime stage builds it)"
   fi
 fi
+if [ -n "${PROFILE_SOURCE:-}" ]; then
+  # Per-instruction (SASS) stall samples of chosen launches, for finding the
+  # instructions a latency-bound kernel waits on: PROFILE_SOURCE is a list of
+  # name:launch-skip:command entries separated by ';', e.g.
+  # "quest_select:0:build-step/step_bench --no-dense --algos quest --contexts 32768 --batches 16 --reps 1".
+  IFS=';' read -ra entries <<< "$PROFILE_SOURCE"
+  for e in "${entries[@]}"; do
+    name=${e%%:*}; rest=${e#*:}; skip=${rest%%:*}; cmd=${rest#*:}
+    # shellcheck disable=SC2086
+    timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --section SourceCounters --section WarpStateStats --cache-control all \
+      -k "regex:^$name" --launch-skip "$skip" --launch-count 1 -f -o "$OUT/src_$name" $cmd > "$OUT/src_$name.log" 2>&1 &&
+    "$NCU" --import "$OUT/src_$name.ncu-rep" --page source --csv --print-source sass > "$OUT/src_$name.csv" 2>> "$OUT/src_$name.log" ||
+      echo "profile.sh: source pass of $name failed (see src_$name.log)"
+    python3 - "$OUT/src_$name.csv" "$name" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+hi = next((i for i, r in enumerate(rows) if "Source" in r), None)
+if hi is None:
+    print(f"{sys.argv[2]}: no source rows"); sys.exit(0)
+head = rows[hi]; data = [dict(zip(head, r)) for r in rows[hi + 1:] if len(r) == len(head)]
+col = next((c for c in head if c.startswith("Warp Stall Sampling (All")), None)
+if not col:
+    print(f"{sys.argv[2]}: columns {head[:12]}"); sys.exit(0)
+val = lambda r: float((r.get(col) or "0").replace(",", "") or 0)
+tot = sum(val(r) for r in data) or 1
+print(f"== {sys.argv[2]}: {len(data)} SASS instructions, top stall sites of {tot:.0f} samples")
+for r in sorted(data, key=val, reverse=True)[:25]:
+    print(f"   {100 * val(r) / tot:5.1f}%  {r.get('Address', '?'):>6}  {r.get('Source', '?')[:90]}")
+PY
+  done
+fi
 exit $rc
