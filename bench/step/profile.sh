@@ -6,7 +6,8 @@
 # shape (32K, B32), without the dense baseline (step_bench --no-dense). ncu
 # replays each kernel with a cold cache (--cache-control all), the same
 # condition step_bench times. Writes $OUT/ncu.csv and prints one line per
-# kernel. Env: PROFILE_SHAPE ("--contexts 32768 --batches 32"), NCU (path to
+# kernel. PROFILE_CACHE=none PROFILE_CLOCK=none: warm L2 and boost clocks,
+# as in a step (each kernel still runs alone). Env: PROFILE_SHAPE ("--contexts 32768 --batches 32"), NCU (path to
 # ncu), PROFILE_DETAIL=1: a second, separate pass over quest's first score,
 # select and attention launches with whole ncu sections (speed of light,
 # memory workload, warp state, occupancy) into $OUT/ncu_detail.csv, printed
@@ -22,7 +23,7 @@ NCU=${NCU:-$(command -v ncu || echo /usr/local/cuda/bin/ncu)}
 [ -x "$NCU" ] || { echo "profile.sh: no ncu ($NCU)"; exit 1; }
 metrics=gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active,launch__registers_per_thread,launch__grid_size,launch__block_size,launch__occupancy_limit_registers,launch__occupancy_limit_shared_mem
 # shellcheck disable=SC2086
-timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --print-units base --metrics "$metrics" --cache-control all \
+timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --print-units base --metrics "$metrics" --cache-control "${PROFILE_CACHE:-all}" --clock-control "${PROFILE_CLOCK:-base}" \
   -k 'regex:^((quest|block_topk)_(score|select|index)|vx_decode_(partial_mma|merge))' --launch-count "${PROFILE_KERNELS:-18}" \
   "$B/step_bench" --no-dense ${PROFILE_SHAPE:---contexts 32768 --batches 32} --reps 3 > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
 rc=$?
@@ -91,7 +92,7 @@ if [ "${PROFILE_DETAIL:-0}" = 1 ]; then
   # metric names). PROFILE_DETAIL_REGEX / PROFILE_DETAIL_KERNELS pick the
   # launches (add sb_gather to set the attention beside the no-math gather).
   # shellcheck disable=SC2086
-  timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --page raw --print-units base --cache-control all \
+  timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --page raw --print-units base --cache-control "${PROFILE_CACHE:-all}" --clock-control "${PROFILE_CLOCK:-base}" \
     --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy \
     -k "regex:${PROFILE_DETAIL_REGEX:-^(quest_(score|select)|vx_decode_partial_mma)}" --launch-count "${PROFILE_DETAIL_KERNELS:-3}" \
     "$B/step_bench" --no-dense --algos quest ${PROFILE_SHAPE:---contexts 32768 --batches 32} --reps 1 \
@@ -101,7 +102,7 @@ fi
 if [ "${PROFILE_MLA:-0}" = 1 ]; then
   # libvortexrt's MLA decode kernel, from vortex-bench (built by the runtime stage).
   if [ -x build-gpu/vortex-bench ]; then
-    timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --page raw --print-units base --cache-control all \
+    timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --page raw --print-units base --cache-control "${PROFILE_CACHE:-all}" --clock-control "${PROFILE_CLOCK:-base}" \
       --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy \
       --section ComputeWorkloadAnalysis -k 'regex:^vx_mla_decode_partial_mma' --launch-count "${PROFILE_MLA_KERNELS:-5}" \
       build-gpu/vortex-bench --mla-only --once > "$OUT/ncu_mla.csv" 2> "$OUT/ncu_mla.err" ||
@@ -120,7 +121,7 @@ if [ -n "${PROFILE_SOURCE:-}" ]; then
   for e in "${entries[@]}"; do
     name=${e%%:*}; rest=${e#*:}; skip=${rest%%:*}; cmd=${rest#*:}
     # shellcheck disable=SC2086
-    timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --section SourceCounters --section WarpStateStats --cache-control all \
+    timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --section SourceCounters --section WarpStateStats --cache-control "${PROFILE_CACHE:-all}" --clock-control "${PROFILE_CLOCK:-base}" \
       -k "regex:^$name" --launch-skip "$skip" --launch-count 1 -f -o "$OUT/src_$name" $cmd > "$OUT/src_$name.log" 2>&1 &&
     "$NCU" --import "$OUT/src_$name.ncu-rep" --page source --csv --print-source sass > "$OUT/src_$name.csv" 2>> "$OUT/src_$name.log" ||
       echo "profile.sh: source pass of $name failed (see src_$name.log)"

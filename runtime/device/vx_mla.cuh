@@ -61,6 +61,9 @@
 #define VX_MLA_STAGES 4
 #endif
 #define VX_MLA_HEADS_PER_BLOCK 32
+#ifndef VX_MLA_CHAINS
+#define VX_MLA_CHAINS 4
+#endif
 #ifndef VX_MLA_Q_REGS
 #define VX_MLA_Q_REGS 1
 #endif
@@ -181,21 +184,28 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
     for (int t = 0; t < NT; ++t) o[mt][t][0] = o[mt][t][1] = o[mt][t][2] = o[mt][t][3] = 0.f;
   }
 
-  /* Loader: thread copies row tid / 8 of a tile, chunks tid % 8 + 8k. */
+  /* Loader: thread copies row tid / 8 of a tile, chunks tid % 8 + 8k.
+   * Tiles are issued in order within a page batch, so the thread's
+   * (page, offset) advances by VX_MLA_TOK tokens per tile instead of a
+   * division by the runtime page size each time (ncu: the issue code was a
+   * fifth of the kernel's stall samples). */
   constexpr int LPR = VX_MLA_THREADS / VX_MLA_TOK; /* loader threads per row */
   const int lrow = tid / LPR, lcol = tid % LPR;
-  auto issue = [&](int tile, int stage, int ntok) {
-    const int t = tile * VX_MLA_TOK + lrow;
-    int pl = 0, off = 0;
-    bool ok = false;
-    if (t < ntok) {
-      pl = t / ps;
-      off = t - pl * ps;
-      ok = off < valid_s[pl];
+  int iss_pl = 0, iss_off = lrow; /* page (within the batch) and offset of this thread's next row */
+  auto issue = [&](int stage, int npg) {
+    while (iss_off >= ps) { /* at most VX_MLA_TOK / 16 steps: page sizes are multiples of 16 */
+      iss_off -= ps;
+      ++iss_pl;
     }
-    const T *src = lat + vx_kv_offset(a.kv, ok ? page_s[pl] : 0, ok ? off : 0, 0);
+    const bool ok = iss_pl < npg && iss_off < valid_s[iss_pl < npg ? iss_pl : 0];
+    const T *src = lat + vx_kv_offset(a.kv, ok ? page_s[iss_pl] : 0, ok ? iss_off : 0, 0);
     T *dst = ring + stage * S::TILE_ELEMS + lrow * LROW;
-    for (int c = lcol; c < S::CHUNKS; c += LPR) vx_cp_async16(dst + c * 8, src + c * 8, ok);
+#pragma unroll
+    for (int j = 0; j < (S::CHUNKS + LPR - 1) / LPR; ++j) {
+      const int c = lcol + j * LPR;
+      if (c < S::CHUNKS) vx_cp_async16(dst + c * 8, src + c * 8, ok);
+    }
+    iss_off += VX_MLA_TOK;
   };
 
   auto consume = [&](int tile, int stage, int ntok) {
@@ -208,17 +218,33 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
       float s2[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
       const T *krow = kt + (sts * 16 + (mat >> 1) * 8 + mr) * LROW + (mat & 1) * 8;
 #if VX_MLA_Q_REGS
+      /* VX_MLA_CHAINS independent accumulator sets (steps j mod CHAINS):
+       * with two warps per scheduler the MMA latency, not its rate, bounds
+       * this loop (ncu: "wait" the top stall reason). */
+      float sx[VX_MLA_CHAINS - 1][2][4];
+#pragma unroll
+      for (int x = 0; x < VX_MLA_CHAINS - 1; ++x)
+#pragma unroll
+        for (int j = 0; j < 2; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) sx[x][j][e] = 0.f;
 #pragma unroll
       for (int j = 0; j < QK; ++j) {
         const int k = skh + j * KSPLIT;
         if (k < S::KSTEPS) {
           unsigned kb[4];
           vx_ldmatrix_x4(kb, krow + k * 16);
-          float(*acc)[4] = (j & 1) ? s2 : s; /* two chains: even and odd steps */
+          float(*acc)[4] = j % VX_MLA_CHAINS == 0 ? s : sx[j % VX_MLA_CHAINS - 1];
           MMA::run_m16(acc[0], qreg[j], kb[0], kb[1]);
           MMA::run_m16(acc[1], qreg[j], kb[2], kb[3]);
         }
       }
+#pragma unroll
+      for (int x = 0; x < VX_MLA_CHAINS - 1; ++x)
+#pragma unroll
+        for (int j = 0; j < 2; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) s2[j][e] += sx[x][j][e];
 #else
       const T *qrow = q_s + (smt * 16 + (mat & 1) * 8 + mr) * LROW + (mat >> 1) * 8;
 #pragma unroll 3
@@ -381,9 +407,11 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
 
     const int ntok = npg * ps;
     const int ntiles = (ntok + VX_MLA_TOK - 1) / VX_MLA_TOK;
+    iss_pl = 0;
+    iss_off = lrow;
 #pragma unroll
     for (int k = 0; k < VX_MLA_STAGES - 1; ++k) {
-      if (k < ntiles) issue(k, k, ntok);
+      if (k < ntiles) issue(k, npg);
       vx_cp_async_commit();
     }
     for (int k = 0; k < ntiles; ++k) {
@@ -391,7 +419,7 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
       __syncthreads(); /* tile k landed for every thread; tile k-1 fully consumed */
       if (VX_MLA_Q_REGS && k == 0 && batch0 == begin) load_q(); /* q_s landed with tile 0 */
       const int next = k + VX_MLA_STAGES - 1;
-      if (next < ntiles) issue(next, next % VX_MLA_STAGES, ntok);
+      if (next < ntiles) issue(next % VX_MLA_STAGES, npg);
       vx_cp_async_commit();
       consume(k, k % VX_MLA_STAGES, ntok);
     }

@@ -434,16 +434,14 @@ VX_PLAN_FN unsigned long long vx_decode_workspace_bytes(long long rows, int grou
  * re-read from L2. */
 #define VX_TOPK_CACHE 16
 
-/* Double-buffered (index: pass or step parity): a pass writes one copy
- * while the previous pass's readers may still read the other, so a radix
- * pass needs two barriers instead of four and a compaction step one instead
- * of two. */
+/* Radix histograms, three copies (pass p counts into hist[p % 3] and
+ * zeroes hist[(p + 1) % 3]): every warp scans the histogram itself after
+ * the pass's one barrier, and the copy a pass zeroes was last read two
+ * passes ago, before the previous pass's barrier. Compaction counts are
+ * double-buffered (step parity) for the same reason, one barrier a step. */
 struct vx_topk_smem {
-  unsigned int hist[2][256];
+  alignas(16) unsigned int hist[3][256]; /* read as uint4 by the scan */
   unsigned int warp_counts[2][VX_TOPK_WARPS];
-  unsigned int pick_digit[2];
-  unsigned int pick_above[2]; /* keys in bins above the picked one */
-  unsigned int pick_count[2]; /* keys in the picked bin */
   unsigned int vary_and[VX_TOPK_WARPS], vary_or[VX_TOPK_WARPS]; /* per-warp AND / OR of the score keys */
   unsigned int chunk_counts[VX_TOPK_CACHE * VX_TOPK_WARPS];   /* cached compaction, see vx_topk_row */
 };
@@ -603,11 +601,8 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
     for (int pass = 0; pass < passes; ++pass) {
       const bool on_score = pass < score_passes;
       const int shift = 24 - 8 * (on_score ? pass : pass - score_passes);
-      const int cur = pass & 1;
-      unsigned int *hist = sm.hist[cur];
-      /* the next pass's copy: its last readers (warp 0, two passes ago)
-       * finished before the previous pass's second barrier */
-      for (int b = tid; b < 256; b += VX_TOPK_THREADS) sm.hist[cur ^ 1][b] = 0u;
+      unsigned int *hist = sm.hist[pass % 3];
+      for (int b = tid; b < 256; b += VX_TOPK_THREADS) sm.hist[(pass + 1) % 3][b] = 0u;
       if (cached) {
 #pragma unroll
         for (int c = 0; c < VX_TOPK_CACHE; ++c) {
@@ -623,34 +618,41 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
         }
       }
       __syncthreads();
-      if (tid < 32) {
-        /* Lane l owns bins [8l, 8l+8); a reversed inclusive scan over lanes
-         * gives each lane the count of keys in its bins and above. */
-        unsigned int own = 0;
-        for (int b = 0; b < 8; ++b) own += hist[lane * 8 + b];
-        unsigned int incl = own;
-        for (int o = 1; o < 32; o <<= 1) {
-          const unsigned int y = __shfl_down_sync(0xffffffffu, incl, o);
-          if (lane + o < 32) incl += y;
-        }
-        unsigned int above = incl - own;
-        if (above < remaining && remaining <= incl) {
-          for (int b = 7; b >= 0; --b) {
-            const unsigned int c = hist[lane * 8 + b];
-            if (remaining <= above + c) {
-              sm.pick_digit[cur] = (unsigned int)(lane * 8 + b);
-              sm.pick_above[cur] = above;
-              sm.pick_count[cur] = c;
-              break;
-            }
-            above += c;
-          }
+      /* Every warp finds the bin holding the remaining-th key itself (same
+       * data, same arithmetic, same answer), so no second barrier hands a
+       * pick around. Lane l owns bins [8l, 8l+8); a reversed inclusive scan
+       * over lanes gives each lane the count of keys in its bins and above. */
+      unsigned int bins[8];
+      {
+        const uint4 lo = reinterpret_cast<const uint4 *>(hist)[lane * 2];
+        const uint4 hi = reinterpret_cast<const uint4 *>(hist)[lane * 2 + 1];
+        bins[0] = lo.x, bins[1] = lo.y, bins[2] = lo.z, bins[3] = lo.w;
+        bins[4] = hi.x, bins[5] = hi.y, bins[6] = hi.z, bins[7] = hi.w;
+      }
+      unsigned int own = 0;
+#pragma unroll
+      for (int b = 0; b < 8; ++b) own += bins[b];
+      unsigned int incl = own;
+#pragma unroll
+      for (int o = 1; o < 32; o <<= 1) {
+        const unsigned int y = __shfl_down_sync(0xffffffffu, incl, o);
+        if (lane + o < 32) incl += y;
+      }
+      unsigned int above = incl - own, digit = 0, count = 0;
+      const bool mine = above < remaining && remaining <= incl; /* exactly one lane: remaining <= candidates */
+#pragma unroll
+      for (int b = 7; b >= 0; --b) {
+        if (mine && count == 0u && remaining <= above + bins[b]) {
+          digit = (unsigned int)(lane * 8 + b);
+          count = bins[b];
+        } else if (mine && count == 0u) {
+          above += bins[b];
         }
       }
-      __syncthreads();
-      /* pick[cur] is rewritten two passes later, after every thread has
-       * passed the next pass's first barrier (so has read it here) */
-      const unsigned int digit = sm.pick_digit[cur], above = sm.pick_above[cur], count = sm.pick_count[cur];
+      const int owner = __ffs(__ballot_sync(0xffffffffu, mine)) - 1;
+      digit = __shfl_sync(0xffffffffu, digit, owner);
+      above = __shfl_sync(0xffffffffu, above, owner);
+      count = __shfl_sync(0xffffffffu, count, owner);
       if (on_score) {
         at.score_prefix |= digit << shift;
         at.score_mask |= 0xffu << shift;
@@ -1444,6 +1446,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
     }
   }
 
+  if (phase != BLOCK_TOPK_INDEX_SELECT) {
   /* %0 = input.q : [head, dim] */
   for (int i = threadIdx.x; i < 512; i += blockDim.x) {
     row[i] = vx_elem<block_topk_kv_t>::to_float(c.q[i]);
@@ -1455,6 +1458,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
     row[512 + i] = block_topk_index_v1_eval(c, d);
   }
   __syncthreads();
+  }
   float *row_scores = scores + (long long)r * max_pages;
   if (phase != BLOCK_TOPK_INDEX_SELECT) {
     /* B fragments of %4: column n = lane / 4 holds split term n % 3 of head n / 3 of %1;

@@ -243,6 +243,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
     }
   }
 
+  if (phase != BLOCK_TOPK_INDEX_SELECT) {
   /* %0 = input.q : [head, dim] */
   for (int i = threadIdx.x; i < 512; i += blockDim.x) {
     row[i] = vx_elem<block_topk_kv_t>::to_float(c.q[i]);
@@ -254,6 +255,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
     row[512 + i] = block_topk_index_v1_eval(c, d);
   }
   __syncthreads();
+  }
   float *row_scores = scores + (long long)r * max_pages;
   if (phase != BLOCK_TOPK_INDEX_SELECT) {
     /* B fragments of %4: column n = lane / 4 holds split term n % 3 of head n / 3 of %1;

@@ -339,6 +339,7 @@ lserve_subpage_quest_index_phases(const vx_paged_kv &kv, const lserve_subpage_qu
   c.fields = fields;
   c.row = row;
 
+  if (phase != LSERVE_SUBPAGE_QUEST_INDEX_SELECT) {
   /* %0 = input.q : [head, dim] */
   for (int i = threadIdx.x; i < 512; i += blockDim.x) {
     row[i] = vx_elem<lserve_subpage_quest_kv_t>::to_float(c.q[i]);
@@ -353,6 +354,7 @@ lserve_subpage_quest_index_phases(const vx_paged_kv &kv, const lserve_subpage_qu
 #pragma unroll
         for (int e = 0; e < 8; ++e)
           c.reg_v0[(i * 1 + k) * 8 + e] = row[i * 128 + (lane + k * 16) * 8 + e];
+  }
   }
   float *row_scores = scores + (long long)r * max_pages;
   if (phase != LSERVE_SUBPAGE_QUEST_INDEX_SELECT) {

@@ -331,11 +331,13 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
     }
   }
 
+  if (phase != QUEST_INDEX_SELECT) {
   /* %0 = input.q : [head, dim] */
   for (int i = threadIdx.x; i < 512; i += blockDim.x) {
     row[i] = vx_elem<quest_kv_t>::to_float(c.q[i]);
   }
   __syncthreads();
+  }
   float *row_scores = scores + (long long)r * max_pages;
   if (phase != QUEST_INDEX_SELECT) {
     /* B fragments of %6: column n = lane / 4 holds head n of %0 (a+ and a-) (exact in the mma type);
