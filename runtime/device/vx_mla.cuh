@@ -24,11 +24,12 @@
  * Why: at 20+ heads MLA does ~19 MACs per latent byte, which CUDA cores
  * cannot sustain at HBM rate; mma.sync (bf16/f16 in, f32 out) can.
  *
- * Work split. One block of VX_MLA_THREADS (8 warps) per (request, chunk of
- * pages, head group); a head group is up to 32 heads (two m16 tiles), so
- * 20 heads (GLM) use one group and 128 (DeepSeek-V3) four, whose blocks
- * are adjacent in the grid and read the same latent rows (the repeats come
- * from L2). Grid = rows * num_chunks * vx_mla_head_groups<HEADS>().
+ * Work split. One block of VX_MLA_THREADS (VX_MLA_WARPS warps, default 4:
+ * two blocks per SM) per (request, chunk of pages, head group); a head
+ * group is up to 32 heads (two m16 tiles), so 20 heads (GLM) use one group
+ * and 128 (DeepSeek-V3) four, whose blocks are adjacent in the grid and
+ * read the same latent rows (the repeats come from L2).
+ * Grid = rows * num_chunks * vx_mla_head_groups<HEADS>().
  *
  * Per tile of VX_MLA_TOK (32) latent rows, staged by every thread with
  * 16-byte cp.async into a VX_MLA_STAGES-deep ring of [token][dc+dr] rows
@@ -36,29 +37,38 @@
  * bank groups), the block does:
  *  1. S = Q K^T  [heads x 32 tokens] as MT*2 fragments of 16 heads x 16
  *     tokens (two n8 tiles); each fragment's (dc+dr)/16 k-steps are split
- *     over KSPLIT = 8 / (MT*2) warps (k = kh, kh + KSPLIT, ...), each with
- *     two accumulator sets (even/odd steps) so the MMA chains stay short;
- *     Q (zero-padded to MT*16 rows) is read from shared memory by ldmatrix.
- *     Warps kh > 0 leave their partial sums in shared memory. __syncthreads
+ *     over KSPLIT = WARPS / (MT*2) warps (k = kh, kh + KSPLIT, ...; KSPLIT
+ *     is 1 for 4 warps and two m-tiles), with VX_MLA_CHAINS accumulator
+ *     sets so the MMA chains stay short. Q (the group's rows and one zero
+ *     row every padding row reads) is in shared memory; a warp with at
+ *     most 18 k-steps keeps its fragments in registers. With KSPLIT > 1,
+ *     warps kh > 0 leave partial sums in shared memory.      __syncthreads
  *     Warps kh == 0 add them, mask tokens (-inf), and write per-row maxima
  *     of their 16 tokens to shared memory.                 __syncthreads
  *  2. softmax: the kh == 0 warps take the tile maximum of each row, apply the
  *     lazy rescale rule (new max used only when it exceeds the one in use
  *     by > VX_RESCALE_SLACK), write P (rounded to T) and the row sums of
  *     P (f32) to shared memory.                              __syncthreads
- *  3. O += P V: warp w owns output dims [w*dc/8, (w+1)*dc/8) for every head
- *     (MT x dc/64 n8 tiles of f32 accumulators); it repeats the rescale
- *     decision from the same maxima (identical arithmetic, so every warp
- *     agrees with step 2), then multiplies P (ldmatrix) by V (transposing
- *     ldmatrix from the same latent rows).
+ *  3. O += P V: warp w owns output dims [w*dc/WARPS, (w+1)*dc/WARPS) for
+ *     every head (MT x dc/(8*WARPS) n8 tiles of f32 accumulators); it
+ *     repeats the rescale decision from the same maxima (identical
+ *     arithmetic, so every warp agrees with step 2), then multiplies P
+ *     (ldmatrix) by V (transposing ldmatrix from the same latent rows).
  * The block writes normalised partials and log2-domain LSEs per head to
  * the workspace exactly like the CUDA-core kernel, so
  * vx_decode_merge_kernel<T, DC>(args, HEADS) merges the chunks. */
-#define VX_MLA_WARPS 8
+/* 4 warps, two blocks per SM (default): while one block waits at a
+ * barrier or does its softmax, the other multiplies; and each warp owns a
+ * whole S fragment, so no partial sums cross warps. -DVX_MLA_WARPS=8 is the
+ * one-block-per-SM layout this replaced (2.75-3.9x of the floor). */
+#ifndef VX_MLA_WARPS
+#define VX_MLA_WARPS 4
+#endif
 #define VX_MLA_THREADS (VX_MLA_WARPS * 32)
+#define VX_MLA_BLOCKS_PER_SM (8 / VX_MLA_WARPS)
 #define VX_MLA_TOK 32
 #ifndef VX_MLA_STAGES
-#define VX_MLA_STAGES 4
+#define VX_MLA_STAGES (VX_MLA_WARPS == 8 ? 4 : 2)
 #endif
 #define VX_MLA_HEADS_PER_BLOCK 32
 #ifndef VX_MLA_CHAINS
@@ -78,6 +88,7 @@ template <int HEADS, int DC, int DR> struct vx_mla_shape {
   static constexpr int HB = HEADS < VX_MLA_HEADS_PER_BLOCK ? HEADS : VX_MLA_HEADS_PER_BLOCK; /* heads per block */
   static constexpr int MT = (HB + 15) / 16;   /* m16 tiles of heads */
   static constexpr int LROW = D + 8;          /* padded latent / Q row (elements) */
+  static constexpr int QROWS = HB + 1;        /* the group's heads and one zero row the padding reads */
   static constexpr int PROW = VX_MLA_TOK + 8; /* padded P row (elements) */
   static constexpr int KSTEPS = D / 16;
   static constexpr int WDIMS = DC / VX_MLA_WARPS; /* output dims per warp */
@@ -85,7 +96,7 @@ template <int HEADS, int DC, int DR> struct vx_mla_shape {
   static constexpr int CHUNKS = D / 8;            /* 16-byte chunks per latent row */
   static constexpr int TILE_ELEMS = VX_MLA_TOK * LROW;
   static constexpr int RING_BYTES = VX_MLA_STAGES * TILE_ELEMS * 2;
-  static constexpr int Q_BYTES = MT * 16 * LROW * 2;
+  static constexpr int Q_BYTES = QROWS * LROW * 2;
   static constexpr int P_BYTES = MT * 16 * PROW * 2;
   static constexpr int NF = MT * (VX_MLA_TOK / 16);   /* S fragments (16 heads x 16 tokens) per tile */
   static constexpr int KSPLIT = VX_MLA_WARPS / NF;    /* warps sharing one fragment's k-steps */
@@ -95,7 +106,8 @@ template <int HEADS, int DC, int DR> struct vx_mla_shape {
   static_assert(DC % (16 * VX_MLA_WARPS) == 0, "dc must be a multiple of 128");
   static_assert(MT <= 2 && VX_MLA_WARPS % NF == 0, "at most two m16 head tiles per block");
   static_assert(VX_MLA_TOK == 32, "the S phase assumes two 16-token slices per tile");
-  static_assert(SMEM_BYTES <= 227 * 1024, "latent too wide for the shared-memory ring");
+  static_assert(SMEM_BYTES <= 227 * 1024 / VX_MLA_BLOCKS_PER_SM, "latent too wide for the shared-memory ring");
+  static_assert(VX_MLA_STAGES >= 2, "one tile in flight while another is consumed");
 };
 
 /* Dynamic shared memory a vx_mla_decode_partial_mma_kernel<T, HEADS, DC, DR>
@@ -107,7 +119,7 @@ template <int HEADS, int DC, int DR> VX_HOST_DEVICE_CONSTEXPR_FN int vx_mla_smem
 /* mma.sync and ldmatrix: vx_mma_op and vx_ldmatrix_x4(_trans), vx_common.cuh. */
 
 template <typename T, int HEADS, int DC, int DR>
-static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partial_mma_kernel(vx_decode_args a) {
+static __global__ void __launch_bounds__(VX_MLA_THREADS, VX_MLA_BLOCKS_PER_SM) vx_mla_decode_partial_mma_kernel(vx_decode_args a) {
   typedef vx_mla_shape<HEADS, DC, DR> S;
   typedef vx_mma_op<T> MMA;
   constexpr int D = S::D, HB = S::HB, MT = S::MT, LROW = S::LROW, PROW = S::PROW, NT = S::NT;
@@ -121,7 +133,7 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
   extern __shared__ __align__(16) unsigned char vx_mla_smem[];
   T *ring = reinterpret_cast<T *>(vx_mla_smem);
   T *q_s = ring + VX_MLA_STAGES * S::TILE_ELEMS;
-  T *p_s = q_s + MT * 16 * LROW;
+  T *p_s = q_s + S::QROWS * LROW;
   float *part_s = reinterpret_cast<float *>(p_s + MT * 16 * PROW); /* [KSPLIT-1][NF][8][32 lanes] */
   vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
 
@@ -137,12 +149,13 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
   vx_chunk_range(a, chunk, n, &begin, &end);
   if (begin >= end) return; /* block-uniform; the merge skips empty chunks */
 
-  /* Query rows of this head group (zero rows past the last head), copied
-   * asynchronously: they land with the first tile's commit group, so the
-   * query load overlaps the page-table reads below. */
+  /* Query rows of this head group (zero rows past the last head, and row
+   * HB, which the m-tile padding reads), copied asynchronously: they land
+   * with the first tile's commit group, so the query load overlaps the
+   * page-table reads below. */
   {
     const T *q = reinterpret_cast<const T *>(a.q) + ((long long)b * HEADS + (long long)hg * HB) * D;
-    for (int i = tid; i < MT * 16 * S::CHUNKS; i += VX_MLA_THREADS) {
+    for (int i = tid; i < S::QROWS * S::CHUNKS; i += VX_MLA_THREADS) {
       const int r = i / S::CHUNKS, c = i % S::CHUNKS;
       const bool ok = r < HB && hg * HB + r < HEADS;
       vx_cp_async16(q_s + r * LROW + c * 8, q + (ok ? (long long)r * D + c * 8 : 0), ok);
@@ -163,11 +176,14 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
    * live in registers once the query has landed: read from shared memory
    * every tile they cost as many ldmatrix wavefronts as K itself. */
   constexpr int QK = (S::KSTEPS + KSPLIT - 1) / KSPLIT;
-  unsigned qreg[QK][4];
+  /* A warp owning all k-steps (KSPLIT 1) would need 4 * 36 registers. */
+  constexpr bool QREG = VX_MLA_Q_REGS && QK <= 18;
+  unsigned qreg[QREG ? QK : 1][4];
+  const int q_row = smt * 16 + (mat & 1) * 8 + mr; /* this lane's ldmatrix row of Q */
+  const T *qrow = q_s + (q_row < HB ? q_row : HB) * LROW + (mat >> 1) * 8;
   auto load_q = [&]() {
-    const T *qrow = q_s + (smt * 16 + (mat & 1) * 8 + mr) * LROW + (mat >> 1) * 8;
 #pragma unroll
-    for (int j = 0; j < QK; ++j) {
+    for (int j = 0; j < (QREG ? QK : 0); ++j) {
       const int k = skh + j * KSPLIT;
       if (k < S::KSTEPS) vx_ldmatrix_x4(qreg[j], qrow + k * 16);
     }
@@ -217,10 +233,8 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
       /* 1. S = Q K^T for 16 heads x 16 tokens, this warp's k-steps. */
       float s2[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
       const T *krow = kt + (sts * 16 + (mat >> 1) * 8 + mr) * LROW + (mat & 1) * 8;
-#if VX_MLA_Q_REGS
       /* VX_MLA_CHAINS independent accumulator sets (steps j mod CHAINS):
-       * with two warps per scheduler the MMA latency, not its rate, bounds
-       * this loop (ncu: "wait" the top stall reason). */
+       * the MMA latency, not its rate, bounds this loop. */
       float sx[VX_MLA_CHAINS - 1][2][4];
 #pragma unroll
       for (int x = 0; x < VX_MLA_CHAINS - 1; ++x)
@@ -232,11 +246,13 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
       for (int j = 0; j < QK; ++j) {
         const int k = skh + j * KSPLIT;
         if (k < S::KSTEPS) {
-          unsigned kb[4];
+          unsigned kb[4], qa[4];
           vx_ldmatrix_x4(kb, krow + k * 16);
+          if (!QREG) vx_ldmatrix_x4(qa, qrow + k * 16);
+          const unsigned *qf = QREG ? qreg[QREG ? j : 0] : qa;
           float(*acc)[4] = j % VX_MLA_CHAINS == 0 ? s : sx[j % VX_MLA_CHAINS - 1];
-          MMA::run_m16(acc[0], qreg[j], kb[0], kb[1]);
-          MMA::run_m16(acc[1], qreg[j], kb[2], kb[3]);
+          MMA::run_m16(acc[0], qf, kb[0], kb[1]);
+          MMA::run_m16(acc[1], qf, kb[2], kb[3]);
         }
       }
 #pragma unroll
@@ -245,24 +261,6 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
         for (int j = 0; j < 2; ++j)
 #pragma unroll
           for (int e = 0; e < 4; ++e) s2[j][e] += sx[x][j][e];
-#else
-      const T *qrow = q_s + (smt * 16 + (mat & 1) * 8 + mr) * LROW + (mat >> 1) * 8;
-#pragma unroll 3
-      for (int k = skh; k < S::KSTEPS; k += 2 * KSPLIT) {
-        unsigned qa[4], kb[4];
-        vx_ldmatrix_x4(qa, qrow + k * 16);
-        vx_ldmatrix_x4(kb, krow + k * 16);
-        MMA::run_m16(s[0], qa, kb[0], kb[1]);
-        MMA::run_m16(s[1], qa, kb[2], kb[3]);
-        if (k + KSPLIT < S::KSTEPS) {
-          unsigned qb[4], kc[4];
-          vx_ldmatrix_x4(qb, qrow + (k + KSPLIT) * 16);
-          vx_ldmatrix_x4(kc, krow + (k + KSPLIT) * 16);
-          MMA::run_m16(s2[0], qb, kc[0], kc[1]);
-          MMA::run_m16(s2[1], qb, kc[2], kc[3]);
-        }
-      }
-#endif
 #pragma unroll
       for (int j = 0; j < 2; ++j)
 #pragma unroll
@@ -275,7 +273,7 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
           for (int e = 0; e < 4; ++e) dst[(j * 4 + e) * 32] = s[j][e];
       }
     }
-    __syncthreads();
+    if (KSPLIT > 1) __syncthreads(); /* the partial sums are in shared memory */
     if (s_role) {
 #pragma unroll
       for (int kh = 1; kh < KSPLIT; ++kh) {
@@ -417,7 +415,7 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
     for (int k = 0; k < ntiles; ++k) {
       vx_cp_async_wait<VX_MLA_STAGES - 2>();
       __syncthreads(); /* tile k landed for every thread; tile k-1 fully consumed */
-      if (VX_MLA_Q_REGS && k == 0 && batch0 == begin) load_q(); /* q_s landed with tile 0 */
+      if (QREG && k == 0 && batch0 == begin) load_q(); /* q_s landed with tile 0 */
       const int next = k + VX_MLA_STAGES - 1;
       if (next < ntiles) issue(next % VX_MLA_STAGES, npg);
       vx_cp_async_commit();
