@@ -99,12 +99,12 @@ if [ "${PROFILE_DETAIL:-0}" = 1 ]; then
     > "$OUT/ncu_detail.csv" 2> "$OUT/ncu_detail.err" || echo "profile.sh: the detail pass failed (see ncu_detail.err)"
   detail "$OUT/ncu_detail.csv"
 fi
-if [ "${PROFILE_MLA:-0}" = 1 ]; then
+if [ "${PROFILE_MLA:-0}" = 1 ]; then # PROFILE_MLA_REGEX, PROFILE_MLA_KERNELS pick the launches
   # libvortexrt's MLA decode kernel, from vortex-bench (built by the runtime stage).
   if [ -x build-gpu/vortex-bench ]; then
     timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --page raw --print-units base --cache-control "${PROFILE_CACHE:-all}" --clock-control "${PROFILE_CLOCK:-base}" \
       --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy \
-      --section ComputeWorkloadAnalysis -k 'regex:^vx_mla_decode_partial_mma' --launch-count "${PROFILE_MLA_KERNELS:-5}" \
+      --section ComputeWorkloadAnalysis -k "regex:${PROFILE_MLA_REGEX:-^vx_mla_decode_partial_mma}" --launch-count "${PROFILE_MLA_KERNELS:-5}" \
       build-gpu/vortex-bench --mla-only --once > "$OUT/ncu_mla.csv" 2> "$OUT/ncu_mla.err" ||
       echo "profile.sh: the MLA pass failed (see ncu_mla.err)"
     detail "$OUT/ncu_mla.csv"
