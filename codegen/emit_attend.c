@@ -26,7 +26,7 @@ void vx_cg_emit_attention(vx_cg *cg) {
     vx_buf_line(b, "  /* The latent ring exceeds the default 48 KB of dynamic shared memory: a host-side");
     vx_buf_line(b, "   * attribute, legal during capture and idempotent. If it fails, the launch fails. */");
     vx_buf_line(b, "  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);");
-    vx_buf_line(b, "  const vx_decode_plan plan = vx_make_mla_plan(rows * head_groups, max_pages, vx_capacity(kernel, threads, smem));");
+    vx_buf_line(b, "  const vx_decode_plan plan = vx_make_decode_plan(rows * head_groups, max_pages, vx_capacity(kernel, threads, smem));");
   } else {
     vx_buf_line(b, "  const long long rows = (long long)args.kv.batch * args.kv.num_kv_heads;");
     vx_buf_line(b, "  /* Block width (4 warps, two blocks per SM, or 8, one) and split plan by the");

@@ -149,8 +149,7 @@ static void emit_helpers(vx_cg *cg) {
   vx_buf_printf(b, mla ? "  (void)kv_heads;\n  return batch;\n}\n\n" : "  return (long long)batch * kv_heads;\n}\n\n");
   vx_buf_printf(b, "/* Partial results for the most chunks the plan may choose. */\n");
   vx_buf_printf(b, "static size_t %s_attention_bytes(long long rows, int max_pages) {\n", a);
-  vx_buf_printf(b, "  return (size_t)vx_decode_workspace_bytes(rows, %s_GROUP, %s_OUT_DIM, %s(rows, max_pages));\n}\n\n", u, u,
-                mla ? "vx_mla_max_chunks" : "vx_decode_max_chunks");
+  vx_buf_printf(b, "  return (size_t)vx_decode_workspace_bytes(rows, %s_GROUP, %s_OUT_DIM, vx_decode_max_chunks(rows, max_pages));\n}\n\n", u, u);
   vx_buf_printf(b, "/* What the host can check without reading device memory. */\n");
   vx_buf_printf(b, "static int %s_check_kv(const vx_paged_kv *kv) {\n", a);
   vx_buf_printf(b, "  if (!kv || kv->batch < 0 || kv->num_kv_heads < 1 || kv->num_pages < 1 || !kv->k_pool) return %s_ERR_ARGUMENT;\n", u);

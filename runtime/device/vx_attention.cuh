@@ -98,9 +98,9 @@ VX_INLINE void vx_resolve_page(const vx_decode_args &a, int row, int b, int n_re
 /* Combine chunk partials. One block per (request, query head), a thread
  * per output element (strided by the block); out_dim = head_dim (GQA) or
  * the latent rank (MLA). Chunks are read VX_MERGE_BATCH at a time with all
- * their loads in flight: one after another, each load waited a whole L2
- * round trip (ncu, H200: 8.4-9.8 us for MLA's merge of 8-16 chunks). The
- * sums run over the chunks in order, as before. */
+ * their loads in flight rather than one L2 round trip after another (ncu,
+ * H200: MLA's merge of 8 chunks took 8.4-9.8 us; the whole MLA decode was
+ * within noise of before, run 27). The sums run over the chunks in order. */
 #define VX_MERGE_BATCH 8
 template <typename T, int OUT_DIM>
 static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)

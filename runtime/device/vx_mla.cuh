@@ -24,8 +24,8 @@
  * Why: at 20+ heads MLA does ~19 MACs per latent byte, which CUDA cores
  * cannot sustain at HBM rate; mma.sync (bf16/f16 in, f32 out) can.
  *
- * Work split. One block of VX_MLA_THREADS (VX_MLA_WARPS warps, default 4:
- * two blocks per SM) per (request, chunk of pages, head group); a head
+ * Work split. One block of VX_MLA_THREADS (VX_MLA_WARPS warps, default 8:
+ * one block per SM) per (request, chunk of pages, head group); a head
  * group is up to 32 heads (two m16 tiles), so 20 heads (GLM) use one group
  * and 128 (DeepSeek-V3) four, whose blocks are adjacent in the grid and
  * read the same latent rows (the repeats come from L2).
@@ -57,12 +57,13 @@
  * The block writes normalised partials and log2-domain LSEs per head to
  * the workspace exactly like the CUDA-core kernel, so
  * vx_decode_merge_kernel<T, DC>(args, HEADS) merges the chunks. */
-/* 4 warps, two blocks per SM (default): while one block waits at a
- * barrier or does its softmax, the other multiplies; and each warp owns a
- * whole S fragment, so no partial sums cross warps. -DVX_MLA_WARPS=8 is the
- * one-block-per-SM layout this replaced (2.75-3.9x of the floor). */
+/* 8 warps, one block per SM (default), or -DVX_MLA_WARPS=4: two blocks per
+ * SM, each warp owning a whole S fragment (no partial sums cross warps).
+ * H200, GLM-4.7-Flash geometry (bench/RESULTS.md run 27): 4 warps decode
+ * dense 14% faster but sparse no faster (B32) or 5% slower (B16), and
+ * DeepSeek-V3's 32-head groups do not fit two blocks per SM (27% slower). */
 #ifndef VX_MLA_WARPS
-#define VX_MLA_WARPS 4
+#define VX_MLA_WARPS 8
 #endif
 #define VX_MLA_THREADS (VX_MLA_WARPS * 32)
 #define VX_MLA_BLOCKS_PER_SM (8 / VX_MLA_WARPS)
@@ -233,8 +234,8 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, VX_MLA_BLOCKS_PER_SM) v
       /* 1. S = Q K^T for 16 heads x 16 tokens, this warp's k-steps. */
       float s2[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
       const T *krow = kt + (sts * 16 + (mat >> 1) * 8 + mr) * LROW + (mat & 1) * 8;
-      /* VX_MLA_CHAINS independent accumulator sets (steps j mod CHAINS):
-       * the MMA latency, not its rate, bounds this loop. */
+      /* VX_MLA_CHAINS independent accumulator sets (steps j mod CHAINS)
+       * keep dependent MMAs apart; 2 and 4 measured the same (run 27). */
       float sx[VX_MLA_CHAINS - 1][2][4];
 #pragma unroll
       for (int x = 0; x < VX_MLA_CHAINS - 1; ++x)

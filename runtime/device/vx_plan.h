@@ -43,23 +43,12 @@ typedef struct vx_decode_plan {
   int chunk_pages; /* pages per chunk */
 } vx_decode_plan;
 
-/* MLA: a page of latent rows (576 values a token) holds as many bytes as
- * 4.5 pages of one GQA head's K and V, so one page is already a chunk whose
- * KV outweighs its fixed costs; with 4 a batch of 16 x 32 selected pages of
- * 64 tokens ran 128 blocks, one per SM (ncu, H200). Tuning builds:
- * -DVX_PLAN_MLA_MIN_CHUNK_PAGES=4. */
-#ifndef VX_PLAN_MLA_MIN_CHUNK_PAGES
-#define VX_PLAN_MLA_MIN_CHUNK_PAGES 1
-#endif
-
-/* Most chunks a row may be split into when a chunk holds at least
- * min_chunk_pages pages: what the workspace is sized for. */
-VX_PLAN_FN int vx_decode_max_chunks_min(long long rows, int max_pages, int min_chunk_pages) {
+/* Most chunks a row may be split into: what the workspace is sized for. */
+VX_PLAN_FN int vx_decode_max_chunks(long long rows, int max_pages) {
   long long c;
   if (max_pages < 1) max_pages = 1;
   if (rows < 1) rows = 1;
-  if (min_chunk_pages < 1) min_chunk_pages = 1;
-  c = (max_pages + min_chunk_pages - 1) / min_chunk_pages;
+  c = (max_pages + VX_PLAN_MIN_CHUNK_PAGES - 1) / VX_PLAN_MIN_CHUNK_PAGES;
   if (c > (VX_PLAN_MAX_BLOCKS + rows - 1) / rows) c = (VX_PLAN_MAX_BLOCKS + rows - 1) / rows;
   if (c > VX_PLAN_MAX_CHUNKS) c = VX_PLAN_MAX_CHUNKS;
   return c < 1 ? 1 : (int)c;
@@ -73,14 +62,14 @@ VX_PLAN_FN int vx_decode_max_chunks_min(long long rows, int max_pages, int min_c
  * streams, equal-length rows finish together and no more block start-ups
  * and merges are paid than needed; if none does, the best-filled split
  * among those allowed. */
-VX_PLAN_FN vx_decode_plan vx_make_decode_plan_min(long long rows, int max_pages, int capacity, int min_chunk_pages) {
+VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages, int capacity) {
   vx_decode_plan p;
   int c, best = 1, maxc;
   long long best_num = 0, best_den = 1;
   if (max_pages < 1) max_pages = 1;
   if (rows < 1) rows = 1;
   if (capacity < 1) capacity = VX_PLAN_DEFAULT_CAPACITY;
-  maxc = vx_decode_max_chunks_min(rows, max_pages, min_chunk_pages);
+  maxc = vx_decode_max_chunks(rows, max_pages);
   for (c = 1; c <= maxc; ++c) {
     /* c chunks of ceil(pages / c) pages may need fewer than c (32 pages in
      * 15 chunks of 3 are 11): judge the split by the chunks it really has */
@@ -103,21 +92,6 @@ VX_PLAN_FN vx_decode_plan vx_make_decode_plan_min(long long rows, int max_pages,
    * chunks empty (128 pages in 17 chunks of 8): drop it */
   p.num_chunks = (max_pages + p.chunk_pages - 1) / p.chunk_pages;
   return p;
-}
-
-/* GQA (chunks of at least VX_PLAN_MIN_CHUNK_PAGES pages) and MLA
- * (VX_PLAN_MLA_MIN_CHUNK_PAGES) plans and workspace bounds. */
-VX_PLAN_FN int vx_decode_max_chunks(long long rows, int max_pages) {
-  return vx_decode_max_chunks_min(rows, max_pages, VX_PLAN_MIN_CHUNK_PAGES);
-}
-VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages, int capacity) {
-  return vx_make_decode_plan_min(rows, max_pages, capacity, VX_PLAN_MIN_CHUNK_PAGES);
-}
-VX_PLAN_FN int vx_mla_max_chunks(long long rows, int max_pages) {
-  return vx_decode_max_chunks_min(rows, max_pages, VX_PLAN_MLA_MIN_CHUNK_PAGES);
-}
-VX_PLAN_FN vx_decode_plan vx_make_mla_plan(long long rows, int max_pages, int capacity) {
-  return vx_make_decode_plan_min(rows, max_pages, capacity, VX_PLAN_MLA_MIN_CHUNK_PAGES);
 }
 
 /* Workspace: per (row, chunk, query head of the group) one f32 partial output

@@ -72,22 +72,21 @@ extern "C" size_t vxrt_decode_workspace_size(int32_t batch, int32_t num_qo_heads
 extern "C" size_t vxrt_mla_workspace_size(int32_t batch, int32_t num_heads, int32_t kv_lora_rank,
                                           int32_t max_pages_per_row) {
   if (batch < 1 || num_heads < 1 || kv_lora_rank < 1) return 0;
-  return (size_t)vx_decode_workspace_bytes(batch, num_heads, kv_lora_rank, vx_mla_max_chunks(batch, max_pages_per_row));
+  return (size_t)vx_decode_workspace_bytes(batch, num_heads, kv_lora_rank, vx_decode_max_chunks(batch, max_pages_per_row));
 }
 
 /* Shared front half of every decode launcher: descriptor, pointers,
- * workspace (checked against the most chunks any device could be given:
- * max_chunks is vx_decode_max_chunks or vx_mla_max_chunks).
+ * workspace (checked against the most chunks any device could be given).
  * Fills args minus the split, which apply_plan sets per kernel. */
 static vxrt_status prepare(const vxrt_paged_kv *kv, const void *q, void *out, long long rows, int group, int out_dim,
-                           int max_pages, int (*max_chunks)(long long, int), void *workspace, size_t workspace_bytes,
-                           vx_decode_args *a, char *err, size_t errlen) {
+                           int max_pages, void *workspace, size_t workspace_bytes, vx_decode_args *a, char *err,
+                           size_t errlen) {
   vxrt_status st = vxrt_validate_paged_kv(kv, 0, err, errlen);
   if (st != VXRT_SUCCESS) return st;
   if (!q || !out) return vxrt_fail(err, errlen, VXRT_ERROR_NULL_POINTER, "q and out must be non-NULL");
   if (max_pages < 1)
     return vxrt_fail(err, errlen, VXRT_ERROR_INVALID_VALUE, "max pages per row = %d: must be >= 1", max_pages);
-  const size_t need = (size_t)vx_decode_workspace_bytes(rows, group, out_dim, max_chunks(rows, max_pages));
+  const size_t need = (size_t)vx_decode_workspace_bytes(rows, group, out_dim, vx_decode_max_chunks(rows, max_pages));
   if (!workspace) return vxrt_fail(err, errlen, VXRT_ERROR_NULL_POINTER, "workspace is NULL (%zu bytes needed)", need);
   if (((uintptr_t)workspace & 255u) != 0)
     return vxrt_fail(err, errlen, VXRT_ERROR_MISALIGNED, "workspace must be 256-byte aligned");
@@ -159,8 +158,8 @@ static vxrt_status gqa_decode(const vxrt_paged_kv *kv, const void *q, void *out,
     return vxrt_fail(err, errlen, VXRT_ERROR_UNSUPPORTED, "GQA group %d: supported 1, 2, 4, 8", group);
   if (kv->batch == 0) return vxrt_validate_paged_kv(kv, 0, err, errlen);
   vx_decode_args a;
-  vxrt_status st = prepare(kv, q, out, (long long)kv->batch * kv->num_kv_heads, group, kv->head_dim, max_pages,
-                           vx_decode_max_chunks, workspace, workspace_bytes, &a, err, errlen);
+  vxrt_status st = prepare(kv, q, out, (long long)kv->batch * kv->num_kv_heads, group, kv->head_dim, max_pages, workspace,
+                           workspace_bytes, &a, err, errlen);
   if (st != VXRT_SUCCESS) return st;
   a.sel_pages = sel_pages;
   a.sel_count = sel_count;
@@ -196,7 +195,7 @@ extern "C" vxrt_status vxrt_sparse_decode(const vxrt_paged_kv *kv, const void *q
 template <typename T, int H> static void launch_mla(vx_decode_args a, int max_pages, cudaStream_t s) {
 #ifdef VX_MLA_SIMT
   const void *kernel = reinterpret_cast<const void *>(vx_mla_decode_partial_kernel<T, H, 512, 64>);
-  apply_plan(&a, vx_make_mla_plan(a.kv.batch, max_pages, vx_capacity(kernel, H * VX_MLA_TILE, 0)), (long long)a.kv.batch * H,
+  apply_plan(&a, vx_make_decode_plan(a.kv.batch, max_pages, vx_capacity(kernel, H * VX_MLA_TILE, 0)), (long long)a.kv.batch * H,
              512);
   vx_launch(vx_mla_decode_partial_kernel<T, H, 512, 64>, dim3((unsigned)((long long)a.kv.batch * a.num_chunks)), dim3(H * VX_MLA_TILE), 0, s, a);
 #else
@@ -206,7 +205,7 @@ template <typename T, int H> static void launch_mla(vx_decode_args a, int max_pa
   cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   /* Plan over (request, head group) rows so the blocks fill the device;
    * the chunk count stays within what the workspace was sized for. */
-  apply_plan(&a, vx_make_mla_plan((long long)a.kv.batch * hg, max_pages, vx_capacity(kernel, VX_MLA_THREADS, smem)),
+  apply_plan(&a, vx_make_decode_plan((long long)a.kv.batch * hg, max_pages, vx_capacity(kernel, VX_MLA_THREADS, smem)),
              (long long)a.kv.batch * H, 512);
   vx_launch(vx_mla_decode_partial_mma_kernel<T, H, 512, 64>, dim3((unsigned)((long long)a.kv.batch * a.num_chunks * hg)),
             dim3(VX_MLA_THREADS), smem, s, a);
@@ -246,8 +245,8 @@ extern "C" vxrt_status vxrt_mla_decode(const vxrt_paged_kv *kv, int32_t kv_lora_
     return vxrt_fail(err, errlen, VXRT_ERROR_NULL_POINTER, "sel_pages and sel_count must both be set or both NULL");
   if (kv->batch == 0) return vxrt_validate_paged_kv(kv, 0, err, errlen);
   vx_decode_args a;
-  vxrt_status st = prepare(kv, q, out, kv->batch, num_heads, kv_lora_rank, max_pages_per_row, vx_mla_max_chunks, workspace,
-                           workspace_bytes, &a, err, errlen);
+  vxrt_status st = prepare(kv, q, out, kv->batch, num_heads, kv_lora_rank, max_pages_per_row, workspace, workspace_bytes,
+                           &a, err, errlen);
   if (st != VXRT_SUCCESS) return st;
   a.sel_pages = sel_pages;
   a.sel_count = sel_count;

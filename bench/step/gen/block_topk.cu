@@ -336,23 +336,12 @@ typedef struct vx_decode_plan {
   int chunk_pages; /* pages per chunk */
 } vx_decode_plan;
 
-/* MLA: a page of latent rows (576 values a token) holds as many bytes as
- * 4.5 pages of one GQA head's K and V, so one page is already a chunk whose
- * KV outweighs its fixed costs; with 4 a batch of 16 x 32 selected pages of
- * 64 tokens ran 128 blocks, one per SM (ncu, H200). Tuning builds:
- * -DVX_PLAN_MLA_MIN_CHUNK_PAGES=4. */
-#ifndef VX_PLAN_MLA_MIN_CHUNK_PAGES
-#define VX_PLAN_MLA_MIN_CHUNK_PAGES 1
-#endif
-
-/* Most chunks a row may be split into when a chunk holds at least
- * min_chunk_pages pages: what the workspace is sized for. */
-VX_PLAN_FN int vx_decode_max_chunks_min(long long rows, int max_pages, int min_chunk_pages) {
+/* Most chunks a row may be split into: what the workspace is sized for. */
+VX_PLAN_FN int vx_decode_max_chunks(long long rows, int max_pages) {
   long long c;
   if (max_pages < 1) max_pages = 1;
   if (rows < 1) rows = 1;
-  if (min_chunk_pages < 1) min_chunk_pages = 1;
-  c = (max_pages + min_chunk_pages - 1) / min_chunk_pages;
+  c = (max_pages + VX_PLAN_MIN_CHUNK_PAGES - 1) / VX_PLAN_MIN_CHUNK_PAGES;
   if (c > (VX_PLAN_MAX_BLOCKS + rows - 1) / rows) c = (VX_PLAN_MAX_BLOCKS + rows - 1) / rows;
   if (c > VX_PLAN_MAX_CHUNKS) c = VX_PLAN_MAX_CHUNKS;
   return c < 1 ? 1 : (int)c;
@@ -366,14 +355,14 @@ VX_PLAN_FN int vx_decode_max_chunks_min(long long rows, int max_pages, int min_c
  * streams, equal-length rows finish together and no more block start-ups
  * and merges are paid than needed; if none does, the best-filled split
  * among those allowed. */
-VX_PLAN_FN vx_decode_plan vx_make_decode_plan_min(long long rows, int max_pages, int capacity, int min_chunk_pages) {
+VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages, int capacity) {
   vx_decode_plan p;
   int c, best = 1, maxc;
   long long best_num = 0, best_den = 1;
   if (max_pages < 1) max_pages = 1;
   if (rows < 1) rows = 1;
   if (capacity < 1) capacity = VX_PLAN_DEFAULT_CAPACITY;
-  maxc = vx_decode_max_chunks_min(rows, max_pages, min_chunk_pages);
+  maxc = vx_decode_max_chunks(rows, max_pages);
   for (c = 1; c <= maxc; ++c) {
     /* c chunks of ceil(pages / c) pages may need fewer than c (32 pages in
      * 15 chunks of 3 are 11): judge the split by the chunks it really has */
@@ -396,21 +385,6 @@ VX_PLAN_FN vx_decode_plan vx_make_decode_plan_min(long long rows, int max_pages,
    * chunks empty (128 pages in 17 chunks of 8): drop it */
   p.num_chunks = (max_pages + p.chunk_pages - 1) / p.chunk_pages;
   return p;
-}
-
-/* GQA (chunks of at least VX_PLAN_MIN_CHUNK_PAGES pages) and MLA
- * (VX_PLAN_MLA_MIN_CHUNK_PAGES) plans and workspace bounds. */
-VX_PLAN_FN int vx_decode_max_chunks(long long rows, int max_pages) {
-  return vx_decode_max_chunks_min(rows, max_pages, VX_PLAN_MIN_CHUNK_PAGES);
-}
-VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages, int capacity) {
-  return vx_make_decode_plan_min(rows, max_pages, capacity, VX_PLAN_MIN_CHUNK_PAGES);
-}
-VX_PLAN_FN int vx_mla_max_chunks(long long rows, int max_pages) {
-  return vx_decode_max_chunks_min(rows, max_pages, VX_PLAN_MLA_MIN_CHUNK_PAGES);
-}
-VX_PLAN_FN vx_decode_plan vx_make_mla_plan(long long rows, int max_pages, int capacity) {
-  return vx_make_decode_plan_min(rows, max_pages, capacity, VX_PLAN_MLA_MIN_CHUNK_PAGES);
 }
 
 /* Workspace: per (row, chunk, query head of the group) one f32 partial output
@@ -874,9 +848,9 @@ VX_INLINE void vx_resolve_page(const vx_decode_args &a, int row, int b, int n_re
 /* Combine chunk partials. One block per (request, query head), a thread
  * per output element (strided by the block); out_dim = head_dim (GQA) or
  * the latent rank (MLA). Chunks are read VX_MERGE_BATCH at a time with all
- * their loads in flight: one after another, each load waited a whole L2
- * round trip (ncu, H200: 8.4-9.8 us for MLA's merge of 8-16 chunks). The
- * sums run over the chunks in order, as before. */
+ * their loads in flight rather than one L2 round trip after another (ncu,
+ * H200: MLA's merge of 8 chunks took 8.4-9.8 us; the whole MLA decode was
+ * within noise of before, run 27). The sums run over the chunks in order. */
 #define VX_MERGE_BATCH 8
 template <typename T, int OUT_DIM>
 static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
