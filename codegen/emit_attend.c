@@ -39,7 +39,7 @@ void vx_cg_emit_attention(vx_cg *cg) {
   vx_buf_line(b, "  args.num_chunks = plan.num_chunks;");
   vx_buf_line(b, "  args.chunk_pages = plan.chunk_pages;");
   vx_buf_line(b, "  args.ws_o = reinterpret_cast<float *>(scratch);");
-  vx_buf_line(b, "  args.ws_lse = reinterpret_cast<float *>(scratch + %s_round_up(slots * %s_OUT_DIM * 4ull));", a, u);
+  vx_buf_line(b, "  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, %s_OUT_DIM));", u);
   if (mla)
     vx_buf_line(b, "  vx_launch(vx_mla_decode_partial_mma_kernel<%s_kv_t, %s_GROUP, %d, %d>, dim3((unsigned)(rows * plan.num_chunks * head_groups)), dim3(threads), smem, stream, args);",
                 a, u, g->mla_latent, g->mla_rope);

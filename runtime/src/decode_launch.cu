@@ -108,7 +108,7 @@ static void apply_plan(vx_decode_args *a, vx_decode_plan p, long long partials, 
   const unsigned long long slots = (unsigned long long)partials * p.num_chunks;
   a->num_chunks = p.num_chunks;
   a->chunk_pages = p.chunk_pages;
-  a->ws_lse = reinterpret_cast<float *>(reinterpret_cast<char *>(a->ws_o) + ((slots * out_dim * 4ull + 255ull) & ~255ull));
+  a->ws_lse = reinterpret_cast<float *>(reinterpret_cast<char *>(a->ws_o) + vx_decode_lse_offset(slots, out_dim));
 }
 
 /* GQA decode uses the tensor-core kernel (vx_decode_mma.cuh); the CUDA-core

@@ -66,6 +66,11 @@ static void test_workspace_layout(void **state) {
   /* partial outputs then a 256-byte aligned LSE block */
   assert_int_equal(vx_decode_workspace_bytes(1, 1, 64, 1), 256 + 4);
   assert_int_equal(vx_decode_workspace_bytes(2, 4, 128, 3), 2 * 3 * 4 * 128 * 4 + 2 * 3 * 4 * 4);
+  /* the LSE array: after the partials, 256-byte aligned, where the launchers point ws_lse */
+  assert_int_equal(vx_decode_lse_offset(1, 64), 256);
+  assert_int_equal(vx_decode_lse_offset(24, 128), 24 * 128 * 4);
+  assert_int_equal(vx_decode_lse_offset(3, 5), 256); /* 60 bytes of partials */
+  assert_int_equal(vx_decode_workspace_bytes(1, 3, 5, 1), 256 + 3 * 4);
 }
 
 int main(void) {

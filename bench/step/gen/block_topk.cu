@@ -387,15 +387,18 @@ VX_PLAN_FN vx_decode_plan vx_make_decode_plan(long long rows, int max_pages, int
   return p;
 }
 
-/* Workspace: per (row, chunk, query head of the group) one f32 partial output
- * of out_dim values plus one f32 log-sum-exp. */
+/* Workspace: per (row, chunk, query head of the group) -- a slot -- one f32
+ * partial output of out_dim values, then, 256-byte aligned, one f32
+ * log-sum-exp per slot. Byte offset of the LSE array: */
+VX_PLAN_FN unsigned long long vx_decode_lse_offset(unsigned long long slots, int out_dim) {
+  return (slots * (unsigned long long)out_dim * 4ull + 255ull) & ~255ull;
+}
+
 VX_PLAN_FN unsigned long long vx_decode_workspace_bytes(long long rows, int group,
                                                                           int out_dim, int num_chunks) {
   unsigned long long slots = (unsigned long long)rows * (unsigned long long)num_chunks *
                              (unsigned long long)group;
-  /* The LSE array starts 256-byte aligned after the partial outputs. */
-  unsigned long long o_bytes = (slots * (unsigned long long)out_dim * 4ull + 255ull) & ~255ull;
-  return o_bytes + slots * 4ull;
+  return vx_decode_lse_offset(slots, out_dim) + slots * 4ull;
 }
 
 #endif /* VX_PLAN_H */
@@ -1656,7 +1659,7 @@ static void block_topk_launch_attention(vx_decode_args args, int max_pages, char
   args.num_chunks = plan.num_chunks;
   args.chunk_pages = plan.chunk_pages;
   args.ws_o = reinterpret_cast<float *>(scratch);
-  args.ws_lse = reinterpret_cast<float *>(scratch + block_topk_round_up(slots * BLOCK_TOPK_OUT_DIM * 4ull));
+  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, BLOCK_TOPK_OUT_DIM));
   vx_decode_mma_launch<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>(args, choice.warps, rows, stream);
   if (plan.num_chunks > 1) vx_launch(vx_decode_merge_kernel<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),
       dim3(BLOCK_TOPK_OUT_DIM < 1024 ? BLOCK_TOPK_OUT_DIM : 1024), 0, stream, args, BLOCK_TOPK_GROUP);

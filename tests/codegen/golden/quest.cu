@@ -528,7 +528,7 @@ static void quest_launch_attention(vx_decode_args args, int max_pages, char *scr
   args.num_chunks = plan.num_chunks;
   args.chunk_pages = plan.chunk_pages;
   args.ws_o = reinterpret_cast<float *>(scratch);
-  args.ws_lse = reinterpret_cast<float *>(scratch + quest_round_up(slots * QUEST_OUT_DIM * 4ull));
+  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, QUEST_OUT_DIM));
   vx_decode_mma_launch<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(args, choice.warps, rows, stream);
   if (plan.num_chunks > 1) vx_launch(vx_decode_merge_kernel<quest_kv_t, QUEST_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),
       dim3(QUEST_OUT_DIM < 1024 ? QUEST_OUT_DIM : 1024), 0, stream, args, QUEST_GROUP);
