@@ -59,9 +59,9 @@
  * vx_decode_merge_kernel<T, DC>(args, HEADS) merges the chunks. */
 /* 8 warps, one block per SM (default), or -DVX_MLA_WARPS=4: two blocks per
  * SM, each warp owning a whole S fragment (no partial sums cross warps).
- * H200, GLM-4.7-Flash geometry (bench/RESULTS.md run 27): 4 warps decode
- * dense 14% faster but sparse no faster (B32) or 5% slower (B16), and
- * DeepSeek-V3's 32-head groups do not fit two blocks per SM (27% slower). */
+ * H200, GLM-4.7-Flash geometry (bench/RESULTS.md runs 29, 31): 4 warps decode
+ * dense 14% faster but sparse no faster (B32) or 5-7% slower (B16), and
+ * DeepSeek-V3's 32-head groups do not fit two blocks per SM (20% slower). */
 #ifndef VX_MLA_WARPS
 #define VX_MLA_WARPS 8
 #endif
