@@ -201,11 +201,12 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, VX_MLA_BLOCKS_PER_SM) v
     for (int t = 0; t < NT; ++t) o[mt][t][0] = o[mt][t][1] = o[mt][t][2] = o[mt][t][3] = 0.f;
   }
 
-  /* Loader: thread copies row tid / 8 of a tile, chunks tid % 8 + 8k.
+  /* Loader: thread copies row tid / LPR of a tile, chunks tid % LPR + LPR k.
    * Tiles are issued in order within a page batch, so the thread's
    * (page, offset) advances by VX_MLA_TOK tokens per tile instead of a
-   * division by the runtime page size each time (ncu: the issue code was a
-   * fifth of the kernel's stall samples). */
+   * division by the runtime page size each time (ncu put a fifth of the
+   * stall samples in the issue code, run 28; the change measured within
+   * noise, run 29). */
   constexpr int LPR = VX_MLA_THREADS / VX_MLA_TOK; /* loader threads per row */
   const int lrow = tid / LPR, lcol = tid % LPR;
   int iss_pl = 0, iss_off = lrow; /* page (within the batch) and offset of this thread's next row */
@@ -235,7 +236,7 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, VX_MLA_BLOCKS_PER_SM) v
       float s2[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
       const T *krow = kt + (sts * 16 + (mat >> 1) * 8 + mr) * LROW + (mat & 1) * 8;
       /* VX_MLA_CHAINS independent accumulator sets (steps j mod CHAINS)
-       * keep dependent MMAs apart; 2 and 4 measured the same (run 27). */
+       * keep dependent MMAs apart; 2 and 4 measured the same (run 29). */
       float sx[VX_MLA_CHAINS - 1][2][4];
 #pragma unroll
       for (int x = 0; x < VX_MLA_CHAINS - 1; ++x)
