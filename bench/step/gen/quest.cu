@@ -852,8 +852,9 @@ VX_INLINE void vx_resolve_page(const vx_decode_args &a, int row, int b, int n_re
  * per output element (strided by the block); out_dim = head_dim (GQA) or
  * the latent rank (MLA). Chunks are read VX_MERGE_BATCH at a time with all
  * their loads in flight rather than one L2 round trip after another (ncu,
- * H200: MLA's merge of 8 chunks took 8.4-9.8 us; the whole MLA decode was
- * within noise of before, run 27). The sums run over the chunks in order. */
+ * H200: MLA's merge of 8 chunks took 8.4-9.8 us, run 32; the whole MLA
+ * decode was within noise of before, run 33). The sums run over the chunks
+ * in order. */
 #define VX_MERGE_BATCH 8
 template <typename T, int OUT_DIM>
 static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
@@ -867,7 +868,7 @@ static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
   const float *lse = a.ws_lse + (long long)row * a.num_chunks * group + g;
   const float *part = a.ws_o + ((long long)row * a.num_chunks * group + g) * OUT_DIM; /* chunk c: + c * group * OUT_DIM */
   float mx = VX_NEG_INF;
-#pragma unroll 8
+#pragma unroll 8 /* VX_MERGE_BATCH (the pragma takes no macro) */
   for (int c = 0; c < used; ++c) mx = fmaxf(mx, lse[(long long)c * group]);
   T *out = reinterpret_cast<T *>(a.out) + ((long long)b * qo + qh) * OUT_DIM;
   for (int d = threadIdx.x; d < OUT_DIM; d += blockDim.x) {
