@@ -31,11 +31,11 @@
  * read the same latent rows (the repeats come from L2).
  * Grid = rows * num_chunks * vx_mla_head_groups<HEADS>().
  *
- * Per tile of VX_MLA_TOK (32) latent rows, staged by every thread with
+ * Per tile of VX_MLA_TOK (default 32) latent rows, staged by every thread with
  * 16-byte cp.async into a VX_MLA_STAGES-deep ring of [token][dc+dr] rows
  * (row stride padded by 8 elements: ldmatrix of 8 rows hits 8 different
  * bank groups), the block does:
- *  1. S = Q K^T  [heads x 32 tokens] as MT*2 fragments of 16 heads x 16
+ *  1. S = Q K^T  [heads x TOK tokens] as MT*TOK/16 fragments of 16 heads x 16
  *     tokens (two n8 tiles); each fragment's (dc+dr)/16 k-steps are split
  *     over KSPLIT = WARPS / (MT*2) warps (k = kh, kh + KSPLIT, ...; KSPLIT
  *     is 1 for 4 warps and two m-tiles), with VX_MLA_CHAINS accumulator
@@ -67,9 +67,14 @@
 #endif
 #define VX_MLA_THREADS (VX_MLA_WARPS * 32)
 #define VX_MLA_BLOCKS_PER_SM (8 / VX_MLA_WARPS)
+/* Latent rows per tile (-DVX_MLA_TOK=64: half the barriers per token, and
+ * with 8 warps each owns a whole S fragment; two stages then fill the
+ * shared memory; not yet measured on a GPU). */
+#ifndef VX_MLA_TOK
 #define VX_MLA_TOK 32
+#endif
 #ifndef VX_MLA_STAGES
-#define VX_MLA_STAGES (VX_MLA_WARPS == 8 ? 4 : 2)
+#define VX_MLA_STAGES (VX_MLA_WARPS == 8 && VX_MLA_TOK == 32 ? 4 : 2)
 #endif
 #define VX_MLA_HEADS_PER_BLOCK 32
 #ifndef VX_MLA_CHAINS
@@ -106,7 +111,7 @@ template <int HEADS, int DC, int DR> struct vx_mla_shape {
   static_assert(D % 16 == 0, "dc + dr must be a multiple of 16");
   static_assert(DC % (16 * VX_MLA_WARPS) == 0, "dc must be a multiple of 128");
   static_assert(MT <= 2 && VX_MLA_WARPS % NF == 0, "at most two m16 head tiles per block");
-  static_assert(VX_MLA_TOK == 32, "the S phase assumes two 16-token slices per tile");
+  static_assert(VX_MLA_TOK % 16 == 0 && VX_MLA_THREADS % VX_MLA_TOK == 0, "16-token slices; whole loader groups per row");
   static_assert(SMEM_BYTES <= 227 * 1024 / VX_MLA_BLOCKS_PER_SM, "latent too wide for the shared-memory ring");
   static_assert(VX_MLA_STAGES >= 2, "one tile in flight while another is consumed");
 };
