@@ -684,8 +684,8 @@ void vx_cg_emit_index(vx_cg *cg) {
    * mass) reads them: otherwise the query's load and the barriers after it
    * would sit on the critical path of a kernel that never uses them (ncu:
    * 7% of quest's select samples). */
-  const bool skip_rows_in_select = split && !reads_row_buffer(cg, sel->operands[1]);
-  if (skip_rows_in_select && cg->row_floats > 0) vx_buf_line(b, "  if (phase != %s_INDEX_SELECT) {", cg->upper);
+  const bool skip_rows_in_select = split && cg->row_floats > 0 && !reads_row_buffer(cg, sel->operands[1]);
+  if (skip_rows_in_select) vx_buf_line(b, "  if (phase != %s_INDEX_SELECT) {", cg->upper);
   /* A staged value held per lane is copied into registers right after its
    * row phase (its barrier), before any later page reduction reads it. */
   for (const vx_op *op = f->first; op; op = op->next) {
@@ -705,7 +705,7 @@ void vx_cg_emit_index(vx_cg *cg) {
                 vx_cg_offset(cg->rows[op->id].offset, off), m->geo.head_dim, cg->lanes);
     vx_buf_line(b, "  }");
   }
-  if (skip_rows_in_select && cg->row_floats > 0) vx_buf_line(b, "  }");
+  if (skip_rows_in_select) vx_buf_line(b, "  }");
 
   b->indent++;
   vx_buf_line(b, "float *row_scores = scores + (long long)r * max_pages;");

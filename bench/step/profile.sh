@@ -7,8 +7,8 @@
 # replays each kernel with a cold cache (--cache-control all), the same
 # condition step_bench times. Writes $OUT/ncu.csv and prints one line per
 # kernel. PROFILE_CACHE=none PROFILE_CLOCK=none: warm L2 and boost clocks,
-# as in a step (each kernel still runs alone). Env: PROFILE_SHAPE ("--contexts 32768 --batches 32"), NCU (path to
-# ncu), PROFILE_DETAIL=1: a second, separate pass over quest's first score,
+# as in a step (each kernel still runs alone), for every pass below. Env:
+# PROFILE_SHAPE ("--contexts 32768 --batches 32"), NCU (path to ncu), PROFILE_DETAIL=1: a second, separate pass over quest's first score,
 # select and attention launches with whole ncu sections (speed of light,
 # memory workload, warp state, occupancy) into $OUT/ncu_detail.csv, printed
 # as duration, DRAM / L2 figures and the main warp stall reasons; it cannot
@@ -21,9 +21,12 @@ OUT=${OUT:-$PWD/bench-out}
 mkdir -p "$OUT"
 NCU=${NCU:-$(command -v ncu || echo /usr/local/cuda/bin/ncu)}
 [ -x "$NCU" ] || { echo "profile.sh: no ncu ($NCU)"; exit 1; }
+# Replay conditions of every pass, and the sections of the detail passes.
+control=(--cache-control "${PROFILE_CACHE:-all}" --clock-control "${PROFILE_CLOCK:-base}")
+sections=(--section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy)
 metrics=gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active,launch__registers_per_thread,launch__grid_size,launch__block_size,launch__occupancy_limit_registers,launch__occupancy_limit_shared_mem
 # shellcheck disable=SC2086
-timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --print-units base --metrics "$metrics" --cache-control "${PROFILE_CACHE:-all}" --clock-control "${PROFILE_CLOCK:-base}" \
+timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --print-units base --metrics "$metrics" "${control[@]}" \
   -k 'regex:^((quest|block_topk)_(score|select|index)|vx_decode_(partial_mma|merge))' --launch-count "${PROFILE_KERNELS:-18}" \
   "$B/step_bench" --no-dense ${PROFILE_SHAPE:---contexts 32768 --batches 32} --reps 3 > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
 rc=$?
@@ -92,9 +95,8 @@ if [ "${PROFILE_DETAIL:-0}" = 1 ]; then
   # metric names). PROFILE_DETAIL_REGEX / PROFILE_DETAIL_KERNELS pick the
   # launches (add sb_gather to set the attention beside the no-math gather).
   # shellcheck disable=SC2086
-  timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --page raw --print-units base --cache-control "${PROFILE_CACHE:-all}" --clock-control "${PROFILE_CLOCK:-base}" \
-    --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy \
-    -k "regex:${PROFILE_DETAIL_REGEX:-^(quest_(score|select)|vx_decode_partial_mma)}" --launch-count "${PROFILE_DETAIL_KERNELS:-3}" \
+  timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --page raw --print-units base "${control[@]}" \
+    "${sections[@]}" -k "regex:${PROFILE_DETAIL_REGEX:-^(quest_(score|select)|vx_decode_partial_mma)}" --launch-count "${PROFILE_DETAIL_KERNELS:-3}" \
     "$B/step_bench" --no-dense --algos quest ${PROFILE_SHAPE:---contexts 32768 --batches 32} --reps 1 \
     > "$OUT/ncu_detail.csv" 2> "$OUT/ncu_detail.err" || echo "profile.sh: the detail pass failed (see ncu_detail.err)"
   detail "$OUT/ncu_detail.csv"
@@ -102,9 +104,8 @@ fi
 if [ "${PROFILE_MLA:-0}" = 1 ]; then # PROFILE_MLA_REGEX, PROFILE_MLA_KERNELS pick the launches
   # libvortexrt's MLA decode kernel, from vortex-bench (built by the runtime stage).
   if [ -x build-gpu/vortex-bench ]; then
-    timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --page raw --print-units base --cache-control "${PROFILE_CACHE:-all}" --clock-control "${PROFILE_CLOCK:-base}" \
-      --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy \
-      --section ComputeWorkloadAnalysis -k "regex:${PROFILE_MLA_REGEX:-^vx_mla_decode_partial_mma}" --launch-count "${PROFILE_MLA_KERNELS:-5}" \
+    timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --page raw --print-units base "${control[@]}" \
+      "${sections[@]}" --section ComputeWorkloadAnalysis -k "regex:${PROFILE_MLA_REGEX:-^vx_mla_decode_partial_mma}" --launch-count "${PROFILE_MLA_KERNELS:-5}" \
       build-gpu/vortex-bench --mla-only --once > "$OUT/ncu_mla.csv" 2> "$OUT/ncu_mla.err" ||
       echo "profile.sh: the MLA pass failed (see ncu_mla.err)"
     detail "$OUT/ncu_mla.csv"
@@ -121,7 +122,7 @@ if [ -n "${PROFILE_SOURCE:-}" ]; then
   for e in "${entries[@]}"; do
     name=${e%%:*}; rest=${e#*:}; skip=${rest%%:*}; cmd=${rest#*:}
     # shellcheck disable=SC2086
-    timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --section SourceCounters --section WarpStateStats --cache-control "${PROFILE_CACHE:-all}" --clock-control "${PROFILE_CLOCK:-base}" \
+    timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --section SourceCounters --section WarpStateStats "${control[@]}" \
       -k "regex:^$name" --launch-skip "$skip" --launch-count 1 -f -o "$OUT/src_$name" $cmd > "$OUT/src_$name.log" 2>&1 &&
     "$NCU" --import "$OUT/src_$name.ncu-rep" --page source --csv --print-source sass > "$OUT/src_$name.csv" 2>> "$OUT/src_$name.log" ||
       echo "profile.sh: source pass of $name failed (see src_$name.log)"
