@@ -75,10 +75,8 @@ static __global__ void __launch_bounds__(WARPS * 32, 8 / WARPS) vx_decode_partia
   const int b = row / kvh, h = row % kvh;
   T *ring = reinterpret_cast<T *>(vx_mma_smem) + warp * S::WARP_RING_ELEMS;
 
-  const int n_req = vx_num_pages(a.kv, b);
-  const int n = vx_row_pages(a, row, b);
-  int begin, end;
-  vx_chunk_range(a, chunk, n, &begin, &end);
+  const vx_chunk_start cs = vx_start_chunk(a, row, b, chunk, tid);
+  const int n_req = cs.n_req, begin = cs.begin, end = cs.end;
   /* One chunk per row: this block writes the final output itself and the
    * launcher skips the merge kernel (a launch and ~2-4 us per step). */
   T *const out_row = a.num_chunks == 1
@@ -188,8 +186,7 @@ static __global__ void __launch_bounds__(WARPS * 32, 8 / WARPS) vx_decode_partia
     }
   };
 
-  int my_phys = 0, my_valid = 0;
-  if (begin + tid < end) vx_resolve_page(a, row, b, n_req, begin + tid, &my_phys, &my_valid);
+  int my_phys = cs.phys, my_valid = cs.valid; /* first batch: resolved by vx_start_chunk */
 
   for (int batch0 = begin; batch0 < end; batch0 += THREADS) {
     const int npg = end - batch0 < THREADS ? end - batch0 : THREADS;

@@ -76,10 +76,8 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, VX_DECODE_MIN_BLOCKS
   const int b = row / kvh, h = row % kvh;
   vx_vec16 *ring = vx_decode_ring + warp * S::WARP_RING_VECS;
 
-  const int n_req = vx_num_pages(a.kv, b);
-  const int n = vx_row_pages(a, row, b);
-  int begin, end;
-  vx_chunk_range(a, chunk, n, &begin, &end);
+  const vx_chunk_start cs = vx_start_chunk(a, row, b, chunk, tid);
+  const int n_req = cs.n_req, begin = cs.begin, end = cs.end;
   if (begin >= end) return; /* the merge step knows this chunk is empty */
 
   /* Query group in f32, pre-scaled so logits come out in log2 units. */
@@ -206,8 +204,7 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, VX_DECODE_MIN_BLOCKS
     }
   };
 
-  int my_phys = 0, my_valid = 0;
-  if (begin + tid < end) vx_resolve_page(a, row, b, n_req, begin + tid, &my_phys, &my_valid);
+  int my_phys = cs.phys, my_valid = cs.valid; /* first batch: resolved by vx_start_chunk */
 
   for (int batch0 = begin; batch0 < end; batch0 += VX_PAGE_BATCH) {
     const int npg = end - batch0 < VX_PAGE_BATCH ? end - batch0 : VX_PAGE_BATCH;

@@ -149,10 +149,8 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, VX_MLA_BLOCKS_PER_SM) v
   const int chunk = (blockIdx.x / HG) % a.num_chunks;
   const int row = blockIdx.x / HG / a.num_chunks; /* == request: one latent head */
   const int b = row;
-  const int n_req = vx_num_pages(a.kv, b);
-  const int n = vx_row_pages(a, row, b);
-  int begin, end;
-  vx_chunk_range(a, chunk, n, &begin, &end);
+  const vx_chunk_start cs = vx_start_chunk(a, row, b, chunk, tid);
+  const int n_req = cs.n_req, begin = cs.begin, end = cs.end;
   if (begin >= end) return; /* block-uniform; the merge skips empty chunks */
 
   /* Query rows of this head group (zero rows past the last head, and row
@@ -398,8 +396,7 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, VX_MLA_BLOCKS_PER_SM) v
     }
   };
 
-  int my_phys = 0, my_valid = 0;
-  if (begin + tid < end) vx_resolve_page(a, row, b, n_req, begin + tid, &my_phys, &my_valid);
+  int my_phys = cs.phys, my_valid = cs.valid; /* first batch: resolved by vx_start_chunk */
 
   for (int batch0 = begin; batch0 < end; batch0 += VX_MLA_PAGE_BATCH) {
     const int npg = end - batch0 < VX_MLA_PAGE_BATCH ? end - batch0 : VX_MLA_PAGE_BATCH;

@@ -44,10 +44,8 @@ static __global__ void __launch_bounds__(HEADS * VX_MLA_TILE) vx_mla_decode_part
   const int chunk = blockIdx.x % a.num_chunks;
   const int row = blockIdx.x / a.num_chunks; /* == request: one latent head */
   const int b = row;
-  const int n_req = vx_num_pages(a.kv, b);
-  const int n = vx_row_pages(a, row, b);
-  int begin, end;
-  vx_chunk_range(a, chunk, n, &begin, &end);
+  const vx_chunk_start cs = vx_start_chunk(a, row, b, chunk, tid);
+  const int n_req = cs.n_req, begin = cs.begin, end = cs.end;
   if (begin >= end) return;
 
   const unsigned int *q = reinterpret_cast<const unsigned int *>(reinterpret_cast<const T *>(a.q) +
@@ -63,8 +61,7 @@ static __global__ void __launch_bounds__(HEADS * VX_MLA_TILE) vx_mla_decode_part
 
   const T *lat = reinterpret_cast<const T *>(a.kv.k_pool);
   const int ps = a.kv.page_size;
-  int my_phys = 0, my_valid = 0;
-  if (begin + tid < end) vx_resolve_page(a, row, b, n_req, begin + tid, &my_phys, &my_valid);
+  int my_phys = cs.phys, my_valid = cs.valid; /* first batch: resolved by vx_start_chunk */
 
   for (int batch0 = begin; batch0 < end; batch0 += NT) {
     const int npg = end - batch0 < NT ? end - batch0 : NT;

@@ -210,7 +210,7 @@ template <typename T, int H> static void launch_mla(vx_decode_args a, int max_pa
   vx_launch(vx_mla_decode_partial_mma_kernel<T, H, 512, 64>, dim3((unsigned)((long long)a.kv.batch * a.num_chunks * hg)),
             dim3(VX_MLA_THREADS), smem, s, a);
 #endif
-  vx_launch(vx_decode_merge_kernel<T, 512>, dim3((unsigned)(a.kv.batch * H)), dim3(256), 0, s, a, H);
+  vx_launch(vx_decode_merge_kernel<T, 512>, dim3((unsigned)(a.kv.batch * H)), dim3(512), 0, s, a, H);
 }
 
 template <typename T> static bool dispatch_mla(const vx_decode_args &a, int heads, int max_pages, cudaStream_t s) {

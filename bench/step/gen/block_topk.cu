@@ -831,12 +831,19 @@ VX_INLINE int vx_chunks_used(const vx_decode_args &a, int n) {
   return c < a.num_chunks ? c : a.num_chunks;
 }
 
-/* Resolve the i-th attended page of a row to (physical page, valid tokens).
- * Out-of-range selections or page ids resolve to 0 valid tokens: a corrupt
- * selection then drops a page instead of reading outside the pool. */
-VX_INLINE void vx_resolve_page(const vx_decode_args &a, int row, int b, int n_req, int i, int *phys,
-                               int *valid) {
-  const int j = a.sel_pages ? a.sel_pages[(long long)row * a.max_sel + i] : i;
+/* The i-th attended logical page of a row (-1 past the selection's
+ * capacity). It reads the selection but not its count, so a caller can
+ * issue it before the row's count has arrived. */
+VX_INLINE int vx_attended_page(const vx_decode_args &a, int row, int i) {
+  if (!a.sel_pages) return i;
+  return i < a.max_sel ? a.sel_pages[(long long)row * a.max_sel + i] : -1;
+}
+
+/* Resolve logical page j of request b (n_req pages) to (physical page,
+ * valid tokens). Out-of-range selections or page ids resolve to 0 valid
+ * tokens: a corrupt selection then drops a page instead of reading outside
+ * the pool. */
+VX_INLINE void vx_resolve_logical(const vx_decode_args &a, int b, int n_req, int j, int *phys, int *valid) {
   *phys = 0;
   *valid = 0;
   if (j < 0 || j >= n_req) return;
@@ -846,15 +853,55 @@ VX_INLINE void vx_resolve_page(const vx_decode_args &a, int row, int b, int n_re
   *valid = vx_page_valid_tokens(a.kv, b, j, n_req);
 }
 
+/* The i-th attended page of a row, resolved. */
+VX_INLINE void vx_resolve_page(const vx_decode_args &a, int row, int b, int n_req, int i, int *phys, int *valid) {
+  vx_resolve_logical(a, b, n_req, vx_attended_page(a, row, i), phys, valid);
+}
+
+/* Tuning builds: -DVX_EAGER_SELECTION=0 reads a chunk's first selection
+ * entries only after the row's count, as before run 35. */
+#ifndef VX_EAGER_SELECTION
+#define VX_EAGER_SELECTION 1
+#endif
+
+/* Where a partial kernel's block starts: the request's pages, the chunk's
+ * attended pages [begin, end), and thread tid's page of the first batch
+ * (page begin + tid) resolved, 0 valid tokens past end. The selection
+ * entry is loaded beside the row's counts rather than after them (it needs
+ * only the chunk's nominal start), so one dependent global round trip less
+ * comes before the first K/V bytes can be requested. */
+struct vx_chunk_start {
+  int n_req;
+  int begin, end;
+  int phys, valid;
+};
+
+VX_INLINE vx_chunk_start vx_start_chunk(const vx_decode_args &a, int row, int b, int chunk, int tid) {
+  vx_chunk_start s;
+  /* begin == chunk * chunk_pages whenever the chunk has pages */
+  const int eager_j = VX_EAGER_SELECTION ? vx_attended_page(a, row, chunk * a.chunk_pages + tid) : 0;
+  s.n_req = vx_num_pages(a.kv, b);
+  vx_chunk_range(a, chunk, vx_row_pages(a, row, b), &s.begin, &s.end);
+  s.phys = 0;
+  s.valid = 0;
+  if (s.begin + tid < s.end)
+    vx_resolve_logical(a, b, s.n_req, VX_EAGER_SELECTION ? eager_j : vx_attended_page(a, row, s.begin + tid), &s.phys,
+                       &s.valid);
+  return s;
+}
+
 #define VX_PAGE_BATCH VX_DECODE_THREADS
 
 /* Combine chunk partials. One block per (request, query head), a thread
- * per output element (strided by the block); out_dim = head_dim (GQA) or
- * the latent rank (MLA). Chunks are read VX_MERGE_BATCH at a time with all
- * their loads in flight rather than one L2 round trip after another (ncu,
- * H200: MLA's merge of 8 chunks took 8.4-9.8 us, run 32; the whole MLA
- * decode was within noise of before, run 33). The sums run over the chunks
- * in order. */
+ * per output element (strided by the block; launched with OUT_DIM threads
+ * up to 1024); out_dim = head_dim (GQA) or the latent rank (MLA).
+ * Latency, not bytes, decides this kernel's time (ncu, H200: MLA's merge of
+ * 8 chunks took 8.4-9.8 us for 5-10 MB, run 32), so it keeps the dependent
+ * global round trips after the row's count to one: a batch of
+ * VX_MERGE_BATCH chunks has its LSEs and partials loaded together and its
+ * maximum taken from registers. With more chunks than one batch the
+ * running sums are rescaled when a batch raises the maximum; within one
+ * batch they run over the chunks in order. */
 #define VX_MERGE_BATCH 8
 template <typename T, int OUT_DIM>
 static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
@@ -867,28 +914,32 @@ static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
   const int used = vx_chunks_used(a, vx_row_pages(a, row, b));
   const float *lse = a.ws_lse + (long long)row * a.num_chunks * group + g;
   const float *part = a.ws_o + ((long long)row * a.num_chunks * group + g) * OUT_DIM; /* chunk c: + c * group * OUT_DIM */
-  float mx = VX_NEG_INF;
-#pragma unroll 8 /* VX_MERGE_BATCH (the pragma takes no macro) */
-  for (int c = 0; c < used; ++c) mx = fmaxf(mx, lse[(long long)c * group]);
   T *out = reinterpret_cast<T *>(a.out) + ((long long)b * qo + qh) * OUT_DIM;
   for (int d = threadIdx.x; d < OUT_DIM; d += blockDim.x) {
-    float o = 0.f, l = 0.f;
-    if (mx != VX_NEG_INF) {
-      for (int c0 = 0; c0 < used; c0 += VX_MERGE_BATCH) {
-        float lc[VX_MERGE_BATCH], v[VX_MERGE_BATCH];
+    float mx = VX_NEG_INF, o = 0.f, l = 0.f;
+    for (int c0 = 0; c0 < used; c0 += VX_MERGE_BATCH) {
+      float lc[VX_MERGE_BATCH], v[VX_MERGE_BATCH];
 #pragma unroll
-        for (int j = 0; j < VX_MERGE_BATCH; ++j) {
-          const int c = c0 + j; /* chunks < used all wrote a partial */
-          lc[j] = c < used ? lse[(long long)c * group] : VX_NEG_INF;
-          v[j] = c < used ? part[(long long)c * group * OUT_DIM + d] : 0.f;
-        }
+      for (int j = 0; j < VX_MERGE_BATCH; ++j) {
+        const int c = c0 + j; /* chunks < used all wrote a partial */
+        lc[j] = c < used ? lse[(long long)c * group] : VX_NEG_INF;
+        v[j] = c < used ? part[(long long)c * group * OUT_DIM + d] : 0.f;
+      }
+      float bm = VX_NEG_INF;
 #pragma unroll
-        for (int j = 0; j < VX_MERGE_BATCH; ++j) {
-          if (lc[j] == VX_NEG_INF) continue; /* no tokens: its partial is not a number to weigh */
-          const float f = exp2f(lc[j] - mx);
-          o += f * v[j];
-          l += f;
-        }
+      for (int j = 0; j < VX_MERGE_BATCH; ++j) bm = fmaxf(bm, lc[j]);
+      if (bm > mx) {
+        const float f = exp2f(mx - bm); /* 0 while nothing was summed */
+        o *= f;
+        l *= f;
+        mx = bm;
+      }
+#pragma unroll
+      for (int j = 0; j < VX_MERGE_BATCH; ++j) {
+        if (lc[j] == VX_NEG_INF) continue; /* no tokens: its partial is not a number to weigh */
+        const float f = exp2f(lc[j] - mx);
+        o += f * v[j];
+        l += f;
       }
     }
     /* A row with no tokens attends to nothing: its output is zero. */
@@ -976,10 +1027,8 @@ static __global__ void __launch_bounds__(WARPS * 32, 8 / WARPS) vx_decode_partia
   const int b = row / kvh, h = row % kvh;
   T *ring = reinterpret_cast<T *>(vx_mma_smem) + warp * S::WARP_RING_ELEMS;
 
-  const int n_req = vx_num_pages(a.kv, b);
-  const int n = vx_row_pages(a, row, b);
-  int begin, end;
-  vx_chunk_range(a, chunk, n, &begin, &end);
+  const vx_chunk_start cs = vx_start_chunk(a, row, b, chunk, tid);
+  const int n_req = cs.n_req, begin = cs.begin, end = cs.end;
   /* One chunk per row: this block writes the final output itself and the
    * launcher skips the merge kernel (a launch and ~2-4 us per step). */
   T *const out_row = a.num_chunks == 1
@@ -1089,8 +1138,7 @@ static __global__ void __launch_bounds__(WARPS * 32, 8 / WARPS) vx_decode_partia
     }
   };
 
-  int my_phys = 0, my_valid = 0;
-  if (begin + tid < end) vx_resolve_page(a, row, b, n_req, begin + tid, &my_phys, &my_valid);
+  int my_phys = cs.phys, my_valid = cs.valid; /* first batch: resolved by vx_start_chunk */
 
   for (int batch0 = begin; batch0 < end; batch0 += THREADS) {
     const int npg = end - batch0 < THREADS ? end - batch0 : THREADS;
