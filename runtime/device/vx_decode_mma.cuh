@@ -85,6 +85,8 @@ static __global__ void __launch_bounds__(WARPS * 32, 8 / WARPS) vx_decode_partia
   if (begin >= end) {
     if (out_row) /* a row with no tokens attends to nothing: zeros, as the merge writes */
       for (int i = tid; i < GROUP * HEAD_DIM; i += THREADS) out_row[i] = vx_elem<T>::from_float(0.f);
+    else
+      vx_mark_chunk_empty(a, ((long long)row * a.num_chunks + chunk) * GROUP, GROUP, tid, THREADS);
     return;
   }
 

@@ -78,7 +78,10 @@ static __global__ void __launch_bounds__(VX_DECODE_THREADS, VX_DECODE_MIN_BLOCKS
 
   const vx_chunk_start cs = vx_start_chunk(a, row, b, chunk, tid);
   const int n_req = cs.n_req, begin = cs.begin, end = cs.end;
-  if (begin >= end) return; /* the merge step knows this chunk is empty */
+  if (begin >= end) {
+    vx_mark_chunk_empty(a, ((long long)row * a.num_chunks + chunk) * GROUP, GROUP, tid, VX_DECODE_THREADS);
+    return;
+  }
 
   /* Query group in f32, pre-scaled so logits come out in log2 units. */
   const float qscale = a.sm_scale * VX_LOG2E;

@@ -151,7 +151,11 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, VX_MLA_BLOCKS_PER_SM) v
   const int b = row;
   const vx_chunk_start cs = vx_start_chunk(a, row, b, chunk, tid);
   const int n_req = cs.n_req, begin = cs.begin, end = cs.end;
-  if (begin >= end) return; /* block-uniform; the merge skips empty chunks */
+  if (begin >= end) { /* block-uniform */
+    const int heads = HEADS - hg * HB < HB ? HEADS - hg * HB : HB;
+    vx_mark_chunk_empty(a, ((long long)row * a.num_chunks + chunk) * HEADS + (long long)hg * HB, heads, tid, VX_MLA_THREADS);
+    return;
+  }
 
   /* Query rows of this head group (zero rows past the last head, and row
    * HB, which the m-tile padding reads), copied asynchronously: they land

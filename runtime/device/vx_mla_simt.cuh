@@ -46,7 +46,10 @@ static __global__ void __launch_bounds__(HEADS * VX_MLA_TILE) vx_mla_decode_part
   const int b = row;
   const vx_chunk_start cs = vx_start_chunk(a, row, b, chunk, tid);
   const int n_req = cs.n_req, begin = cs.begin, end = cs.end;
-  if (begin >= end) return;
+  if (begin >= end) {
+    vx_mark_chunk_empty(a, ((long long)row * a.num_chunks + chunk) * HEADS, HEADS, tid, NT);
+    return;
+  }
 
   const unsigned int *q = reinterpret_cast<const unsigned int *>(reinterpret_cast<const T *>(a.q) +
                                                                  (long long)b * HEADS * D);
