@@ -825,10 +825,12 @@ VX_INLINE void vx_chunk_range(const vx_decode_args &a, int c, int n, int *begin,
   *end = e < n ? e : n;
 }
 
-VX_INLINE int vx_chunks_used(const vx_decode_args &a, int n) {
-  if (n <= 0) return 0;
-  const int c = (n + a.chunk_pages - 1) / a.chunk_pages;
-  return c < a.num_chunks ? c : a.num_chunks;
+/* A chunk with no attended pages marks its LSE slots [slot0, slot0 + n)
+ * empty (-inf) so that the merge can weigh every chunk of a row without
+ * first reading the row's count (its partials are then never read as
+ * numbers). */
+VX_INLINE void vx_mark_chunk_empty(const vx_decode_args &a, long long slot0, int n, int tid, int threads) {
+  for (int i = tid; i < n; i += threads) a.ws_lse[slot0 + i] = VX_NEG_INF;
 }
 
 /* The i-th attended logical page of a row (-1 past the selection's
@@ -896,12 +898,13 @@ VX_INLINE vx_chunk_start vx_start_chunk(const vx_decode_args &a, int row, int b,
  * per output element (strided by the block; launched with OUT_DIM threads
  * up to 1024); out_dim = head_dim (GQA) or the latent rank (MLA).
  * Latency, not bytes, decides this kernel's time (ncu, H200: MLA's merge of
- * 8 chunks took 8.4-9.8 us for 5-10 MB, run 32), so it keeps the dependent
- * global round trips after the row's count to one: a batch of
- * VX_MERGE_BATCH chunks has its LSEs and partials loaded together and its
- * maximum taken from registers. With more chunks than one batch the
- * running sums are rescaled when a batch raises the maximum; within one
- * batch they run over the chunks in order. */
+ * 8 chunks took 8.4-9.8 us for 5-10 MB, run 32), so after the grid
+ * dependency it waits on one global round trip: it reads every chunk (the
+ * empty ones marked their LSEs -inf) instead of first reading the row's
+ * count, and a batch of VX_MERGE_BATCH chunks has its LSEs and partials
+ * loaded together, its maximum taken from registers. With more chunks than
+ * one batch the sums are rescaled when a batch raises the maximum; within
+ * a batch they run over the chunks in order. */
 #define VX_MERGE_BATCH 8
 template <typename T, int OUT_DIM>
 static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
@@ -911,19 +914,18 @@ static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
   const int b = blockIdx.x / qo, qh = blockIdx.x % qo;
   const int h = qh / group, g = qh % group;
   const int row = b * a.kv.num_kv_heads + h;
-  const int used = vx_chunks_used(a, vx_row_pages(a, row, b));
   const float *lse = a.ws_lse + (long long)row * a.num_chunks * group + g;
   const float *part = a.ws_o + ((long long)row * a.num_chunks * group + g) * OUT_DIM; /* chunk c: + c * group * OUT_DIM */
   T *out = reinterpret_cast<T *>(a.out) + ((long long)b * qo + qh) * OUT_DIM;
   for (int d = threadIdx.x; d < OUT_DIM; d += blockDim.x) {
     float mx = VX_NEG_INF, o = 0.f, l = 0.f;
-    for (int c0 = 0; c0 < used; c0 += VX_MERGE_BATCH) {
+    for (int c0 = 0; c0 < a.num_chunks; c0 += VX_MERGE_BATCH) {
       float lc[VX_MERGE_BATCH], v[VX_MERGE_BATCH];
 #pragma unroll
       for (int j = 0; j < VX_MERGE_BATCH; ++j) {
-        const int c = c0 + j; /* chunks < used all wrote a partial */
-        lc[j] = c < used ? lse[(long long)c * group] : VX_NEG_INF;
-        v[j] = c < used ? part[(long long)c * group * OUT_DIM + d] : 0.f;
+        const int c = c0 + j;
+        lc[j] = c < a.num_chunks ? lse[(long long)c * group] : VX_NEG_INF;
+        v[j] = c < a.num_chunks ? part[(long long)c * group * OUT_DIM + d] : 0.f;
       }
       float bm = VX_NEG_INF;
 #pragma unroll
@@ -1037,6 +1039,8 @@ static __global__ void __launch_bounds__(WARPS * 32, 8 / WARPS) vx_decode_partia
   if (begin >= end) {
     if (out_row) /* a row with no tokens attends to nothing: zeros, as the merge writes */
       for (int i = tid; i < GROUP * HEAD_DIM; i += THREADS) out_row[i] = vx_elem<T>::from_float(0.f);
+    else
+      vx_mark_chunk_empty(a, ((long long)row * a.num_chunks + chunk) * GROUP, GROUP, tid, THREADS);
     return;
   }
 
