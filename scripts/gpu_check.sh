@@ -95,15 +95,16 @@ if [ $BENCH = 1 ]; then
 fi
 
 # Tuning: rebuild the kernels with each -D setting and time them
-# (VARIANT_BENCH_ARGS, default "--quick --gqa-only"; "--quick --mla-only" for MLA).
+# (VARIANT_BENCH_ARGS, default "--quick --gqa-only"; "--quick --mla-only" for MLA);
+# '+' joins settings of one variant: --variants=A=1+B=2,A=2.
 for v in ${VARIANTS//,/ }; do
-  echo "== variant -D$v"
+  echo "== variant -D${v//+/ -D}"
   tag=$(echo "$v" | tr -c 'A-Za-z0-9_\n' '_')
   mkdir -p $B/var_$tag
-  if nvcc $NVFLAGS -D$v -c runtime/src/decode_launch.cu -o $B/var_$tag/decode_launch.o && \
+  if nvcc $NVFLAGS -D${v//+/ -D} -c runtime/src/decode_launch.cu -o $B/var_$tag/decode_launch.o && \
      ar rcs $B/var_$tag/libvortexrt.a $B/status.o $B/validate.o $B/hash.o $B/nvrtc_loader.o $B/var_$tag/decode_launch.o && \
      nvcc $NVFLAGS bench/vortex_bench.cu $B/var_$tag/libvortexrt.a -lnvrtc $HASH_LIB -o $B/var_$tag/vortex-bench; then
-    { echo "-- variant -D$v"; $B/var_$tag/vortex-bench ${VARIANT_BENCH_ARGS:---quick --gqa-only} 2>&1; } >> "$OUT/variants.log"
+    { echo "-- variant -D${v//+/ -D}"; $B/var_$tag/vortex-bench ${VARIANT_BENCH_ARGS:---quick --gqa-only} 2>&1; } >> "$OUT/variants.log"
     RESULT[variant_$tag]="rc=$?"
   else
     RESULT[variant_$tag]="build FAIL"

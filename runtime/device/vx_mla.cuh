@@ -67,7 +67,9 @@
  * B16, DeepSeek-V3's 32-head groups 20% slower) and 64-token tiles (run 35:
  * within 2%); the pipelined loop below needs three stages, which neither
  * leaves room for. */
+#ifndef VX_MLA_WARPS /* tuning builds: -DVX_MLA_WARPS=16 (half the dims and k-steps per warp) */
 #define VX_MLA_WARPS 8
+#endif
 #define VX_MLA_THREADS (VX_MLA_WARPS * 32)
 #define VX_MLA_TOK 32
 /* Ring depth: 0 = as many stages as fit next to Q, P and the partial sums,
