@@ -226,7 +226,7 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
       iss_off -= ps;
       ++iss_pl;
     }
-    const bool ok = iss_pl < npg && iss_off < valid_s[iss_pl < npg ? iss_pl : 0];
+    const bool ok = iss_pl < npg && iss_off < valid_s[iss_pl];
     const T *src = lat + vx_kv_offset(a.kv, ok ? page_s[iss_pl] : 0, ok ? iss_off : 0, 0);
     T *dst = ring + stage * S::TILE_ELEMS + lrow * LROW;
 #pragma unroll
