@@ -648,10 +648,11 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
       const bool mine = above < remaining && remaining <= incl; /* exactly one lane: remaining <= candidates */
 #pragma unroll
       for (int b = 7; b >= 0; --b) {
-        if (mine && count == 0u && remaining <= above + bins[b]) {
+        if (!mine || count != 0u) continue; /* count != 0: the digit is found (its bin is not empty) */
+        if (remaining <= above + bins[b]) {
           digit = (unsigned int)(lane * 8 + b);
           count = bins[b];
-        } else if (mine && count == 0u) {
+        } else {
           above += bins[b];
         }
       }
