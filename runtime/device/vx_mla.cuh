@@ -65,15 +65,16 @@
  * GLM-4.7-Flash geometry, bench/RESULTS.md): 4-warp blocks, two per SM
  * (runs 29, 31: dense 14% faster, sparse no faster at B32, 5-7% slower at
  * B16, DeepSeek-V3's 32-head groups 20% slower) and 64-token tiles (run 35:
- * within 2%); the pipelined loop below needs three stages, which neither
- * leaves room for. */
-#ifndef VX_MLA_WARPS /* tuning builds: -DVX_MLA_WARPS=16 (half the dims and k-steps per warp) */
+ * within 2%), neither of which leaves room for the pipeline's three stages;
+ * 16-warp blocks (run 39: 128 registers, sparse 18-22% slower; kept as a
+ * tuning build, -DVX_MLA_WARPS=16). */
+#ifndef VX_MLA_WARPS
 #define VX_MLA_WARPS 8
 #endif
 #define VX_MLA_THREADS (VX_MLA_WARPS * 32)
 #define VX_MLA_TOK 32
 /* Ring depth: 0 = as many stages as fit next to Q, P and the partial sums,
- * at most 5 (tuning builds: -DVX_MLA_STAGES=4). */
+ * at most 5 (tuning builds: -DVX_MLA_STAGES=4, the same speed in run 38). */
 #ifndef VX_MLA_STAGES
 #define VX_MLA_STAGES 0
 #endif
