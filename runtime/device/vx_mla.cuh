@@ -165,7 +165,7 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
   /* Query rows of this head group (zero rows past the last head, and row
    * HB, which the m-tile padding reads), copied asynchronously: they land
    * with the first tile's commit group, so the query load overlaps the
-   * page-table reads below. */
+   * wait for the first tile. */
   {
     const T *q = reinterpret_cast<const T *>(a.q) + ((long long)b * HEADS + (long long)hg * HB) * D;
     for (int i = tid; i < S::QROWS * S::CHUNKS; i += VX_MLA_THREADS) {
