@@ -862,7 +862,8 @@ VX_INLINE void vx_resolve_page(const vx_decode_args &a, int row, int b, int n_re
 }
 
 /* Tuning builds: -DVX_EAGER_SELECTION=0 reads a chunk's first selection
- * entries only after the row's count, as before run 35. */
+ * entries only after the row's count, the order before 8218a31 (A/B:
+ * bench/RESULTS.md run 36). */
 #ifndef VX_EAGER_SELECTION
 #define VX_EAGER_SELECTION 1
 #endif
