@@ -11,7 +11,10 @@
  * runs do not measure the cache. KV is random (never zeros).
  *
  * Usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--reps N] [--json FILE] [--once]
- * --once: each MLA sparse decode runs once, untimed, nothing printed (for ncu). */
+ * --once: each MLA sparse decode runs once, untimed, nothing printed (for ncu):
+ * with --mla-only, five partial launches (each followed by its merge) in the
+ * order B16 x 8K, B32 x 8K, B16 x 32K, B32 x 32K, 128 heads B16 x 32K, so
+ * profile.sh's PROFILE_SOURCE skips 0-4 pick one. */
 #include <algorithm>
 #include <vector>
 

@@ -117,7 +117,9 @@ if [ -n "${PROFILE_SOURCE:-}" ]; then
   # Per-instruction (SASS) stall samples of chosen launches, for finding the
   # instructions a latency-bound kernel waits on: PROFILE_SOURCE is a list of
   # name:launch-skip:command entries separated by ';', e.g.
-  # "quest_select:0:build-step/step_bench --no-dense --algos quest --contexts 32768 --batches 16 --reps 1".
+  # "quest_select:0:build-step/step_bench --no-dense --algos quest --contexts 32768 --batches 16 --reps 1",
+  # or "vx_mla_decode_partial_mma:3:build-gpu/vortex-bench --mla-only --once" (MLA B32 x 32K;
+  # --once makes five MLA launches, skips 0-4).
   IFS=';' read -ra entries <<< "$PROFILE_SOURCE"
   for e in "${entries[@]}"; do
     name=${e%%:*}; rest=${e#*:}; skip=${rest%%:*}; cmd=${rest#*:}
