@@ -7,7 +7,9 @@
 #      contexts 8K/32K/128K x batch 16/32/64; writes the selections
 #   3. peers.py: torch SDPA, FlexAttention dense / block-sparse over the same
 #      selections, the PyTorch Quest pipeline (time-boxed)
-#   4. bench/step/report.py: one table + the targets
+#   4. libvortexrt's MLA decode (GLM-4.7-Flash and DeepSeek-V3 geometry):
+#      vortex-bench --mla-only, built by scripts/gpu_build.sh
+#   5. bench/step/report.py: one table + the targets
 # Every stage logs to $OUT (default ./bench-out); a failing stage is
 # reported and the others still run. Exit status: 0 only if all stages did.
 # Env: STEP_ARGS / PEERS_ARGS add arguments; PEERS_BUDGET_S (default 200)
@@ -17,7 +19,7 @@ set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/bench-out}
 mkdir -p "$OUT/sel"
-B=${STEP_BUILD:-build-step}
+STEP_B=${STEP_BUILD:-build-step}
 if [ "${QUICK:-0}" = 1 ]; then
   STEP_ARGS="--contexts 32768 --batches 32 ${STEP_ARGS:-}"
   PEERS_ARGS="--contexts 32768 --batches 32 ${PEERS_ARGS:-}" # used only without selections
@@ -36,10 +38,10 @@ stage() { # name command...: runs one stage, logs to $OUT/name.log, records rc
 }
 { echo "${VX_COMMIT:-$(git rev-parse HEAD 2>/dev/null)}"; date -u; nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format=csv 2>&1; cat bench/step/gen/PROVENANCE 2>/dev/null; } > "$OUT/env.txt"
 
-stage build bash bench/step/build.sh "$B"
+stage build bash bench/step/build.sh "$STEP_B"
 if [ "${RC[build]}" = 0 ]; then
   # shellcheck disable=SC2086
-  stage step "$B/step_bench" --json "$OUT/step.json" --sel-dir "$OUT/sel" ${STEP_ARGS:-}
+  stage step "$STEP_B/step_bench" --json "$OUT/step.json" --sel-dir "$OUT/sel" ${STEP_ARGS:-}
 else
   RC[step]=skipped
 fi
@@ -55,10 +57,24 @@ PY=${PYTHON:-python3}
 stage peers "$PY" bench/peers/peers.py ${sels[@]+"${sels[@]}"} --json "$OUT/peers.json" \
   --time-budget "${PEERS_BUDGET_S:-200}" ${PEERS_ARGS:-}
 
+# MLA decode (libvortexrt; its target is in the same table).
+# shellcheck source=scripts/gpu_build.sh
+source scripts/gpu_build.sh # B (build-gpu), vx_gpu_build
+stage mla_build vx_gpu_build
+if [ "${RC[mla_build]}" = 0 ]; then
+  mla_args=(--mla-only)
+  [ "${QUICK:-0}" = 1 ] && mla_args+=(--quick)
+  stage mla "$B/vortex-bench" "${mla_args[@]}" --json "$OUT/mla.json"
+else
+  RC[mla]=skipped
+fi
+
 echo
 echo "================ issue 5: one decode step, GQA 32/8, dim 128, bf16, page 16, 2048-token budget ================"
-"$PY" bench/step/report.py "$OUT/step.json" "$OUT/peers.json" --json "$OUT/report.json" | tee "$OUT/report.txt"
+"$PY" bench/step/report.py "$OUT/step.json" "$OUT/peers.json" --mla "$OUT/mla.json" --json "$OUT/report.json" |
+  tee "$OUT/report.txt"
 echo
-echo "stages: build=${RC[build]} step=${RC[step]} peers=${RC[peers]}  ($(( $(date +%s) - t0 )) s; logs and JSON in $OUT)"
-for k in build step peers; do [ "${RC[$k]}" = 0 ] || exit 1; done
+echo "stages: build=${RC[build]} step=${RC[step]} peers=${RC[peers]} mla_build=${RC[mla_build]} mla=${RC[mla]}" \
+  " ($(( $(date +%s) - t0 )) s; logs and JSON in $OUT)"
+for k in build step peers mla_build mla; do [ "${RC[$k]}" = 0 ] || exit 1; done
 exit 0

@@ -12,6 +12,7 @@ packages=(
   clang libclang-14-dev libclang-rt-14-dev       # libFuzzer harness; libclang checks of generated code
   llvm-14-tools                                  # FileCheck for golden tests
   libxxhash-dev                                  # runtime: content hash of the NVRTC cache
+  python3                                        # tests/bench: the benchmark report's target checks
 )
 
 missing=()

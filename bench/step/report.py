@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""report.py STEP_JSON [PEERS_JSON] [--json OUT]: the one table of issue 5.
+"""report.py STEP_JSON [PEERS_JSON] [--mla MLA_JSON] [--json OUT]: the one table of issue 5.
 
 Joins step_bench's results (generated kernels, libvortexrt dense) with
 peers.py's (torch SDPA, FlexAttention, the PyTorch Quest pipeline) by
@@ -12,8 +12,10 @@ peers.py's (torch SDPA, FlexAttention, the PyTorch Quest pipeline) by
               written by step_bench), x floor, and attn's speed-up over it
   pipe        the PyTorch Quest pipeline (quest rows only) and the step's
               speed-up over it
-Then the issue-5 targets, each marked ok / MISS over the shapes where it
-applies. Missing inputs print as '-'; nothing here fails the run.
+then libvortexrt's MLA decode from vortex-bench --mla-only (MLA_JSON: CUDA-graph
+replays, dense and sparse, x floor, sparse's speed-up over dense), then the
+issue-5 targets, each marked ok / MISS over the shapes where it applies.
+Missing inputs print as '-'; nothing here fails the run.
 """
 import json
 import sys
@@ -67,16 +69,18 @@ def main(argv):
     p = argparse.ArgumentParser()
     p.add_argument("step_json")
     p.add_argument("peers_json", nargs="?")
+    p.add_argument("--mla", dest="mla_json")
     p.add_argument("--json", dest="out_json")
     a = p.parse_args(argv)
     out_json = a.out_json
     step_doc = load(a.step_json)
     peer_doc = load(a.peers_json) if a.peers_json else None
+    mla_doc = load(a.mla_json) if a.mla_json else None
     # One floor for every number in the table: the faster of the two copy
     # measurements (the stricter floor; step_bench's graph-timed copy kernel
     # has come out 8-10% below torch's copy on the H200).
-    copy = max((d or {}).get("copy_gbs", 0) for d in (step_doc, peer_doc))
-    for doc in (step_doc, peer_doc):
+    copy = max((d or {}).get("copy_gbs", 0) for d in (step_doc, peer_doc, mla_doc))
+    for doc in (step_doc, peer_doc, mla_doc):
         for r in (doc or {}).get("results", []):
             if copy and r.get("bytes") and r.get("ms"):
                 r["floor_ms"] = r["bytes"] / (copy * 1e6)
@@ -94,7 +98,8 @@ def main(argv):
     print(hdr)
     print("-" * len(hdr))
     rows, checks = [], {k: [] for k in ("attn<=1.15", "dense<=1.10", "index<=1.3", "index<=30%", "step<=1.25",
-                                         "step>=6x/8x dense@32K/B32", "attn>=3x flex", "step>=10x pipeline")}
+                                         "step>=6x/8x dense@32K/B32", "attn>=3x flex", "step>=10x pipeline",
+                                         "mla sparse<=1.2")}
     for algo in algos:
         for b, c in shapes:
             g = lambda name, src=ours, kind=algo: src.get((kind, name, b, c))
@@ -143,13 +148,25 @@ def main(argv):
         for algo, b, c, gth, attn in gathers:
             print(f"  {algo:<10} B={b:<3} ctx={c:<6} gather {fmt(gth)} {xfloor(gth)} | attn {fmt(attn)} {xfloor(attn)}"
                   f" = {attn['ms'] / gth['ms']:.2f}x gather")
+    mla = index(mla_doc)
+    mla_shapes = sorted({(k[0], k[2], k[3]) for k in mla if k[0].startswith("mla")}, key=lambda s: (s[0], s[2], s[1]))
+    if mla_shapes:
+        print("MLA decode, libvortexrt (vortex-bench --mla-only, graph replays; mla = GLM-4.7-Flash 20 heads, "
+              "mla128 = DeepSeek-V3 128 heads; 512+64 latent, page 64, 2048 selected tokens)")
+        for kind, b, c in mla_shapes:
+            dense, sparse = mla.get((kind, "dense/graph", b, c)), mla.get((kind, "sparse-attn/graph", b, c))
+            print(f"  {kind:<6} B={b:<3} ctx={c:<6} dense {fmt(dense)} {xfloor(dense)} | sparse {fmt(sparse)} "
+                  f"{xfloor(sparse)} | sparse vs dense {ratio(dense, sparse)}")
+            rows.append(dict(algo=kind, batch=b, context=c, mla_dense=dense, mla_sparse=sparse))
+            if sparse and kind == "mla":
+                checks["mla sparse<=1.2"].append(sparse["ratio_to_floor"] <= 1.2)
     print("targets (issue 5):")
     for k, v in checks.items():
         state = "no data" if not v else ("ok" if all(v) else f"MISS ({v.count(False)}/{len(v)} shapes)")
         print(f"  {k:<28} {state}")
-    errors = [r for d in (step_doc, peer_doc) for r in (d or {}).get("results", []) if "error" in r]
+    errors = [r for d in (step_doc, peer_doc, mla_doc) for r in (d or {}).get("results", []) if "error" in r]
     for r in errors:
-        print(f"  peer error: {r['name']} B={r['batch']} ctx={r['context']}: {r['error'][:120]}")
+        print(f"  peer error: {r['name']} B={r['batch']} ctx={r['context']}: {' '.join(r['error'].split())[:120]}")
     if step_doc and step_doc.get("check_failures"):
         print(f"  step_bench: {step_doc['check_failures']} shape/algorithm checks FAILED (see step.log)")
     if out_json:

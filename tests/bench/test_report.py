@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""test_report.py REPORT_PY: bench/step/report.py judges the issue-5 targets
+from the benchmarks' JSON; these cases feed it small hand-made results whose
+ratios are worked out below and check the lines it prints."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+REPORT = sys.argv.pop(1) if len(sys.argv) > 1 else "bench/step/report.py"
+
+
+def row(kind, name, batch, ctx, ms, mbytes):
+    """One result; bytes in MB so that floor_ms = MB / copy (GB/s)."""
+    return {"kind": kind, "name": name, "batch": batch, "context": ctx, "ms": ms, "bytes": int(mbytes * 1e6)}
+
+
+class ReportTest(unittest.TestCase):
+    def run_report(self, docs, extra=()):
+        with tempfile.TemporaryDirectory() as d:
+            paths = {}
+            for name, doc in docs.items():
+                paths[name] = os.path.join(d, name + ".json")
+                with open(paths[name], "w") as f:
+                    json.dump(doc, f)
+            args = [sys.executable, REPORT, paths["step"]]
+            if "peers" in paths:
+                args.append(paths["peers"])
+            if "mla" in paths:
+                args += ["--mla", paths["mla"]]
+            args += list(extra)
+            out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+        return out
+
+    def target(self, out, name):
+        for line in out.splitlines():
+            if line.strip().startswith(name + " "):
+                return line.strip()[len(name):].strip()
+        self.fail(f"no target line {name!r} in:\n{out}")
+
+    def step_doc(self, copy):
+        # At 1000 GB/s a MB is a microsecond: floor_ms = MB / 1000.
+        return {"device": "test", "copy_gbs": copy, "results": [
+            row("dense", "vortexrt", 32, 32768, 1.05, 1000.0),        # 1.05x: dense <= 1.10 holds
+            row("quest", "step", 32, 32768, 0.15, 120.0),             # 1.25x; dense / step = 7.0 >= 6
+            row("quest", "index+topk", 32, 32768, 0.08, 60.0),        # 1.33x: index <= 1.3 misses
+            row("quest", "attn", 32, 32768, 0.066, 60.0),             # 1.10x: attention <= 1.15 holds
+        ]}
+
+    def test_targets_from_step_results(self):
+        out = self.run_report({"step": self.step_doc(1000.0)})
+        self.assertEqual(self.target(out, "dense<=1.10"), "ok")
+        self.assertEqual(self.target(out, "attn<=1.15"), "ok")
+        self.assertEqual(self.target(out, "index<=1.3"), "MISS (1/1 shapes)")
+        self.assertEqual(self.target(out, "step>=6x/8x dense@32K/B32"), "ok")
+        self.assertEqual(self.target(out, "mla sparse<=1.2"), "no data")
+
+    def test_mla_target_counts_glm_sparse_rows_only(self):
+        mla = {"copy_gbs": 1000.0, "results": [
+            row("mla", "sparse-attn/graph", 16, 32768, 0.011, 10.0),  # 1.10x
+            row("mla", "sparse-attn/graph", 32, 32768, 0.050, 20.0),  # 2.50x
+            row("mla", "dense/graph", 32, 32768, 0.5, 250.0),         # dense: not the target
+            row("mla128", "sparse-attn/graph", 16, 32768, 0.09, 10.0),  # DeepSeek-V3: reported, not judged
+            row("gqa", "sparse-attn/graph", 16, 32768, 0.04, 30.0),   # a full vortex-bench file's GQA rows: ignored
+        ]}
+        out = self.run_report({"step": self.step_doc(1000.0), "mla": mla})
+        self.assertEqual(self.target(out, "mla sparse<=1.2"), "MISS (1/2 shapes)")
+        self.assertIn("mla    B=32  ctx=32768  dense   0.5000 x2.00 | sparse   0.0500 x2.50 | sparse vs dense  10.00x", out)
+        self.assertIn("mla128 B=16", out)
+        self.assertNotIn("gqa    B=16", out)
+
+    def test_floors_use_the_fastest_copy_of_all_inputs(self):
+        # vortex-bench measured 2000 GB/s: every floor halves, every ratio doubles.
+        out = self.run_report({"step": self.step_doc(1000.0), "mla": {"copy_gbs": 2000.0, "results": []}})
+        self.assertIn("floors below at 2000 GB/s", out)
+        self.assertEqual(self.target(out, "dense<=1.10"), "MISS (1/1 shapes)")  # 2.10x
+        self.assertEqual(self.target(out, "attn<=1.15"), "MISS (1/1 shapes)")   # 2.20x
+
+    def test_missing_mla_file_is_reported_not_fatal(self):
+        with tempfile.TemporaryDirectory() as d:
+            step = os.path.join(d, "step.json")
+            with open(step, "w") as f:
+                json.dump(self.step_doc(1000.0), f)
+            out = subprocess.run([sys.executable, REPORT, step, "--mla", os.path.join(d, "none.json")],
+                                 capture_output=True, text=True, check=True).stdout
+        self.assertIn("report: cannot read", out)
+        self.assertEqual(self.target(out, "mla sparse<=1.2"), "no data")
+
+
+if __name__ == "__main__":
+    unittest.main()
