@@ -243,7 +243,7 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
   auto qk = [&](int stage, float (&s)[2][4]) {
     const T *krow = ring + stage * S::TILE_ELEMS + (sts * 16 + (mat >> 1) * 8 + mr) * LROW + (mat & 1) * 8;
     /* VX_MLA_CHAINS independent accumulator sets (steps j mod CHAINS) keep
-     * dependent MMAs apart; 2 and 4 measured the same (run 29). */
+     * dependent MMAs apart; 2 and 4 measured the same (runs 29, 40). */
     float sx[VX_MLA_CHAINS][2][4];
 #pragma unroll
     for (int x = 0; x < VX_MLA_CHAINS; ++x)
