@@ -8,7 +8,8 @@
 # condition step_bench times. Writes $OUT/ncu.csv and prints one line per
 # kernel. PROFILE_CACHE=none PROFILE_CLOCK=none: warm L2 and boost clocks,
 # as in a step (each kernel still runs alone), for every pass below. Env:
-# PROFILE_SHAPE ("--contexts 32768 --batches 32"), NCU (path to ncu), PROFILE_DETAIL=1: a second, separate pass over quest's first score,
+# PROFILE_SHAPE ("--contexts 32768 --batches 32"), NCU (path to ncu),
+# PROFILE_DETAIL=1: a second, separate pass over quest's first score,
 # select and attention launches with whole ncu sections (speed of light,
 # memory workload, warp state, occupancy) into $OUT/ncu_detail.csv, printed
 # as duration, DRAM / L2 figures and the main warp stall reasons; it cannot
