@@ -11,11 +11,12 @@
 #include "cg.h"
 #include "embed.h"
 
-/* Runtime headers in dependency order; vx_mla.cuh only for MLA. */
+/* Runtime headers in dependency order; the vx_mla*.cuh only for MLA. */
 static const char *const gqa_headers[] = {"vx_common.cuh", "vx_page_table.cuh", "vx_plan.h", "vx_topk.cuh",
                                           "vx_attention.cuh", "vx_decode_mma.cuh", NULL};
 static const char *const mla_headers[] = {"vx_common.cuh", "vx_page_table.cuh", "vx_plan.h", "vx_topk.cuh",
-                                          "vx_attention.cuh", "vx_mla.cuh", NULL};
+                                          "vx_attention.cuh", "vx_mla.cuh", "vx_mla_wgmma.cuh",
+                                          "vx_mla_launch.cuh", NULL};
 
 /* Pastes one header verbatim except its includes of sibling runtime
  * headers, which are already above it (the file must stand alone). */

@@ -1,6 +1,6 @@
 /* Sparse paged decode attention: the generated file instantiates the
- * runtime's split-KV kernels (vx_decode_mma.cuh for GQA, vx_mla.cuh for
- * MLA) for the compiled geometry; this emits the host glue that plans and
+ * runtime's split-KV kernels (vx_decode_mma.cuh for GQA, vx_mla_launch.cuh
+ * for MLA) for the compiled geometry; this emits the host glue that plans and
  * launches them, mirroring libvortexrt's decode launcher. */
 #include "cg.h"
 
@@ -10,7 +10,7 @@ void vx_cg_emit_attention(vx_cg *cg) {
   const vx_geometry *g = &cg->m->geo;
   const bool mla = g->kv == VX_KV_MLA;
   vx_buf_line(b, "/* Exact softmax attention over the selected pages: split-KV flash decoding");
-  vx_buf_line(b, " * (%s), then the", mla ? "vx_mla_decode_partial_mma_kernel: tensor cores, <= 32 heads of a request per block"
+  vx_buf_line(b, " * (%s), then the", mla ? "vx_mla_choose / vx_mla_launch: tensor cores, <= 32 heads of a request per block"
                                           : "vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block");
   vx_buf_line(b, " * log-sum-exp merge of the chunks%s. The plan (chunks per row) follows the",
               mla ? "" : " (none with one chunk per row)");
@@ -18,15 +18,12 @@ void vx_cg_emit_attention(vx_cg *cg) {
   vx_buf_line(b, "static void %s_launch_attention(vx_decode_args args, int max_pages, char *scratch, cudaStream_t stream) {", a);
   if (mla) {
     vx_buf_line(b, "  const long long rows = args.kv.batch; /* one latent head */");
-    vx_buf_line(b, "  constexpr int head_groups = vx_mla_head_groups<%s_GROUP>(); /* blocks per (request, chunk) */", u);
-    vx_buf_line(b, "  const int threads = VX_MLA_THREADS;");
-    vx_buf_line(b, "  constexpr int smem = vx_mla_smem_bytes<%s_GROUP, %d, %d>();", u, g->mla_latent, g->mla_rope);
-    vx_buf_line(b, "  const void *kernel = reinterpret_cast<const void *>(vx_mla_decode_partial_mma_kernel<%s_kv_t, %s_GROUP, %d, %d>);",
-                a, u, g->mla_latent, g->mla_rope);
-    vx_buf_line(b, "  /* The latent ring exceeds the default 48 KB of dynamic shared memory: a host-side");
-    vx_buf_line(b, "   * attribute, legal during capture and idempotent. If it fails, the launch fails. */");
-    vx_buf_line(b, "  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);");
-    vx_buf_line(b, "  const vx_decode_plan plan = vx_make_decode_plan(rows * head_groups, max_pages, vx_capacity(kernel, threads, smem));");
+    vx_buf_line(b, "  /* Kernel (wgmma on sm_90, else mma.sync) and split plan by the runtime's rule");
+    vx_buf_line(b, "   * (vx_mla_choose, which also sets the kernel's shared memory attribute:");
+    vx_buf_line(b, "   * host-side, legal during capture; if it fails, the launch fails). */");
+    vx_buf_line(b, "  const vx_mla_choice choice = vx_mla_choose<%s_kv_t, %s_GROUP, %d, %d>(rows, max_pages);", a, u,
+                g->mla_latent, g->mla_rope);
+    vx_buf_line(b, "  const vx_decode_plan plan = choice.plan;");
   } else {
     vx_buf_line(b, "  const long long rows = (long long)args.kv.batch * args.kv.num_kv_heads;");
     vx_buf_line(b, "  /* Block width (4 warps, two blocks per SM, or 8, one) and split plan by the");
@@ -40,16 +37,15 @@ void vx_cg_emit_attention(vx_cg *cg) {
   vx_buf_line(b, "  args.chunk_pages = plan.chunk_pages;");
   vx_buf_line(b, "  args.ws_o = reinterpret_cast<float *>(scratch);");
   vx_buf_line(b, "  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, %s_OUT_DIM));", u);
-  if (mla)
-    vx_buf_line(b, "  vx_launch(vx_mla_decode_partial_mma_kernel<%s_kv_t, %s_GROUP, %d, %d>, dim3((unsigned)(rows * plan.num_chunks * head_groups)), dim3(threads), smem, stream, args);",
-                a, u, g->mla_latent, g->mla_rope);
-  else
+  if (mla) {
+    vx_buf_line(b, "  vx_mla_launch<%s_kv_t, %s_GROUP, %d, %d>(args, choice, stream); /* partial kernel, then the merge */", a, u,
+                g->mla_latent, g->mla_rope);
+  } else {
     vx_buf_line(b, "  vx_decode_mma_launch<%s_kv_t, %s_HEAD_DIM, %s_GROUP>(args, choice.warps, rows, stream);", a, u, u);
-  /* GQA with one chunk per row: the partial kernel wrote the output itself */
-  const char *merge_guard = mla ? "" : "if (plan.num_chunks > 1) ";
-  vx_buf_line(b, "  %svx_launch(vx_decode_merge_kernel<%s_kv_t, %s_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),",
-              merge_guard, a, u);
-  vx_buf_line(b, "      dim3(%s_OUT_DIM < 1024 ? %s_OUT_DIM : 1024), 0, stream, args, %s_GROUP);", u, u, u);
+    /* one chunk per row: the partial kernel wrote the output itself */
+    vx_buf_line(b, "  if (plan.num_chunks > 1) vx_launch(vx_decode_merge_kernel<%s_kv_t, %s_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),", a, u);
+    vx_buf_line(b, "      dim3(%s_OUT_DIM < 1024 ? %s_OUT_DIM : 1024), 0, stream, args, %s_GROUP);", u, u, u);
+  }
   vx_buf_line(b, "}");
   vx_buf_blank(b);
 }

@@ -482,4 +482,5 @@ static __global__ void __launch_bounds__(VX_MLA_THREADS, 1) vx_mla_decode_partia
     }
 }
 
+
 #endif /* VX_MLA_CUH */

@@ -6,7 +6,7 @@
  * memory, launch, and report launch errors; they never synchronise. */
 #include "vx_attention.cuh"
 #include "vx_decode_mma.cuh"
-#include "vx_mla.cuh"
+#include "vx_mla_launch.cuh"
 #ifdef VX_MLA_SIMT
 #include "vx_mla_simt.cuh"
 #endif
@@ -189,8 +189,8 @@ extern "C" vxrt_status vxrt_sparse_decode(const vxrt_paged_kv *kv, const void *q
                     stream, err, errlen);
 }
 
-/* MLA decode: the tensor-core kernel (vx_mla_decode_partial_mma_kernel),
- * one block per (request, chunk, group of <= 32 heads). Building with
+/* MLA decode: a tensor-core kernel (wgmma on sm_90, else mma.sync; see
+ * vx_mla_choose), one block per (request, chunk, group of <= 32 heads). Building with
  * -DVX_MLA_SIMT selects the older CUDA-core kernel (16 and 20 heads only). */
 template <typename T, int H> static void launch_mla(vx_decode_args a, int max_pages, cudaStream_t s) {
 #ifdef VX_MLA_SIMT
@@ -198,19 +198,14 @@ template <typename T, int H> static void launch_mla(vx_decode_args a, int max_pa
   apply_plan(&a, vx_make_decode_plan(a.kv.batch, max_pages, vx_capacity(kernel, H * VX_MLA_TILE, 0)), (long long)a.kv.batch * H,
              512);
   vx_launch(vx_mla_decode_partial_kernel<T, H, 512, 64>, dim3((unsigned)((long long)a.kv.batch * a.num_chunks)), dim3(H * VX_MLA_TILE), 0, s, a);
-#else
-  constexpr int smem = vx_mla_smem_bytes<H, 512, 64>();
-  constexpr int hg = vx_mla_head_groups<H>();
-  const void *kernel = reinterpret_cast<const void *>(vx_mla_decode_partial_mma_kernel<T, H, 512, 64>);
-  cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  /* Plan over (request, head group) rows so the blocks fill the device;
-   * the chunk count stays within what the workspace was sized for. */
-  apply_plan(&a, vx_make_decode_plan((long long)a.kv.batch * hg, max_pages, vx_capacity(kernel, VX_MLA_THREADS, smem)),
-             (long long)a.kv.batch * H, 512);
-  vx_launch(vx_mla_decode_partial_mma_kernel<T, H, 512, 64>, dim3((unsigned)((long long)a.kv.batch * a.num_chunks * hg)),
-            dim3(VX_MLA_THREADS), smem, s, a);
-#endif
   vx_launch(vx_decode_merge_kernel<T, 512>, dim3((unsigned)(a.kv.batch * H)), dim3(512), 0, s, a, H);
+#else
+  /* kernel (wgmma or mma.sync) and plan: vx_mla_choose, vx_mla.cuh; a failed
+   * attribute or query makes the launch fail, which launch_status reports */
+  const vx_mla_choice c = vx_mla_choose<T, H, 512, 64>(a.kv.batch, max_pages);
+  apply_plan(&a, c.plan, (long long)a.kv.batch * H, 512);
+  vx_mla_launch<T, H, 512, 64>(a, c, s);
+#endif
 }
 
 template <typename T> static bool dispatch_mla(const vx_decode_args &a, int heads, int max_pages, cudaStream_t s) {
