@@ -45,6 +45,12 @@
 #define VX_MLA_WG_TOK 64      /* tokens per tile: wgmma's M */
 #define VX_MLA_WG_N 32        /* heads per block: wgmma's N (== VX_MLA_HEADS_PER_BLOCK) */
 #define VX_MLA_WG_STAGES 2
+/* Tiles past the ring prefetched into L2 (cp.async.bulk.prefetch, one
+ * latent row per thread): two 64-token stages alone keep one tile in
+ * flight while the block computes, less than an SM's share of HBM needs. */
+#ifndef VX_MLA_WG_PREFETCH
+#define VX_MLA_WG_PREFETCH 2
+#endif
 
 /* wgmma exists only in sm_90a code; elsewhere the kernel body is a trap and
  * the host never launches it (vx_mla_choose). */
@@ -110,6 +116,12 @@ template <int N> VX_INLINE void vx_wg_wait() {
 VX_INLINE void vx_fence_proxy_async() {
 #if VX_MLA_WG_DEVICE
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+/* Asks L2 for `bytes` (a multiple of 16) at a 16-byte aligned address. */
+VX_INLINE void vx_prefetch_l2(const void *p, unsigned bytes) {
+#if VX_MLA_WG_DEVICE
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(p), "r"(bytes) : "memory");
 #endif
 }
 /* Keeps the compiler from moving reads or writes of accumulators across a
@@ -219,6 +231,14 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
     }
   };
 
+  /* Row tid of tile t of the batch into L2 (rows past its valid tokens: none). */
+  auto prefetch = [&](int t, int npg) {
+    const int tok = t * TOK + tid;
+    if (VX_MLA_WG_PREFETCH == 0 || tid >= TOK || tok >= npg * ps) return;
+    const int pl = tok / ps, off = tok - pl * ps;
+    if (off < valid_s[pl]) vx_prefetch_l2(lat + vx_kv_offset(a.kv, page_s[pl], off, 0), D * 2);
+  };
+
   /* Descriptors: K and Q^T K-major (leading offset unused), V^T MN-major
    * (both offsets step 8 token rows: whichever the hardware takes for the
    * k direction, the single 64-dim atom of an m64 block needs no other). */
@@ -260,6 +280,9 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
     vx_cp_async_commit();
     if (ntiles > 1) issue(1, npg);
     vx_cp_async_commit();
+#pragma unroll
+    for (int t = VX_MLA_WG_STAGES; t < VX_MLA_WG_STAGES + VX_MLA_WG_PREFETCH; ++t)
+      if (t < ntiles) prefetch(t, npg);
     for (int k = 0; k < ntiles; ++k) {
       const int st = k & 1;
       vx_cp_async_wait<1>(); /* this thread's copies of tile k (and Q) landed */
@@ -361,6 +384,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
       __syncthreads(); /* stage st and P^T read by every warp */
       if (k + 2 < ntiles) issue(st, npg);
       vx_cp_async_commit();
+      if (k + 2 + VX_MLA_WG_PREFETCH < ntiles) prefetch(k + 2 + VX_MLA_WG_PREFETCH, npg);
     }
     vx_cp_async_wait<0>();
   }
