@@ -121,6 +121,13 @@ VX_INLINE void vx_fence_proxy_async() {
 }
 VX_INLINE void vx_bar_sync(int id, int threads) { asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory"); }
 VX_INLINE void vx_bar_arrive(int id, int threads) { asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory"); }
+/* A value the compiler cannot precompute: descriptors are formed right
+ * before their wgmma instead of all being held live across the loop (which
+ * spilled). */
+VX_INLINE unsigned long long vx_opaque(unsigned long long x) {
+  asm volatile("mov.b64 %0, %0;\n" : "+l"(x));
+  return x;
+}
 /* Keeps the compiler from moving reads or writes of accumulators across a
  * wgmma fence or wait (the asm statements carry no register dependency). */
 template <int N> VX_INLINE void vx_wg_hold(float (&d)[N]) {
@@ -291,18 +298,21 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
     const int st = t & 1;
     vx_wg_hold(s);
     vx_wg_fence();
+    /* fully unrolled: a loop here makes ptxas serialise the wgmma (C7520) */
+    const unsigned long long dk = vx_opaque(desc_k + ((st * S::TILE_BYTES) >> 4)), dq = vx_opaque(desc_q);
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk)
-      W::template m64n32k16<0>(s, desc_k + ((st * S::TILE_BYTES + (kk >> 2) * S::TILE_BLOCK + (kk & 3) * 32) >> 4),
-                               desc_q + (((kk >> 2) * S::Q_BLOCK + (kk & 3) * 32) >> 4), kk > 0);
+      W::template m64n32k16<0>(s, dk + (((kk >> 2) * S::TILE_BLOCK + (kk & 3) * 32) >> 4),
+                               dq + (((kk >> 2) * S::Q_BLOCK + (kk & 3) * 32) >> 4), kk > 0);
     vx_wg_commit();
   };
 
   /* Consumer step for tile k of a batch of ntiles (Q K^T of tile k issued
    * into s). Q K^T of tile k + 1 goes into the same registers once P is
    * computed (packed to T pairs), so it runs while P^T is stored and P V of
-   * tile k is issued; no scalar instruction then writes a register any
-   * wgmma in flight uses (ptxas would serialise them). */
+   * tile k is issued; no
+   * scalar instruction then writes a register any wgmma in flight uses
+   * (ptxas would serialise them). */
   auto step = [&](int k, int ntiles, int ntok, int npg, float (&s)[16]) {
     vx_wg_wait<0>(); /* Q K^T of tile k and P V of tile k - 1 */
     vx_wg_hold(s);
@@ -334,26 +344,23 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
       }
     vx_bar_sync(VX_MLA_WG_BAR_CONSUMERS, CONS); /* every warp's maxima */
 
-    /* Lazy rescale (identical arithmetic in every thread holding a head). */
-    float f[8];
-    bool rescale = false;
+    /* Lazy rescale (identical arithmetic in every thread holding a head);
+     * P V of tile k - 1 is complete (waited for at the top). */
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
       const int h = 8 * (i >> 1) + 2 * quad + (i & 1);
       const float mt = fmaxf(fmaxf(red_s[0][h], red_s[1][h]), fmaxf(red_s[2][h], red_s[3][h]));
-      const bool raise = mt > m_run[i] + VX_RESCALE_SLACK;
-      f[i] = raise ? exp2f(m_run[i] - mt) : 1.f; /* 0 on the first valid tile */
-      m_run[i] = raise ? mt : m_run[i];
-      l_run[i] *= f[i];
-      rescale |= raise;
+      if (mt > m_run[i] + VX_RESCALE_SLACK) {
+        const float f = exp2f(m_run[i] - mt); /* 0 on the first valid tile */
+        m_run[i] = mt;
+        l_run[i] *= f;
+#pragma unroll
+        for (int m = 0; m < MB; ++m) {
+          o[m][4 * (i >> 1) + (i & 1)] *= f;
+          o[m][4 * (i >> 1) + 2 + (i & 1)] *= f;
+        }
+      }
     }
-    if (rescale)
-#pragma unroll
-      for (int m = 0; m < MB; ++m)
-#pragma unroll
-        for (int j = 0; j < 4; ++j)
-#pragma unroll
-          for (int x = 0; x < 4; ++x) o[m][4 * j + x] *= f[2 * j + (x & 1)];
     /* P = 2^(s - m), rounded to T: pk[i] = (row t0, row t1) of head i */
     unsigned pk[8];
 #pragma unroll
@@ -372,13 +379,13 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
     }
 
     /* P^T [head][token] (two buffers: P V of tile k - 1 may still read the other) */
-    unsigned char *pt = p_s + (k & 1) * S::P_BYTES;
-    const int t0 = 16 * warp + g, t1 = t0 + 8;
+    unsigned short *pt = reinterpret_cast<unsigned short *>(p_s + (k & 1) * S::P_BYTES);
+    const int t0 = 16 * warp + g;
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
       const int h = 8 * (i >> 1) + 2 * quad + (i & 1);
-      *reinterpret_cast<unsigned short *>(pt + vx_sw128(h, t0 >> 3) + (t0 & 7) * 2) = (unsigned short)(pk[i] & 0xffffu);
-      *reinterpret_cast<unsigned short *>(pt + vx_sw128(h, t1 >> 3) + (t1 & 7) * 2) = (unsigned short)(pk[i] >> 16);
+      pt[(vx_sw128(h, t0 >> 3) >> 1) + (t0 & 7)] = (unsigned short)(pk[i] & 0xffffu);
+      pt[(vx_sw128(h, (t0 >> 3) + 1) >> 1) + (t0 & 7)] = (unsigned short)(pk[i] >> 16); /* token t0 + 8 */
     }
     vx_fence_proxy_async();
     vx_bar_sync(VX_MLA_WG_BAR_CONSUMERS, CONS); /* P^T complete; red_s free again */
@@ -387,13 +394,13 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
 #pragma unroll
     for (int m = 0; m < MB; ++m) vx_wg_hold(o[m]); /* the rescale is done before the fence */
     vx_wg_fence();
-    const unsigned pdesc = (unsigned)(((k & 1) * S::P_BYTES) >> 4);
+    const unsigned long long dv = vx_opaque(desc_v + (((k & 1) * S::TILE_BYTES) >> 4));
+    const unsigned long long dp = vx_opaque(desc_p + (((k & 1) * S::P_BYTES) >> 4));
 #pragma unroll
     for (int m = 0; m < MB; ++m)
 #pragma unroll
       for (int ks = 0; ks < TOK / 16; ++ks)
-        W::template m64n32k16<1>(o[m], desc_v + (((k & 1) * S::TILE_BYTES + m * S::TILE_BLOCK + ks * 2048) >> 4),
-                                 desc_p + pdesc + ((ks * 32) >> 4), 1);
+        W::template m64n32k16<1>(o[m], dv + ((m * S::TILE_BLOCK + ks * 2048) >> 4), dp + ((ks * 32) >> 4), 1);
     vx_wg_commit();
   };
 
