@@ -42,7 +42,8 @@
 #endif
 
 #define VX_MLA_WG_CONSUMERS 128 /* one warpgroup: the MMAs and the softmax */
-#define VX_MLA_WG_THREADS (VX_MLA_WG_CONSUMERS + 32) /* + one producer warp: the copies */
+#define VX_MLA_WG_PRODUCERS 128 /* a second warpgroup: the copies (one warp could not issue them fast enough, run 44) */
+#define VX_MLA_WG_THREADS (VX_MLA_WG_CONSUMERS + VX_MLA_WG_PRODUCERS)
 #define VX_MLA_WG_TOK 64        /* tokens per tile: wgmma's M */
 #define VX_MLA_WG_N 32          /* heads per block: wgmma's N (== VX_MLA_HEADS_PER_BLOCK) */
 #define VX_MLA_WG_STAGES 2
@@ -187,7 +188,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
   const unsigned ring_a = raw + pad, q_a = ring_a + VX_MLA_WG_STAGES * S::TILE_BYTES, p_a = q_a + S::Q_BYTES;
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, quad = lane & 3;
-  const bool producer = tid >= CONS; /* warp 4 */
+  const bool producer = tid >= CONS; /* warps 4-7 */
   const int hg = blockIdx.x % HG;
   const int chunk = (blockIdx.x / HG) % a.num_chunks;
   const int row = blockIdx.x / HG / a.num_chunks; /* == request: one latent head */
@@ -204,27 +205,27 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
   const T *lat = reinterpret_cast<const T *>(a.kv.k_pool);
   const int ps = a.kv.page_size;
 
-  /* Producer: Q^T (the group's query rows, zero rows past its last head)
+  /* Producers: Q^T (the group's query rows, zero rows past its last head)
    * with tile 0, then the ring, refilled as soon as the consumers free a
-   * stage. Lane copies chunk lcol of every column block of rows lrow,
-   * lrow + 4, ... (a warp instruction covers 4 rows x 128 bytes); the
-   * (page, offset) of its next row advance by 4 tokens a row. */
-  const int lrow = lane >> 3, lcol = lane & 7;
+   * stage. Thread ptid copies chunk lcol of every column block of rows
+   * lrow, lrow + 16, + 32, + 48 (a warp instruction covers 4 rows x 128
+   * bytes); the (page, offset) of its next row advance by 16 tokens a row. */
+  const int ptid = tid - CONS, lrow = (ptid >> 3) & 15, lcol = ptid & 7;
   int iss_pl = 0, iss_off = lrow;
   auto issue = [&](int stage, int npg) {
     unsigned char *dst0 = ring + stage * S::TILE_BYTES;
-#pragma unroll 4
-    for (int rr = 0; rr < TOK / 4; ++rr) {
+#pragma unroll
+    for (int rr = 0; rr < TOK / 16; ++rr) {
       while (iss_off >= ps) { /* page sizes are multiples of 16: at most one step */
         iss_off -= ps;
         ++iss_pl;
       }
       const bool ok = iss_pl < npg && iss_off < valid_s[iss_pl];
       const T *src = lat + vx_kv_offset(a.kv, ok ? page_s[iss_pl] : 0, ok ? iss_off : 0, 0) + lcol * 8;
-      unsigned char *dst = dst0 + vx_sw128(lrow + 4 * rr, lcol);
+      unsigned char *dst = dst0 + vx_sw128(lrow + 16 * rr, lcol);
 #pragma unroll
       for (int j = 0; j < CB; ++j) vx_cp_async16(dst + j * S::TILE_BLOCK, src + j * 64, ok);
-      iss_off += 4;
+      iss_off += 16;
     }
   };
   auto landed = [&](int t) { /* after cp.async.wait_group: tile t's copies visible to wgmma */
@@ -243,7 +244,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
       const int ntiles = (npg * ps + TOK - 1) / TOK;
       if (batch0 == begin) {
         const T *q = reinterpret_cast<const T *>(a.q) + ((long long)b * HEADS + (long long)hg * HB) * D;
-        for (int i = lane; i < N * QCH; i += 32) {
+        for (int i = ptid; i < N * QCH; i += VX_MLA_WG_PRODUCERS) {
           const int r = i / QCH, c = i % QCH;
           const bool ok = r < HB && hg * HB + r < HEADS;
           vx_cp_async16(q_s + (c >> 3) * S::Q_BLOCK + vx_sw128(r, c & 7), q + (ok ? (long long)r * D + c * 8 : 0), ok);
