@@ -47,6 +47,12 @@
 #define VX_MLA_WG_TOK 64        /* tokens per tile: wgmma's M */
 #define VX_MLA_WG_N 32          /* heads per block: wgmma's N (== VX_MLA_HEADS_PER_BLOCK) */
 #define VX_MLA_WG_STAGES 2
+/* Each tile issued into the ring also asks L2 for the rows of the tile
+ * VX_MLA_WG_PREFETCH later (0: none): two 64-token stages keep too few
+ * bytes in flight for an SM's share of HBM. */
+#ifndef VX_MLA_WG_PREFETCH
+#define VX_MLA_WG_PREFETCH 2
+#endif
 /* Named barriers (0 is __syncthreads): tile s of the ring landed / free
  * again (producer + consumers), and the consumers alone. */
 #define VX_MLA_WG_BAR_FULL 1
@@ -118,6 +124,14 @@ template <int N> VX_INLINE void vx_wg_wait() {
 VX_INLINE void vx_fence_proxy_async() {
 #if VX_MLA_WG_DEVICE
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+/* Asks L2 for `bytes` (a multiple of 16) at a 16-byte aligned address.
+ * The operands must be warp-uniform: a few lanes of a warp at most (ptxas
+ * loops over the distinct addresses). */
+VX_INLINE void vx_prefetch_l2(const void *p, unsigned bytes) {
+#if VX_MLA_WG_DEVICE
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(p), "r"(bytes) : "memory");
 #endif
 }
 VX_INLINE void vx_bar_sync(int id, int threads) { asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory"); }
@@ -212,6 +226,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
    * bytes); the (page, offset) of its next row advance by 16 tokens a row. */
   const int ptid = tid - CONS, lrow = (ptid >> 3) & 15, lcol = ptid & 7;
   int iss_pl = 0, iss_off = lrow;
+  int pf_pl = 0, pf_off = 0; /* the same, VX_MLA_WG_PREFETCH tiles ahead (lcol == 0 lanes) */
   auto issue = [&](int stage, int npg) {
     unsigned char *dst0 = ring + stage * S::TILE_BYTES;
 #pragma unroll
@@ -226,6 +241,14 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
 #pragma unroll
       for (int j = 0; j < CB; ++j) vx_cp_async16(dst + j * S::TILE_BLOCK, src + j * 64, ok);
       iss_off += 16;
+      if (VX_MLA_WG_PREFETCH > 0 && lcol == 0) {
+        while (pf_off >= ps) {
+          pf_off -= ps;
+          ++pf_pl;
+        }
+        if (pf_pl < npg && pf_off < valid_s[pf_pl]) vx_prefetch_l2(lat + vx_kv_offset(a.kv, page_s[pf_pl], pf_off, 0), D * 2);
+        pf_off += 16;
+      }
     }
   };
   auto landed = [&](int t) { /* after cp.async.wait_group: tile t's copies visible to wgmma */
@@ -252,6 +275,8 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
       }
       iss_pl = 0;
       iss_off = lrow;
+      pf_pl = (VX_MLA_WG_PREFETCH * TOK + lrow) / ps;
+      pf_off = (VX_MLA_WG_PREFETCH * TOK + lrow) - pf_pl * ps;
       issue(0, npg);
       vx_cp_async_commit();
       if (ntiles > 1) issue(1, npg);
