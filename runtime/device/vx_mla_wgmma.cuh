@@ -41,24 +41,10 @@
 #include "vx_mla.cuh"
 #endif
 
-#define VX_MLA_WG_CONSUMERS 128 /* one warpgroup: the MMAs and the softmax */
-#define VX_MLA_WG_PRODUCERS 128 /* a second warpgroup: the copies (one warp could not issue them fast enough, run 44) */
-#define VX_MLA_WG_THREADS (VX_MLA_WG_CONSUMERS + VX_MLA_WG_PRODUCERS)
-#define VX_MLA_WG_TOK 64        /* tokens per tile: wgmma's M */
-#define VX_MLA_WG_N 32          /* heads per block: wgmma's N (== VX_MLA_HEADS_PER_BLOCK) */
+#define VX_MLA_WG_THREADS 128 /* one warpgroup */
+#define VX_MLA_WG_TOK 64      /* tokens per tile: wgmma's M */
+#define VX_MLA_WG_N 32        /* heads per block: wgmma's N (== VX_MLA_HEADS_PER_BLOCK) */
 #define VX_MLA_WG_STAGES 2
-/* Each tile issued into the ring also asks L2 for the rows of the tile
- * VX_MLA_WG_PREFETCH later (0: none): two 64-token stages keep too few
- * bytes in flight for an SM's share of HBM. */
-#ifndef VX_MLA_WG_PREFETCH
-#define VX_MLA_WG_PREFETCH 2
-#endif
-/* Named barriers (0 is __syncthreads): tile s of the ring landed / free
- * again (producer + consumers), and the consumers alone. */
-#define VX_MLA_WG_BAR_FULL 1
-#define VX_MLA_WG_BAR_FREE 3
-#define VX_MLA_WG_BAR_CONSUMERS 5
-#define VX_MLA_WG_BAR_BATCH 6
 
 /* wgmma exists only in sm_90a code; elsewhere the kernel body is a trap and
  * the host never launches it (vx_mla_choose). */
@@ -81,9 +67,9 @@ template <int HEADS, int DC, int DR> struct vx_mla_wg_shape {
   static constexpr int TILE_BLOCK = VX_MLA_WG_TOK * 128; /* one column block of a tile */
   static constexpr int Q_BYTES = VX_MLA_WG_N * D * 2;
   static constexpr int Q_BLOCK = VX_MLA_WG_N * 128;
-  static constexpr int P_BYTES = VX_MLA_WG_N * VX_MLA_WG_TOK * 2; /* one of two P^T buffers */
+  static constexpr int P_BYTES = VX_MLA_WG_N * VX_MLA_WG_TOK * 2;
   /* + 1 KB: the dynamic segment is only 16-byte aligned, the atoms need 1024 */
-  static constexpr int SMEM_BYTES = VX_MLA_WG_STAGES * TILE_BYTES + Q_BYTES + 2 * P_BYTES + 1024;
+  static constexpr int SMEM_BYTES = VX_MLA_WG_STAGES * TILE_BYTES + Q_BYTES + P_BYTES + 1024;
   static_assert(vx_mla_wg_supported<DC, DR>(), "latent and rope widths must be multiples of 64");
   static_assert(SMEM_BYTES + 4 * 1024 <= 227 * 1024, "latent too wide for two 64-token stages");
 };
@@ -125,23 +111,6 @@ VX_INLINE void vx_fence_proxy_async() {
 #if VX_MLA_WG_DEVICE
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
 #endif
-}
-/* Asks L2 for `bytes` (a multiple of 16) at a 16-byte aligned address.
- * The operands must be warp-uniform: a few lanes of a warp at most (ptxas
- * loops over the distinct addresses). */
-VX_INLINE void vx_prefetch_l2(const void *p, unsigned bytes) {
-#if VX_MLA_WG_DEVICE
-  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(p), "r"(bytes) : "memory");
-#endif
-}
-VX_INLINE void vx_bar_sync(int id, int threads) { asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory"); }
-VX_INLINE void vx_bar_arrive(int id, int threads) { asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory"); }
-/* A value the compiler cannot precompute: descriptors are formed right
- * before their wgmma instead of all being held live across the loop (which
- * spilled). */
-VX_INLINE unsigned long long vx_opaque(unsigned long long x) {
-  asm volatile("mov.b64 %0, %0;\n" : "+l"(x));
-  return x;
 }
 /* Keeps the compiler from moving reads or writes of accumulators across a
  * wgmma fence or wait (the asm statements carry no register dependency). */
@@ -188,11 +157,10 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
   constexpr int D = S::D, HB = S::HB, CB = S::CB, MB = S::MB, TOK = VX_MLA_WG_TOK, N = VX_MLA_WG_N;
   constexpr int HG = vx_mla_head_groups<HEADS>();
   constexpr int QCH = D / 8; /* 16-byte chunks of a row */
-  constexpr int CONS = VX_MLA_WG_CONSUMERS, ALL = VX_MLA_WG_THREADS;
 
-  __shared__ float red_s[4][N]; /* per consumer warp: the tile's head maxima, at the end the row sums */
-  __shared__ int page_s[ALL]; /* a batch of CONS pages, resolved by the consumers (the producer's slots unused) */
-  __shared__ int valid_s[ALL];
+  __shared__ float red_s[4][N]; /* per warp: the tile's head maxima, at the end the row sums */
+  __shared__ int page_s[VX_MLA_WG_THREADS];
+  __shared__ int valid_s[VX_MLA_WG_THREADS];
   extern __shared__ __align__(16) unsigned char vx_mla_wg_smem[];
   vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
 
@@ -202,31 +170,38 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
   const unsigned ring_a = raw + pad, q_a = ring_a + VX_MLA_WG_STAGES * S::TILE_BYTES, p_a = q_a + S::Q_BYTES;
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, quad = lane & 3;
-  const bool producer = tid >= CONS; /* warps 4-7 */
   const int hg = blockIdx.x % HG;
   const int chunk = (blockIdx.x / HG) % a.num_chunks;
   const int row = blockIdx.x / HG / a.num_chunks; /* == request: one latent head */
   const int b = row;
-  const vx_chunk_start cs = vx_start_chunk(a, row, b, chunk, producer ? CONS : tid); /* the producer resolves nothing */
+  const vx_chunk_start cs = vx_start_chunk(a, row, b, chunk, tid);
   const int n_req = cs.n_req, begin = cs.begin, end = cs.end;
   if (begin >= end) { /* block-uniform */
     const int heads = HEADS - hg * HB < HB ? HEADS - hg * HB : HB;
-    vx_mark_chunk_empty(a, ((long long)row * a.num_chunks + chunk) * HEADS + (long long)hg * HB, heads, tid, ALL);
+    vx_mark_chunk_empty(a, ((long long)row * a.num_chunks + chunk) * HEADS + (long long)hg * HB, heads, tid, VX_MLA_WG_THREADS);
     return;
+  }
+
+  /* Q^T: the group's query rows, zero rows past its last head; lands with
+   * the first tile's commit group. */
+  {
+    const T *q = reinterpret_cast<const T *>(a.q) + ((long long)b * HEADS + (long long)hg * HB) * D;
+    for (int i = tid; i < N * QCH; i += VX_MLA_WG_THREADS) {
+      const int r = i / QCH, c = i % QCH;
+      const bool ok = r < HB && hg * HB + r < HEADS;
+      vx_cp_async16(q_s + (c >> 3) * S::Q_BLOCK + vx_sw128(r, c & 7), q + (ok ? (long long)r * D + c * 8 : 0), ok);
+    }
   }
 
   const float qscale = a.sm_scale * VX_LOG2E;
   const T *lat = reinterpret_cast<const T *>(a.kv.k_pool);
   const int ps = a.kv.page_size;
 
-  /* Producers: Q^T (the group's query rows, zero rows past its last head)
-   * with tile 0, then the ring, refilled as soon as the consumers free a
-   * stage. Thread ptid copies chunk lcol of every column block of rows
-   * lrow, lrow + 16, + 32, + 48 (a warp instruction covers 4 rows x 128
-   * bytes); the (page, offset) of its next row advance by 16 tokens a row. */
-  const int ptid = tid - CONS, lrow = (ptid >> 3) & 15, lcol = ptid & 7;
+  /* Loader: thread copies chunk lcol of every column block of rows lrow,
+   * lrow + 16, + 32, + 48 (a warp instruction covers 4 rows x 128 bytes);
+   * (page, offset) of its next row advance by 16 tokens a row. */
+  const int lrow = tid >> 3, lcol = tid & 7;
   int iss_pl = 0, iss_off = lrow;
-  int pf_pl = 0, pf_off = 0; /* the same, VX_MLA_WG_PREFETCH tiles ahead (lcol == 0 lanes) */
   auto issue = [&](int stage, int npg) {
     unsigned char *dst0 = ring + stage * S::TILE_BYTES;
 #pragma unroll
@@ -241,60 +216,8 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
 #pragma unroll
       for (int j = 0; j < CB; ++j) vx_cp_async16(dst + j * S::TILE_BLOCK, src + j * 64, ok);
       iss_off += 16;
-      if (VX_MLA_WG_PREFETCH > 0 && lcol == 0) {
-        while (pf_off >= ps) {
-          pf_off -= ps;
-          ++pf_pl;
-        }
-        if (pf_pl < npg && pf_off < valid_s[pf_pl]) vx_prefetch_l2(lat + vx_kv_offset(a.kv, page_s[pf_pl], pf_off, 0), D * 2);
-        pf_off += 16;
-      }
     }
   };
-  auto landed = [&](int t) { /* after cp.async.wait_group: tile t's copies visible to wgmma */
-    vx_fence_proxy_async();
-    vx_bar_arrive(VX_MLA_WG_BAR_FULL + (t & 1), ALL);
-  };
-
-  /* Batches of CONS pages: the consumers resolve them into page_s /
-   * valid_s between two block-wide barriers (named: the roles run separate
-   * loops, so the producer's registers do not hold the accumulators). */
-  if (producer) {
-    for (int batch0 = begin; batch0 < end; batch0 += CONS) {
-      const int npg = end - batch0 < CONS ? end - batch0 : CONS;
-      vx_bar_sync(VX_MLA_WG_BAR_BATCH, ALL);
-      vx_bar_sync(VX_MLA_WG_BAR_BATCH, ALL);
-      const int ntiles = (npg * ps + TOK - 1) / TOK;
-      if (batch0 == begin) {
-        const T *q = reinterpret_cast<const T *>(a.q) + ((long long)b * HEADS + (long long)hg * HB) * D;
-        for (int i = ptid; i < N * QCH; i += VX_MLA_WG_PRODUCERS) {
-          const int r = i / QCH, c = i % QCH;
-          const bool ok = r < HB && hg * HB + r < HEADS;
-          vx_cp_async16(q_s + (c >> 3) * S::Q_BLOCK + vx_sw128(r, c & 7), q + (ok ? (long long)r * D + c * 8 : 0), ok);
-        }
-      }
-      iss_pl = 0;
-      iss_off = lrow;
-      pf_pl = (VX_MLA_WG_PREFETCH * TOK + lrow) / ps;
-      pf_off = (VX_MLA_WG_PREFETCH * TOK + lrow) - pf_pl * ps;
-      issue(0, npg);
-      vx_cp_async_commit();
-      if (ntiles > 1) issue(1, npg);
-      vx_cp_async_commit();
-      vx_cp_async_wait<1>();
-      landed(0);
-      for (int t = 0; t + 1 < ntiles; ++t) {
-        vx_cp_async_wait<0>(); /* tile t + 1, the only group in flight */
-        landed(t + 1);
-        if (t + 2 < ntiles) {
-          vx_bar_sync(VX_MLA_WG_BAR_FREE + (t & 1), ALL); /* the consumers are done with tile t */
-          issue(t & 1, npg);
-          vx_cp_async_commit();
-        }
-      }
-    }
-    return;
-  }
 
   /* Descriptors: K and Q^T K-major (leading offset unused), V^T MN-major
    * (both offsets step 8 token rows: whichever the hardware takes for the
@@ -304,148 +227,142 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
   const unsigned long long desc_v = vx_wg_desc(ring_a, 1024, 1024);
   const unsigned long long desc_p = vx_wg_desc(p_a, 16, 1024);
 
-  /* Consumers: O^T accumulators, and for this thread's 8 heads (column
-   * 8j + 2 quad + e at index 2j + e) the running maximum in use and the sum
-   * of P over its two token rows. */
   float o[MB][16];
 #pragma unroll
   for (int m = 0; m < MB; ++m)
 #pragma unroll
     for (int i = 0; i < 16; ++i) o[m][i] = 0.f;
+  /* This thread's 8 heads (column 8j + 2 quad + e at index 2j + e): running
+   * maximum in use and the sum of P over its two token rows. */
   float m_run[8], l_run[8];
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
     m_run[i] = VX_NEG_INF;
     l_run[i] = 0.f;
   }
-  float s[16]; /* S^T of the tile */
-
-  auto qk = [&](int t, float (&s)[16]) { /* S^T of tile t = K Q^T, issued and committed */
-    const int st = t & 1;
-    vx_wg_hold(s);
-    vx_wg_fence();
-    /* fully unrolled: a loop here makes ptxas serialise the wgmma (C7520) */
-    const unsigned long long dk = vx_opaque(desc_k + ((st * S::TILE_BYTES) >> 4)), dq = vx_opaque(desc_q);
-#pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk)
-      W::template m64n32k16<0>(s, dk + (((kk >> 2) * S::TILE_BLOCK + (kk & 3) * 32) >> 4),
-                               dq + (((kk >> 2) * S::Q_BLOCK + (kk & 3) * 32) >> 4), kk > 0);
-    vx_wg_commit();
-  };
-
-  /* Consumer step for tile k of a batch of ntiles (Q K^T of tile k issued
-   * into s). Q K^T of tile k + 1 goes into the same registers once P is
-   * computed (packed to T pairs), so it runs while P^T is stored and P V of
-   * tile k is issued; no
-   * scalar instruction then writes a register any wgmma in flight uses
-   * (ptxas would serialise them). */
-  auto step = [&](int k, int ntiles, int ntok, int npg, float (&s)[16]) {
-    vx_wg_wait<0>(); /* Q K^T of tile k and P V of tile k - 1 */
-    vx_wg_hold(s);
-#pragma unroll
-    for (int m = 0; m < MB; ++m) vx_wg_hold(o[m]);
-    if (k >= 1 && k + 1 < ntiles) vx_bar_arrive(VX_MLA_WG_BAR_FREE + ((k - 1) & 1), ALL); /* tile k - 1's stage */
-
-    /* Mask this thread's two token rows (past the batch or the page's
-     * valid tokens: -inf, P = 0), per-head maxima over the tile. */
-    bool ok[2];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int tok = k * TOK + 16 * warp + g + 8 * r;
-      const int pl = tok / ps;
-      ok[r] = tok < ntok && tok - pl * ps < valid_s[pl < npg ? pl : 0];
-    }
-#pragma unroll
-    for (int j = 0; j < 4; ++j)
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        float &s0 = s[4 * j + e], &s1 = s[4 * j + 2 + e];
-        s0 = ok[0] ? s0 * qscale : VX_NEG_INF;
-        s1 = ok[1] ? s1 * qscale : VX_NEG_INF;
-        float cm = fmaxf(s0, s1);
-        cm = fmaxf(cm, __shfl_xor_sync(0xffffffffu, cm, 4));
-        cm = fmaxf(cm, __shfl_xor_sync(0xffffffffu, cm, 8));
-        cm = fmaxf(cm, __shfl_xor_sync(0xffffffffu, cm, 16));
-        if (g == 0) red_s[warp][8 * j + 2 * quad + e] = cm;
-      }
-    vx_bar_sync(VX_MLA_WG_BAR_CONSUMERS, CONS); /* every warp's maxima */
-
-    /* Lazy rescale (identical arithmetic in every thread holding a head);
-     * P V of tile k - 1 is complete (waited for at the top). */
-#pragma unroll
-    for (int i = 0; i < 8; ++i) {
-      const int h = 8 * (i >> 1) + 2 * quad + (i & 1);
-      const float mt = fmaxf(fmaxf(red_s[0][h], red_s[1][h]), fmaxf(red_s[2][h], red_s[3][h]));
-      if (mt > m_run[i] + VX_RESCALE_SLACK) {
-        const float f = exp2f(m_run[i] - mt); /* 0 on the first valid tile */
-        m_run[i] = mt;
-        l_run[i] *= f;
-#pragma unroll
-        for (int m = 0; m < MB; ++m) {
-          o[m][4 * (i >> 1) + (i & 1)] *= f;
-          o[m][4 * (i >> 1) + 2 + (i & 1)] *= f;
-        }
-      }
-    }
-    /* P = 2^(s - m), rounded to T: pk[i] = (row t0, row t1) of head i */
-    unsigned pk[8];
-#pragma unroll
-    for (int j = 0; j < 4; ++j)
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        const int i = 2 * j + e;
-        const float p0 = ok[0] ? exp2f(s[4 * j + e] - m_run[i]) : 0.f;
-        const float p1 = ok[1] ? exp2f(s[4 * j + 2 + e] - m_run[i]) : 0.f;
-        l_run[i] += p0 + p1;
-        pk[i] = vx_mma_op<T>::pack(p0, p1);
-      }
-    if (k + 1 < ntiles) {
-      vx_bar_sync(VX_MLA_WG_BAR_FULL + ((k + 1) & 1), ALL);
-      qk(k + 1, s);
-    }
-
-    /* P^T [head][token] (two buffers: P V of tile k - 1 may still read the other) */
-    unsigned short *pt = reinterpret_cast<unsigned short *>(p_s + (k & 1) * S::P_BYTES);
-    const int t0 = 16 * warp + g;
-#pragma unroll
-    for (int i = 0; i < 8; ++i) {
-      const int h = 8 * (i >> 1) + 2 * quad + (i & 1);
-      pt[(vx_sw128(h, t0 >> 3) >> 1) + (t0 & 7)] = (unsigned short)(pk[i] & 0xffffu);
-      pt[(vx_sw128(h, (t0 >> 3) + 1) >> 1) + (t0 & 7)] = (unsigned short)(pk[i] >> 16); /* token t0 + 8 */
-    }
-    vx_fence_proxy_async();
-    vx_bar_sync(VX_MLA_WG_BAR_CONSUMERS, CONS); /* P^T complete; red_s free again */
-
-    /* O^T += V^T P^T: dims of block m x the tile's 64 tokens */
-#pragma unroll
-    for (int m = 0; m < MB; ++m) vx_wg_hold(o[m]); /* the rescale is done before the fence */
-    vx_wg_fence();
-    const unsigned long long dv = vx_opaque(desc_v + (((k & 1) * S::TILE_BYTES) >> 4));
-    const unsigned long long dp = vx_opaque(desc_p + (((k & 1) * S::P_BYTES) >> 4));
-#pragma unroll
-    for (int m = 0; m < MB; ++m)
-#pragma unroll
-      for (int ks = 0; ks < TOK / 16; ++ks)
-        W::template m64n32k16<1>(o[m], dv + ((m * S::TILE_BLOCK + ks * 2048) >> 4), dp + ((ks * 32) >> 4), 1);
-    vx_wg_commit();
-  };
+  float s[16];
 
   int my_phys = cs.phys, my_valid = cs.valid; /* first batch: resolved by vx_start_chunk */
-  for (int batch0 = begin; batch0 < end; batch0 += CONS) {
-    const int npg = end - batch0 < CONS ? end - batch0 : CONS;
-    vx_bar_sync(VX_MLA_WG_BAR_BATCH, ALL); /* previous batch fully consumed (every FULL / FREE phase completed) */
+  for (int batch0 = begin; batch0 < end; batch0 += VX_MLA_WG_THREADS) {
+    const int npg = end - batch0 < VX_MLA_WG_THREADS ? end - batch0 : VX_MLA_WG_THREADS;
+    __syncthreads(); /* previous batch fully consumed */
     page_s[tid] = my_phys;
     valid_s[tid] = my_valid;
-    vx_bar_sync(VX_MLA_WG_BAR_BATCH, ALL);
-    if (batch0 + CONS + tid < end) vx_resolve_page(a, row, b, n_req, batch0 + CONS + tid, &my_phys, &my_valid);
+    __syncthreads();
+    if (batch0 + VX_MLA_WG_THREADS + tid < end)
+      vx_resolve_page(a, row, b, n_req, batch0 + VX_MLA_WG_THREADS + tid, &my_phys, &my_valid);
+
     const int ntok = npg * ps;
     const int ntiles = (ntok + TOK - 1) / TOK;
-    vx_bar_sync(VX_MLA_WG_BAR_FULL, ALL);
-    qk(0, s);
-    for (int k = 0; k < ntiles; ++k) step(k, ntiles, ntok, npg, s);
-    vx_wg_wait<0>();
+    iss_pl = 0;
+    iss_off = lrow;
+    issue(0, npg);
+    vx_cp_async_commit();
+    if (ntiles > 1) issue(1, npg);
+    vx_cp_async_commit();
+    for (int k = 0; k < ntiles; ++k) {
+      const int st = k & 1;
+      vx_cp_async_wait<1>(); /* this thread's copies of tile k (and Q) landed */
+      vx_fence_proxy_async();
+      __syncthreads(); /* everyone's */
+
+      /* S^T = K Q^T over the D / 16 k-steps (the holds keep the last
+       * tile's register work on s before the fence) */
+      vx_wg_hold(s);
+      vx_wg_fence();
 #pragma unroll
-    for (int m = 0; m < MB; ++m) vx_wg_hold(o[m]);
+      for (int kk = 0; kk < D / 16; ++kk)
+        W::template m64n32k16<0>(s, desc_k + ((st * S::TILE_BYTES + (kk >> 2) * S::TILE_BLOCK + (kk & 3) * 32) >> 4),
+                                 desc_q + (((kk >> 2) * S::Q_BLOCK + (kk & 3) * 32) >> 4), kk > 0);
+      vx_wg_commit();
+      vx_wg_wait<0>();
+      vx_wg_hold(s);
+
+      /* Mask this thread's two token rows (past the batch or the page's
+       * valid tokens: -inf, P = 0), per-head maxima over the tile. */
+      bool ok[2];
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const int tok = k * TOK + 16 * warp + g + 8 * r;
+        const int pl = tok / ps;
+        ok[r] = tok < ntok && tok - pl * ps < valid_s[pl < npg ? pl : 0];
+      }
+      float cm[8];
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          float &s0 = s[4 * j + e], &s1 = s[4 * j + 2 + e];
+          s0 = ok[0] ? s0 * qscale : VX_NEG_INF;
+          s1 = ok[1] ? s1 * qscale : VX_NEG_INF;
+          cm[2 * j + e] = fmaxf(s0, s1);
+        }
+#pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        cm[i] = fmaxf(cm[i], __shfl_xor_sync(0xffffffffu, cm[i], 4));
+        cm[i] = fmaxf(cm[i], __shfl_xor_sync(0xffffffffu, cm[i], 8));
+        cm[i] = fmaxf(cm[i], __shfl_xor_sync(0xffffffffu, cm[i], 16));
+      }
+      if (g == 0)
+#pragma unroll
+        for (int i = 0; i < 8; ++i) red_s[warp][8 * (i >> 1) + 2 * quad + (i & 1)] = cm[i];
+      __syncthreads(); /* every warp's maxima */
+
+      /* Lazy rescale (identical arithmetic in every thread holding a head),
+       * P = 2^(s - m) rounded to T into P^T [head][token]. */
+      float f[8];
+      bool rescale = false;
+#pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int h = 8 * (i >> 1) + 2 * quad + (i & 1);
+        const float mt = fmaxf(fmaxf(red_s[0][h], red_s[1][h]), fmaxf(red_s[2][h], red_s[3][h]));
+        const bool raise = mt > m_run[i] + VX_RESCALE_SLACK;
+        f[i] = raise ? exp2f(m_run[i] - mt) : 1.f; /* 0 on the first valid tile */
+        m_run[i] = raise ? mt : m_run[i];
+        rescale |= raise;
+      }
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int i = 2 * j + e, h = 8 * j + 2 * quad + e;
+          const float p0 = ok[0] ? exp2f(s[4 * j + e] - m_run[i]) : 0.f;
+          const float p1 = ok[1] ? exp2f(s[4 * j + 2 + e] - m_run[i]) : 0.f;
+          l_run[i] = l_run[i] * f[i] + p0 + p1;
+          const int t0 = 16 * warp + g, t1 = t0 + 8;
+          *reinterpret_cast<T *>(p_s + vx_sw128(h, t0 >> 3) + (t0 & 7) * 2) = vx_elem<T>::from_float(p0);
+          *reinterpret_cast<T *>(p_s + vx_sw128(h, t1 >> 3) + (t1 & 7) * 2) = vx_elem<T>::from_float(p1);
+        }
+      vx_fence_proxy_async();
+      __syncthreads(); /* P^T complete; red_s free again */
+
+      if (rescale)
+#pragma unroll
+        for (int m = 0; m < MB; ++m)
+#pragma unroll
+          for (int j = 0; j < 4; ++j)
+#pragma unroll
+            for (int x = 0; x < 4; ++x) o[m][4 * j + x] *= f[2 * j + (x & 1)];
+
+      /* O^T += V^T P^T: dims of block m x the tile's 64 tokens */
+#pragma unroll
+      for (int m = 0; m < MB; ++m) vx_wg_hold(o[m]); /* the rescale is done before the fence */
+      vx_wg_fence();
+#pragma unroll
+      for (int m = 0; m < MB; ++m)
+#pragma unroll
+        for (int ks = 0; ks < TOK / 16; ++ks)
+          W::template m64n32k16<1>(o[m], desc_v + ((st * S::TILE_BYTES + m * S::TILE_BLOCK + ks * 2048) >> 4),
+                                   desc_p + ((ks * 32) >> 4), 1);
+      vx_wg_commit();
+      vx_wg_wait<0>();
+#pragma unroll
+      for (int m = 0; m < MB; ++m) vx_wg_hold(o[m]);
+      __syncthreads(); /* stage st and P^T read by every warp */
+      if (k + 2 < ntiles) issue(st, npg);
+      vx_cp_async_commit();
+    }
+    vx_cp_async_wait<0>();
   }
 
   /* Row sums: this thread's two rows -> the warp's 16 (shuffles) -> the
@@ -456,10 +373,11 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
     l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 8);
     l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 16);
   }
+  __syncthreads(); /* red_s: the last tile's maxima were read */
   if (g == 0)
 #pragma unroll
     for (int i = 0; i < 8; ++i) red_s[warp][8 * (i >> 1) + 2 * quad + (i & 1)] = l_run[i];
-  vx_bar_sync(VX_MLA_WG_BAR_CONSUMERS, CONS);
+  __syncthreads();
 
   /* Normalised partials of the group's heads; O^T row = dim, column = head. */
   const long long slot0 = ((long long)row * a.num_chunks + chunk) * HEADS + (long long)hg * HB;
