@@ -19,7 +19,9 @@
 #endif
 
 /* ------------------------------------------------------------------
- * Tensor-core MLA decode (what libvortexrt and generated code launch).
+ * Tensor-core MLA decode on mma.sync: what libvortexrt and generated code
+ * launch where the wgmma kernel (vx_mla_wgmma.cuh) is not picked: devices
+ * other than compute capability 9.0, builds with -DVX_MLA_WGMMA=0.
  *
  * Why: at 20+ heads MLA does ~19 MACs per latent byte, which CUDA cores
  * cannot sustain at HBM rate; mma.sync (bf16/f16 in, f32 out) can.
