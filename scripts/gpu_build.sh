@@ -1,4 +1,6 @@
-# gpu_build.sh - sourced by scripts/gpu_check.sh and bench/run_all.sh (from
+# shellcheck shell=bash
+# gpu_build.sh - sourced by scripts/gpu_check.sh, bench/run_all.sh and
+# bench/step/build.sh (from
 # the repository root): the nvcc/gcc flags and vx_gpu_build, which builds
 # libvortexrt and the programs that run it on the GPU into build-gpu/
 # (vx_gpu_test, vortex-bench, nvrtc_time) with plain nvcc and gcc: no cmake,
@@ -17,19 +19,27 @@ if printf '#include <xxhash.h>\nint main(void){return (int)XXH3_64bits_withSeed(
   HASH_DEF="-DVXRT_HAVE_XXHASH=1"; HASH_LIB="-lxxhash"
 fi
 
-vx_gpu_build() {
-  echo "== build ($(nvcc --version | tail -1))"
-  local pids=()
+# vx_build_runtime DIR [NVCC_FLAGS...]: libvortexrt into DIR/libvortexrt.a
+# (the C sources with gcc, decode_launch.cu with nvcc and the extra flags of
+# a tuning build; ptxas' register report in DIR/ptxas.log). Shared by
+# vx_gpu_build and bench/step/build.sh.
+vx_build_runtime() {
+  local dir=$1; shift
+  local pids=() f p ok=1
   for f in status validate hash nvrtc_loader; do
     gcc -std=c17 -O2 -fPIC -Wall -Wextra -Werror -Iruntime/include -I"$CUDA/include" $HASH_DEF \
       -DVXRT_CUDA_INCLUDE_DIR="\"$CUDA/include\"" -DVXRT_DEVICE_INCLUDE_DIR="\"$PWD/runtime/device\"" \
-      -c runtime/src/$f.c -o $B/$f.o & pids+=($!)
+      -c runtime/src/$f.c -o "$dir/rt_$f.o" & pids+=($!)
   done
-  nvcc $NVFLAGS -Xptxas -v -c runtime/src/decode_launch.cu -o $B/decode_launch.o > $B/ptxas.log 2>&1 & pids+=($!)
-  local ok=1
-  for p in "${pids[@]}"; do wait $p || ok=0; done
-  [ $ok = 1 ] || { cat $B/ptxas.log; return 1; }
-  rm -f $B/libvortexrt.a && ar rcs $B/libvortexrt.a $B/*.o || return 1
+  nvcc $NVFLAGS "$@" -Xptxas -v -c runtime/src/decode_launch.cu -o "$dir/rt_decode_launch.o" > "$dir/ptxas.log" 2>&1 & pids+=($!)
+  for p in "${pids[@]}"; do wait "$p" || ok=0; done
+  [ $ok = 1 ] || { cat "$dir/ptxas.log"; return 1; }
+  rm -f "$dir/libvortexrt.a" && ar rcs "$dir/libvortexrt.a" "$dir"/rt_*.o
+}
+
+vx_gpu_build() {
+  echo "== build ($(nvcc --version | tail -1))"
+  vx_build_runtime $B || return 1
   nvcc $NVFLAGS -lineinfo tests/gpu/gpu_test.cu $B/libvortexrt.a -lnvrtc $HASH_LIB -o $B/vx_gpu_test & local p1=$!
   nvcc $NVFLAGS bench/vortex_bench.cu $B/libvortexrt.a -lnvrtc $HASH_LIB -o $B/vortex-bench & local p2=$!
   nvcc $NVFLAGS tests/gpu/nvrtc_time.cu $B/libvortexrt.a -lnvrtc $HASH_LIB -o $B/nvrtc_time & local p3=$!

@@ -74,7 +74,7 @@ for v in ${VARIANTS//,/ }; do
   tag=$(echo "$v" | tr -c 'A-Za-z0-9_\n' '_')
   mkdir -p $B/var_$tag
   if nvcc $NVFLAGS -D${v//+/ -D} -c runtime/src/decode_launch.cu -o $B/var_$tag/decode_launch.o && \
-     ar rcs $B/var_$tag/libvortexrt.a $B/status.o $B/validate.o $B/hash.o $B/nvrtc_loader.o $B/var_$tag/decode_launch.o && \
+     ar rcs $B/var_$tag/libvortexrt.a $B/rt_status.o $B/rt_validate.o $B/rt_hash.o $B/rt_nvrtc_loader.o $B/var_$tag/decode_launch.o && \
      nvcc $NVFLAGS bench/vortex_bench.cu $B/var_$tag/libvortexrt.a -lnvrtc $HASH_LIB -o $B/var_$tag/vortex-bench; then
     { echo "-- variant -D${v//+/ -D}"; $B/var_$tag/vortex-bench ${VARIANT_BENCH_ARGS:---quick --gqa-only} 2>&1; } >> "$OUT/variants.log"
     RESULT[variant_$tag]="rc=$?"
