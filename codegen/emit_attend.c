@@ -43,8 +43,7 @@ void vx_cg_emit_attention(vx_cg *cg) {
   } else {
     vx_buf_line(b, "  vx_decode_mma_launch<%s_kv_t, %s_HEAD_DIM, %s_GROUP>(args, choice.warps, rows, stream);", a, u, u);
     /* one chunk per row: the partial kernel wrote the output itself */
-    vx_buf_line(b, "  if (plan.num_chunks > 1) vx_launch(vx_decode_merge_kernel<%s_kv_t, %s_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),", a, u);
-    vx_buf_line(b, "      dim3(%s_OUT_DIM < 1024 ? %s_OUT_DIM : 1024), 0, stream, args, %s_GROUP);", u, u, u);
+    vx_buf_line(b, "  if (plan.num_chunks > 1) vx_decode_merge_launch<%s_kv_t, %s_OUT_DIM>(args, %s_GROUP, stream);", a, u, u);
   }
   vx_buf_line(b, "}");
   vx_buf_blank(b);

@@ -197,4 +197,14 @@ static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
   }
 }
 
+#ifndef __CUDACC_RTC__
+/* Launches the merge of a split (a.num_chunks set from its plan): one block
+ * per (request, query head), one thread per output element up to 1024. The
+ * one rule for libvortexrt's and generated launchers. */
+template <typename T, int OUT_DIM> static inline void vx_decode_merge_launch(const vx_decode_args &a, int group, cudaStream_t s) {
+  vx_launch(vx_decode_merge_kernel<T, OUT_DIM>, dim3((unsigned)((long long)a.kv.batch * a.num_qo_heads)),
+            dim3(OUT_DIM < 1024 ? OUT_DIM : 1024), 0, s, a, group);
+}
+#endif /* !__CUDACC_RTC__ */
+
 #endif /* VX_ATTENTION_CUH */

@@ -128,15 +128,26 @@ static inline int vx_capacity(const void *kernel, int threads, int smem) {
  * a plain launch elsewhere. The attribute is legal during stream capture:
  * the graph keeps a programmatic edge. Returns the launch status, which
  * cudaGetLastError also reports, as for <<<>>>. */
+/* Compute capability of the current device (minor only when asked for:
+ * vx_launch needs just the major); 0 and 0 if a query fails. Host-side,
+ * legal during stream capture. */
+static inline void vx_device_cc(int *major, int *minor) {
+  int dev = 0;
+  *major = 0;
+  if (minor) *minor = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
+      (minor && cudaDeviceGetAttribute(minor, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess)) {
+    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
+    *major = 0;
+    if (minor) *minor = 0;
+  }
+}
+
 template <typename... Params, typename... Args>
 static inline cudaError_t vx_launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem,
                                     cudaStream_t stream, Args... args) {
-  int dev = 0, major = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess ||
-      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
-    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
-    major = 0;
-  }
+  int major;
+  vx_device_cc(&major, NULL);
   cudaLaunchAttribute attr[1];
   attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attr[0].val.programmaticStreamSerializationAllowed = 1;

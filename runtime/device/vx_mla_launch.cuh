@@ -24,13 +24,8 @@ struct vx_mla_choice {
 };
 
 static inline bool vx_device_is_sm90() {
-  int dev = 0, major = 0, minor = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess ||
-      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
-      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess) {
-    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
-    return false;
-  }
+  int major, minor;
+  vx_device_cc(&major, &minor);
   return major == 9 && minor == 0;
 }
 
@@ -72,8 +67,7 @@ static inline void vx_mla_launch(const vx_decode_args &a, const vx_mla_choice &c
   if (!launched)
     vx_launch(vx_mla_decode_partial_mma_kernel<T, HEADS, DC, DR>, grid, dim3(VX_MLA_THREADS), vx_mla_smem_bytes<HEADS, DC, DR>(),
               s, a);
-  vx_launch(vx_decode_merge_kernel<T, DC>, dim3((unsigned)((long long)a.kv.batch * HEADS)), dim3(DC < 1024 ? DC : 1024), 0, s,
-            a, HEADS);
+  vx_decode_merge_launch<T, DC>(a, HEADS, s); /* a.num_qo_heads == HEADS */
 }
 #endif /* !__CUDACC_RTC__ */
 

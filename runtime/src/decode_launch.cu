@@ -121,7 +121,7 @@ template <typename T, int D, int G> static void launch_gqa(vx_decode_args a, int
   apply_plan(&a, c.plan, rows * G, D);
   vx_decode_mma_launch<T, D, G>(a, c.warps, rows, s);
   /* one chunk per row: the partial kernel wrote the output itself */
-  if (a.num_chunks > 1) vx_launch(vx_decode_merge_kernel<T, D>, dim3((unsigned)(a.kv.batch * a.num_qo_heads)), dim3(D), 0, s, a, G);
+  if (a.num_chunks > 1) vx_decode_merge_launch<T, D>(a, G, s);
 }
 
 template <typename T, int D>
@@ -198,9 +198,9 @@ template <typename T, int H> static void launch_mla(vx_decode_args a, int max_pa
   apply_plan(&a, vx_make_decode_plan(a.kv.batch, max_pages, vx_capacity(kernel, H * VX_MLA_TILE, 0)), (long long)a.kv.batch * H,
              512);
   vx_launch(vx_mla_decode_partial_kernel<T, H, 512, 64>, dim3((unsigned)((long long)a.kv.batch * a.num_chunks)), dim3(H * VX_MLA_TILE), 0, s, a);
-  vx_launch(vx_decode_merge_kernel<T, 512>, dim3((unsigned)(a.kv.batch * H)), dim3(512), 0, s, a, H);
+  vx_decode_merge_launch<T, 512>(a, H, s);
 #else
-  /* kernel (wgmma or mma.sync) and plan: vx_mla_choose, vx_mla.cuh; a failed
+  /* kernel (wgmma or mma.sync) and plan: vx_mla_choose, vx_mla_launch.cuh; a failed
    * attribute or query makes the launch fail, which launch_status reports */
   const vx_mla_choice c = vx_mla_choose<T, H, 512, 64>(a.kv.batch, max_pages);
   apply_plan(&a, c.plan, (long long)a.kv.batch * H, 512);

@@ -137,15 +137,26 @@ static inline int vx_capacity(const void *kernel, int threads, int smem) {
  * a plain launch elsewhere. The attribute is legal during stream capture:
  * the graph keeps a programmatic edge. Returns the launch status, which
  * cudaGetLastError also reports, as for <<<>>>. */
+/* Compute capability of the current device (minor only when asked for:
+ * vx_launch needs just the major); 0 and 0 if a query fails. Host-side,
+ * legal during stream capture. */
+static inline void vx_device_cc(int *major, int *minor) {
+  int dev = 0;
+  *major = 0;
+  if (minor) *minor = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
+      (minor && cudaDeviceGetAttribute(minor, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess)) {
+    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
+    *major = 0;
+    if (minor) *minor = 0;
+  }
+}
+
 template <typename... Params, typename... Args>
 static inline cudaError_t vx_launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem,
                                     cudaStream_t stream, Args... args) {
-  int dev = 0, major = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess ||
-      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
-    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
-    major = 0;
-  }
+  int major;
+  vx_device_cc(&major, NULL);
   cudaLaunchAttribute attr[1];
   attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attr[0].val.programmaticStreamSerializationAllowed = 1;
@@ -951,6 +962,16 @@ static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
   }
 }
 
+#ifndef __CUDACC_RTC__
+/* Launches the merge of a split (a.num_chunks set from its plan): one block
+ * per (request, query head), one thread per output element up to 1024. The
+ * one rule for libvortexrt's and generated launchers. */
+template <typename T, int OUT_DIM> static inline void vx_decode_merge_launch(const vx_decode_args &a, int group, cudaStream_t s) {
+  vx_launch(vx_decode_merge_kernel<T, OUT_DIM>, dim3((unsigned)((long long)a.kv.batch * a.num_qo_heads)),
+            dim3(OUT_DIM < 1024 ? OUT_DIM : 1024), 0, s, a, group);
+}
+#endif /* !__CUDACC_RTC__ */
+
 #endif /* VX_ATTENTION_CUH */
 
 /* ======== runtime/device/vx_decode_mma.cuh (verbatim) ======== */
@@ -1716,8 +1737,7 @@ static void block_topk_launch_attention(vx_decode_args args, int max_pages, char
   args.ws_o = reinterpret_cast<float *>(scratch);
   args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, BLOCK_TOPK_OUT_DIM));
   vx_decode_mma_launch<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>(args, choice.warps, rows, stream);
-  if (plan.num_chunks > 1) vx_launch(vx_decode_merge_kernel<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),
-      dim3(BLOCK_TOPK_OUT_DIM < 1024 ? BLOCK_TOPK_OUT_DIM : 1024), 0, stream, args, BLOCK_TOPK_GROUP);
+  if (plan.num_chunks > 1) vx_decode_merge_launch<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>(args, BLOCK_TOPK_GROUP, stream);
 }
 
 extern "C" {

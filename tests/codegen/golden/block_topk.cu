@@ -436,8 +436,7 @@ static void block_topk_launch_attention(vx_decode_args args, int max_pages, char
   args.ws_o = reinterpret_cast<float *>(scratch);
   args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, BLOCK_TOPK_OUT_DIM));
   vx_decode_mma_launch<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>(args, choice.warps, rows, stream);
-  if (plan.num_chunks > 1) vx_launch(vx_decode_merge_kernel<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),
-      dim3(BLOCK_TOPK_OUT_DIM < 1024 ? BLOCK_TOPK_OUT_DIM : 1024), 0, stream, args, BLOCK_TOPK_GROUP);
+  if (plan.num_chunks > 1) vx_decode_merge_launch<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>(args, BLOCK_TOPK_GROUP, stream);
 }
 
 extern "C" {

@@ -530,8 +530,7 @@ static void quest_launch_attention(vx_decode_args args, int max_pages, char *scr
   args.ws_o = reinterpret_cast<float *>(scratch);
   args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, QUEST_OUT_DIM));
   vx_decode_mma_launch<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(args, choice.warps, rows, stream);
-  if (plan.num_chunks > 1) vx_launch(vx_decode_merge_kernel<quest_kv_t, QUEST_OUT_DIM>, dim3((unsigned)(args.kv.batch * args.num_qo_heads)),
-      dim3(QUEST_OUT_DIM < 1024 ? QUEST_OUT_DIM : 1024), 0, stream, args, QUEST_GROUP);
+  if (plan.num_chunks > 1) vx_decode_merge_launch<quest_kv_t, QUEST_OUT_DIM>(args, QUEST_GROUP, stream);
 }
 
 extern "C" {
