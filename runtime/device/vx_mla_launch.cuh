@@ -1,7 +1,8 @@
 /* vx_mla_launch.cuh - host side of MLA decode, shared by libvortexrt and
  * generated launchers: which partial kernel a launch uses (wgmma,
- * vx_mla_wgmma.cuh, or mma.sync, vx_mla.cuh), its split plan, then the
- * partial and merge launches. */
+ * vx_mla_wgmma.cuh, or mma.sync, vx_mla.cuh), its split plan and where the
+ * chunks merge (the wgmma kernel's clusters, or vx_decode_merge_kernel),
+ * then the launches. */
 #ifndef VX_MLA_LAUNCH_CUH
 #define VX_MLA_LAUNCH_CUH
 
@@ -17,11 +18,45 @@
 #ifndef VX_MLA_WGMMA
 #define VX_MLA_WGMMA 1
 #endif
+/* Tuning builds: -DVX_MLA_CLUSTER=0 merges split rows in vx_decode_merge_kernel
+ * only (as before run 49). */
+#ifndef VX_MLA_CLUSTER
+#define VX_MLA_CLUSTER 1
+#endif
 
 struct vx_mla_choice {
   vx_decode_plan plan;
   bool wgmma;
+  /* wgmma: the partial kernel writes the output, merging a row's chunks in
+   * a cluster of that many blocks (none for one chunk); no merge kernel */
+  bool merge_in_kernel;
 };
+
+/* Whether clusters of `cluster` blocks of a wgmma launch of `blocks` blocks
+ * need no more waves than loose blocks (capacity `capacity`): the GPCs'
+ * sizes can leave SMs that no whole cluster fits on. */
+template <typename T, int HEADS, int DC, int DR>
+static inline bool vx_mla_clusters_fit(int cluster, long long blocks, int capacity) {
+  cudaLaunchAttribute attr;
+  attr.id = cudaLaunchAttributeClusterDimension;
+  attr.val.clusterDim.x = (unsigned)cluster;
+  attr.val.clusterDim.y = 1;
+  attr.val.clusterDim.z = 1;
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3((unsigned)cluster);
+  cfg.blockDim = dim3(VX_MLA_WG_THREADS);
+  cfg.dynamicSmemBytes = vx_mla_wg_smem_bytes<HEADS, DC, DR>();
+  cfg.attrs = &attr;
+  cfg.numAttrs = 1;
+  int clusters = 0;
+  if (capacity < 1 ||
+      cudaOccupancyMaxActiveClusters(&clusters, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR>, &cfg) != cudaSuccess) {
+    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
+    return false;
+  }
+  const long long cap = (long long)clusters * cluster;
+  return cap > 0 && (blocks + cap - 1) / cap <= (blocks + capacity - 1) / capacity;
+}
 
 static inline bool vx_device_is_sm90() {
   int major, minor;
@@ -36,6 +71,7 @@ template <typename T, int HEADS, int DC, int DR> static inline vx_mla_choice vx_
   constexpr int hg = vx_mla_head_groups<HEADS>();
   vx_mla_choice c;
   c.wgmma = false;
+  c.merge_in_kernel = false;
   const void *kernel = reinterpret_cast<const void *>(vx_mla_decode_partial_mma_kernel<T, HEADS, DC, DR>);
   int threads = VX_MLA_THREADS, smem = vx_mla_smem_bytes<HEADS, DC, DR>();
   if constexpr (VX_MLA_WGMMA && vx_mla_wg_supported<DC, DR>()) {
@@ -47,20 +83,29 @@ template <typename T, int HEADS, int DC, int DR> static inline vx_mla_choice vx_
     }
   }
   (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  c.plan = vx_make_decode_plan(batch * hg, max_pages, vx_capacity(kernel, threads, smem));
+  const int capacity = vx_capacity(kernel, threads, smem);
+  c.plan = vx_make_decode_plan(batch * hg, max_pages, capacity);
+  if constexpr (VX_MLA_WGMMA && vx_mla_wg_supported<DC, DR>()) {
+    const int n = c.plan.num_chunks;
+    c.merge_in_kernel = c.wgmma && (n == 1 || (VX_MLA_CLUSTER && n <= VX_MLA_WG_MAX_CLUSTER &&
+                                               vx_mla_clusters_fit<T, HEADS, DC, DR>(n, batch * hg * n, capacity)));
+  }
   return c;
 }
 
 /* The partial kernel of a choice (a.num_chunks, ws_o and ws_lse set from its
- * plan), then the merge of the chunks. */
+ * plan), then, unless the partial kernel merges, the merge of the chunks. */
 template <typename T, int HEADS, int DC, int DR>
 static inline void vx_mla_launch(const vx_decode_args &a, const vx_mla_choice &c, cudaStream_t s) {
   const dim3 grid((unsigned)((long long)a.kv.batch * a.num_chunks * vx_mla_head_groups<HEADS>()));
   bool launched = false;
   if constexpr (VX_MLA_WGMMA && vx_mla_wg_supported<DC, DR>()) {
     if (c.wgmma) {
-      vx_launch(vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR>, grid, dim3(VX_MLA_WG_THREADS),
-                vx_mla_wg_smem_bytes<HEADS, DC, DR>(), s, a);
+      /* the kernel merges when its cluster is the row's chunks (one chunk: no cluster) */
+      const unsigned cluster = c.merge_in_kernel ? (unsigned)a.num_chunks : 1u;
+      vx_launch_clustered(cluster, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR>, grid, dim3(VX_MLA_WG_THREADS),
+                          vx_mla_wg_smem_bytes<HEADS, DC, DR>(), s, a);
+      if (c.merge_in_kernel) return;
       launched = true;
     }
   }

@@ -48,8 +48,13 @@
 
 #define VX_MLA_WG_THREADS 128 /* one warpgroup */
 #define VX_MLA_WG_TOK 64      /* tokens per tile: wgmma's M */
-#define VX_MLA_WG_N 32        /* heads per block: wgmma's N (== VX_MLA_HEADS_PER_BLOCK) */
-#define VX_MLA_WG_STAGES 2
+#define VX_MLA_WG_BLOCK 8192  /* one 64-column block of a tile: a ring slot */
+/* Tuning builds: -DVX_MLA_WG_SLOTS=18 gives the two whole-tile stages of
+ * runs 42-48; 0 takes every slot shared memory holds. */
+#ifndef VX_MLA_WG_SLOTS
+#define VX_MLA_WG_SLOTS 0
+#endif
+#define VX_MLA_WG_MAX_CLUSTER 8 /* portable cluster size: chunks merged in shared memory */
 
 /* wgmma exists only in sm_90a code; elsewhere the kernel body is a trap and
  * the host never launches it (vx_mla_choose). */
@@ -65,18 +70,29 @@ template <int DC, int DR> VX_HOST_DEVICE_CONSTEXPR_FN bool vx_mla_wg_supported()
 
 template <int HEADS, int DC, int DR> struct vx_mla_wg_shape {
   static constexpr int D = DC + DR;
-  static constexpr int HB = HEADS < VX_MLA_WG_N ? HEADS : VX_MLA_WG_N; /* heads per block */
-  static constexpr int CB = D / 64;                                      /* column blocks of a row */
-  static constexpr int MB = DC / 64;                                     /* m64 blocks of O^T */
-  static constexpr int TILE_BYTES = VX_MLA_WG_TOK * D * 2;
-  static constexpr int TILE_BLOCK = VX_MLA_WG_TOK * 128; /* one column block of a tile */
-  static constexpr int Q_BYTES = VX_MLA_WG_N * D * 2;
-  static constexpr int Q_BLOCK = VX_MLA_WG_N * 128;
-  static constexpr int P_BYTES = VX_MLA_WG_N * VX_MLA_WG_TOK * 2;
-  /* + 1 KB: the dynamic segment is only 16-byte aligned, the atoms need 1024 */
-  static constexpr int SMEM_BYTES = VX_MLA_WG_STAGES * TILE_BYTES + Q_BYTES + P_BYTES + 1024;
+  static constexpr int HB = HEADS < VX_MLA_HEADS_PER_BLOCK ? HEADS : VX_MLA_HEADS_PER_BLOCK; /* heads per block */
+  static constexpr int N = (HB + 7) / 8 * 8; /* wgmma's N: the heads rounded up to n8 */
+  static constexpr int NB = N / 8;           /* n8 blocks: a thread holds heads 8j + 2 quad + e */
+  static constexpr int CB = D / 64;          /* column blocks (ring slots) of a tile */
+  static constexpr int MB = DC / 64;         /* m64 blocks of O^T */
+  static constexpr int Q_BYTES = N * D * 2;
+  static constexpr int Q_BLOCK = N * 128;
+  static constexpr int P_BYTES = N * VX_MLA_WG_TOK * 2;
+  static constexpr int PART_STRIDE = DC + 4; /* floats per head row of a merged partial (bank spread) */
+  /* 1 KB: the dynamic segment is only 16-byte aligned, the atoms need 1024;
+   * 4 KB: static shared memory and the block's reserved kilobyte */
+  static constexpr int FIT = (227 * 1024 - 4 * 1024 - 1024 - Q_BYTES - P_BYTES) / VX_MLA_WG_BLOCK;
+  static constexpr int SLOTS = VX_MLA_WG_SLOTS > 0 ? VX_MLA_WG_SLOTS : FIT;
+  static constexpr int SMEM_BYTES = SLOTS * VX_MLA_WG_BLOCK + Q_BYTES + P_BYTES + 1024;
+  /* cp.async groups: the prologue commits one per tile it (partly) covers,
+   * every tile after that one for the 
+   * slots it frees. Tile k is complete when this many groups remain: */
+  static constexpr int PRO_GROUPS = (SLOTS + CB - 1) / CB;
+  static constexpr int PEND_PROLOGUE = PRO_GROUPS - 1; /* tiles k < SLOTS / CB */
+  static constexpr int PEND_STEADY = SLOTS / CB - 1;
   static_assert(vx_mla_wg_supported<DC, DR>(), "latent and rope widths must be multiples of 64");
-  static_assert(SMEM_BYTES + 4 * 1024 <= 227 * 1024, "latent too wide for two 64-token stages");
+  static_assert(SLOTS >= 2 * CB && SLOTS <= FIT, "the ring holds the tile in use and the next whole tile");
+  static_assert(HB * PART_STRIDE * 4 <= SLOTS * VX_MLA_WG_BLOCK, "the merged partial reuses the ring");
 };
 
 template <int HEADS, int DC, int DR> VX_HOST_DEVICE_CONSTEXPR_FN int vx_mla_wg_smem_bytes() {
@@ -124,103 +140,159 @@ template <int N> VX_INLINE void vx_wg_hold(float (&d)[N]) {
   for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
 
-#define VX_WG_M64N32K16(TY)                                                                                         \
-  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"                                                         \
-               "wgmma.mma_async.sync.aligned.m64n32k16.f32." TY "." TY " {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, " \
-               "%10, %11, %12, %13, %14, %15}, %16, %17, p, 1, 1, %19, 0;\n}\n"                                     \
-               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),    \
-                 "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]),           \
-                 "+f"(d[15])                                                                                        \
-               : "l"(da), "l"(db), "r"(accumulate), "n"(TRANS_A))
+/* Thread-block clusters (sm_90): the chunks of one (request, head group)
+ * run as one cluster and merge their partials through distributed shared
+ * memory. */
+VX_INLINE unsigned vx_cluster_size() {
+  unsigned r = 1;
+#if VX_MLA_WG_DEVICE
+  asm volatile("mov.u32 %0, %%cluster_nctarank;\n" : "=r"(r));
+#endif
+  return r;
+}
+/* Every block of the cluster arrives; shared-memory writes before it are
+ * visible to every block's reads after it. */
+VX_INLINE void vx_cluster_sync() {
+#if VX_MLA_WG_DEVICE
+  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+#endif
+}
+/* Shared address addr of the cluster's block `rank`, as a shared::cluster address. */
+VX_INLINE unsigned vx_cluster_map(unsigned addr, unsigned rank) {
+  unsigned r = addr;
+#if VX_MLA_WG_DEVICE
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(addr), "r"(rank));
+#endif
+  return r;
+}
+VX_INLINE float vx_ld_cluster_f32(unsigned addr) {
+  float v = 0.f;
+#if VX_MLA_WG_DEVICE
+  asm volatile("ld.shared::cluster.f32 %0, [%1];\n" : "=f"(v) : "r"(addr) : "memory");
+#endif
+  return v;
+}
+VX_INLINE float4 vx_ld_cluster_f32x4(unsigned addr) {
+  float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+#if VX_MLA_WG_DEVICE
+  asm volatile("ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+               : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
+               : "r"(addr)
+               : "memory");
+#endif
+  return v;
+}
 
-/* D (+)= A B, m64 n32 k16, f32 accumulators (the m16n8 fragment layout per
+/* D (+)= A B, m64 nN k16, f32 accumulators (the m16n8 fragment layout per
  * warp and n8 block: d[4j + 2r + e] = row 16 warp + g + 8r, column 8j + 2q
  * + e). B is K-major; TRANS_A = 1 reads A MN-major. */
-template <typename T> struct vx_wgmma_op;
-template <> struct vx_wgmma_op<__nv_bfloat16> {
-  template <int TRANS_A>
-  static VX_INLINE void m64n32k16(float (&d)[16], unsigned long long da, unsigned long long db, int accumulate) {
+#define VX_WG_ASM(TY, NS, REGS, PA, PB, PP, PT, ...)                                                             \
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, " PP ", 0;\n"                                                  \
+               "wgmma.mma_async.sync.aligned.m64n" NS "k16.f32." TY "." TY " " REGS ", " PA ", " PB ", p, 1, 1, " \
+               PT ", 0;\n}\n"                                                                                   \
+               : __VA_ARGS__                                                                                    \
+               : "l"(da), "l"(db), "r"(accumulate), "n"(TRANS_A))
+#define VX_WG_F4(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3])
+#define VX_WG_ALL_N(TY)                                                                                           \
+  if constexpr (N == 8)                                                                                           \
+    VX_WG_ASM(TY, "8", "{%0, %1, %2, %3}", "%4", "%5", "%6", "%7", VX_WG_F4(0));                                   \
+  else if constexpr (N == 16)                                                                                     \
+    VX_WG_ASM(TY, "16", "{%0, %1, %2, %3, %4, %5, %6, %7}", "%8", "%9", "%10", "%11", VX_WG_F4(0), VX_WG_F4(4));   \
+  else if constexpr (N == 24)                                                                                     \
+    VX_WG_ASM(TY, "24", "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11}", "%12", "%13", "%14", "%15",          \
+              VX_WG_F4(0), VX_WG_F4(4), VX_WG_F4(8));                                                             \
+  else                                                                                                            \
+    VX_WG_ASM(TY, "32", "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}", "%16", "%17",    \
+              "%18", "%19", VX_WG_F4(0), VX_WG_F4(4), VX_WG_F4(8), VX_WG_F4(12))
+
+template <typename T> struct vx_wgmma_type;
+template <> struct vx_wgmma_type<__nv_bfloat16> { static constexpr bool bf16 = true; };
+template <> struct vx_wgmma_type<__half> { static constexpr bool bf16 = false; };
+
+template <typename T, int N, int TRANS_A>
+VX_INLINE void vx_wgmma_m64k16(float (&d)[N / 2], unsigned long long da, unsigned long long db, int accumulate) {
+  static_assert(N == 8 || N == 16 || N == 24 || N == 32, "wgmma n8 to n32");
 #if VX_MLA_WG_DEVICE
-    VX_WG_M64N32K16("bf16");
-#endif
+  if constexpr (vx_wgmma_type<T>::bf16) {
+    VX_WG_ALL_N("bf16");
+  } else {
+    VX_WG_ALL_N("f16");
   }
-};
-template <> struct vx_wgmma_op<__half> {
-  template <int TRANS_A>
-  static VX_INLINE void m64n32k16(float (&d)[16], unsigned long long da, unsigned long long db, int accumulate) {
-#if VX_MLA_WG_DEVICE
-    VX_WG_M64N32K16("f16");
+#else
+  (void)d, (void)da, (void)db, (void)accumulate;
 #endif
-  }
-};
+}
 
 template <typename T, int HEADS, int DC, int DR>
 static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_partial_wgmma_kernel(vx_decode_args a) {
 #if VX_MLA_WG_DEVICE
   typedef vx_mla_wg_shape<HEADS, DC, DR> S;
-  typedef vx_wgmma_op<T> W;
-  constexpr int D = S::D, HB = S::HB, CB = S::CB, MB = S::MB, TOK = VX_MLA_WG_TOK, N = VX_MLA_WG_N;
-  constexpr int HG = vx_mla_head_groups<HEADS>();
+  constexpr int D = S::D, HB = S::HB, N = S::N, NB = S::NB, CB = S::CB, MB = S::MB, TOK = VX_MLA_WG_TOK;
+  constexpr int SLOTS = S::SLOTS, HG = vx_mla_head_groups<HEADS>();
   constexpr int QCH = D / 8; /* 16-byte chunks of a row */
 
   __shared__ float red_s[4][N]; /* per warp: the tile's head maxima, at the end the row sums */
   __shared__ int page_s[VX_MLA_WG_THREADS];
   __shared__ int valid_s[VX_MLA_WG_THREADS];
+  __shared__ float lse_s[N];                          /* merge: this block's LSEs */
+  __shared__ float wt_s[VX_MLA_WG_MAX_CLUSTER][N];    /* merge: each chunk's weight per head */
   extern __shared__ __align__(16) unsigned char vx_mla_wg_smem[];
   vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
 
   const unsigned raw = (unsigned)__cvta_generic_to_shared(vx_mla_wg_smem);
   const unsigned pad = ((raw + 1023u) & ~1023u) - raw;
-  unsigned char *ring = vx_mla_wg_smem + pad, *q_s = ring + VX_MLA_WG_STAGES * S::TILE_BYTES, *p_s = q_s + S::Q_BYTES;
-  const unsigned ring_a = raw + pad, q_a = ring_a + VX_MLA_WG_STAGES * S::TILE_BYTES, p_a = q_a + S::Q_BYTES;
+  unsigned char *ring = vx_mla_wg_smem + pad, *q_s = ring + SLOTS * VX_MLA_WG_BLOCK, *p_s = q_s + S::Q_BYTES;
+  const unsigned ring_a = raw + pad, q_a = ring_a + SLOTS * VX_MLA_WG_BLOCK, p_a = q_a + S::Q_BYTES;
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, quad = lane & 3;
-  const int hg = blockIdx.x % HG;
-  const int chunk = (blockIdx.x / HG) % a.num_chunks;
-  const int row = blockIdx.x / HG / a.num_chunks; /* == request: one latent head */
+  /* chunk fastest: a cluster is the chunks of one (request, head group) */
+  const int chunk = blockIdx.x % a.num_chunks;
+  const int hg = (blockIdx.x / a.num_chunks) % HG;
+  const int row = blockIdx.x / a.num_chunks / HG; /* == request: one latent head */
   const int b = row;
   const vx_chunk_start cs = vx_start_chunk(a, row, b, chunk, tid);
   const int n_req = cs.n_req, begin = cs.begin, end = cs.end;
-  if (begin >= end) { /* block-uniform */
-    const int heads = HEADS - hg * HB < HB ? HEADS - hg * HB : HB;
-    vx_mark_chunk_empty(a, ((long long)row * a.num_chunks + chunk) * HEADS + (long long)hg * HB, heads, tid, VX_MLA_WG_THREADS);
-    return;
-  }
+  const int heads = HEADS - hg * HB < HB ? HEADS - hg * HB : HB; /* of this group */
+
+  const T *lat = reinterpret_cast<const T *>(a.kv.k_pool);
+  const int ps = a.kv.page_size;
+  const float qscale = a.sm_scale * VX_LOG2E;
 
   /* Q^T: the group's query rows, zero rows past its last head; lands with
    * the first tile's commit group. */
-  {
+  if (begin < end) {
     const T *q = reinterpret_cast<const T *>(a.q) + ((long long)b * HEADS + (long long)hg * HB) * D;
     for (int i = tid; i < N * QCH; i += VX_MLA_WG_THREADS) {
       const int r = i / QCH, c = i % QCH;
-      const bool ok = r < HB && hg * HB + r < HEADS;
+      const bool ok = r < heads;
       vx_cp_async16(q_s + (c >> 3) * S::Q_BLOCK + vx_sw128(r, c & 7), q + (ok ? (long long)r * D + c * 8 : 0), ok);
     }
   }
 
-  const float qscale = a.sm_scale * VX_LOG2E;
-  const T *lat = reinterpret_cast<const T *>(a.kv.k_pool);
-  const int ps = a.kv.page_size;
-
-  /* Loader: thread copies chunk lcol of every column block of rows lrow,
-   * lrow + 16, + 32, + 48 (a warp instruction covers 4 rows x 128 bytes);
-   * (page, offset) of its next row advance by 16 tokens a row. */
+  /* Loader: the ring holds SLOTS column blocks; column block j of tile t is
+   * chunk t * CB + j of the batch and lives in slot (t * CB + j) % SLOTS.
+   * A thread copies 16-byte chunk lcol of rows lrow, lrow + 16, + 32, + 48
+   * of each column block it issues (a warp instruction: 4 rows x 128 B). */
   const int lrow = tid >> 3, lcol = tid & 7;
-  int iss_pl = 0, iss_off = lrow;
-  auto issue = [&](int stage, int npg) {
-    unsigned char *dst0 = ring + stage * S::TILE_BYTES;
+  auto issue = [&](int g0, int g1, int npg, int ntok) { /* chunks [g0, g1) of the batch */
+    while (g0 < g1) {
+      const int t = g0 / CB, j0 = g0 - t * CB, j1 = j0 + (g1 - g0) < CB ? j0 + (g1 - g0) : CB;
+      const T *src[TOK / 16];
+      bool ok[TOK / 16];
 #pragma unroll
-    for (int rr = 0; rr < TOK / 16; ++rr) {
-      while (iss_off >= ps) { /* page sizes are multiples of 16: at most one step */
-        iss_off -= ps;
-        ++iss_pl;
+      for (int rr = 0; rr < TOK / 16; ++rr) {
+        const int tok = t * TOK + lrow + 16 * rr, pl = tok / ps, off = tok - pl * ps;
+        ok[rr] = tok < ntok && off < valid_s[pl < npg ? pl : 0];
+        src[rr] = lat + vx_kv_offset(a.kv, ok[rr] ? page_s[pl] : 0, ok[rr] ? off : 0, 0) + lcol * 8;
       }
-      const bool ok = iss_pl < npg && iss_off < valid_s[iss_pl];
-      const T *src = lat + vx_kv_offset(a.kv, ok ? page_s[iss_pl] : 0, ok ? iss_off : 0, 0) + lcol * 8;
-      unsigned char *dst = dst0 + vx_sw128(lrow + 16 * rr, lcol);
+      int slot = g0 % SLOTS;
+      for (int j = j0; j < j1; ++j) {
+        unsigned char *dst = ring + slot * VX_MLA_WG_BLOCK;
 #pragma unroll
-      for (int j = 0; j < CB; ++j) vx_cp_async16(dst + j * S::TILE_BLOCK, src + j * 64, ok);
-      iss_off += 16;
+        for (int rr = 0; rr < TOK / 16; ++rr) vx_cp_async16(dst + vx_sw128(lrow + 16 * rr, lcol), src[rr] + j * 64, ok[rr]);
+        slot = slot + 1 == SLOTS ? 0 : slot + 1;
+      }
+      g0 += j1 - j0;
     }
   };
 
@@ -232,20 +304,20 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
   const unsigned long long desc_v = vx_wg_desc(ring_a, 1024, 1024);
   const unsigned long long desc_p = vx_wg_desc(p_a, 16, 1024);
 
-  float o[MB][16];
+  float o[MB][N / 2];
 #pragma unroll
   for (int m = 0; m < MB; ++m)
 #pragma unroll
-    for (int i = 0; i < 16; ++i) o[m][i] = 0.f;
-  /* This thread's 8 heads (column 8j + 2 quad + e at index 2j + e): running
-   * maximum in use and the sum of P over its two token rows. */
-  float m_run[8], l_run[8];
+    for (int i = 0; i < N / 2; ++i) o[m][i] = 0.f;
+  /* This thread's 2 NB heads (column 8j + 2 quad + e at index 2j + e):
+   * running maximum in use and the sum of P over its two token rows. */
+  float m_run[2 * NB], l_run[2 * NB];
 #pragma unroll
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < 2 * NB; ++i) {
     m_run[i] = VX_NEG_INF;
     l_run[i] = 0.f;
   }
-  float s[16];
+  float s[N / 2];
 
   int my_phys = cs.phys, my_valid = cs.valid; /* first batch: resolved by vx_start_chunk */
   for (int batch0 = begin; batch0 < end; batch0 += VX_MLA_WG_THREADS) {
@@ -259,26 +331,34 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
 
     const int ntok = npg * ps;
     const int ntiles = (ntok + TOK - 1) / TOK;
-    iss_pl = 0;
-    iss_off = lrow;
-    issue(0, npg);
-    vx_cp_async_commit();
-    if (ntiles > 1) issue(1, npg);
-    vx_cp_async_commit();
+    const int nchunks = ntiles * CB;
+    /* prologue: the whole ring, one commit group per tile it reaches */
+#pragma unroll
+    for (int p = 0; p < S::PRO_GROUPS; ++p) {
+      const int g1 = (p + 1) * CB < SLOTS ? (p + 1) * CB : SLOTS;
+      issue(p * CB, g1 < nchunks ? g1 : nchunks, npg, ntok);
+      vx_cp_async_commit();
+    }
     for (int k = 0; k < ntiles; ++k) {
-      const int st = k & 1;
-      vx_cp_async_wait<1>(); /* this thread's copies of tile k (and Q) landed */
+      /* this thread's copies of tile k (and Q) landed, then everyone's */
+      if (k < SLOTS / CB)
+        vx_cp_async_wait<S::PEND_PROLOGUE>();
+      else
+        vx_cp_async_wait<S::PEND_STEADY>();
       vx_fence_proxy_async();
-      __syncthreads(); /* everyone's */
+      __syncthreads();
+      int slot0 = (k * CB) % SLOTS; /* of the tile's column block 0 */
 
       /* S^T = K Q^T over the D / 16 k-steps (the holds keep the last
        * tile's register work on s before the fence) */
       vx_wg_hold(s);
       vx_wg_fence();
 #pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk)
-        W::template m64n32k16<0>(s, desc_k + ((st * S::TILE_BYTES + (kk >> 2) * S::TILE_BLOCK + (kk & 3) * 32) >> 4),
-                                 desc_q + (((kk >> 2) * S::Q_BLOCK + (kk & 3) * 32) >> 4), kk > 0);
+      for (int kk = 0; kk < D / 16; ++kk) {
+        const int c = kk >> 2, slot = slot0 + c < SLOTS ? slot0 + c : slot0 + c - SLOTS;
+        vx_wgmma_m64k16<T, N, 0>(s, desc_k + ((slot * VX_MLA_WG_BLOCK + (kk & 3) * 32) >> 4),
+                                 desc_q + ((c * S::Q_BLOCK + (kk & 3) * 32) >> 4), kk > 0);
+      }
       vx_wg_commit();
       vx_wg_wait<0>();
       vx_wg_hold(s);
@@ -292,9 +372,9 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
         const int pl = tok / ps;
         ok[r] = tok < ntok && tok - pl * ps < valid_s[pl < npg ? pl : 0];
       }
-      float cm[8];
+      float cm[2 * NB];
 #pragma unroll
-      for (int j = 0; j < 4; ++j)
+      for (int j = 0; j < NB; ++j)
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
           float &s0 = s[4 * j + e], &s1 = s[4 * j + 2 + e];
@@ -303,22 +383,22 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
           cm[2 * j + e] = fmaxf(s0, s1);
         }
 #pragma unroll
-      for (int i = 0; i < 8; ++i) {
+      for (int i = 0; i < 2 * NB; ++i) {
         cm[i] = fmaxf(cm[i], __shfl_xor_sync(0xffffffffu, cm[i], 4));
         cm[i] = fmaxf(cm[i], __shfl_xor_sync(0xffffffffu, cm[i], 8));
         cm[i] = fmaxf(cm[i], __shfl_xor_sync(0xffffffffu, cm[i], 16));
       }
       if (g == 0)
 #pragma unroll
-        for (int i = 0; i < 8; ++i) red_s[warp][8 * (i >> 1) + 2 * quad + (i & 1)] = cm[i];
+        for (int i = 0; i < 2 * NB; ++i) red_s[warp][8 * (i >> 1) + 2 * quad + (i & 1)] = cm[i];
       __syncthreads(); /* every warp's maxima */
 
       /* Lazy rescale (identical arithmetic in every thread holding a head),
        * P = 2^(s - m) rounded to T into P^T [head][token]. */
-      float f[8];
+      float f[2 * NB];
       bool rescale = false;
 #pragma unroll
-      for (int i = 0; i < 8; ++i) {
+      for (int i = 0; i < 2 * NB; ++i) {
         const int h = 8 * (i >> 1) + 2 * quad + (i & 1);
         const float mt = fmaxf(fmaxf(red_s[0][h], red_s[1][h]), fmaxf(red_s[2][h], red_s[3][h]));
         const bool raise = mt > m_run[i] + VX_RESCALE_SLACK;
@@ -327,7 +407,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
         rescale |= raise;
       }
 #pragma unroll
-      for (int j = 0; j < 4; ++j)
+      for (int j = 0; j < NB; ++j)
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
           const int i = 2 * j + e, h = 8 * j + 2 * quad + e;
@@ -345,7 +425,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
 #pragma unroll
         for (int m = 0; m < MB; ++m)
 #pragma unroll
-          for (int j = 0; j < 4; ++j)
+          for (int j = 0; j < NB; ++j)
 #pragma unroll
             for (int x = 0; x < 4; ++x) o[m][4 * j + x] *= f[2 * j + (x & 1)];
 
@@ -354,18 +434,19 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
       for (int m = 0; m < MB; ++m) vx_wg_hold(o[m]); /* the rescale is done before the fence */
       vx_wg_fence();
 #pragma unroll
-      for (int m = 0; m < MB; ++m)
+      for (int m = 0; m < MB; ++m) {
+        const int slot = slot0 + m < SLOTS ? slot0 + m : slot0 + m - SLOTS;
 #pragma unroll
         for (int ks = 0; ks < TOK / 16; ++ks)
-          W::template m64n32k16<1>(o[m], desc_v + ((st * S::TILE_BYTES + m * S::TILE_BLOCK + ks * 2048) >> 4),
-                                   desc_p + ((ks * 32) >> 4), 1);
+          vx_wgmma_m64k16<T, N, 1>(o[m], desc_v + ((slot * VX_MLA_WG_BLOCK + ks * 2048) >> 4), desc_p + ((ks * 32) >> 4), 1);
+      }
       vx_wg_commit();
       vx_wg_wait<0>();
 #pragma unroll
       for (int m = 0; m < MB; ++m) vx_wg_hold(o[m]);
-      __syncthreads(); /* stage st and P^T read by every warp */
-      if (k + 2 < ntiles) issue(st, npg);
-      vx_cp_async_commit();
+      __syncthreads(); /* tile k's slots and P^T read by every warp */
+      issue(SLOTS + k * CB, SLOTS + (k + 1) * CB < nchunks ? SLOTS + (k + 1) * CB : nchunks, npg, ntok);
+      vx_cp_async_commit(); /* empty past the batch's last chunk: the group count stays regular */
     }
     vx_cp_async_wait<0>();
   }
@@ -373,33 +454,93 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
   /* Row sums: this thread's two rows -> the warp's 16 (shuffles) -> the
    * tile's 64 (shared memory). */
 #pragma unroll
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < 2 * NB; ++i) {
     l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 4);
     l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 8);
     l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], 16);
   }
-  __syncthreads(); /* red_s: the last tile's maxima were read */
+  __syncthreads(); /* red_s: the last tile's maxima were read; the ring is idle */
   if (g == 0)
 #pragma unroll
-    for (int i = 0; i < 8; ++i) red_s[warp][8 * (i >> 1) + 2 * quad + (i & 1)] = l_run[i];
+    for (int i = 0; i < 2 * NB; ++i) red_s[warp][8 * (i >> 1) + 2 * quad + (i & 1)] = l_run[i];
   __syncthreads();
 
-  /* Normalised partials of the group's heads; O^T row = dim, column = head. */
-  const long long slot0 = ((long long)row * a.num_chunks + chunk) * HEADS + (long long)hg * HB;
+  /* Launched as clusters of the row's chunks (vx_mla_choose; one chunk
+   * needs no cluster): the merge runs here, through distributed shared
+   * memory. Otherwise normalised partials and LSEs go to the workspace for
+   * vx_decode_merge_kernel. */
+  const int nchunk = a.num_chunks;
+  const bool merge_here = (int)vx_cluster_size() == nchunk;
+  float *part_s = reinterpret_cast<float *>(ring); /* merge: [head][PART_STRIDE], normalised */
+  const long long slot0 = ((long long)row * nchunk + chunk) * HEADS + (long long)hg * HB;
 #pragma unroll
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < 2 * NB; ++i) {
     const int h = 8 * (i >> 1) + 2 * quad + (i & 1);
-    if (h >= HB || hg * HB + h >= HEADS) continue;
+    if (h >= heads) continue;
     const float l = red_s[0][h] + red_s[1][h] + red_s[2][h] + red_s[3][h];
     const float inv = l > 0.f ? 1.f / l : 0.f;
-    float *dst = a.ws_o + (slot0 + h) * DC + 16 * warp + g;
+    const float lse = l > 0.f ? m_run[i] + log2f(l) : VX_NEG_INF;
+    float *dst = merge_here ? part_s + h * S::PART_STRIDE + 16 * warp + g : a.ws_o + (slot0 + h) * DC + 16 * warp + g;
 #pragma unroll
     for (int m = 0; m < MB; ++m) {
       dst[m * 64] = o[m][4 * (i >> 1) + (i & 1)] * inv;
       dst[m * 64 + 8] = o[m][4 * (i >> 1) + 2 + (i & 1)] * inv;
     }
-    if (warp == 0 && g == 0) a.ws_lse[slot0 + h] = l > 0.f ? m_run[i] + log2f(l) : VX_NEG_INF;
+    if (warp == 0 && g == 0) {
+      if (merge_here)
+        lse_s[h] = lse;
+      else
+        a.ws_lse[slot0 + h] = lse;
+    }
   }
+  if (!merge_here) return;
+
+  vx_cluster_sync(); /* every chunk's partial and LSEs written */
+  /* Weights: chunk c's share of head h, 0 for a chunk without tokens (its
+   * partial is then never read). */
+  if (tid < heads) {
+    const unsigned lse_a = (unsigned)__cvta_generic_to_shared(&lse_s[tid]);
+    float mx = VX_NEG_INF;
+    for (int c = 0; c < nchunk; ++c) {
+      wt_s[c][tid] = vx_ld_cluster_f32(vx_cluster_map(lse_a, (unsigned)c));
+      mx = fmaxf(mx, wt_s[c][tid]);
+    }
+    float sum = 0.f;
+    for (int c = 0; c < nchunk; ++c) {
+      const float w = mx == VX_NEG_INF ? 0.f : exp2f(wt_s[c][tid] - mx);
+      wt_s[c][tid] = w;
+      sum += w;
+    }
+    const float inv = sum > 0.f ? 1.f / sum : 0.f; /* no tokens at all: output zero */
+    for (int c = 0; c < nchunk; ++c) wt_s[c][tid] *= inv;
+  }
+  __syncthreads();
+  /* This block (cluster rank == chunk) writes dims [d0, d1) of every head. */
+  const int dslice = ((DC + nchunk - 1) / nchunk + 3) & ~3;
+  const int d0 = chunk * dslice < DC ? chunk * dslice : DC, d1 = d0 + dslice < DC ? d0 + dslice : DC;
+  const int nv = (d1 - d0) / 4;
+  const unsigned part_a = ring_a;
+  T *out = reinterpret_cast<T *>(a.out) + ((long long)b * HEADS + (long long)hg * HB) * DC;
+  for (int i = tid; i < heads * nv; i += VX_MLA_WG_THREADS) {
+    const int h = i / nv, d = d0 + 4 * (i - h * nv);
+    const unsigned off = (unsigned)((h * S::PART_STRIDE + d) * 4);
+    float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+    for (int c = 0; c < nchunk; ++c) {
+      const float w = wt_s[c][h];
+      if (w == 0.f) continue;
+      const float4 v = vx_ld_cluster_f32x4(vx_cluster_map(part_a + off, (unsigned)c));
+      acc.x += w * v.x;
+      acc.y += w * v.y;
+      acc.z += w * v.z;
+      acc.w += w * v.w;
+    }
+    T *dst = out + (long long)h * DC + d;
+    dst[0] = vx_elem<T>::from_float(acc.x);
+    dst[1] = vx_elem<T>::from_float(acc.y);
+    dst[2] = vx_elem<T>::from_float(acc.z);
+    dst[3] = vx_elem<T>::from_float(acc.w);
+  }
+  vx_cluster_sync(); /* no block leaves while another still reads its shared memory */
 #else
   (void)a;
   __trap(); /* built without sm_90a: vx_mla_choose never picks this kernel */

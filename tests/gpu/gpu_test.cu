@@ -579,6 +579,15 @@ int main(int argc, char **argv) {
   /* Page sizes whose 32-token tiles span pages (16) or halves of one (32). */
   test_mla(&r, 3, 20, quick ? 200 : 3000, 1, VXRT_DTYPE_BF16, 16);
   if (!quick) test_mla(&r, 3, 20, 3000, 0, VXRT_DTYPE_F16, 32);
+  /* Batches whose split has 2-8 chunks a row: on sm_90 the wgmma kernel
+   * merges them in clusters (vx_mla_choose), rows without pages included. */
+  printf("MLA decode, chunks merged in clusters (GLM-4.7-Flash geometry):\n");
+  test_mla(&r, 16, 20, quick ? 600 : 5000, 1, VXRT_DTYPE_BF16);
+  if (!quick) {
+    test_mla(&r, 32, 20, 3000, 0, VXRT_DTYPE_BF16);
+    test_mla(&r, 64, 20, 2000, 1, VXRT_DTYPE_F16);
+    test_mla(&r, 8, 64, 3000, 1, VXRT_DTYPE_BF16);
+  }
   printf("MLA decode (DeepSeek-V3 geometry: 128 heads; and 32, 64 heads):\n");
   /* Sparse cases need batch >= 3: random_selection gives row 1 no pages and row 2 all it may hold. */
   test_mla(&r, 4, 128, quick ? 300 : 3000, 1, VXRT_DTYPE_BF16);

@@ -132,11 +132,6 @@ static inline int vx_capacity(const void *kernel, int threads, int smem) {
   return sms * per_sm;
 }
 
-/* Launches kernel (which must start with vx_pdl_enter()) with programmatic
- * stream serialization where the device has it (compute capability >= 9),
- * a plain launch elsewhere. The attribute is legal during stream capture:
- * the graph keeps a programmatic edge. Returns the launch status, which
- * cudaGetLastError also reports, as for <<<>>>. */
 /* Compute capability of the current device (minor only when asked for:
  * vx_launch needs just the major); 0 and 0 if a query fails. Host-side,
  * legal during stream capture. */
@@ -152,22 +147,44 @@ static inline void vx_device_cc(int *major, int *minor) {
   }
 }
 
+/* Launches kernel (which must start with vx_pdl_enter()) with programmatic
+ * stream serialization where the device has it (compute capability >= 9),
+ * a plain launch elsewhere. The attribute is legal during stream capture:
+ * the graph keeps a programmatic edge. Returns the launch status, which
+ * cudaGetLastError also reports, as for <<<>>>. With
+ * cluster > 1 the blocks run in clusters of that many along x. */
 template <typename... Params, typename... Args>
-static inline cudaError_t vx_launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem,
-                                    cudaStream_t stream, Args... args) {
+static inline cudaError_t vx_launch_clustered(unsigned cluster, void (*kernel)(Params...), dim3 grid, dim3 block,
+                                              size_t smem, cudaStream_t stream, Args... args) {
   int major;
   vx_device_cc(&major, NULL);
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchAttribute attr[2];
+  unsigned n = 0;
+  if (VX_PDL && major >= 9) {
+    attr[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[n++].val.programmaticStreamSerializationAllowed = 1;
+  }
+  if (cluster > 1) {
+    attr[n].id = cudaLaunchAttributeClusterDimension;
+    attr[n].val.clusterDim.x = cluster;
+    attr[n].val.clusterDim.y = 1;
+    attr[n++].val.clusterDim.z = 1;
+  }
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = grid;
   cfg.blockDim = block;
   cfg.dynamicSmemBytes = smem;
   cfg.stream = stream;
   cfg.attrs = attr;
-  cfg.numAttrs = VX_PDL && major >= 9 ? 1 : 0;
+  cfg.numAttrs = n;
   return cudaLaunchKernelEx(&cfg, kernel, args...);
+}
+
+/* vx_launch_clustered without clusters. */
+template <typename... Params, typename... Args>
+static inline cudaError_t vx_launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem,
+                                    cudaStream_t stream, Args... args) {
+  return vx_launch_clustered(1u, kernel, grid, block, smem, stream, args...);
 }
 #endif /* !__CUDACC_RTC__ */
 
