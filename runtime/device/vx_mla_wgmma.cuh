@@ -54,6 +54,11 @@
 #ifndef VX_MLA_WG_SLOTS
 #define VX_MLA_WG_SLOTS 0
 #endif
+/* Tuning probes, wrong results: 1 skips the math (times the copies), 2 the
+ * copies of K/V tiles (times the math on whatever shared memory holds). */
+#ifndef VX_MLA_WG_PROBE
+#define VX_MLA_WG_PROBE 0
+#endif
 #define VX_MLA_WG_MAX_CLUSTER 8 /* portable cluster size: chunks merged in shared memory */
 
 /* wgmma exists only in sm_90a code; elsewhere the kernel body is a trap and
@@ -275,6 +280,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
    * of each column block it issues (a warp instruction: 4 rows x 128 B). */
   const int lrow = tid >> 3, lcol = tid & 7;
   auto issue = [&](int g0, int g1, int npg, int ntok) { /* chunks [g0, g1) of the batch */
+    if constexpr (VX_MLA_WG_PROBE == 2) return; /* tuning probe 2: the math alone */
     while (g0 < g1) {
       const int t = g0 / CB, j0 = g0 - t * CB, j1 = j0 + (g1 - g0) < CB ? j0 + (g1 - g0) : CB;
       const T *src[TOK / 16];
@@ -347,6 +353,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
         vx_cp_async_wait<S::PEND_STEADY>();
       vx_fence_proxy_async();
       __syncthreads();
+      if constexpr (VX_MLA_WG_PROBE != 1) { /* tuning probe 1: the copies alone */
       int slot0 = (k * CB) % SLOTS; /* of the tile's column block 0 */
 
       /* S^T = K Q^T over the D / 16 k-steps (the holds keep the last
@@ -444,6 +451,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
       vx_wg_wait<0>();
 #pragma unroll
       for (int m = 0; m < MB; ++m) vx_wg_hold(o[m]);
+      }
       __syncthreads(); /* tile k's slots and P^T read by every warp */
       issue(SLOTS + k * CB, SLOTS + (k + 1) * CB < nchunks ? SLOTS + (k + 1) * CB : nchunks, npg, ntok);
       vx_cp_async_commit(); /* empty past the batch's last chunk: the group count stays regular */
