@@ -10,11 +10,13 @@
  * selections/queries whose pages together exceed 4x the L2, so repeated
  * runs do not measure the cache. KV is random (never zeros).
  *
- * Usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--reps N] [--json FILE] [--once]
+ * Usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--reps N] [--json FILE] [--once | --trace]
  * --once: each MLA sparse decode runs once, untimed, nothing printed (for ncu):
  * with --mla-only, five partial launches (each followed by its merge) in the
  * order B16 x 8K, B32 x 8K, B16 x 32K, B32 x 32K, 128 heads B16 x 32K, so
- * profile.sh's PROFILE_SOURCE skips 0-4 pick one. */
+ * profile.sh's PROFILE_SOURCE skips 0-4 pick one.
+ * --trace: after each MLA sparse timing, also where each block's phases ended
+ * (needs libvortexrt built with -DVX_MLA_WG_TRACE=1: vx_mla_wgmma.cuh). */
 #include <algorithm>
 #include <vector>
 
@@ -24,6 +26,7 @@ typedef struct bench_opts {
   int reps;
   int quick;
   int once; /* --once */
+  int trace; /* --trace */
   FILE *json;
   int json_first;
   double copy_gbs;
@@ -278,6 +281,37 @@ static void bench_gqa(bench_opts *o, vx_rng *r, int batch, int ctx) {
   bench_kv_free(&b);
 }
 
+/* --trace: ten back-to-back sparse launches, then the last one's per-block
+ * %globaltimer marks (ws[block * 8 + i], u64, written by a
+ * -DVX_MLA_WG_TRACE=1 build) as microseconds after the earliest block
+ * entry: min / median / max over the blocks for each mark. */
+template <typename F>
+static void print_mla_trace(bench_opts *o, const char *name, int batch, int ctx, void *ws, size_t ws_bytes, F &&launch) {
+  static const char *marks[6] = {"entry", "pages issued", "batch resolved", "tile 0 landed", "loop end", "exit"};
+  CK(cudaMemsetAsync(ws, 0, ws_bytes, o->stream));
+  for (int i = 0; i < VX_BENCH_BATCH; ++i) launch(i);
+  CK(cudaStreamSynchronize(o->stream));
+  std::vector<unsigned long long> t(std::min(ws_bytes, (size_t)4096 * 64) / 8);
+  CK(cudaMemcpy(t.data(), ws, t.size() * 8, cudaMemcpyDeviceToHost));
+  int blocks = 0;
+  while (blocks * 8 + 7 < (int)t.size() && t[(size_t)blocks * 8] != 0) ++blocks;
+  if (!blocks) {
+    printf("%s trace B=%d ctx=%d: no marks (build with -DVX_MLA_WG_TRACE=1)\n", name, batch, ctx);
+    return;
+  }
+  unsigned long long t0 = ~0ull;
+  for (int b = 0; b < blocks; ++b) t0 = std::min(t0, t[(size_t)b * 8]);
+  printf("%s trace B=%d ctx=%d, %d blocks (us after the first entry: min / median / max)\n", name, batch, ctx, blocks);
+  for (int m = 0; m < 6; ++m) {
+    std::vector<double> v;
+    for (int b = 0; b < blocks; ++b)
+      if (t[(size_t)b * 8 + m]) v.push_back((t[(size_t)b * 8 + m] - t0) * 1e-3);
+    if (v.empty()) continue;
+    std::sort(v.begin(), v.end());
+    printf("  %-15s %7.2f %7.2f %7.2f\n", marks[m], v.front(), v[v.size() / 2], v.back());
+  }
+}
+
 /* MLA: latent 512 + 64, page 64, bf16; HEADS 20 = GLM-4.7-Flash ("mla"),
  * 128 = DeepSeek-V3 ("mla128"). */
 static void bench_mla(bench_opts *o, vx_rng *r, int batch, int ctx, int HEADS = 20) {
@@ -327,6 +361,7 @@ static void bench_mla(bench_opts *o, vx_rng *r, int batch, int ctx, int HEADS = 
     print_row(o, name, "sparse-attn", batch, ctx, sparse_ms, sparse_bytes, dense_ms);
     print_row(o, name, "dense/graph", batch, ctx, dense_g, dense_bytes, 0);
     print_row(o, name, "sparse-attn/graph", batch, ctx, sparse_g, sparse_bytes, dense_g);
+    if (o->trace) print_mla_trace(o, name, batch, ctx, ws, ws_bytes, sparse);
   }
   CK(cudaFree(q));
   CK(cudaFree(out));
@@ -347,12 +382,13 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--quick")) o.quick = 1;
     else if (!strcmp(argv[i], "--once")) o.once = 1;
+    else if (!strcmp(argv[i], "--trace")) o.trace = 1;
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) o.reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
     else if (!strcmp(argv[i], "--gqa-only")) gqa_only = 1;
     else if (!strcmp(argv[i], "--mla-only")) mla_only = 1;
     else {
-      fprintf(stderr, "usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--reps N] [--json FILE] [--once]\n");
+      fprintf(stderr, "usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--reps N] [--json FILE] [--once | --trace]\n");
       return 2;
     }
   }

@@ -59,6 +59,25 @@
 #ifndef VX_MLA_WG_PROBE
 #define VX_MLA_WG_PROBE 0
 #endif
+/* Tuning builds: -DVX_MLA_WG_TRACE=1 has thread 0 of every block write
+ * %globaltimer at six points (entry, pages known, first batch resolved,
+ * first tile landed, loop end, exit) to ws_o[block * 8 + i] (u64): for
+ * `vortex-bench --trace`, valid only when the chunks merge in clusters. */
+#ifndef VX_MLA_WG_TRACE
+#define VX_MLA_WG_TRACE 0
+#endif
+#if VX_MLA_WG_TRACE
+#define VX_MLA_WG_MARK(i)                                                                   \
+  do {                                                                                    \
+    if (threadIdx.x == 0) {                                                               \
+      unsigned long long t_;                                                              \
+      asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t_));                              \
+      reinterpret_cast<unsigned long long *>(a.ws_o)[(long long)blockIdx.x * 8 + (i)] = t_; \
+    }                                                                                     \
+  } while (0)
+#else
+#define VX_MLA_WG_MARK(i) ((void)0)
+#endif
 #define VX_MLA_WG_MAX_CLUSTER 8 /* portable cluster size: chunks merged in shared memory */
 
 /* wgmma exists only in sm_90a code; elsewhere the kernel body is a trap and
@@ -242,6 +261,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
   __shared__ float lse_s[N];                          /* merge: this block's LSEs */
   __shared__ float wt_s[VX_MLA_WG_MAX_CLUSTER][N];    /* merge: each chunk's weight per head */
   extern __shared__ __align__(16) unsigned char vx_mla_wg_smem[];
+  VX_MLA_WG_MARK(0);
   vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
 
   const unsigned raw = (unsigned)__cvta_generic_to_shared(vx_mla_wg_smem);
@@ -256,6 +276,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
   const int row = blockIdx.x / a.num_chunks / HG; /* == request: one latent head */
   const int b = row;
   const vx_chunk_start cs = vx_start_chunk(a, row, b, chunk, tid);
+  VX_MLA_WG_MARK(1);
   const int n_req = cs.n_req, begin = cs.begin, end = cs.end;
   const int heads = HEADS - hg * HB < HB ? HEADS - hg * HB : HB; /* of this group */
 
@@ -280,8 +301,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
    * of each column block it issues (a warp instruction: 4 rows x 128 B). */
   const int lrow = tid >> 3, lcol = tid & 7;
   auto issue = [&](int g0, int g1, int npg, int ntok) { /* chunks [g0, g1) of the batch */
-    if constexpr (VX_MLA_WG_PROBE == 2) return; /* tuning probe 2: the math alone */
-    while (g0 < g1) {
+    while (VX_MLA_WG_PROBE != 2 && g0 < g1) { /* tuning probe 2: the math alone */
       const int t = g0 / CB, j0 = g0 - t * CB, j1 = j0 + (g1 - g0) < CB ? j0 + (g1 - g0) : CB;
       const T *src[TOK / 16];
       bool ok[TOK / 16];
@@ -332,6 +352,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
     page_s[tid] = my_phys;
     valid_s[tid] = my_valid;
     __syncthreads();
+    VX_MLA_WG_MARK(2);
     if (batch0 + VX_MLA_WG_THREADS + tid < end)
       vx_resolve_page(a, row, b, n_req, batch0 + VX_MLA_WG_THREADS + tid, &my_phys, &my_valid);
 
@@ -353,6 +374,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
         vx_cp_async_wait<S::PEND_STEADY>();
       vx_fence_proxy_async();
       __syncthreads();
+      if (k == 0) VX_MLA_WG_MARK(3);
       if constexpr (VX_MLA_WG_PROBE != 1) { /* tuning probe 1: the copies alone */
       int slot0 = (k * CB) % SLOTS; /* of the tile's column block 0 */
 
@@ -457,6 +479,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
       vx_cp_async_commit(); /* empty past the batch's last chunk: the group count stays regular */
     }
     vx_cp_async_wait<0>();
+    VX_MLA_WG_MARK(4);
   }
 
   /* Row sums: this thread's two rows -> the warp's 16 (shuffles) -> the
@@ -549,6 +572,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
     dst[3] = vx_elem<T>::from_float(acc.w);
   }
   vx_cluster_sync(); /* no block leaves while another still reads its shared memory */
+  VX_MLA_WG_MARK(5);
 #else
   (void)a;
   __trap(); /* built without sm_90a: vx_mla_choose never picks this kernel */
