@@ -60,8 +60,9 @@
 #define VX_MLA_WG_PROBE 0
 #endif
 /* Tuning builds: -DVX_MLA_WG_TRACE=1 has thread 0 of every block write
- * %globaltimer at six points (entry, pages known, first batch resolved,
- * first tile landed, loop end, exit) to ws_o[block * 8 + i] (u64): for
+ * %globaltimer at eight points (entry, pages known, first batch resolved,
+ * first tile landed, loop end, exit; partials shared, output written) to
+ * ws_o[block * 8 + i] (u64): for
  * `vortex-bench --trace`, valid only when the chunks merge in clusters. */
 #ifndef VX_MLA_WG_TRACE
 #define VX_MLA_WG_TRACE 0
@@ -527,6 +528,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
   if (!merge_here) return;
 
   vx_cluster_sync(); /* every chunk's partial and LSEs written */
+  VX_MLA_WG_MARK(6);
   /* Weights: chunk c's share of head h, 0 for a chunk without tokens (its
    * partial is then never read). */
   if (tid < heads) {
@@ -571,6 +573,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
     dst[2] = vx_elem<T>::from_float(acc.z);
     dst[3] = vx_elem<T>::from_float(acc.w);
   }
+  VX_MLA_WG_MARK(7);
   vx_cluster_sync(); /* no block leaves while another still reads its shared memory */
   VX_MLA_WG_MARK(5);
 #else
