@@ -11,6 +11,9 @@
 #endif
 
 #ifndef __CUDACC_RTC__
+#if VX_MLA_WG_TRACE
+#include <cstdio>
+#endif
 /* wgmma (vx_mla_wgmma.cuh) on compute capability 9.0 when the latent widths
  * are multiples of 64; the mma.sync kernel elsewhere and in tuning builds
  * with -DVX_MLA_WGMMA=0. The code must be built for sm_90a (as every build
