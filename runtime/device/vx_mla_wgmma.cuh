@@ -50,7 +50,8 @@
 #define VX_MLA_WG_TOK 64      /* tokens per tile: wgmma's M */
 #define VX_MLA_WG_BLOCK 8192  /* one 64-column block of a tile: a ring slot */
 /* Tuning builds: -DVX_MLA_WG_SLOTS=18 gives the two whole-tile stages of
- * runs 42-48; 0 takes every slot shared memory holds. */
+ * runs 42-48, 9 (one tile, no prefetch) two blocks per SM; 0 takes every
+ * slot shared memory holds. */
 #ifndef VX_MLA_WG_SLOTS
 #define VX_MLA_WG_SLOTS 0
 #endif
@@ -116,7 +117,7 @@ template <int HEADS, int DC, int DR> struct vx_mla_wg_shape {
   static constexpr int PEND_PROLOGUE = PRO_GROUPS - 1; /* tiles k < SLOTS / CB */
   static constexpr int PEND_STEADY = SLOTS / CB - 1;
   static_assert(vx_mla_wg_supported<DC, DR>(), "latent and rope widths must be multiples of 64");
-  static_assert(SLOTS >= 2 * CB && SLOTS <= FIT, "the ring holds the tile in use and the next whole tile");
+  static_assert(SLOTS >= CB && SLOTS <= FIT, "the ring holds at least the tile in use");
   static_assert(HB * PART_STRIDE * 4 <= SLOTS * VX_MLA_WG_BLOCK, "the merged partial reuses the ring");
 };
 
@@ -193,7 +194,7 @@ VX_INLINE unsigned vx_cluster_map(unsigned addr, unsigned rank) {
 VX_INLINE float vx_ld_cluster_f32(unsigned addr) {
   float v = 0.f;
 #if VX_MLA_WG_DEVICE
-  asm volatile("ld.shared::cluster.f32 %0, [%1];\n" : "=f"(v) : "r"(addr) : "memory");
+  asm volatile("ld.shared::cluster.f32 %0, [%1];\n" : "=f"(v) : "r"(addr));
 #endif
   return v;
 }
@@ -202,8 +203,7 @@ VX_INLINE float4 vx_ld_cluster_f32x4(unsigned addr) {
 #if VX_MLA_WG_DEVICE
   asm volatile("ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];\n"
                : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
-               : "r"(addr)
-               : "memory");
+               : "r"(addr));
 #endif
   return v;
 }
@@ -529,23 +529,27 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
 
   vx_cluster_sync(); /* every chunk's partial and LSEs written */
   VX_MLA_WG_MARK(6);
-  /* Weights: chunk c's share of head h, 0 for a chunk without tokens (its
-   * partial is then never read). */
+  /* Weights: chunk c's share of head h (0 for a chunk without tokens, whose
+   * partial is zeros). Remote loads cost a round trip across the cluster
+   * each: every chunk's is issued before the first is used. */
+  constexpr int MAXC = VX_MLA_WG_MAX_CLUSTER;
   if (tid < heads) {
     const unsigned lse_a = (unsigned)__cvta_generic_to_shared(&lse_s[tid]);
-    float mx = VX_NEG_INF;
-    for (int c = 0; c < nchunk; ++c) {
-      wt_s[c][tid] = vx_ld_cluster_f32(vx_cluster_map(lse_a, (unsigned)c));
-      mx = fmaxf(mx, wt_s[c][tid]);
-    }
-    float sum = 0.f;
-    for (int c = 0; c < nchunk; ++c) {
-      const float w = mx == VX_NEG_INF ? 0.f : exp2f(wt_s[c][tid] - mx);
-      wt_s[c][tid] = w;
-      sum += w;
+    float lc[MAXC];
+#pragma unroll
+    for (int c = 0; c < MAXC; ++c) lc[c] = c < nchunk ? vx_ld_cluster_f32(vx_cluster_map(lse_a, (unsigned)c)) : VX_NEG_INF;
+    float mx = VX_NEG_INF, sum = 0.f;
+#pragma unroll
+    for (int c = 0; c < MAXC; ++c) mx = fmaxf(mx, lc[c]);
+#pragma unroll
+    for (int c = 0; c < MAXC; ++c) {
+      lc[c] = mx == VX_NEG_INF ? 0.f : exp2f(lc[c] - mx);
+      sum += lc[c];
     }
     const float inv = sum > 0.f ? 1.f / sum : 0.f; /* no tokens at all: output zero */
-    for (int c = 0; c < nchunk; ++c) wt_s[c][tid] *= inv;
+#pragma unroll
+    for (int c = 0; c < MAXC; ++c)
+      if (c < nchunk) wt_s[c][tid] = lc[c] * inv;
   }
   __syncthreads();
   /* This block (cluster rank == chunk) writes dims [d0, d1) of every head. */
@@ -557,21 +561,21 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
   for (int i = tid; i < heads * nv; i += VX_MLA_WG_THREADS) {
     const int h = i / nv, d = d0 + 4 * (i - h * nv);
     const unsigned off = (unsigned)((h * S::PART_STRIDE + d) * 4);
+    float4 v[MAXC];
+#pragma unroll
+    for (int c = 0; c < MAXC; ++c)
+      v[c] = c < nchunk ? vx_ld_cluster_f32x4(vx_cluster_map(part_a + off, (unsigned)c)) : make_float4(0.f, 0.f, 0.f, 0.f);
     float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
-    for (int c = 0; c < nchunk; ++c) {
-      const float w = wt_s[c][h];
-      if (w == 0.f) continue;
-      const float4 v = vx_ld_cluster_f32x4(vx_cluster_map(part_a + off, (unsigned)c));
-      acc.x += w * v.x;
-      acc.y += w * v.y;
-      acc.z += w * v.z;
-      acc.w += w * v.w;
+#pragma unroll
+    for (int c = 0; c < MAXC; ++c) {
+      const float w = c < nchunk ? wt_s[c][h] : 0.f;
+      acc.x += w * v[c].x;
+      acc.y += w * v[c].y;
+      acc.z += w * v[c].z;
+      acc.w += w * v[c].w;
     }
-    T *dst = out + (long long)h * DC + d;
-    dst[0] = vx_elem<T>::from_float(acc.x);
-    dst[1] = vx_elem<T>::from_float(acc.y);
-    dst[2] = vx_elem<T>::from_float(acc.z);
-    dst[3] = vx_elem<T>::from_float(acc.w);
+    *reinterpret_cast<uint2 *>(out + (long long)h * DC + d) =
+        make_uint2(vx_mma_op<T>::pack(acc.x, acc.y), vx_mma_op<T>::pack(acc.z, acc.w));
   }
   VX_MLA_WG_MARK(7);
   vx_cluster_sync(); /* no block leaves while another still reads its shared memory */
