@@ -21,7 +21,7 @@ void vx_cg_emit_attention(vx_cg *cg) {
     vx_buf_line(b, "  /* Kernel (wgmma on sm_90, else mma.sync) and split plan by the runtime's rule");
     vx_buf_line(b, "   * (vx_mla_choose, which also sets the kernel's shared memory attribute:");
     vx_buf_line(b, "   * host-side, legal during capture; if it fails, the launch fails). */");
-    vx_buf_line(b, "  const vx_mla_choice choice = vx_mla_choose<%s_kv_t, %s_GROUP, %d, %d>(rows, max_pages);", a, u,
+    vx_buf_line(b, "  const vx_mla_choice choice = vx_mla_choose<%s_kv_t, %s_GROUP, %d, %d>(rows, max_pages, args.kv.page_size);", a, u,
                 g->mla_latent, g->mla_rope);
     vx_buf_line(b, "  const vx_decode_plan plan = choice.plan;");
   } else {

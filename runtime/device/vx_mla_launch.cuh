@@ -27,9 +27,21 @@
 #define VX_MLA_CLUSTER 1
 #endif
 
+/* Tuning builds: -DVX_MLA_WG_PAIR=0 never runs two blocks per SM;
+ * VX_MLA_WG_PAIR_TOKENS is the chunk length from which they do (run 53, GLM:
+ * two per SM took 14-22% less time on chunks of 1024+ tokens, the same on
+ * 512, 7-20% more on 128-256). */
+#ifndef VX_MLA_WG_PAIR
+#define VX_MLA_WG_PAIR 1
+#endif
+#ifndef VX_MLA_WG_PAIR_TOKENS
+#define VX_MLA_WG_PAIR_TOKENS 768
+#endif
+
 struct vx_mla_choice {
   vx_decode_plan plan;
   bool wgmma;
+  bool pair; /* wgmma: the one-tile-ring kernel, two blocks per SM */
   /* wgmma: the partial kernel writes the output, merging a row's chunks in
    * a cluster of that many blocks (none for one chunk); no merge kernel */
   bool merge_in_kernel;
@@ -37,8 +49,9 @@ struct vx_mla_choice {
 
 /* Whether clusters of `cluster` blocks of a wgmma launch of `blocks` blocks
  * need no more waves than loose blocks (capacity `capacity`): the GPCs'
- * sizes can leave SMs that no whole cluster fits on. */
-template <typename T, int HEADS, int DC, int DR>
+ * sizes can leave SMs that no whole cluster fits on (H200: 15 clusters of
+ * 8, RESULTS.md run 52). */
+template <typename T, int HEADS, int DC, int DR, bool PAIR>
 static inline bool vx_mla_clusters_fit(int cluster, long long blocks, int capacity) {
   cudaLaunchAttribute attr;
   attr.id = cudaLaunchAttributeClusterDimension;
@@ -48,18 +61,19 @@ static inline bool vx_mla_clusters_fit(int cluster, long long blocks, int capaci
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = dim3((unsigned)cluster);
   cfg.blockDim = dim3(VX_MLA_WG_THREADS);
-  cfg.dynamicSmemBytes = vx_mla_wg_smem_bytes<HEADS, DC, DR>();
+  cfg.dynamicSmemBytes = vx_mla_wg_smem_bytes<HEADS, DC, DR, PAIR>();
   cfg.attrs = &attr;
   cfg.numAttrs = 1;
   int clusters = 0;
   if (capacity < 1 ||
-      cudaOccupancyMaxActiveClusters(&clusters, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR>, &cfg) != cudaSuccess) {
+      cudaOccupancyMaxActiveClusters(&clusters, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, PAIR>, &cfg) !=
+          cudaSuccess) {
     (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
     return false;
   }
   const long long cap = (long long)clusters * cluster;
 #if VX_MLA_WG_TRACE /* trace builds merge in clusters whatever the fit: the marks need it */
-  static int reported = 0;
+  static int reported = 0; /* tuning builds only */
   if (reported++ < 4)
     fprintf(stderr, "vx_mla trace: clusters of %d: %d resident (%lld blocks), %lld blocks launched, %d loose\n", cluster,
             clusters, cap, blocks, capacity);
@@ -74,32 +88,61 @@ static inline bool vx_device_is_sm90() {
   return major == 9 && minor == 0;
 }
 
-/* Sets the chosen kernel's dynamic shared memory (host-side, capturable,
- * idempotent; if it fails, the launch fails and reports it) and plans the
- * split over (request, head group) rows so the blocks fill the device. */
-template <typename T, int HEADS, int DC, int DR> static inline vx_mla_choice vx_mla_choose(long long batch, int max_pages) {
-  constexpr int hg = vx_mla_head_groups<HEADS>();
+/* Sets a kernel's dynamic shared memory (host-side, capturable, idempotent;
+ * if it fails, the launch fails and reports it); returns the blocks the
+ * device runs at once. */
+static inline int vx_mla_prepare(const void *kernel, int threads, int smem) {
+  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  return vx_capacity(kernel, threads, smem);
+}
+
+/* The wgmma kernel's plan: one block per SM with the full ring, or two per
+ * SM (PAIR) when that split's chunks are long (>= VX_MLA_WG_PAIR_TOKENS);
+ * then whether the chunks merge in clusters. */
+template <typename T, int HEADS, int DC, int DR>
+static inline void vx_mla_choose_wgmma(vx_mla_choice *c, long long rows, int max_pages, int page_size) {
+  const int cap = vx_mla_prepare(reinterpret_cast<const void *>(vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, false>),
+                                 VX_MLA_WG_THREADS, vx_mla_wg_smem_bytes<HEADS, DC, DR, false>());
+  int capacity = cap;
+  c->plan = vx_make_decode_plan(rows, max_pages, cap);
+  c->pair = false;
+  if constexpr (VX_MLA_WG_PAIR && vx_mla_wg_pair_fits<HEADS, DC, DR>()) {
+    const int cap2 =
+        vx_mla_prepare(reinterpret_cast<const void *>(vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, true>),
+                       VX_MLA_WG_THREADS, vx_mla_wg_smem_bytes<HEADS, DC, DR, true>());
+    const vx_decode_plan p2 = vx_make_decode_plan(rows, max_pages, cap2);
+    if (cap2 > cap && (long long)p2.chunk_pages * page_size >= VX_MLA_WG_PAIR_TOKENS) {
+      c->plan = p2;
+      c->pair = true;
+      capacity = cap2;
+    }
+  }
+  const int n = c->plan.num_chunks;
+  const long long blocks = rows * n;
+  c->merge_in_kernel = n == 1 || (VX_MLA_CLUSTER && n <= VX_MLA_WG_MAX_CLUSTER &&
+                                  (c->pair ? vx_mla_clusters_fit<T, HEADS, DC, DR, true>(n, blocks, capacity)
+                                           : vx_mla_clusters_fit<T, HEADS, DC, DR, false>(n, blocks, capacity)));
+}
+
+/* Kernel (wgmma on compute capability 9.0, else mma.sync) and split plan
+ * over (request, head group) rows so the blocks fill the device. */
+template <typename T, int HEADS, int DC, int DR>
+static inline vx_mla_choice vx_mla_choose(long long batch, int max_pages, int page_size) {
+  const long long rows = batch * vx_mla_head_groups<HEADS>();
   vx_mla_choice c;
   c.wgmma = false;
+  c.pair = false;
   c.merge_in_kernel = false;
-  const void *kernel = reinterpret_cast<const void *>(vx_mla_decode_partial_mma_kernel<T, HEADS, DC, DR>);
-  int threads = VX_MLA_THREADS, smem = vx_mla_smem_bytes<HEADS, DC, DR>();
   if constexpr (VX_MLA_WGMMA && vx_mla_wg_supported<DC, DR>()) {
     if (vx_device_is_sm90()) {
       c.wgmma = true;
-      kernel = reinterpret_cast<const void *>(vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR>);
-      threads = VX_MLA_WG_THREADS;
-      smem = vx_mla_wg_smem_bytes<HEADS, DC, DR>();
+      vx_mla_choose_wgmma<T, HEADS, DC, DR>(&c, rows, max_pages, page_size);
+      return c;
     }
   }
-  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  const int capacity = vx_capacity(kernel, threads, smem);
-  c.plan = vx_make_decode_plan(batch * hg, max_pages, capacity);
-  if constexpr (VX_MLA_WGMMA && vx_mla_wg_supported<DC, DR>()) {
-    const int n = c.plan.num_chunks;
-    c.merge_in_kernel = c.wgmma && (n == 1 || (VX_MLA_CLUSTER && n <= VX_MLA_WG_MAX_CLUSTER &&
-                                               vx_mla_clusters_fit<T, HEADS, DC, DR>(n, batch * hg * n, capacity)));
-  }
+  const int cap = vx_mla_prepare(reinterpret_cast<const void *>(vx_mla_decode_partial_mma_kernel<T, HEADS, DC, DR>),
+                                 VX_MLA_THREADS, vx_mla_smem_bytes<HEADS, DC, DR>());
+  c.plan = vx_make_decode_plan(rows, max_pages, cap);
   return c;
 }
 
@@ -113,8 +156,12 @@ static inline void vx_mla_launch(const vx_decode_args &a, const vx_mla_choice &c
     if (c.wgmma) {
       /* the kernel merges when its cluster is the row's chunks (one chunk: no cluster) */
       const unsigned cluster = c.merge_in_kernel ? (unsigned)a.num_chunks : 1u;
-      vx_launch_clustered(cluster, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR>, grid, dim3(VX_MLA_WG_THREADS),
-                          vx_mla_wg_smem_bytes<HEADS, DC, DR>(), s, a);
+      if (c.pair)
+        vx_launch_clustered(cluster, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, true>, grid,
+                            dim3(VX_MLA_WG_THREADS), vx_mla_wg_smem_bytes<HEADS, DC, DR, true>(), s, a);
+      else
+        vx_launch_clustered(cluster, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, false>, grid,
+                            dim3(VX_MLA_WG_THREADS), vx_mla_wg_smem_bytes<HEADS, DC, DR, false>(), s, a);
       if (c.merge_in_kernel) return;
       launched = true;
     }

@@ -94,7 +94,10 @@ template <int DC, int DR> VX_HOST_DEVICE_CONSTEXPR_FN bool vx_mla_wg_supported()
   return (DC + DR) % 64 == 0 && DC % 64 == 0 && DC >= 64;
 }
 
-template <int HEADS, int DC, int DR> struct vx_mla_wg_shape {
+/* PAIR: the ring holds one tile (no prefetch inside the block) so that two
+ * blocks share an SM and hide each other's latencies: faster on long chunks
+ * (vx_mla_choose picks it; RESULTS.md run 53). */
+template <int HEADS, int DC, int DR, bool PAIR = false> struct vx_mla_wg_shape {
   static constexpr int D = DC + DR;
   static constexpr int HB = HEADS < VX_MLA_HEADS_PER_BLOCK ? HEADS : VX_MLA_HEADS_PER_BLOCK; /* heads per block */
   static constexpr int N = (HB + 7) / 8 * 8; /* wgmma's N: the heads rounded up to n8 */
@@ -108,7 +111,7 @@ template <int HEADS, int DC, int DR> struct vx_mla_wg_shape {
   /* 1 KB: the dynamic segment is only 16-byte aligned, the atoms need 1024;
    * 4 KB: static shared memory and the block's reserved kilobyte */
   static constexpr int FIT = (227 * 1024 - 4 * 1024 - 1024 - Q_BYTES - P_BYTES) / VX_MLA_WG_BLOCK;
-  static constexpr int SLOTS = VX_MLA_WG_SLOTS > 0 ? VX_MLA_WG_SLOTS : FIT;
+  static constexpr int SLOTS = PAIR ? CB : VX_MLA_WG_SLOTS > 0 ? VX_MLA_WG_SLOTS : FIT;
   static constexpr int SMEM_BYTES = SLOTS * VX_MLA_WG_BLOCK + Q_BYTES + P_BYTES + 1024;
   /* cp.async groups: the prologue commits one per tile it (partly) covers,
    * every tile after that one for the 
@@ -121,8 +124,13 @@ template <int HEADS, int DC, int DR> struct vx_mla_wg_shape {
   static_assert(HB * PART_STRIDE * 4 <= SLOTS * VX_MLA_WG_BLOCK, "the merged partial reuses the ring");
 };
 
-template <int HEADS, int DC, int DR> VX_HOST_DEVICE_CONSTEXPR_FN int vx_mla_wg_smem_bytes() {
-  return vx_mla_wg_shape<HEADS, DC, DR>::SMEM_BYTES;
+template <int HEADS, int DC, int DR, bool PAIR = false> VX_HOST_DEVICE_CONSTEXPR_FN int vx_mla_wg_smem_bytes() {
+  return vx_mla_wg_shape<HEADS, DC, DR, PAIR>::SMEM_BYTES;
+}
+/* Whether two PAIR blocks fit an SM's 228 KB (with their static shared
+ * memory and reserved kilobyte, 4 KB a block at most). */
+template <int HEADS, int DC, int DR> VX_HOST_DEVICE_CONSTEXPR_FN bool vx_mla_wg_pair_fits() {
+  return 2 * (vx_mla_wg_shape<HEADS, DC, DR, true>::SMEM_BYTES + 4 * 1024) <= 228 * 1024;
 }
 
 /* Byte offset of 16-byte chunk c (0-7) of row r in a 128-byte-swizzled block. */
@@ -248,10 +256,10 @@ VX_INLINE void vx_wgmma_m64k16(float (&d)[N / 2], unsigned long long da, unsigne
 #endif
 }
 
-template <typename T, int HEADS, int DC, int DR>
+template <typename T, int HEADS, int DC, int DR, bool PAIR = false>
 static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_partial_wgmma_kernel(vx_decode_args a) {
 #if VX_MLA_WG_DEVICE
-  typedef vx_mla_wg_shape<HEADS, DC, DR> S;
+  typedef vx_mla_wg_shape<HEADS, DC, DR, PAIR> S;
   constexpr int D = S::D, HB = S::HB, N = S::N, NB = S::NB, CB = S::CB, MB = S::MB, TOK = VX_MLA_WG_TOK;
   constexpr int SLOTS = S::SLOTS, HG = vx_mla_head_groups<HEADS>();
   constexpr int QCH = D / 8; /* 16-byte chunks of a row */

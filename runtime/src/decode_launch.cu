@@ -202,7 +202,7 @@ template <typename T, int H> static void launch_mla(vx_decode_args a, int max_pa
 #else
   /* kernel (wgmma or mma.sync) and plan: vx_mla_choose, vx_mla_launch.cuh; a failed
    * attribute or query makes the launch fail, which launch_status reports */
-  const vx_mla_choice c = vx_mla_choose<T, H, 512, 64>(a.kv.batch, max_pages);
+  const vx_mla_choice c = vx_mla_choose<T, H, 512, 64>(a.kv.batch, max_pages, a.kv.page_size);
   apply_plan(&a, c.plan, (long long)a.kv.batch * H, 512);
   vx_mla_launch<T, H, 512, 64>(a, c, s);
 #endif

@@ -588,6 +588,11 @@ int main(int argc, char **argv) {
     test_mla(&r, 64, 20, 2000, 1, VXRT_DTYPE_F16);
     test_mla(&r, 8, 64, 3000, 1, VXRT_DTYPE_BF16);
   }
+  /* Chunks of 768+ tokens: the one-tile-ring kernel, two blocks per SM
+   * (vx_mla_choose, sm_90). */
+  printf("MLA decode, two blocks per SM (GLM-4.7-Flash geometry):\n");
+  test_mla(&r, 16, 20, 14000, 0, VXRT_DTYPE_BF16);
+  if (!quick) test_mla(&r, 8, 16, 30000, 0, VXRT_DTYPE_F16);
   printf("MLA decode (DeepSeek-V3 geometry: 128 heads; and 32, 64 heads):\n");
   /* Sparse cases need batch >= 3: random_selection gives row 1 no pages and row 2 all it may hold. */
   test_mla(&r, 4, 128, quick ? 300 : 3000, 1, VXRT_DTYPE_BF16);
