@@ -3,21 +3,24 @@
  * Same contract as vx_mla_decode_partial_mma_kernel (vx_mla.cuh): one block
  * per (request, chunk of pages, group of up to 32 heads), normalised
  * partials and log2-domain LSEs into the workspace, merged by
- * vx_decode_merge_kernel<T, DC>(args, HEADS).
+ * vx_decode_merge_kernel<T, DC>(args, HEADS) -- unless the row's chunks run
+ * as one thread-block cluster (or the row has one chunk): then the blocks
+ * merge through distributed shared memory and write the output themselves.
  *
  * Why a second kernel: the mma.sync kernel issues ~650 instructions per warp
  * for every 32-token tile (ldmatrix, 68 MMAs, the cross-warp reductions the
  * split of 16-head fragments needs) and waits at three barriers a tile; ncu
  * (bench/RESULTS.md run 41) had it at 1.8-1.9 us a tile against the 1.14 us
  * the bytes allow, the tensor pipe 18% busy. One wgmma multiplies a whole
- * 64 x 32 x 16 slice from shared memory, so a 64-token tile is 36 + 32
+ * 64 x N x 16 slice from shared memory, so a 64-token tile is 36 + 32
  * instructions per warp and the MMAs run while the warp waits on nothing
  * but their group.
  *
  * Transposed product. With the 20-128 heads of a decode step as wgmma's M
- * (64 rows) most rows would be padding; here the tokens are M:
- *   S^T [64 tokens x 32 heads] = K [64 x D] . Q^T [D x 32]      (A, B K-major)
- *   O^T [DC x 32 heads] += V^T [DC x 64 tokens] . P^T [64 x 32]  (A MN-major)
+ * (64 rows) most rows would be padding; here the tokens are M and the
+ * group's heads, rounded up to 8, are N (24 for GLM's 20, 32 at most):
+ *   S^T [64 tokens x N] = K [64 x D] . Q^T [D x N]        (A, B K-major)
+ *   O^T [DC x N] += V^T [DC x 64 tokens] . P^T [64 x N]   (A MN-major)
  * V^T is the same shared-memory tile as K read transposed (wgmma's
  * transpose bit), so a latent row is staged once. Heads past the group's
  * last one are zero rows of Q^T (never NaN garbage) and are not written.
@@ -25,20 +28,26 @@
  * Shared memory: every operand is stored as 64-element (128-byte) column
  * blocks in the 128-byte swizzle wgmma reads without bank conflicts (16-byte
  * chunk c of row r at r*128 + ((c ^ r%8) * 16), blocks 1024-byte aligned):
- * two ring stages of [64 tokens x D], Q^T [32 heads x D], P^T [32 heads x 64
- * tokens]. One warpgroup (128 threads) per block, one block per SM.
+ * a ring of 8 KB slots, each one column block of a tile ([64 tokens x 64]),
+ * Q^T [N x D], P^T [N x 64 tokens]. One warpgroup (128 threads) per block;
+ * one block per SM with as many slots as fit, or (PAIR) two blocks per SM
+ * with one tile's 9 slots each.
  *
- * Per tile (four block barriers): wait for the tile's cp.async group ->
+ * Per tile (four block barriers): wait for the tile's cp.async groups ->
  * S^T (36 wgmma) -> per-head maxima over the tile (shuffles, one exchange
  * through shared memory) -> the lazy-rescale decision (VX_RESCALE_SLACK, the
  * same arithmetic in every thread) -> P^T to shared memory -> O^T (8 x 4
- * wgmma) -> the stage is refilled with tile k + 2. Row sums stay per thread
- * until the end.
+ * wgmma) -> the tile's slots are refilled with the next column blocks. Row
+ * sums stay per thread until the end.
  *
- * Measured (H200, RESULTS.md runs 42-47): sparse GLM B16 2.57x of floor
- * against the mma.sync kernel's 3.02x, B32 1.98x against 2.51x, dense
- * 1.24-1.57x against 1.87-2.14x. Slower, not kept: L2 prefetch of later
- * tiles, a producer warp or warpgroup for the copies (docs/performance.md). */
+ * Measured (H200, RESULTS.md): sparse GLM B16 2.57x of floor against the
+ * mma.sync kernel's 3.02x, B32 1.98x against 2.51x (runs 42-47, two whole
+ * stages); run 54 (24-slot ring): 2.67x and 2.12-2.23x, dense 1.15-1.77x
+ * with PAIR on long chunks. Where the time goes (runs 50-53, tuning probes
+ * and %globaltimer traces): the math alone 1.73 us a tile, the copies alone
+ * 2.04 us, both 2.97 us, plus ~10 us a launch outside the tiles. Slower,
+ * not kept: L2 prefetch of later tiles, a producer warp or warpgroup for
+ * the copies (docs/performance.md). */
 #ifndef VX_MLA_WGMMA_CUH
 #define VX_MLA_WGMMA_CUH
 
