@@ -15,8 +15,8 @@
 static const char *const gqa_headers[] = {"vx_common.cuh", "vx_page_table.cuh", "vx_plan.h", "vx_topk.cuh",
                                           "vx_attention.cuh", "vx_decode_mma.cuh", NULL};
 static const char *const mla_headers[] = {"vx_common.cuh", "vx_page_table.cuh", "vx_plan.h", "vx_topk.cuh",
-                                          "vx_attention.cuh", "vx_mla.cuh", "vx_mla_wgmma.cuh",
-                                          "vx_mla_launch.cuh", NULL};
+                                          "vx_attention.cuh", "vx_mla.cuh", "vx_wgmma.cuh",
+                                          "vx_mla_wgmma.cuh", "vx_mla_launch.cuh", NULL};
 
 /* Pastes one header verbatim except its includes of sibling runtime
  * headers, which are already above it (the file must stand alone). */

@@ -13,7 +13,7 @@ void vx_cg_emit_attention(vx_cg *cg) {
   vx_buf_line(b, " * (%s), then the", mla ? "vx_mla_choose / vx_mla_launch: tensor cores, <= 32 heads of a request per block"
                                           : "vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block");
   vx_buf_line(b, " * log-sum-exp merge of the chunks%s. The plan (chunks per row) follows the",
-              mla ? "" : " (none with one chunk per row)");
+              mla ? " (in the partial kernel's clusters when they fit)" : " (none with one chunk per row)");
   vx_buf_line(b, " * runtime's rule; `scratch` holds at least %s_attention_bytes(). */", a);
   vx_buf_line(b, "static void %s_launch_attention(vx_decode_args args, int max_pages, char *scratch, cudaStream_t stream) {", a);
   if (mla) {
@@ -38,7 +38,7 @@ void vx_cg_emit_attention(vx_cg *cg) {
   vx_buf_line(b, "  args.ws_o = reinterpret_cast<float *>(scratch);");
   vx_buf_line(b, "  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, %s_OUT_DIM));", u);
   if (mla) {
-    vx_buf_line(b, "  vx_mla_launch<%s_kv_t, %s_GROUP, %d, %d>(args, choice, stream); /* partial kernel, then the merge */", a, u,
+    vx_buf_line(b, "  vx_mla_launch<%s_kv_t, %s_GROUP, %d, %d>(args, choice, stream); /* partial kernel; merge in it or after it */", a, u,
                 g->mla_latent, g->mla_rope);
   } else {
     vx_buf_line(b, "  vx_decode_mma_launch<%s_kv_t, %s_HEAD_DIM, %s_GROUP>(args, choice.warps, rows, stream);", a, u, u);

@@ -37,11 +37,10 @@ static char *slurp(const char *path) {
 }
 
 static char *pasted_headers(void) {
-  static const char *names[] = {"vx_common.cuh",       "vx_plan.h",          "vx_page_table.cuh",
-                                "vx_topk.cuh",         "vx_select_kernels.cuh", "vx_attention.cuh",
-                                "vx_decode_simt.cuh",  "vx_mla.cuh",         "vx_mla_wgmma.cuh",
-                                "vx_mla_launch.cuh",   "vx_mla_simt.cuh",
-                                "vx_decode_mma.cuh",   "../tests/headers_all.cu"};
+  static const char *names[] = {"vx_common.cuh",      "vx_plan.h",          "vx_page_table.cuh", "vx_topk.cuh",
+                                "vx_select_kernels.cuh", "vx_attention.cuh", "vx_decode_simt.cuh", "vx_mla.cuh",
+                                "vx_wgmma.cuh",       "vx_mla_wgmma.cuh",   "vx_mla_launch.cuh", "vx_mla_simt.cuh",
+                                "vx_decode_mma.cuh",  "../tests/headers_all.cu"};
   size_t cap = 1 << 20, len = 0;
   char *all = calloc(cap, 1);
   assert_non_null(all);
