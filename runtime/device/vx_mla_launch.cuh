@@ -30,7 +30,7 @@
 /* Tuning builds: -DVX_MLA_WG_PAIR=0 never runs two blocks per SM;
  * VX_MLA_WG_PAIR_TOKENS is the chunk length from which they do (run 53, GLM:
  * two per SM took 14-22% less time on chunks of 1024+ tokens, the same on
- * 512, 7-20% more on 128-256). */
+ * 512, 4-22% more on 128-256). */
 #ifndef VX_MLA_WG_PAIR
 #define VX_MLA_WG_PAIR 1
 #endif

@@ -75,8 +75,8 @@
 /* Tuning builds: -DVX_MLA_WG_TRACE=1 has thread 0 of every block write
  * %globaltimer at eight points (entry, pages known, first batch resolved,
  * first tile landed, loop end, exit; partials shared, output written) to
- * ws_o[block * 8 + i] (u64): for
- * `vortex-bench --trace`, valid only when the chunks merge in clusters. */
+ * ws_o[block * 8 + i] (u64) for `vortex-bench --trace`; valid only when the
+ * chunks merge in clusters (the workspace is not used then). */
 #ifndef VX_MLA_WG_TRACE
 #define VX_MLA_WG_TRACE 0
 #endif
@@ -93,10 +93,6 @@
 #define VX_MLA_WG_MARK(i) ((void)0)
 #endif
 #define VX_MLA_WG_MAX_CLUSTER 8 /* portable cluster size: chunks merged in shared memory */
-
-/* wgmma exists only in sm_90a code (VX_WGMMA_DEVICE, vx_wgmma.cuh);
- * elsewhere the kernel body is a trap and the host never launches it
- * (vx_mla_choose). */
 
 template <int DC, int DR> VX_HOST_DEVICE_CONSTEXPR_FN bool vx_mla_wg_supported() {
   return (DC + DR) % 64 == 0 && DC % 64 == 0 && DC >= 64;
@@ -121,9 +117,9 @@ template <int HEADS, int DC, int DR, bool PAIR = false> struct vx_mla_wg_shape {
   static constexpr int FIT = (227 * 1024 - 4 * 1024 - 1024 - Q_BYTES - P_BYTES) / VX_MLA_WG_BLOCK;
   static constexpr int SLOTS = PAIR ? CB : VX_MLA_WG_SLOTS > 0 ? VX_MLA_WG_SLOTS : FIT;
   static constexpr int SMEM_BYTES = SLOTS * VX_MLA_WG_BLOCK + Q_BYTES + P_BYTES + 1024;
-  /* cp.async groups: the prologue commits one per tile it (partly) covers,
-   * every tile after that one for the 
-   * slots it frees. Tile k is complete when this many groups remain: */
+  /* cp.async groups: the prologue commits one per tile it (partly) fills,
+   * then each tile, once computed, one for the column blocks its freed
+   * slots take. Tile k has landed when at most this many remain pending: */
   static constexpr int PRO_GROUPS = (SLOTS + CB - 1) / CB;
   static constexpr int PEND_PROLOGUE = PRO_GROUPS - 1; /* tiles k < SLOTS / CB */
   static constexpr int PEND_STEADY = SLOTS / CB - 1;
@@ -190,11 +186,11 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
   }
 
   /* Loader: the ring holds SLOTS column blocks; column block j of tile t is
-   * chunk t * CB + j of the batch and lives in slot (t * CB + j) % SLOTS.
+   * number t * CB + j of the batch and lives in slot (t * CB + j) % SLOTS.
    * A thread copies 16-byte chunk lcol of rows lrow, lrow + 16, + 32, + 48
    * of each column block it issues (a warp instruction: 4 rows x 128 B). */
   const int lrow = tid >> 3, lcol = tid & 7;
-  auto issue = [&](int g0, int g1, int npg, int ntok) { /* chunks [g0, g1) of the batch */
+  auto issue = [&](int g0, int g1, int npg, int ntok) { /* column blocks [g0, g1) of the batch */
     while (VX_MLA_WG_PROBE != 2 && g0 < g1) { /* tuning probe 2: the math alone */
       const int t = g0 / CB, j0 = g0 - t * CB, j1 = j0 + (g1 - g0) < CB ? j0 + (g1 - g0) : CB;
       const T *src[TOK / 16];
@@ -252,12 +248,12 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
 
     const int ntok = npg * ps;
     const int ntiles = (ntok + TOK - 1) / TOK;
-    const int nchunks = ntiles * CB;
+    const int ncols = ntiles * CB; /* column blocks */
     /* prologue: the whole ring, one commit group per tile it reaches */
 #pragma unroll
     for (int p = 0; p < S::PRO_GROUPS; ++p) {
       const int g1 = (p + 1) * CB < SLOTS ? (p + 1) * CB : SLOTS;
-      issue(p * CB, g1 < nchunks ? g1 : nchunks, npg, ntok);
+      issue(p * CB, g1 < ncols ? g1 : ncols, npg, ntok);
       vx_cp_async_commit();
     }
     for (int k = 0; k < ntiles; ++k) {
@@ -369,8 +365,8 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
       for (int m = 0; m < MB; ++m) vx_wg_hold(o[m]);
       }
       __syncthreads(); /* tile k's slots and P^T read by every warp */
-      issue(SLOTS + k * CB, SLOTS + (k + 1) * CB < nchunks ? SLOTS + (k + 1) * CB : nchunks, npg, ntok);
-      vx_cp_async_commit(); /* empty past the batch's last chunk: the group count stays regular */
+      issue(SLOTS + k * CB, SLOTS + (k + 1) * CB < ncols ? SLOTS + (k + 1) * CB : ncols, npg, ntok);
+      vx_cp_async_commit(); /* empty past the batch's last column block: the group count stays regular */
     }
     vx_cp_async_wait<0>();
     VX_MLA_WG_MARK(4);
