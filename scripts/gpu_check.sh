@@ -66,18 +66,27 @@ if [ $BENCH = 1 ]; then
   $B/vortex-bench $BENCH_ARGS --json "$OUT/bench.json" > "$OUT/bench.log" 2>&1; RESULT[bench]="rc=$?"
 fi
 
-# Tuning: rebuild the kernels with each -D setting and time them
-# (VARIANT_BENCH_ARGS, default "--quick --gqa-only"; "--quick --mla-only" for MLA);
-# '+' joins settings of one variant: --variants=A=1+B=2,A=2.
+# Tuning: rebuild the kernels with each -D setting, check them against the
+# references (the GPU test with VARIANT_TEST_ARGS, default "--quick"; a
+# variant that fails it is not timed) and time them (VARIANT_BENCH_ARGS,
+# default "--quick --gqa-only"; "--quick --mla-only" for MLA); '+' joins
+# settings of one variant: --variants=A=1+B=2,A=2.
 for v in ${VARIANTS//,/ }; do
   echo "== variant -D${v//+/ -D}"
   tag=$(echo "$v" | tr -c 'A-Za-z0-9_\n' '_')
   mkdir -p $B/var_$tag
   if nvcc $NVFLAGS -D${v//+/ -D} -c runtime/src/decode_launch.cu -o $B/var_$tag/decode_launch.o && \
      ar rcs $B/var_$tag/libvortexrt.a $B/rt_status.o $B/rt_validate.o $B/rt_hash.o $B/rt_nvrtc_loader.o $B/var_$tag/decode_launch.o && \
-     nvcc $NVFLAGS bench/vortex_bench.cu $B/var_$tag/libvortexrt.a -lnvrtc $HASH_LIB -o $B/var_$tag/vortex-bench; then
-    { echo "-- variant -D${v//+/ -D}"; $B/var_$tag/vortex-bench ${VARIANT_BENCH_ARGS:---quick --gqa-only} 2>&1; } >> "$OUT/variants.log"
-    RESULT[variant_$tag]="rc=$?"
+     { nvcc $NVFLAGS tests/gpu/gpu_test.cu $B/var_$tag/libvortexrt.a -lnvrtc $HASH_LIB -o $B/var_$tag/vx_gpu_test & tp=$!
+       nvcc $NVFLAGS bench/vortex_bench.cu $B/var_$tag/libvortexrt.a -lnvrtc $HASH_LIB -o $B/var_$tag/vortex-bench && wait $tp; }; then
+    echo "-- variant -D${v//+/ -D}" >> "$OUT/variants.log"
+    if $B/var_$tag/vx_gpu_test ${VARIANT_TEST_ARGS:---quick} > "$OUT/variant_test_$tag.log" 2>&1; then
+      $B/var_$tag/vortex-bench ${VARIANT_BENCH_ARGS:---quick --gqa-only} >> "$OUT/variants.log" 2>&1
+      RESULT[variant_$tag]="test pass, bench rc=$?"
+    else
+      tail -3 "$OUT/variant_test_$tag.log" >> "$OUT/variants.log"
+      RESULT[variant_$tag]="test FAIL (variant_test_$tag.log), not timed"
+    fi
   else
     RESULT[variant_$tag]="build FAIL"
   fi
