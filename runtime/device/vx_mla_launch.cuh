@@ -119,9 +119,14 @@ static inline void vx_mla_choose_wgmma(vx_mla_choice *c, long long rows, int max
   }
   const int n = c->plan.num_chunks;
   const long long blocks = rows * n;
-  c->merge_in_kernel = n == 1 || (VX_MLA_CLUSTER && n <= VX_MLA_WG_MAX_CLUSTER &&
-                                  (c->pair ? vx_mla_clusters_fit<T, HEADS, DC, DR, true>(n, blocks, capacity)
-                                           : vx_mla_clusters_fit<T, HEADS, DC, DR, false>(n, blocks, capacity)));
+  bool fit = false;
+  if (VX_MLA_CLUSTER && n > 1 && n <= VX_MLA_WG_MAX_CLUSTER) {
+    if (!c->pair)
+      fit = vx_mla_clusters_fit<T, HEADS, DC, DR, false>(n, blocks, capacity);
+    else if constexpr (vx_mla_wg_pair_fits<HEADS, DC, DR>()) /* no PAIR kernel where two blocks cannot share an SM */
+      fit = vx_mla_clusters_fit<T, HEADS, DC, DR, true>(n, blocks, capacity);
+  }
+  c->merge_in_kernel = n == 1 || fit;
 }
 
 /* Kernel (wgmma on compute capability 9.0, else mma.sync) and split plan
@@ -156,10 +161,15 @@ static inline void vx_mla_launch(const vx_decode_args &a, const vx_mla_choice &c
     if (c.wgmma) {
       /* the kernel merges when its cluster is the row's chunks (one chunk: no cluster) */
       const unsigned cluster = c.merge_in_kernel ? (unsigned)a.num_chunks : 1u;
-      if (c.pair)
-        vx_launch_clustered(cluster, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, true>, grid,
-                            dim3(VX_MLA_WG_THREADS), vx_mla_wg_smem_bytes<HEADS, DC, DR, true>(), s, a);
-      else
+      bool paired = false;
+      if constexpr (vx_mla_wg_pair_fits<HEADS, DC, DR>()) {
+        if (c.pair) {
+          vx_launch_clustered(cluster, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, true>, grid,
+                              dim3(VX_MLA_WG_THREADS), vx_mla_wg_smem_bytes<HEADS, DC, DR, true>(), s, a);
+          paired = true;
+        }
+      }
+      if (!paired)
         vx_launch_clustered(cluster, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, false>, grid,
                             dim3(VX_MLA_WG_THREADS), vx_mla_wg_smem_bytes<HEADS, DC, DR, false>(), s, a);
       if (c.merge_in_kernel) return;
