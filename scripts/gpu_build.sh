@@ -22,7 +22,7 @@ fi
 # vx_build_runtime DIR [NVCC_FLAGS...]: libvortexrt into DIR/libvortexrt.a
 # (the C sources with gcc, decode_launch.cu with nvcc and the extra flags of
 # a tuning build; ptxas' register report in DIR/ptxas.log). Shared by
-# vx_gpu_build and bench/step/build.sh.
+# vx_gpu_build, gpu_check.sh's --variants builds and bench/step/build.sh.
 vx_build_runtime() {
   local dir=$1; shift
   local pids=() f p ok=1

@@ -75,8 +75,8 @@ for v in ${VARIANTS//,/ }; do
   echo "== variant -D${v//+/ -D}"
   tag=$(echo "$v" | tr -c 'A-Za-z0-9_\n' '_')
   mkdir -p $B/var_$tag
-  if nvcc $NVFLAGS -D${v//+/ -D} -c runtime/src/decode_launch.cu -o $B/var_$tag/decode_launch.o && \
-     ar rcs $B/var_$tag/libvortexrt.a $B/rt_status.o $B/rt_validate.o $B/rt_hash.o $B/rt_nvrtc_loader.o $B/var_$tag/decode_launch.o && \
+  # shellcheck disable=SC2086
+  if vx_build_runtime $B/var_$tag -D${v//+/ -D} && \
      { nvcc $NVFLAGS tests/gpu/gpu_test.cu $B/var_$tag/libvortexrt.a -lnvrtc $HASH_LIB -o $B/var_$tag/vx_gpu_test & tp=$!
        nvcc $NVFLAGS bench/vortex_bench.cu $B/var_$tag/libvortexrt.a -lnvrtc $HASH_LIB -o $B/var_$tag/vortex-bench && wait $tp; }; then
     echo "-- variant -D${v//+/ -D}" >> "$OUT/variants.log"

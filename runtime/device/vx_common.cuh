@@ -123,6 +123,24 @@ static inline int vx_capacity(const void *kernel, int threads, int smem) {
   return sms * per_sm;
 }
 
+/* Sets a kernel's dynamic shared memory limit (host-side, capturable,
+ * idempotent; if it fails, the launch fails and reports it) and returns
+ * vx_capacity for that size: what every launcher's planning step needs. */
+static inline int vx_prepare_kernel(const void *kernel, int threads, int smem) {
+  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  return vx_capacity(kernel, threads, smem);
+}
+
+/* The launch attribute grouping blocks in clusters of x along x. */
+static inline cudaLaunchAttribute vx_cluster_attr(unsigned x) {
+  cudaLaunchAttribute attr;
+  attr.id = cudaLaunchAttributeClusterDimension;
+  attr.val.clusterDim.x = x;
+  attr.val.clusterDim.y = 1;
+  attr.val.clusterDim.z = 1;
+  return attr;
+}
+
 /* Compute capability of the current device (minor only when asked for:
  * vx_launch needs just the major); 0 and 0 if a query fails. Host-side,
  * legal during stream capture. */
@@ -155,12 +173,7 @@ static inline cudaError_t vx_launch_clustered(unsigned cluster, void (*kernel)(P
     attr[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
     attr[n++].val.programmaticStreamSerializationAllowed = 1;
   }
-  if (cluster > 1) {
-    attr[n].id = cudaLaunchAttributeClusterDimension;
-    attr[n].val.clusterDim.x = cluster;
-    attr[n].val.clusterDim.y = 1;
-    attr[n++].val.clusterDim.z = 1;
-  }
+  if (cluster > 1) attr[n++] = vx_cluster_attr(cluster);
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = grid;
   cfg.blockDim = block;

@@ -285,10 +285,8 @@ struct vx_decode_mma_choice {
  * returns how many of its blocks the device runs at once (0: unknown). */
 template <typename T, int HEAD_DIM, int GROUP, int WARPS>
 static inline int vx_decode_mma_prepare() {
-  const void *kernel = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, WARPS>);
-  constexpr int smem = vx_decode_mma_smem_bytes<HEAD_DIM, WARPS>();
-  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  return vx_capacity(kernel, WARPS * 32, smem);
+  return vx_prepare_kernel(reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, WARPS>), WARPS * 32,
+                           vx_decode_mma_smem_bytes<HEAD_DIM, WARPS>());
 }
 
 /* 4-warp blocks, two per SM, unless 8-warp blocks (one per SM, the same

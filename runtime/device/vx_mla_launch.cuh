@@ -53,11 +53,7 @@ struct vx_mla_choice {
  * 8, RESULTS.md run 52). */
 template <typename T, int HEADS, int DC, int DR, bool PAIR>
 static inline bool vx_mla_clusters_fit(int cluster, long long blocks, int capacity) {
-  cudaLaunchAttribute attr;
-  attr.id = cudaLaunchAttributeClusterDimension;
-  attr.val.clusterDim.x = (unsigned)cluster;
-  attr.val.clusterDim.y = 1;
-  attr.val.clusterDim.z = 1;
+  cudaLaunchAttribute attr = vx_cluster_attr((unsigned)cluster);
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = dim3((unsigned)cluster);
   cfg.blockDim = dim3(VX_MLA_WG_THREADS);
@@ -88,28 +84,20 @@ static inline bool vx_device_is_sm90() {
   return major == 9 && minor == 0;
 }
 
-/* Sets a kernel's dynamic shared memory (host-side, capturable, idempotent;
- * if it fails, the launch fails and reports it); returns the blocks the
- * device runs at once. */
-static inline int vx_mla_prepare(const void *kernel, int threads, int smem) {
-  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  return vx_capacity(kernel, threads, smem);
-}
-
 /* The wgmma kernel's plan: one block per SM with the full ring, or two per
  * SM (PAIR) when that split's chunks are long (>= VX_MLA_WG_PAIR_TOKENS);
  * then whether the chunks merge in clusters. */
 template <typename T, int HEADS, int DC, int DR>
 static inline void vx_mla_choose_wgmma(vx_mla_choice *c, long long rows, int max_pages, int page_size) {
-  const int cap = vx_mla_prepare(reinterpret_cast<const void *>(vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, false>),
-                                 VX_MLA_WG_THREADS, vx_mla_wg_smem_bytes<HEADS, DC, DR, false>());
+  const int cap = vx_prepare_kernel(reinterpret_cast<const void *>(vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, false>),
+                                    VX_MLA_WG_THREADS, vx_mla_wg_smem_bytes<HEADS, DC, DR, false>());
   int capacity = cap;
   c->plan = vx_make_decode_plan(rows, max_pages, cap);
   c->pair = false;
   if constexpr (VX_MLA_WG_PAIR && vx_mla_wg_pair_fits<HEADS, DC, DR>()) {
     const int cap2 =
-        vx_mla_prepare(reinterpret_cast<const void *>(vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, true>),
-                       VX_MLA_WG_THREADS, vx_mla_wg_smem_bytes<HEADS, DC, DR, true>());
+        vx_prepare_kernel(reinterpret_cast<const void *>(vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, true>),
+                          VX_MLA_WG_THREADS, vx_mla_wg_smem_bytes<HEADS, DC, DR, true>());
     const vx_decode_plan p2 = vx_make_decode_plan(rows, max_pages, cap2);
     if (cap2 > cap && (long long)p2.chunk_pages * page_size >= VX_MLA_WG_PAIR_TOKENS) {
       c->plan = p2;
@@ -145,8 +133,8 @@ static inline vx_mla_choice vx_mla_choose(long long batch, int max_pages, int pa
       return c;
     }
   }
-  const int cap = vx_mla_prepare(reinterpret_cast<const void *>(vx_mla_decode_partial_mma_kernel<T, HEADS, DC, DR>),
-                                 VX_MLA_THREADS, vx_mla_smem_bytes<HEADS, DC, DR>());
+  const int cap = vx_prepare_kernel(reinterpret_cast<const void *>(vx_mla_decode_partial_mma_kernel<T, HEADS, DC, DR>),
+                                    VX_MLA_THREADS, vx_mla_smem_bytes<HEADS, DC, DR>());
   c.plan = vx_make_decode_plan(rows, max_pages, cap);
   return c;
 }
