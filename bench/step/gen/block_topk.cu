@@ -132,6 +132,24 @@ static inline int vx_capacity(const void *kernel, int threads, int smem) {
   return sms * per_sm;
 }
 
+/* Sets a kernel's dynamic shared memory limit (host-side, capturable,
+ * idempotent; if it fails, the launch fails and reports it) and returns
+ * vx_capacity for that size: what every launcher's planning step needs. */
+static inline int vx_prepare_kernel(const void *kernel, int threads, int smem) {
+  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  return vx_capacity(kernel, threads, smem);
+}
+
+/* The launch attribute grouping blocks in clusters of x along x. */
+static inline cudaLaunchAttribute vx_cluster_attr(unsigned x) {
+  cudaLaunchAttribute attr;
+  attr.id = cudaLaunchAttributeClusterDimension;
+  attr.val.clusterDim.x = x;
+  attr.val.clusterDim.y = 1;
+  attr.val.clusterDim.z = 1;
+  return attr;
+}
+
 /* Compute capability of the current device (minor only when asked for:
  * vx_launch needs just the major); 0 and 0 if a query fails. Host-side,
  * legal during stream capture. */
@@ -164,12 +182,7 @@ static inline cudaError_t vx_launch_clustered(unsigned cluster, void (*kernel)(P
     attr[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
     attr[n++].val.programmaticStreamSerializationAllowed = 1;
   }
-  if (cluster > 1) {
-    attr[n].id = cudaLaunchAttributeClusterDimension;
-    attr[n].val.clusterDim.x = cluster;
-    attr[n].val.clusterDim.y = 1;
-    attr[n++].val.clusterDim.z = 1;
-  }
+  if (cluster > 1) attr[n++] = vx_cluster_attr(cluster);
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = grid;
   cfg.blockDim = block;
@@ -1279,10 +1292,8 @@ struct vx_decode_mma_choice {
  * returns how many of its blocks the device runs at once (0: unknown). */
 template <typename T, int HEAD_DIM, int GROUP, int WARPS>
 static inline int vx_decode_mma_prepare() {
-  const void *kernel = reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, WARPS>);
-  constexpr int smem = vx_decode_mma_smem_bytes<HEAD_DIM, WARPS>();
-  (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  return vx_capacity(kernel, WARPS * 32, smem);
+  return vx_prepare_kernel(reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, WARPS>), WARPS * 32,
+                           vx_decode_mma_smem_bytes<HEAD_DIM, WARPS>());
 }
 
 /* 4-warp blocks, two per SM, unless 8-warp blocks (one per SM, the same
