@@ -81,6 +81,13 @@ for v in ${VARIANTS//,/ }; do
        nvcc $NVFLAGS bench/vortex_bench.cu $B/var_$tag/libvortexrt.a -lnvrtc $HASH_LIB -o $B/var_$tag/vortex-bench && wait $tp; }; then
     echo "-- variant -D${v//+/ -D}" >> "$OUT/variants.log"
     if $B/var_$tag/vx_gpu_test ${VARIANT_TEST_ARGS:---quick} > "$OUT/variant_test_$tag.log" 2>&1; then
+      # VARIANT_SANITIZE="racecheck synccheck": those tools over the variant's
+      # test (VARIANT_TEST_ARGS plus --quick) before it is timed
+      for tool in ${VARIANT_SANITIZE:-}; do
+        timeout 150 compute-sanitizer --tool $tool --error-exitcode 9 $B/var_$tag/vx_gpu_test ${VARIANT_TEST_ARGS:-} --quick \
+          > "$OUT/variant_${tool}_$tag.log" 2>&1
+        RESULT[variant_${tool}_$tag]="rc=$? $(grep -m1 -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$OUT/variant_${tool}_$tag.log")"
+      done
       $B/var_$tag/vortex-bench ${VARIANT_BENCH_ARGS:---quick --gqa-only} >> "$OUT/variants.log" 2>&1
       RESULT[variant_$tag]="test pass, bench rc=$?"
     else
