@@ -30,8 +30,8 @@
  * chunk c of row r at r*128 + ((c ^ r%8) * 16), blocks 1024-byte aligned):
  * a ring of 8 KB slots, each one column block of a tile ([64 tokens x 64]),
  * Q^T [N x D], P^T [N x 64 tokens]. One warpgroup (128 threads) per block;
- * one block per SM with as many slots as fit, or (PAIR) two blocks per SM
- * with one tile's 9 slots each.
+ * one block per SM with two tiles' slots (18 at 576 dims), or (PAIR) two
+ * blocks per SM with one tile's 9 slots each.
  *
  * Per tile (four block barriers): wait for the tile's cp.async groups ->
  * S^T (36 wgmma) -> per-head maxima over the tile (shuffles, one exchange
@@ -42,12 +42,13 @@
  *
  * Measured (H200, RESULTS.md): sparse GLM B16 2.57x of floor against the
  * mma.sync kernel's 3.02x, B32 1.98x against 2.51x (runs 42-47, two whole
- * stages); run 54 (24-slot ring): 2.67x and 2.12-2.23x, dense 1.15-1.77x
- * with PAIR on long chunks. Where the time goes (runs 50-53, tuning probes
- * and %globaltimer traces): the math alone 1.73 us a tile, the copies alone
- * 2.04 us, both 2.97 us, plus ~10 us a launch outside the tiles. Slower,
- * not kept: L2 prefetch of later tiles, a producer warp or warpgroup for
- * the copies (docs/performance.md). */
+ * stages); run 55 (the same two stages, PAIR on long chunks): 2.58-2.62x,
+ * 2.01-2.13x, dense 1.16-1.58x. Where the time goes (runs 50-53, tuning
+ * probes and %globaltimer traces): the math alone 1.73 us a tile, the
+ * copies alone 2.04 us, both 2.97 us, plus ~10 us a launch outside the
+ * tiles. Slower, not kept: L2 prefetch of later tiles, a producer warp or
+ * warpgroup for the copies, a deeper ring (every slot that fits), two
+ * consumer warpgroups on alternate tiles (docs/performance.md). */
 #ifndef VX_MLA_WGMMA_CUH
 #define VX_MLA_WGMMA_CUH
 
@@ -61,9 +62,10 @@
 #define VX_MLA_WG_THREADS 128 /* one warpgroup */
 #define VX_MLA_WG_TOK 64      /* tokens per tile: wgmma's M */
 #define VX_MLA_WG_BLOCK 8192  /* one 64-column block of a tile: a ring slot */
-/* Tuning builds: -DVX_MLA_WG_SLOTS=18 gives the two whole-tile stages of
- * runs 42-48, 9 (one tile, no prefetch) two blocks per SM; 0 takes every
- * slot shared memory holds. */
+/* Ring slots (64-column blocks of a tile). 0: two whole-tile stages (18 at
+ * 576 dims), faster than every slot shared memory holds on sparse, dense
+ * and 128 heads alike (RESULTS.md runs 49 and 55); tuning builds: -1 takes
+ * every slot that fits, N > 0 exactly N (9: one tile, no prefetch). */
 #ifndef VX_MLA_WG_SLOTS
 #define VX_MLA_WG_SLOTS 0
 #endif
@@ -115,7 +117,8 @@ template <int HEADS, int DC, int DR, bool PAIR = false> struct vx_mla_wg_shape {
   /* 1 KB: the dynamic segment is only 16-byte aligned, the atoms need 1024;
    * 4 KB: static shared memory and the block's reserved kilobyte */
   static constexpr int FIT = (227 * 1024 - 4 * 1024 - 1024 - Q_BYTES - P_BYTES) / VX_MLA_WG_BLOCK;
-  static constexpr int SLOTS = PAIR ? CB : VX_MLA_WG_SLOTS > 0 ? VX_MLA_WG_SLOTS : FIT;
+  static constexpr int STAGES2 = 2 * CB <= FIT ? 2 * CB : FIT;
+  static constexpr int SLOTS = PAIR ? CB : VX_MLA_WG_SLOTS > 0 ? VX_MLA_WG_SLOTS : VX_MLA_WG_SLOTS < 0 ? FIT : STAGES2;
   static constexpr int SMEM_BYTES = SLOTS * VX_MLA_WG_BLOCK + Q_BYTES + P_BYTES + 1024;
   /* cp.async groups: the prologue commits one per tile it (partly) fills,
    * then each tile, once computed, one for the column blocks its freed
