@@ -143,8 +143,12 @@ VX_INLINE vx_chunk_start vx_start_chunk(const vx_decode_args &a, int row, int b,
 #define VX_PAGE_BATCH VX_DECODE_THREADS
 
 /* Combine chunk partials. One block per (request, query head), a thread
- * per output element (strided by the block; launched with OUT_DIM threads
- * up to 1024); out_dim = head_dim (GQA) or the latent rank (MLA).
+ * per VEC consecutive output elements (strided by the block; launched with
+ * OUT_DIM / VEC threads up to 1024); out_dim = head_dim (GQA) or the latent
+ * rank (MLA). VEC = 4 (16-byte partial loads) when the workspace allows it:
+ * a quarter of the load instructions and of the exponentials, which every
+ * thread computes for its own elements (ncu, run 43: the scalar form's
+ * warps waited on issue and on the MUFU pipe, not on bytes).
  * Latency, not bytes, decides this kernel's time (ncu, H200: MLA's merge of
  * 8 chunks took 8.4-9.8 us for 5-10 MB, run 32), so after the grid
  * dependency it waits on one global round trip: it reads every chunk (the
@@ -154,9 +158,13 @@ VX_INLINE vx_chunk_start vx_start_chunk(const vx_decode_args &a, int row, int b,
  * one batch the sums are rescaled when a batch raises the maximum; within
  * a batch they run over the chunks in order. */
 #define VX_MERGE_BATCH 8
-template <typename T, int OUT_DIM>
-static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
+template <int OUT_DIM, int VEC> VX_HOST_DEVICE_CONSTEXPR_FN int vx_merge_threads() {
+  return OUT_DIM / VEC < 1024 ? OUT_DIM / VEC : 1024;
+}
+template <typename T, int OUT_DIM, int VEC = 1>
+static __global__ void __launch_bounds__(vx_merge_threads<OUT_DIM, VEC>())
     vx_decode_merge_kernel(vx_decode_args a, int group) {
+  static_assert(VEC == 1 || (VEC == 4 && OUT_DIM % 4 == 0), "scalar, or float4 over whole groups of 4");
   vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
   const int qo = a.num_qo_heads;
   const int b = blockIdx.x / qo, qh = blockIdx.x % qo;
@@ -165,22 +173,32 @@ static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
   const float *lse = a.ws_lse + (long long)row * a.num_chunks * group + g;
   const float *part = a.ws_o + ((long long)row * a.num_chunks * group + g) * OUT_DIM; /* chunk c: + c * group * OUT_DIM */
   T *out = reinterpret_cast<T *>(a.out) + ((long long)b * qo + qh) * OUT_DIM;
-  for (int d = threadIdx.x; d < OUT_DIM; d += blockDim.x) {
-    float mx = VX_NEG_INF, o = 0.f, l = 0.f;
+  for (int d = threadIdx.x * VEC; d < OUT_DIM; d += blockDim.x * VEC) {
+    float mx = VX_NEG_INF, l = 0.f, o[VEC];
+#pragma unroll
+    for (int e = 0; e < VEC; ++e) o[e] = 0.f;
     for (int c0 = 0; c0 < a.num_chunks; c0 += VX_MERGE_BATCH) {
-      float lc[VX_MERGE_BATCH], v[VX_MERGE_BATCH];
+      float lc[VX_MERGE_BATCH], v[VX_MERGE_BATCH][VEC];
 #pragma unroll
       for (int j = 0; j < VX_MERGE_BATCH; ++j) {
         const int c = c0 + j;
-        lc[j] = c < a.num_chunks ? lse[(long long)c * group] : VX_NEG_INF;
-        v[j] = c < a.num_chunks ? part[(long long)c * group * OUT_DIM + d] : 0.f;
+        const bool in = c < a.num_chunks;
+        lc[j] = in ? lse[(long long)c * group] : VX_NEG_INF;
+        const float *src = part + (long long)(in ? c : 0) * group * OUT_DIM + d;
+        if constexpr (VEC == 4) {
+          const float4 t = in ? *reinterpret_cast<const float4 *>(src) : make_float4(0.f, 0.f, 0.f, 0.f);
+          v[j][0] = t.x, v[j][1] = t.y, v[j][2] = t.z, v[j][3] = t.w;
+        } else {
+          v[j][0] = in ? *src : 0.f;
+        }
       }
       float bm = VX_NEG_INF;
 #pragma unroll
       for (int j = 0; j < VX_MERGE_BATCH; ++j) bm = fmaxf(bm, lc[j]);
       if (bm > mx) {
         const float f = exp2f(mx - bm); /* 0 while nothing was summed */
-        o *= f;
+#pragma unroll
+        for (int e = 0; e < VEC; ++e) o[e] *= f;
         l *= f;
         mx = bm;
       }
@@ -188,22 +206,31 @@ static __global__ void __launch_bounds__(OUT_DIM < 1024 ? OUT_DIM : 1024)
       for (int j = 0; j < VX_MERGE_BATCH; ++j) {
         if (lc[j] == VX_NEG_INF) continue; /* no tokens: its partial is not a number to weigh */
         const float f = exp2f(lc[j] - mx);
-        o += f * v[j];
+#pragma unroll
+        for (int e = 0; e < VEC; ++e) o[e] += f * v[j][e];
         l += f;
       }
     }
     /* A row with no tokens attends to nothing: its output is zero. */
-    out[d] = vx_elem<T>::from_float(l > 0.f ? o / l : 0.f);
+#pragma unroll
+    for (int e = 0; e < VEC; ++e) out[d + e] = vx_elem<T>::from_float(l > 0.f ? o[e] / l : 0.f);
   }
 }
 
 #ifndef __CUDACC_RTC__
 /* Launches the merge of a split (a.num_chunks set from its plan): one block
- * per (request, query head), one thread per output element up to 1024. The
- * one rule for libvortexrt's and generated launchers. */
+ * per (request, query head); 16-byte loads when the workspace is 16-byte
+ * aligned (libvortexrt requires 256; generated code takes what it is given).
+ * The one rule for libvortexrt's and generated launchers. */
 template <typename T, int OUT_DIM> static inline void vx_decode_merge_launch(const vx_decode_args &a, int group, cudaStream_t s) {
-  vx_launch(vx_decode_merge_kernel<T, OUT_DIM>, dim3((unsigned)((long long)a.kv.batch * a.num_qo_heads)),
-            dim3(OUT_DIM < 1024 ? OUT_DIM : 1024), 0, s, a, group);
+  const dim3 grid((unsigned)((long long)a.kv.batch * a.num_qo_heads));
+  if constexpr (OUT_DIM % 4 == 0) {
+    if ((reinterpret_cast<unsigned long long>(a.ws_o) & 15ull) == 0) {
+      vx_launch(vx_decode_merge_kernel<T, OUT_DIM, 4>, grid, dim3(vx_merge_threads<OUT_DIM, 4>()), 0, s, a, group);
+      return;
+    }
+  }
+  vx_launch(vx_decode_merge_kernel<T, OUT_DIM, 1>, grid, dim3(vx_merge_threads<OUT_DIM, 1>()), 0, s, a, group);
 }
 #endif /* !__CUDACC_RTC__ */
 

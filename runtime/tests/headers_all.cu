@@ -20,7 +20,8 @@ template __global__ void vx_decode_partial_mma_kernel<__half, 64, 8>(vx_decode_a
 template __global__ void vx_mla_decode_partial_kernel<__nv_bfloat16, 20, 512, 64>(vx_decode_args);
 template __global__ void vx_mla_decode_partial_mma_kernel<__nv_bfloat16, 20, 512, 64>(vx_decode_args);
 template __global__ void vx_mla_decode_partial_mma_kernel<__half, 128, 512, 64>(vx_decode_args);
-template __global__ void vx_decode_merge_kernel<__nv_bfloat16, 512>(vx_decode_args, int);
+template __global__ void vx_decode_merge_kernel<__nv_bfloat16, 512, 4>(vx_decode_args, int);
+template __global__ void vx_decode_merge_kernel<__half, 64, 4>(vx_decode_args, int);
 
 /* Static kernels are only emitted when referenced: take their addresses. */
 extern "C" __global__ void vx_headers_probe(void **out) {
