@@ -222,9 +222,12 @@ static __global__ void __launch_bounds__(vx_merge_threads<OUT_DIM, VEC>())
  * per (request, query head); 16-byte loads when the workspace is 16-byte
  * aligned (libvortexrt requires 256; generated code takes what it is given).
  * The one rule for libvortexrt's and generated launchers. */
+#ifndef VX_MERGE_VEC
+#define VX_MERGE_VEC 4 /* tuning switch: 1 keeps the scalar merge everywhere (for A/B runs) */
+#endif
 template <typename T, int OUT_DIM> static inline void vx_decode_merge_launch(const vx_decode_args &a, int group, cudaStream_t s) {
   const dim3 grid((unsigned)((long long)a.kv.batch * a.num_qo_heads));
-  if constexpr (OUT_DIM % 4 == 0) {
+  if constexpr (VX_MERGE_VEC == 4 && OUT_DIM % 4 == 0) {
     if ((reinterpret_cast<unsigned long long>(a.ws_o) & 15ull) == 0) {
       vx_launch(vx_decode_merge_kernel<T, OUT_DIM, 4>, grid, dim3(vx_merge_threads<OUT_DIM, 4>()), 0, s, a, group);
       return;
