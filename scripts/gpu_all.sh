@@ -36,8 +36,14 @@ run_stage() { # name command...
 }
 mkdir -p "$OUT"
 # VX_COMMIT: the commit under test, when the copy on the GPU machine carries a
-# stale .git (the device tool copies the working tree, not always the history)
-{ echo "${VX_COMMIT:-$(git rev-parse HEAD 2>/dev/null)}"; date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>&1; } | tee "$OUT/env.txt"
+# stale .git (the device tool copies the working tree, not always the
+# history). Without it the first line is the copy's HEAD, which may be
+# stale; the second names the commit gen_prepare.sh emitted the carried
+# cases from, which is the tree's when they were prepared just before.
+prepared=$(cat tests/gpu/codegen/generated/COMMIT 2>/dev/null || echo "none (no generated/COMMIT)")
+{ echo "${VX_COMMIT:-$(git rev-parse HEAD 2>/dev/null) (git HEAD of the device copy: set VX_COMMIT when it is stale)}"
+  echo "generated cases prepared at: $prepared"
+  date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>&1; } | tee "$OUT/env.txt"
 for st in $STAGES; do
   case $st in
     runtime) run_stage runtime bash scripts/gpu_check.sh ${GPU_CHECK_ARGS:-} ;;

@@ -46,3 +46,6 @@ mkdir -p "$dir"
 "$vortexc" "$root/examples/quest.vtx" -D budget=32 -o "$dir/quest.cu"
 "$vortexc" "$root/examples/quest.vtx" --emit=ir -o "$dir/quest.vir"
 echo "generated $(ls "$here/generated" | wc -l) cases into $here/generated"
+# The commit these cases were emitted from (dirty: with uncommitted changes):
+# the device copy's git history can be stale, so gpu_all.sh reports this too.
+git -C "$root" describe --always --dirty --abbrev=12 > "$here/generated/COMMIT" 2>/dev/null || rm -f "$here/generated/COMMIT"
