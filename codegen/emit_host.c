@@ -61,7 +61,7 @@ static void emit_status_enum(vx_cg *cg, vx_buf *b) {
   vx_buf_printf(b, "  %s_OK = 0,\n", u);
   vx_buf_printf(b, "  %s_ERR_ARGUMENT = 1,  /* NULL pointer or non-positive size */\n", u);
   vx_buf_printf(b, "  %s_ERR_GEOMETRY = 2,  /* descriptor differs from the compiled geometry */\n", u);
-  vx_buf_printf(b, "  %s_ERR_WORKSPACE = 3, /* workspace missing or smaller than needed */\n", u);
+  vx_buf_printf(b, "  %s_ERR_WORKSPACE = 3, /* workspace missing, smaller than needed or not 16-byte aligned */\n", u);
   vx_buf_printf(b, "  %s_ERR_LAUNCH = 4     /* CUDA rejected a kernel launch */\n", u);
   vx_buf_printf(b, "};\n\n");
 }
@@ -139,6 +139,11 @@ static void emit_helpers(vx_cg *cg) {
   const bool mla = cg->m->geo.kv == VX_KV_MLA;
   vx_buf_printf(b, "/* ------------------------------------------------------------- host launchers */\n\n");
   vx_buf_printf(b, "static size_t %s_round_up(unsigned long long bytes) { return (size_t)((bytes + 255ull) & ~255ull); }\n\n", a);
+  vx_buf_printf(b, "/* The workspace's parts start at multiples of 256 bytes from its base and\n"
+                   " * the kernels read them with up to 16-byte vector accesses, so the base\n"
+                   " * must be 16-byte aligned (cudaMalloc gives 256). */\n");
+  vx_buf_printf(b, "static bool %s_workspace_aligned(const void *workspace) {\n", a);
+  vx_buf_printf(b, "  return (reinterpret_cast<unsigned long long>(workspace) & 15ull) == 0;\n}\n\n");
   vx_buf_printf(b, "/* Workspace layout: [selected pages][selected counts][scratch]; scratch\n"
                    " * holds the index scores, later reused by attention's partial results. */\n");
   vx_buf_printf(b, "static size_t %s_selection_bytes(long long rows, int max_pages) {\n", a);
@@ -289,7 +294,8 @@ static void emit_launchers(vx_cg *cg) {
   vx_buf_printf(b, "  if (kv->batch == 0) return %s_OK;\n", u);
   vx_buf_printf(b, "  const long long rows = (long long)kv->batch * kv->num_kv_heads;\n");
   vx_buf_printf(b, "  const size_t selection = %s_selection_bytes(rows, max_pages);\n", a);
-  vx_buf_printf(b, "  if (workspace_bytes < selection + %s_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull))\n", a);
+  vx_buf_printf(b, "  if (workspace_bytes < selection + %s_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||\n", a);
+  vx_buf_printf(b, "      !%s_workspace_aligned(workspace))\n", a);
   vx_buf_printf(b, "    return %s_ERR_WORKSPACE;\n", u);
   vx_buf_printf(b, "  float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);\n");
   vx_buf_printf(b, "  const %s_kv_t *query = static_cast<const %s_kv_t *>(q);\n", a, a);
@@ -364,7 +370,8 @@ static void emit_launchers(vx_cg *cg) {
   vx_buf_printf(b, "  if (kv->batch == 0) return %s_OK;\n", u);
   vx_buf_printf(b, "  const long long rows = %s_attention_rows(kv->batch, kv->num_kv_heads);\n", a);
   vx_buf_printf(b, "  const size_t selection = %s_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);\n", a);
-  vx_buf_printf(b, "  if (workspace_bytes < selection + %s_attention_bytes(rows, max_pages)) return %s_ERR_WORKSPACE;\n", a, u);
+  vx_buf_printf(b, "  if (workspace_bytes < selection + %s_attention_bytes(rows, max_pages) || !%s_workspace_aligned(workspace))\n", a, a);
+  vx_buf_printf(b, "    return %s_ERR_WORKSPACE;\n", u);
   vx_buf_printf(b, "  vx_decode_args args = {};\n");
   vx_buf_printf(b, "  args.kv = *kv;\n  args.q = q;\n  args.out = out;\n  args.sel_pages = sel_pages;\n  args.sel_count = sel_count;\n");
   vx_buf_printf(b, "  args.max_sel = max_pages;\n  args.num_qo_heads = kv->num_kv_heads * %s_GROUP;\n", u);

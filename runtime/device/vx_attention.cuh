@@ -220,7 +220,8 @@ static __global__ void __launch_bounds__(vx_merge_threads<OUT_DIM, VEC>())
 #ifndef __CUDACC_RTC__
 /* Launches the merge of a split (a.num_chunks set from its plan): one block
  * per (request, query head); 16-byte loads when the workspace is 16-byte
- * aligned (libvortexrt requires 256; generated code takes what it is given).
+ * aligned, which libvortexrt (256) and generated launchers (16) require of
+ * their callers; the scalar form stays for an unaligned ws_o all the same.
  * The one rule for libvortexrt's and generated launchers. */
 #ifndef VX_MERGE_VEC
 #define VX_MERGE_VEC 4 /* tuning switch: 1 keeps the scalar merge everywhere (for A/B runs) */

@@ -66,7 +66,7 @@ enum block_topk_status {
   BLOCK_TOPK_OK = 0,
   BLOCK_TOPK_ERR_ARGUMENT = 1,  /* NULL pointer or non-positive size */
   BLOCK_TOPK_ERR_GEOMETRY = 2,  /* descriptor differs from the compiled geometry */
-  BLOCK_TOPK_ERR_WORKSPACE = 3, /* workspace missing or smaller than needed */
+  BLOCK_TOPK_ERR_WORKSPACE = 3, /* workspace missing, smaller than needed or not 16-byte aligned */
   BLOCK_TOPK_ERR_LAUNCH = 4     /* CUDA rejected a kernel launch */
 };
 

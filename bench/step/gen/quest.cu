@@ -1015,11 +1015,15 @@ static __global__ void __launch_bounds__(vx_merge_threads<OUT_DIM, VEC>())
 #ifndef __CUDACC_RTC__
 /* Launches the merge of a split (a.num_chunks set from its plan): one block
  * per (request, query head); 16-byte loads when the workspace is 16-byte
- * aligned (libvortexrt requires 256; generated code takes what it is given).
+ * aligned, which libvortexrt (256) and generated launchers (16) require of
+ * their callers; the scalar form stays for an unaligned ws_o all the same.
  * The one rule for libvortexrt's and generated launchers. */
+#ifndef VX_MERGE_VEC
+#define VX_MERGE_VEC 4 /* tuning switch: 1 keeps the scalar merge everywhere (for A/B runs) */
+#endif
 template <typename T, int OUT_DIM> static inline void vx_decode_merge_launch(const vx_decode_args &a, int group, cudaStream_t s) {
   const dim3 grid((unsigned)((long long)a.kv.batch * a.num_qo_heads));
-  if constexpr (OUT_DIM % 4 == 0) {
+  if constexpr (VX_MERGE_VEC == 4 && OUT_DIM % 4 == 0) {
     if ((reinterpret_cast<unsigned long long>(a.ws_o) & 15ull) == 0) {
       vx_launch(vx_decode_merge_kernel<T, OUT_DIM, 4>, grid, dim3(vx_merge_threads<OUT_DIM, 4>()), 0, s, a, group);
       return;
@@ -1387,7 +1391,7 @@ enum quest_status {
   QUEST_OK = 0,
   QUEST_ERR_ARGUMENT = 1,  /* NULL pointer or non-positive size */
   QUEST_ERR_GEOMETRY = 2,  /* descriptor differs from the compiled geometry */
-  QUEST_ERR_WORKSPACE = 3, /* workspace missing or smaller than needed */
+  QUEST_ERR_WORKSPACE = 3, /* workspace missing, smaller than needed or not 16-byte aligned */
   QUEST_ERR_LAUNCH = 4     /* CUDA rejected a kernel launch */
 };
 
@@ -1824,6 +1828,13 @@ quest_select_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields
 
 static size_t quest_round_up(unsigned long long bytes) { return (size_t)((bytes + 255ull) & ~255ull); }
 
+/* The workspace's parts start at multiples of 256 bytes from its base and
+ * the kernels read them with up to 16-byte vector accesses, so the base
+ * must be 16-byte aligned (cudaMalloc gives 256). */
+static bool quest_workspace_aligned(const void *workspace) {
+  return (reinterpret_cast<unsigned long long>(workspace) & 15ull) == 0;
+}
+
 /* Workspace layout: [selected pages][selected counts][scratch]; scratch
  * holds the index scores, later reused by attention's partial results. */
 static size_t quest_selection_bytes(long long rows, int max_pages) {
@@ -1962,7 +1973,8 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
   if (kv->batch == 0) return QUEST_OK;
   const long long rows = (long long)kv->batch * kv->num_kv_heads;
   const size_t selection = quest_selection_bytes(rows, max_pages);
-  if (workspace_bytes < selection + quest_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull))
+  if (workspace_bytes < selection + quest_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||
+      !quest_workspace_aligned(workspace))
     return QUEST_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const quest_kv_t *query = static_cast<const quest_kv_t *>(q);
@@ -2000,7 +2012,8 @@ int quest_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages, con
   if (kv->batch == 0) return QUEST_OK;
   const long long rows = quest_attention_rows(kv->batch, kv->num_kv_heads);
   const size_t selection = quest_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
-  if (workspace_bytes < selection + quest_attention_bytes(rows, max_pages)) return QUEST_ERR_WORKSPACE;
+  if (workspace_bytes < selection + quest_attention_bytes(rows, max_pages) || !quest_workspace_aligned(workspace))
+    return QUEST_ERR_WORKSPACE;
   vx_decode_args args = {};
   args.kv = *kv;
   args.q = q;

@@ -68,7 +68,7 @@ enum quest_status {
   QUEST_OK = 0,
   QUEST_ERR_ARGUMENT = 1,  /* NULL pointer or non-positive size */
   QUEST_ERR_GEOMETRY = 2,  /* descriptor differs from the compiled geometry */
-  QUEST_ERR_WORKSPACE = 3, /* workspace missing or smaller than needed */
+  QUEST_ERR_WORKSPACE = 3, /* workspace missing, smaller than needed or not 16-byte aligned */
   QUEST_ERR_LAUNCH = 4     /* CUDA rejected a kernel launch */
 };
 

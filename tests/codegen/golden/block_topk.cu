@@ -29,7 +29,7 @@ enum block_topk_status {
   BLOCK_TOPK_OK = 0,
   BLOCK_TOPK_ERR_ARGUMENT = 1,  /* NULL pointer or non-positive size */
   BLOCK_TOPK_ERR_GEOMETRY = 2,  /* descriptor differs from the compiled geometry */
-  BLOCK_TOPK_ERR_WORKSPACE = 3, /* workspace missing or smaller than needed */
+  BLOCK_TOPK_ERR_WORKSPACE = 3, /* workspace missing, smaller than needed or not 16-byte aligned */
   BLOCK_TOPK_ERR_LAUNCH = 4     /* CUDA rejected a kernel launch */
 };
 
@@ -376,6 +376,13 @@ block_topk_select_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fi
 
 static size_t block_topk_round_up(unsigned long long bytes) { return (size_t)((bytes + 255ull) & ~255ull); }
 
+/* The workspace's parts start at multiples of 256 bytes from its base and
+ * the kernels read them with up to 16-byte vector accesses, so the base
+ * must be 16-byte aligned (cudaMalloc gives 256). */
+static bool block_topk_workspace_aligned(const void *workspace) {
+  return (reinterpret_cast<unsigned long long>(workspace) & 15ull) == 0;
+}
+
 /* Workspace layout: [selected pages][selected counts][scratch]; scratch
  * holds the index scores, later reused by attention's partial results. */
 static size_t block_topk_selection_bytes(long long rows, int max_pages) {
@@ -512,7 +519,8 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
   if (kv->batch == 0) return BLOCK_TOPK_OK;
   const long long rows = (long long)kv->batch * kv->num_kv_heads;
   const size_t selection = block_topk_selection_bytes(rows, max_pages);
-  if (workspace_bytes < selection + block_topk_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull))
+  if (workspace_bytes < selection + block_topk_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||
+      !block_topk_workspace_aligned(workspace))
     return BLOCK_TOPK_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const block_topk_kv_t *query = static_cast<const block_topk_kv_t *>(q);
@@ -550,7 +558,8 @@ int block_topk_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages
   if (kv->batch == 0) return BLOCK_TOPK_OK;
   const long long rows = block_topk_attention_rows(kv->batch, kv->num_kv_heads);
   const size_t selection = block_topk_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
-  if (workspace_bytes < selection + block_topk_attention_bytes(rows, max_pages)) return BLOCK_TOPK_ERR_WORKSPACE;
+  if (workspace_bytes < selection + block_topk_attention_bytes(rows, max_pages) || !block_topk_workspace_aligned(workspace))
+    return BLOCK_TOPK_ERR_WORKSPACE;
   vx_decode_args args = {};
   args.kv = *kv;
   args.q = q;

@@ -31,7 +31,7 @@ enum lserve_subpage_quest_status {
   LSERVE_SUBPAGE_QUEST_OK = 0,
   LSERVE_SUBPAGE_QUEST_ERR_ARGUMENT = 1,  /* NULL pointer or non-positive size */
   LSERVE_SUBPAGE_QUEST_ERR_GEOMETRY = 2,  /* descriptor differs from the compiled geometry */
-  LSERVE_SUBPAGE_QUEST_ERR_WORKSPACE = 3, /* workspace missing or smaller than needed */
+  LSERVE_SUBPAGE_QUEST_ERR_WORKSPACE = 3, /* workspace missing, smaller than needed or not 16-byte aligned */
   LSERVE_SUBPAGE_QUEST_ERR_LAUNCH = 4     /* CUDA rejected a kernel launch */
 };
 
@@ -422,6 +422,13 @@ lserve_subpage_quest_select_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv
 
 static size_t lserve_subpage_quest_round_up(unsigned long long bytes) { return (size_t)((bytes + 255ull) & ~255ull); }
 
+/* The workspace's parts start at multiples of 256 bytes from its base and
+ * the kernels read them with up to 16-byte vector accesses, so the base
+ * must be 16-byte aligned (cudaMalloc gives 256). */
+static bool lserve_subpage_quest_workspace_aligned(const void *workspace) {
+  return (reinterpret_cast<unsigned long long>(workspace) & 15ull) == 0;
+}
+
 /* Workspace layout: [selected pages][selected counts][scratch]; scratch
  * holds the index scores, later reused by attention's partial results. */
 static size_t lserve_subpage_quest_selection_bytes(long long rows, int max_pages) {
@@ -560,7 +567,8 @@ int lserve_subpage_quest_index(const vx_paged_kv *kv, const void *q, void *const
   if (kv->batch == 0) return LSERVE_SUBPAGE_QUEST_OK;
   const long long rows = (long long)kv->batch * kv->num_kv_heads;
   const size_t selection = lserve_subpage_quest_selection_bytes(rows, max_pages);
-  if (workspace_bytes < selection + lserve_subpage_quest_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull))
+  if (workspace_bytes < selection + lserve_subpage_quest_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||
+      !lserve_subpage_quest_workspace_aligned(workspace))
     return LSERVE_SUBPAGE_QUEST_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const lserve_subpage_quest_kv_t *query = static_cast<const lserve_subpage_quest_kv_t *>(q);
@@ -590,7 +598,8 @@ int lserve_subpage_quest_attend(const vx_paged_kv *kv, const void *q, const int 
   if (kv->batch == 0) return LSERVE_SUBPAGE_QUEST_OK;
   const long long rows = lserve_subpage_quest_attention_rows(kv->batch, kv->num_kv_heads);
   const size_t selection = lserve_subpage_quest_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
-  if (workspace_bytes < selection + lserve_subpage_quest_attention_bytes(rows, max_pages)) return LSERVE_SUBPAGE_QUEST_ERR_WORKSPACE;
+  if (workspace_bytes < selection + lserve_subpage_quest_attention_bytes(rows, max_pages) || !lserve_subpage_quest_workspace_aligned(workspace))
+    return LSERVE_SUBPAGE_QUEST_ERR_WORKSPACE;
   vx_decode_args args = {};
   args.kv = *kv;
   args.q = q;

@@ -68,7 +68,7 @@ enum lserve_subpage_quest_status {
   LSERVE_SUBPAGE_QUEST_OK = 0,
   LSERVE_SUBPAGE_QUEST_ERR_ARGUMENT = 1,  /* NULL pointer or non-positive size */
   LSERVE_SUBPAGE_QUEST_ERR_GEOMETRY = 2,  /* descriptor differs from the compiled geometry */
-  LSERVE_SUBPAGE_QUEST_ERR_WORKSPACE = 3, /* workspace missing or smaller than needed */
+  LSERVE_SUBPAGE_QUEST_ERR_WORKSPACE = 3, /* workspace missing, smaller than needed or not 16-byte aligned */
   LSERVE_SUBPAGE_QUEST_ERR_LAUNCH = 4     /* CUDA rejected a kernel launch */
 };
 

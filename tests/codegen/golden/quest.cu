@@ -31,7 +31,7 @@ enum quest_status {
   QUEST_OK = 0,
   QUEST_ERR_ARGUMENT = 1,  /* NULL pointer or non-positive size */
   QUEST_ERR_GEOMETRY = 2,  /* descriptor differs from the compiled geometry */
-  QUEST_ERR_WORKSPACE = 3, /* workspace missing or smaller than needed */
+  QUEST_ERR_WORKSPACE = 3, /* workspace missing, smaller than needed or not 16-byte aligned */
   QUEST_ERR_LAUNCH = 4     /* CUDA rejected a kernel launch */
 };
 
@@ -468,6 +468,13 @@ quest_select_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields
 
 static size_t quest_round_up(unsigned long long bytes) { return (size_t)((bytes + 255ull) & ~255ull); }
 
+/* The workspace's parts start at multiples of 256 bytes from its base and
+ * the kernels read them with up to 16-byte vector accesses, so the base
+ * must be 16-byte aligned (cudaMalloc gives 256). */
+static bool quest_workspace_aligned(const void *workspace) {
+  return (reinterpret_cast<unsigned long long>(workspace) & 15ull) == 0;
+}
+
 /* Workspace layout: [selected pages][selected counts][scratch]; scratch
  * holds the index scores, later reused by attention's partial results. */
 static size_t quest_selection_bytes(long long rows, int max_pages) {
@@ -606,7 +613,8 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
   if (kv->batch == 0) return QUEST_OK;
   const long long rows = (long long)kv->batch * kv->num_kv_heads;
   const size_t selection = quest_selection_bytes(rows, max_pages);
-  if (workspace_bytes < selection + quest_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull))
+  if (workspace_bytes < selection + quest_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||
+      !quest_workspace_aligned(workspace))
     return QUEST_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const quest_kv_t *query = static_cast<const quest_kv_t *>(q);
@@ -644,7 +652,8 @@ int quest_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages, con
   if (kv->batch == 0) return QUEST_OK;
   const long long rows = quest_attention_rows(kv->batch, kv->num_kv_heads);
   const size_t selection = quest_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
-  if (workspace_bytes < selection + quest_attention_bytes(rows, max_pages)) return QUEST_ERR_WORKSPACE;
+  if (workspace_bytes < selection + quest_attention_bytes(rows, max_pages) || !quest_workspace_aligned(workspace))
+    return QUEST_ERR_WORKSPACE;
   vx_decode_args args = {};
   args.kv = *kv;
   args.q = q;

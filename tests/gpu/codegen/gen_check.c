@@ -322,7 +322,9 @@ static void step_buffers_alloc(const generated *gen, int B, int H, int P, size_t
   memset(sb, 0, sizeof *sb);
   const size_t rows = (size_t)B * H;
   sb->ws_bytes = gen->workspace_size(B, H, P);
-  CUDA_OK(cudaMalloc(&sb->ws, sb->ws_bytes));
+  /* 16 bytes of slack: --malformed passes ws + 4 with ws_bytes (large
+   * enough, misaligned) */
+  CUDA_OK(cudaMalloc(&sb->ws, sb->ws_bytes + 16));
   sb->state_bytes = gen->state_bytes(B, H, P);
   if (sb->state_bytes) {
     CUDA_OK(cudaMalloc((void **)&sb->state_in, sb->state_bytes));
@@ -598,6 +600,15 @@ static void run_malformed(const vx_module *m, const generated *gen) {
     const int c = gen->attend(&d.csr, d.q, sb.sel_pages, sb.sel_count, P, 0.0f, sb.out, sb.ws, 16, sb.stream);
     check("reject", label, a != 0 && b != 0 && c != 0, "new_tokens 0: %d, kv NULL: %d, workspace 16 bytes: %d (all must be != 0)",
           a, b, c);
+  }
+  { /* a workspace large enough but not 16-byte aligned: ERR_WORKSPACE (3 in every generated header) */
+    void *off = (char *)sb.ws + 4;
+    const int i = gen->index(&d.csr, d.q, f.pool, sb.state_in, sb.state_out, P, sb.sel_pages, sb.sel_count, off, sb.ws_bytes,
+                             sb.stream);
+    const int a = gen->attend(&d.csr, d.q, sb.sel_pages, sb.sel_count, P, 0.0f, sb.out, off, sb.ws_bytes, sb.stream);
+    const int s = gen->step(&d.csr, d.q, f.pool, sb.state_in, sb.state_out, 0, P, 0.0f, sb.out, off, sb.ws_bytes, sb.stream);
+    check("reject", label, i == 3 && a == 3 && s == 3, "workspace + 4 bytes: index %d, attend %d, step %d (all must be 3)", i,
+          a, s);
   }
   CUDA_OK(cudaStreamSynchronize(sb.stream));
 
