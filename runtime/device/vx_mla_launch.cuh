@@ -37,6 +37,14 @@
 #ifndef VX_MLA_WG_PAIR_TOKENS
 #define VX_MLA_WG_PAIR_TOKENS 768
 #endif
+/* Tuning builds: -DVX_MLA_WG_SHRINK=1 gives a row one chunk fewer (at most
+ * one more page a chunk) when clusters of the planned count do not fit but
+ * clusters of the smaller one do: one more tile a block instead of the
+ * merge kernel and the partials' round trip (GLM B16 on the H200: 8 chunks,
+ * 15 clusters of 8 resident for 16 rows). */
+#ifndef VX_MLA_WG_SHRINK
+#define VX_MLA_WG_SHRINK 0
+#endif
 
 struct vx_mla_choice {
   vx_decode_plan plan;
@@ -114,7 +122,16 @@ static inline void vx_mla_choose_wgmma(vx_mla_choice *c, long long rows, int max
     else if constexpr (vx_mla_wg_pair_fits<HEADS, DC, DR>()) /* no PAIR kernel where two blocks cannot share an SM */
       fit = vx_mla_clusters_fit<T, HEADS, DC, DR, true>(n, blocks, capacity);
   }
-  c->merge_in_kernel = n == 1 || fit;
+  if (VX_MLA_WG_SHRINK && VX_MLA_CLUSTER && !fit && !c->pair && n > 2 && n <= VX_MLA_WG_MAX_CLUSTER) {
+    const int per = (max_pages + n - 2) / (n - 1), fewer = (max_pages + per - 1) / per;
+    if (per <= c->plan.chunk_pages + 1 && fewer > 1 &&
+        vx_mla_clusters_fit<T, HEADS, DC, DR, false>(fewer, rows * fewer, capacity)) {
+      c->plan.chunk_pages = per;
+      c->plan.num_chunks = fewer;
+      fit = true;
+    }
+  }
+  c->merge_in_kernel = c->plan.num_chunks == 1 || fit;
 }
 
 /* Kernel (wgmma on compute capability 9.0, else mma.sync) and split plan
