@@ -940,8 +940,8 @@ VX_INLINE vx_chunk_start vx_start_chunk(const vx_decode_args &a, int row, int b,
 /* Combine chunk partials. One block per (request, query head), a thread
  * per VEC consecutive output elements (strided by the block; launched with
  * OUT_DIM / VEC threads up to 1024); out_dim = head_dim (GQA) or the latent
- * rank (MLA). VEC = 4 (16-byte partial loads) when the workspace allows it:
- * a quarter of the load instructions and of the exponentials, which every
+ * rank (MLA). VEC = 4 (16-byte partial loads; ws_o 16-byte aligned): a
+ * quarter of the load instructions and of the exponentials, which every
  * thread computes for its own elements (ncu, run 43: the scalar form's
  * warps waited on issue and on the MUFU pipe, not on bytes).
  * Latency, not bytes, decides this kernel's time (ncu, H200: MLA's merge of
@@ -1014,22 +1014,18 @@ static __global__ void __launch_bounds__(vx_merge_threads<OUT_DIM, VEC>())
 
 #ifndef __CUDACC_RTC__
 /* Launches the merge of a split (a.num_chunks set from its plan): one block
- * per (request, query head); 16-byte loads when the workspace is 16-byte
- * aligned, which libvortexrt (256) and generated launchers (16) require of
- * their callers; the scalar form stays for an unaligned ws_o all the same.
- * The one rule for libvortexrt's and generated launchers. */
+ * per (request, query head), 16-byte partial loads wherever OUT_DIM allows.
+ * ws_o must be 16-byte aligned: libvortexrt rejects workspaces that are not
+ * 256-byte aligned, generated launchers those that are not 16-byte aligned,
+ * and both place ws_o at a multiple of 256 bytes from the base. The one rule
+ * for libvortexrt's and generated launchers. */
 #ifndef VX_MERGE_VEC
 #define VX_MERGE_VEC 4 /* tuning switch: 1 keeps the scalar merge everywhere (for A/B runs) */
 #endif
 template <typename T, int OUT_DIM> static inline void vx_decode_merge_launch(const vx_decode_args &a, int group, cudaStream_t s) {
-  const dim3 grid((unsigned)((long long)a.kv.batch * a.num_qo_heads));
-  if constexpr (VX_MERGE_VEC == 4 && OUT_DIM % 4 == 0) {
-    if ((reinterpret_cast<unsigned long long>(a.ws_o) & 15ull) == 0) {
-      vx_launch(vx_decode_merge_kernel<T, OUT_DIM, 4>, grid, dim3(vx_merge_threads<OUT_DIM, 4>()), 0, s, a, group);
-      return;
-    }
-  }
-  vx_launch(vx_decode_merge_kernel<T, OUT_DIM, 1>, grid, dim3(vx_merge_threads<OUT_DIM, 1>()), 0, s, a, group);
+  constexpr int VEC = VX_MERGE_VEC == 4 && OUT_DIM % 4 == 0 ? 4 : 1;
+  vx_launch(vx_decode_merge_kernel<T, OUT_DIM, VEC>, dim3((unsigned)((long long)a.kv.batch * a.num_qo_heads)),
+            dim3(vx_merge_threads<OUT_DIM, VEC>()), 0, s, a, group);
 }
 #endif /* !__CUDACC_RTC__ */
 
