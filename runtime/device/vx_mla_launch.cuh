@@ -11,6 +11,8 @@
 #endif
 
 #ifndef __CUDACC_RTC__
+#include <cstring>
+#include <cuda.h> /* CUtensorMap and its enums only: the encoder comes through the runtime */
 #if VX_MLA_WG_TRACE
 #include <cstdio>
 #endif
@@ -45,6 +47,55 @@
 #ifndef VX_MLA_WG_SHRINK
 #define VX_MLA_WG_SHRINK 0
 #endif
+
+/* Tuning builds: -DVX_MLA_WG_TMA=0 keeps the wgmma kernel's cp.async
+ * copies everywhere; otherwise tiles land by TMA wherever the pool's layout
+ * allows a tensor map (vx_mla_tmap_encode). */
+#ifndef VX_MLA_WG_TMA
+#define VX_MLA_WG_TMA 1
+#endif
+
+/* The latent pool as a 3-D tensor map [pages][page tokens][D] with boxes of
+ * 64 columns x min(page size, 64) tokens in the 128-byte swizzle the wgmma
+ * kernel reads. False (use cp.async) where TMA cannot express the layout or
+ * would need more than four boxes a column block: pages of fewer than 16
+ * tokens or sizes that neither divide nor are multiples of 64, strides or a
+ * base not 16-byte aligned, or no driver entry point. Host-side, legal
+ * during stream capture. */
+static inline bool vx_mla_tmap_encode(vx_tmap *out, const vx_paged_kv &kv, int d) {
+  const int ps = kv.page_size;
+  if (VX_MLA_WG_PROBE != 0 || ps < 16 || (ps % 64 != 0 && 64 % ps != 0)) return false;
+  const long long es = 2; /* bf16 / f16 */
+  if ((kv.stride_token * es) % 16 != 0 || (kv.stride_page * es) % 16 != 0 || kv.stride_token < d ||
+      reinterpret_cast<unsigned long long>(kv.k_pool) % 16 != 0)
+    return false;
+  typedef CUresult (*encode_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *, const cuuint64_t *,
+                                const cuuint64_t *, const cuuint32_t *, const cuuint32_t *, CUtensorMapInterleave,
+                                CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+  void *fn = nullptr;
+  cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
+#if CUDART_VERSION >= 12050
+  const cudaError_t e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found);
+#else
+  const cudaError_t e = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &fn, cudaEnableDefault, &found);
+#endif
+  if (e != cudaSuccess || found != cudaDriverEntryPointSuccess || fn == nullptr) {
+    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
+    return false;
+  }
+  const cuuint64_t dims[3] = {(cuuint64_t)d, (cuuint64_t)ps, (cuuint64_t)(kv.num_pages > 0 ? kv.num_pages : 0x7fffffffLL)};
+  const cuuint64_t strides[2] = {(cuuint64_t)(kv.stride_token * es), (cuuint64_t)(kv.stride_page * es)};
+  const cuuint32_t box[3] = {64u, (cuuint32_t)(ps < 64 ? ps : 64), 1u}, unit[3] = {1u, 1u, 1u};
+  CUtensorMap map;
+  const CUresult r = reinterpret_cast<encode_fn>(fn)(
+      &map, kv.dtype == VX_DTYPE_F16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3,
+      const_cast<void *>(kv.k_pool), dims, strides, box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  static_assert(sizeof(CUtensorMap) == sizeof(vx_tmap), "vx_tmap mirrors CUtensorMap");
+  if (r != CUDA_SUCCESS) return false;
+  memcpy(out, &map, sizeof map);
+  return true;
+}
 
 struct vx_mla_choice {
   vx_decode_plan plan;
@@ -156,6 +207,24 @@ static inline vx_mla_choice vx_mla_choose(long long batch, int max_pages, int pa
   return c;
 }
 
+/* The wgmma partial kernel, with TMA copies or cp.async. The TMA
+ * instantiation's shared-memory limit is raised here: vx_mla_choose
+ * prepared only the cp.async one (same size, same capacity). */
+template <typename T, int HEADS, int DC, int DR, bool PAIR>
+static inline void vx_mla_launch_wgmma(bool tma, unsigned cluster, dim3 grid, const vx_decode_args &a, const vx_tmap &tm,
+                                       cudaStream_t s) {
+  const int smem = vx_mla_wg_smem_bytes<HEADS, DC, DR, PAIR>();
+  if (tma) {
+    (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, PAIR, true>),
+                               cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    vx_launch_clustered(cluster, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, PAIR, true>, grid,
+                        dim3(VX_MLA_WG_THREADS), smem, s, a, tm);
+  } else {
+    vx_launch_clustered(cluster, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, PAIR, false>, grid,
+                        dim3(VX_MLA_WG_THREADS), smem, s, a, tm);
+  }
+}
+
 /* The partial kernel of a choice (a.num_chunks, ws_o and ws_lse set from its
  * plan), then, unless the partial kernel merges, the merge of the chunks. */
 template <typename T, int HEADS, int DC, int DR>
@@ -166,17 +235,17 @@ static inline void vx_mla_launch(const vx_decode_args &a, const vx_mla_choice &c
     if (c.wgmma) {
       /* the kernel merges when its cluster is the row's chunks (one chunk: no cluster) */
       const unsigned cluster = c.merge_in_kernel ? (unsigned)a.num_chunks : 1u;
+      vx_tmap tm;
+      memset(&tm, 0, sizeof tm);
+      const bool tma = VX_MLA_WG_TMA && vx_mla_tmap_encode(&tm, a.kv, DC + DR);
       bool paired = false;
       if constexpr (vx_mla_wg_pair_fits<HEADS, DC, DR>()) {
         if (c.pair) {
-          vx_launch_clustered(cluster, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, true>, grid,
-                              dim3(VX_MLA_WG_THREADS), vx_mla_wg_smem_bytes<HEADS, DC, DR, true>(), s, a);
+          vx_mla_launch_wgmma<T, HEADS, DC, DR, true>(tma, cluster, grid, a, tm, s);
           paired = true;
         }
       }
-      if (!paired)
-        vx_launch_clustered(cluster, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, false>, grid,
-                            dim3(VX_MLA_WG_THREADS), vx_mla_wg_smem_bytes<HEADS, DC, DR, false>(), s, a);
+      if (!paired) vx_mla_launch_wgmma<T, HEADS, DC, DR, false>(tma, cluster, grid, a, tm, s);
       if (c.merge_in_kernel) return;
       launched = true;
     }

@@ -140,8 +140,14 @@ template <int HEADS, int DC, int DR> VX_HOST_DEVICE_CONSTEXPR_FN bool vx_mla_wg_
   return 2 * (vx_mla_wg_shape<HEADS, DC, DR, true>::SMEM_BYTES + 4 * 1024) <= 228 * 1024;
 }
 
-template <typename T, int HEADS, int DC, int DR, bool PAIR = false>
-static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_partial_wgmma_kernel(vx_decode_args a) {
+/* TMA: tiles land by TMA bulk copies of `tm` (the latent pool as [pages x
+ * page tokens x D], vx_mla_tmap_encode), one thread issuing each column
+ * block and an mbarrier per ring slot, so the S^T product starts on a
+ * tile's first column block while the rest are in flight; without it every
+ * thread issues cp.async for its share of the rows (tm unused). */
+template <typename T, int HEADS, int DC, int DR, bool PAIR = false, bool TMA = false>
+static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
+    vx_mla_decode_partial_wgmma_kernel(vx_decode_args a, const __grid_constant__ vx_tmap tm) {
 #if VX_WGMMA_DEVICE
   typedef vx_mla_wg_shape<HEADS, DC, DR, PAIR> S;
   constexpr int D = S::D, HB = S::HB, N = S::N, NB = S::NB, CB = S::CB, MB = S::MB, TOK = VX_MLA_WG_TOK;
@@ -153,6 +159,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
   __shared__ int valid_s[VX_MLA_WG_THREADS];
   __shared__ float lse_s[N];                          /* merge: this block's LSEs */
   __shared__ float wt_s[VX_MLA_WG_MAX_CLUSTER][N];    /* merge: each chunk's weight per head */
+  __shared__ __align__(8) unsigned long long full_s[TMA ? SLOTS : 1]; /* TMA: slot j's column block landed */
   extern __shared__ __align__(16) unsigned char vx_mla_wg_smem[];
   VX_MLA_WG_MARK(0);
   vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
@@ -163,6 +170,11 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
   const unsigned ring_a = raw + pad, q_a = ring_a + SLOTS * VX_MLA_WG_BLOCK, p_a = q_a + S::Q_BYTES;
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, quad = lane & 3;
+  const unsigned full_a = (unsigned)__cvta_generic_to_shared(full_s);
+  if (TMA && tid == 0) { /* visible to the other threads after the batch loop's first barrier */
+    for (int i = 0; i < SLOTS; ++i) vx_mbar_init(full_a + 8 * i, 1);
+    vx_mbar_init_fence();
+  }
   /* chunk fastest: a cluster is the chunks of one (request, head group) */
   const int chunk = blockIdx.x % a.num_chunks;
   const int hg = (blockIdx.x / a.num_chunks) % HG;
@@ -215,6 +227,28 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
     }
   };
 
+  /* TMA loader (thread 0): column block j of tile t is one box per page
+   * the tile covers (a 64-token slice of a page of 64+ tokens, or 64 / ps
+   * whole pages; none for pages past the batch). Its slot's mbarrier
+   * expects the bytes of the boxes issued. */
+  auto issue_tma = [&](int g0, int g1, int npg) {
+    for (int gi = g0; gi < g1; ++gi) {
+      const int t = gi / CB, j = gi - t * CB, slot = gi % SLOTS;
+      const unsigned bar = full_a + 8 * slot, dst = ring_a + slot * VX_MLA_WG_BLOCK;
+      if (ps >= TOK) {
+        const int tok = t * TOK, pl = tok / ps;
+        vx_mbar_expect_tx(bar, TOK * 128);
+        vx_tma_load_3d(dst, &tm, j * 64, tok - pl * ps, page_s[pl], bar);
+      } else {
+        const int per = TOK / ps, p0 = t * per, np = npg - p0 < per ? npg - p0 : per;
+        vx_mbar_expect_tx(bar, (unsigned)(np * ps * 128));
+        for (int i = 0; i < np; ++i) vx_tma_load_3d(dst + i * ps * 128, &tm, j * 64, 0, page_s[p0 + i], bar);
+      }
+    }
+  };
+  unsigned phase = 0;    /* TMA: bit j, the parity slot j's next fill completes */
+  bool q_pending = true; /* TMA: Q^T's cp.async not yet waited for */
+
   /* Descriptors: K and Q^T K-major (leading offset unused), V^T MN-major
    * (both offsets step 8 token rows: whichever the hardware takes for the
    * k direction, the single 64-dim atom of an m64 block needs no other). */
@@ -252,21 +286,34 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
     const int ntok = npg * ps;
     const int ntiles = (ntok + TOK - 1) / TOK;
     const int ncols = ntiles * CB; /* column blocks */
-    /* prologue: the whole ring, one commit group per tile it reaches */
+    /* prologue: the whole ring (cp.async: one commit group per tile it reaches) */
+    if constexpr (TMA) {
+      if (tid == 0) issue_tma(0, SLOTS < ncols ? SLOTS : ncols, npg);
+    } else {
 #pragma unroll
-    for (int p = 0; p < S::PRO_GROUPS; ++p) {
-      const int g1 = (p + 1) * CB < SLOTS ? (p + 1) * CB : SLOTS;
-      issue(p * CB, g1 < ncols ? g1 : ncols, npg, ntok);
-      vx_cp_async_commit();
+      for (int p = 0; p < S::PRO_GROUPS; ++p) {
+        const int g1 = (p + 1) * CB < SLOTS ? (p + 1) * CB : SLOTS;
+        issue(p * CB, g1 < ncols ? g1 : ncols, npg, ntok);
+        vx_cp_async_commit();
+      }
     }
     for (int k = 0; k < ntiles; ++k) {
-      /* this thread's copies of tile k (and Q) landed, then everyone's */
-      if (k < SLOTS / CB)
-        vx_cp_async_wait<S::PEND_PROLOGUE>();
-      else
-        vx_cp_async_wait<S::PEND_STEADY>();
-      vx_fence_proxy_async();
-      __syncthreads();
+      if constexpr (TMA) { /* Q^T before the first tile; column blocks wait on their slots below */
+        if (q_pending) {
+          vx_cp_async_commit();
+          vx_cp_async_wait<0>();
+          vx_fence_proxy_async();
+          __syncthreads();
+          q_pending = false;
+        }
+      } else { /* this thread's copies of tile k (and Q) landed, then everyone's */
+        if (k < SLOTS / CB)
+          vx_cp_async_wait<S::PEND_PROLOGUE>();
+        else
+          vx_cp_async_wait<S::PEND_STEADY>();
+        vx_fence_proxy_async();
+        __syncthreads();
+      }
       if (k == 0) VX_MLA_WG_MARK(3);
       if constexpr (VX_MLA_WG_PROBE != 1) { /* tuning probe 1: the copies alone */
       int slot0 = (k * CB) % SLOTS; /* of the tile's column block 0 */
@@ -278,6 +325,10 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
 #pragma unroll
       for (int kk = 0; kk < D / 16; ++kk) {
         const int c = kk >> 2, slot = slot0 + c < SLOTS ? slot0 + c : slot0 + c - SLOTS;
+        if (TMA && (kk & 3) == 0) {
+          vx_mbar_wait(full_a + 8 * slot, (phase >> slot) & 1u);
+          phase ^= 1u << slot;
+        }
         vx_wgmma_m64k16<T, N, 0>(s, desc_k + ((slot * VX_MLA_WG_BLOCK + (kk & 3) * 32) >> 4),
                                  desc_q + ((c * S::Q_BLOCK + (kk & 3) * 32) >> 4), kk > 0);
       }
@@ -293,6 +344,20 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
         const int tok = k * TOK + 16 * warp + g + 8 * r;
         const int pl = tok / ps;
         ok[r] = tok < ntok && tok - pl * ps < valid_s[pl < npg ? pl : 0];
+      }
+      /* TMA lands whole boxes: rows past the batch or a page's valid tokens
+       * hold whatever the slot or the pool held, and O^T's 0 x NaN would be
+       * NaN. Zeroed here (S^T is done; fenced before the P^T barrier). */
+      if constexpr (TMA) {
+#pragma unroll
+        for (int r = 0; r < 2; ++r)
+          if (!ok[r])
+            for (int m = 0; m < MB; ++m) {
+              const int slot = slot0 + m < SLOTS ? slot0 + m : slot0 + m - SLOTS;
+              uint4 *z = reinterpret_cast<uint4 *>(ring + slot * VX_MLA_WG_BLOCK + (16 * warp + g + 8 * r) * 128 + quad * 32);
+              z[0] = make_uint4(0u, 0u, 0u, 0u);
+              z[1] = make_uint4(0u, 0u, 0u, 0u);
+            }
       }
       float cm[2 * NB];
 #pragma unroll
@@ -368,8 +433,13 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1) vx_mla_decode_par
       for (int m = 0; m < MB; ++m) vx_wg_hold(o[m]);
       }
       __syncthreads(); /* tile k's slots and P^T read by every warp */
-      issue(SLOTS + k * CB, SLOTS + (k + 1) * CB < ncols ? SLOTS + (k + 1) * CB : ncols, npg, ntok);
-      vx_cp_async_commit(); /* empty past the batch's last column block: the group count stays regular */
+      const int next1 = SLOTS + (k + 1) * CB < ncols ? SLOTS + (k + 1) * CB : ncols;
+      if constexpr (TMA) {
+        if (tid == 0) issue_tma(SLOTS + k * CB, next1, npg);
+      } else {
+        issue(SLOTS + k * CB, next1, npg, ntok);
+        vx_cp_async_commit(); /* empty past the batch's last column block: the group count stays regular */
+      }
     }
     vx_cp_async_wait<0>();
     VX_MLA_WG_MARK(4);

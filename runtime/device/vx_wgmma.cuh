@@ -1,10 +1,11 @@
 /* vx_wgmma.cuh - Hopper (sm_90a) building blocks of the MLA wgmma kernel:
  * the 128-byte shared-memory swizzle and wgmma descriptors, the
  * warpgroup MMA (m64 nN k16, N = 8..32) with its fence / commit / wait, the
- * proxy fence between generic and async shared-memory accesses, and the
- * thread-block cluster operations (barrier, distributed shared memory
- * loads). Outside sm_90a code the device operations compile to nothing and
- * VX_WGMMA_DEVICE is 0: a kernel using them must not run there. */
+ * proxy fence between generic and async shared-memory accesses, TMA bulk
+ * tensor copies on mbarriers, and the thread-block cluster operations
+ * (barrier, distributed shared memory loads). Outside sm_90a code the
+ * device operations compile to nothing and VX_WGMMA_DEVICE is 0: a kernel
+ * using them must not run there. */
 #ifndef VX_WGMMA_CUH
 #define VX_WGMMA_CUH
 
@@ -98,6 +99,54 @@ VX_INLINE float4 vx_ld_cluster_f32x4(unsigned addr) {
                : "r"(addr));
 #endif
   return v;
+}
+
+/* Tensor memory accelerator (TMA): a tensor map (the driver's opaque
+ * 128-byte CUtensorMap, encoded on the host and passed as a __grid_constant__
+ * kernel parameter) and the bulk copies that land a box of it in shared
+ * memory, completing on an mbarrier with a byte count. One thread issues a
+ * whole tile: no per-thread address arithmetic and no cp.async groups. */
+struct alignas(64) vx_tmap {
+  unsigned long long opaque[16];
+};
+
+VX_INLINE void vx_mbar_init(unsigned bar, unsigned count) {
+#if VX_WGMMA_DEVICE
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+#endif
+}
+/* After the initialising thread's mbarrier.init, before the barrier that
+ * lets other threads (and the async proxy) use them. */
+VX_INLINE void vx_mbar_init_fence() {
+#if VX_WGMMA_DEVICE
+  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#endif
+}
+/* This thread's arrival, announcing `bytes` of copies that complete on bar. */
+VX_INLINE void vx_mbar_expect_tx(unsigned bar, unsigned bytes) {
+#if VX_WGMMA_DEVICE
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+#endif
+}
+/* Until the phase of the given parity has completed (the copies landed). */
+VX_INLINE void vx_mbar_wait(unsigned bar, unsigned parity) {
+#if VX_WGMMA_DEVICE
+  asm volatile("{\n.reg .pred p;\nVX_MBAR_WAIT:\n"
+               "mbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n"
+               "@!p bra VX_MBAR_WAIT;\n}\n" ::"r"(bar),
+               "r"(parity)
+               : "memory");
+#endif
+}
+/* Box (c0, c1, c2) of the 3-D tensor map *map into shared memory at dst. */
+VX_INLINE void vx_tma_load_3d(unsigned dst, const vx_tmap *map, int c0, int c1, int c2, unsigned bar) {
+#if VX_WGMMA_DEVICE
+  asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];\n" ::"r"(dst),
+               "l"(reinterpret_cast<unsigned long long>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(bar)
+               : "memory");
+#else
+  (void)dst, (void)map, (void)c0, (void)c1, (void)c2, (void)bar;
+#endif
 }
 
 /* D (+)= A B, m64 nN k16, f32 accumulators (the m16n8 fragment layout per
