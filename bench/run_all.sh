@@ -18,13 +18,16 @@
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/bench-out}
-mkdir -p "$OUT/sel"
+mkdir -p "$OUT"
+# Selections (tens of MB) stay out of $OUT: a device call returns only a
+# limited number of files and bytes from it. SEL_DIR keeps them.
+if [ -n "${SEL_DIR:-}" ]; then SEL=$SEL_DIR; mkdir -p "$SEL"; else SEL=$(mktemp -d); trap 'rm -rf "$SEL"' EXIT; fi
 STEP_B=${STEP_BUILD:-build-step}
 if [ "${QUICK:-0}" = 1 ]; then
   STEP_ARGS="--contexts 32768 --batches 32 ${STEP_ARGS:-}"
   PEERS_ARGS="--contexts 32768 --batches 32 ${PEERS_ARGS:-}" # used only without selections
 fi
-rm -f "$OUT"/sel/sel_*.bin # peers must compare against THIS run's selections
+rm -f "$SEL"/sel_*.bin # peers must compare against THIS run's selections
 declare -A RC
 t0=$(date +%s)
 stage() { # name command...: runs one stage, logs to $OUT/name.log, records rc
@@ -41,7 +44,7 @@ stage() { # name command...: runs one stage, logs to $OUT/name.log, records rc
 stage build bash bench/step/build.sh "$STEP_B"
 if [ "${RC[build]}" = 0 ]; then
   # shellcheck disable=SC2086
-  stage step "$STEP_B/step_bench" --json "$OUT/step.json" --sel-dir "$OUT/sel" ${STEP_ARGS:-}
+  stage step "$STEP_B/step_bench" --json "$OUT/step.json" --sel-dir "$SEL" ${STEP_ARGS:-}
 else
   RC[step]=skipped
 fi
@@ -50,7 +53,7 @@ fi
 # random selections of the same size if there are none.
 sels=()
 for s in b32_c32768 b16_c8192 b16_c32768 b64_c32768 b32_c8192 b64_c8192 b16_c131072 b32_c131072 b64_c131072; do
-  for a in quest block_topk; do [ -f "$OUT/sel/sel_${a}_$s.bin" ] && sels+=(--selection "$OUT/sel/sel_${a}_$s.bin"); done
+  for a in quest block_topk; do [ -f "$SEL/sel_${a}_$s.bin" ] && sels+=(--selection "$SEL/sel_${a}_$s.bin"); done
 done
 PY=${PYTHON:-python3}
 # shellcheck disable=SC2086
