@@ -7,6 +7,7 @@
 
 #include "gpu_common.h"
 #include "vx_decode_simt.cuh" /* the CUDA-core kernel, launched directly below */
+#include "vx_mla_launch.cuh"   /* vx_mla_tmap_encode, checked directly below */
 
 static int g_failures = 0;
 static int g_checks = 0;
@@ -391,6 +392,52 @@ static void test_mla(vx_rng *r, int batch, int heads, int max_len, int sparse, i
   paged_case_free(&c);
 }
 
+/* The wgmma MLA kernel copies tiles by TMA when the latent pool has a
+ * tensor map. On sm_90 one must be encoded for the layouts engines use
+ * (else every launch would fall back to cp.async unnoticed: the outputs
+ * are the same), and layouts TMA cannot express must be refused. */
+static void test_mla_tensor_map() {
+  int major, minor;
+  vx_device_cc(&major, &minor);
+  if (major != 9 || minor != 0) {
+    printf("  MLA tensor map: SKIPPED (compute capability %d.%d, not 9.0: no TMA path)\n", major, minor);
+    return;
+  }
+  const int D = 576;
+  void *pool;
+  CK(cudaMalloc(&pool, (size_t)4 * 64 * D * 2 + 256));
+  vx_paged_kv kv;
+  memset(&kv, 0, sizeof kv);
+  kv.dtype = VX_DTYPE_BF16;
+  kv.num_kv_heads = 1;
+  kv.head_dim = D;
+  kv.num_pages = 4;
+  kv.k_pool = kv.v_pool = pool;
+  kv.stride_token = D;
+  vx_tmap map;
+  const int ok_sizes[] = {16, 32, 64, 128};
+  for (int ps : ok_sizes) {
+    kv.page_size = ps;
+    kv.stride_page = (long long)ps * D;
+    EXPECT(vx_mla_tmap_encode(&map, kv, D), "MLA tensor map refused for page size %d", ps);
+  }
+  const int refused_sizes[] = {1, 8, 48, 96};
+  for (int ps : refused_sizes) {
+    kv.page_size = ps;
+    kv.stride_page = (long long)ps * D;
+    EXPECT(!vx_mla_tmap_encode(&map, kv, D), "MLA tensor map accepted page size %d", ps);
+  }
+  kv.page_size = 64;
+  kv.stride_page = 64LL * D;
+  kv.k_pool = static_cast<char *>(pool) + 2;
+  EXPECT(!vx_mla_tmap_encode(&map, kv, D), "MLA tensor map accepted a pool 2 bytes off 16-byte alignment");
+  kv.k_pool = pool;
+  kv.stride_token = D + 4; /* 1160 bytes: not a multiple of 16 */
+  EXPECT(!vx_mla_tmap_encode(&map, kv, D), "MLA tensor map accepted a token stride of 1160 bytes");
+  printf("  MLA tensor map: pages of 16-128 tokens encoded, 1/8/48/96 and misaligned layouts refused\n");
+  CK(cudaFree(pool));
+}
+
 /* ------------------------------------------------------ graph capture */
 
 /* top-k + sparse decode captured in a CUDA graph and replayed must equal
@@ -573,6 +620,7 @@ int main(int argc, char **argv) {
   }
 
   printf("MLA decode (GLM-4.7-Flash geometry):\n");
+  test_mla_tensor_map();
   test_mla(&r, 3, 20, quick ? 300 : 5000, 0, VXRT_DTYPE_BF16);
   test_mla(&r, 3, 20, quick ? 300 : 5000, 1, VXRT_DTYPE_BF16);
   if (!quick) test_mla(&r, 4, 16, 3000, 0, VXRT_DTYPE_F16);
