@@ -48,11 +48,11 @@
 #define VX_MLA_WG_SHRINK 0
 #endif
 
-/* Tuning builds: -DVX_MLA_WG_TMA=0 keeps the wgmma kernel's cp.async
- * copies everywhere; otherwise tiles land by TMA wherever the pool's layout
- * allows a tensor map (vx_mla_tmap_encode). */
+/* Tuning builds: -DVX_MLA_WG_TMA=1 lands the wgmma kernel's tiles by TMA
+ * wherever the pool's layout allows a tensor map (vx_mla_tmap_encode);
+ * otherwise (the default) every thread copies its rows with cp.async. */
 #ifndef VX_MLA_WG_TMA
-#define VX_MLA_WG_TMA 1
+#define VX_MLA_WG_TMA 0
 #endif
 
 /* The latent pool as a 3-D tensor map [pages][page tokens][D] with boxes of

@@ -94,6 +94,12 @@
 #else
 #define VX_MLA_WG_MARK(i) ((void)0)
 #endif
+/* Tuning builds: with TMA copies, 1 waits for each column block's slot
+ * just before its k-steps of S^T (the product starts on the first one to
+ * land), 0 for all of the tile's before the product. */
+#ifndef VX_MLA_WG_TMA_SLOT_WAIT
+#define VX_MLA_WG_TMA_SLOT_WAIT 0
+#endif
 #define VX_MLA_WG_MAX_CLUSTER 8 /* portable cluster size: chunks merged in shared memory */
 
 template <int DC, int DR> VX_HOST_DEVICE_CONSTEXPR_FN bool vx_mla_wg_supported() {
@@ -128,6 +134,7 @@ template <int HEADS, int DC, int DR, bool PAIR = false> struct vx_mla_wg_shape {
   static constexpr int PEND_STEADY = SLOTS / CB - 1;
   static_assert(vx_mla_wg_supported<DC, DR>(), "latent and rope widths must be multiples of 64");
   static_assert(SLOTS >= CB && SLOTS <= FIT, "the ring holds at least the tile in use");
+  static_assert(SLOTS <= 32, "TMA: a lane per slot, a phase bit per slot");
   static_assert(HB * PART_STRIDE * 4 <= SLOTS * VX_MLA_WG_BLOCK, "the merged partial reuses the ring");
 };
 
@@ -227,13 +234,13 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
     }
   };
 
-  /* TMA loader (thread 0): column block j of tile t is one box per page
-   * the tile covers (a 64-token slice of a page of 64+ tokens, or 64 / ps
-   * whole pages; none for pages past the batch). Its slot's mbarrier
-   * expects the bytes of the boxes issued. */
+  /* TMA loader (warp 0, lane i issuing column block g0 + i): column block j
+   * of tile t is one box per page the tile covers (a 64-token slice of a
+   * page of 64+ tokens, or 64 / ps whole pages; none for pages past the
+   * batch). Its slot's mbarrier expects the bytes of the boxes issued. */
   auto issue_tma = [&](int g0, int g1, int npg) {
-    for (int gi = g0; gi < g1; ++gi) {
-      const int t = gi / CB, j = gi - t * CB, slot = gi % SLOTS;
+    if (warp == 0 && g0 + lane < g1) { /* g1 - g0 <= SLOTS <= 32 */
+      const int gi = g0 + lane, t = gi / CB, j = gi - t * CB, slot = gi % SLOTS;
       const unsigned bar = full_a + 8 * slot, dst = ring_a + slot * VX_MLA_WG_BLOCK;
       if (ps >= TOK) {
         const int tok = t * TOK, pl = tok / ps;
@@ -288,7 +295,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
     const int ncols = ntiles * CB; /* column blocks */
     /* prologue: the whole ring (cp.async: one commit group per tile it reaches) */
     if constexpr (TMA) {
-      if (tid == 0) issue_tma(0, SLOTS < ncols ? SLOTS : ncols, npg);
+      issue_tma(0, SLOTS < ncols ? SLOTS : ncols, npg);
     } else {
 #pragma unroll
       for (int p = 0; p < S::PRO_GROUPS; ++p) {
@@ -318,6 +325,14 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
       if constexpr (VX_MLA_WG_PROBE != 1) { /* tuning probe 1: the copies alone */
       int slot0 = (k * CB) % SLOTS; /* of the tile's column block 0 */
 
+      /* TMA without VX_MLA_WG_TMA_SLOT_WAIT: the tile's slots, all before
+       * the product (a wait between wgmma makes ptxas fence each batch) */
+      if constexpr (TMA && !VX_MLA_WG_TMA_SLOT_WAIT)
+        for (int c = 0; c < CB; ++c) {
+          const int slot = slot0 + c < SLOTS ? slot0 + c : slot0 + c - SLOTS;
+          vx_mbar_wait(full_a + 8 * slot, (phase >> slot) & 1u);
+          phase ^= 1u << slot;
+        }
       /* S^T = K Q^T over the D / 16 k-steps (the holds keep the last
        * tile's register work on s before the fence) */
       vx_wg_hold(s);
@@ -325,7 +340,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
 #pragma unroll
       for (int kk = 0; kk < D / 16; ++kk) {
         const int c = kk >> 2, slot = slot0 + c < SLOTS ? slot0 + c : slot0 + c - SLOTS;
-        if (TMA && (kk & 3) == 0) {
+        if (TMA && VX_MLA_WG_TMA_SLOT_WAIT && (kk & 3) == 0) {
           vx_mbar_wait(full_a + 8 * slot, (phase >> slot) & 1u);
           phase ^= 1u << slot;
         }
@@ -435,7 +450,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
       __syncthreads(); /* tile k's slots and P^T read by every warp */
       const int next1 = SLOTS + (k + 1) * CB < ncols ? SLOTS + (k + 1) * CB : ncols;
       if constexpr (TMA) {
-        if (tid == 0) issue_tma(SLOTS + k * CB, next1, npg);
+        issue_tma(SLOTS + k * CB, next1, npg);
       } else {
         issue(SLOTS + k * CB, next1, npg, ntok);
         vx_cp_async_commit(); /* empty past the batch's last column block: the group count stays regular */
