@@ -10,8 +10,9 @@
 #   4. libvortexrt's MLA decode (GLM-4.7-Flash and DeepSeek-V3 geometry):
 #      vortex-bench --mla-only, built by scripts/gpu_build.sh
 #   5. bench/step/report.py: one table + the targets
-# Every stage logs to $OUT (default ./bench-out); a failing stage is
-# reported and the others still run. Exit status: 0 only if all stages did.
+# Every stage logs to $OUT (default ./bench-out; the logs packed into
+# bench-logs.tgz at the end unless PACK=0); a failing stage is reported and
+# the others still run. Exit status: 0 only if all stages did.
 # Env: STEP_ARGS / PEERS_ARGS add arguments; PEERS_BUDGET_S (default 200)
 # bounds peers.py's shapes (torch.compile per shape is the slow part);
 # QUICK=1 runs only the headline shape (32K context, batch 32), ~2 min.
@@ -77,7 +78,14 @@ echo "================ issue 5: one decode step, GQA 32/8, dim 128, bf16, page 1
 "$PY" bench/step/report.py "$OUT/step.json" "$OUT/peers.json" --mla "$OUT/mla.json" --json "$OUT/report.json" |
   tee "$OUT/report.txt"
 echo
+# The stage logs go into one archive (PACK=0 keeps them loose): $OUT then
+# holds 7 files, within what a lent device returns from a call (8).
+if [ "${PACK:-1}" = 1 ]; then
+  logs=()
+  for k in build step peers mla_build mla; do [ -f "$OUT/$k.log" ] && logs+=("$k.log"); done
+  [ ${#logs[@]} -gt 0 ] && tar czf "$OUT/bench-logs.tgz" -C "$OUT" "${logs[@]}" && (cd "$OUT" && rm -f "${logs[@]}")
+fi
 echo "stages: build=${RC[build]} step=${RC[step]} peers=${RC[peers]} mla_build=${RC[mla_build]} mla=${RC[mla]}" \
-  " ($(( $(date +%s) - t0 )) s; logs and JSON in $OUT)"
+  " ($(( $(date +%s) - t0 )) s; JSON, report and bench-logs.tgz in $OUT)"
 for k in build step peers mla_build mla; do [ "${RC[$k]}" = 0 ] || exit 1; done
 exit 0
