@@ -162,7 +162,7 @@ def main(argv):
                 checks["mla sparse<=1.2"].append(sparse["ratio_to_floor"] <= 1.2)
     print("targets (issue 5):")
     for k, v in checks.items():
-        state = "no data" if not v else ("ok" if all(v) else f"MISS ({v.count(False)}/{len(v)} shapes)")
+        state = "no data" if not v else ("ok" if all(v) else f"MISS at {v.count(False)} of {len(v)} shapes")
         print(f"  {k:<28} {state}")
     errors = [r for d in (step_doc, peer_doc, mla_doc) for r in (d or {}).get("results", []) if "error" in r]
     for r in errors:

@@ -48,7 +48,9 @@
  * copies alone 2.04 us, both 2.97 us, plus ~10 us a launch outside the
  * tiles. Slower, not kept: L2 prefetch of later tiles, a producer warp or
  * warpgroup for the copies, a deeper ring (every slot that fits), two
- * consumer warpgroups on alternate tiles (docs/performance.md). */
+ * consumer warpgroups on alternate tiles (docs/performance.md); TMA tile
+ * copies (TMA below, -DVX_MLA_WG_TMA=1) were 1-2.5% slower than cp.async,
+ * 29% at 128 heads with per-slot waits (runs 63-64): kept as a switch. */
 #ifndef VX_MLA_WGMMA_CUH
 #define VX_MLA_WGMMA_CUH
 

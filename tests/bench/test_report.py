@@ -53,7 +53,7 @@ class ReportTest(unittest.TestCase):
         out = self.run_report({"step": self.step_doc(1000.0)})
         self.assertEqual(self.target(out, "dense<=1.10"), "ok")
         self.assertEqual(self.target(out, "attn<=1.15"), "ok")
-        self.assertEqual(self.target(out, "index<=1.3"), "MISS (1/1 shapes)")
+        self.assertEqual(self.target(out, "index<=1.3"), "MISS at 1 of 1 shapes")
         self.assertEqual(self.target(out, "step>=6x/8x dense@32K/B32"), "ok")
         self.assertEqual(self.target(out, "mla sparse<=1.2"), "no data")
 
@@ -66,7 +66,7 @@ class ReportTest(unittest.TestCase):
             row("gqa", "sparse-attn/graph", 16, 32768, 0.04, 30.0),   # a full vortex-bench file's GQA rows: ignored
         ]}
         out = self.run_report({"step": self.step_doc(1000.0), "mla": mla})
-        self.assertEqual(self.target(out, "mla sparse<=1.2"), "MISS (1/2 shapes)")
+        self.assertEqual(self.target(out, "mla sparse<=1.2"), "MISS at 1 of 2 shapes")
         self.assertIn("mla    B=32  ctx=32768  dense   0.5000 x2.00 | sparse   0.0500 x2.50 | sparse vs dense  10.00x", out)
         self.assertIn("mla128 B=16", out)
         self.assertNotIn("gqa    B=16", out)
@@ -75,8 +75,8 @@ class ReportTest(unittest.TestCase):
         # vortex-bench measured 2000 GB/s: every floor halves, every ratio doubles.
         out = self.run_report({"step": self.step_doc(1000.0), "mla": {"copy_gbs": 2000.0, "results": []}})
         self.assertIn("floors below at 2000 GB/s", out)
-        self.assertEqual(self.target(out, "dense<=1.10"), "MISS (1/1 shapes)")  # 2.10x
-        self.assertEqual(self.target(out, "attn<=1.15"), "MISS (1/1 shapes)")   # 2.20x
+        self.assertEqual(self.target(out, "dense<=1.10"), "MISS at 1 of 1 shapes")  # 2.10x
+        self.assertEqual(self.target(out, "attn<=1.15"), "MISS at 1 of 1 shapes")   # 2.20x
 
     def test_missing_mla_file_is_reported_not_fatal(self):
         with tempfile.TemporaryDirectory() as d:
