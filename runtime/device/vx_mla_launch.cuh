@@ -209,20 +209,25 @@ static inline vx_mla_choice vx_mla_choose(long long batch, int max_pages, int pa
 
 /* The wgmma partial kernel, with TMA copies or cp.async. The TMA
  * instantiation's shared-memory limit is raised here: vx_mla_choose
- * prepared only the cp.async one (same size, same capacity). */
+ * prepared only the cp.async one (same size, same capacity). Builds
+ * without VX_MLA_WG_TMA do not instantiate it (less to compile, for NVRTC
+ * and nvcc alike). */
 template <typename T, int HEADS, int DC, int DR, bool PAIR>
 static inline void vx_mla_launch_wgmma(bool tma, unsigned cluster, dim3 grid, const vx_decode_args &a, const vx_tmap &tm,
                                        cudaStream_t s) {
   const int smem = vx_mla_wg_smem_bytes<HEADS, DC, DR, PAIR>();
-  if (tma) {
-    (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, PAIR, true>),
-                               cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-    vx_launch_clustered(cluster, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, PAIR, true>, grid,
-                        dim3(VX_MLA_WG_THREADS), smem, s, a, tm);
-  } else {
-    vx_launch_clustered(cluster, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, PAIR, false>, grid,
-                        dim3(VX_MLA_WG_THREADS), smem, s, a, tm);
+  if constexpr (VX_MLA_WG_TMA) {
+    if (tma) {
+      (void)cudaFuncSetAttribute(reinterpret_cast<const void *>(vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, PAIR, true>),
+                                 cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+      vx_launch_clustered(cluster, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, PAIR, true>, grid,
+                          dim3(VX_MLA_WG_THREADS), smem, s, a, tm);
+      return;
+    }
   }
+  (void)tma;
+  vx_launch_clustered(cluster, vx_mla_decode_partial_wgmma_kernel<T, HEADS, DC, DR, PAIR, false>, grid,
+                      dim3(VX_MLA_WG_THREADS), smem, s, a, tm);
 }
 
 /* The partial kernel of a choice (a.num_chunks, ws_o and ws_lse set from its
