@@ -150,9 +150,9 @@ template <int HEADS, int DC, int DR> VX_HOST_DEVICE_CONSTEXPR_FN bool vx_mla_wg_
 }
 
 /* TMA: tiles land by TMA bulk copies of `tm` (the latent pool as [pages x
- * page tokens x D], vx_mla_tmap_encode), one thread issuing each column
- * block and an mbarrier per ring slot, so the S^T product starts on a
- * tile's first column block while the rest are in flight; without it every
+ * page tokens x D], vx_mla_tmap_encode), a lane of warp 0 issuing each
+ * column block and an mbarrier per ring slot (VX_MLA_WG_TMA_SLOT_WAIT:
+ * whether S^T starts on a tile's first column block); without it every
  * thread issues cp.async for its share of the rows (tm unused). */
 template <typename T, int HEADS, int DC, int DR, bool PAIR = false, bool TMA = false>
 static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
@@ -257,6 +257,10 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
   };
   unsigned phase = 0;    /* TMA: bit j, the parity slot j's next fill completes */
   bool q_pending = true; /* TMA: Q^T's cp.async not yet waited for */
+  auto wait_slot = [&](int slot) { /* TMA: until the slot's column block landed */
+    vx_mbar_wait(full_a + 8 * slot, (phase >> slot) & 1u);
+    phase ^= 1u << slot;
+  };
 
   /* Descriptors: K and Q^T K-major (leading offset unused), V^T MN-major
    * (both offsets step 8 token rows: whichever the hardware takes for the
@@ -330,11 +334,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
       /* TMA without VX_MLA_WG_TMA_SLOT_WAIT: the tile's slots, all before
        * the product (a wait between wgmma makes ptxas fence each batch) */
       if constexpr (TMA && !VX_MLA_WG_TMA_SLOT_WAIT)
-        for (int c = 0; c < CB; ++c) {
-          const int slot = slot0 + c < SLOTS ? slot0 + c : slot0 + c - SLOTS;
-          vx_mbar_wait(full_a + 8 * slot, (phase >> slot) & 1u);
-          phase ^= 1u << slot;
-        }
+        for (int c = 0; c < CB; ++c) wait_slot(slot0 + c < SLOTS ? slot0 + c : slot0 + c - SLOTS);
       /* S^T = K Q^T over the D / 16 k-steps (the holds keep the last
        * tile's register work on s before the fence) */
       vx_wg_hold(s);
@@ -342,10 +342,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
 #pragma unroll
       for (int kk = 0; kk < D / 16; ++kk) {
         const int c = kk >> 2, slot = slot0 + c < SLOTS ? slot0 + c : slot0 + c - SLOTS;
-        if (TMA && VX_MLA_WG_TMA_SLOT_WAIT && (kk & 3) == 0) {
-          vx_mbar_wait(full_a + 8 * slot, (phase >> slot) & 1u);
-          phase ^= 1u << slot;
-        }
+        if (TMA && VX_MLA_WG_TMA_SLOT_WAIT && (kk & 3) == 0) wait_slot(slot);
         vx_wgmma_m64k16<T, N, 0>(s, desc_k + ((slot * VX_MLA_WG_BLOCK + (kk & 3) * 32) >> 4),
                                  desc_q + ((c * S::Q_BLOCK + (kk & 3) * 32) >> 4), kk > 0);
       }

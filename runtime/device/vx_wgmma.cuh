@@ -105,7 +105,7 @@ VX_INLINE float4 vx_ld_cluster_f32x4(unsigned addr) {
  * 128-byte CUtensorMap, encoded on the host and passed as a __grid_constant__
  * kernel parameter) and the bulk copies that land a box of it in shared
  * memory, completing on an mbarrier with a byte count. One thread issues a
- * whole tile: no per-thread address arithmetic and no cp.async groups. */
+ * whole box: no per-thread address arithmetic and no cp.async groups. */
 struct alignas(64) vx_tmap {
   unsigned long long opaque[16];
 };
