@@ -592,6 +592,13 @@ int main(int argc, char **argv) {
       test_topk_case(&r, 2, 2, 65536, 4096, 1, 2, 1, 0);
       test_topk_case(&r, 2, 1, 9000, 4096, 1, 2, 3, 0);
       test_topk_case(&r, 5, 2, 3000, 1, 0, 0, 0, 0);
+      /* rows held in registers (<= 8192 pages) whose later radix passes run
+       * over a shared-memory candidate list, or overflow it (ties) */
+      test_topk_case(&r, 3, 2, 8192, 128, 1, 2, 0, 0);
+      test_topk_case(&r, 2, 2, 8192, 128, 1, 2, 1, 0);
+      test_topk_case(&r, 2, 2, 8192, 2000, 0, 1, 2, 0);
+      test_topk_case(&r, 2, 1, 8192, 128, 1, 1, 3, 0);
+      test_topk_case(&r, 4, 2, 1500, 700, 1, 2, 0, 0);
     }
 
     printf("paged decode attention:\n");
