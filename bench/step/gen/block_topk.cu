@@ -481,6 +481,16 @@ VX_PLAN_FN unsigned long long vx_decode_workspace_bytes(long long rows, int grou
  * re-read from L2. */
 #define VX_TOPK_CACHE 16
 
+/* Cached rows: once a radix pass has narrowed the candidates (the keys in
+ * the bin of the k-th) to at most this many, they are copied to shared
+ * memory and the later passes histogram that list instead of re-testing
+ * every cached key: ncu (H100, block_topk B16 x 128K, 8192 pages a row)
+ * found the select issue-bound on those per-key tests, not on the atomics.
+ * 0 keeps every pass on the registers (tuning builds, A/B). */
+#ifndef VX_TOPK_LIST
+#define VX_TOPK_LIST 1024
+#endif
+
 /* Radix histograms, three copies (pass p counts into hist[p % 3] and
  * zeroes hist[(p + 1) % 3]): every warp scans the histogram itself after
  * the pass's one barrier, and the copy a pass zeroes was last read two
@@ -491,6 +501,8 @@ struct vx_topk_smem {
   unsigned int warp_counts[2][VX_TOPK_WARPS];
   unsigned int vary_and[VX_TOPK_WARPS], vary_or[VX_TOPK_WARPS]; /* per-warp AND / OR of the score keys */
   unsigned int chunk_counts[VX_TOPK_CACHE * VX_TOPK_WARPS];   /* cached compaction, see vx_topk_row */
+  unsigned int cand_score[VX_TOPK_LIST > 0 ? VX_TOPK_LIST : 1], cand_index[VX_TOPK_LIST > 0 ? VX_TOPK_LIST : 1]; /* cached rows' candidates, see vx_topk_row */
+  unsigned int cand_fill;
 };
 
 /* Monotone map float -> uint32 (larger float, larger uint); every NaN maps
@@ -644,18 +656,29 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
     const int index_bits = 32 - __clz(n - 1); /* n >= 2 here: k < m <= n */
     code.index_shift = 32 - index_bits;
     const int score_passes = (32 - code.lead + 7) / 8, passes = score_passes + (index_bits + 7) / 8;
+    if (cached) { /* the score parts once, not once a pass (only middle slots are read later) */
+#pragma unroll
+      for (int c = 0; c < VX_TOPK_CACHE; ++c) key32[c] = code.score(key32[c]);
+    }
     unsigned int remaining = (unsigned int)k;
+    int listed = -1; /* candidates in sm.cand_*; -1 while the passes test the cached keys */
     for (int pass = 0; pass < passes; ++pass) {
       const bool on_score = pass < score_passes;
       const int shift = 24 - 8 * (on_score ? pass : pass - score_passes);
       unsigned int *hist = sm.hist[pass % 3];
       for (int b = tid; b < 256; b += VX_TOPK_THREADS) sm.hist[(pass + 1) % 3][b] = 0u;
-      if (cached) {
+      if (listed >= 0) {
+        for (int j = tid; j < listed; j += VX_TOPK_THREADS) {
+          const unsigned int s = sm.cand_score[j], x = sm.cand_index[j];
+          if (at.candidate(s, x)) atomicAdd(&hist[((on_score ? s : x) >> shift) & 255u], 1u);
+        }
+      } else if (cached) {
+        if (tid == 0) sm.cand_fill = 0u; /* read only after this pass's barrier */
 #pragma unroll
         for (int c = 0; c < VX_TOPK_CACHE; ++c) {
           const int i = tid + c * VX_TOPK_THREADS;
           if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
-          const unsigned int s = code.score(key32[c]), x = code.index(i);
+          const unsigned int s = key32[c], x = code.index(i);
           if (i >= mid_begin && i < mid_end && at.candidate(s, x)) atomicAdd(&hist[((on_score ? s : x) >> shift) & 255u], 1u);
         }
       } else {
@@ -710,6 +733,23 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
       }
       remaining -= above;
       if (count == remaining) break; /* the whole bin is taken: threshold found */
+      if (cached && listed < 0 && count <= (unsigned int)VX_TOPK_LIST) {
+        /* The `count` keys of the chosen bin are the only candidates left:
+         * list them (in any order: the histograms do not depend on it). */
+#pragma unroll
+        for (int c = 0; c < VX_TOPK_CACHE; ++c) {
+          const int i = tid + c * VX_TOPK_THREADS;
+          if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
+          const unsigned int x = code.index(i);
+          if (i >= mid_begin && i < mid_end && at.candidate(key32[c], x)) {
+            const unsigned int j = atomicAdd(&sm.cand_fill, 1u);
+            sm.cand_score[j] = key32[c];
+            sm.cand_index[j] = x;
+          }
+        }
+        listed = (int)count;
+        __syncthreads(); /* the list is complete before the next pass reads it */
+      }
     }
   }
 
@@ -717,17 +757,14 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
   if (cached) {
     /* chunk_counts is free: the radix passes never touch it */
     const int chunks = (n + VX_TOPK_THREADS - 1) / VX_TOPK_THREADS;
-    /* recomputed in the second loop rather than kept: registers are the
-     * limit of this kernel (two 512-thread blocks per SM) */
-    auto selected = [&](int c) {
-      const int i = tid + c * VX_TOPK_THREADS;
-      if (i >= mid_begin && i < mid_end) return k > 0 && at.at_or_above(code.score(key32[c]), code.index(i));
-      return i < n;
-    };
+    unsigned int selected = 0u; /* bit c: page tid + c * THREADS is selected (key32 holds score parts) */
 #pragma unroll
     for (int c = 0; c < VX_TOPK_CACHE; ++c) {
       if (c >= chunks) break; /* block-uniform */
-      const unsigned int ballot = __ballot_sync(0xffffffffu, selected(c));
+      const int i = tid + c * VX_TOPK_THREADS;
+      const bool sel = i >= mid_begin && i < mid_end ? k > 0 && at.at_or_above(key32[c], code.index(i)) : i < n;
+      selected |= (unsigned int)sel << c;
+      const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
       if (lane == 0) sm.chunk_counts[c * VX_TOPK_WARPS + warp] = (unsigned int)__popc(ballot);
     }
     __syncthreads();
@@ -753,7 +790,7 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
     for (int c = 0; c < VX_TOPK_CACHE; ++c) {
       if (c >= chunks) break; /* block-uniform */
       const unsigned int base = __shfl_sync(0xffffffffu, entry_prefix, (c * VX_TOPK_WARPS + warp) / 8);
-      const bool sel = selected(c);
+      const bool sel = (selected >> c) & 1u;
       const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
       const int pos = (int)base + __popc(ballot & below);
       if (sel && pos < max_out) out_pages[pos] = tid + c * VX_TOPK_THREADS;
