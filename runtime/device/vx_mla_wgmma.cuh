@@ -102,14 +102,6 @@
 #ifndef VX_MLA_WG_TMA_SLOT_WAIT
 #define VX_MLA_WG_TMA_SLOT_WAIT 0
 #endif
-/* 1: a tile's rope column blocks (read by S^T only) are refilled with the
- * next tiles' as soon as every warp's S^T is done, before the softmax and
- * O^T, instead of with the rest after O^T: more bytes in flight through
- * the math. cp.async with whole-tile stages only (SLOTS a multiple of the
- * column blocks); 0 keeps one refill a tile (A/B builds). */
-#ifndef VX_MLA_WG_EARLY_ROPE
-#define VX_MLA_WG_EARLY_ROPE 1
-#endif
 #define VX_MLA_WG_MAX_CLUSTER 8 /* portable cluster size: chunks merged in shared memory */
 
 template <int DC, int DR> VX_HOST_DEVICE_CONSTEXPR_FN bool vx_mla_wg_supported() {
@@ -142,11 +134,6 @@ template <int HEADS, int DC, int DR, bool PAIR = false> struct vx_mla_wg_shape {
   static constexpr int PRO_GROUPS = (SLOTS + CB - 1) / CB;
   static constexpr int PEND_PROLOGUE = PRO_GROUPS - 1; /* tiles k < SLOTS / CB */
   static constexpr int PEND_STEADY = SLOTS / CB - 1;
-  /* Early rope refill: two groups a tile (rope, then the rest), so past
-   * the first tile, tile k has landed with the two groups of each of the
-   * (SLOTS / CB - 1) tiles after it pending. */
-  static constexpr bool EARLY_ROPE = VX_MLA_WG_EARLY_ROPE && DR > 0 && SLOTS % CB == 0 && SLOTS / CB <= 2 && VX_MLA_WG_PROBE != 1;
-  static constexpr int PEND_EARLY = 2 * (SLOTS / CB - 1);
   static_assert(vx_mla_wg_supported<DC, DR>(), "latent and rope widths must be multiples of 64");
   static_assert(SLOTS >= CB && SLOTS <= FIT, "the ring holds at least the tile in use");
   static_assert(SLOTS <= 32, "TMA: a lane per slot, a phase bit per slot");
@@ -173,7 +160,6 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
 #if VX_WGMMA_DEVICE
   typedef vx_mla_wg_shape<HEADS, DC, DR, PAIR> S;
   constexpr int D = S::D, HB = S::HB, N = S::N, NB = S::NB, CB = S::CB, MB = S::MB, TOK = VX_MLA_WG_TOK;
-  constexpr bool EARLY_ROPE = S::EARLY_ROPE && !TMA; /* TMA refills a tile's slots in one go */
   constexpr int SLOTS = S::SLOTS, HG = vx_mla_head_groups<HEADS>();
   constexpr int QCH = D / 8; /* 16-byte chunks of a row */
 
@@ -334,9 +320,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
           q_pending = false;
         }
       } else { /* this thread's copies of tile k (and Q) landed, then everyone's */
-        if (EARLY_ROPE && k > 0)
-          vx_cp_async_wait<S::PEND_EARLY>();
-        else if (k < SLOTS / CB)
+        if (k < SLOTS / CB)
           vx_cp_async_wait<S::PEND_PROLOGUE>();
         else
           vx_cp_async_wait<S::PEND_STEADY>();
@@ -409,11 +393,6 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
 #pragma unroll
         for (int i = 0; i < 2 * NB; ++i) red_s[warp][8 * (i >> 1) + 2 * quad + (i & 1)] = cm[i];
       __syncthreads(); /* every warp's maxima */
-      if constexpr (EARLY_ROPE) { /* every warp's S^T is done: the rope slots are free */
-        const int g0 = SLOTS + k * CB + MB, g1 = SLOTS + (k + 1) * CB;
-        issue(g0, g1 < ncols ? g1 : ncols, npg, ntok);
-        vx_cp_async_commit(); /* empty past the batch's end, as below */
-      }
 
       /* Lazy rescale (identical arithmetic in every thread holding a head),
        * P = 2^(s - m) rounded to T into P^T [head][token]. */
@@ -468,8 +447,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
       for (int m = 0; m < MB; ++m) vx_wg_hold(o[m]);
       }
       __syncthreads(); /* tile k's slots and P^T read by every warp */
-      const int next_end = SLOTS + k * CB + (EARLY_ROPE ? MB : CB);
-      const int next1 = next_end < ncols ? next_end : ncols;
+      const int next1 = SLOTS + (k + 1) * CB < ncols ? SLOTS + (k + 1) * CB : ncols;
       if constexpr (TMA) {
         issue_tma(SLOTS + k * CB, next1, npg);
       } else {
