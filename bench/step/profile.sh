@@ -31,30 +31,7 @@ timeout -k 5 "${PROFILE_TIMEOUT:-150}" "$NCU" --csv --print-units base --metrics
   -k 'regex:^((quest|block_topk)_(score|select|index)|vx_decode_(partial_mma|merge))' --launch-count "${PROFILE_KERNELS:-18}" \
   "$B/step_bench" --no-dense ${PROFILE_SHAPE:---contexts 32768 --batches 32} --reps 3 > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
 rc=$?
-python3 - "$OUT/ncu.csv" <<'PY'
-import csv, sys, collections
-rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
-if not rows:
-    print("profile.sh: ncu wrote no rows (see ncu.err)"); sys.exit(1)
-head, data = rows[0], rows[1:]
-col = {n: i for i, n in enumerate(head)}
-per = collections.OrderedDict()
-for r in data:
-    if r[col["Metric Name"]] == "Metric Name": continue
-    key = (r[col["ID"]], r[col["Kernel Name"]][:60])
-    per.setdefault(key, {})[r[col["Metric Name"]]] = r[col["Metric Value"]].replace(",", "")
-seen = set()
-print(f"{'kernel':<60} {'us':>8} {'MB read':>8} {'GB/s':>7} {'dram%':>6} {'warps%':>6} {'regs':>4} grid x block")
-for (i, name), m in per.items():
-    try:
-        us = float(m.get("gpu__time_duration.sum", "nan")) / 1e3
-        rd = float(m.get("dram__bytes_read.sum", "nan")) / 1e6
-        print(f"{name:<60} {us:8.1f} {rd:8.1f} {rd * 1e3 / us if us else 0:7.0f} {m.get('dram__throughput.avg.pct_of_peak_sustained_elapsed', '?'):>6} "
-              f"{m.get('sm__warps_active.avg.pct_of_peak_sustained_active', '?'):>6} {m.get('launch__registers_per_thread', '?'):>4} "
-              f"{m.get('launch__grid_size', '?')} x {m.get('launch__block_size', '?')}")
-    except ValueError:
-        print(name, m)
-PY
+python3 bench/step/ncu_tables.py kernels "$OUT/ncu.csv"
 # detail CSV: a raw page of whole ncu sections, one row per kernel. Prints
 # duration, DRAM/L2/SM/shared-memory figures and the warp stall reasons > 2%.
 detail() {
@@ -129,22 +106,7 @@ if [ -n "${PROFILE_SOURCE:-}" ]; then
       -k "regex:^$name" --launch-skip "$skip" --launch-count 1 -f -o "$OUT/src_$name" $cmd > "$OUT/src_$name.log" 2>&1 &&
     "$NCU" --import "$OUT/src_$name.ncu-rep" --page source --csv --print-source sass > "$OUT/src_$name.csv" 2>> "$OUT/src_$name.log" ||
       echo "profile.sh: source pass of $name failed (see src_$name.log)"
-    python3 - "$OUT/src_$name.csv" "$name" <<'PY'
-import csv, sys
-rows = list(csv.reader(open(sys.argv[1])))
-hi = next((i for i, r in enumerate(rows) if "Source" in r), None)
-if hi is None:
-    print(f"{sys.argv[2]}: no source rows"); sys.exit(0)
-head = rows[hi]; data = [dict(zip(head, r)) for r in rows[hi + 1:] if len(r) == len(head)]
-col = next((c for c in head if c.startswith("Warp Stall Sampling (All")), None)
-if not col:
-    print(f"{sys.argv[2]}: columns {head[:12]}"); sys.exit(0)
-val = lambda r: float((r.get(col) or "0").replace(",", "") or 0)
-tot = sum(val(r) for r in data) or 1
-print(f"== {sys.argv[2]}: {len(data)} SASS instructions, top stall sites of {tot:.0f} samples")
-for r in sorted(data, key=val, reverse=True)[:25]:
-    print(f"   {100 * val(r) / tot:5.1f}%  {r.get('Address', '?'):>6}  {r.get('Source', '?')[:90]}")
-PY
+    python3 bench/step/ncu_tables.py source "$OUT/src_$name.csv" "$name"
   done
 fi
 exit $rc

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""ncu_tables.py: the tables bench/step/profile.sh prints from ncu's CSV.
+
+  ncu_tables.py kernels CSV...      one line per profiled launch (--csv
+                                    --print-units base --metrics ...): time,
+                                    DRAM bytes and rate, warps, registers, grid
+  ncu_tables.py source CSV NAME     a SASS source page (--page source --csv):
+                                    the top stall sites, then the samples
+                                    summed by opcode (which kind of
+                                    instruction a latency-bound kernel waits on)
+
+Metrics a pass did not collect print as '?' (or nan where a number is
+derived from them)."""
+import collections
+import csv
+import sys
+
+
+def num(text):
+    try:
+        return float((text or "").replace(",", ""))
+    except ValueError:
+        return float("nan")
+
+
+def kernels(paths):
+    for path in paths:
+        try:
+            rows = [r for r in csv.reader(open(path)) if len(r) > 10]
+        except OSError as e:
+            rows, why = [], e
+        else:
+            why = "ncu wrote no rows (see its .err / .log beside it)"
+        if not rows:
+            print(f"{path}: {why}")
+            continue
+        head = rows[0]
+        col = {n: i for i, n in enumerate(head)}
+        per = collections.OrderedDict()
+        for r in rows[1:]:
+            if r[col["Metric Name"]] == "Metric Name":
+                continue
+            per.setdefault((r[col["ID"]], r[col["Kernel Name"]][:60]), {})[r[col["Metric Name"]]] = r[col["Metric Value"]]
+        if len(paths) > 1:
+            print(f"== {path}")
+        print(f"{'kernel':<60} {'us':>8} {'MB read':>8} {'GB/s':>7} {'dram%':>6} {'warps%':>6} {'regs':>4} grid x block")
+        for (_, name), m in per.items():
+            us = num(m.get("gpu__time_duration.sum")) / 1e3
+            rd = num(m.get("dram__bytes_read.sum")) / 1e6
+            gbs = rd * 1e3 / us if us else 0.0
+            print(f"{name:<60} {us:8.1f} {rd:8.1f} {gbs:7.0f} {m.get('dram__throughput.avg.pct_of_peak_sustained_elapsed', '?'):>6} "
+                  f"{m.get('sm__warps_active.avg.pct_of_peak_sustained_active', '?'):>6} {m.get('launch__registers_per_thread', '?'):>4} "
+                  f"{m.get('launch__grid_size', '?')} x {m.get('launch__block_size', '?')}")
+
+
+def source(path, name):
+    try:
+        rows = list(csv.reader(open(path)))
+    except OSError as e:
+        print(f"{name}: {e}")
+        return
+    hi = next((i for i, r in enumerate(rows) if "Source" in r), None)
+    if hi is None:
+        print(f"{name}: no source rows")
+        return
+    head = rows[hi]
+    data = [dict(zip(head, r)) for r in rows[hi + 1:] if len(r) == len(head)]
+    col = next((c for c in head if c.startswith("Warp Stall Sampling (All")), None)
+    if not col:
+        print(f"{name}: columns {head[:12]}")
+        return
+
+    def samples(r):
+        v = num(r.get(col) or "0")
+        return 0.0 if v != v else v
+
+    tot = sum(samples(r) for r in data) or 1
+    print(f"== {name}: {len(data)} SASS instructions, top stall sites of {tot:.0f} samples")
+    for r in sorted(data, key=samples, reverse=True)[:25]:
+        print(f"   {100 * samples(r) / tot:5.1f}%  {r.get('Address', '?'):>6}  {r.get('Source', '?')[:90]}")
+    by_op = collections.Counter()
+    for r in data:
+        op = next((w for w in r.get("Source", "").split() if not w.startswith("@")), "?")
+        by_op[op.split(".")[0]] += samples(r)
+    print(f"== {name}: samples by opcode")
+    for op, v in by_op.most_common(15):
+        print(f"   {100 * v / tot:5.1f}%  {op}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "kernels":
+        kernels(sys.argv[2:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "source":
+        source(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(__doc__)
