@@ -286,6 +286,9 @@ static void emit_launchers(vx_cg *cg) {
     vx_buf_printf(b, "  (void)f;\n  (void)stream;\n  return %s_OK; /* no fields to maintain */\n}\n\n", u);
   }
 
+  if (cg->mma.on && vx_cg_index_split(cg) && !vx_cg_index_reduces_over_page(cg))
+    vx_buf_printf(b, "/* Tuning builds: -DVX_INDEX_FUSE=0 never launches %s_fused_kernel. */\n"
+                     "#ifndef VX_INDEX_FUSE\n#define VX_INDEX_FUSE 1\n#endif\n\n", a);
   open_fn(cg, 6); /* index */
   emit_check_kv_and_fields(cg);
   vx_buf_printf(b, "  if (st != %s_OK) return st;\n", u);
@@ -343,6 +346,16 @@ static void emit_launchers(vx_cg *cg) {
     vx_buf_printf(b, "  if (per_block < 4 * VX_TOPK_WARPS) per_block = 4 * VX_TOPK_WARPS;\n");
     }
     vx_buf_printf(b, "  blocks = (max_pages + per_block - 1) / per_block;\n");
+    if (split && cg->mma.on) {
+      vx_buf_printf(b, "  /* At most two scoring blocks a row: one block of the top-k's warps a row\n"
+                       "   * streams as many bytes per SM and selects too (one launch, not two). */\n");
+      vx_buf_printf(b, "  const int fused_smem = VX_TOPK_WARPS * %d;\n", vx_cg_mma_tile_bytes(cg));
+      vx_buf_printf(b, "  if (VX_INDEX_FUSE && blocks <= 2 &&\n"
+                       "      rows <= vx_prepare_kernel(reinterpret_cast<const void *>(%s_fused_kernel), VX_TOPK_THREADS, fused_smem)) {\n", a);
+      vx_buf_printf(b, "    vx_launch(%s_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,\n", a);
+      vx_buf_printf(b, "        *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);\n");
+      vx_buf_printf(b, "    return %s_launched();\n  }\n", a);
+    }
     if (split) {
       if (cg->mma.on) {
         vx_buf_printf(b, "  vx_launch(%s_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(%s_SCORE_WARPS * 32), tile_smem, stream,\n", a, u);

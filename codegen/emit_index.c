@@ -638,6 +638,8 @@ void vx_cg_emit_index(vx_cg *cg) {
                 cg->alg);
     vx_buf_line(b, " * instantiate it for one phase each, so neither launch carries the other's");
     vx_buf_line(b, " * registers and both fit two blocks per SM.");
+    if (cg->mma.on)
+      vx_buf_line(b, " * %s_fused_kernel runs both phases in one block a row, for small batches.", cg->alg);
     vx_buf_line(b, " */");
     vx_buf_line(b, "static __device__ __forceinline__ void");
     vx_buf_line(b, "%s_index_phases(const vx_paged_kv &kv, const %s_kv_t *q, const %s_field_ptrs &fields, const float *state_in,",
@@ -765,5 +767,13 @@ void vx_cg_emit_index(vx_cg *cg) {
     /* The SELECT launch has one block per row: at one block per SM a batch
      * of 32 x 8 KV heads took two waves (ncu: 21 us of quest's index). */
     emit_phase_kernel(cg, "SELECT", "select", "VX_TOPK_THREADS", 2, "top-k on the scores SCORE wrote, two blocks per SM");
+    /* Where the SCORE plan gives a row at most two 8-warp blocks (batch 16
+     * x 8 KV heads on 132 SMs), one block of the top-k's 16 warps a row
+     * streams as many bytes per SM, and selecting in the same block drops
+     * the SELECT launch: its grid boundary, its page-table read for the row
+     * length and its barrier chain's start. */
+    if (cg->mma.on)
+      emit_phase_kernel(cg, "FUSED", "fused", "VX_TOPK_THREADS", 1,
+                        "one block a row scores every page on tensor cores, then selects");
   }
 }
