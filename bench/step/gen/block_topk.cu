@@ -1584,6 +1584,7 @@ enum { BLOCK_TOPK_INDEX_FUSED = 0, BLOCK_TOPK_INDEX_SCORE = 1, BLOCK_TOPK_INDEX_
  * The phases live in block_topk_index_phases; block_topk_score_kernel and block_topk_select_kernel
  * instantiate it for one phase each, so neither launch carries the other's
  * registers and both fit two blocks per SM.
+ * block_topk_fused_kernel runs both phases in one block a row, for small batches.
  */
 static __device__ __forceinline__ void
 block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const block_topk_field_ptrs &fields, const float *state_in,
@@ -1613,7 +1614,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
    * row values are staged, so the two latencies overlap. */
   const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
   const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-  const int step = BLOCK_TOPK_SCORE_WARPS * 16; /* pages per block iteration */
+  const int step = (phase == BLOCK_TOPK_INDEX_FUSED ? VX_TOPK_WARPS : BLOCK_TOPK_SCORE_WARPS) * 16; /* pages per block iteration */
   extern __shared__ uint4 block_topk_tiles[]; /* [warp][field][page 16][chunk 16], 4096 bytes per warp */
   uint4 *tile = block_topk_tiles + (threadIdx.x >> 5) * 256;
   int next_id = 0, tile_id = 0; /* entries of page lane % 16 of the next and the loaded tile */
@@ -1763,6 +1764,14 @@ block_topk_select_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fi
       pages_per_block, BLOCK_TOPK_INDEX_SELECT);
 }
 
+/* The FUSED launch alone: one block a row scores every page on tensor cores, then selects. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+block_topk_fused_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, BLOCK_TOPK_INDEX_FUSED);
+}
+
 #ifndef __CUDACC_RTC__
 
 /* ------------------------------------------------------------- host launchers */
@@ -1901,6 +1910,11 @@ int block_topk_cache_update_last(const vx_paged_kv *kv, void *const *field_pools
   return block_topk_launched();
 }
 
+/* Tuning builds: -DVX_INDEX_FUSE=0 never launches block_topk_fused_kernel. */
+#ifndef VX_INDEX_FUSE
+#define VX_INDEX_FUSE 1
+#endif
+
 int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,
     float *state_out, int max_pages, int *sel_pages, int *sel_count, void *workspace,
     size_t workspace_bytes, cudaStream_t stream) {
@@ -1935,6 +1949,15 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
   per_block = (per_block + step - 1) / step * step;
   if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
+  /* At most two scoring blocks a row: one block of the top-k's warps a row
+   * streams as many bytes per SM and selects too (one launch, not two). */
+  const int fused_smem = VX_TOPK_WARPS * 4096;
+  if (VX_INDEX_FUSE && blocks <= 2 &&
+      rows <= vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_kernel), VX_TOPK_THREADS, fused_smem)) {
+    vx_launch(block_topk_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
+        *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
+    return block_topk_launched();
+  }
   vx_launch(block_topk_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(BLOCK_TOPK_SCORE_WARPS * 32), tile_smem, stream,
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   vx_launch(block_topk_select_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), 0, stream,

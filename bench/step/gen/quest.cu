@@ -1670,6 +1670,7 @@ enum { QUEST_INDEX_FUSED = 0, QUEST_INDEX_SCORE = 1, QUEST_INDEX_SELECT = 2 };
  * The phases live in quest_index_phases; quest_score_kernel and quest_select_kernel
  * instantiate it for one phase each, so neither launch carries the other's
  * registers and both fit two blocks per SM.
+ * quest_fused_kernel runs both phases in one block a row, for small batches.
  */
 static __device__ __forceinline__ void
 quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field_ptrs &fields, const float *state_in,
@@ -1699,7 +1700,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
    * row values are staged, so the two latencies overlap. */
   const int first = phase == QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
   const int end = phase == QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-  const int step = QUEST_SCORE_WARPS * 16; /* pages per block iteration */
+  const int step = (phase == QUEST_INDEX_FUSED ? VX_TOPK_WARPS : QUEST_SCORE_WARPS) * 16; /* pages per block iteration */
   extern __shared__ uint4 quest_tiles[]; /* [warp][field][page 16][chunk 16], 8192 bytes per warp */
   uint4 *tile = quest_tiles + (threadIdx.x >> 5) * 512;
   int next_id = 0, tile_id = 0; /* entries of page lane % 16 of the next and the loaded tile */
@@ -1855,6 +1856,14 @@ quest_select_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields
       pages_per_block, QUEST_INDEX_SELECT);
 }
 
+/* The FUSED launch alone: one block a row scores every page on tensor cores, then selects. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+quest_fused_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, QUEST_INDEX_FUSED);
+}
+
 #ifndef __CUDACC_RTC__
 
 /* ------------------------------------------------------------- host launchers */
@@ -1995,6 +2004,11 @@ int quest_cache_update_last(const vx_paged_kv *kv, void *const *field_pools, int
   return quest_launched();
 }
 
+/* Tuning builds: -DVX_INDEX_FUSE=0 never launches quest_fused_kernel. */
+#ifndef VX_INDEX_FUSE
+#define VX_INDEX_FUSE 1
+#endif
+
 int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,
     float *state_out, int max_pages, int *sel_pages, int *sel_count, void *workspace,
     size_t workspace_bytes, cudaStream_t stream) {
@@ -2029,6 +2043,15 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
   per_block = (per_block + step - 1) / step * step;
   if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
+  /* At most two scoring blocks a row: one block of the top-k's warps a row
+   * streams as many bytes per SM and selects too (one launch, not two). */
+  const int fused_smem = VX_TOPK_WARPS * 8192;
+  if (VX_INDEX_FUSE && blocks <= 2 &&
+      rows <= vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_kernel), VX_TOPK_THREADS, fused_smem)) {
+    vx_launch(quest_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
+        *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
+    return quest_launched();
+  }
   vx_launch(quest_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(QUEST_SCORE_WARPS * 32), tile_smem, stream,
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
   vx_launch(quest_select_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), 0, stream,
