@@ -349,7 +349,9 @@ static void emit_launchers(vx_cg *cg) {
     if (split && cg->mma.on) {
       vx_buf_printf(b, "  /* At most two scoring blocks a row: one block of the top-k's warps a row\n"
                        "   * streams as many bytes per SM and selects too (one launch, not two). */\n");
-      vx_buf_printf(b, "  const int fused_smem = VX_TOPK_WARPS * %d;\n", vx_cg_mma_tile_bytes(cg));
+      vx_buf_printf(b, "  const int fused_smem = VX_TOPK_WARPS * %d +\n"
+                       "      (VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE ? max_pages * 4 : 0);\n",
+                    vx_cg_mma_tile_bytes(cg));
       vx_buf_printf(b, "  if (VX_INDEX_FUSE && blocks <= 2 &&\n"
                        "      rows <= vx_prepare_kernel(reinterpret_cast<const void *>(%s_fused_kernel), VX_TOPK_THREADS, fused_smem)) {\n", a);
       vx_buf_printf(b, "    vx_launch(%s_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,\n", a);

@@ -710,7 +710,15 @@ void vx_cg_emit_index(vx_cg *cg) {
   if (skip_rows_in_select) vx_buf_line(b, "  }");
 
   b->indent++;
-  vx_buf_line(b, "float *row_scores = scores + (long long)r * max_pages;");
+  if (cg->mma.on && split) {
+    vx_buf_line(b, "float *row_scores = phase == %s_INDEX_FUSED && VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE",
+                cg->upper);
+    vx_buf_line(b, "                        ? reinterpret_cast<float *>(%s_tiles + VX_TOPK_WARPS * %d)", cg->alg,
+                vx_cg_mma_tile_bytes(cg) / 16);
+    vx_buf_line(b, "                        : scores + (long long)r * max_pages;");
+  } else {
+    vx_buf_line(b, "float *row_scores = scores + (long long)r * max_pages;");
+  }
   vx_buf_line(b, "if (phase != %s_INDEX_SELECT) {", cg->upper);
   b->indent++;
   if (!cg->mma.on) vx_cg_emit_score_range(cg); /* the mma prologue declared it */

@@ -174,6 +174,12 @@ void vx_cg_emit_mma_helpers(vx_cg *cg) {
   vx_buf_line(b, " * a thread): one block's start (query staging, its first tile's round trips)");
   vx_buf_line(b, " * then overlaps the other's streaming (bench/RESULTS.md run 19). */");
   vx_buf_line(b, "#define %s_SCORE_WARPS %d", cg->upper, VX_CG_MMA_SCORE_WARPS);
+  vx_buf_line(b, "/* The FUSED launch keeps a row of up to VX_TOPK_THREADS * VX_TOPK_CACHE scores");
+  vx_buf_line(b, " * in shared memory after the tiles, so its top-k reads them there rather than");
+  vx_buf_line(b, " * from L2 (0: tuning builds). */");
+  vx_buf_line(b, "#ifndef VX_INDEX_SMEM_SCORES");
+  vx_buf_line(b, "#define VX_INDEX_SMEM_SCORES 1");
+  vx_buf_line(b, "#endif");
   const bool bf = cg->mma.dtype == VX_DTYPE_BF16;
   /* mma.sync, ldmatrix and the B-register pack: the pasted vx_common.cuh */
   vx_buf_line(b, "typedef vx_mma_op<%s> %s_mma_op; /* run_m16: D += A B, m16n8k16, f32 accumulate */",
