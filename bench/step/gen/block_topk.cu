@@ -1519,6 +1519,12 @@ static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
  * a thread): one block's start (query staging, its first tile's round trips)
  * then overlaps the other's streaming (bench/RESULTS.md run 19). */
 #define BLOCK_TOPK_SCORE_WARPS 8
+/* The FUSED launch keeps a row of up to VX_TOPK_THREADS * VX_TOPK_CACHE scores
+ * in shared memory after the tiles, so its top-k reads them there rather than
+ * from L2 (0: tuning builds). */
+#ifndef VX_INDEX_SMEM_SCORES
+#define VX_INDEX_SMEM_SCORES 1
+#endif
 typedef vx_mma_op<__nv_bfloat16> block_topk_mma_op; /* run_m16: D += A B, m16n8k16, f32 accumulate */
 /* Split term s of x: x == term 0 + term 1 + term 2 exactly in bf16 (8 + 8 + 8
  * significant bits; each residual is exact in f32). Term 0 alone when x is
@@ -1650,7 +1656,9 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   }
   __syncthreads();
   }
-  float *row_scores = scores + (long long)r * max_pages;
+  float *row_scores = phase == BLOCK_TOPK_INDEX_FUSED && VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE
+                          ? reinterpret_cast<float *>(block_topk_tiles + VX_TOPK_WARPS * 256)
+                          : scores + (long long)r * max_pages;
   if (phase != BLOCK_TOPK_INDEX_SELECT) {
     /* B fragments of %4: column n = lane / 4 holds split term n % 3 of head n / 3 of %1;
      * k-step ks, register w: dims 16 ks + 8 w + 2 t, + 1 (t = lane % 4) */
@@ -1951,7 +1959,8 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
   blocks = (max_pages + per_block - 1) / per_block;
   /* At most two scoring blocks a row: one block of the top-k's warps a row
    * streams as many bytes per SM and selects too (one launch, not two). */
-  const int fused_smem = VX_TOPK_WARPS * 4096;
+  const int fused_smem = VX_TOPK_WARPS * 4096 +
+      (VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE ? max_pages * 4 : 0);
   if (VX_INDEX_FUSE && blocks <= 2 &&
       rows <= vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_kernel), VX_TOPK_THREADS, fused_smem)) {
     vx_launch(block_topk_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,

@@ -1595,6 +1595,12 @@ static __device__ __forceinline__ uint4 quest_ld16(const void *p) {
  * a thread): one block's start (query staging, its first tile's round trips)
  * then overlaps the other's streaming (bench/RESULTS.md run 19). */
 #define QUEST_SCORE_WARPS 8
+/* The FUSED launch keeps a row of up to VX_TOPK_THREADS * VX_TOPK_CACHE scores
+ * in shared memory after the tiles, so its top-k reads them there rather than
+ * from L2 (0: tuning builds). */
+#ifndef VX_INDEX_SMEM_SCORES
+#define VX_INDEX_SMEM_SCORES 1
+#endif
 typedef vx_mma_op<__nv_bfloat16> quest_mma_op; /* run_m16: D += A B, m16n8k16, f32 accumulate */
 /* Elementwise max / min of two packed pairs: exact. */
 static __device__ __forceinline__ unsigned quest_max2(unsigned x, unsigned y) {
@@ -1732,7 +1738,9 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
   }
   __syncthreads();
   }
-  float *row_scores = scores + (long long)r * max_pages;
+  float *row_scores = phase == QUEST_INDEX_FUSED && VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE
+                          ? reinterpret_cast<float *>(quest_tiles + VX_TOPK_WARPS * 512)
+                          : scores + (long long)r * max_pages;
   if (phase != QUEST_INDEX_SELECT) {
     /* B fragments of %6: column n = lane / 4 holds head n of %0 (a+ and a-) (exact in the mma type);
      * k-step ks, register w: dims 16 ks + 8 w + 2 t, + 1 (t = lane % 4) */
@@ -2045,7 +2053,8 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
   blocks = (max_pages + per_block - 1) / per_block;
   /* At most two scoring blocks a row: one block of the top-k's warps a row
    * streams as many bytes per SM and selects too (one launch, not two). */
-  const int fused_smem = VX_TOPK_WARPS * 8192;
+  const int fused_smem = VX_TOPK_WARPS * 8192 +
+      (VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE ? max_pages * 4 : 0);
   if (VX_INDEX_FUSE && blocks <= 2 &&
       rows <= vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_kernel), VX_TOPK_THREADS, fused_smem)) {
     vx_launch(quest_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
