@@ -4,7 +4,9 @@
 # times both on the same shapes, interleaved A B A B so drift hits both;
 # prints op, shape and ms of each run side by side. Env: AB_FLAGS (required,
 # e.g. "-DVX_PDL=0"), AB_ARGS (step_bench arguments, default quest and
-# block_topk at 32K, B16 and B32, no dense baseline), AB_ROUNDS (default 2).
+# block_topk at 32K, B16 and B32, no dense baseline), AB_ROUNDS (default 2),
+# AB_PREBUILT=1 (build-step-ab was already built with AB_FLAGS, e.g. in the
+# background while another stage ran: skip its build).
 # Writes $OUT/ab_{a,b}_N.json and $OUT/ab.txt.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,7 +16,9 @@ mkdir -p "$OUT"
 [ -n "${AB_FLAGS:-}" ] || { echo "ab.sh: set AB_FLAGS"; exit 2; }
 ARGS=${AB_ARGS:---algos quest,block_topk --contexts 32768 --batches 16,32 --no-dense --reps 20}
 [ -x build-step/step_bench ] || bash bench/step/build.sh build-step > "$OUT/build_a.log" 2>&1 || { echo "ab.sh: build A failed"; exit 1; }
-EXTRA_NVFLAGS="$AB_FLAGS" bash bench/step/build.sh build-step-ab > "$OUT/build_b.log" 2>&1 || { echo "ab.sh: build B failed"; exit 1; }
+if [ "${AB_PREBUILT:-0}" != 1 ] || [ ! -x build-step-ab/step_bench ]; then
+  EXTRA_NVFLAGS="$AB_FLAGS" bash bench/step/build.sh build-step-ab > "$OUT/build_b.log" 2>&1 || { echo "ab.sh: build B failed"; exit 1; }
+fi
 for i in $(seq 1 "${AB_ROUNDS:-2}"); do
   for v in a b; do
     dir=build-step; [ $v = b ] && dir=build-step-ab
