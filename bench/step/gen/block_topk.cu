@@ -593,6 +593,17 @@ struct vx_rank_prefix {
 static_assert(VX_TOPK_WARPS % 8 == 0 && VX_TOPK_CACHE * VX_TOPK_WARPS <= 256,
               "the count table must fit 8 entries per lane, a warp's entries at one offset");
 
+/* f(c, i) for every register slot c of this thread (page i = tid + c *
+ * THREADS) that holds a middle page of a cached row. */
+template <typename F> VX_INLINE void vx_for_cached_middle(int n, int mid_begin, int mid_end, F f) {
+#pragma unroll
+  for (int c = 0; c < VX_TOPK_CACHE; ++c) {
+    const int i = (int)threadIdx.x + c * VX_TOPK_THREADS;
+    if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
+    if (i >= mid_begin && i < mid_end) f(c, i);
+  }
+}
+
 /* Top-k of one row; all VX_TOPK_THREADS threads of the block must call it.
  * scores: the row's n scores (only the middle ones are read). */
 __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int budget, int keep_first,
@@ -625,15 +636,10 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
      * then find the k-th key instead of three. */
     unsigned int all_and = ~0u, all_or = 0u;
     if (cached) {
-#pragma unroll
-      for (int c = 0; c < VX_TOPK_CACHE; ++c) {
-        const int i = tid + c * VX_TOPK_THREADS;
-        if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
-        if (i >= mid_begin && i < mid_end) {
-          all_and &= key32[c];
-          all_or |= key32[c];
-        }
-      }
+      vx_for_cached_middle(n, mid_begin, mid_end, [&](int c, int) {
+        all_and &= key32[c];
+        all_or |= key32[c];
+      });
     } else {
       for (int i = mid_begin + tid; i < mid_end; i += VX_TOPK_THREADS) {
         const unsigned int u = vx_score_key(scores[i]);
@@ -674,13 +680,10 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
         }
       } else if (cached) {
         if (tid == 0) sm.cand_fill = 0u; /* read only after this pass's barrier */
-#pragma unroll
-        for (int c = 0; c < VX_TOPK_CACHE; ++c) {
-          const int i = tid + c * VX_TOPK_THREADS;
-          if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
+        vx_for_cached_middle(n, mid_begin, mid_end, [&](int c, int i) {
           const unsigned int s = key32[c], x = code.index(i);
-          if (i >= mid_begin && i < mid_end && at.candidate(s, x)) atomicAdd(&hist[((on_score ? s : x) >> shift) & 255u], 1u);
-        }
+          if (at.candidate(s, x)) atomicAdd(&hist[((on_score ? s : x) >> shift) & 255u], 1u);
+        });
       } else {
         for (int i = mid_begin + tid; i < mid_end; i += VX_TOPK_THREADS) {
           const unsigned int s = code.score(vx_score_key(scores[i])), x = code.index(i);
@@ -736,17 +739,14 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
       if (cached && listed < 0 && count <= (unsigned int)VX_TOPK_LIST) {
         /* The `count` keys of the chosen bin are the only candidates left:
          * list them (in any order: the histograms do not depend on it). */
-#pragma unroll
-        for (int c = 0; c < VX_TOPK_CACHE; ++c) {
-          const int i = tid + c * VX_TOPK_THREADS;
-          if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
+        vx_for_cached_middle(n, mid_begin, mid_end, [&](int c, int i) {
           const unsigned int x = code.index(i);
-          if (i >= mid_begin && i < mid_end && at.candidate(key32[c], x)) {
+          if (at.candidate(key32[c], x)) {
             const unsigned int j = atomicAdd(&sm.cand_fill, 1u);
             sm.cand_score[j] = key32[c];
             sm.cand_index[j] = x;
           }
-        }
+        });
         listed = (int)count;
         __syncthreads(); /* the list is complete before the next pass reads it */
       }
