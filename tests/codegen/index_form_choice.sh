@@ -3,7 +3,9 @@
 # picks per module. The tensor-core form is recognised by its mma.sync
 # scoring call (ALG_mma_op::run_m16(acc...)); the vector form by its lane-group page
 # loader (ALG_page_at with an id). Each expectation follows from the rule in
-# codegen/emit_index_mma.c, worked out by hand per example.
+# codegen/emit_index_mma.c, worked out by hand per example. The one-launch
+# index kernel (ALG_fused_kernel, small batches) exists in the mma form
+# only: its output must define and launch it, the other forms must not.
 set -u
 vortexc=${1:?usage: index_form_choice.sh VORTEXC EXAMPLES_DIR}
 examples=${2:?}
@@ -24,6 +26,15 @@ expect() { # WANT EXAMPLE FLAGS...
   local got
   got=$(form_of "$@")
   if [ "$got" = "$want" ]; then echo "ok   $* -> $got"; else echo "FAIL $* -> $got (want $want)"; fails=$((fails + 1)); fi
+  [ "$got" = error ] && return
+  local defined launched
+  defined=$(grep -c "^[a-z_0-9]*_fused_kernel(vx_paged_kv kv" "$work/$1.cu")
+  launched=$(grep -c "vx_launch([a-z_0-9]*_fused_kernel," "$work/$1.cu")
+  if [ "$got" = mma ] && { [ "$defined" != 1 ] || [ "$launched" != 1 ]; }; then
+    echo "FAIL $* -> mma form without its one-launch kernel (defined $defined, launched $launched)"; fails=$((fails + 1))
+  elif [ "$got" != mma ] && [ "$defined$launched" != 00 ]; then
+    echo "FAIL $* -> $got form with a fused mma kernel (defined $defined, launched $launched)"; fails=$((fails + 1))
+  fi
 }
 # Envelopes of a value computed in f32: split into three bf16 terms, one
 # mma column each, so at most 8 / 3 heads fit.
