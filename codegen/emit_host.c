@@ -347,13 +347,17 @@ static void emit_launchers(vx_cg *cg) {
     }
     vx_buf_printf(b, "  blocks = (max_pages + per_block - 1) / per_block;\n");
     if (split && cg->mma.on) {
-      vx_buf_printf(b, "  /* At most two scoring blocks a row: one block of the top-k's warps a row\n"
-                       "   * streams as many bytes per SM and selects too (one launch, not two). */\n");
+      vx_buf_printf(b, "  /* One launch, one block of the top-k's warps a row scoring and selecting,\n"
+                       "   * where it reaches as many SMs as the SCORE plan: the plan gives a row one\n"
+                       "   * block, or two while the rows fill >= 90%% of the fused kernel's one wave\n"
+                       "   * (batch 16 x 8 KV heads on 132 SMs). Batch 8's two blocks a row reach twice\n"
+                       "   * the SMs that one block a row would. */\n");
       vx_buf_printf(b, "  const int fused_smem = VX_TOPK_WARPS * %d +\n"
                        "      (VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE ? max_pages * 4 : 0);\n",
                     vx_cg_mma_tile_bytes(cg));
-      vx_buf_printf(b, "  if (VX_INDEX_FUSE && blocks <= 2 &&\n"
-                       "      rows <= vx_prepare_kernel(reinterpret_cast<const void *>(%s_fused_kernel), VX_TOPK_THREADS, fused_smem)) {\n", a);
+      vx_buf_printf(b, "  const int fused_capacity = VX_INDEX_FUSE && blocks <= 2\n"
+                       "      ? vx_prepare_kernel(reinterpret_cast<const void *>(%s_fused_kernel), VX_TOPK_THREADS, fused_smem) : 0;\n", a);
+      vx_buf_printf(b, "  if (rows <= fused_capacity && (blocks == 1 || rows * 10 >= fused_capacity * 9LL)) {\n");
       vx_buf_printf(b, "    vx_launch(%s_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,\n", a);
       vx_buf_printf(b, "        *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);\n");
       vx_buf_printf(b, "    return %s_launched();\n  }\n", a);

@@ -879,10 +879,10 @@ int main(int argc, char **argv) {
   }
   /* batch, KV heads, context (the longest request; the rest are ragged) */
   /* The mma-form index launches its one-block-a-row kernel (fused) where
-   * scoring would take at most two blocks a row (every case below on a
-   * 132-SM part but B2 H2 x 16K/32K: 4 rows of 1024/2048 pages, which take
-   * the SCORE + SELECT launches). The sanitizers run the quick cases, so
-   * they hold one of each. */
+   * scoring would take one block a row (every case below on a 132-SM part
+   * but B2 H2 x 16K/32K: 4 rows of 1024/2048 pages, which take the SCORE +
+   * SELECT launches), or two with >= 90% of the SMs busy (step_bench's
+   * batch 16). The sanitizers run the quick cases, so they hold one of each. */
   static const test_case quick_cases[] = {{3, 2, 300}, {2, 2, 16384}};
   static const test_case full_cases[] = {{1, 1, 1}, {5, 2, 1000}, {64, 2, 2048}, {2, 2, 32768}, {16, 8, 4096}};
   const test_case *cases = quick ? quick_cases : full_cases;
