@@ -1957,12 +1957,16 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
   per_block = (per_block + step - 1) / step * step;
   if (per_block < 2 * step) per_block = 2 * step;
   blocks = (max_pages + per_block - 1) / per_block;
-  /* At most two scoring blocks a row: one block of the top-k's warps a row
-   * streams as many bytes per SM and selects too (one launch, not two). */
+  /* One launch, one block of the top-k's warps a row scoring and selecting,
+   * where it reaches as many SMs as the SCORE plan: the plan gives a row one
+   * block, or two while the rows fill >= 90% of the fused kernel's one wave
+   * (batch 16 x 8 KV heads on 132 SMs). Batch 8's two blocks a row reach twice
+   * the SMs that one block a row would. */
   const int fused_smem = VX_TOPK_WARPS * 4096 +
       (VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE ? max_pages * 4 : 0);
-  if (VX_INDEX_FUSE && blocks <= 2 &&
-      rows <= vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_kernel), VX_TOPK_THREADS, fused_smem)) {
+  const int fused_capacity = VX_INDEX_FUSE && blocks <= 2
+      ? vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_kernel), VX_TOPK_THREADS, fused_smem) : 0;
+  if (rows <= fused_capacity && (blocks == 1 || rows * 10 >= fused_capacity * 9LL)) {
     vx_launch(block_topk_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
         *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
     return block_topk_launched();
