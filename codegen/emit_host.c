@@ -286,7 +286,7 @@ static void emit_launchers(vx_cg *cg) {
     vx_buf_printf(b, "  (void)f;\n  (void)stream;\n  return %s_OK; /* no fields to maintain */\n}\n\n", u);
   }
 
-  if (cg->mma.on && vx_cg_index_split(cg) && !vx_cg_index_reduces_over_page(cg))
+  if (vx_cg_index_has_fused(cg))
     vx_buf_printf(b, "/* Tuning builds: -DVX_INDEX_FUSE=0 never launches %s_fused_kernel. */\n"
                      "#ifndef VX_INDEX_FUSE\n#define VX_INDEX_FUSE 1\n#endif\n\n", a);
   open_fn(cg, 6); /* index */
@@ -346,15 +346,14 @@ static void emit_launchers(vx_cg *cg) {
     vx_buf_printf(b, "  if (per_block < 4 * VX_TOPK_WARPS) per_block = 4 * VX_TOPK_WARPS;\n");
     }
     vx_buf_printf(b, "  blocks = (max_pages + per_block - 1) / per_block;\n");
-    if (split && cg->mma.on) {
+    if (vx_cg_index_has_fused(cg)) {
       vx_buf_printf(b, "  /* One launch, one block of the top-k's warps a row scoring and selecting,\n"
                        "   * where it reaches as many SMs as the SCORE plan: the plan gives a row one\n"
                        "   * block, or two while the rows fill >= 90%% of the fused kernel's one wave\n"
                        "   * (batch 16 x 8 KV heads on 132 SMs). Batch 8's two blocks a row reach twice\n"
                        "   * the SMs that one block a row would. */\n");
-      vx_buf_printf(b, "  const int fused_smem = VX_TOPK_WARPS * %d +\n"
-                       "      (VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE ? max_pages * 4 : 0);\n",
-                    vx_cg_mma_tile_bytes(cg));
+      vx_buf_printf(b, "  const int fused_smem = %s_FUSED_TILE_BYTES + (%s_fused_smem_scores(max_pages) ? max_pages * 4 : 0);\n",
+                    u, a);
       vx_buf_printf(b, "  const int fused_capacity = VX_INDEX_FUSE && blocks <= 2\n"
                        "      ? vx_prepare_kernel(reinterpret_cast<const void *>(%s_fused_kernel), VX_TOPK_THREADS, fused_smem) : 0;\n", a);
       vx_buf_printf(b, "  if (rows <= fused_capacity && (blocks == 1 || rows * 10 >= fused_capacity * 9LL)) {\n");

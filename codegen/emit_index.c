@@ -162,6 +162,8 @@ bool vx_cg_index_reduces_over_page(const vx_cg *cg) { return has_page_reduction(
 
 bool vx_cg_index_split(const vx_cg *cg) { return (cg->vec || cg->mma.on) && !has_page_reduction(cg); }
 
+bool vx_cg_index_has_fused(const vx_cg *cg) { return cg->mma.on && vx_cg_index_split(cg); }
+
 /* Whether computing op reads the row buffer (a staged value, directly or
  * through its operands). */
 static bool reads_row_buffer(const vx_cg *cg, const vx_op *op) {
@@ -638,7 +640,7 @@ void vx_cg_emit_index(vx_cg *cg) {
                 cg->alg);
     vx_buf_line(b, " * instantiate it for one phase each, so neither launch carries the other's");
     vx_buf_line(b, " * registers and both fit two blocks per SM.");
-    if (cg->mma.on)
+    if (vx_cg_index_has_fused(cg))
       vx_buf_line(b, " * %s_fused_kernel runs both phases in one block a row, for small batches.", cg->alg);
     vx_buf_line(b, " */");
     vx_buf_line(b, "static __device__ __forceinline__ void");
@@ -710,11 +712,10 @@ void vx_cg_emit_index(vx_cg *cg) {
   if (skip_rows_in_select) vx_buf_line(b, "  }");
 
   b->indent++;
-  if (cg->mma.on && split) {
-    vx_buf_line(b, "float *row_scores = phase == %s_INDEX_FUSED && VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE",
-                cg->upper);
-    vx_buf_line(b, "                        ? reinterpret_cast<float *>(%s_tiles + VX_TOPK_WARPS * %d)", cg->alg,
-                vx_cg_mma_tile_bytes(cg) / 16);
+  if (vx_cg_index_has_fused(cg)) {
+    vx_buf_line(b, "float *row_scores = phase == %s_INDEX_FUSED && %s_fused_smem_scores(max_pages)", cg->upper, cg->alg);
+    vx_buf_line(b, "                        ? reinterpret_cast<float *>(reinterpret_cast<char *>(%s_tiles) + %s_FUSED_TILE_BYTES)",
+                cg->alg, cg->upper);
     vx_buf_line(b, "                        : scores + (long long)r * max_pages;");
   } else {
     vx_buf_line(b, "float *row_scores = scores + (long long)r * max_pages;");
@@ -775,12 +776,12 @@ void vx_cg_emit_index(vx_cg *cg) {
     /* The SELECT launch has one block per row: at one block per SM a batch
      * of 32 x 8 KV heads took two waves (ncu: 21 us of quest's index). */
     emit_phase_kernel(cg, "SELECT", "select", "VX_TOPK_THREADS", 2, "top-k on the scores SCORE wrote, two blocks per SM");
-    /* Where the SCORE plan gives a row at most two 8-warp blocks (batch 16
-     * x 8 KV heads on 132 SMs), one block of the top-k's 16 warps a row
-     * streams as many bytes per SM, and selecting in the same block drops
-     * the SELECT launch: its grid boundary, its page-table read for the row
-     * length and its barrier chain's start. */
-    if (cg->mma.on)
+    /* Where one block of the top-k's 16 warps a row reaches as many SMs as
+     * the SCORE plan (batch 16 x 8 KV heads on 132 SMs; the launcher
+     * decides), selecting in the scoring block drops the SELECT launch: its
+     * grid boundary, its page-table read for the row length and its
+     * barrier chain's start. */
+    if (vx_cg_index_has_fused(cg))
       emit_phase_kernel(cg, "FUSED", "fused", "VX_TOPK_THREADS", 1,
                         "one block a row scores every page on tensor cores, then selects");
   }

@@ -180,6 +180,12 @@ void vx_cg_emit_mma_helpers(vx_cg *cg) {
   vx_buf_line(b, "#ifndef VX_INDEX_SMEM_SCORES");
   vx_buf_line(b, "#define VX_INDEX_SMEM_SCORES 1");
   vx_buf_line(b, "#endif");
+  vx_buf_line(b, "/* The FUSED launch's shared tiles (its scores follow them); whether it keeps");
+  vx_buf_line(b, " * the scores there: the launcher sizes the memory, the kernel reads it. */");
+  vx_buf_line(b, "#define %s_FUSED_TILE_BYTES (VX_TOPK_WARPS * %d)", cg->upper, vx_cg_mma_tile_bytes(cg));
+  vx_buf_line(b, "static __host__ __device__ inline bool %s_fused_smem_scores(int max_pages) {", cg->alg);
+  vx_buf_line(b, "  return VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE;");
+  vx_buf_line(b, "}");
   const bool bf = cg->mma.dtype == VX_DTYPE_BF16;
   /* mma.sync, ldmatrix and the B-register pack: the pasted vx_common.cuh */
   vx_buf_line(b, "typedef vx_mma_op<%s> %s_mma_op; /* run_m16: D += A B, m16n8k16, f32 accumulate */",
