@@ -1525,6 +1525,12 @@ static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
 #ifndef VX_INDEX_SMEM_SCORES
 #define VX_INDEX_SMEM_SCORES 1
 #endif
+/* The FUSED launch's shared tiles (its scores follow them); whether it keeps
+ * the scores there: the launcher sizes the memory, the kernel reads it. */
+#define BLOCK_TOPK_FUSED_TILE_BYTES (VX_TOPK_WARPS * 4096)
+static __host__ __device__ inline bool block_topk_fused_smem_scores(int max_pages) {
+  return VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE;
+}
 typedef vx_mma_op<__nv_bfloat16> block_topk_mma_op; /* run_m16: D += A B, m16n8k16, f32 accumulate */
 /* Split term s of x: x == term 0 + term 1 + term 2 exactly in bf16 (8 + 8 + 8
  * significant bits; each residual is exact in f32). Term 0 alone when x is
@@ -1656,8 +1662,8 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   }
   __syncthreads();
   }
-  float *row_scores = phase == BLOCK_TOPK_INDEX_FUSED && VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE
-                          ? reinterpret_cast<float *>(block_topk_tiles + VX_TOPK_WARPS * 256)
+  float *row_scores = phase == BLOCK_TOPK_INDEX_FUSED && block_topk_fused_smem_scores(max_pages)
+                          ? reinterpret_cast<float *>(reinterpret_cast<char *>(block_topk_tiles) + BLOCK_TOPK_FUSED_TILE_BYTES)
                           : scores + (long long)r * max_pages;
   if (phase != BLOCK_TOPK_INDEX_SELECT) {
     /* B fragments of %4: column n = lane / 4 holds split term n % 3 of head n / 3 of %1;
@@ -1962,8 +1968,7 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
    * block, or two while the rows fill >= 90% of the fused kernel's one wave
    * (batch 16 x 8 KV heads on 132 SMs). Batch 8's two blocks a row reach twice
    * the SMs that one block a row would. */
-  const int fused_smem = VX_TOPK_WARPS * 4096 +
-      (VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE ? max_pages * 4 : 0);
+  const int fused_smem = BLOCK_TOPK_FUSED_TILE_BYTES + (block_topk_fused_smem_scores(max_pages) ? max_pages * 4 : 0);
   const int fused_capacity = VX_INDEX_FUSE && blocks <= 2
       ? vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_kernel), VX_TOPK_THREADS, fused_smem) : 0;
   if (rows <= fused_capacity && (blocks == 1 || rows * 10 >= fused_capacity * 9LL)) {

@@ -1601,6 +1601,12 @@ static __device__ __forceinline__ uint4 quest_ld16(const void *p) {
 #ifndef VX_INDEX_SMEM_SCORES
 #define VX_INDEX_SMEM_SCORES 1
 #endif
+/* The FUSED launch's shared tiles (its scores follow them); whether it keeps
+ * the scores there: the launcher sizes the memory, the kernel reads it. */
+#define QUEST_FUSED_TILE_BYTES (VX_TOPK_WARPS * 8192)
+static __host__ __device__ inline bool quest_fused_smem_scores(int max_pages) {
+  return VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE;
+}
 typedef vx_mma_op<__nv_bfloat16> quest_mma_op; /* run_m16: D += A B, m16n8k16, f32 accumulate */
 /* Elementwise max / min of two packed pairs: exact. */
 static __device__ __forceinline__ unsigned quest_max2(unsigned x, unsigned y) {
@@ -1738,8 +1744,8 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
   }
   __syncthreads();
   }
-  float *row_scores = phase == QUEST_INDEX_FUSED && VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE
-                          ? reinterpret_cast<float *>(quest_tiles + VX_TOPK_WARPS * 512)
+  float *row_scores = phase == QUEST_INDEX_FUSED && quest_fused_smem_scores(max_pages)
+                          ? reinterpret_cast<float *>(reinterpret_cast<char *>(quest_tiles) + QUEST_FUSED_TILE_BYTES)
                           : scores + (long long)r * max_pages;
   if (phase != QUEST_INDEX_SELECT) {
     /* B fragments of %6: column n = lane / 4 holds head n of %0 (a+ and a-) (exact in the mma type);
@@ -2056,8 +2062,7 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
    * block, or two while the rows fill >= 90% of the fused kernel's one wave
    * (batch 16 x 8 KV heads on 132 SMs). Batch 8's two blocks a row reach twice
    * the SMs that one block a row would. */
-  const int fused_smem = VX_TOPK_WARPS * 8192 +
-      (VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE ? max_pages * 4 : 0);
+  const int fused_smem = QUEST_FUSED_TILE_BYTES + (quest_fused_smem_scores(max_pages) ? max_pages * 4 : 0);
   const int fused_capacity = VX_INDEX_FUSE && blocks <= 2
       ? vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_kernel), VX_TOPK_THREADS, fused_smem) : 0;
   if (rows <= fused_capacity && (blocks == 1 || rows * 10 >= fused_capacity * 9LL)) {
