@@ -10,7 +10,9 @@
 # a GQA and the MLA case), racecheck and synccheck on a GQA case, the MLA
 # case and codegen_stress (SAN_CASES overrides the set). Logs under $OUT
 # (default /tmp/gen_out). GEN_ONLY='glob' restricts the run to matching case
-# tags (no benchmarks, sanitizers only on matching cases).
+# tags (no benchmarks, sanitizers only on matching cases). GEN_NVFLAGS adds
+# nvcc flags to every case's build: a tuning switch of the generated code
+# (e.g. -DVX_TOPK_SLOT_DISPATCH=0) checked against the interpreter.
 set -uo pipefail
 OUT=${OUT:-/tmp/gen_out}
 mkdir -p "$OUT"
@@ -29,7 +31,7 @@ fi
 
 only=${GEN_ONLY:-*}
 ls -d $here/generated/$only/ | xargs -P "$jobs" -I{} sh -c \
-  'd={}; t=$(basename $d); '"$cuda"'/bin/nvcc -O3 -shared -Xcompiler -fPIC -gencode=arch=compute_90a,code=sm_90a \
+  'd={}; t=$(basename $d); '"$cuda"'/bin/nvcc -O3 -shared -Xcompiler -fPIC -gencode=arch=compute_90a,code=sm_90a '"${GEN_NVFLAGS:-}"' \
      -o '"$build"'/$t.so $d*.cu > '"$OUT"'/nvcc_$t.log 2>&1 || echo "nvcc failed: $t"'
 
 status=0
