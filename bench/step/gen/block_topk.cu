@@ -593,35 +593,37 @@ struct vx_rank_prefix {
 static_assert(VX_TOPK_WARPS % 8 == 0 && VX_TOPK_CACHE * VX_TOPK_WARPS <= 256,
               "the count table must fit 8 entries per lane, a warp's entries at one offset");
 
-/* f(c, i) for every register slot c of this thread (page i = tid + c *
- * THREADS) that holds a middle page of a cached row. */
-template <typename F> VX_INLINE void vx_for_cached_middle(int n, int mid_begin, int mid_end, F f) {
+/* f(c, i) for every register slot c < SLOTS of this thread (page i = tid +
+ * c * THREADS) that holds a middle page of a cached row. */
+template <int SLOTS, typename F> VX_INLINE void vx_for_cached_middle(int n, int mid_begin, int mid_end, F f) {
 #pragma unroll
-  for (int c = 0; c < VX_TOPK_CACHE; ++c) {
+  for (int c = 0; c < SLOTS; ++c) {
     const int i = (int)threadIdx.x + c * VX_TOPK_THREADS;
     if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
     if (i >= mid_begin && i < mid_end) f(c, i);
   }
 }
 
-/* Top-k of one row; all VX_TOPK_THREADS threads of the block must call it.
- * scores: the row's n scores (only the middle ones are read). */
-__device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int budget, int keep_first,
-                                   int keep_last, int *__restrict__ out_pages, int max_out,
-                                   int *__restrict__ out_count, vx_topk_smem &sm) {
+/* vx_topk_row with SLOTS register slots a thread: rows of up to
+ * VX_TOPK_THREADS * SLOTS pages are cached; longer ones (SLOTS ==
+ * VX_TOPK_CACHE only) re-read their scores. */
+template <int SLOTS>
+__device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n, int budget, int keep_first,
+                                         int keep_last, int *__restrict__ out_pages, int max_out,
+                                         int *__restrict__ out_count, vx_topk_smem &sm) {
+  static_assert(SLOTS >= 1 && SLOTS <= VX_TOPK_CACHE, "the count table holds VX_TOPK_CACHE slots");
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  if (n < 0) n = 0;
   const int kf = keep_first < 0 ? 0 : (keep_first < n ? keep_first : n);
   const int kl_max = n - kf;
   const int kl = keep_last < 0 ? 0 : (keep_last < kl_max ? keep_last : kl_max);
   const int mid_begin = kf, mid_end = n - kl, m = mid_end - mid_begin;
   const int k = budget < 0 ? 0 : (budget < m ? budget : m);
-  const bool cached = n <= VX_TOPK_THREADS * VX_TOPK_CACHE;
+  const bool cached = n <= VX_TOPK_THREADS * SLOTS;
   const bool radix = k > 0 && k < m;
 
-  unsigned int key32[VX_TOPK_CACHE];
+  unsigned int key32[SLOTS];
 #pragma unroll
-  for (int c = 0; c < VX_TOPK_CACHE; ++c) {
+  for (int c = 0; c < SLOTS; ++c) {
     const int i = tid + c * VX_TOPK_THREADS;
     key32[c] = cached && radix && i >= mid_begin && i < mid_end ? vx_score_key(scores[i]) : 0u;
   }
@@ -636,7 +638,7 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
      * then find the k-th key instead of three. */
     unsigned int all_and = ~0u, all_or = 0u;
     if (cached) {
-      vx_for_cached_middle(n, mid_begin, mid_end, [&](int c, int) {
+      vx_for_cached_middle<SLOTS>(n, mid_begin, mid_end, [&](int c, int) {
         all_and &= key32[c];
         all_or |= key32[c];
       });
@@ -664,7 +666,7 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
     const int score_passes = (32 - code.lead + 7) / 8, passes = score_passes + (index_bits + 7) / 8;
     if (cached) { /* the score parts once, not once a pass (only middle slots are read later) */
 #pragma unroll
-      for (int c = 0; c < VX_TOPK_CACHE; ++c) key32[c] = code.score(key32[c]);
+      for (int c = 0; c < SLOTS; ++c) key32[c] = code.score(key32[c]);
     }
     unsigned int remaining = (unsigned int)k;
     int listed = -1; /* candidates in sm.cand_*; -1 while the passes test the cached keys */
@@ -680,7 +682,7 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
         }
       } else if (cached) {
         if (tid == 0) sm.cand_fill = 0u; /* read only after this pass's barrier */
-        vx_for_cached_middle(n, mid_begin, mid_end, [&](int c, int i) {
+        vx_for_cached_middle<SLOTS>(n, mid_begin, mid_end, [&](int c, int i) {
           const unsigned int s = key32[c], x = code.index(i);
           if (at.candidate(s, x)) atomicAdd(&hist[((on_score ? s : x) >> shift) & 255u], 1u);
         });
@@ -739,7 +741,7 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
       if (cached && listed < 0 && count <= (unsigned int)VX_TOPK_LIST) {
         /* The `count` keys of the chosen bin are the only candidates left:
          * list them (in any order: the histograms do not depend on it). */
-        vx_for_cached_middle(n, mid_begin, mid_end, [&](int c, int i) {
+        vx_for_cached_middle<SLOTS>(n, mid_begin, mid_end, [&](int c, int i) {
           const unsigned int x = code.index(i);
           if (at.candidate(key32[c], x)) {
             const unsigned int j = atomicAdd(&sm.cand_fill, 1u);
@@ -759,7 +761,7 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
     const int chunks = (n + VX_TOPK_THREADS - 1) / VX_TOPK_THREADS;
     unsigned int selected = 0u; /* bit c: page tid + c * THREADS is selected (key32 holds score parts) */
 #pragma unroll
-    for (int c = 0; c < VX_TOPK_CACHE; ++c) {
+    for (int c = 0; c < SLOTS; ++c) {
       if (c >= chunks) break; /* block-uniform */
       const int i = tid + c * VX_TOPK_THREADS;
       const bool sel = i >= mid_begin && i < mid_end ? k > 0 && at.at_or_above(key32[c], code.index(i)) : i < n;
@@ -787,7 +789,7 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
     count = (int)__shfl_sync(0xffffffffu, incl, 31);
     const unsigned int below = (1u << lane) - 1u;
 #pragma unroll
-    for (int c = 0; c < VX_TOPK_CACHE; ++c) {
+    for (int c = 0; c < SLOTS; ++c) {
       if (c >= chunks) break; /* block-uniform */
       const unsigned int base = __shfl_sync(0xffffffffu, entry_prefix, (c * VX_TOPK_WARPS + warp) / 8);
       const bool sel = (selected >> c) & 1u;
@@ -808,6 +810,31 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
         out_pages, max_out, sm);
   }
   if (tid == 0) *out_count = count < max_out ? count : max_out;
+}
+
+/* Tuning builds: -DVX_TOPK_SLOT_DISPATCH=0 runs every row with VX_TOPK_CACHE
+ * slots. */
+#ifndef VX_TOPK_SLOT_DISPATCH
+#define VX_TOPK_SLOT_DISPATCH 1
+#endif
+
+/* Top-k of one row; all VX_TOPK_THREADS threads of the block must call it.
+ * scores: the row's n scores (only the middle ones are read). Short rows
+ * take an instance with fewer register slots: the loops over the slots are
+ * unrolled, and ncu (H200, quest B16 x 8K, 512-page rows) counted ~870
+ * instructions a warp in the 16-slot top-k, most of them tests of slots past
+ * the row, with the top-k a quarter of the fused index kernel's stall
+ * samples. The branch is block-uniform. */
+__device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int budget, int keep_first,
+                                   int keep_last, int *__restrict__ out_pages, int max_out,
+                                   int *__restrict__ out_count, vx_topk_smem &sm) {
+  if (n < 0) n = 0;
+  if (VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_THREADS)
+    vx_topk_row_slots<1>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
+  else if (VX_TOPK_SLOT_DISPATCH && n <= 4 * VX_TOPK_THREADS)
+    vx_topk_row_slots<4>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
+  else
+    vx_topk_row_slots<VX_TOPK_CACHE>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
 }
 
 /* Threshold select: kept pages plus every middle page with score >= t
