@@ -586,6 +586,10 @@ int main(int argc, char **argv) {
     test_topk_case(&r, 3, 2, 64, 5, 40, 40, 0, 0); /* keeps cover everything */
     test_topk_case(&r, 4, 2, 200, 17, 1, 2, 3, 0); /* all ties */
     test_topk_case(&r, 3, 2, 120, 0, 1, 2, 2, 1);  /* threshold */
+    /* row 0 one page past the 1-slot (512) and the 4-slot (2048) instances
+     * of vx_topk_row, the other rows shorter (any instance below) */
+    test_topk_case(&r, 4, 2, 513, 125, 1, 2, 0, 0);
+    test_topk_case(&r, 3, 2, 2049, 125, 1, 2, 1, 0);
     if (!quick) {
       test_topk_case(&r, 3, 4, 2048, 128, 1, 2, 0, 0);
       test_topk_case(&r, 2, 2, 65536, 4096, 1, 2, 2, 0);
