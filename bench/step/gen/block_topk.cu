@@ -820,11 +820,13 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
 
 /* Top-k of one row; all VX_TOPK_THREADS threads of the block must call it.
  * scores: the row's n scores (only the middle ones are read). Short rows
- * take an instance with fewer register slots: the loops over the slots are
- * unrolled, and ncu (H200, quest B16 x 8K, 512-page rows) counted ~870
- * instructions a warp in the 16-slot top-k, most of them tests of slots past
- * the row, with the top-k a quarter of the fused index kernel's stall
- * samples. The branch is block-uniform. */
+ * take an instance with fewer register slots, whose unrolled slot loops
+ * are that much shorter: ncu (quest B16 x 8K, 512-page rows) counted ~870
+ * instructions a warp in the 16-slot top-k, ~550 in the 1-slot one, and
+ * index + top-k took 2.6-10% less time at 8K, 0.7-3.6% at 32K (RESULTS.md
+ * run 77). Rows past 2048 pages run the 16-slot instance as before; in the
+ * fused index kernel the extra instances cost quest's 128K rows 1.4% (more
+ * spills). The branch is block-uniform. */
 __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int budget, int keep_first,
                                    int keep_last, int *__restrict__ out_pages, int max_out,
                                    int *__restrict__ out_count, vx_topk_smem &sm) {
