@@ -156,6 +156,8 @@ void vx_cg_emit_mma_helpers(vx_cg *cg);
 void vx_cg_emit_mma_prologue(vx_cg *cg);
 /* Dynamic shared memory of one warp's tile (0 without the mma form). */
 int vx_cg_mma_tile_bytes(const vx_cg *cg);
+/* After c.q: the query toward L2 in VX_INDEX_Q_PREFETCH builds. */
+void vx_cg_emit_mma_query_prefetch(vx_cg *cg);
 void vx_cg_emit_mma_page_loop(vx_cg *cg, const vx_op *sel);
 /* emit_select.c: the mass-select device helper (emitted once, before the
  * kernel) and the select call ending the index kernel. */

@@ -675,8 +675,10 @@ void vx_cg_emit_index(vx_cg *cg) {
   vx_buf_line(b, "c.h = h;");
   vx_buf_line(b, "c.n = total < max_pages ? total : max_pages; /* the workspace holds max_pages per row */");
   vx_buf_line(b, "c.kv_heads = kv.num_kv_heads;");
-  if (index_has(cg, VX_OP_INPUT_Q))
+  if (index_has(cg, VX_OP_INPUT_Q)) {
     vx_buf_line(b, "c.q = q + ((long long)b * kv.num_kv_heads + h) * %s_GROUP * %s_HEAD_DIM;", cg->upper, cg->upper);
+    if (cg->mma.on) vx_cg_emit_mma_query_prefetch(cg);
+  }
   if (m->nfields > 0) vx_buf_line(b, "c.fields = fields;");
   for (int i = 0; i < m->nstates; i++)
     vx_buf_line(b, "c.state_in[%d] = state_in + ((long long)%d * gridDim.x + r) * max_pages;", i, i);

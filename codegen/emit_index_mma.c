@@ -180,6 +180,14 @@ void vx_cg_emit_mma_helpers(vx_cg *cg) {
   vx_buf_line(b, "#ifndef VX_INDEX_SMEM_SCORES");
   vx_buf_line(b, "#define VX_INDEX_SMEM_SCORES 1");
   vx_buf_line(b, "#endif");
+  vx_buf_line(b, "/* Experimental (not yet timed on a GPU): 1 prefetches the query into L2 before");
+  vx_buf_line(b, " * the page-table reads. Its staging load is issued after the first tile's");
+  vx_buf_line(b, " * loads and waits behind them in DRAM; the block's barrier after it holds every");
+  vx_buf_line(b, " * warp's second tile (ncu, run 77: 17%% of the fused kernel's stall samples at");
+  vx_buf_line(b, " * B16 x 8K wait for that load). */");
+  vx_buf_line(b, "#ifndef VX_INDEX_Q_PREFETCH");
+  vx_buf_line(b, "#define VX_INDEX_Q_PREFETCH 0");
+  vx_buf_line(b, "#endif");
   vx_buf_line(b, "/* The FUSED launch's shared tiles (its scores follow them); whether it keeps");
   vx_buf_line(b, " * the scores there: the launcher sizes the memory, the kernel reads it. */");
   vx_buf_line(b, "#define %s_FUSED_TILE_BYTES (VX_TOPK_WARPS * %d)", cg->upper, vx_cg_mma_tile_bytes(cg));
@@ -417,6 +425,16 @@ void vx_cg_emit_mma_prologue(vx_cg *cg) {
   emit_tile_ids(cg, "the second tile's page-table entries", "first + (int)(threadIdx.x >> 5) * 16 + step");
   b->indent--;
   vx_buf_line(b, "}");
+}
+
+/* Right after c.q is known: the query's lines toward L2 (VX_INDEX_Q_PREFETCH). */
+void vx_cg_emit_mma_query_prefetch(vx_cg *cg) {
+  vx_buf *b = cg->out;
+  vx_buf_line(b, "#if VX_INDEX_Q_PREFETCH");
+  vx_buf_line(b, "if (phase != %s_INDEX_SELECT && threadIdx.x * 128 < %s_GROUP * %s_HEAD_DIM * (int)sizeof(%s_kv_t))", cg->upper,
+              cg->upper, cg->upper, cg->alg);
+  vx_buf_line(b, "  vx_prefetch_l2(reinterpret_cast<const char *>(c.q) + threadIdx.x * 128);");
+  vx_buf_line(b, "#endif");
 }
 
 int vx_cg_mma_tile_bytes(const vx_cg *cg) { return cg->mma.on ? 16 * row_chunks(cg) * 16 * cg->mma.nfields : 0; }

@@ -72,6 +72,9 @@ VX_INLINE void vx_cp_async16(void *smem, const void *gmem, bool pred) {
   const unsigned int dst = (unsigned int)__cvta_generic_to_shared(smem);
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(pred ? 16 : 0) : "memory");
 }
+/* Asks L2 for the 128-byte line holding p and goes on: a load issued later
+ * then hits L2 instead of queueing in DRAM behind earlier traffic. */
+VX_INLINE void vx_prefetch_l2(const void *p) { asm volatile("prefetch.global.L2 [%0];\n" ::"l"(p)); }
 VX_INLINE void vx_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 /* Wait until at most N of this thread's committed groups are still pending. */
 template <int N> VX_INLINE void vx_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
