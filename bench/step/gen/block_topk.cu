@@ -81,6 +81,9 @@ VX_INLINE void vx_cp_async16(void *smem, const void *gmem, bool pred) {
   const unsigned int dst = (unsigned int)__cvta_generic_to_shared(smem);
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(pred ? 16 : 0) : "memory");
 }
+/* Asks L2 for the 128-byte line holding p and goes on: a load issued later
+ * then hits L2 instead of queueing in DRAM behind earlier traffic. */
+VX_INLINE void vx_prefetch_l2(const void *p) { asm volatile("prefetch.global.L2 [%0];\n" ::"l"(p)); }
 VX_INLINE void vx_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 /* Wait until at most N of this thread's committed groups are still pending. */
 template <int N> VX_INLINE void vx_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
@@ -1554,6 +1557,14 @@ static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
 #ifndef VX_INDEX_SMEM_SCORES
 #define VX_INDEX_SMEM_SCORES 1
 #endif
+/* Experimental (not yet timed on a GPU): 1 prefetches the query into L2 before
+ * the page-table reads. Its staging load is issued after the first tile's
+ * loads and waits behind them in DRAM; the block's barrier after it holds every
+ * warp's second tile (ncu, run 77: 17% of the fused kernel's stall samples at
+ * B16 x 8K wait for that load). */
+#ifndef VX_INDEX_Q_PREFETCH
+#define VX_INDEX_Q_PREFETCH 0
+#endif
 /* The FUSED launch's shared tiles (its scores follow them); whether it keeps
  * the scores there: the launcher sizes the memory, the kernel reads it. */
 #define BLOCK_TOPK_FUSED_TILE_BYTES (VX_TOPK_WARPS * 4096)
@@ -1646,6 +1657,10 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   c.n = total < max_pages ? total : max_pages; /* the workspace holds max_pages per row */
   c.kv_heads = kv.num_kv_heads;
   c.q = q + ((long long)b * kv.num_kv_heads + h) * BLOCK_TOPK_GROUP * BLOCK_TOPK_HEAD_DIM;
+  #if VX_INDEX_Q_PREFETCH
+  if (phase != BLOCK_TOPK_INDEX_SELECT && threadIdx.x * 128 < BLOCK_TOPK_GROUP * BLOCK_TOPK_HEAD_DIM * (int)sizeof(block_topk_kv_t))
+    vx_prefetch_l2(reinterpret_cast<const char *>(c.q) + threadIdx.x * 128);
+  #endif
   c.fields = fields;
   c.row = row;
   /* SCORE on tensor cores: a warp scores tiles of 16 pages (the mma rows). A tile's
