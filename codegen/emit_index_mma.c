@@ -185,6 +185,12 @@ void vx_cg_emit_mma_helpers(vx_cg *cg) {
   vx_buf_line(b, " * loads and waits behind them in DRAM; the block's barrier after it holds every");
   vx_buf_line(b, " * warp's second tile (ncu, run 77: 17%% of the fused kernel's stall samples at");
   vx_buf_line(b, " * B16 x 8K wait for that load). */");
+  vx_buf_line(b, "/* Experimental (not yet timed on a GPU): 1 adds %s_fused_long_kernel, which the", cg->alg);
+  vx_buf_line(b, " * launcher takes for rows past 2048 pages; its top-k holds the 16-slot instance");
+  vx_buf_line(b, " * alone, as before run 77 (quest B16 x 128K: 1.4%% slower with all three). */");
+  vx_buf_line(b, "#ifndef VX_INDEX_FUSED_LONG");
+  vx_buf_line(b, "#define VX_INDEX_FUSED_LONG 0");
+  vx_buf_line(b, "#endif");
   vx_buf_line(b, "#ifndef VX_INDEX_Q_PREFETCH");
   vx_buf_line(b, "#define VX_INDEX_Q_PREFETCH 0");
   vx_buf_line(b, "#endif");
@@ -409,8 +415,12 @@ void vx_cg_emit_mma_prologue(vx_cg *cg) {
   vx_cg_emit_score_range(cg);
   /* The FUSED launch (small batches: one block a row scores and selects) has
    * the top-k's VX_TOPK_WARPS warps; the SCORE launch SCORE_WARPS. */
-  vx_buf_line(b, "const int step = (phase == %s_INDEX_FUSED ? VX_TOPK_WARPS : %s_SCORE_WARPS) * 16; /* pages per block iteration */",
-              cg->upper, cg->upper);
+  if (vx_cg_index_has_fused(cg))
+    vx_buf_line(b, "const int step = (%s_fused_phase(phase) ? VX_TOPK_WARPS : %s_SCORE_WARPS) * 16; /* pages per block iteration */",
+                cg->alg, cg->upper);
+  else
+    vx_buf_line(b, "const int step = (phase == %s_INDEX_FUSED ? VX_TOPK_WARPS : %s_SCORE_WARPS) * 16; /* pages per block iteration */",
+                cg->upper, cg->upper);
   vx_buf_line(b, "extern __shared__ uint4 %s_tiles[]; /* [warp][field][page 16][chunk %d], %d bytes per warp */", cg->alg, cpr,
               16 * cpr * 16 * cg->mma.nfields);
   vx_buf_line(b, "uint4 *tile = %s_tiles + (threadIdx.x >> 5) * %d;", cg->alg, 16 * cpr * cg->mma.nfields);
