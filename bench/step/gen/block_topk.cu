@@ -1562,6 +1562,12 @@ static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
  * loads and waits behind them in DRAM; the block's barrier after it holds every
  * warp's second tile (ncu, run 77: 17% of the fused kernel's stall samples at
  * B16 x 8K wait for that load). */
+/* Experimental (not yet timed on a GPU): 1 adds block_topk_fused_long_kernel, which the
+ * launcher takes for rows past 2048 pages; its top-k holds the 16-slot instance
+ * alone, as before run 77 (quest B16 x 128K: 1.4% slower with all three). */
+#ifndef VX_INDEX_FUSED_LONG
+#define VX_INDEX_FUSED_LONG 0
+#endif
 #ifndef VX_INDEX_Q_PREFETCH
 #define VX_INDEX_Q_PREFETCH 0
 #endif
@@ -1616,7 +1622,10 @@ static __device__ __forceinline__ float block_topk_index_v5(const block_topk_ind
   return 126.0f;
 }
 
-enum { BLOCK_TOPK_INDEX_FUSED = 0, BLOCK_TOPK_INDEX_SCORE = 1, BLOCK_TOPK_INDEX_SELECT = 2 };
+enum { BLOCK_TOPK_INDEX_FUSED = 0, BLOCK_TOPK_INDEX_SCORE = 1, BLOCK_TOPK_INDEX_SELECT = 2, BLOCK_TOPK_INDEX_FUSED_LONG = 3 };
+static __device__ __forceinline__ bool block_topk_fused_phase(int phase) {
+  return phase == BLOCK_TOPK_INDEX_FUSED || phase == BLOCK_TOPK_INDEX_FUSED_LONG;
+}
 
 /* index: grid x = rows (batch * KV heads), y = scoring blocks per row.
  *   FUSED  one block per row scores every page, then selects (needed when
@@ -1670,7 +1679,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
    * row values are staged, so the two latencies overlap. */
   const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
   const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-  const int step = (phase == BLOCK_TOPK_INDEX_FUSED ? VX_TOPK_WARPS : BLOCK_TOPK_SCORE_WARPS) * 16; /* pages per block iteration */
+  const int step = (block_topk_fused_phase(phase) ? VX_TOPK_WARPS : BLOCK_TOPK_SCORE_WARPS) * 16; /* pages per block iteration */
   extern __shared__ uint4 block_topk_tiles[]; /* [warp][field][page 16][chunk 16], 4096 bytes per warp */
   uint4 *tile = block_topk_tiles + (threadIdx.x >> 5) * 256;
   int next_id = 0, tile_id = 0; /* entries of page lane % 16 of the next and the loaded tile */
@@ -1706,7 +1715,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   }
   __syncthreads();
   }
-  float *row_scores = phase == BLOCK_TOPK_INDEX_FUSED && block_topk_fused_smem_scores(max_pages)
+  float *row_scores = block_topk_fused_phase(phase) && block_topk_fused_smem_scores(max_pages)
                           ? reinterpret_cast<float *>(reinterpret_cast<char *>(block_topk_tiles) + BLOCK_TOPK_FUSED_TILE_BYTES)
                           : scores + (long long)r * max_pages;
   if (phase != BLOCK_TOPK_INDEX_SELECT) {
@@ -1802,6 +1811,10 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   __syncthreads(); /* scores visible to the whole block */
   /* select.top %4, %5 keep first 1, last 1 */
   const int budget = block_topk_budget_pages(block_topk_index_v5(c), c.n);
+  if (phase == BLOCK_TOPK_INDEX_FUSED_LONG)
+    vx_topk_row_slots<VX_TOPK_CACHE>(row_scores, c.n, budget, 1, 1, sel_pages + (long long)r * max_pages,
+                                     max_pages, sel_count + r, topk);
+  else
   vx_topk_row(row_scores, c.n, budget, 1, 1, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
 }
@@ -1830,6 +1843,16 @@ block_topk_fused_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fie
       pages_per_block, BLOCK_TOPK_INDEX_FUSED);
 }
 
+#if VX_INDEX_FUSED_LONG
+/* The FUSED_LONG launch alone: the fused kernel for rows past 2048 pages, its top-k the 16-slot instance alone. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+block_topk_fused_long_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, BLOCK_TOPK_INDEX_FUSED_LONG);
+}
+
+#endif
 #ifndef __CUDACC_RTC__
 
 /* ------------------------------------------------------------- host launchers */
@@ -2016,6 +2039,14 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
   const int fused_capacity = VX_INDEX_FUSE && blocks <= 2
       ? vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_kernel), VX_TOPK_THREADS, fused_smem) : 0;
   if (rows <= fused_capacity && (blocks == 1 || rows * 10 >= fused_capacity * 9LL)) {
+#if VX_INDEX_FUSED_LONG
+    if (max_pages > 4 * VX_TOPK_THREADS) {
+      (void)vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_long_kernel), VX_TOPK_THREADS, fused_smem);
+      vx_launch(block_topk_fused_long_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
+          *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
+      return block_topk_launched();
+    }
+#endif
     vx_launch(block_topk_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
         *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
     return block_topk_launched();

@@ -1638,6 +1638,12 @@ static __device__ __forceinline__ uint4 quest_ld16(const void *p) {
  * loads and waits behind them in DRAM; the block's barrier after it holds every
  * warp's second tile (ncu, run 77: 17% of the fused kernel's stall samples at
  * B16 x 8K wait for that load). */
+/* Experimental (not yet timed on a GPU): 1 adds quest_fused_long_kernel, which the
+ * launcher takes for rows past 2048 pages; its top-k holds the 16-slot instance
+ * alone, as before run 77 (quest B16 x 128K: 1.4% slower with all three). */
+#ifndef VX_INDEX_FUSED_LONG
+#define VX_INDEX_FUSED_LONG 0
+#endif
 #ifndef VX_INDEX_Q_PREFETCH
 #define VX_INDEX_Q_PREFETCH 0
 #endif
@@ -1699,7 +1705,10 @@ static __device__ __forceinline__ float quest_index_v8(const quest_index_ctx &c)
   return 125.0f;
 }
 
-enum { QUEST_INDEX_FUSED = 0, QUEST_INDEX_SCORE = 1, QUEST_INDEX_SELECT = 2 };
+enum { QUEST_INDEX_FUSED = 0, QUEST_INDEX_SCORE = 1, QUEST_INDEX_SELECT = 2, QUEST_INDEX_FUSED_LONG = 3 };
+static __device__ __forceinline__ bool quest_fused_phase(int phase) {
+  return phase == QUEST_INDEX_FUSED || phase == QUEST_INDEX_FUSED_LONG;
+}
 
 /* index: grid x = rows (batch * KV heads), y = scoring blocks per row.
  *   FUSED  one block per row scores every page, then selects (needed when
@@ -1756,7 +1765,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
    * row values are staged, so the two latencies overlap. */
   const int first = phase == QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
   const int end = phase == QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-  const int step = (phase == QUEST_INDEX_FUSED ? VX_TOPK_WARPS : QUEST_SCORE_WARPS) * 16; /* pages per block iteration */
+  const int step = (quest_fused_phase(phase) ? VX_TOPK_WARPS : QUEST_SCORE_WARPS) * 16; /* pages per block iteration */
   extern __shared__ uint4 quest_tiles[]; /* [warp][field][page 16][chunk 16], 8192 bytes per warp */
   uint4 *tile = quest_tiles + (threadIdx.x >> 5) * 512;
   int next_id = 0, tile_id = 0; /* entries of page lane % 16 of the next and the loaded tile */
@@ -1788,7 +1797,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
   }
   __syncthreads();
   }
-  float *row_scores = phase == QUEST_INDEX_FUSED && quest_fused_smem_scores(max_pages)
+  float *row_scores = quest_fused_phase(phase) && quest_fused_smem_scores(max_pages)
                           ? reinterpret_cast<float *>(reinterpret_cast<char *>(quest_tiles) + QUEST_FUSED_TILE_BYTES)
                           : scores + (long long)r * max_pages;
   if (phase != QUEST_INDEX_SELECT) {
@@ -1894,6 +1903,10 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
   __syncthreads(); /* scores visible to the whole block */
   /* select.top %7, %8 keep first 1, last 2 */
   const int budget = quest_budget_pages(quest_index_v8(c), c.n);
+  if (phase == QUEST_INDEX_FUSED_LONG)
+    vx_topk_row_slots<VX_TOPK_CACHE>(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages,
+                                     max_pages, sel_count + r, topk);
+  else
   vx_topk_row(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
 }
@@ -1922,6 +1935,16 @@ quest_fused_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields,
       pages_per_block, QUEST_INDEX_FUSED);
 }
 
+#if VX_INDEX_FUSED_LONG
+/* The FUSED_LONG launch alone: the fused kernel for rows past 2048 pages, its top-k the 16-slot instance alone. */
+extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+quest_fused_long_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, QUEST_INDEX_FUSED_LONG);
+}
+
+#endif
 #ifndef __CUDACC_RTC__
 
 /* ------------------------------------------------------------- host launchers */
@@ -2110,6 +2133,14 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
   const int fused_capacity = VX_INDEX_FUSE && blocks <= 2
       ? vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_kernel), VX_TOPK_THREADS, fused_smem) : 0;
   if (rows <= fused_capacity && (blocks == 1 || rows * 10 >= fused_capacity * 9LL)) {
+#if VX_INDEX_FUSED_LONG
+    if (max_pages > 4 * VX_TOPK_THREADS) {
+      (void)vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_long_kernel), VX_TOPK_THREADS, fused_smem);
+      vx_launch(quest_fused_long_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
+          *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
+      return quest_launched();
+    }
+#endif
     vx_launch(quest_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
         *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
     return quest_launched();
