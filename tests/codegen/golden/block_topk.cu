@@ -387,8 +387,8 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   /* select.top %4, %5 keep first 1, last 1 */
   const int budget = block_topk_budget_pages(block_topk_index_v5(c), c.n);
   if (phase == BLOCK_TOPK_INDEX_FUSED_LONG)
-    vx_topk_row_slots<VX_TOPK_CACHE>(row_scores, c.n, budget, 1, 1, sel_pages + (long long)r * max_pages,
-                                     max_pages, sel_count + r, topk);
+    vx_topk_row<VX_TOPK_CACHE>(row_scores, c.n, budget, 1, 1, sel_pages + (long long)r * max_pages, max_pages,
+                               sel_count + r, topk);
   else
   vx_topk_row(row_scores, c.n, budget, 1, 1, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
@@ -615,7 +615,7 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
       ? vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_kernel), VX_TOPK_THREADS, fused_smem) : 0;
   if (rows <= fused_capacity && (blocks == 1 || rows * 10 >= fused_capacity * 9LL)) {
 #if VX_INDEX_FUSED_LONG
-    if (max_pages > 4 * VX_TOPK_THREADS) {
+    if (max_pages > VX_TOPK_SHORT_ROWS) {
       (void)vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_long_kernel), VX_TOPK_THREADS, fused_smem);
       vx_launch(block_topk_fused_long_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
           *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
