@@ -483,6 +483,9 @@ VX_PLAN_FN unsigned long long vx_decode_workspace_bytes(long long rows, int grou
  * pass: the passes are latency-bound, not bandwidth-bound. Longer rows
  * re-read from L2. */
 #define VX_TOPK_CACHE 16
+/* Rows of up to this many pages take an instance with at most 4 register
+ * slots (vx_topk_row; generated fused-long kernels start past it). */
+#define VX_TOPK_SHORT_ROWS (4 * VX_TOPK_THREADS)
 
 /* Cached rows: once a radix pass has narrowed the candidates (the keys in
  * the bin of the k-th) to at most this many, they are copied to shared
@@ -829,14 +832,16 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
  * index + top-k took 2.6-10% less time at 8K, 0.7-3.6% at 32K (RESULTS.md
  * run 77). Rows past 2048 pages run the 16-slot instance as before; in the
  * fused index kernel the extra instances cost quest's 128K rows 1.4% (more
- * spills). The branch is block-uniform. */
+ * spills). The branch is block-uniform. MIN_SLOTS > 1 leaves the smaller
+ * instances out of the caller (generated fused-long kernels: VX_TOPK_CACHE). */
+template <int MIN_SLOTS = 1>
 __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int budget, int keep_first,
                                    int keep_last, int *__restrict__ out_pages, int max_out,
                                    int *__restrict__ out_count, vx_topk_smem &sm) {
   if (n < 0) n = 0;
-  if (VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_THREADS)
+  if (MIN_SLOTS <= 1 && VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_THREADS)
     vx_topk_row_slots<1>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
-  else if (VX_TOPK_SLOT_DISPATCH && n <= 4 * VX_TOPK_THREADS)
+  else if (MIN_SLOTS <= 4 && VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_SHORT_ROWS)
     vx_topk_row_slots<4>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
   else
     vx_topk_row_slots<VX_TOPK_CACHE>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
@@ -1904,8 +1909,8 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
   /* select.top %7, %8 keep first 1, last 2 */
   const int budget = quest_budget_pages(quest_index_v8(c), c.n);
   if (phase == QUEST_INDEX_FUSED_LONG)
-    vx_topk_row_slots<VX_TOPK_CACHE>(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages,
-                                     max_pages, sel_count + r, topk);
+    vx_topk_row<VX_TOPK_CACHE>(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages, max_pages,
+                               sel_count + r, topk);
   else
   vx_topk_row(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
@@ -2134,7 +2139,7 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
       ? vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_kernel), VX_TOPK_THREADS, fused_smem) : 0;
   if (rows <= fused_capacity && (blocks == 1 || rows * 10 >= fused_capacity * 9LL)) {
 #if VX_INDEX_FUSED_LONG
-    if (max_pages > 4 * VX_TOPK_THREADS) {
+    if (max_pages > VX_TOPK_SHORT_ROWS) {
       (void)vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_long_kernel), VX_TOPK_THREADS, fused_smem);
       vx_launch(quest_fused_long_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
           *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
