@@ -185,14 +185,14 @@ void vx_cg_emit_mma_helpers(vx_cg *cg) {
   vx_buf_line(b, " * loads and waits behind them in DRAM; the block's barrier after it holds every");
   vx_buf_line(b, " * warp's second tile (ncu, run 77: 17%% of the fused kernel's stall samples at");
   vx_buf_line(b, " * B16 x 8K wait for that load). */");
+  vx_buf_line(b, "#ifndef VX_INDEX_Q_PREFETCH");
+  vx_buf_line(b, "#define VX_INDEX_Q_PREFETCH 0");
+  vx_buf_line(b, "#endif");
   vx_buf_line(b, "/* Experimental (not yet timed on a GPU): 1 adds %s_fused_long_kernel, which the", cg->alg);
   vx_buf_line(b, " * launcher takes for rows past 2048 pages; its top-k holds the 16-slot instance");
   vx_buf_line(b, " * alone, as before run 77 (quest B16 x 128K: 1.4%% slower with all three). */");
   vx_buf_line(b, "#ifndef VX_INDEX_FUSED_LONG");
   vx_buf_line(b, "#define VX_INDEX_FUSED_LONG 0");
-  vx_buf_line(b, "#endif");
-  vx_buf_line(b, "#ifndef VX_INDEX_Q_PREFETCH");
-  vx_buf_line(b, "#define VX_INDEX_Q_PREFETCH 0");
   vx_buf_line(b, "#endif");
   vx_buf_line(b, "/* The FUSED launch's shared tiles (its scores follow them); whether it keeps");
   vx_buf_line(b, " * the scores there: the launcher sizes the memory, the kernel reads it. */");
@@ -413,14 +413,11 @@ void vx_cg_emit_mma_prologue(vx_cg *cg) {
   vx_buf_line(b, " * while this one is multiplied. The first tile is requested here, before the");
   vx_buf_line(b, " * row values are staged, so the two latencies overlap. */");
   vx_cg_emit_score_range(cg);
-  /* The FUSED launch (small batches: one block a row scores and selects) has
-   * the top-k's VX_TOPK_WARPS warps; the SCORE launch SCORE_WARPS. */
-  if (vx_cg_index_has_fused(cg))
-    vx_buf_line(b, "const int step = (%s_fused_phase(phase) ? VX_TOPK_WARPS : %s_SCORE_WARPS) * 16; /* pages per block iteration */",
-                cg->alg, cg->upper);
-  else
-    vx_buf_line(b, "const int step = (phase == %s_INDEX_FUSED ? VX_TOPK_WARPS : %s_SCORE_WARPS) * 16; /* pages per block iteration */",
-                cg->upper, cg->upper);
+  /* The FUSED launches (small batches: one block a row scores and selects)
+   * have the top-k's VX_TOPK_WARPS warps; the SCORE launch SCORE_WARPS. The
+   * mma form is only taken for split modules, so ALG_fused_phase exists. */
+  vx_buf_line(b, "const int step = (%s_fused_phase(phase) ? VX_TOPK_WARPS : %s_SCORE_WARPS) * 16; /* pages per block iteration */",
+              cg->alg, cg->upper);
   vx_buf_line(b, "extern __shared__ uint4 %s_tiles[]; /* [warp][field][page 16][chunk %d], %d bytes per warp */", cg->alg, cpr,
               16 * cpr * 16 * cg->mma.nfields);
   vx_buf_line(b, "uint4 *tile = %s_tiles + (threadIdx.x >> 5) * %d;", cg->alg, 16 * cpr * cg->mma.nfields);
