@@ -1567,14 +1567,14 @@ static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
  * loads and waits behind them in DRAM; the block's barrier after it holds every
  * warp's second tile (ncu, run 77: 17% of the fused kernel's stall samples at
  * B16 x 8K wait for that load). */
+#ifndef VX_INDEX_Q_PREFETCH
+#define VX_INDEX_Q_PREFETCH 0
+#endif
 /* Experimental (not yet timed on a GPU): 1 adds block_topk_fused_long_kernel, which the
  * launcher takes for rows past 2048 pages; its top-k holds the 16-slot instance
  * alone, as before run 77 (quest B16 x 128K: 1.4% slower with all three). */
 #ifndef VX_INDEX_FUSED_LONG
 #define VX_INDEX_FUSED_LONG 0
-#endif
-#ifndef VX_INDEX_Q_PREFETCH
-#define VX_INDEX_Q_PREFETCH 0
 #endif
 /* The FUSED launch's shared tiles (its scores follow them); whether it keeps
  * the scores there: the launcher sizes the memory, the kernel reads it. */
