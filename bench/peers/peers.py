@@ -18,7 +18,10 @@ One decode step, 32 query heads / 8 KV heads, head dim 128, bf16, page 16:
                   the envelopes are built once outside the timing, like a
                   cache update)
 K/V are contiguous [B, Hkv, L, D] in logical order: no page gather, which
-favours the peers. Floors: bytes the step must move / device copy bandwidth
+favours the peers. Where K holds more than 2^30 elements (B64 x 32K, 128K)
+FlexAttention runs as one call per slice of the batch (torch 2.11 cannot
+compile it for 2^31 elements; row_chunks), timed together; results carry
+`calls`. Floors: bytes the step must move / device copy bandwidth
 (read + written bytes of a large D2D copy, same run). Timing:
 triton.testing.do_bench median (it clears L2 before every rep) on CUDA,
 perf_counter median on CPU (logic checks only).
@@ -50,6 +53,9 @@ BUDGET_PAGES = 128  # 2048 tokens
 KEEP_FIRST, KEEP_LAST = 1, 2  # examples/quest.vtx
 SEL_MAGIC = 0x31535856
 ELEM = 2  # bf16 bytes
+# K/V elements one FlexAttention call may take: B32 x 32K (2^30) compiles,
+# 2^31 does not (row_chunks)
+FLEX_MAX_ELEMS = 1 << 30
 
 
 # ----------------------------------------------------------------- selections
@@ -123,18 +129,23 @@ class SelectionMask:
     place and the mask_mod is always the same function, so a new selection
     never makes torch.compile recompile."""
 
-    def __init__(self, rows, n_pages, context, device):
+    def __init__(self, rows, n_pages, context, device, chunks=((0, None),)):
         self.rows, self.n_pages, self.context, self.device = rows, n_pages, context, device
         self.chosen = torch.zeros(rows, n_pages, dtype=torch.bool, device=device)
-        chosen = self.chosen
-
-        def mask_mod(b, h, q_idx, kv_idx):
-            return chosen[b, kv_idx // PAGE]
-
-        self.mask_mod = mask_mod
+        self.chunks = [(r0, rows if r1 is None else r1) for r0, r1 in chunks]
+        # one mask_mod per chunk of rows, over its view of `chosen`: a chunk's
+        # batch index b is local to the chunk
+        self.mask_mods = [self._mask_mod(self.chosen[r0:r1]) for r0, r1 in self.chunks]
         self.zero = torch.zeros(rows, 1, 1, dtype=torch.int32, device=device)
 
+    @staticmethod
+    def _mask_mod(chosen):
+        def mask_mod(b, h, q_idx, kv_idx):
+            return chosen[b, kv_idx // PAGE]
+        return mask_mod
+
     def build(self, sel, block):
+        """One BlockMask per chunk of rows (see row_chunks), in order."""
         from torch.nn.attention.flex_attention import BlockMask
 
         rows, k = sel.shape
@@ -146,16 +157,42 @@ class SelectionMask:
             idx = torch.zeros(rows, 1, 1, nblk, dtype=torch.int32, device=self.device)
             idx[:, 0, 0, :k] = sel_l.to(torch.int32)
             full = torch.full((rows, 1, 1), k, dtype=torch.int32, device=self.device)
-            return BlockMask.from_kv_blocks(self.zero, idx, full, idx, BLOCK_SIZE=(128, block), mask_mod=self.mask_mod,
-                                            seq_lengths=(1, self.context), compute_q_blocks=False)
+            return [BlockMask.from_kv_blocks(self.zero[r0:r1], idx[r0:r1], full[r0:r1], idx[r0:r1],
+                                             BLOCK_SIZE=(128, block), mask_mod=mod, seq_lengths=(1, self.context),
+                                             compute_q_blocks=False)
+                    for (r0, r1), mod in zip(self.chunks, self.mask_mods)]
         per = block // PAGE
         hit = torch.zeros(rows, nblk, dtype=torch.bool, device=self.device)
         hit.scatter_(1, sel_l // per, True)
         num = hit.sum(1, dtype=torch.int32).view(rows, 1, 1)
         # hit blocks first, ascending: argsort of (not hit, block id)
         order = torch.argsort((~hit).to(torch.int64) * nblk + torch.arange(nblk, device=self.device), dim=1)
-        return BlockMask.from_kv_blocks(num, order.to(torch.int32).view(rows, 1, 1, nblk), BLOCK_SIZE=(128, block),
-                                        mask_mod=self.mask_mod, seq_lengths=(1, self.context), compute_q_blocks=False)
+        order = order.to(torch.int32).view(rows, 1, 1, nblk)
+        return [BlockMask.from_kv_blocks(num[r0:r1], order[r0:r1], BLOCK_SIZE=(128, block), mask_mod=mod,
+                                         seq_lengths=(1, self.context), compute_q_blocks=False)
+                for (r0, r1), mod in zip(self.chunks, self.mask_mods)]
+
+
+def row_chunks(rows, elems_per_row, limit):
+    """Splits rows into equal power-of-two chunks of at most `limit` K
+    elements each: torch 2.11's FlexAttention template fails to compile for
+    tensors of 2^31+ elements (int64 indexing, bench/RESULTS.md), so such
+    shapes run as several calls on slices of the batch. [(r0, r1), ...]."""
+    n = 1
+    while rows % (2 * n) == 0 and rows // n * elems_per_row > limit:
+        n *= 2
+    if rows // n * elems_per_row > limit:
+        raise ValueError(f"{rows} rows of {elems_per_row} elements: no equal split under {limit}")
+    step = rows // n
+    return [(r0, r0 + step) for r0 in range(0, rows, step)]
+
+
+def flex_chunked(flex, q, k, v, chunks, block_masks=None, **kw):
+    """FlexAttention over slices of the leading dimension, one call each,
+    outputs concatenated (a copy of the small output, only when split)."""
+    outs = [flex(q[r0:r1], k[r0:r1], v[r0:r1], block_mask=None if block_masks is None else block_masks[i], **kw)
+            for i, (r0, r1) in enumerate(chunks)]
+    return outs[0] if len(outs) == 1 else torch.cat(outs)
 
 
 # ------------------------------------------------------------------- checks
@@ -181,7 +218,7 @@ def check_close(name, got, ref, tol=3e-2):
 
 # ------------------------------------------------------------------- peers
 class Shape:
-    def __init__(self, batch, context, device, gen):
+    def __init__(self, batch, context, device, gen, flex_max_elems=FLEX_MAX_ELEMS):
         self.batch, self.context, self.device = batch, context, device
         self.n_pages = (context + PAGE - 1) // PAGE
         kv_shape = (batch, HKV, context, DIM)
@@ -193,7 +230,10 @@ class Shape:
         self.qf = self.q.view(batch * HKV, GROUP, 1, DIM)
         self.kf = self.k.view(batch * HKV, 1, context, DIM)
         self.vf = self.v.view(batch * HKV, 1, context, DIM)
-        self.masks = SelectionMask(batch * HKV, self.n_pages, context, device)
+        # FlexAttention's calls: dense over batch slices, sparse over row slices
+        self.batch_chunks = row_chunks(batch, HKV * context * DIM, flex_max_elems)
+        self.row_chunks = row_chunks(batch * HKV, context * DIM, flex_max_elems)
+        self.masks = SelectionMask(batch * HKV, self.n_pages, context, device, self.row_chunks)
         self.kv_bytes = 2.0 * batch * HKV * context * DIM * ELEM
         self.qo_bytes = 2.0 * batch * HQ * DIM * ELEM
 
@@ -273,11 +313,11 @@ def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pip
             record("sdpa-dense", bench(fn), dense_bytes)
 
         def flex_dense():
-            fn = lambda: flex(sh.q, sh.k, sh.v, enable_gqa=True)
+            fn = lambda: flex_chunked(flex, sh.q, sh.k, sh.v, sh.batch_chunks, enable_gqa=True)
             got = fn().view(sh.batch * HKV, GROUP, DIM)
             full = torch.ones(sh.batch * HKV, sh.n_pages, dtype=torch.bool, device=sh.device)
             check_close("flex-dense", got[rows_to_check], ref_rows(sh.qf, sh.kf, sh.vf, full, rows_to_check))
-            record("flex-dense", bench(fn), dense_bytes)
+            record("flex-dense", bench(fn), dense_bytes, dict(calls=len(sh.batch_chunks)))
 
         guarded("sdpa-dense", sdpa)
         guarded("flex-dense", flex_dense)
@@ -288,7 +328,7 @@ def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pip
             for block in (PAGE, 128):
                 try:
                     bm = sh.masks.build(sel, block)
-                    fn = lambda: flex(sh.qf, sh.kf, sh.vf, block_mask=bm, enable_gqa=True)
+                    fn = lambda: flex_chunked(flex, sh.qf, sh.kf, sh.vf, sh.row_chunks, bm, enable_gqa=True)
                     got = fn()[:, :, 0]
                     check_close(f"flex-sparse/{block}", got[rows_to_check],
                                 ref_rows(sh.qf, sh.kf, sh.vf, sh.masks.chosen, rows_to_check))
@@ -300,7 +340,7 @@ def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pip
                 raise last
             tokens = min(sel.shape[1] * PAGE, sh.context)
             record(f"flex-sparse[{meta['algo']}]", bench(fn), sh.sparse_bytes(tokens),
-                   dict(block_size=block, selection=meta["file"]))
+                   dict(block_size=block, selection=meta["file"], calls=len(sh.row_chunks)))
         guarded(f"flex-sparse[{meta['algo']}]", flex_sparse)
 
     if do_pipeline:
@@ -321,14 +361,14 @@ def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pip
 
             def step():
                 bm = sh.masks.build(index(), PAGE)
-                return flex(sh.qf, sh.kf, sh.vf, block_mask=bm, enable_gqa=True)
+                return flex_chunked(flex, sh.qf, sh.kf, sh.vf, sh.row_chunks, bm, enable_gqa=True)
 
             got = step()[:, :, 0]  # leaves this step's selection in sh.masks.chosen
             check_close("torch-pipeline", got[rows_to_check],
                         ref_rows(sh.qf, sh.kf, sh.vf, sh.masks.chosen, rows_to_check))
             env_bytes = 2.0 * rows * sh.n_pages * DIM * ELEM
             tokens = min(budget * PAGE, sh.context)
-            record("torch-pipeline", bench(step), sh.sparse_bytes(tokens) + env_bytes)
+            record("torch-pipeline", bench(step), sh.sparse_bytes(tokens) + env_bytes, dict(calls=len(sh.row_chunks)))
             record("torch-index+topk", bench(index), env_bytes + sh.batch * HQ * DIM * ELEM)
         guarded("torch-pipeline", pipeline)
 

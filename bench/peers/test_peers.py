@@ -42,12 +42,42 @@ class PeersLogic(unittest.TestCase):
         sh = self.p.Shape(2, 1000, torch.device("cpu"), self.gen)
         sel = self.p.random_selection(2, sh.n_pages, 10, self.gen)
         for block in (self.p.PAGE, 128):
-            bm = sh.masks.build(sel, block)
+            (bm,) = sh.masks.build(sel, block)
             got = flex_attention(sh.qf, sh.kf, sh.vf, block_mask=bm, enable_gqa=True)[:, :, 0]
             rows = list(range(sh.qf.shape[0]))
             ref = self.p.ref_rows(sh.qf, sh.kf, sh.vf, sh.masks.chosen, rows)
             self.p.check_close(f"block {block}", got, ref)
             self.assertEqual(int(sh.masks.chosen.sum()), sel.numel())
+
+    def test_row_chunks(self):
+        self.assertEqual(self.p.row_chunks(16, 8, 1 << 30), [(0, 16)])
+        self.assertEqual(self.p.row_chunks(16, 8, 64), [(0, 8), (8, 16)])
+        self.assertEqual(self.p.row_chunks(16, 8, 32), [(0, 4), (4, 8), (8, 12), (12, 16)])
+        # B64 x 32K folded rows: 2^31 elements -> two calls of 2^30
+        self.assertEqual(len(self.p.row_chunks(64 * 8, 32768 * 128, self.p.FLEX_MAX_ELEMS)), 2)
+        with self.assertRaises(ValueError):
+            self.p.row_chunks(3, 8, 16)
+
+    def test_chunked_flex_matches_one_call(self):
+        # the same selection through 2 row slices (and 2 batch slices for
+        # the dense call) gives the reference output: each slice's mask_mod
+        # indexes its own rows (the second slice's b = 0 is row 8)
+        from torch.nn.attention.flex_attention import flex_attention
+
+        sh = self.p.Shape(2, 1000, torch.device("cpu"), self.gen, flex_max_elems=8 * 1000 * self.p.DIM)
+        self.assertEqual((sh.row_chunks, sh.batch_chunks), ([(0, 8), (8, 16)], [(0, 1), (1, 2)]))
+        sel = self.p.random_selection(2, sh.n_pages, 10, self.gen)
+        rows = list(range(sh.qf.shape[0]))
+        for block in (self.p.PAGE, 128):
+            bms = sh.masks.build(sel, block)
+            self.assertEqual(len(bms), 2)
+            got = self.p.flex_chunked(flex_attention, sh.qf, sh.kf, sh.vf, sh.row_chunks, bms, enable_gqa=True)
+            ref = self.p.ref_rows(sh.qf, sh.kf, sh.vf, sh.masks.chosen, rows)
+            self.p.check_close(f"chunked block {block}", got[:, :, 0], ref)
+        dense = self.p.flex_chunked(flex_attention, sh.q, sh.k, sh.v, sh.batch_chunks, enable_gqa=True)
+        full = torch.ones(len(rows), sh.n_pages, dtype=torch.bool)
+        self.p.check_close("chunked dense", dense.view(len(rows), self.p.GROUP, self.p.DIM),
+                           self.p.ref_rows(sh.qf, sh.kf, sh.vf, full, rows))
 
     def test_quest_score_identity(self):
         # max(q*kmax, q*kmin) == relu(q)*kmax + min(q,0)*kmin when kmax >= kmin
