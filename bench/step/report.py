@@ -164,6 +164,11 @@ def main(argv):
     for k, v in checks.items():
         state = "no data" if not v else ("ok" if all(v) else f"MISS at {v.count(False)} of {len(v)} shapes")
         print(f"  {k:<28} {state}")
+    sliced = sorted({(r["batch"], r["context"], r["calls"]) for r in (peer_doc or {}).get("results", [])
+                     if r.get("calls", 1) > 1}, key=lambda s: (s[1], s[0]))
+    if sliced:
+        print("  FlexAttention (flex ms, pipe ms, flex dense) ran as several calls on slices of the batch (torch "
+              "cannot compile one over 2^31 K elements): " + ", ".join(f"B{b} x {c}: {n}" for b, c, n in sliced))
     errors = [r for d in (step_doc, peer_doc, mla_doc) for r in (d or {}).get("results", []) if "error" in r]
     for r in errors:
         print(f"  peer error: {r['name']} B={r['batch']} ctx={r['context']}: {' '.join(r['error'].split())[:120]}")
