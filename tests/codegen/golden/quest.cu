@@ -208,13 +208,13 @@ static __device__ __forceinline__ uint4 quest_ld16(const void *p) {
 #ifndef VX_INDEX_SMEM_SCORES
 #define VX_INDEX_SMEM_SCORES 1
 #endif
-/* Experimental (not yet timed on a GPU): 1 prefetches the query into L2 before
- * the page-table reads. Its staging load is issued after the first tile's
- * loads and waits behind them in DRAM; the block's barrier after it holds every
- * warp's second tile (ncu, run 77: 17% of the fused kernel's stall samples at
- * B16 x 8K wait for that load). */
+/* 1: the query is prefetched into L2 before the page-table reads. Its staging
+ * load is issued after the first tile's loads and waits behind them in DRAM;
+ * the block's barrier after it holds every warp's second tile (ncu, run 77: 17%
+ * of the fused kernel's stall samples at B16 x 8K). Index + top-k 1-3% faster
+ * at 8K, within 0.7% elsewhere (run 80); 0 keeps the plain load alone. */
 #ifndef VX_INDEX_Q_PREFETCH
-#define VX_INDEX_Q_PREFETCH 0
+#define VX_INDEX_Q_PREFETCH 1
 #endif
 /* Experimental (not yet timed on a GPU): 1 adds quest_fused_long_kernel, which the
  * launcher takes for rows past 2048 pages; its top-k holds the 16-slot instance
