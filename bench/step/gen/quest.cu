@@ -1136,13 +1136,6 @@ template <typename T, int OUT_DIM> static inline void vx_decode_merge_launch(con
 #define VX_MMA_STAGES 3
 #endif
 #define VX_MMA_TOKENS 16
-/* Tuning builds: -DVX_DECODE_L2_AHEAD=N also asks L2 for the tile N past
- * the newest one the ring holds (a K and a V line per lane): the ring keeps
- * VX_MMA_STAGES - 1 tiles a warp in flight (128 KB per SM with 8 warps)
- * where the no-math gather of calib.cuh keeps 512 KB. 0: no prefetch. */
-#ifndef VX_DECODE_L2_AHEAD
-#define VX_DECODE_L2_AHEAD 0
-#endif
 
 /* vx_mma_op, vx_ldmatrix_x4(_trans): vx_common.cuh (shared with vx_mla.cuh and
  * the generated index kernels). */
@@ -1244,17 +1237,6 @@ static __global__ void __launch_bounds__(WARPS * 32, 8 / WARPS) vx_decode_partia
     }
   };
 
-  /* Tile it of this batch of pages into L2 only: lanes 2r and 2r + 1 take
-   * the two halves of token row r (a 128-byte line each at HEAD_DIM 128). */
-  auto prefetch_l2 = [&](int it) {
-    const int slot = it * VX_MMA_TOKENS;
-    const int pl = slot / ps, off = slot % ps, r = lane >> 1;
-    if (off + r >= valid_s[pl]) return;
-    const long long e = vx_kv_offset(a.kv, page_s[pl], off + r, h) + (lane & 1) * (HEAD_DIM / 2);
-    vx_prefetch_l2(kpool + e);
-    vx_prefetch_l2(vpool + e);
-  };
-
   auto consume = [&](int it, int stage) {
     const int slot = it * VX_MMA_TOKENS;
     const int pl = slot / ps, off = slot % ps;
@@ -1332,17 +1314,12 @@ static __global__ void __launch_bounds__(WARPS * 32, 8 / WARPS) vx_decode_partia
       if (k < mine) issue(warp + k * WARPS, k);
       vx_cp_async_commit();
     }
-#pragma unroll
-    for (int j = 0; j < VX_DECODE_L2_AHEAD; ++j)
-      if (VX_MMA_STAGES - 1 + j < mine) prefetch_l2(warp + (VX_MMA_STAGES - 1 + j) * WARPS);
     /* Tile k + STAGES - 1 is requested before tile k is multiplied: its
      * stage held tile k - 1, consumed last iteration, so STAGES - 1 tiles
      * stay in flight through the math instead of STAGES - 2. */
     for (int k = 0; k < mine; ++k) {
       const int next = k + VX_MMA_STAGES - 1;
       if (next < mine) issue(warp + next * WARPS, next % VX_MMA_STAGES);
-      if (VX_DECODE_L2_AHEAD > 0 && next + VX_DECODE_L2_AHEAD < mine)
-        prefetch_l2(warp + (next + VX_DECODE_L2_AHEAD) * WARPS);
       vx_cp_async_commit();
       vx_cp_async_wait<VX_MMA_STAGES - 1>(); /* tile k has landed */
       __syncwarp(); /* tiles are shared by the warp's lanes: see their copies */
@@ -1661,13 +1638,13 @@ static __device__ __forceinline__ uint4 quest_ld16(const void *p) {
 #ifndef VX_INDEX_SMEM_SCORES
 #define VX_INDEX_SMEM_SCORES 1
 #endif
-/* Experimental (not yet timed on a GPU): 1 prefetches the query into L2 before
- * the page-table reads. Its staging load is issued after the first tile's
- * loads and waits behind them in DRAM; the block's barrier after it holds every
- * warp's second tile (ncu, run 77: 17% of the fused kernel's stall samples at
- * B16 x 8K wait for that load). */
+/* 1: the query is prefetched into L2 before the page-table reads. Its staging
+ * load is issued after the first tile's loads and waits behind them in DRAM;
+ * the block's barrier after it holds every warp's second tile (ncu, run 77: 17%
+ * of the fused kernel's stall samples at B16 x 8K). Index + top-k 1-3% faster
+ * at 8K, within 0.7% elsewhere (run 80); 0 keeps the plain load alone. */
 #ifndef VX_INDEX_Q_PREFETCH
-#define VX_INDEX_Q_PREFETCH 0
+#define VX_INDEX_Q_PREFETCH 1
 #endif
 /* Experimental (not yet timed on a GPU): 1 adds quest_fused_long_kernel, which the
  * launcher takes for rows past 2048 pages; its top-k holds the 16-slot instance
