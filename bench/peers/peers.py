@@ -21,7 +21,9 @@ K/V are contiguous [B, Hkv, L, D] in logical order: no page gather, which
 favours the peers. Where K holds more than 2^30 elements (B64 x 32K, 128K)
 FlexAttention runs as one call per slice of the batch (torch 2.11 cannot
 compile it for 2^31 elements; row_chunks), timed together; results carry
-`calls`. Floors: bytes the step must move / device copy bandwidth
+`calls`. Each call pays FlexAttention's fixed cost (~0.21 ms on an H100,
+run 79), so bench/step/report.py stars those ratios and leaves them out of
+the targets. Floors: bytes the step must move / device copy bandwidth
 (read + written bytes of a large D2D copy, same run). Timing:
 triton.testing.do_bench median (it clears L2 before every rep) on CUDA,
 perf_counter median on CPU (logic checks only).

@@ -63,6 +63,16 @@ def ratio(a, b):
     return f"{a['ms'] / b['ms']:6.2f}x" if a and b else "      -"
 
 
+def sliced(r):
+    """A peer result timed as several calls on slices of the batch."""
+    return bool(r) and r.get("calls", 1) > 1
+
+
+def peer_ratio(peer, ours):
+    """ratio(), starred where the peer ran sliced (not judged)."""
+    return ratio(peer, ours)[:-1] + "*" if sliced(peer) and ours else ratio(peer, ours)
+
+
 def main(argv):
     import argparse
 
@@ -113,7 +123,7 @@ def main(argv):
             share = f"{100 * idx['ms'] / step['ms']:4.0f}" if idx and step else "   -"
             print(f"{algo:<10} {b:>3} {c:>6} | {fmt(step)} {xfloor(step)} {ratio(dense, step)} {ratio(sdpa, step)} "
                   f"{share} | {fmt(attn)} {xfloor(attn)} {fmt(comp)} {xfloor(comp)} | {fmt(flex)} {xfloor(flex)} "
-                  f"{ratio(flex, attn)} | {fmt(pipe)} {ratio(pipe, step)}")
+                  f"{peer_ratio(flex, attn)} | {fmt(pipe)} {peer_ratio(pipe, step)}")
             rows.append(dict(algo=algo, batch=b, context=c, step=step, index=idx, attn=attn, attn_compact=comp,
                              dense=dense, sdpa=sdpa, flex_sparse=flex, pipeline=pipe))
             if attn:
@@ -129,9 +139,9 @@ def main(argv):
             if step and dense and c == 32768 and b == 32:
                 need = 6.0 if algo == "quest" else 8.0
                 checks["step>=6x/8x dense@32K/B32"].append(dense["ms"] / step["ms"] >= need)
-            if attn and flex:
+            if attn and flex and not sliced(flex):
                 checks["attn>=3x flex"].append(flex["ms"] / attn["ms"] >= 3.0)
-            if step and pipe:
+            if step and pipe and not sliced(pipe):
                 checks["step>=10x pipeline"].append(pipe["ms"] / step["ms"] >= 10.0)
     print()
     print("dense (ms, x floor): vortexrt paged | torch SDPA contiguous | FlexAttention contiguous")
@@ -164,11 +174,13 @@ def main(argv):
     for k, v in checks.items():
         state = "no data" if not v else ("ok" if all(v) else f"MISS at {v.count(False)} of {len(v)} shapes")
         print(f"  {k:<28} {state}")
-    sliced = sorted({(r["batch"], r["context"], r["calls"]) for r in (peer_doc or {}).get("results", [])
-                     if r.get("calls", 1) > 1}, key=lambda s: (s[1], s[0]))
-    if sliced:
-        print("  FlexAttention (flex ms, pipe ms, flex dense) ran as several calls on slices of the batch (torch "
-              "cannot compile one over 2^31 K elements): " + ", ".join(f"B{b} x {c}: {n}" for b, c, n in sliced))
+    split = sorted({(r["batch"], r["context"], r["calls"]) for r in (peer_doc or {}).get("results", [])
+                    if sliced(r)}, key=lambda s: (s[1], s[0]))
+    if split:
+        print("  * FlexAttention (flex ms, pipe ms, flex dense) ran as several calls on slices of the batch (torch "
+              "cannot compile one over 2^31 K elements): " + ", ".join(f"B{b} x {c}: {n}" for b, c, n in split) +
+              "; each call pays FlexAttention's fixed cost (~0.21 ms a call on an H100, run 79), so those"
+              " ratios favour us and are not judged above")
     errors = [r for d in (step_doc, peer_doc, mla_doc) for r in (d or {}).get("results", []) if "error" in r]
     for r in errors:
         print(f"  peer error: {r['name']} B={r['batch']} ctx={r['context']}: {' '.join(r['error'].split())[:120]}")
