@@ -12,7 +12,7 @@
 #   profile  bench/step/profile.sh     ncu figures of the generated index and
 #                                      attention kernels (builds build-step unless step did)
 #   ab       bench/step/ab.sh          A/B timing of a tuning switch (AB_FLAGS;
-#                                      AB_FLAGS_C: a second one, A/B/C)
+#                                      AB_FLAGS_C, AB_FLAGS_D: more variants)
 # GPU_STAGES="codegen step" picks stages; STAGE_TIMEOUT (s, default 300)
 # bounds each; the short table is printed last.
 # Run on this machine first:

@@ -131,10 +131,10 @@ class SelectionMask:
     place and the mask_mod is always the same function, so a new selection
     never makes torch.compile recompile."""
 
-    def __init__(self, rows, n_pages, context, device, chunks=((0, None),)):
+    def __init__(self, rows, n_pages, context, device, chunks=None):
         self.rows, self.n_pages, self.context, self.device = rows, n_pages, context, device
         self.chosen = torch.zeros(rows, n_pages, dtype=torch.bool, device=device)
-        self.chunks = [(r0, rows if r1 is None else r1) for r0, r1 in chunks]
+        self.chunks = list(chunks or [(0, rows)])
         # one mask_mod per chunk of rows, over its view of `chosen`: a chunk's
         # batch index b is local to the chunk
         self.mask_mods = [self._mask_mod(self.chosen[r0:r1]) for r0, r1 in self.chunks]

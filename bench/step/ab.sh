@@ -7,8 +7,8 @@
 # hits every build; prints op, shape and ms of each run side by side, and
 # each variant's ratio to A. Env: AB_FLAGS (required, e.g. "-DVX_PDL=0"),
 # AB_FLAGS_C, AB_FLAGS_D (optional second and third variants: several
-# switches timed in one device call), AB_ARGS (step_bench arguments, default quest and block_topk at 32K,
-# B16 and B32, no dense baseline), AB_ROUNDS (default 2), AB_PREBUILT=1 (the
+# switches timed in one device call), AB_ARGS (step_bench arguments,
+# default quest and block_topk at 32K, B16 and B32, no dense baseline), AB_ROUNDS (default 2), AB_PREBUILT=1 (the
 # variant builds were already made with those flags, e.g. in the background
 # while another stage ran: skip them where they exist).
 # Writes $OUT/ab_{a,b,c,d}_N.json and $OUT/ab.txt.

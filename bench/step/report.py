@@ -58,9 +58,9 @@ def xfloor(r):
     return f"x{r['ratio_to_floor']:4.2f}" if r else "    -"
 
 
-def ratio(a, b):
+def ratio(a, b, mark="x"):
     """a / b for two results' ms, formatted; '-' when either is missing."""
-    return f"{a['ms'] / b['ms']:6.2f}x" if a and b else "      -"
+    return f"{a['ms'] / b['ms']:6.2f}{mark}" if a and b else "      -"
 
 
 def sliced(r):
@@ -70,7 +70,7 @@ def sliced(r):
 
 def peer_ratio(peer, ours):
     """ratio(), starred where the peer ran sliced (not judged)."""
-    return ratio(peer, ours)[:-1] + "*" if sliced(peer) and ours else ratio(peer, ours)
+    return ratio(peer, ours, "*" if sliced(peer) else "x")
 
 
 def main(argv):
