@@ -17,6 +17,9 @@ One decode step, 32 query heads / 8 KV heads, head dim 128, bf16, page 16:
                   last 2, torch.topk, BlockMask, FlexAttention (whole step;
                   the envelopes are built once outside the timing, like a
                   cache update)
+  *-graph         flex-sparse and torch-pipeline again, captured once in a
+                  CUDA graph and timed as replays (how step_bench times our
+                  kernels; --no-graph skips them)
 K/V are contiguous [B, Hkv, L, D] in logical order: no page gather, which
 favours the peers. Where K holds more than 2^30 elements (B64 x 32K, 128K)
 FlexAttention runs as one call per slice of the batch (torch 2.11 cannot
@@ -210,12 +213,37 @@ def ref_rows(q, k, v, chosen, rows):
     return torch.stack(out)
 
 
+class WrongOutput(RuntimeError):
+    """A peer's output disagrees with the f32 reference: never 'unavailable'."""
+
+
 def check_close(name, got, ref, tol=3e-2):
     err = (got.float() - ref.float()).abs().max().item()
     bound = tol * (1.0 + ref.float().abs().max().item())
     if not math.isfinite(err) or err > bound:
-        raise RuntimeError(f"{name}: max error {err:.4g} > {bound:.3g}: output is wrong, timing discarded")
+        raise WrongOutput(f"{name}: max error {err:.4g} > {bound:.3g}: output is wrong, timing discarded")
     return err
+
+
+def graph_replay(fn, device):
+    """fn captured once in a CUDA graph: (replay, the output tensor replays
+    write). step_bench times our kernels as graph replays and a serving
+    engine replays its decode step the same way; eager FlexAttention pays a
+    host dispatch per call (~0.21 ms on an H100, run 79) that a graph does
+    not. Warm-up runs on a side stream first, as torch.cuda.graph requires,
+    so that compilation and autotuning happen outside the capture."""
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            fn()
+    torch.cuda.current_stream(device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = fn()
+    graph.replay()
+    torch.cuda.synchronize(device)
+    return graph.replay, out
 
 
 # ------------------------------------------------------------------- peers
@@ -284,9 +312,13 @@ def peer_unavailable(e):
     return bool(kinds & {"InductorError", "BackendCompilerFailed", "CompilationError", "OutOfMemoryError"})
 
 
-def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pipeline=True):
-    """Times every peer at one shape; appends result dicts to out."""
+def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pipeline=True, do_graph=False):
+    """Times every peer at one shape; appends result dicts to out. With
+    do_graph, FlexAttention block-sparse and the pipeline are timed again as
+    CUDA-graph replays (names ending in -graph), after every eager peer: a
+    capture that fails cannot then spoil them."""
     rows_to_check = [0, sh.batch * HKV - 1]
+    graph_jobs = []  # (name, fn) run last
 
     def record(name, ms, nbytes, extra=None):
         floor = nbytes / (copy * 1e6)
@@ -297,13 +329,27 @@ def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pip
         log(f"{name:<22} B={sh.batch:<3} ctx={sh.context:<6} {ms:9.4f} ms  floor {floor:8.4f} ms  "
             f"x{ms / floor:5.2f}  {nbytes / (ms * 1e6):7.0f} GB/s  {extra or ''}")
 
-    def guarded(name, fn):
+    def guarded(name, fn, optional=False):
+        """optional: a graph timing, which the peer may not support (a
+        capture error marks it unavailable; a wrong output still fails)."""
         try:
             fn()
         except Exception as e:  # one failing peer must not hide the others
             log(f"{name:<22} B={sh.batch:<3} ctx={sh.context:<6} FAILED: {short_error(e)}")
+            unavailable = peer_unavailable(e) or (optional and not isinstance(e, WrongOutput))
             out.append(dict(kind="peer", name=name, batch=sh.batch, context=sh.context, error=short_error(e),
-                            unavailable=peer_unavailable(e)))
+                            unavailable=unavailable))
+
+    def graphed(name, make, nbytes, extra):
+        """Queues a graph timing. make() -> (fn, check) runs when the job
+        does: it rebuilds what fn reads (another peer may have rewritten the
+        shared mask since), and the replayed output must pass check."""
+        def job():
+            fn, check = make()
+            replay, got = graph_replay(fn, sh.device)
+            check(got)
+            record(name, bench(replay), nbytes, dict(extra, graph=True))
+        graph_jobs.append((name, job))
 
     dense_bytes = sh.kv_bytes + sh.qo_bytes
     if do_dense:
@@ -341,8 +387,15 @@ def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pip
             else:
                 raise last
             tokens = min(sel.shape[1] * PAGE, sh.context)
-            record(f"flex-sparse[{meta['algo']}]", bench(fn), sh.sparse_bytes(tokens),
-                   dict(block_size=block, selection=meta["file"], calls=len(sh.row_chunks)))
+            extra = dict(block_size=block, selection=meta["file"], calls=len(sh.row_chunks))
+            record(f"flex-sparse[{meta['algo']}]", bench(fn), sh.sparse_bytes(tokens), extra)
+            if do_graph:
+                def make(block=block):
+                    bm = sh.masks.build(sel, block)
+                    ref = ref_rows(sh.qf, sh.kf, sh.vf, sh.masks.chosen, rows_to_check)
+                    return (lambda: flex_chunked(flex, sh.qf, sh.kf, sh.vf, sh.row_chunks, bm, enable_gqa=True),
+                            lambda got: check_close("flex-sparse-graph", got[:, :, 0][rows_to_check], ref))
+                graphed(f"flex-sparse-graph[{meta['algo']}]", make, sh.sparse_bytes(tokens), extra)
         guarded(f"flex-sparse[{meta['algo']}]", flex_sparse)
 
     if do_pipeline:
@@ -372,7 +425,19 @@ def run_shape(sh, selections, flex, bench, copy, out, log, do_dense=True, do_pip
             tokens = min(budget * PAGE, sh.context)
             record("torch-pipeline", bench(step), sh.sparse_bytes(tokens) + env_bytes, dict(calls=len(sh.row_chunks)))
             record("torch-index+topk", bench(index), env_bytes + sh.batch * HQ * DIM * ELEM)
+            if do_graph:
+                def make():
+                    # a replay rewrites sh.masks.chosen with the step's own
+                    # selection: the check reads it after the replay
+                    return step, lambda got: check_close(
+                        "torch-pipeline-graph", got[:, :, 0][rows_to_check],
+                        ref_rows(sh.qf, sh.kf, sh.vf, sh.masks.chosen, rows_to_check))
+                graphed("torch-pipeline-graph", make, sh.sparse_bytes(tokens) + env_bytes,
+                        dict(calls=len(sh.row_chunks)))
         guarded("torch-pipeline", pipeline)
+
+    for name, job in graph_jobs:
+        guarded(name, job, optional=True)
 
 
 # --------------------------------------------------------------------- main
@@ -387,6 +452,8 @@ def parse_args(argv):
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--no-dense", action="store_true")
     p.add_argument("--no-pipeline", action="store_true")
+    p.add_argument("--no-graph", action="store_true",
+                   help="skip timing FlexAttention block-sparse and the pipeline as CUDA-graph replays")
     return p.parse_args(argv)
 
 
@@ -434,7 +501,8 @@ def main(argv=None):
             results.append(dict(kind="peer", name="oom", batch=batch, context=context, error="out of memory",
                                 unavailable=True))
             continue
-        run_shape(sh, sels, flex, bench, copy, results, log, not args.no_dense, not args.no_pipeline)
+        run_shape(sh, sels, flex, bench, copy, results, log, not args.no_dense, not args.no_pipeline,
+                  device.type == "cuda" and not args.no_graph)
         del sh
         if device.type == "cuda":
             torch.cuda.empty_cache()

@@ -12,6 +12,9 @@ peers.py's (torch SDPA, FlexAttention, the PyTorch Quest pipeline) by
               written by step_bench), x floor, and attn's speed-up over it
   pipe        the PyTorch Quest pipeline (quest rows only) and the step's
               speed-up over it
+then, where peers.py timed them so, FlexAttention and the pipeline as
+CUDA-graph replays (as our kernels are timed and as a serving engine runs a
+decode step: no per-call host dispatch) and the same two speed-ups,
 then libvortexrt's MLA decode from vortex-bench --mla-only (MLA_JSON: CUDA-graph
 replays, dense and sparse, x floor, sparse's speed-up over dense), then the
 issue-5 targets, each marked ok / MISS over the shapes where it applies.
@@ -109,7 +112,9 @@ def main(argv):
     print("-" * len(hdr))
     rows, checks = [], {k: [] for k in ("attn<=1.15", "dense<=1.10", "index<=1.3", "index<=30%", "step<=1.25",
                                          "step>=6x/8x dense@32K/B32", "attn>=3x flex", "step>=10x pipeline",
+                                         "attn>=3x flex (graph)", "step>=10x pipeline (graph)",
                                          "mla sparse<=1.2")}
+    graphed = []  # (algo, b, c, attn, flex graph, step, pipeline graph)
     for algo in algos:
         for b, c in shapes:
             g = lambda name, src=ours, kind=algo: src.get((kind, name, b, c))
@@ -143,6 +148,21 @@ def main(argv):
                 checks["attn>=3x flex"].append(flex["ms"] / attn["ms"] >= 3.0)
             if step and pipe and not sliced(pipe):
                 checks["step>=10x pipeline"].append(pipe["ms"] / step["ms"] >= 10.0)
+            flex_g = peers.get(("peer", f"flex-sparse-graph[{algo}]", b, c))
+            pipe_g = peers.get(("peer", "torch-pipeline-graph", b, c)) if algo == "quest" else None
+            if flex_g or pipe_g:
+                graphed.append((algo, b, c, attn, flex_g, step, pipe_g))
+                rows[-1].update(flex_sparse_graph=flex_g, pipeline_graph=pipe_g)
+            if attn and flex_g and not sliced(flex_g):
+                checks["attn>=3x flex (graph)"].append(flex_g["ms"] / attn["ms"] >= 3.0)
+            if step and pipe_g and not sliced(pipe_g):
+                checks["step>=10x pipeline (graph)"].append(pipe_g["ms"] / step["ms"] >= 10.0)
+    if graphed:
+        print()
+        print("peers as CUDA-graph replays (ms, x floor; our attn / step over them):")
+        for algo, b, c, attn, flex_g, step, pipe_g in graphed:
+            print(f"  {algo:<10} B={b:<3} ctx={c:<6} flex {fmt(flex_g)} {xfloor(flex_g)} attn/fx "
+                  f"{peer_ratio(flex_g, attn)} | pipe {fmt(pipe_g)} {xfloor(pipe_g)} step/pp {peer_ratio(pipe_g, step)}")
     print()
     print("dense (ms, x floor): vortexrt paged | torch SDPA contiguous | FlexAttention contiguous")
     for b, c in shapes:

@@ -88,6 +88,22 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(self.target(out, "attn>=3x flex"), "MISS at 1 of 1 shapes")
         self.assertNotIn("slices of the batch", out)
 
+    def test_graph_replayed_peers_are_judged_on_their_own_lines(self):
+        # FlexAttention as a graph replay: 0.2 ms over our 0.066 = 3.03x
+        # (holds); the pipeline as a replay: 1.2 ms over the 0.15 ms step =
+        # 8.00x (misses 10x). The eager targets see no data.
+        peers = {"copy_gbs": 1000.0, "results": [
+            dict(row("peer", "flex-sparse-graph[quest]", 32, 32768, 0.2, 60.0), calls=1, graph=True),
+            dict(row("peer", "torch-pipeline-graph", 32, 32768, 1.2, 200.0), calls=1, graph=True),
+        ]}
+        out = self.run_report({"step": self.step_doc(1000.0), "peers": peers})
+        self.assertIn("quest      B=32  ctx=32768  flex   0.2000 x3.33 attn/fx   3.03x | pipe   1.2000 x6.00 "
+                      "step/pp   8.00x", out)
+        self.assertEqual(self.target(out, "attn>=3x flex (graph)"), "ok")
+        self.assertEqual(self.target(out, "step>=10x pipeline (graph)"), "MISS at 1 of 1 shapes")
+        self.assertEqual(self.target(out, "attn>=3x flex"), "no data")
+        self.assertEqual(self.target(out, "step>=10x pipeline"), "no data")
+
     def test_floors_use_the_fastest_copy_of_all_inputs(self):
         # vortex-bench measured 2000 GB/s: every floor halves, every ratio doubles.
         out = self.run_report({"step": self.step_doc(1000.0), "mla": {"copy_gbs": 2000.0, "results": []}})
