@@ -357,14 +357,6 @@ static void emit_launchers(vx_cg *cg) {
       vx_buf_printf(b, "  const int fused_capacity = VX_INDEX_FUSE && blocks <= 2\n"
                        "      ? vx_prepare_kernel(reinterpret_cast<const void *>(%s_fused_kernel), VX_TOPK_THREADS, fused_smem) : 0;\n", a);
       vx_buf_printf(b, "  if (rows <= fused_capacity && (blocks == 1 || rows * 10 >= fused_capacity * 9LL)) {\n");
-      vx_buf_printf(b, "#if VX_INDEX_FUSED_LONG\n"
-                       "    if (max_pages > VX_TOPK_SHORT_ROWS) {\n"
-                       "      (void)vx_prepare_kernel(reinterpret_cast<const void *>(%s_fused_long_kernel), VX_TOPK_THREADS, fused_smem);\n"
-                       "      vx_launch(%s_fused_long_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,\n"
-                       "          *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);\n"
-                       "      return %s_launched();\n"
-                       "    }\n"
-                       "#endif\n", a, a, a);
       vx_buf_printf(b, "    vx_launch(%s_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,\n", a);
       vx_buf_printf(b, "        *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);\n");
       vx_buf_printf(b, "    return %s_launched();\n  }\n", a);

@@ -616,16 +616,10 @@ void vx_cg_emit_index(vx_cg *cg) {
   emit_support(cg);
   vx_cg_emit_value_functions(cg, f);
 
+  vx_buf_line(b, "enum { %s_INDEX_FUSED = 0, %s_INDEX_SCORE = 1, %s_INDEX_SELECT = 2 };", cg->upper, cg->upper, cg->upper);
   if (vx_cg_index_has_fused(cg)) {
-    /* FUSED_LONG: the fused kernel for rows past 2048 pages, whose top-k is
-     * the 16-slot instance alone (VX_INDEX_FUSED_LONG builds). */
-    vx_buf_line(b, "enum { %s_INDEX_FUSED = 0, %s_INDEX_SCORE = 1, %s_INDEX_SELECT = 2, %s_INDEX_FUSED_LONG = 3 };", cg->upper,
-                cg->upper, cg->upper, cg->upper);
-    vx_buf_line(b, "static __device__ __forceinline__ bool %s_fused_phase(int phase) {", cg->alg);
-    vx_buf_line(b, "  return phase == %s_INDEX_FUSED || phase == %s_INDEX_FUSED_LONG;", cg->upper, cg->upper);
-    vx_buf_line(b, "}");
-  } else {
-    vx_buf_line(b, "enum { %s_INDEX_FUSED = 0, %s_INDEX_SCORE = 1, %s_INDEX_SELECT = 2 };", cg->upper, cg->upper, cg->upper);
+    vx_buf_line(b, "static __device__ __forceinline__ bool %s_fused_phase(int phase) { return phase == %s_INDEX_FUSED; }", cg->alg,
+                cg->upper);
   }
   vx_buf_blank(b);
   vx_buf_line(b, "/* index: grid x = rows (batch * KV heads), y = scoring blocks per row.");
@@ -796,10 +790,6 @@ void vx_cg_emit_index(vx_cg *cg) {
     if (vx_cg_index_has_fused(cg)) {
       emit_phase_kernel(cg, "FUSED", "fused", "VX_TOPK_THREADS", 1,
                         "one block a row scores every page on tensor cores, then selects");
-      vx_buf_line(b, "#if VX_INDEX_FUSED_LONG");
-      emit_phase_kernel(cg, "FUSED_LONG", "fused_long", "VX_TOPK_THREADS", 1,
-                        "the fused kernel for rows past 2048 pages, its top-k the 16-slot instance alone");
-      vx_buf_line(b, "#endif");
     }
   }
 }

@@ -188,12 +188,6 @@ void vx_cg_emit_mma_helpers(vx_cg *cg) {
   vx_buf_line(b, "#ifndef VX_INDEX_Q_PREFETCH");
   vx_buf_line(b, "#define VX_INDEX_Q_PREFETCH 1");
   vx_buf_line(b, "#endif");
-  vx_buf_line(b, "/* Experimental (not yet timed on a GPU): 1 adds %s_fused_long_kernel, which the", cg->alg);
-  vx_buf_line(b, " * launcher takes for rows past 2048 pages; its top-k holds the 16-slot instance");
-  vx_buf_line(b, " * alone, as before run 77 (quest B16 x 128K: 1.4%% slower with all three). */");
-  vx_buf_line(b, "#ifndef VX_INDEX_FUSED_LONG");
-  vx_buf_line(b, "#define VX_INDEX_FUSED_LONG 0");
-  vx_buf_line(b, "#endif");
   vx_buf_line(b, "/* The FUSED launch's shared tiles (its scores follow them); whether it keeps");
   vx_buf_line(b, " * the scores there: the launcher sizes the memory, the kernel reads it. */");
   vx_buf_line(b, "#define %s_FUSED_TILE_BYTES (VX_TOPK_WARPS * %d)", cg->upper, vx_cg_mma_tile_bytes(cg));

@@ -125,13 +125,6 @@ void vx_cg_emit_select(vx_cg *cg, const vx_op *sel) {
   vx_buf_puts(b, " */\n");
   if (sel->code == VX_OP_SELECT_TOP) {
     vx_buf_line(b, "  const int budget = %s_budget_pages(%s, c.n);", cg->alg, value);
-    if (vx_cg_index_has_fused(cg)) { /* phase is a constant in each kernel: one call survives */
-      vx_buf_line(b, "  if (phase == %s_INDEX_FUSED_LONG)", cg->upper);
-      vx_buf_line(b, "    vx_topk_row<VX_TOPK_CACHE>(row_scores, c.n, budget, %d, %d, sel_pages + (long long)r * max_pages, max_pages,",
-                  sel->keep_first, sel->keep_last);
-      vx_buf_line(b, "                               sel_count + r, topk);");
-      vx_buf_line(b, "  else");
-    }
     vx_buf_line(b, "  vx_topk_row(row_scores, c.n, budget, %d, %d, sel_pages + (long long)r * max_pages, max_pages,",
                 sel->keep_first, sel->keep_last);
   } else if (sel->code == VX_OP_SELECT_MASS) {

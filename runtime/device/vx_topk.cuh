@@ -34,7 +34,7 @@
  * re-read from L2. */
 #define VX_TOPK_CACHE 16
 /* Rows of up to this many pages take an instance with at most 4 register
- * slots (vx_topk_row; generated fused-long kernels start past it). */
+ * slots (vx_topk_row). */
 #define VX_TOPK_SHORT_ROWS (4 * VX_TOPK_THREADS)
 
 /* Cached rows: once a radix pass has narrowed the candidates (the keys in
@@ -382,16 +382,16 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
  * index + top-k took 2.6-10% less time at 8K, 0.7-3.6% at 32K (RESULTS.md
  * run 77). Rows past 2048 pages run the 16-slot instance as before; in the
  * fused index kernel the extra instances cost quest's 128K rows 1.4% (more
- * spills). The branch is block-uniform. MIN_SLOTS > 1 leaves the smaller
- * instances out of the caller (generated fused-long kernels: VX_TOPK_CACHE). */
-template <int MIN_SLOTS = 1>
+ * spills; a fused kernel with the 16-slot instance alone for those rows
+ * gained 0.9% of that step and nothing elsewhere, run 83: not kept, branch
+ * exp/index-fused-long). The branch is block-uniform. */
 __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int budget, int keep_first,
                                    int keep_last, int *__restrict__ out_pages, int max_out,
                                    int *__restrict__ out_count, vx_topk_smem &sm) {
   if (n < 0) n = 0;
-  if (MIN_SLOTS <= 1 && VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_THREADS)
+  if (VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_THREADS)
     vx_topk_row_slots<1>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
-  else if (MIN_SLOTS <= 4 && VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_SHORT_ROWS)
+  else if (VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_SHORT_ROWS)
     vx_topk_row_slots<4>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
   else
     vx_topk_row_slots<VX_TOPK_CACHE>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);

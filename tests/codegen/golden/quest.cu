@@ -216,12 +216,6 @@ static __device__ __forceinline__ uint4 quest_ld16(const void *p) {
 #ifndef VX_INDEX_Q_PREFETCH
 #define VX_INDEX_Q_PREFETCH 1
 #endif
-/* Experimental (not yet timed on a GPU): 1 adds quest_fused_long_kernel, which the
- * launcher takes for rows past 2048 pages; its top-k holds the 16-slot instance
- * alone, as before run 77 (quest B16 x 128K: 1.4% slower with all three). */
-#ifndef VX_INDEX_FUSED_LONG
-#define VX_INDEX_FUSED_LONG 0
-#endif
 /* The FUSED launch's shared tiles (its scores follow them); whether it keeps
  * the scores there: the launcher sizes the memory, the kernel reads it. */
 #define QUEST_FUSED_TILE_BYTES (VX_TOPK_WARPS * 8192)
@@ -280,10 +274,8 @@ static __device__ __forceinline__ float quest_index_v8(const quest_index_ctx &c)
   return 64.0f;
 }
 
-enum { QUEST_INDEX_FUSED = 0, QUEST_INDEX_SCORE = 1, QUEST_INDEX_SELECT = 2, QUEST_INDEX_FUSED_LONG = 3 };
-static __device__ __forceinline__ bool quest_fused_phase(int phase) {
-  return phase == QUEST_INDEX_FUSED || phase == QUEST_INDEX_FUSED_LONG;
-}
+enum { QUEST_INDEX_FUSED = 0, QUEST_INDEX_SCORE = 1, QUEST_INDEX_SELECT = 2 };
+static __device__ __forceinline__ bool quest_fused_phase(int phase) { return phase == QUEST_INDEX_FUSED; }
 
 /* index: grid x = rows (batch * KV heads), y = scoring blocks per row.
  *   FUSED  one block per row scores every page, then selects (needed when
@@ -478,10 +470,6 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
   __syncthreads(); /* scores visible to the whole block */
   /* select.top %7, %8 keep first 1, last 2 */
   const int budget = quest_budget_pages(quest_index_v8(c), c.n);
-  if (phase == QUEST_INDEX_FUSED_LONG)
-    vx_topk_row<VX_TOPK_CACHE>(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages, max_pages,
-                               sel_count + r, topk);
-  else
   vx_topk_row(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
 }
@@ -510,16 +498,6 @@ quest_fused_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields,
       pages_per_block, QUEST_INDEX_FUSED);
 }
 
-#if VX_INDEX_FUSED_LONG
-/* The FUSED_LONG launch alone: the fused kernel for rows past 2048 pages, its top-k the 16-slot instance alone. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
-quest_fused_long_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
-    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
-      pages_per_block, QUEST_INDEX_FUSED_LONG);
-}
-
-#endif
 #ifndef __CUDACC_RTC__
 
 /* ------------------------------------------------------------- host launchers */
@@ -708,14 +686,6 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
   const int fused_capacity = VX_INDEX_FUSE && blocks <= 2
       ? vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_kernel), VX_TOPK_THREADS, fused_smem) : 0;
   if (rows <= fused_capacity && (blocks == 1 || rows * 10 >= fused_capacity * 9LL)) {
-#if VX_INDEX_FUSED_LONG
-    if (max_pages > VX_TOPK_SHORT_ROWS) {
-      (void)vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_long_kernel), VX_TOPK_THREADS, fused_smem);
-      vx_launch(quest_fused_long_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
-          *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
-      return quest_launched();
-    }
-#endif
     vx_launch(quest_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
         *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
     return quest_launched();
