@@ -484,7 +484,7 @@ VX_PLAN_FN unsigned long long vx_decode_workspace_bytes(long long rows, int grou
  * re-read from L2. */
 #define VX_TOPK_CACHE 16
 /* Rows of up to this many pages take an instance with at most 4 register
- * slots (vx_topk_row; generated fused-long kernels start past it). */
+ * slots (vx_topk_row). */
 #define VX_TOPK_SHORT_ROWS (4 * VX_TOPK_THREADS)
 
 /* Cached rows: once a radix pass has narrowed the candidates (the keys in
@@ -832,16 +832,16 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
  * index + top-k took 2.6-10% less time at 8K, 0.7-3.6% at 32K (RESULTS.md
  * run 77). Rows past 2048 pages run the 16-slot instance as before; in the
  * fused index kernel the extra instances cost quest's 128K rows 1.4% (more
- * spills). The branch is block-uniform. MIN_SLOTS > 1 leaves the smaller
- * instances out of the caller (generated fused-long kernels: VX_TOPK_CACHE). */
-template <int MIN_SLOTS = 1>
+ * spills; a fused kernel with the 16-slot instance alone for those rows
+ * gained 0.9% of that step and nothing elsewhere, run 83: not kept, branch
+ * exp/index-fused-long). The branch is block-uniform. */
 __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int budget, int keep_first,
                                    int keep_last, int *__restrict__ out_pages, int max_out,
                                    int *__restrict__ out_count, vx_topk_smem &sm) {
   if (n < 0) n = 0;
-  if (MIN_SLOTS <= 1 && VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_THREADS)
+  if (VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_THREADS)
     vx_topk_row_slots<1>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
-  else if (MIN_SLOTS <= 4 && VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_SHORT_ROWS)
+  else if (VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_SHORT_ROWS)
     vx_topk_row_slots<4>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
   else
     vx_topk_row_slots<VX_TOPK_CACHE>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
@@ -1570,12 +1570,6 @@ static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
 #ifndef VX_INDEX_Q_PREFETCH
 #define VX_INDEX_Q_PREFETCH 1
 #endif
-/* Experimental (not yet timed on a GPU): 1 adds block_topk_fused_long_kernel, which the
- * launcher takes for rows past 2048 pages; its top-k holds the 16-slot instance
- * alone, as before run 77 (quest B16 x 128K: 1.4% slower with all three). */
-#ifndef VX_INDEX_FUSED_LONG
-#define VX_INDEX_FUSED_LONG 0
-#endif
 /* The FUSED launch's shared tiles (its scores follow them); whether it keeps
  * the scores there: the launcher sizes the memory, the kernel reads it. */
 #define BLOCK_TOPK_FUSED_TILE_BYTES (VX_TOPK_WARPS * 4096)
@@ -1627,10 +1621,8 @@ static __device__ __forceinline__ float block_topk_index_v5(const block_topk_ind
   return 126.0f;
 }
 
-enum { BLOCK_TOPK_INDEX_FUSED = 0, BLOCK_TOPK_INDEX_SCORE = 1, BLOCK_TOPK_INDEX_SELECT = 2, BLOCK_TOPK_INDEX_FUSED_LONG = 3 };
-static __device__ __forceinline__ bool block_topk_fused_phase(int phase) {
-  return phase == BLOCK_TOPK_INDEX_FUSED || phase == BLOCK_TOPK_INDEX_FUSED_LONG;
-}
+enum { BLOCK_TOPK_INDEX_FUSED = 0, BLOCK_TOPK_INDEX_SCORE = 1, BLOCK_TOPK_INDEX_SELECT = 2 };
+static __device__ __forceinline__ bool block_topk_fused_phase(int phase) { return phase == BLOCK_TOPK_INDEX_FUSED; }
 
 /* index: grid x = rows (batch * KV heads), y = scoring blocks per row.
  *   FUSED  one block per row scores every page, then selects (needed when
@@ -1816,10 +1808,6 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   __syncthreads(); /* scores visible to the whole block */
   /* select.top %4, %5 keep first 1, last 1 */
   const int budget = block_topk_budget_pages(block_topk_index_v5(c), c.n);
-  if (phase == BLOCK_TOPK_INDEX_FUSED_LONG)
-    vx_topk_row<VX_TOPK_CACHE>(row_scores, c.n, budget, 1, 1, sel_pages + (long long)r * max_pages, max_pages,
-                               sel_count + r, topk);
-  else
   vx_topk_row(row_scores, c.n, budget, 1, 1, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
 }
@@ -1848,16 +1836,6 @@ block_topk_fused_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fie
       pages_per_block, BLOCK_TOPK_INDEX_FUSED);
 }
 
-#if VX_INDEX_FUSED_LONG
-/* The FUSED_LONG launch alone: the fused kernel for rows past 2048 pages, its top-k the 16-slot instance alone. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
-block_topk_fused_long_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
-    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
-      pages_per_block, BLOCK_TOPK_INDEX_FUSED_LONG);
-}
-
-#endif
 #ifndef __CUDACC_RTC__
 
 /* ------------------------------------------------------------- host launchers */
@@ -2044,14 +2022,6 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
   const int fused_capacity = VX_INDEX_FUSE && blocks <= 2
       ? vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_kernel), VX_TOPK_THREADS, fused_smem) : 0;
   if (rows <= fused_capacity && (blocks == 1 || rows * 10 >= fused_capacity * 9LL)) {
-#if VX_INDEX_FUSED_LONG
-    if (max_pages > VX_TOPK_SHORT_ROWS) {
-      (void)vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_long_kernel), VX_TOPK_THREADS, fused_smem);
-      vx_launch(block_topk_fused_long_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
-          *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
-      return block_topk_launched();
-    }
-#endif
     vx_launch(block_topk_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
         *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
     return block_topk_launched();
