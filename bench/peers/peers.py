@@ -24,9 +24,10 @@ K/V are contiguous [B, Hkv, L, D] in logical order: no page gather, which
 favours the peers. Where K holds more than 2^30 elements (B64 x 32K, 128K)
 FlexAttention runs as one call per slice of the batch (torch 2.11 cannot
 compile it for 2^31 elements; row_chunks), timed together; results carry
-`calls`. Each call pays FlexAttention's fixed cost (~0.21 ms on an H100,
-run 79), so bench/step/report.py stars those ratios and leaves them out of
-the targets. Floors: bytes the step must move / device copy bandwidth
+`calls`. Each call costs at least ~0.21 ms of GPU time on an H100 (runs
+79, 82: a block per folded row walks the row's selected blocks one after
+another), so bench/step/report.py stars those ratios and leaves them out
+of the targets. Floors: bytes the step must move / device copy bandwidth
 (read + written bytes of a large D2D copy, same run). Timing:
 triton.testing.do_bench median (it clears L2 before every rep) on CUDA,
 perf_counter median on CPU (logic checks only).
@@ -228,10 +229,11 @@ def check_close(name, got, ref, tol=3e-2):
 def graph_replay(fn, device):
     """fn captured once in a CUDA graph: (replay, the output tensor replays
     write). step_bench times our kernels as graph replays and a serving
-    engine replays its decode step the same way; eager FlexAttention pays a
-    host dispatch per call (~0.21 ms on an H100, run 79) that a graph does
-    not. Warm-up runs on a side stream first, as torch.cuda.graph requires,
-    so that compilation and autotuning happen outside the capture."""
+    engine replays its decode step the same way, without the host dispatch
+    of each eager call (run 82: 6-55% of the pipeline's eager time, ~1% of
+    FlexAttention's). Warm-up runs on a side stream first, as
+    torch.cuda.graph requires, so that compilation and autotuning happen
+    outside the capture."""
     side = torch.cuda.Stream(device)
     side.wait_stream(torch.cuda.current_stream(device))
     with torch.cuda.stream(side):

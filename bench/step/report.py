@@ -199,7 +199,7 @@ def main(argv):
     if split:
         print("  * FlexAttention (flex ms, pipe ms, flex dense) ran as several calls on slices of the batch (torch "
               "cannot compile one over 2^31 K elements): " + ", ".join(f"B{b} x {c}: {n}" for b, c, n in split) +
-              "; each call pays FlexAttention's fixed cost (~0.21 ms a call on an H100, run 79), so those"
+              "; each call costs >= ~0.21 ms of GPU time on an H100 (runs 79, 82), so those"
               " ratios favour us and are not judged above")
     errors = [r for d in (step_doc, peer_doc, mla_doc) for r in (d or {}).get("results", []) if "error" in r]
     for r in errors:
