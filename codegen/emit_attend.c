@@ -41,7 +41,7 @@ void vx_cg_emit_attention(vx_cg *cg) {
     vx_buf_line(b, "  vx_mla_launch<%s_kv_t, %s_GROUP, %d, %d>(args, choice, stream); /* partial kernel; merge in it or after it */", a, u,
                 g->mla_latent, g->mla_rope);
   } else {
-    vx_buf_line(b, "  vx_decode_mma_launch<%s_kv_t, %s_HEAD_DIM, %s_GROUP>(args, choice.warps, rows, stream);", a, u, u);
+    vx_buf_line(b, "  vx_decode_mma_launch<%s_kv_t, %s_HEAD_DIM, %s_GROUP>(args, choice, rows, stream);", a, u, u);
     /* one chunk per row: the partial kernel wrote the output itself */
     vx_buf_line(b, "  if (plan.num_chunks > 1) vx_decode_merge_launch<%s_kv_t, %s_OUT_DIM>(args, %s_GROUP, stream);", a, u, u);
   }

@@ -119,7 +119,7 @@ template <typename T, int D, int G> static void launch_gqa(vx_decode_args a, int
    * makes the launch fail, which launch_status reports */
   const vx_decode_mma_choice c = vx_decode_mma_choose<T, D, G>(rows, max_pages);
   apply_plan(&a, c.plan, rows * G, D);
-  vx_decode_mma_launch<T, D, G>(a, c.warps, rows, s);
+  vx_decode_mma_launch<T, D, G>(a, c, rows, s);
   /* one chunk per row: the partial kernel wrote the output itself */
   if (a.num_chunks > 1) vx_decode_merge_launch<T, D>(a, G, s);
 }

@@ -490,7 +490,7 @@ static void lserve_subpage_quest_launch_attention(vx_decode_args args, int max_p
   args.chunk_pages = plan.chunk_pages;
   args.ws_o = reinterpret_cast<float *>(scratch);
   args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, LSERVE_SUBPAGE_QUEST_OUT_DIM));
-  vx_decode_mma_launch<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_HEAD_DIM, LSERVE_SUBPAGE_QUEST_GROUP>(args, choice.warps, rows, stream);
+  vx_decode_mma_launch<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_HEAD_DIM, LSERVE_SUBPAGE_QUEST_GROUP>(args, choice, rows, stream);
   if (plan.num_chunks > 1) vx_decode_merge_launch<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_OUT_DIM>(args, LSERVE_SUBPAGE_QUEST_GROUP, stream);
 }
 
