@@ -1140,10 +1140,10 @@ template <typename T, int OUT_DIM> static inline void vx_decode_merge_launch(con
 /* vx_mma_op, vx_ldmatrix_x4(_trans): vx_common.cuh (shared with vx_mla.cuh and
  * the generated index kernels). */
 
-template <int HEAD_DIM, int WARPS> struct vx_mma_shape {
+template <int HEAD_DIM, int WARPS, int STAGES = VX_MMA_STAGES> struct vx_mma_shape {
   static constexpr int CHUNKS = HEAD_DIM / 8;                        /* 16-byte chunks per row */
   static constexpr int TILE_ELEMS = VX_MMA_TOKENS * HEAD_DIM;        /* one K or V tile */
-  static constexpr int WARP_RING_ELEMS = VX_MMA_STAGES * 2 * TILE_ELEMS;
+  static constexpr int WARP_RING_ELEMS = STAGES * 2 * TILE_ELEMS;
   static constexpr int SMEM_BYTES = WARPS * WARP_RING_ELEMS * 2;
   static_assert(HEAD_DIM == 64 || HEAD_DIM == 128, "mma decode supports head_dim 64 and 128");
   static_assert(CHUNKS >= 8 && 32 % CHUNKS == 0, "swizzle needs >= 8 chunks per row");
@@ -1152,17 +1152,27 @@ template <int HEAD_DIM, int WARPS> struct vx_mma_shape {
 /* Element offset of 16-byte chunk c of row r inside a swizzled tile. */
 template <int HEAD_DIM> VX_INLINE int vx_swz(int r, int c) { return r * HEAD_DIM + ((c ^ (r & 7)) << 3); }
 
-template <int HEAD_DIM, int WARPS = VX_DECODE_WARPS> VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
-  return vx_mma_shape<HEAD_DIM, WARPS>::SMEM_BYTES;
+template <int HEAD_DIM, int WARPS = VX_DECODE_WARPS, int STAGES = VX_MMA_STAGES>
+VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
+  return vx_mma_shape<HEAD_DIM, WARPS, STAGES>::SMEM_BYTES;
 }
 
-/* Wide blocks: 8 warps, one block per SM, for batches whose rows would
- * otherwise be split (see vx_decode_mma_choose). */
+/* Wide blocks: one block per SM, for batches whose rows would otherwise be
+ * split (see vx_decode_mma_choose): 8 warps and the same ring. Tuning
+ * builds may trade warps for ring depth (-DVX_DECODE_WIDE_WARPS=4
+ * -DVX_DECODE_WIDE_STAGES=6: more bytes in flight per SM, fewer warps). */
+#ifndef VX_DECODE_WIDE_WARPS
 #define VX_DECODE_WIDE_WARPS 8
+#endif
+#ifndef VX_DECODE_WIDE_STAGES
+#define VX_DECODE_WIDE_STAGES VX_MMA_STAGES
+#endif
 
-template <typename T, int HEAD_DIM, int GROUP, int WARPS = VX_DECODE_WARPS>
-static __global__ void __launch_bounds__(WARPS * 32, 8 / WARPS) vx_decode_partial_mma_kernel(vx_decode_args a) {
-  typedef vx_mma_shape<HEAD_DIM, WARPS> S;
+/* MIN_BLOCKS: resident blocks per SM the register budget must allow. */
+template <typename T, int HEAD_DIM, int GROUP, int WARPS = VX_DECODE_WARPS, int STAGES = VX_MMA_STAGES,
+          int MIN_BLOCKS = 8 / WARPS>
+static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_partial_mma_kernel(vx_decode_args a) {
+  typedef vx_mma_shape<HEAD_DIM, WARPS, STAGES> S;
   constexpr int THREADS = WARPS * 32; /* one page of a batch resolved per thread */
   static_assert(WARPS == 4 || WARPS == 8, "4 warps (two blocks per SM) or 8 (one)");
   typedef vx_mma_op<T> MMA;
@@ -1310,7 +1320,7 @@ static __global__ void __launch_bounds__(WARPS * 32, 8 / WARPS) vx_decode_partia
     const int iters = npg * ps / VX_MMA_TOKENS;
     const int mine = warp < iters ? (iters - 1 - warp) / WARPS + 1 : 0;
 #pragma unroll
-    for (int k = 0; k < VX_MMA_STAGES - 1; ++k) {
+    for (int k = 0; k < STAGES - 1; ++k) {
       if (k < mine) issue(warp + k * WARPS, k);
       vx_cp_async_commit();
     }
@@ -1318,12 +1328,12 @@ static __global__ void __launch_bounds__(WARPS * 32, 8 / WARPS) vx_decode_partia
      * stage held tile k - 1, consumed last iteration, so STAGES - 1 tiles
      * stay in flight through the math instead of STAGES - 2. */
     for (int k = 0; k < mine; ++k) {
-      const int next = k + VX_MMA_STAGES - 1;
-      if (next < mine) issue(warp + next * WARPS, next % VX_MMA_STAGES);
+      const int next = k + STAGES - 1;
+      if (next < mine) issue(warp + next * WARPS, next % STAGES);
       vx_cp_async_commit();
-      vx_cp_async_wait<VX_MMA_STAGES - 1>(); /* tile k has landed */
+      vx_cp_async_wait<STAGES - 1>(); /* tile k has landed */
       __syncwarp(); /* tiles are shared by the warp's lanes: see their copies */
-      consume(warp + k * WARPS, k % VX_MMA_STAGES);
+      consume(warp + k * WARPS, k % STAGES);
       __syncwarp(); /* every lane is done with this stage before it is refilled */
     }
     vx_cp_async_wait<0>();
@@ -1382,19 +1392,29 @@ static __global__ void __launch_bounds__(WARPS * 32, 8 / WARPS) vx_decode_partia
 #define VX_DECODE_WIDE 1
 #endif
 
-/* Block width and split plan of one GQA decode launch. */
+/* Block shape and split plan of one GQA decode launch. */
 struct vx_decode_mma_choice {
   vx_decode_plan plan;
-  int warps; /* VX_DECODE_WARPS or VX_DECODE_WIDE_WARPS */
+  int wide; /* 1: the one-block-per-SM kernel (VX_DECODE_WIDE_*), 0: VX_DECODE_WARPS, two per SM */
 };
 
-/* Sets the dynamic shared memory of the WARPS-wide kernel (host-side,
+/* The two kernels a choice picks from. */
+template <typename T, int HEAD_DIM, int GROUP, int WIDE> struct vx_decode_mma_kernel_of {
+  static constexpr int WARPS = WIDE ? VX_DECODE_WIDE_WARPS : VX_DECODE_WARPS;
+  static constexpr int STAGES = WIDE ? VX_DECODE_WIDE_STAGES : VX_MMA_STAGES;
+  static constexpr int SMEM = vx_decode_mma_smem_bytes<HEAD_DIM, WARPS, STAGES>();
+  static void *fn() {
+    return reinterpret_cast<void *>(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, WARPS, STAGES, WIDE ? 1 : 8 / WARPS>);
+  }
+};
+
+/* Sets the dynamic shared memory of a choice's kernel (host-side,
  * capturable, idempotent; if it fails, the launch fails and reports it) and
  * returns how many of its blocks the device runs at once (0: unknown). */
-template <typename T, int HEAD_DIM, int GROUP, int WARPS>
+template <typename T, int HEAD_DIM, int GROUP, int WIDE>
 static inline int vx_decode_mma_prepare() {
-  return vx_prepare_kernel(reinterpret_cast<const void *>(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, WARPS>), WARPS * 32,
-                           vx_decode_mma_smem_bytes<HEAD_DIM, WARPS>());
+  typedef vx_decode_mma_kernel_of<T, HEAD_DIM, GROUP, WIDE> K;
+  return vx_prepare_kernel(K::fn(), K::WARPS * 32, K::SMEM);
 }
 
 /* 4-warp blocks, two per SM, unless 8-warp blocks (one per SM, the same
@@ -1403,32 +1423,32 @@ static inline int vx_decode_mma_prepare() {
  * where 4-warp blocks need two chunks and the merge kernel. */
 template <typename T, int HEAD_DIM, int GROUP>
 static inline vx_decode_mma_choice vx_decode_mma_choose(long long rows, int max_pages) {
-  vx_decode_mma_choice c = {
-      vx_make_decode_plan(rows, max_pages, vx_decode_mma_prepare<T, HEAD_DIM, GROUP, VX_DECODE_WARPS>()), VX_DECODE_WARPS};
+  vx_decode_mma_choice c = {vx_make_decode_plan(rows, max_pages, vx_decode_mma_prepare<T, HEAD_DIM, GROUP, 0>()), 0};
   if (VX_DECODE_WIDE && c.plan.num_chunks > 1) {
-    const int capacity = vx_decode_mma_prepare<T, HEAD_DIM, GROUP, VX_DECODE_WIDE_WARPS>();
+    const int capacity = vx_decode_mma_prepare<T, HEAD_DIM, GROUP, 1>();
     const vx_decode_plan p = vx_make_decode_plan(rows, max_pages, capacity);
     if (capacity > 0 && p.num_chunks < c.plan.num_chunks) {
       c.plan = p;
-      c.warps = VX_DECODE_WIDE_WARPS;
+      c.wide = 1;
     }
   }
   return c;
 }
 
-template <typename T, int HEAD_DIM, int GROUP, int WARPS>
-static inline void vx_decode_mma_launch_warps(const vx_decode_args &a, long long rows, cudaStream_t s) {
-  vx_launch(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, WARPS>, dim3((unsigned)(rows * a.num_chunks)), dim3(WARPS * 32),
-            vx_decode_mma_smem_bytes<HEAD_DIM, WARPS>(), s, a);
+template <typename T, int HEAD_DIM, int GROUP, int WIDE>
+static inline void vx_decode_mma_launch_kernel(const vx_decode_args &a, long long rows, cudaStream_t s) {
+  typedef vx_decode_mma_kernel_of<T, HEAD_DIM, GROUP, WIDE> K;
+  vx_launch(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, K::WARPS, K::STAGES, WIDE ? 1 : 8 / K::WARPS>,
+            dim3((unsigned)(rows * a.num_chunks)), dim3(K::WARPS * 32), K::SMEM, s, a);
 }
 
 /* The partial kernel of a choice (a.num_chunks set from its plan). */
 template <typename T, int HEAD_DIM, int GROUP>
-static inline void vx_decode_mma_launch(const vx_decode_args &a, int warps, long long rows, cudaStream_t s) {
-  if (warps == VX_DECODE_WIDE_WARPS)
-    vx_decode_mma_launch_warps<T, HEAD_DIM, GROUP, VX_DECODE_WIDE_WARPS>(a, rows, s);
+static inline void vx_decode_mma_launch(const vx_decode_args &a, const vx_decode_mma_choice &c, long long rows, cudaStream_t s) {
+  if (c.wide)
+    vx_decode_mma_launch_kernel<T, HEAD_DIM, GROUP, 1>(a, rows, s);
   else
-    vx_decode_mma_launch_warps<T, HEAD_DIM, GROUP, VX_DECODE_WARPS>(a, rows, s);
+    vx_decode_mma_launch_kernel<T, HEAD_DIM, GROUP, 0>(a, rows, s);
 }
 #endif /* !__CUDACC_RTC__ */
 
@@ -1908,7 +1928,7 @@ static void block_topk_launch_attention(vx_decode_args args, int max_pages, char
   args.chunk_pages = plan.chunk_pages;
   args.ws_o = reinterpret_cast<float *>(scratch);
   args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, BLOCK_TOPK_OUT_DIM));
-  vx_decode_mma_launch<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>(args, choice.warps, rows, stream);
+  vx_decode_mma_launch<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>(args, choice, rows, stream);
   if (plan.num_chunks > 1) vx_decode_merge_launch<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>(args, BLOCK_TOPK_GROUP, stream);
 }
 
