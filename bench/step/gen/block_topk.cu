@@ -1168,14 +1168,6 @@ VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
 #define VX_DECODE_WIDE_STAGES VX_MMA_STAGES
 #endif
 
-/* Tuning builds: -DVX_DECODE_CLAIM=1 has each warp claim its next tile from
- * a block-wide counter instead of taking tiles warp, warp + WARPS, ...: a
- * warp whose bytes come late takes fewer tiles, so the block's warps end
- * together. */
-#ifndef VX_DECODE_CLAIM
-#define VX_DECODE_CLAIM 0
-#endif
-
 /* MIN_BLOCKS: resident blocks per SM the register budget must allow. */
 template <typename T, int HEAD_DIM, int GROUP, int WARPS = VX_DECODE_WARPS, int STAGES = VX_MMA_STAGES,
           int MIN_BLOCKS = 8 / WARPS>
@@ -1191,10 +1183,6 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
   __shared__ float red_l[WARPS][GROUP];
   __shared__ int page_s[THREADS];
   __shared__ int valid_s[THREADS];
-#if VX_DECODE_CLAIM
-  __shared__ int claim_next;              /* the batch's next unclaimed tile */
-  __shared__ int claim_tile[WARPS][STAGES]; /* the tile each ring stage holds */
-#endif
   extern __shared__ __align__(16) unsigned char vx_mma_smem[];
   vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
 
@@ -1325,40 +1313,11 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
     __syncthreads();
     page_s[tid] = my_phys;
     valid_s[tid] = my_valid;
-#if VX_DECODE_CLAIM
-    if (tid == 0) claim_next = 0;
-#endif
     __syncthreads();
     if (batch0 + THREADS + tid < end)
       vx_resolve_page(a, row, b, n_req, batch0 + THREADS + tid, &my_phys, &my_valid);
 
     const int iters = npg * ps / VX_MMA_TOKENS;
-#if VX_DECODE_CLAIM
-    /* Claims are monotonic, so once a stage holds a tile past the batch,
-     * every later claim is past it too and nothing is left in flight. */
-    auto claim = [&](int stage) {
-      int t = 0;
-      if (lane == 0) {
-        t = atomicAdd(&claim_next, 1);
-        claim_tile[warp][stage] = t;
-      }
-      t = __shfl_sync(0xffffffffu, t, 0);
-      if (t < iters) issue(t, stage);
-      vx_cp_async_commit();
-    };
-#pragma unroll
-    for (int k = 0; k < STAGES - 1; ++k) claim(k);
-    for (int k = 0;; ++k) {
-      claim((k + STAGES - 1) % STAGES);
-      vx_cp_async_wait<STAGES - 1>();
-      __syncwarp(); /* the copies and lane 0's claim_tile writes */
-      const int t = claim_tile[warp][k % STAGES];
-      if (t >= iters) break;
-      consume(t, k % STAGES);
-      __syncwarp();
-    }
-    vx_cp_async_wait<0>();
-#else
     const int mine = warp < iters ? (iters - 1 - warp) / WARPS + 1 : 0;
 #pragma unroll
     for (int k = 0; k < STAGES - 1; ++k) {
@@ -1378,7 +1337,6 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
       __syncwarp(); /* every lane is done with this stage before it is refilled */
     }
     vx_cp_async_wait<0>();
-#endif
   }
   __syncwarp();
 
