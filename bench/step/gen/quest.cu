@@ -1168,13 +1168,6 @@ VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
 #define VX_DECODE_WIDE_STAGES VX_MMA_STAGES
 #endif
 
-/* Tuning builds: -DVX_DECODE_S_CHAINS=2 (or 4) accumulates S = Q K^T's
- * k-steps in that many independent MMA chains, summed at the end: a
- * shorter dependent chain per tile (8 MMAs at head dim 128). */
-#ifndef VX_DECODE_S_CHAINS
-#define VX_DECODE_S_CHAINS 1
-#endif
-
 /* MIN_BLOCKS: resident blocks per SM the register budget must allow. */
 template <typename T, int HEAD_DIM, int GROUP, int WARPS = VX_DECODE_WARPS, int STAGES = VX_MMA_STAGES,
           int MIN_BLOCKS = 8 / WARPS>
@@ -1263,28 +1256,15 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
     const int mat = lane >> 3, mr = lane & 7;
 
     /* S = Q K^T: n-tile 0 = tokens 0-7, n-tile 1 = tokens 8-15. */
-    constexpr int CH = VX_DECODE_S_CHAINS < KSTEPS ? VX_DECODE_S_CHAINS : KSTEPS;
-    float s0c[CH][4], s1c[CH][4];
-#pragma unroll
-    for (int c = 0; c < CH; ++c)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) s0c[c][i] = s1c[c][i] = 0.f;
+    float s0[4] = {0.f, 0.f, 0.f, 0.f}, s1[4] = {0.f, 0.f, 0.f, 0.f};
 #pragma unroll
     for (int k = 0; k < KSTEPS; ++k) {
       unsigned kb[4]; /* matrices: (tok 0-7, lo dims) (tok 0-7, hi) (tok 8-15, lo) (tok 8-15, hi) */
       const int tok = (mat >> 1) * 8 + mr;
       vx_ldmatrix_x4(kb, kt + vx_swz<HEAD_DIM>(tok, k * 2 + (mat & 1)));
-      vx_mma_rows8<T>(s0c[k % CH], qa[k][0], qa[k][1], kb[0], kb[1]);
-      vx_mma_rows8<T>(s1c[k % CH], qa[k][0], qa[k][1], kb[2], kb[3]);
+      vx_mma_rows8<T>(s0, qa[k][0], qa[k][1], kb[0], kb[1]);
+      vx_mma_rows8<T>(s1, qa[k][0], qa[k][1], kb[2], kb[3]);
     }
-    float *s0 = s0c[0], *s1 = s1c[0];
-#pragma unroll
-    for (int c = 1; c < CH; ++c)
-#pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        s0[i] += s0c[c][i];
-        s1[i] += s1c[c][i];
-      }
     /* Lane holds S[g][t] for t = 2*quad + {0, 1} (+8 in s1). */
     float sc[4] = {s0[0] * qscale, s0[1] * qscale, s1[0] * qscale, s1[1] * qscale};
     const int t0 = off + quad * 2;
