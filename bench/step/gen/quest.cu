@@ -1174,7 +1174,7 @@ template <typename T, int HEAD_DIM, int GROUP, int WARPS = VX_DECODE_WARPS, int 
 static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_partial_mma_kernel(vx_decode_args a) {
   typedef vx_mma_shape<HEAD_DIM, WARPS, STAGES> S;
   constexpr int THREADS = WARPS * 32; /* one page of a batch resolved per thread */
-  static_assert(WARPS == 4 || WARPS == 8, "4 warps (two blocks per SM) or 8 (one)");
+  static_assert(WARPS == 4 || WARPS == 8, "blocks of 4 or 8 warps");
   typedef vx_mma_op<T> MMA;
   static_assert(GROUP >= 1 && GROUP <= 8, "group must fit the 8 useful rows of an m16 tile");
   constexpr int KSTEPS = HEAD_DIM / 16, NTILES = HEAD_DIM / 8;
@@ -1402,10 +1402,9 @@ struct vx_decode_mma_choice {
 template <typename T, int HEAD_DIM, int GROUP, int WIDE> struct vx_decode_mma_kernel_of {
   static constexpr int WARPS = WIDE ? VX_DECODE_WIDE_WARPS : VX_DECODE_WARPS;
   static constexpr int STAGES = WIDE ? VX_DECODE_WIDE_STAGES : VX_MMA_STAGES;
+  static constexpr int MIN_BLOCKS = WIDE ? 1 : 8 / WARPS;
   static constexpr int SMEM = vx_decode_mma_smem_bytes<HEAD_DIM, WARPS, STAGES>();
-  static void *fn() {
-    return reinterpret_cast<void *>(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, WARPS, STAGES, WIDE ? 1 : 8 / WARPS>);
-  }
+  static constexpr auto kernel = vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, WARPS, STAGES, MIN_BLOCKS>;
 };
 
 /* Sets the dynamic shared memory of a choice's kernel (host-side,
@@ -1414,7 +1413,7 @@ template <typename T, int HEAD_DIM, int GROUP, int WIDE> struct vx_decode_mma_ke
 template <typename T, int HEAD_DIM, int GROUP, int WIDE>
 static inline int vx_decode_mma_prepare() {
   typedef vx_decode_mma_kernel_of<T, HEAD_DIM, GROUP, WIDE> K;
-  return vx_prepare_kernel(K::fn(), K::WARPS * 32, K::SMEM);
+  return vx_prepare_kernel(reinterpret_cast<const void *>(K::kernel), K::WARPS * 32, K::SMEM);
 }
 
 /* 4-warp blocks, two per SM, unless 8-warp blocks (one per SM, the same
@@ -1438,8 +1437,7 @@ static inline vx_decode_mma_choice vx_decode_mma_choose(long long rows, int max_
 template <typename T, int HEAD_DIM, int GROUP, int WIDE>
 static inline void vx_decode_mma_launch_kernel(const vx_decode_args &a, long long rows, cudaStream_t s) {
   typedef vx_decode_mma_kernel_of<T, HEAD_DIM, GROUP, WIDE> K;
-  vx_launch(vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, K::WARPS, K::STAGES, WIDE ? 1 : 8 / K::WARPS>,
-            dim3((unsigned)(rows * a.num_chunks)), dim3(K::WARPS * 32), K::SMEM, s, a);
+  vx_launch(K::kernel, dim3((unsigned)(rows * a.num_chunks)), dim3(K::WARPS * 32), K::SMEM, s, a);
 }
 
 /* The partial kernel of a choice (a.num_chunks set from its plan). */
