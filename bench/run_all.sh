@@ -6,7 +6,8 @@
 #   2. step_bench: dense (libvortexrt) + generated quest and block_topk at
 #      contexts 8K/32K/128K x batch 16/32/64; writes the selections
 #   3. peers.py: torch SDPA, FlexAttention dense / block-sparse over the same
-#      selections, the PyTorch Quest pipeline (time-boxed)
+#      selections, the PyTorch Quest pipeline (time-boxed), after its own
+#      tests (bench/peers/test_peers.py, the CUDA-graph replays included)
 #   4. libvortexrt's MLA decode (GLM-4.7-Flash and DeepSeek-V3 geometry):
 #      vortex-bench --mla-only, built by scripts/gpu_build.sh
 #   5. bench/step/report.py: one table + the targets
@@ -17,7 +18,7 @@
 # bounds peers.py's shapes (torch.compile per shape is the slow part);
 # QUICK=1 runs only the headline shape (32K context, batch 32), ~2 min.
 set -u -o pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 OUT=${OUT:-$PWD/bench-out}
 mkdir -p "$OUT"
 # Selections (tens of MB) stay out of $OUT: a device call returns only a
@@ -33,7 +34,8 @@ declare -A RC
 t0=$(date +%s)
 stage() { # name command...: runs one stage, logs to $OUT/name.log, records rc
   local name=$1; shift
-  local s=$(date +%s)
+  local s
+  s=$(date +%s)
   echo "== $name: $*"
   "$@" > "$OUT/$name.log" 2>&1
   RC[$name]=$?
@@ -57,6 +59,7 @@ for s in b32_c32768 b16_c8192 b16_c32768 b64_c32768 b32_c8192 b64_c8192 b16_c131
   for a in quest block_topk; do [ -f "$SEL/sel_${a}_$s.bin" ] && sels+=(--selection "$SEL/sel_${a}_$s.bin"); done
 done
 PY=${PYTHON:-python3}
+stage peers_test "$PY" -m unittest bench/peers/test_peers.py
 # shellcheck disable=SC2086
 stage peers "$PY" bench/peers/peers.py ${sels[@]+"${sels[@]}"} --json "$OUT/peers.json" \
   --time-budget "${PEERS_BUDGET_S:-200}" ${PEERS_ARGS:-}
@@ -82,10 +85,10 @@ echo
 # holds 7 files, within what a lent device returns from a call (8).
 if [ "${PACK:-1}" = 1 ]; then
   logs=()
-  for k in build step peers mla_build mla; do [ -f "$OUT/$k.log" ] && logs+=("$k.log"); done
+  for k in build step peers_test peers mla_build mla; do [ -f "$OUT/$k.log" ] && logs+=("$k.log"); done
   [ ${#logs[@]} -gt 0 ] && tar czf "$OUT/bench-logs.tgz" -C "$OUT" "${logs[@]}" && (cd "$OUT" && rm -f "${logs[@]}")
 fi
-echo "stages: build=${RC[build]} step=${RC[step]} peers=${RC[peers]} mla_build=${RC[mla_build]} mla=${RC[mla]}" \
+echo "stages: build=${RC[build]} step=${RC[step]} peers_test=${RC[peers_test]} peers=${RC[peers]} mla_build=${RC[mla_build]} mla=${RC[mla]}" \
   " ($(( $(date +%s) - t0 )) s; JSON, report and bench-logs.tgz in $OUT)"
-for k in build step peers mla_build mla; do [ "${RC[$k]}" = 0 ] || exit 1; done
+for k in build step peers_test peers mla_build mla; do [ "${RC[$k]}" = 0 ] || exit 1; done
 exit 0

@@ -1,7 +1,9 @@
-"""CPU checks of peers.py's logic (selection files, block masks, the Quest
-identity the torch pipeline relies on). Run: python3 -m unittest
-bench/peers/test_peers.py (skipped without torch). FlexAttention runs eager
-here, which honours only the mask_mod; the GPU run re-checks every output."""
+"""Checks of peers.py's logic (selection files, block masks, the Quest
+identity the torch pipeline relies on) on the CPU, and of its CUDA-graph
+replays where torch has CUDA (bench/run_all.sh runs this file first on the
+GPU machine). Run: python3 -m unittest bench/peers/test_peers.py (skipped
+without torch). On the CPU FlexAttention runs eager, which honours only the
+mask_mod; the GPU run re-checks every output."""
 import os
 import sys
 import tempfile
@@ -91,6 +93,57 @@ class PeersLogic(unittest.TestCase):
     def test_check_close_rejects_wrong_output(self):
         with self.assertRaises(RuntimeError):
             self.p.check_close("x", torch.ones(4), torch.zeros(4))
+
+
+@unittest.skipIf(torch is None or not torch.cuda.is_available(), "needs torch with CUDA")
+class PeersGraphReplay(unittest.TestCase):
+    """graph_replay (the -graph results): a replay computes the captured
+    function again on the inputs' current values, including a block mask
+    built inside the capture from a selection that changed since (the
+    pipeline's case)."""
+
+    def setUp(self):
+        import peers
+
+        self.p = peers
+        self.dev = torch.device("cuda")
+        self.sh = peers.Shape(2, 2048, self.dev, torch.Generator(device=self.dev).manual_seed(3))
+        self.rows = list(range(self.sh.qf.shape[0]))
+        self.flex = peers.compile_flex(self.dev)
+
+    def selection(self, seed):
+        sel = self.p.random_selection(2, self.sh.n_pages, 16, torch.Generator().manual_seed(seed))
+        return sel.to(self.dev)
+
+    def check(self, got):
+        sh = self.sh
+        torch.cuda.synchronize()
+        self.p.check_close("replay", got[:, :, 0], self.p.ref_rows(sh.qf, sh.kf, sh.vf, sh.masks.chosen, self.rows))
+
+    def test_replay_follows_the_query(self):
+        sh = self.sh
+        bms = sh.masks.build(self.selection(5), self.p.PAGE)
+        fn = lambda: self.p.flex_chunked(self.flex, sh.qf, sh.kf, sh.vf, sh.row_chunks, bms, enable_gqa=True)
+        replay, got = self.p.graph_replay(fn, self.dev)
+        self.check(got)
+        before = got.clone()
+        sh.q.uniform_(-2, 2)
+        replay()
+        self.check(got)
+        self.assertFalse(torch.equal(before, got))
+
+    def test_replay_follows_a_selection_built_inside(self):
+        sh = self.sh
+        sel = self.selection(6)
+        fn = lambda: self.p.flex_chunked(self.flex, sh.qf, sh.kf, sh.vf, sh.row_chunks,
+                                         sh.masks.build(sel, self.p.PAGE), enable_gqa=True)
+        replay, got = self.p.graph_replay(fn, self.dev)
+        self.check(got)
+        sel.copy_(self.selection(7))
+        replay()  # rewrites sh.masks.chosen from the new selection, then attends it
+        self.assertEqual(int(sh.masks.chosen.sum()), sel.numel())
+        self.assertTrue(bool(sh.masks.chosen.gather(1, sel.long()).all()))
+        self.check(got)
 
 
 if __name__ == "__main__":
