@@ -3,26 +3,18 @@ bench/step/ab.sh from its ab_<variant>_<round>.json files. A run that
 crashed keeps its whole records (the array is closed here); a variant
 without a value for a row prints "-"."""
 import collections
-import json
 import os
 import sys
+
+from report import load as load_doc  # bench/step/report.py: closes a crashed run's array
 
 
 def load(out, variants, rounds):
     ms = collections.OrderedDict()
     for v in variants:
         for i in range(1, rounds + 1):
-            recs = None
-            try:
-                txt = open(os.path.join(out, f"ab_{v}_{i}.json")).read()
-            except OSError:
-                continue
-            for suffix in ("", "\n]}"):  # a crashed run ends after a whole record: close the array
-                try:
-                    recs = json.loads(txt + suffix)["results"]
-                    break
-                except (ValueError, KeyError):
-                    pass
+            doc = load_doc(os.path.join(out, f"ab_{v}_{i}.json"), quiet=True)
+            recs = doc.get("results") if isinstance(doc, dict) else None
             if recs is None:
                 continue
             for r in recs:

@@ -26,24 +26,27 @@ import json
 import sys
 
 
-def load(path):
+def load(path, quiet=False):
     """The document, or None. A step_bench that died mid-run leaves its
-    results array unclosed: close it and keep what was measured."""
+    results array unclosed: close it and keep what was measured. quiet:
+    say nothing about what went wrong (ab_table.py, whose caller reports
+    a failed run itself)."""
+    say = (lambda msg: None) if quiet else print
     try:
         with open(path) as f:
             text = f.read()
     except OSError as e:
-        print(f"report: cannot read {path}: {e}")
+        say(f"report: cannot read {path}: {e}")
         return None
     for suffix in ("", "\n]}"):
         try:
             doc = json.loads(text + suffix)
             if suffix:
-                print(f"report: {path} was cut short (run died?); using the results it holds")
+                say(f"report: {path} was cut short (run died?); using the results it holds")
             return doc
         except ValueError:
             pass
-    print(f"report: {path} is not JSON")
+    say(f"report: {path} is not JSON")
     return None
 
 
