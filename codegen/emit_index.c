@@ -617,10 +617,6 @@ void vx_cg_emit_index(vx_cg *cg) {
   vx_cg_emit_value_functions(cg, f);
 
   vx_buf_line(b, "enum { %s_INDEX_FUSED = 0, %s_INDEX_SCORE = 1, %s_INDEX_SELECT = 2 };", cg->upper, cg->upper, cg->upper);
-  if (vx_cg_index_has_fused(cg)) {
-    vx_buf_line(b, "static __device__ __forceinline__ bool %s_fused_phase(int phase) { return phase == %s_INDEX_FUSED; }", cg->alg,
-                cg->upper);
-  }
   vx_buf_blank(b);
   vx_buf_line(b, "/* index: grid x = rows (batch * KV heads), y = scoring blocks per row.");
   vx_buf_line(b, " *   FUSED  one block per row scores every page, then selects (needed when");
@@ -719,7 +715,7 @@ void vx_cg_emit_index(vx_cg *cg) {
 
   b->indent++;
   if (vx_cg_index_has_fused(cg)) {
-    vx_buf_line(b, "float *row_scores = %s_fused_phase(phase) && %s_fused_smem_scores(max_pages)", cg->alg, cg->alg);
+    vx_buf_line(b, "float *row_scores = phase == %s_INDEX_FUSED && %s_fused_smem_scores(max_pages)", cg->upper, cg->alg);
     vx_buf_line(b, "                        ? reinterpret_cast<float *>(reinterpret_cast<char *>(%s_tiles) + %s_FUSED_TILE_BYTES)",
                 cg->alg, cg->upper);
     vx_buf_line(b, "                        : scores + (long long)r * max_pages;");
@@ -787,9 +783,8 @@ void vx_cg_emit_index(vx_cg *cg) {
      * decides), selecting in the scoring block drops the SELECT launch: its
      * grid boundary, its page-table read for the row length and its
      * barrier chain's start. */
-    if (vx_cg_index_has_fused(cg)) {
+    if (vx_cg_index_has_fused(cg))
       emit_phase_kernel(cg, "FUSED", "fused", "VX_TOPK_THREADS", 1,
                         "one block a row scores every page on tensor cores, then selects");
-    }
   }
 }

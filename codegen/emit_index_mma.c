@@ -407,11 +407,10 @@ void vx_cg_emit_mma_prologue(vx_cg *cg) {
   vx_buf_line(b, " * while this one is multiplied. The first tile is requested here, before the");
   vx_buf_line(b, " * row values are staged, so the two latencies overlap. */");
   vx_cg_emit_score_range(cg);
-  /* The FUSED launches (small batches: one block a row scores and selects)
-   * have the top-k's VX_TOPK_WARPS warps; the SCORE launch SCORE_WARPS. The
-   * mma form is only taken for split modules, so ALG_fused_phase exists. */
-  vx_buf_line(b, "const int step = (%s_fused_phase(phase) ? VX_TOPK_WARPS : %s_SCORE_WARPS) * 16; /* pages per block iteration */",
-              cg->alg, cg->upper);
+  /* The FUSED launch (small batches: one block a row scores and selects) has
+   * the top-k's VX_TOPK_WARPS warps; the SCORE launch SCORE_WARPS. */
+  vx_buf_line(b, "const int step = (phase == %s_INDEX_FUSED ? VX_TOPK_WARPS : %s_SCORE_WARPS) * 16; /* pages per block iteration */",
+              cg->upper, cg->upper);
   vx_buf_line(b, "extern __shared__ uint4 %s_tiles[]; /* [warp][field][page 16][chunk %d], %d bytes per warp */", cg->alg, cpr,
               16 * cpr * 16 * cg->mma.nfields);
   vx_buf_line(b, "uint4 *tile = %s_tiles + (threadIdx.x >> 5) * %d;", cg->alg, 16 * cpr * cg->mma.nfields);

@@ -33,9 +33,6 @@
  * pass: the passes are latency-bound, not bandwidth-bound. Longer rows
  * re-read from L2. */
 #define VX_TOPK_CACHE 16
-/* Rows of up to this many pages take an instance with at most 4 register
- * slots (vx_topk_row). */
-#define VX_TOPK_SHORT_ROWS (4 * VX_TOPK_THREADS)
 
 /* Cached rows: once a radix pass has narrowed the candidates (the keys in
  * the bin of the k-th) to at most this many, they are copied to shared
@@ -391,7 +388,7 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
   if (n < 0) n = 0;
   if (VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_THREADS)
     vx_topk_row_slots<1>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
-  else if (VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_SHORT_ROWS)
+  else if (VX_TOPK_SLOT_DISPATCH && n <= 4 * VX_TOPK_THREADS)
     vx_topk_row_slots<4>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
   else
     vx_topk_row_slots<VX_TOPK_CACHE>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
