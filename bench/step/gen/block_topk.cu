@@ -483,9 +483,6 @@ VX_PLAN_FN unsigned long long vx_decode_workspace_bytes(long long rows, int grou
  * pass: the passes are latency-bound, not bandwidth-bound. Longer rows
  * re-read from L2. */
 #define VX_TOPK_CACHE 16
-/* Rows of up to this many pages take an instance with at most 4 register
- * slots (vx_topk_row). */
-#define VX_TOPK_SHORT_ROWS (4 * VX_TOPK_THREADS)
 
 /* Cached rows: once a radix pass has narrowed the candidates (the keys in
  * the bin of the k-th) to at most this many, they are copied to shared
@@ -841,7 +838,7 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
   if (n < 0) n = 0;
   if (VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_THREADS)
     vx_topk_row_slots<1>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
-  else if (VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_SHORT_ROWS)
+  else if (VX_TOPK_SLOT_DISPATCH && n <= 4 * VX_TOPK_THREADS)
     vx_topk_row_slots<4>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
   else
     vx_topk_row_slots<VX_TOPK_CACHE>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
@@ -1640,7 +1637,6 @@ static __device__ __forceinline__ float block_topk_index_v5(const block_topk_ind
 }
 
 enum { BLOCK_TOPK_INDEX_FUSED = 0, BLOCK_TOPK_INDEX_SCORE = 1, BLOCK_TOPK_INDEX_SELECT = 2 };
-static __device__ __forceinline__ bool block_topk_fused_phase(int phase) { return phase == BLOCK_TOPK_INDEX_FUSED; }
 
 /* index: grid x = rows (batch * KV heads), y = scoring blocks per row.
  *   FUSED  one block per row scores every page, then selects (needed when
@@ -1694,7 +1690,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
    * row values are staged, so the two latencies overlap. */
   const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
   const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-  const int step = (block_topk_fused_phase(phase) ? VX_TOPK_WARPS : BLOCK_TOPK_SCORE_WARPS) * 16; /* pages per block iteration */
+  const int step = (phase == BLOCK_TOPK_INDEX_FUSED ? VX_TOPK_WARPS : BLOCK_TOPK_SCORE_WARPS) * 16; /* pages per block iteration */
   extern __shared__ uint4 block_topk_tiles[]; /* [warp][field][page 16][chunk 16], 4096 bytes per warp */
   uint4 *tile = block_topk_tiles + (threadIdx.x >> 5) * 256;
   int next_id = 0, tile_id = 0; /* entries of page lane % 16 of the next and the loaded tile */
@@ -1730,7 +1726,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   }
   __syncthreads();
   }
-  float *row_scores = block_topk_fused_phase(phase) && block_topk_fused_smem_scores(max_pages)
+  float *row_scores = phase == BLOCK_TOPK_INDEX_FUSED && block_topk_fused_smem_scores(max_pages)
                           ? reinterpret_cast<float *>(reinterpret_cast<char *>(block_topk_tiles) + BLOCK_TOPK_FUSED_TILE_BYTES)
                           : scores + (long long)r * max_pages;
   if (phase != BLOCK_TOPK_INDEX_SELECT) {

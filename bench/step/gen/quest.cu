@@ -483,9 +483,6 @@ VX_PLAN_FN unsigned long long vx_decode_workspace_bytes(long long rows, int grou
  * pass: the passes are latency-bound, not bandwidth-bound. Longer rows
  * re-read from L2. */
 #define VX_TOPK_CACHE 16
-/* Rows of up to this many pages take an instance with at most 4 register
- * slots (vx_topk_row). */
-#define VX_TOPK_SHORT_ROWS (4 * VX_TOPK_THREADS)
 
 /* Cached rows: once a radix pass has narrowed the candidates (the keys in
  * the bin of the k-th) to at most this many, they are copied to shared
@@ -841,7 +838,7 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
   if (n < 0) n = 0;
   if (VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_THREADS)
     vx_topk_row_slots<1>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
-  else if (VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_SHORT_ROWS)
+  else if (VX_TOPK_SLOT_DISPATCH && n <= 4 * VX_TOPK_THREADS)
     vx_topk_row_slots<4>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
   else
     vx_topk_row_slots<VX_TOPK_CACHE>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
@@ -1723,7 +1720,6 @@ static __device__ __forceinline__ float quest_index_v8(const quest_index_ctx &c)
 }
 
 enum { QUEST_INDEX_FUSED = 0, QUEST_INDEX_SCORE = 1, QUEST_INDEX_SELECT = 2 };
-static __device__ __forceinline__ bool quest_fused_phase(int phase) { return phase == QUEST_INDEX_FUSED; }
 
 /* index: grid x = rows (batch * KV heads), y = scoring blocks per row.
  *   FUSED  one block per row scores every page, then selects (needed when
@@ -1780,7 +1776,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
    * row values are staged, so the two latencies overlap. */
   const int first = phase == QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
   const int end = phase == QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-  const int step = (quest_fused_phase(phase) ? VX_TOPK_WARPS : QUEST_SCORE_WARPS) * 16; /* pages per block iteration */
+  const int step = (phase == QUEST_INDEX_FUSED ? VX_TOPK_WARPS : QUEST_SCORE_WARPS) * 16; /* pages per block iteration */
   extern __shared__ uint4 quest_tiles[]; /* [warp][field][page 16][chunk 16], 8192 bytes per warp */
   uint4 *tile = quest_tiles + (threadIdx.x >> 5) * 512;
   int next_id = 0, tile_id = 0; /* entries of page lane % 16 of the next and the loaded tile */
@@ -1812,7 +1808,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
   }
   __syncthreads();
   }
-  float *row_scores = quest_fused_phase(phase) && quest_fused_smem_scores(max_pages)
+  float *row_scores = phase == QUEST_INDEX_FUSED && quest_fused_smem_scores(max_pages)
                           ? reinterpret_cast<float *>(reinterpret_cast<char *>(quest_tiles) + QUEST_FUSED_TILE_BYTES)
                           : scores + (long long)r * max_pages;
   if (phase != QUEST_INDEX_SELECT) {
