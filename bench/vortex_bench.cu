@@ -15,8 +15,9 @@
  * with --mla-only, five partial launches (each followed by its merge) in the
  * order B16 x 8K, B32 x 8K, B16 x 32K, B32 x 32K, 128 heads B16 x 32K, so
  * profile.sh's PROFILE_SOURCE skips 0-4 pick one.
- * --trace: after each MLA sparse timing, also where each block's phases ended
- * (needs libvortexrt built with -DVX_MLA_WG_TRACE=1: vx_mla_wgmma.cuh). */
+ * --trace: after each sparse timing, also where each block's phases ended
+ * (needs libvortexrt built with -DVX_MLA_WG_TRACE=1 for MLA, vx_mla_wgmma.cuh,
+ * or -DVX_DECODE_TRACE=1 for GQA, vx_decode_mma.cuh). */
 #include <algorithm>
 #include <vector>
 
@@ -207,6 +208,53 @@ static void bench_kv_free(bench_kv *b) {
   CK(cudaFree(b->lpl));
 }
 
+/* --trace: ten back-to-back sparse launches, then the last one's per-block
+ * %globaltimer marks (ws[block * 8 + i], u64, written by a trace build:
+ * -DVX_MLA_WG_TRACE=1 or -DVX_DECODE_TRACE=1, vx_trace_mark) as
+ * microseconds after the median block entry: min / p10 / median / p90 / max
+ * over the blocks for each mark; `marks` names them (NULL: unused). */
+static const char *const mla_trace_marks[8] = {"entry",    "pages issued", "batch resolved",  "tile 0 landed",
+                                               "loop end", "exit",         "partials shared", "output written"};
+static const char *const gqa_trace_marks[8] = {"entry",         "grid dep met",    "pages in smem",  "w0 tile 0 landed",
+                                               "w0 loop end",   "all warps done",  "output written", NULL};
+template <typename F>
+static void print_trace(bench_opts *o, const char *name, const char *const marks[8], const char *build, int batch,
+                        int ctx, void *ws, size_t ws_bytes, F &&launch) {
+  CK(cudaMemsetAsync(ws, 0, ws_bytes, o->stream));
+  for (int i = 0; i < VX_BENCH_BATCH; ++i) launch(i);
+  CK(cudaStreamSynchronize(o->stream));
+  std::vector<unsigned long long> t(std::min(ws_bytes, (size_t)4096 * 64) / 8);
+  CK(cudaMemcpy(t.data(), ws, t.size() * 8, cudaMemcpyDeviceToHost));
+  int blocks = 0;
+  while (blocks * 8 + 7 < (int)t.size() && t[(size_t)blocks * 8] != 0) ++blocks;
+  if (!blocks) {
+    printf("%s trace B=%d ctx=%d: no marks (build with %s)\n", name, batch, ctx, build);
+    return;
+  }
+  /* the median entry: with programmatic launch some blocks enter while the
+   * previous launch still runs (they wait in griddepcontrol.wait) */
+  std::vector<unsigned long long> e;
+  for (int b = 0; b < blocks; ++b) e.push_back(t[(size_t)b * 8]);
+  std::sort(e.begin(), e.end());
+  if (e.back() - e.front() > 1000000000ull) { /* not one launch's marks: partials of the workspace */
+    printf("%s trace B=%d ctx=%d: no valid marks (%s writes them only where the workspace is unused)\n", name, batch,
+           ctx, build);
+    return;
+  }
+  const unsigned long long t0 = e[e.size() / 2];
+  printf("%s trace B=%d ctx=%d, %d blocks (us after the median entry: min / p10 / median / p90 / max)\n", name, batch,
+         ctx, blocks);
+  for (int m = 0; m < 8 && marks[m]; ++m) {
+    std::vector<double> v;
+    for (int b = 0; b < blocks; ++b)
+      if (t[(size_t)b * 8 + m]) v.push_back(((double)t[(size_t)b * 8 + m] - (double)t0) * 1e-3);
+    if (v.empty()) continue;
+    std::sort(v.begin(), v.end());
+    printf("  %-17s %7.2f %7.2f %7.2f %7.2f %7.2f\n", marks[m], v.front(), v[v.size() / 10], v[v.size() / 2],
+           v[v.size() * 9 / 10], v.back());
+  }
+}
+
 /* GQA 32 q heads / 8 kv heads, dim 128, bf16, page 16, budget 2048 tokens. */
 static void bench_gqa(bench_opts *o, vx_rng *r, int batch, int ctx) {
   const int H = 8, QO = 32, D = 128, PS = 16, budget_tokens = 2048, keep_first = 1, keep_last = 2;
@@ -272,6 +320,7 @@ static void bench_gqa(bench_opts *o, vx_rng *r, int batch, int ctx) {
   print_row(o, "gqa", "sparse-attn/graph", batch, ctx, sparse_g, sparse_bytes, dense_g);
   print_row(o, "gqa", "topk/graph", batch, ctx, topk_g, topk_bytes, 0);
   print_row(o, "gqa", "topk+sparse/graph", batch, ctx, step_g, sparse_bytes + topk_bytes, dense_g);
+  if (o->trace) print_trace(o, "gqa", gqa_trace_marks, "-DVX_DECODE_TRACE=1", batch, ctx, ws, ws_bytes, sparse);
   CK(cudaFree(q));
   CK(cudaFree(out));
   CK(cudaFree(scores));
@@ -279,47 +328,6 @@ static void bench_gqa(bench_opts *o, vx_rng *r, int batch, int ctx) {
   CK(cudaFree(cnt));
   CK(cudaFree(ws));
   bench_kv_free(&b);
-}
-
-/* --trace: ten back-to-back sparse launches, then the last one's per-block
- * %globaltimer marks (ws[block * 8 + i], u64, written by a
- * -DVX_MLA_WG_TRACE=1 build) as microseconds after the median block entry:
- * min / median / max over the blocks for each mark. */
-template <typename F>
-static void print_mla_trace(bench_opts *o, const char *name, int batch, int ctx, void *ws, size_t ws_bytes, F &&launch) {
-  static const char *marks[8] = {"entry",    "pages issued",    "batch resolved", "tile 0 landed",
-                                 "loop end", "exit",            "partials shared", "output written"};
-  CK(cudaMemsetAsync(ws, 0, ws_bytes, o->stream));
-  for (int i = 0; i < VX_BENCH_BATCH; ++i) launch(i);
-  CK(cudaStreamSynchronize(o->stream));
-  std::vector<unsigned long long> t(std::min(ws_bytes, (size_t)4096 * 64) / 8);
-  CK(cudaMemcpy(t.data(), ws, t.size() * 8, cudaMemcpyDeviceToHost));
-  int blocks = 0;
-  while (blocks * 8 + 7 < (int)t.size() && t[(size_t)blocks * 8] != 0) ++blocks;
-  if (!blocks) {
-    printf("%s trace B=%d ctx=%d: no marks (build with -DVX_MLA_WG_TRACE=1)\n", name, batch, ctx);
-    return;
-  }
-  /* the median entry: with programmatic launch some blocks enter while the
-   * previous launch still runs (they wait in griddepcontrol.wait) */
-  std::vector<unsigned long long> e;
-  for (int b = 0; b < blocks; ++b) e.push_back(t[(size_t)b * 8]);
-  std::sort(e.begin(), e.end());
-  if (e.back() - e.front() > 1000000000ull) { /* not one launch's marks: partials of the workspace */
-    printf("%s trace B=%d ctx=%d: no valid marks (a -DVX_MLA_WG_TRACE=1 build merging in clusters writes them)\n", name,
-           batch, ctx);
-    return;
-  }
-  const unsigned long long t0 = e[e.size() / 2];
-  printf("%s trace B=%d ctx=%d, %d blocks (us after the median entry: min / median / max)\n", name, batch, ctx, blocks);
-  for (int m = 0; m < 8; ++m) {
-    std::vector<double> v;
-    for (int b = 0; b < blocks; ++b)
-      if (t[(size_t)b * 8 + m]) v.push_back(((double)t[(size_t)b * 8 + m] - (double)t0) * 1e-3);
-    if (v.empty()) continue;
-    std::sort(v.begin(), v.end());
-    printf("  %-15s %7.2f %7.2f %7.2f\n", marks[m], v.front(), v[v.size() / 2], v.back());
-  }
 }
 
 /* MLA: latent 512 + 64, page 64, bf16; HEADS 20 = GLM-4.7-Flash ("mla"),
@@ -371,7 +379,7 @@ static void bench_mla(bench_opts *o, vx_rng *r, int batch, int ctx, int HEADS = 
     print_row(o, name, "sparse-attn", batch, ctx, sparse_ms, sparse_bytes, dense_ms);
     print_row(o, name, "dense/graph", batch, ctx, dense_g, dense_bytes, 0);
     print_row(o, name, "sparse-attn/graph", batch, ctx, sparse_g, sparse_bytes, dense_g);
-    if (o->trace) print_mla_trace(o, name, batch, ctx, ws, ws_bytes, sparse);
+    if (o->trace) print_trace(o, name, mla_trace_marks, "-DVX_MLA_WG_TRACE=1", batch, ctx, ws, ws_bytes, sparse);
   }
   CK(cudaFree(q));
   CK(cudaFree(out));

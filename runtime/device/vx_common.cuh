@@ -89,6 +89,18 @@ VX_INLINE float vx_warp_max(float x) {
   return x;
 }
 
+/* Tuning traces (-DVX_MLA_WG_TRACE=1, -DVX_DECODE_TRACE=1): thread 0 of a
+ * block writes %globaltimer (ns) as mark i to ws[block * 8 + i] (u64), for
+ * `vortex-bench --trace`, which prints where each block's phases ended. A
+ * kernel marks only where its workspace is otherwise unused. */
+VX_INLINE void vx_trace_mark(void *ws, int i) {
+  if (threadIdx.x == 0) {
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    reinterpret_cast<unsigned long long *>(ws)[(long long)blockIdx.x * 8 + i] = t;
+  }
+}
+
 /* ---- programmatic dependent launch (sm_90+) ----
  * A decode step is a chain of short kernels (score -> select -> attention
  * -> merge); between two of them the GPU drains one grid, then launches and

@@ -84,18 +84,10 @@
 #ifndef VX_MLA_WG_TRACE
 #define VX_MLA_WG_TRACE 0
 #endif
-#if VX_MLA_WG_TRACE
-#define VX_MLA_WG_MARK(i)                                                                   \
-  do {                                                                                    \
-    if (threadIdx.x == 0) {                                                               \
-      unsigned long long t_;                                                              \
-      asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t_));                              \
-      reinterpret_cast<unsigned long long *>(a.ws_o)[(long long)blockIdx.x * 8 + (i)] = t_; \
-    }                                                                                     \
+#define VX_MLA_WG_MARK(i)                        \
+  do {                                           \
+    if (VX_MLA_WG_TRACE) vx_trace_mark(a.ws_o, i); \
   } while (0)
-#else
-#define VX_MLA_WG_MARK(i) ((void)0)
-#endif
 /* Tuning builds: with TMA copies, 1 waits for each column block's slot
  * just before its k-steps of S^T (the product starts on the first one to
  * land), 0 for all of the tile's before the product. */
