@@ -67,6 +67,11 @@ VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
 #ifndef VX_DECODE_TRACE
 #define VX_DECODE_TRACE 0
 #endif
+/* Tuning probe (wrong results, timing only): -DVX_DECODE_PROBE=1 waits for
+ * every K/V tile and skips its math (the copies alone). */
+#ifndef VX_DECODE_PROBE
+#define VX_DECODE_PROBE 0
+#endif
 
 /* MIN_BLOCKS: resident blocks per SM the register budget must allow. */
 template <typename T, int HEAD_DIM, int GROUP, int WARPS = VX_DECODE_WARPS, int STAGES = VX_MMA_STAGES,
@@ -151,6 +156,7 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
   };
 
   auto consume = [&](int it, int stage) {
+    if (VX_DECODE_PROBE == 1) return;
     const int slot = it * VX_MMA_TOKENS;
     const int pl = slot / ps, off = slot % ps;
     const int valid = valid_s[pl];
