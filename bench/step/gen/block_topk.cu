@@ -98,6 +98,18 @@ VX_INLINE float vx_warp_max(float x) {
   return x;
 }
 
+/* Tuning traces (-DVX_MLA_WG_TRACE=1, -DVX_DECODE_TRACE=1): thread 0 of a
+ * block writes %globaltimer (ns) as mark i to ws[block * 8 + i] (u64), for
+ * `vortex-bench --trace`, which prints where each block's phases ended. A
+ * kernel marks only where its workspace is otherwise unused. */
+VX_INLINE void vx_trace_mark(void *ws, int i) {
+  if (threadIdx.x == 0) {
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    reinterpret_cast<unsigned long long *>(ws)[(long long)blockIdx.x * 8 + i] = t;
+  }
+}
+
 /* ---- programmatic dependent launch (sm_90+) ----
  * A decode step is a chain of short kernels (score -> select -> attention
  * -> merge); between two of them the GPU drains one grid, then launches and
@@ -1165,6 +1177,19 @@ VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
 #define VX_DECODE_WIDE_STAGES VX_MMA_STAGES
 #endif
 
+/* Tuning builds: -DVX_DECODE_TRACE=1 marks (vx_trace_mark) entry, grid
+ * dependency met, first batch's pages in shared memory, warp 0's first tile
+ * landed, warp 0's loop end, every warp's loop end, output written; only
+ * blocks of one-chunk rows mark (their workspace is unused). */
+#ifndef VX_DECODE_TRACE
+#define VX_DECODE_TRACE 0
+#endif
+/* Tuning probe (wrong results, timing only): -DVX_DECODE_PROBE=1 waits for
+ * every K/V tile and skips its math (the copies alone). */
+#ifndef VX_DECODE_PROBE
+#define VX_DECODE_PROBE 0
+#endif
+
 /* MIN_BLOCKS: resident blocks per SM the register budget must allow. */
 template <typename T, int HEAD_DIM, int GROUP, int WARPS = VX_DECODE_WARPS, int STAGES = VX_MMA_STAGES,
           int MIN_BLOCKS = 8 / WARPS>
@@ -1181,7 +1206,10 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
   __shared__ int page_s[THREADS];
   __shared__ int valid_s[THREADS];
   extern __shared__ __align__(16) unsigned char vx_mma_smem[];
+  const bool trace = VX_DECODE_TRACE && a.num_chunks == 1;
+  if (trace) vx_trace_mark(a.ws_o, 0);
   vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
+  if (trace) vx_trace_mark(a.ws_o, 1);
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int chunk = blockIdx.x % a.num_chunks;
@@ -1245,6 +1273,7 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
   };
 
   auto consume = [&](int it, int stage) {
+    if (VX_DECODE_PROBE == 1) return;
     const int slot = it * VX_MMA_TOKENS;
     const int pl = slot / ps, off = slot % ps;
     const int valid = valid_s[pl];
@@ -1311,6 +1340,7 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
     page_s[tid] = my_phys;
     valid_s[tid] = my_valid;
     __syncthreads();
+    if (trace && batch0 == begin) vx_trace_mark(a.ws_o, 2);
     if (batch0 + THREADS + tid < end)
       vx_resolve_page(a, row, b, n_req, batch0 + THREADS + tid, &my_phys, &my_valid);
 
@@ -1330,12 +1360,14 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
       vx_cp_async_commit();
       vx_cp_async_wait<STAGES - 1>(); /* tile k has landed */
       __syncwarp(); /* tiles are shared by the warp's lanes: see their copies */
+      if (trace && batch0 == begin && k == 0) vx_trace_mark(a.ws_o, 3);
       consume(warp + k * WARPS, k % STAGES);
       __syncwarp(); /* every lane is done with this stage before it is refilled */
     }
     vx_cp_async_wait<0>();
   }
   __syncwarp();
+  if (trace) vx_trace_mark(a.ws_o, 4);
 
   l_run += __shfl_xor_sync(0xffffffffu, l_run, 1);
   l_run += __shfl_xor_sync(0xffffffffu, l_run, 2);
@@ -1353,6 +1385,7 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
     }
   }
   __syncthreads();
+  if (trace) vx_trace_mark(a.ws_o, 5);
 
   const float *all_red = reinterpret_cast<const float *>(vx_mma_smem);
   constexpr int RED_STRIDE = S::WARP_RING_ELEMS / 2; /* floats per warp ring */
@@ -1380,6 +1413,10 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
     }
     ws_o[i] = o_final;
     if (d == 0) ws_lse[gg] = l > 0.f ? mx + log2f(l) : VX_NEG_INF;
+  }
+  if (VX_DECODE_TRACE && trace) {
+    __syncthreads();
+    vx_trace_mark(a.ws_o, 6);
   }
 }
 
