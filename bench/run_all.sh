@@ -13,7 +13,8 @@
 #   5. bench/step/report.py: one table + the targets
 # Every stage logs to $OUT (default ./bench-out; the logs packed into
 # bench-logs.tgz at the end unless PACK=0); a failing stage is reported and
-# the others still run. Exit status: 0 only if all stages did.
+# the others still run. Exit status: 0 only if all stages did. Through the
+# device tool keep PACK=1: a call returns at most 8 files (run 89 lost four).
 # Env: STEP_ARGS / PEERS_ARGS add arguments; PEERS_BUDGET_S (default 200)
 # bounds peers.py's shapes (torch.compile per shape is the slow part);
 # QUICK=1 runs only the headline shape (32K context, batch 32), ~2 min.
