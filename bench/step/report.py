@@ -190,11 +190,14 @@ def main(argv):
                for algo in algos for b, c in shapes]
     gathers = [g for g in gathers if g[3] and g[4]]
     if gathers:
+        # The gap in microseconds as well as the ratio: one that stays put
+        # across batches is a per-launch cost (start-up, epilogue), one that
+        # grows with the bytes is the loop's (run 89).
         print(f"calibration (calib.cuh; empty kernel {step_doc.get('empty_kernel_ms', 0):.4f} ms): the selected K/V "
-              "read with no math (ms, x floor) vs the attention")
+              "read with no math (ms, x floor) vs the attention (ratio, gap in us)")
         for algo, b, c, gth, attn in gathers:
             print(f"  {algo:<10} B={b:<3} ctx={c:<6} gather {fmt(gth)} {xfloor(gth)} | attn {fmt(attn)} {xfloor(attn)}"
-                  f" = {attn['ms'] / gth['ms']:.2f}x gather")
+                  f" = {attn['ms'] / gth['ms']:.2f}x gather, {(attn['ms'] - gth['ms']) * 1e3:+.1f} us")
     mla = index(mla_doc)
     mla_shapes = sorted({(k[0], k[2], k[3]) for k in mla if k[0].startswith("mla")}, key=lambda s: (s[0], s[2], s[1]))
     if mla_shapes:

@@ -61,6 +61,13 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(self.target(out, "index<=30%"),
                          "MISS at 1 of 1 shapes (1 out of reach: missed even at our bytes floor)")
 
+    def test_calibration_gives_the_gather_gap_as_ratio_and_microseconds(self):
+        step = self.step_doc(1000.0)
+        step["results"].append(row("quest", "gather", 32, 32768, 0.0612, 60.0))  # attn 0.066: 1.08x, +4.8 us
+        out = self.run_report({"step": step})
+        self.assertIn("quest      B=32  ctx=32768  gather   0.0612 x1.02 | attn   0.0660 x1.10 = 1.08x gather, +4.8 us",
+                      out)
+
     def test_mla_target_counts_glm_sparse_rows_only(self):
         mla = {"copy_gbs": 1000.0, "results": [
             row("mla", "sparse-attn/graph", 16, 32768, 0.011, 10.0),  # 1.10x
