@@ -108,6 +108,8 @@ def main(argv):
         print(f"device: {step_doc.get('device')}; copy {step_doc.get('copy_gbs', 0):.0f} GB/s (step_bench), "
               f"{(peer_doc or {}).get('copy_gbs', 0):.0f} GB/s (peers, torch {(peer_doc or {}).get('torch', '-')}); "
               f"floors below at {copy:.0f} GB/s")
+        if step_doc.get("flush_carveout", -1) >= 0:  # not the driver's choice: say so (step_util.h)
+            print(f"step_bench timed with the L2 flush kernel's shared-memory carveout at {step_doc['flush_carveout']}%")
     algos = sorted({k[0] for k in ours if k[0] != "dense"})
     shapes = sorted({(k[2], k[3]) for k in ours} | {(k[2], k[3]) for k in peers}, key=lambda s: (s[1], s[0]))
     hdr = (f"{'algo':<10} {'B':>3} {'ctx':>6} | {'step ms':>8} {'floor':>5} {'vsDense':>7} {'vsSDPA':>7} {'idx%':>4} | "

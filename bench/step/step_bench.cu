@@ -25,8 +25,9 @@
  * index + attn output; every output unchanged after the timing replays.
  *
  * Usage: step_bench [--algos quest,block_topk] [--contexts 8192,32768,131072]
- *   [--batches 16,32,64] [--reps N] [--json FILE] [--sel-dir DIR] [--no-dense]
- *   (--no-dense: no dense baseline, for ncu runs that profile the sparse kernels) */
+ *   [--batches 16,32,64] [--reps N] [--json FILE] [--sel-dir DIR] [--no-dense] [--flush-carveout PCT]
+ *   (--no-dense: no dense baseline, for ncu runs that profile the sparse kernels;
+ *   --flush-carveout: the L2 flush kernel's shared-memory carveout, step_util.h) */
 #include <cmath>
 #include <string>
 
@@ -44,6 +45,7 @@ typedef struct opts {
   int reps;
   const char *json_path, *sel_dir;
   bool no_dense; /* profiling runs: skip the dense baseline (no vs-dense ratios) */
+  int flush_carveout; /* -1: the driver's choice (step_util.h sb_timer_init) */
 } opts;
 
 typedef struct report {
@@ -324,6 +326,15 @@ static bool bench_algo(const opts *o, report *r, sb_timer *t, shape *s, const sb
   return ok;
 }
 
+/* An integer percentage 0-100, the whole string. */
+static bool parse_percent(const char *s, int *out) {
+  char *end = NULL;
+  const long v = strtol(s, &end, 10);
+  if (end == s || *end || v < 0 || v > 100) return false;
+  *out = (int)v;
+  return true;
+}
+
 static std::vector<int> parse_ints(const char *s) {
   std::vector<int> v;
   for (const char *p = s; *p;) {
@@ -350,7 +361,8 @@ static std::vector<std::string> parse_names(const char *s) {
 }
 
 int main(int argc, char **argv) {
-  opts o = {parse_ints("8192,32768,131072"), parse_ints("16,32,64"), parse_names("quest,block_topk"), 50, NULL, NULL, false};
+  opts o = {parse_ints("8192,32768,131072"), parse_ints("16,32,64"), parse_names("quest,block_topk"), 50, NULL, NULL, false,
+            -1};
   for (int i = 1; i < argc; ++i) {
     const bool more = i + 1 < argc;
     if (!strcmp(argv[i], "--contexts") && more) o.contexts = parse_ints(argv[++i]);
@@ -360,9 +372,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--json") && more) o.json_path = argv[++i];
     else if (!strcmp(argv[i], "--sel-dir") && more) o.sel_dir = argv[++i];
     else if (!strcmp(argv[i], "--no-dense")) o.no_dense = true;
+    else if (!strcmp(argv[i], "--flush-carveout") && more && parse_percent(argv[i + 1], &o.flush_carveout)) ++i;
     else {
       fprintf(stderr, "usage: step_bench [--algos a,b] [--contexts c,..] [--batches b,..] [--reps N] [--json FILE] "
-                      "[--sel-dir DIR] [--no-dense]\n");
+                      "[--sel-dir DIR] [--no-dense] [--flush-carveout PCT]\n");
       return 2;
     }
   }
@@ -385,11 +398,13 @@ int main(int argc, char **argv) {
   cudaDeviceProp prop;
   CK(cudaGetDeviceProperties(&prop, 0));
   sb_timer t;
-  sb_timer_init(&t, prop.l2CacheSize, o.reps);
+  sb_timer_init(&t, prop.l2CacheSize, o.reps, o.flush_carveout);
   report r = {NULL, 1, sb_copy_gbs(&t)};
   printf("step_bench: %s, %d SMs, L2 %d MB; device copy %.0f GB/s (read+write); median of %d graph replays, L2 "
-         "flushed before each\n",
+         "flushed before each",
          prop.name, prop.multiProcessorCount, prop.l2CacheSize >> 20, r.copy_gbs, o.reps);
+  if (o.flush_carveout >= 0) printf(" (flush kernel's carveout %d%%)", o.flush_carveout);
+  printf("\n");
   if (o.json_path && !(r.json = fopen(o.json_path, "w"))) {
     fprintf(stderr, "cannot write %s\n", o.json_path);
     return 2;
@@ -401,8 +416,10 @@ int main(int argc, char **argv) {
   });
   printf("step_bench: an empty kernel timed the same way: %.4f ms\n", empty_ms);
   if (r.json)
-    fprintf(r.json, "{\"device\": \"%s\", \"copy_gbs\": %.1f, \"empty_kernel_ms\": %.5f, \"reps\": %d, \"results\": [",
-            prop.name, r.copy_gbs, empty_ms, o.reps);
+    fprintf(r.json,
+            "{\"device\": \"%s\", \"copy_gbs\": %.1f, \"empty_kernel_ms\": %.5f, \"reps\": %d, \"flush_carveout\": %d, "
+            "\"results\": [",
+            prop.name, r.copy_gbs, empty_ms, o.reps, o.flush_carveout);
   sb_rng rng = {0x5eed1234ull};
   int failures = 0;
   for (int ctx : o.contexts)

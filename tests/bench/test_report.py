@@ -68,6 +68,14 @@ class ReportTest(unittest.TestCase):
         self.assertIn("quest      B=32  ctx=32768  gather   0.0612 x1.02 | attn   0.0660 x1.10 = 1.08x gather, +4.8 us",
                       out)
 
+    def test_a_set_flush_carveout_is_named_and_the_default_is_not(self):
+        step = self.step_doc(1000.0)
+        self.assertNotIn("carveout", self.run_report({"step": step}))
+        step["flush_carveout"] = -1
+        self.assertNotIn("carveout", self.run_report({"step": step}))
+        step["flush_carveout"] = 100
+        self.assertIn("flush kernel's shared-memory carveout at 100%", self.run_report({"step": step}))
+
     def test_mla_target_counts_glm_sparse_rows_only(self):
         mla = {"copy_gbs": 1000.0, "results": [
             row("mla", "sparse-attn/graph", 16, 32768, 0.011, 10.0),  # 1.10x
