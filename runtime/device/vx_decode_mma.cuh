@@ -89,7 +89,7 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
   __shared__ int page_s[THREADS];
   __shared__ int valid_s[THREADS];
   extern __shared__ __align__(16) unsigned char vx_mma_smem[];
-  const bool trace = VX_DECODE_TRACE && a.num_chunks == 1;
+  const bool trace = VX_DECODE_TRACE && a.num_chunks == 1 && a.ws_o;
   if (trace) vx_trace_mark(a.ws_o, 0);
   vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
   if (trace) vx_trace_mark(a.ws_o, 1);
