@@ -151,18 +151,18 @@ def main(argv):
             rows.append(dict(algo=algo, batch=b, context=c, step=step, index=idx, attn=attn, attn_compact=comp,
                              dense=dense, sdpa=sdpa, flex_sparse=flex, pipeline=pipe))
             if attn:
-                checks["attn<=1.15"].append(attn["ratio_to_floor"] <= 1.15)
+                judge("attn<=1.15", attn["ratio_to_floor"] <= 1.15)
             if dense:
-                checks["dense<=1.10"].append(dense["ratio_to_floor"] <= 1.10)
+                judge("dense<=1.10", dense["ratio_to_floor"] <= 1.10)
             if idx:
-                checks["index<=1.3"].append(idx["ratio_to_floor"] <= 1.3)
+                judge("index<=1.3", idx["ratio_to_floor"] <= 1.3)
             if idx and step:
                 judge("index<=30%", idx["ms"] <= 0.3 * step["ms"], idx["floor_ms"] > 0.3 * step["floor_ms"])
             if step:
-                checks["step<=1.25"].append(step["ratio_to_floor"] <= 1.25)
+                judge("step<=1.25", step["ratio_to_floor"] <= 1.25)
             if step and dense and c == 32768 and b == 32:
                 need = 6.0 if algo == "quest" else 8.0
-                checks["step>=6x/8x dense@32K/B32"].append(dense["ms"] / step["ms"] >= need)
+                judge("step>=6x/8x dense@32K/B32", dense["ms"] / step["ms"] >= need)
             if attn and flex and not sliced(flex):
                 faster("attn>=3x flex", flex, attn, 3.0)
             if step and pipe and not sliced(pipe):
@@ -211,7 +211,7 @@ def main(argv):
                   f"{xfloor(sparse)} | sparse vs dense {ratio(dense, sparse)}")
             rows.append(dict(algo=kind, batch=b, context=c, mla_dense=dense, mla_sparse=sparse))
             if sparse and kind == "mla":
-                checks["mla sparse<=1.2"].append(sparse["ratio_to_floor"] <= 1.2)
+                judge("mla sparse<=1.2", sparse["ratio_to_floor"] <= 1.2)
     print("targets (issue 5):")
     for k, v in checks.items():
         state = "no data" if not v else ("ok" if all(v) else f"MISS at {v.count(False)} of {len(v)} shapes")

@@ -1414,7 +1414,7 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
     ws_o[i] = o_final;
     if (d == 0) ws_lse[gg] = l > 0.f ? mx + log2f(l) : VX_NEG_INF;
   }
-  if (VX_DECODE_TRACE && trace) {
+  if (trace) { /* a block-uniform constant: false unless VX_DECODE_TRACE */
     __syncthreads();
     vx_trace_mark(a.ws_o, 6);
   }
