@@ -1371,40 +1371,42 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
 
   l_run += __shfl_xor_sync(0xffffffffu, l_run, 1);
   l_run += __shfl_xor_sync(0xffffffffu, l_run, 2);
-  /* The warp's ring is idle: reuse it for the warp's [GROUP][HEAD_DIM] partial. */
-  float *red_o = reinterpret_cast<float *>(ring);
-  if (g < GROUP) {
-#pragma unroll
-    for (int t = 0; t < NTILES; ++t) {
-      red_o[g * HEAD_DIM + t * 8 + quad * 2] = o[t][0];
-      red_o[g * HEAD_DIM + t * 8 + quad * 2 + 1] = o[t][1];
-    }
-    if (quad == 0) {
-      red_m[warp][g] = m_run;
-      red_l[warp][g] = l_run;
-    }
-  }
+  /* The block's warps merge in two barriers: every warp publishes its running
+   * max, then rescales its own partial to the block's max in registers, so
+   * the final pass only sums (no exp2f or max chain per output element; the
+   * epilogue was 1.5-2 us of a 50 us batch-16 launch, RESULTS run 90). */
+  if (g < GROUP && quad == 0) red_m[warp][g] = m_run;
   __syncthreads();
   if (trace) vx_trace_mark(a.ws_o, 5);
+  /* The warp's ring is idle: reuse it for the warp's [GROUP][RED_ROW] partial
+   * (rows padded by 8 floats: the float2 stores of a warp's 4 rows then hit
+   * distinct banks). */
+  constexpr int RED_ROW = HEAD_DIM + 8;
+  static_assert(GROUP * RED_ROW * 4 <= S::WARP_RING_ELEMS * (int)sizeof(T), "partial fits the warp's ring");
+  float *red_o = reinterpret_cast<float *>(ring);
+  if (g < GROUP) {
+    float block_max = VX_NEG_INF;
+#pragma unroll
+    for (int w = 0; w < WARPS; ++w) block_max = fmaxf(block_max, red_m[w][g]);
+    const float f = m_run == VX_NEG_INF ? 0.f : exp2f(m_run - block_max); /* an empty warp adds nothing */
+#pragma unroll
+    for (int t = 0; t < NTILES; ++t)
+      *reinterpret_cast<float2 *>(red_o + g * RED_ROW + t * 8 + quad * 2) = make_float2(o[t][0] * f, o[t][1] * f);
+    if (quad == 0) red_l[warp][g] = l_run * f;
+  }
+  __syncthreads();
 
   const float *all_red = reinterpret_cast<const float *>(vx_mma_smem);
-  constexpr int RED_STRIDE = S::WARP_RING_ELEMS / 2; /* floats per warp ring */
+  constexpr int RED_STRIDE = S::WARP_RING_ELEMS * (int)sizeof(T) / 4; /* floats per warp ring */
   float *ws_o = a.ws_o + ((long long)row * a.num_chunks + chunk) * GROUP * HEAD_DIM;
   float *ws_lse = a.ws_lse + ((long long)row * a.num_chunks + chunk) * GROUP;
   for (int i = tid; i < GROUP * HEAD_DIM; i += THREADS) {
     const int gg = i / HEAD_DIM, d = i % HEAD_DIM;
-    float mx = VX_NEG_INF;
-#pragma unroll
-    for (int w = 0; w < WARPS; ++w) mx = fmaxf(mx, red_m[w][gg]);
     float acc = 0.f, l = 0.f;
-    if (mx != VX_NEG_INF) {
 #pragma unroll
-      for (int w = 0; w < WARPS; ++w) {
-        if (red_m[w][gg] == VX_NEG_INF) continue;
-        const float f = exp2f(red_m[w][gg] - mx);
-        acc += all_red[w * RED_STRIDE + gg * HEAD_DIM + d] * f;
-        l += red_l[w][gg] * f;
-      }
+    for (int w = 0; w < WARPS; ++w) {
+      acc += all_red[w * RED_STRIDE + gg * RED_ROW + d];
+      l += red_l[w][gg];
     }
     const float o_final = l > 0.f ? acc / l : 0.f;
     if (out_row) { /* what the merge computes from one chunk: o_final exactly */
@@ -1412,7 +1414,12 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
       continue;
     }
     ws_o[i] = o_final;
-    if (d == 0) ws_lse[gg] = l > 0.f ? mx + log2f(l) : VX_NEG_INF;
+    if (d == 0) {
+      float block_max = VX_NEG_INF;
+#pragma unroll
+      for (int w = 0; w < WARPS; ++w) block_max = fmaxf(block_max, red_m[w][gg]);
+      ws_lse[gg] = l > 0.f ? block_max + log2f(l) : VX_NEG_INF;
+    }
   }
   if (trace) { /* a block-uniform constant: false unless VX_DECODE_TRACE */
     __syncthreads();
