@@ -217,9 +217,36 @@ static const char *const mla_trace_marks[8] = {"entry",    "pages issued", "batc
                                                "loop end", "exit",         "partials shared", "output written"};
 static const char *const gqa_trace_marks[8] = {"entry",         "grid dep met",    "pages in smem",  "w0 tile 0 landed",
                                                "w0 loop end",   "all warps done",  "output written", NULL};
+/* Trace builds that record each block's SM in slot sm_slot: the blocks by
+ * the end of their loop (mark 4), as sm:us, and which SMs ran no block,
+ * to tell whether where a block runs sets how fast it streams (SMs
+ * 2k and 2k+1 are taken to share a TPC). */
+static void print_trace_by_sm(const std::vector<unsigned long long> &t, int blocks, unsigned long long t0, int sm_slot) {
+  std::vector<std::pair<double, int>> ends;
+  int max_sm = 0;
+  for (int b = 0; b < blocks; ++b) {
+    const int sm = (int)t[(size_t)b * 8 + sm_slot];
+    max_sm = std::max(max_sm, sm);
+    if (t[(size_t)b * 8 + 4]) ends.push_back({((double)t[(size_t)b * 8 + 4] - (double)t0) * 1e-3, sm});
+  }
+  std::sort(ends.begin(), ends.end());
+  std::vector<int> used((size_t)max_sm + 2, 0);
+  for (auto &e : ends) used[(size_t)e.second]++;
+  printf("  blocks by loop end (sm:us; * = its TPC partner ran no block):\n");
+  for (size_t i = 0; i < ends.size(); ++i) {
+    const int sm = ends[i].second, partner = sm ^ 1;
+    printf("%s%3d:%5.1f%s", i % 8 ? " " : "    ", sm, ends[i].first, used[(size_t)partner] ? " " : "*");
+    if (i % 8 == 7 || i + 1 == ends.size()) printf("\n");
+  }
+  printf("  SMs without a block (of 0..%d):", max_sm);
+  for (int sm = 0; sm <= max_sm; ++sm)
+    if (!used[(size_t)sm]) printf(" %d", sm);
+  printf("\n");
+}
+
 template <typename F>
 static void print_trace(bench_opts *o, const char *name, const char *const marks[8], const char *build, int batch,
-                        int ctx, void *ws, size_t ws_bytes, F &&launch) {
+                        int ctx, void *ws, size_t ws_bytes, int sm_slot, F &&launch) {
   CK(cudaMemsetAsync(ws, 0, ws_bytes, o->stream));
   for (int i = 0; i < VX_BENCH_BATCH; ++i) launch(i);
   CK(cudaStreamSynchronize(o->stream));
@@ -253,6 +280,7 @@ static void print_trace(bench_opts *o, const char *name, const char *const marks
     printf("  %-17s %7.2f %7.2f %7.2f %7.2f %7.2f\n", marks[m], v.front(), v[v.size() / 10], v[v.size() / 2],
            v[v.size() * 9 / 10], v.back());
   }
+  if (sm_slot >= 0) print_trace_by_sm(t, blocks, t0, sm_slot);
 }
 
 /* GQA 32 q heads / 8 kv heads, dim 128, bf16, page 16, budget 2048 tokens. */
@@ -320,7 +348,7 @@ static void bench_gqa(bench_opts *o, vx_rng *r, int batch, int ctx) {
   print_row(o, "gqa", "sparse-attn/graph", batch, ctx, sparse_g, sparse_bytes, dense_g);
   print_row(o, "gqa", "topk/graph", batch, ctx, topk_g, topk_bytes, 0);
   print_row(o, "gqa", "topk+sparse/graph", batch, ctx, step_g, sparse_bytes + topk_bytes, dense_g);
-  if (o->trace) print_trace(o, "gqa", gqa_trace_marks, "-DVX_DECODE_TRACE=1", batch, ctx, ws, ws_bytes, sparse);
+  if (o->trace) print_trace(o, "gqa", gqa_trace_marks, "-DVX_DECODE_TRACE=1", batch, ctx, ws, ws_bytes, 7, sparse);
   CK(cudaFree(q));
   CK(cudaFree(out));
   CK(cudaFree(scores));
@@ -379,7 +407,7 @@ static void bench_mla(bench_opts *o, vx_rng *r, int batch, int ctx, int HEADS = 
     print_row(o, name, "sparse-attn", batch, ctx, sparse_ms, sparse_bytes, dense_ms);
     print_row(o, name, "dense/graph", batch, ctx, dense_g, dense_bytes, 0);
     print_row(o, name, "sparse-attn/graph", batch, ctx, sparse_g, sparse_bytes, dense_g);
-    if (o->trace) print_trace(o, name, mla_trace_marks, "-DVX_MLA_WG_TRACE=1", batch, ctx, ws, ws_bytes, sparse);
+    if (o->trace) print_trace(o, name, mla_trace_marks, "-DVX_MLA_WG_TRACE=1", batch, ctx, ws, ws_bytes, -1, sparse);
   }
   CK(cudaFree(q));
   CK(cudaFree(out));

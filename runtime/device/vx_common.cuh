@@ -101,6 +101,16 @@ VX_INLINE void vx_trace_mark(void *ws, int i) {
   }
 }
 
+/* Trace builds: the SM a block runs on, in its record's slot i, so that a
+ * block's times can be told apart by where it ran. */
+VX_INLINE void vx_trace_smid(void *ws, int i) {
+  if (threadIdx.x == 0) {
+    unsigned sm;
+    asm volatile("mov.u32 %0, %%smid;" : "=r"(sm));
+    reinterpret_cast<unsigned long long *>(ws)[(long long)blockIdx.x * 8 + i] = sm;
+  }
+}
+
 /* ---- programmatic dependent launch (sm_90+) ----
  * A decode step is a chain of short kernels (score -> select -> attention
  * -> merge); between two of them the GPU drains one grid, then launches and

@@ -62,8 +62,9 @@ VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
 
 /* Tuning builds: -DVX_DECODE_TRACE=1 marks (vx_trace_mark) entry, grid
  * dependency met, first batch's pages in shared memory, warp 0's first tile
- * landed, warp 0's loop end, every warp's loop end, output written; only
- * blocks of one-chunk rows mark (their workspace is unused). */
+ * landed, warp 0's loop end, every warp's loop end, output written, and the
+ * block's SM (%smid); only blocks of one-chunk rows mark (their workspace
+ * is unused). */
 #ifndef VX_DECODE_TRACE
 #define VX_DECODE_TRACE 0
 #endif
@@ -90,7 +91,10 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
   __shared__ int valid_s[THREADS];
   extern __shared__ __align__(16) unsigned char vx_mma_smem[];
   const bool trace = VX_DECODE_TRACE && a.num_chunks == 1 && a.ws_o;
-  if (trace) vx_trace_mark(a.ws_o, 0);
+  if (trace) {
+    vx_trace_mark(a.ws_o, 0);
+    vx_trace_smid(a.ws_o, 7);
+  }
   vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
   if (trace) vx_trace_mark(a.ws_o, 1);
 
