@@ -110,6 +110,16 @@ VX_INLINE void vx_trace_mark(void *ws, int i) {
   }
 }
 
+/* Trace builds: the SM a block runs on, in its record's slot i, so that a
+ * block's times can be told apart by where it ran. */
+VX_INLINE void vx_trace_smid(void *ws, int i) {
+  if (threadIdx.x == 0) {
+    unsigned sm;
+    asm volatile("mov.u32 %0, %%smid;" : "=r"(sm));
+    reinterpret_cast<unsigned long long *>(ws)[(long long)blockIdx.x * 8 + i] = sm;
+  }
+}
+
 /* ---- programmatic dependent launch (sm_90+) ----
  * A decode step is a chain of short kernels (score -> select -> attention
  * -> merge); between two of them the GPU drains one grid, then launches and
@@ -1179,8 +1189,9 @@ VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
 
 /* Tuning builds: -DVX_DECODE_TRACE=1 marks (vx_trace_mark) entry, grid
  * dependency met, first batch's pages in shared memory, warp 0's first tile
- * landed, warp 0's loop end, every warp's loop end, output written; only
- * blocks of one-chunk rows mark (their workspace is unused). */
+ * landed, warp 0's loop end, every warp's loop end, output written, and the
+ * block's SM (%smid); only blocks of one-chunk rows mark (their workspace
+ * is unused). */
 #ifndef VX_DECODE_TRACE
 #define VX_DECODE_TRACE 0
 #endif
@@ -1207,7 +1218,10 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
   __shared__ int valid_s[THREADS];
   extern __shared__ __align__(16) unsigned char vx_mma_smem[];
   const bool trace = VX_DECODE_TRACE && a.num_chunks == 1 && a.ws_o;
-  if (trace) vx_trace_mark(a.ws_o, 0);
+  if (trace) {
+    vx_trace_mark(a.ws_o, 0);
+    vx_trace_smid(a.ws_o, 7);
+  }
   vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
   if (trace) vx_trace_mark(a.ws_o, 1);
 
