@@ -26,6 +26,7 @@
  *
  * Usage: step_bench [--algos quest,block_topk] [--contexts 8192,32768,131072]
  *   [--batches 16,32,64] [--reps N] [--json FILE] [--sel-dir DIR] [--no-dense] [--flush-carveout PCT]
+ *   [--check-all] (every row's attention against f64, not the first and last)
  *   (--no-dense: no dense baseline, for ncu runs that profile the sparse kernels;
  *   --flush-carveout: the L2 flush kernel's shared-memory carveout, step_util.h) */
 #include <cmath>
@@ -46,6 +47,7 @@ typedef struct opts {
   const char *json_path, *sel_dir;
   bool no_dense; /* profiling runs: skip the dense baseline (no vs-dense ratios) */
   int flush_carveout; /* -1: the driver's choice (step_util.h sb_timer_init) */
+  bool check_all; /* check every row's attention against f64, not two */
 } opts;
 
 typedef struct report {
@@ -285,6 +287,13 @@ static bool bench_algo(const opts *o, report *r, sb_timer *t, shape *s, const sb
          sb_check_attention("attn-compact", hv, h_out_c, rb[i], rh[i], logical, scale) >= 0 &&
          sb_check_attention("step", hv, h_out_s, rb[i], rh[i], logical, scale) >= 0;
   }
+  /* --check-all: every row, for kernels whose rows can go wrong apart
+   * (a row's tiles shared out between blocks) */
+  for (int row = 0; ok && o->check_all && row < rows; ++row) {
+    const std::vector<int> logical(h_sel.begin() + (size_t)row * n, h_sel.begin() + (size_t)row * n + want);
+    ok = sb_check_attention("attn", hv, h_out, row / HKV, row % HKV, logical, scale) >= 0 &&
+         sb_check_attention("step", hv, h_out_s, row / HKV, row % HKV, logical, scale) >= 0;
+  }
   /* the step selects what index did: same pages, same output */
   ok = ok && sb_outputs_agree("step vs index + attn", h_out_s, h_out);
 
@@ -362,7 +371,7 @@ static std::vector<std::string> parse_names(const char *s) {
 
 int main(int argc, char **argv) {
   opts o = {parse_ints("8192,32768,131072"), parse_ints("16,32,64"), parse_names("quest,block_topk"), 50, NULL, NULL, false,
-            -1};
+            -1, false};
   for (int i = 1; i < argc; ++i) {
     const bool more = i + 1 < argc;
     if (!strcmp(argv[i], "--contexts") && more) o.contexts = parse_ints(argv[++i]);
@@ -372,10 +381,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--json") && more) o.json_path = argv[++i];
     else if (!strcmp(argv[i], "--sel-dir") && more) o.sel_dir = argv[++i];
     else if (!strcmp(argv[i], "--no-dense")) o.no_dense = true;
+    else if (!strcmp(argv[i], "--check-all")) o.check_all = true;
     else if (!strcmp(argv[i], "--flush-carveout") && more && parse_percent(argv[i + 1], &o.flush_carveout)) ++i;
     else {
       fprintf(stderr, "usage: step_bench [--algos a,b] [--contexts c,..] [--batches b,..] [--reps N] [--json FILE] "
-                      "[--sel-dir DIR] [--no-dense] [--flush-carveout PCT]\n");
+                      "[--sel-dir DIR] [--no-dense] [--flush-carveout PCT] [--check-all]\n");
       return 2;
     }
   }
