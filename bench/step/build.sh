@@ -20,7 +20,7 @@ vx_build_runtime "$B" ${EXTRA_NVFLAGS:-} & pids+=($!)
 # The generated sources stand alone (runtime headers pasted in): no -I.
 for a in quest block_topk; do $NV -c bench/step/gen/$a.cu -o "$B/gen_$a.o" & pids+=($!); done
 $NV -Ibench/step -c bench/step/algos.cu -o "$B/algos.o" & pids+=($!)
-$NV -Ibench/step -Iruntime/include -c bench/step/step_bench.cu -o "$B/step_bench.o" & pids+=($!)
+$NV -Ibench/step -Iruntime/include -Itests/gpu -c bench/step/step_bench.cu -o "$B/step_bench.o" & pids+=($!)
 ok=1
 for p in "${pids[@]}"; do wait "$p" || ok=0; done
 [ $ok = 1 ] || { echo "build.sh: a compile failed"; exit 1; }

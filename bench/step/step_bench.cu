@@ -90,7 +90,7 @@ typedef struct shape {
   std::vector<uint16_t> h_q;
 } shape;
 
-static void shape_init(shape *s, int batch, int ctx, sb_rng *rng) {
+static void shape_init(shape *s, int batch, int ctx, vx_rng *rng) {
   s->batch = batch;
   s->ctx = ctx;
   s->n = (ctx + PS - 1) / PS;
@@ -99,7 +99,7 @@ static void shape_init(shape *s, int batch, int ctx, sb_rng *rng) {
   std::vector<int> indptr(batch + 1), lpl(batch, ctx - (s->n - 1) * PS);
   s->h_indices.resize(pages);
   for (long long i = 0; i < pages; ++i) s->h_indices[i] = (int)i;
-  sb_shuffle(rng, s->h_indices.data(), pages);
+  rng_shuffle(rng, s->h_indices.data(), (int)pages);
   for (int b = 0; b <= batch; ++b) indptr[b] = b * s->n;
   const size_t elems = (size_t)pages * PS * HKV * D, qn = (size_t)batch * HQ * D;
   CK(cudaMalloc(&s->k, elems * 2));
@@ -431,7 +431,7 @@ int main(int argc, char **argv) {
             "{\"device\": \"%s\", \"copy_gbs\": %.1f, \"empty_kernel_ms\": %.5f, \"reps\": %d, \"flush_carveout\": %d, "
             "\"results\": [",
             prop.name, r.copy_gbs, empty_ms, o.reps, o.flush_carveout);
-  sb_rng rng = {0x5eed1234ull};
+  vx_rng rng = {0x5eed1234ull};
   int failures = 0;
   for (int ctx : o.contexts)
     for (int batch : o.batches) {

@@ -1,5 +1,5 @@
 /* step_util.h - helpers of the whole-step benchmark: checked CUDA calls,
- * a seeded RNG, bf16 packing, L2-flushed CUDA-graph timing, median.
+ * L2-flushed CUDA-graph timing, median.
  * Header-only: the benchmark is one host translation unit plus an adapter. */
 #ifndef VX_STEP_UTIL_H
 #define VX_STEP_UTIL_H
@@ -15,16 +15,9 @@
 #include <algorithm>
 #include <vector>
 
-/* Any CUDA failure ends the run with the call site: a benchmark that goes
- * on after an error would print numbers for work that never happened. */
-#define CK(call)                                                                                  \
-  do {                                                                                            \
-    cudaError_t ck_e = (call);                                                                    \
-    if (ck_e != cudaSuccess) {                                                                    \
-      fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(ck_e));    \
-      exit(2);                                                                                    \
-    }                                                                                             \
-  } while (0)
+/* CK (checked CUDA calls), the xorshift RNG and 16-bit float packing are
+ * the GPU test's (tests/gpu, on the include path of bench/step/build.sh). */
+#include "gpu_common.h"
 
 /* Generated launchers and libvortexrt both return 0 on success. */
 #define CKS(call)                                                                                 \
@@ -37,29 +30,7 @@
     }                                                                                             \
   } while (0)
 
-/* xorshift64*: reproducible page shuffles across machines. */
-typedef struct sb_rng {
-  uint64_t s;
-} sb_rng;
-static inline uint64_t sb_u64(sb_rng *r) {
-  r->s ^= r->s >> 12;
-  r->s ^= r->s << 25;
-  r->s ^= r->s >> 27;
-  return r->s * 0x2545F4914F6CDD1Dull;
-}
-static inline void sb_shuffle(sb_rng *r, int32_t *a, int64_t n) {
-  for (int64_t i = n - 1; i > 0; --i) {
-    const int64_t j = (int64_t)(sb_u64(r) % (uint64_t)(i + 1));
-    std::swap(a[i], a[j]);
-  }
-}
-
-static inline float sb_bf16_to_f32(uint16_t b) {
-  uint32_t u = (uint32_t)b << 16;
-  float f;
-  memcpy(&f, &u, 4);
-  return f;
-}
+static inline float sb_bf16_to_f32(uint16_t b) { return bits_to_f32(b, VXRT_DTYPE_BF16); }
 
 /* Uniform [-2, 2) bf16 from a counter hash: the same values whatever the
  * launch shape, and never all-zero (which would hide wrong page reads). */
