@@ -1171,6 +1171,14 @@ template <int HEAD_DIM, int WARPS, int STAGES = VX_MMA_STAGES> struct vx_mma_sha
 /* Element offset of 16-byte chunk c of row r inside a swizzled tile. */
 template <int HEAD_DIM> VX_INLINE int vx_swz(int r, int c) { return r * HEAD_DIM + ((c ^ (r & 7)) << 3); }
 
+/* The block's running max of group row g, from every warp's published max. */
+template <int WARPS, int GROUP> VX_INLINE float vx_mma_block_max(const float (&red_m)[WARPS][GROUP], int g) {
+  float m = VX_NEG_INF;
+#pragma unroll
+  for (int w = 0; w < WARPS; ++w) m = fmaxf(m, red_m[w][g]);
+  return m;
+}
+
 template <int HEAD_DIM, int WARPS = VX_DECODE_WARPS, int STAGES = VX_MMA_STAGES>
 VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
   return vx_mma_shape<HEAD_DIM, WARPS, STAGES>::SMEM_BYTES;
@@ -1399,9 +1407,7 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
   static_assert(GROUP * RED_ROW * 4 <= S::WARP_RING_ELEMS * (int)sizeof(T), "partial fits the warp's ring");
   float *red_o = reinterpret_cast<float *>(ring);
   if (g < GROUP) {
-    float block_max = VX_NEG_INF;
-#pragma unroll
-    for (int w = 0; w < WARPS; ++w) block_max = fmaxf(block_max, red_m[w][g]);
+    const float block_max = vx_mma_block_max(red_m, g);
     const float f = m_run == VX_NEG_INF ? 0.f : exp2f(m_run - block_max); /* an empty warp adds nothing */
 #pragma unroll
     for (int t = 0; t < NTILES; ++t)
@@ -1429,10 +1435,7 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
     }
     ws_o[i] = o_final;
     if (d == 0) {
-      float block_max = VX_NEG_INF;
-#pragma unroll
-      for (int w = 0; w < WARPS; ++w) block_max = fmaxf(block_max, red_m[w][gg]);
-      ws_lse[gg] = l > 0.f ? block_max + log2f(l) : VX_NEG_INF;
+      ws_lse[gg] = l > 0.f ? vx_mma_block_max(red_m, gg) + log2f(l) : VX_NEG_INF;
     }
   }
   if (trace) { /* a block-uniform constant: false unless VX_DECODE_TRACE */
