@@ -23,7 +23,7 @@ if [ -z "$vortexc" ]; then
   vortexc=$build/compiler/vortexc
 fi
 geom="--head-dim=128 --group=4 --page-size=16 --kv-dtype=bf16 --arch=sm_90a"
-out=bench/step/gen
+out=${GEN_OUT:-bench/step/gen} # GEN_OUT: elsewhere (tests/bench/gen_current.sh compares)
 mkdir -p "$out"
 # algorithm  budget (pages beyond the kept ones)
 while read -r algo budget; do
