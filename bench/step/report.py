@@ -12,6 +12,8 @@ peers.py's (torch SDPA, FlexAttention, the PyTorch Quest pipeline) by
               written by step_bench), x floor, and attn's speed-up over it
   pipe        the PyTorch Quest pipeline (quest rows only) and the step's
               speed-up over it
+then each op's bytes floor in ms and the bandwidth it reached (GB/s; the
+index + top-k's ratio to its floor is a target with no column above),
 then, where peers.py timed them so, FlexAttention and the pipeline as
 CUDA-graph replays (as our kernels are timed and as a serving engine runs a
 decode step: no per-call host dispatch) and the same two speed-ups,
@@ -69,6 +71,11 @@ def xfloor(r):
 def ratio(a, b, mark="x"):
     """a / b for two results' ms, formatted; '-' when either is missing."""
     return f"{a['ms'] / b['ms']:6.2f}{mark}" if a and b else "      -"
+
+
+def gbs(r):
+    """Bytes over time in GB/s, '-' when unknown."""
+    return f"{r['bytes'] / (r['ms'] * 1e6):5.0f} GB/s" if r and r.get("bytes") and r.get("ms") else "     - GB/s"
 
 
 def sliced(r):
@@ -176,6 +183,16 @@ def main(argv):
                 faster("attn>=3x flex (graph)", flex_g, attn, 3.0)
             if step and pipe_g and not sliced(pipe_g):
                 faster("step>=10x pipeline (graph)", pipe_g, step, 10.0)
+    if rows:
+        # What the table's ratios are made of: each op's floor in ms (its
+        # bytes at the copy rate above) and the bandwidth it reached; the
+        # index + top-k ratio (a target) has no column above.
+        print()
+        print("bytes floors and bandwidth of the step, the index + top-k and the attention: ms, floor ms, x floor, GB/s (bytes / ms)")
+        for r in rows:
+            print(f"  {r['algo']:<10} B={r['batch']:<3} ctx={r['context']:<6} "
+                  + " | ".join(f"{name} {fmt(op)} floor {fmt(op, 'floor_ms')} {xfloor(op)} {gbs(op)}"
+                               for name, op in (("step", r["step"]), ("index", r["index"]), ("attn", r["attn"]))))
     if graphed:
         print()
         print("peers as CUDA-graph replays (ms, x floor; our attn / step over them):")

@@ -68,6 +68,14 @@ class ReportTest(unittest.TestCase):
         self.assertIn("quest      B=32  ctx=32768  gather   0.0612 x1.02 | attn   0.0660 x1.10 = 1.08x gather, +4.8 us",
                       out)
 
+    def test_floors_and_bandwidth_per_op(self):
+        # At 1000 GB/s: step 120 MB -> floor 0.12 ms, 120 MB / 0.15 ms = 800 GB/s;
+        # index 60 MB / 0.08 ms = 750 GB/s at 1.33x; attention 60 MB / 0.066 ms = 909 GB/s
+        out = self.run_report({"step": self.step_doc(1000.0)})
+        self.assertIn("  quest      B=32  ctx=32768  step   0.1500 floor   0.1200 x1.25   800 GB/s | "
+                      "index   0.0800 floor   0.0600 x1.33   750 GB/s | attn   0.0660 floor   0.0600 x1.10   909 GB/s",
+                      out)
+
     def test_a_set_flush_carveout_is_named_and_the_default_is_not(self):
         step = self.step_doc(1000.0)
         self.assertNotIn("carveout", self.run_report({"step": step}))
