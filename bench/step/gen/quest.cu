@@ -102,11 +102,14 @@ VX_INLINE float vx_warp_max(float x) {
  * block writes %globaltimer (ns) as mark i to ws[block * 8 + i] (u64), for
  * `vortex-bench --trace`, which prints where each block's phases ended. A
  * kernel marks only where its workspace is otherwise unused. */
+VX_INLINE void vx_trace_put(void *ws, int i, unsigned long long v) {
+  reinterpret_cast<unsigned long long *>(ws)[(long long)blockIdx.x * 8 + i] = v;
+}
 VX_INLINE void vx_trace_mark(void *ws, int i) {
   if (threadIdx.x == 0) {
     unsigned long long t;
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-    reinterpret_cast<unsigned long long *>(ws)[(long long)blockIdx.x * 8 + i] = t;
+    vx_trace_put(ws, i, t);
   }
 }
 
@@ -116,7 +119,7 @@ VX_INLINE void vx_trace_smid(void *ws, int i) {
   if (threadIdx.x == 0) {
     unsigned sm;
     asm volatile("mov.u32 %0, %%smid;" : "=r"(sm));
-    reinterpret_cast<unsigned long long *>(ws)[(long long)blockIdx.x * 8 + i] = sm;
+    vx_trace_put(ws, i, sm);
   }
 }
 
