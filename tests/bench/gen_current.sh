@@ -8,9 +8,8 @@ set -euo pipefail
 vortexc=$(realpath "$1") root=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-(cd "$root" && VORTEXC=$vortexc GEN_OUT=$tmp bash bench/step/prepare.sh > "$tmp.log" 2>&1) ||
-  { cat "$tmp.log"; rm -f "$tmp.log"; exit 1; }
-rm -f "$tmp.log"
+(cd "$root" && VORTEXC=$vortexc GEN_OUT=$tmp bash bench/step/prepare.sh > "$tmp/prepare.log" 2>&1) ||
+  { cat "$tmp/prepare.log"; exit 1; }
 status=0
 for f in "$root"/bench/step/gen/*.cu "$root"/bench/step/gen/*.h; do
   if ! cmp -s "$f" "$tmp/$(basename "$f")"; then

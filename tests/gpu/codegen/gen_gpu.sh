@@ -25,11 +25,11 @@ jobs=$(nproc)
 # No cases: say so, rather than let the host build fail on a missing header.
 # (A copy made by `git archive` keeps its own .gitignore, so the device tool
 # leaves generated/ behind unless the call carries that path.)
-if ! ls $here/generated/*/*.h > /dev/null 2>&1; then
+first_header=$(ls $here/generated/*/*.h 2> /dev/null | head -1)
+if [ -z "$first_header" ]; then
   echo "gen_gpu: no generated cases in $here/generated: run tests/gpu/codegen/gen_prepare.sh (make gpu-prepare) on the build machine and carry that folder"
   exit 2
 fi
-first_header=$(ls $here/generated/*/*.h | head -1)
 srcs="ir/ir.c ir/read.c ir/strbuf.c ir/print.c compiler/arena.c frontend/axes.c $here/gen_diag_stub.c $(ls ir/interp_*.c | grep -v interp_files)"  # interp_files.c needs jansson
 if ! gcc -O2 -fopenmp -std=c17 -D_GNU_SOURCE -I. -I"$cuda/include" -DVX_ABI_HEADER="\"$first_header\"" \
     -o "$build/gen_check" $here/gen_check.c $srcs -L"$cuda/lib64" -lcudart -ldl -lm > "$OUT/build_host.log" 2>&1; then
