@@ -13,7 +13,7 @@
 #ifndef __CUDACC_RTC__
 #include <cstring>
 #include <cuda.h> /* CUtensorMap and its enums only: the encoder comes through the runtime */
-#if VX_MLA_WG_TRACE
+#if VX_MLA_WG_TRACE || VX_MLA_PLAN_LOG
 #include <cstdio>
 #endif
 /* wgmma (vx_mla_wgmma.cuh) on compute capability 9.0 when the latent widths
@@ -46,6 +46,12 @@
  * 15 clusters of 8 resident for 16 rows). */
 #ifndef VX_MLA_WG_SHRINK
 #define VX_MLA_WG_SHRINK 0
+#endif
+/* Tuning builds: -DVX_MLA_PLAN_LOG=1 prints each wgmma plan to stderr (rows,
+ * chunks, pages a chunk, paired, merged in clusters), so a variant's log
+ * shows whether a switch such as VX_MLA_WG_SHRINK applied on that device. */
+#ifndef VX_MLA_PLAN_LOG
+#define VX_MLA_PLAN_LOG 0
 #endif
 
 /* Tuning builds: -DVX_MLA_WG_TMA=1 lands the wgmma kernel's tiles by TMA
@@ -183,6 +189,10 @@ static inline void vx_mla_choose_wgmma(vx_mla_choice *c, long long rows, int max
     }
   }
   c->merge_in_kernel = c->plan.num_chunks == 1 || fit;
+#if VX_MLA_PLAN_LOG
+  fprintf(stderr, "vx_mla plan: heads %d rows %lld max_pages %d -> chunks %d x %d pages, pair %d, cluster merge %d\n", HEADS,
+            rows, max_pages, c->plan.num_chunks, c->plan.chunk_pages, (int)c->pair, (int)(fit && c->plan.num_chunks > 1));
+#endif
 }
 
 /* Kernel (wgmma on compute capability 9.0, else mma.sync) and split plan
