@@ -191,7 +191,7 @@ static inline void vx_mla_choose_wgmma(vx_mla_choice *c, long long rows, int max
   c->merge_in_kernel = c->plan.num_chunks == 1 || fit;
 #if VX_MLA_PLAN_LOG
   fprintf(stderr, "vx_mla plan: heads %d rows %lld max_pages %d -> chunks %d x %d pages, pair %d, cluster merge %d\n", HEADS,
-            rows, max_pages, c->plan.num_chunks, c->plan.chunk_pages, (int)c->pair, (int)(fit && c->plan.num_chunks > 1));
+          rows, max_pages, c->plan.num_chunks, c->plan.chunk_pages, (int)c->pair, (int)(fit && c->plan.num_chunks > 1));
 #endif
 }
 
