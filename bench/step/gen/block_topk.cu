@@ -2073,7 +2073,8 @@ int block_topk_cache_update_last(const vx_paged_kv *kv, void *const *field_pools
 #define VX_INDEX_FUSE 1
 #endif
 
-/* Tuning builds: -DVX_INDEX_FUSE_PAIR=0 never launches block_topk_fused_pair_kernel. */
+/* Tuning builds: -DVX_INDEX_FUSE_PAIR=0 never launches block_topk_fused_pair_kernel;
+ * 2 launches it for more rows than one wave holds too (batch 64). */
 #ifndef VX_INDEX_FUSE_PAIR
 #define VX_INDEX_FUSE_PAIR 1
 #endif
@@ -2129,7 +2130,9 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
    * (batch 32 x 8 KV heads): the SCORE block selects too, two blocks an SM. */
   if (VX_INDEX_FUSE && VX_INDEX_FUSE_PAIR && blocks == 1) {
     const int pair_smem = BLOCK_TOPK_SCORE_WARPS * BLOCK_TOPK_WARP_TILE_BYTES + (block_topk_fused_smem_scores(max_pages) ? max_pages * 4 : 0);
-    if (rows <= vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_pair_kernel), BLOCK_TOPK_SCORE_WARPS * 32, pair_smem)) {
+    const int pair_capacity = vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_pair_kernel),
+                                                BLOCK_TOPK_SCORE_WARPS * 32, pair_smem);
+    if (pair_capacity > 0 && (rows <= pair_capacity || VX_INDEX_FUSE_PAIR >= 2)) {
       vx_launch(block_topk_fused_pair_kernel, dim3((unsigned)rows, 1), dim3(BLOCK_TOPK_SCORE_WARPS * 32), pair_smem, stream,
           *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
       return block_topk_launched();

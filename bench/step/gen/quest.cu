@@ -2167,7 +2167,8 @@ int quest_cache_update_last(const vx_paged_kv *kv, void *const *field_pools, int
 #define VX_INDEX_FUSE 1
 #endif
 
-/* Tuning builds: -DVX_INDEX_FUSE_PAIR=0 never launches quest_fused_pair_kernel. */
+/* Tuning builds: -DVX_INDEX_FUSE_PAIR=0 never launches quest_fused_pair_kernel;
+ * 2 launches it for more rows than one wave holds too (batch 64). */
 #ifndef VX_INDEX_FUSE_PAIR
 #define VX_INDEX_FUSE_PAIR 1
 #endif
@@ -2223,7 +2224,9 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
    * (batch 32 x 8 KV heads): the SCORE block selects too, two blocks an SM. */
   if (VX_INDEX_FUSE && VX_INDEX_FUSE_PAIR && blocks == 1) {
     const int pair_smem = QUEST_SCORE_WARPS * QUEST_WARP_TILE_BYTES + (quest_fused_smem_scores(max_pages) ? max_pages * 4 : 0);
-    if (rows <= vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_pair_kernel), QUEST_SCORE_WARPS * 32, pair_smem)) {
+    const int pair_capacity = vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_pair_kernel),
+                                                QUEST_SCORE_WARPS * 32, pair_smem);
+    if (pair_capacity > 0 && (rows <= pair_capacity || VX_INDEX_FUSE_PAIR >= 2)) {
       vx_launch(quest_fused_pair_kernel, dim3((unsigned)rows, 1), dim3(QUEST_SCORE_WARPS * 32), pair_smem, stream,
           *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
       return quest_launched();
