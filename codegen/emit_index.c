@@ -590,8 +590,8 @@ void vx_cg_emit_score_range(vx_cg *cg) {
               cg->upper);
 }
 
-/* One launchable kernel: ALG_index_phases instantiated for one phase. */
-/* A kernel of `warps` warps a block running `phase` of the index phases. */
+/* One launchable kernel: ALG_index_phases instantiated for one phase, in
+ * blocks of `warps` warps. */
 static void emit_phase_kernel(vx_cg *cg, const char *phase, const char *name, const char *warps, int min_blocks,
                               const char *why) {
   vx_buf *b = cg->out;

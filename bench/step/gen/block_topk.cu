@@ -615,11 +615,6 @@ struct vx_rank_prefix {
   }
 };
 
-/* Compaction of a cached row in one barrier: chunk c (pages c * THREADS +
- * tid) of warp w is entry c * WARPS + w of a count table; lane l of every
- * warp sums entries 8l .. 8l + 7 and a warp scan turns them into each
- * entry's exclusive prefix, which the owner lane hands out by shuffle. */
-
 /* f(c, i) for every register slot c < SLOTS of this thread (page i = tid +
  * c * THREADS) that holds a middle page of a cached row. */
 template <int SLOTS, int THREADS, typename F> VX_INLINE void vx_for_cached_middle(int n, int mid_begin, int mid_end, F f) {
@@ -639,6 +634,10 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
                                          int keep_last, int *__restrict__ out_pages, int max_out,
                                          int *__restrict__ out_count, vx_topk_smem &sm) {
   constexpr int WARPS = THREADS / 32;
+  /* Compaction of a cached row in one barrier (below): chunk c (pages c *
+   * THREADS + tid) of warp w is entry c * WARPS + w of a count table; lane l
+   * of every warp sums entries 8l .. 8l + 7 and a warp scan turns them into
+   * each entry's exclusive prefix, which the owner lane hands out by shuffle. */
   static_assert(SLOTS >= 1 && SLOTS <= VX_TOPK_CACHE, "the count table holds VX_TOPK_CACHE slots");
   static_assert(THREADS % 256 == 0 && WARPS <= VX_TOPK_WARPS && VX_TOPK_CACHE * WARPS <= 256,
                 "vx_topk_smem is sized for VX_TOPK_WARPS; the count table must fit 8 entries per lane, a warp's entries at one offset");
