@@ -133,6 +133,9 @@ bool vx_cg_index_reduces_over_page(const vx_cg *cg);
 bool vx_cg_index_split(const vx_cg *cg);
 /* Split and in the mma form: the module also has ALG_fused_kernel. */
 bool vx_cg_index_has_fused(const vx_cg *cg);
+/* Fused, and the select runs in any block width (top-k or threshold, not
+ * mass): the module also has ALG_fused_pair_kernel (SCORE_WARPS a block). */
+bool vx_cg_index_has_fused_pair(const vx_cg *cg);
 /* emit_index.c: pages a warp scores per iteration of the SCORE loop. */
 int vx_cg_index_pages_per_warp(const vx_cg *cg);
 /* emit_index.c: inside the page loop, with pages pg<u> (u < np) built and

@@ -289,6 +289,10 @@ static void emit_launchers(vx_cg *cg) {
   if (vx_cg_index_has_fused(cg))
     vx_buf_printf(b, "/* Tuning builds: -DVX_INDEX_FUSE=0 never launches %s_fused_kernel. */\n"
                      "#ifndef VX_INDEX_FUSE\n#define VX_INDEX_FUSE 1\n#endif\n\n", a);
+  if (vx_cg_index_has_fused_pair(cg))
+    vx_buf_printf(b, "/* Tuning builds: -DVX_INDEX_FUSE_PAIR=0 never launches %s_fused_pair_kernel;\n"
+                     " * 2 launches it for more rows than one wave holds too (batch 64). */\n"
+                     "#ifndef VX_INDEX_FUSE_PAIR\n#define VX_INDEX_FUSE_PAIR 1\n#endif\n\n", a);
   open_fn(cg, 6); /* index */
   emit_check_kv_and_fields(cg);
   vx_buf_printf(b, "  if (st != %s_OK) return st;\n", u);
@@ -360,6 +364,19 @@ static void emit_launchers(vx_cg *cg) {
       vx_buf_printf(b, "    vx_launch(%s_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,\n", a);
       vx_buf_printf(b, "        *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);\n");
       vx_buf_printf(b, "    return %s_launched();\n  }\n", a);
+    }
+    if (vx_cg_index_has_fused_pair(cg)) {
+      vx_buf_printf(b, "  /* One SCORE block a row and more rows than the fused kernel's one wave holds\n"
+                       "   * (batch 32 x 8 KV heads): the SCORE block selects too, two blocks an SM. */\n");
+      vx_buf_printf(b, "  if (VX_INDEX_FUSE && VX_INDEX_FUSE_PAIR && blocks == 1) {\n");
+      vx_buf_printf(b, "    const int pair_smem = %s_SCORE_WARPS * %s_WARP_TILE_BYTES + (%s_fused_smem_scores(max_pages) ? max_pages * 4 : 0);\n",
+                    u, u, a);
+      vx_buf_printf(b, "    const int pair_capacity = vx_prepare_kernel(reinterpret_cast<const void *>(%s_fused_pair_kernel),\n"
+                       "                                                %s_SCORE_WARPS * 32, pair_smem);\n", a, u);
+      vx_buf_printf(b, "    if (pair_capacity > 0 && (rows <= pair_capacity || VX_INDEX_FUSE_PAIR >= 2)) {\n");
+      vx_buf_printf(b, "      vx_launch(%s_fused_pair_kernel, dim3((unsigned)rows, 1), dim3(%s_SCORE_WARPS * 32), pair_smem, stream,\n", a, u);
+      vx_buf_printf(b, "          *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);\n");
+      vx_buf_printf(b, "      return %s_launched();\n    }\n  }\n", a);
     }
     if (split) {
       if (cg->mma.on) {

@@ -190,7 +190,8 @@ void vx_cg_emit_mma_helpers(vx_cg *cg) {
   vx_buf_line(b, "#endif");
   vx_buf_line(b, "/* The FUSED launch's shared tiles (its scores follow them); whether it keeps");
   vx_buf_line(b, " * the scores there: the launcher sizes the memory, the kernel reads it. */");
-  vx_buf_line(b, "#define %s_FUSED_TILE_BYTES (VX_TOPK_WARPS * %d)", cg->upper, vx_cg_mma_tile_bytes(cg));
+  vx_buf_line(b, "#define %s_WARP_TILE_BYTES %d", cg->upper, vx_cg_mma_tile_bytes(cg));
+  vx_buf_line(b, "#define %s_FUSED_TILE_BYTES (VX_TOPK_WARPS * %s_WARP_TILE_BYTES)", cg->upper, cg->upper);
   vx_buf_line(b, "static __host__ __device__ inline bool %s_fused_smem_scores(int max_pages) {", cg->alg);
   vx_buf_line(b, "  return VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE;");
   vx_buf_line(b, "}");
@@ -407,10 +408,7 @@ void vx_cg_emit_mma_prologue(vx_cg *cg) {
   vx_buf_line(b, " * while this one is multiplied. The first tile is requested here, before the");
   vx_buf_line(b, " * row values are staged, so the two latencies overlap. */");
   vx_cg_emit_score_range(cg);
-  /* The FUSED launch (small batches: one block a row scores and selects) has
-   * the top-k's VX_TOPK_WARPS warps; the SCORE launch SCORE_WARPS. */
-  vx_buf_line(b, "const int step = (phase == %s_INDEX_FUSED ? VX_TOPK_WARPS : %s_SCORE_WARPS) * 16; /* pages per block iteration */",
-              cg->upper, cg->upper);
+  vx_buf_line(b, "const int step = WARPS * 16; /* pages per block iteration */");
   vx_buf_line(b, "extern __shared__ uint4 %s_tiles[]; /* [warp][field][page 16][chunk %d], %d bytes per warp */", cg->alg, cpr,
               16 * cpr * 16 * cg->mma.nfields);
   vx_buf_line(b, "uint4 *tile = %s_tiles + (threadIdx.x >> 5) * %d;", cg->alg, 16 * cpr * cg->mma.nfields);

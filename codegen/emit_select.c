@@ -120,20 +120,22 @@ void vx_cg_emit_select(vx_cg *cg, const vx_op *sel) {
   vx_buf_init(&arg);
   vx_cg_call(cg, &arg, sel->operands[1]);
   const char *value = arg.oom || !arg.data ? "0.0f" : arg.data;
+  /* Split phases are a template on the block's warps (emit_index.c). */
+  const char *width_args = vx_cg_index_split(cg) ? "<WARPS * 32>" : "";
   vx_buf_puts(b, "  /* ");
   vx_cg_describe_op(b, sel);
   vx_buf_puts(b, " */\n");
   if (sel->code == VX_OP_SELECT_TOP) {
     vx_buf_line(b, "  const int budget = %s_budget_pages(%s, c.n);", cg->alg, value);
-    vx_buf_line(b, "  vx_topk_row(row_scores, c.n, budget, %d, %d, sel_pages + (long long)r * max_pages, max_pages,",
-                sel->keep_first, sel->keep_last);
+    vx_buf_line(b, "  vx_topk_row%s(row_scores, c.n, budget, %d, %d, sel_pages + (long long)r * max_pages, max_pages,",
+                width_args, sel->keep_first, sel->keep_last);
   } else if (sel->code == VX_OP_SELECT_MASS) {
     vx_buf_line(b, "  %s_mass_row(row_scores, c.n, %s, %d, %d, sel_pages + (long long)r * max_pages, max_pages,", cg->alg, value,
                 sel->keep_first, sel->keep_last);
     vx_buf_line(b, "              sel_count + r, topk, mass, reduce_scratch);");
   } else {
-    vx_buf_line(b, "  vx_threshold_row(row_scores, c.n, %s, %d, %d, sel_pages + (long long)r * max_pages, max_pages,", value,
-                sel->keep_first, sel->keep_last);
+    vx_buf_line(b, "  vx_threshold_row%s(row_scores, c.n, %s, %d, %d, sel_pages + (long long)r * max_pages, max_pages,",
+                width_args, value, sel->keep_first, sel->keep_last);
   }
   if (sel->code != VX_OP_SELECT_MASS) vx_buf_line(b, "              sel_count + r, topk);");
   vx_buf_free(&arg);

@@ -5,7 +5,9 @@
 # loader (ALG_page_at with an id). Each expectation follows from the rule in
 # codegen/emit_index_mma.c, worked out by hand per example. The one-launch
 # index kernel (ALG_fused_kernel, small batches) exists in the mma form
-# only: its output must define and launch it, the other forms must not.
+# only: its output must define and launch it, the other forms must not. So
+# does its two-blocks-an-SM sibling (ALG_fused_pair_kernel, batch 32), but
+# not for a mass select (mass_topp), whose helper runs in 512-thread blocks.
 set -u
 vortexc=${1:?usage: index_form_choice.sh VORTEXC EXAMPLES_DIR}
 examples=${2:?}
@@ -34,6 +36,13 @@ expect() { # WANT EXAMPLE FLAGS...
     echo "FAIL $* -> mma form without its one-launch kernel (defined $defined, launched $launched)"; fails=$((fails + 1))
   elif [ "$got" != mma ] && [ "$defined$launched" != 00 ]; then
     echo "FAIL $* -> $got form with a fused mma kernel (defined $defined, launched $launched)"; fails=$((fails + 1))
+  fi
+  local want_pair=00
+  [ "$got" = mma ] && [ "$1" != mass_topp ] && want_pair=11
+  defined=$(grep -c "^[a-z_0-9]*_fused_pair_kernel(vx_paged_kv kv" "$work/$1.cu")
+  launched=$(grep -c "vx_launch([a-z_0-9]*_fused_pair_kernel," "$work/$1.cu")
+  if [ "$defined$launched" != "$want_pair" ]; then
+    echo "FAIL $* -> $got form: fused pair kernel defined $defined, launched $launched (want $want_pair)"; fails=$((fails + 1))
   fi
 }
 # Envelopes of a value computed in f32: split into three bf16 terms, one

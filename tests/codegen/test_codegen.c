@@ -86,7 +86,9 @@ static void test_structure_and_determinism(void **state) {
   assert_non_null(strstr(a.cu, "/* ======== runtime/device/vx_topk.cuh (verbatim) ======== */"));
   assert_non_null(strstr(a.cu, "#ifndef __CUDACC_RTC__"));
   assert_null(strstr(a.cu, "\n#include \"vx_")); /* sibling includes are pasted, not included */
-  assert_non_null(strstr(a.cu, "vx_topk_row(row_scores, c.n, budget, 1, 2,"));
+  /* split phases are a template on the block's warps; the select follows it */
+  assert_non_null(strstr(a.cu, "template <int WARPS> static __device__ __forceinline__ void\nqk_index_phases("));
+  assert_non_null(strstr(a.cu, "vx_topk_row<WARPS * 32>(row_scores, c.n, budget, 1, 2,"));
   assert_non_null(strstr(a.h, "int qk_step(const vx_paged_kv *kv,"));
   assert_non_null(strstr(a.h, "#define QK_FIELD_KMAX_BYTES 256"));
   assert_non_null(strstr(a.cu, "size_t qk_field_bytes_per_page(void) {\n  return 256;"));
@@ -102,7 +104,7 @@ static void test_selects_and_no_fields(void **state) {
   vx_arena_init(&arena);
   vx_codegen_output out;
   emit_ok(build(&arena, "th", VX_DTYPE_F16, 32, VX_OP_SELECT_THRESHOLD, true), &out);
-  assert_non_null(strstr(out.cu, "vx_threshold_row(row_scores"));
+  assert_non_null(strstr(out.cu, "vx_threshold_row<WARPS * 32>(row_scores"));
   assert_non_null(strstr(out.cu, "typedef __half th_kv_t;"));
   vx_codegen_output_free(&out);
   emit_ok(build(&arena, "tp", VX_DTYPE_BF16, 16, VX_OP_SELECT_MASS, true), &out);

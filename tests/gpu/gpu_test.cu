@@ -8,6 +8,7 @@
 #include "gpu_common.h"
 #include "vx_decode_simt.cuh" /* the CUDA-core kernel, launched directly below */
 #include "vx_mla_launch.cuh"   /* vx_mla_tmap_encode, checked directly below */
+#include "vx_topk.cuh"         /* the 256-thread instances, launched directly below */
 
 static int g_failures = 0;
 static int g_checks = 0;
@@ -68,6 +69,24 @@ static float random_score(vx_rng *r, int style) {
   }
 }
 
+/* The selection in a block of THREADS (libvortexrt's select kernels use
+ * 512; generated index kernels of two blocks an SM, 256), row n_rows[row]
+ * pages long: threshold_mode selects by `threshold`, else the top `budget`. */
+template <int THREADS>
+static __global__ void __launch_bounds__(THREADS) topk_block_kernel(const float *scores, int stride, const int *n_rows,
+                                                                    int budget, float threshold, int threshold_mode,
+                                                                    int keep_first, int keep_last, int *sel, int max_sel,
+                                                                    int *cnt) {
+  __shared__ vx_topk_smem sm;
+  const int row = blockIdx.x;
+  const float *s = scores + (long long)row * stride;
+  int *out = sel + (long long)row * max_sel;
+  if (threshold_mode)
+    vx_threshold_row<THREADS>(s, n_rows[row], threshold, keep_first, keep_last, out, max_sel, cnt + row, sm);
+  else
+    vx_topk_row<THREADS>(s, n_rows[row], budget, keep_first, keep_last, out, max_sel, cnt + row, sm);
+}
+
 static void test_topk_case(vx_rng *r, int batch, int kv_heads, int max_pages, int budget, int keep_first, int keep_last,
                            int style, int threshold_mode) {
   std::vector<int32_t> lens(batch);
@@ -98,28 +117,48 @@ static void test_topk_case(vx_rng *r, int batch, int kv_heads, int max_pages, in
                                           err, sizeof err);
   EXPECT(st == VXRT_SUCCESS, "select launch: %s", err);
   CK(cudaDeviceSynchronize());
-  std::vector<int32_t> sel((size_t)rows * max_sel), cnt(rows);
-  CK(cudaMemcpy(sel.data(), d_sel, sel.size() * 4, cudaMemcpyDeviceToHost));
-  CK(cudaMemcpy(cnt.data(), d_cnt, rows * 4, cudaMemcpyDeviceToHost));
-  int bad_rows = 0;
+  std::vector<int> refs_n(rows);
+  std::vector<std::vector<int>> refs(rows);
   for (int row = 0; row < rows; ++row) {
-    const int n = c.npages[row / kv_heads];
+    const int n = refs_n[row] = c.npages[row / kv_heads];
     const float *s = &scores[(size_t)row * stride];
-    std::vector<int> ref;
     if (threshold_mode) {
       const int kf = std::min(keep_first, n), kl = std::min(keep_last, n - kf);
       for (int i = 0; i < n; ++i)
-        if (i < kf || i >= n - kl || s[i] >= thr) ref.push_back(i);
+        if (i < kf || i >= n - kl || s[i] >= thr) refs[row].push_back(i);
     } else {
-      ref = topk_reference(s, n, budget, keep_first, keep_last);
+      refs[row] = topk_reference(s, n, budget, keep_first, keep_last);
     }
-    bool same = cnt[row] == (int)ref.size();
-    for (int i = 0; same && i < (int)ref.size(); ++i) same = sel[(size_t)row * max_sel + i] == ref[i];
-    if (!same && bad_rows++ < 3)
-      fprintf(stderr, "  row %d n=%d budget=%d: count %d want %zu\n", row, n, budget, cnt[row], ref.size());
   }
-  EXPECT(bad_rows == 0, "%s: %d of %d rows differ (max_pages %d, budget %d, keep %d/%d, style %d)",
-         threshold_mode ? "threshold" : "top-k", bad_rows, rows, max_pages, budget, keep_first, keep_last, style);
+  auto check = [&](const char *who) { /* d_sel / d_cnt against refs */
+    std::vector<int32_t> sel((size_t)rows * max_sel), cnt(rows);
+    CK(cudaMemcpy(sel.data(), d_sel, sel.size() * 4, cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(cnt.data(), d_cnt, rows * 4, cudaMemcpyDeviceToHost));
+    int bad_rows = 0;
+    for (int row = 0; row < rows; ++row) {
+      const std::vector<int> &ref = refs[row];
+      bool same = cnt[row] == (int)ref.size();
+      for (int i = 0; same && i < (int)ref.size(); ++i) same = sel[(size_t)row * max_sel + i] == ref[i];
+      if (!same && bad_rows++ < 3)
+        fprintf(stderr, "  %s row %d n=%d budget=%d: count %d want %zu\n", who, row, refs_n[row], budget, cnt[row],
+                ref.size());
+    }
+    EXPECT(bad_rows == 0, "%s %s: %d of %d rows differ (max_pages %d, budget %d, keep %d/%d, style %d)", who,
+           threshold_mode ? "threshold" : "top-k", bad_rows, rows, max_pages, budget, keep_first, keep_last, style);
+  };
+  check("libvortexrt");
+  /* The same rows in 256-thread blocks (other register slots per page count). */
+  int *d_n;
+  CK(cudaMalloc(&d_n, rows * 4));
+  CK(cudaMemcpy(d_n, refs_n.data(), rows * 4, cudaMemcpyHostToDevice));
+  CK(cudaMemset(d_sel, 0xff, (size_t)rows * max_sel * 4));
+  CK(cudaMemset(d_cnt, 0xff, rows * 4));
+  topk_block_kernel<256><<<rows, 256>>>(d_scores, stride, d_n, budget, thr, threshold_mode, keep_first, keep_last, d_sel,
+                                        max_sel, d_cnt);
+  CK(cudaGetLastError());
+  CK(cudaDeviceSynchronize());
+  check("256-thread block");
+  CK(cudaFree(d_n));
   CK(cudaFree(d_scores));
   CK(cudaFree(d_sel));
   CK(cudaFree(d_cnt));

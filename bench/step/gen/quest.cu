@@ -502,11 +502,11 @@ VX_PLAN_FN unsigned long long vx_decode_workspace_bytes(long long rows, int grou
 #define VX_TOPK_THREADS 512
 #define VX_TOPK_WARPS (VX_TOPK_THREADS / 32)
 
-/* Rows of up to VX_TOPK_THREADS * VX_TOPK_CACHE pages (128K tokens at page
- * 16) keep their score keys in registers (index tid + c * THREADS in slot
- * c), so the radix passes touch global memory once instead of once per
- * pass: the passes are latency-bound, not bandwidth-bound. Longer rows
- * re-read from L2. */
+/* Rows of up to THREADS * VX_TOPK_CACHE pages (128K tokens at page 16 in a
+ * 512-thread block) keep their score keys in registers (index tid + c *
+ * THREADS in slot c), so the radix passes touch global memory once instead
+ * of once per pass: the passes are latency-bound, not bandwidth-bound.
+ * Longer rows re-read from L2. */
 #define VX_TOPK_CACHE 16
 
 /* Cached rows: once a radix pass has narrowed the candidates (the keys in
@@ -552,6 +552,7 @@ VX_INLINE unsigned long long vx_rank_key(float s, int page) {
  * order after the `written` already emitted. Returns the chunk's count.
  * Steps alternate `parity`: step s + 2 rewrites the counts of step s only
  * after every thread passed step s + 1's barrier, i.e. finished reading. */
+template <int THREADS>
 __device__ inline int vx_compact_step(bool sel, int i, int written, int *out, int max_out, vx_topk_smem &sm,
                                       int parity) {
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -559,7 +560,7 @@ __device__ inline int vx_compact_step(bool sel, int i, int written, int *out, in
   if (lane == 0) sm.warp_counts[parity][warp] = __popc(ballot);
   __syncthreads();
   int before = 0, total = 0;
-  for (int w = 0; w < VX_TOPK_WARPS; ++w) {
+  for (int w = 0; w < THREADS / 32; ++w) {
     const int c = (int)sm.warp_counts[parity][w];
     before += w < warp ? c : 0;
     total += c;
@@ -574,12 +575,12 @@ __device__ inline int vx_compact_step(bool sel, int i, int written, int *out, in
 /* Writes the pages for which keep(i) holds, ascending, to out[0..max_out);
  * returns the count (possibly larger than max_out; nothing past max_out is
  * written). Ends with a barrier: sm is free again for the caller. */
-template <typename Pred>
+template <int THREADS = VX_TOPK_THREADS, typename Pred>
 __device__ int vx_compact_ascending(int n, Pred keep, int *out, int max_out, vx_topk_smem &sm) {
   int written = 0, parity = 0;
-  for (int start = 0; start < n; start += VX_TOPK_THREADS, parity ^= 1) {
+  for (int start = 0; start < n; start += THREADS, parity ^= 1) {
     const int i = start + threadIdx.x;
-    written += vx_compact_step(i < n && keep(i), i, written, out, max_out, sm, parity);
+    written += vx_compact_step<THREADS>(i < n && keep(i), i, written, out, max_out, sm, parity);
   }
   __syncthreads();
   return written;
@@ -614,45 +615,45 @@ struct vx_rank_prefix {
   }
 };
 
-/* Compaction of a cached row in one barrier: chunk c (pages c * THREADS +
- * tid) of warp w is entry c * WARPS + w of a count table; lane l of every
- * warp sums entries 8l .. 8l + 7 and a warp scan turns them into each
- * entry's exclusive prefix, which the owner lane hands out by shuffle. */
-static_assert(VX_TOPK_WARPS % 8 == 0 && VX_TOPK_CACHE * VX_TOPK_WARPS <= 256,
-              "the count table must fit 8 entries per lane, a warp's entries at one offset");
-
 /* f(c, i) for every register slot c < SLOTS of this thread (page i = tid +
  * c * THREADS) that holds a middle page of a cached row. */
-template <int SLOTS, typename F> VX_INLINE void vx_for_cached_middle(int n, int mid_begin, int mid_end, F f) {
+template <int SLOTS, int THREADS, typename F> VX_INLINE void vx_for_cached_middle(int n, int mid_begin, int mid_end, F f) {
 #pragma unroll
   for (int c = 0; c < SLOTS; ++c) {
-    const int i = (int)threadIdx.x + c * VX_TOPK_THREADS;
-    if (c * VX_TOPK_THREADS >= n) break; /* block-uniform */
+    const int i = (int)threadIdx.x + c * THREADS;
+    if (c * THREADS >= n) break; /* block-uniform */
     if (i >= mid_begin && i < mid_end) f(c, i);
   }
 }
 
-/* vx_topk_row with SLOTS register slots a thread: rows of up to
- * VX_TOPK_THREADS * SLOTS pages are cached; longer ones (SLOTS ==
+/* vx_topk_row with SLOTS register slots a thread in a block of THREADS:
+ * rows of up to THREADS * SLOTS pages are cached; longer ones (SLOTS ==
  * VX_TOPK_CACHE only) re-read their scores. */
-template <int SLOTS>
+template <int SLOTS, int THREADS>
 __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n, int budget, int keep_first,
                                          int keep_last, int *__restrict__ out_pages, int max_out,
                                          int *__restrict__ out_count, vx_topk_smem &sm) {
+  constexpr int WARPS = THREADS / 32;
+  /* Compaction of a cached row in one barrier (below): chunk c (pages c *
+   * THREADS + tid) of warp w is entry c * WARPS + w of a count table; lane l
+   * of every warp sums entries 8l .. 8l + 7 and a warp scan turns them into
+   * each entry's exclusive prefix, which the owner lane hands out by shuffle. */
   static_assert(SLOTS >= 1 && SLOTS <= VX_TOPK_CACHE, "the count table holds VX_TOPK_CACHE slots");
+  static_assert(THREADS % 256 == 0 && WARPS <= VX_TOPK_WARPS && VX_TOPK_CACHE * WARPS <= 256,
+                "vx_topk_smem is sized for VX_TOPK_WARPS; the count table must fit 8 entries per lane, a warp's entries at one offset");
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int kf = keep_first < 0 ? 0 : (keep_first < n ? keep_first : n);
   const int kl_max = n - kf;
   const int kl = keep_last < 0 ? 0 : (keep_last < kl_max ? keep_last : kl_max);
   const int mid_begin = kf, mid_end = n - kl, m = mid_end - mid_begin;
   const int k = budget < 0 ? 0 : (budget < m ? budget : m);
-  const bool cached = n <= VX_TOPK_THREADS * SLOTS;
+  const bool cached = n <= THREADS * SLOTS;
   const bool radix = k > 0 && k < m;
 
   unsigned int key32[SLOTS];
 #pragma unroll
   for (int c = 0; c < SLOTS; ++c) {
-    const int i = tid + c * VX_TOPK_THREADS;
+    const int i = tid + c * THREADS;
     key32[c] = cached && radix && i >= mid_begin && i < mid_end ? vx_score_key(scores[i]) : 0u;
   }
 
@@ -666,12 +667,12 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
      * then find the k-th key instead of three. */
     unsigned int all_and = ~0u, all_or = 0u;
     if (cached) {
-      vx_for_cached_middle<SLOTS>(n, mid_begin, mid_end, [&](int c, int) {
+      vx_for_cached_middle<SLOTS, THREADS>(n, mid_begin, mid_end, [&](int c, int) {
         all_and &= key32[c];
         all_or |= key32[c];
       });
     } else {
-      for (int i = mid_begin + tid; i < mid_end; i += VX_TOPK_THREADS) {
+      for (int i = mid_begin + tid; i < mid_end; i += THREADS) {
         const unsigned int u = vx_score_key(scores[i]);
         all_and &= u;
         all_or |= u;
@@ -683,10 +684,10 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
       sm.vary_and[warp] = all_and;
       sm.vary_or[warp] = all_or;
     }
-    for (int b = tid; b < 256; b += VX_TOPK_THREADS) sm.hist[0][b] = 0u;
+    for (int b = tid; b < 256; b += THREADS) sm.hist[0][b] = 0u;
     __syncthreads();
-    all_and = __reduce_and_sync(0xffffffffu, lane < VX_TOPK_WARPS ? sm.vary_and[lane] : ~0u);
-    all_or = __reduce_or_sync(0xffffffffu, lane < VX_TOPK_WARPS ? sm.vary_or[lane] : 0u);
+    all_and = __reduce_and_sync(0xffffffffu, lane < WARPS ? sm.vary_and[lane] : ~0u);
+    all_or = __reduce_or_sync(0xffffffffu, lane < WARPS ? sm.vary_or[lane] : 0u);
     const unsigned int differ = all_and ^ all_or;
     code.lead = __clz((int)differ); /* 32 when differ == 0 */
     const int index_bits = 32 - __clz(n - 1); /* n >= 2 here: k < m <= n */
@@ -702,20 +703,20 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
       const bool on_score = pass < score_passes;
       const int shift = 24 - 8 * (on_score ? pass : pass - score_passes);
       unsigned int *hist = sm.hist[pass % 3];
-      for (int b = tid; b < 256; b += VX_TOPK_THREADS) sm.hist[(pass + 1) % 3][b] = 0u;
+      for (int b = tid; b < 256; b += THREADS) sm.hist[(pass + 1) % 3][b] = 0u;
       if (listed >= 0) {
-        for (int j = tid; j < listed; j += VX_TOPK_THREADS) {
+        for (int j = tid; j < listed; j += THREADS) {
           const unsigned int s = sm.cand_score[j], x = sm.cand_index[j];
           if (at.candidate(s, x)) atomicAdd(&hist[((on_score ? s : x) >> shift) & 255u], 1u);
         }
       } else if (cached) {
         if (tid == 0) sm.cand_fill = 0u; /* read only after this pass's barrier */
-        vx_for_cached_middle<SLOTS>(n, mid_begin, mid_end, [&](int c, int i) {
+        vx_for_cached_middle<SLOTS, THREADS>(n, mid_begin, mid_end, [&](int c, int i) {
           const unsigned int s = key32[c], x = code.index(i);
           if (at.candidate(s, x)) atomicAdd(&hist[((on_score ? s : x) >> shift) & 255u], 1u);
         });
       } else {
-        for (int i = mid_begin + tid; i < mid_end; i += VX_TOPK_THREADS) {
+        for (int i = mid_begin + tid; i < mid_end; i += THREADS) {
           const unsigned int s = code.score(vx_score_key(scores[i])), x = code.index(i);
           if (at.candidate(s, x)) atomicAdd(&hist[((on_score ? s : x) >> shift) & 255u], 1u);
         }
@@ -769,7 +770,7 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
       if (cached && listed < 0 && count <= (unsigned int)VX_TOPK_LIST) {
         /* The `count` keys of the chosen bin are the only candidates left:
          * list them (in any order: the histograms do not depend on it). */
-        vx_for_cached_middle<SLOTS>(n, mid_begin, mid_end, [&](int c, int i) {
+        vx_for_cached_middle<SLOTS, THREADS>(n, mid_begin, mid_end, [&](int c, int i) {
           const unsigned int x = code.index(i);
           if (at.candidate(key32[c], x)) {
             const unsigned int j = atomicAdd(&sm.cand_fill, 1u);
@@ -786,19 +787,19 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
   int count = 0;
   if (cached) {
     /* chunk_counts is free: the radix passes never touch it */
-    const int chunks = (n + VX_TOPK_THREADS - 1) / VX_TOPK_THREADS;
+    const int chunks = (n + THREADS - 1) / THREADS;
     unsigned int selected = 0u; /* bit c: page tid + c * THREADS is selected (key32 holds score parts) */
 #pragma unroll
     for (int c = 0; c < SLOTS; ++c) {
       if (c >= chunks) break; /* block-uniform */
-      const int i = tid + c * VX_TOPK_THREADS;
+      const int i = tid + c * THREADS;
       const bool sel = i >= mid_begin && i < mid_end ? k > 0 && at.at_or_above(key32[c], code.index(i)) : i < n;
       selected |= (unsigned int)sel << c;
       const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
-      if (lane == 0) sm.chunk_counts[c * VX_TOPK_WARPS + warp] = (unsigned int)__popc(ballot);
+      if (lane == 0) sm.chunk_counts[c * WARPS + warp] = (unsigned int)__popc(ballot);
     }
     __syncthreads();
-    const int entries = chunks * VX_TOPK_WARPS, slot = warp % 8; /* this warp's entries' offset in a lane's 8 */
+    const int entries = chunks * WARPS, slot = warp % 8; /* this warp's entries' offset in a lane's 8 */
     unsigned int own = 0, own_before = 0;
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
@@ -819,16 +820,16 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
 #pragma unroll
     for (int c = 0; c < SLOTS; ++c) {
       if (c >= chunks) break; /* block-uniform */
-      const unsigned int base = __shfl_sync(0xffffffffu, entry_prefix, (c * VX_TOPK_WARPS + warp) / 8);
+      const unsigned int base = __shfl_sync(0xffffffffu, entry_prefix, (c * WARPS + warp) / 8);
       const bool sel = (selected >> c) & 1u;
       const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
       const int pos = (int)base + __popc(ballot & below);
-      if (sel && pos < max_out) out_pages[pos] = tid + c * VX_TOPK_THREADS;
+      if (sel && pos < max_out) out_pages[pos] = tid + c * THREADS;
     }
     __syncthreads(); /* sm is free again for the caller */
   } else {
     const bool take_middle = k > 0;
-    count = vx_compact_ascending(
+    count = vx_compact_ascending<THREADS>(
         n,
         [&](int i) {
           if (i < mid_begin || i >= mid_end) return true;
@@ -846,7 +847,8 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
 #define VX_TOPK_SLOT_DISPATCH 1
 #endif
 
-/* Top-k of one row; all VX_TOPK_THREADS threads of the block must call it.
+/* Top-k of one row; all THREADS threads of the block must call it (512, the
+ * select kernels; 256, the generated index's two-blocks-an-SM fused kernel).
  * scores: the row's n scores (only the middle ones are read). Short rows
  * take an instance with fewer register slots, whose unrolled slot loops
  * are that much shorter: ncu (quest B16 x 8K, 512-page rows) counted ~870
@@ -857,20 +859,22 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
  * spills; a fused kernel with the 16-slot instance alone for those rows
  * gained 0.9% of that step and nothing elsewhere, run 83: not kept, branch
  * exp/index-fused-long). The branch is block-uniform. */
+template <int THREADS = VX_TOPK_THREADS>
 __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int budget, int keep_first,
                                    int keep_last, int *__restrict__ out_pages, int max_out,
                                    int *__restrict__ out_count, vx_topk_smem &sm) {
   if (n < 0) n = 0;
-  if (VX_TOPK_SLOT_DISPATCH && n <= VX_TOPK_THREADS)
-    vx_topk_row_slots<1>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
-  else if (VX_TOPK_SLOT_DISPATCH && n <= 4 * VX_TOPK_THREADS)
-    vx_topk_row_slots<4>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
+  if (VX_TOPK_SLOT_DISPATCH && n <= THREADS)
+    vx_topk_row_slots<1, THREADS>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
+  else if (VX_TOPK_SLOT_DISPATCH && n <= 4 * THREADS)
+    vx_topk_row_slots<4, THREADS>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
   else
-    vx_topk_row_slots<VX_TOPK_CACHE>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
+    vx_topk_row_slots<VX_TOPK_CACHE, THREADS>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
 }
 
 /* Threshold select: kept pages plus every middle page with score >= t
  * (NaN never qualifies). Same block contract as vx_topk_row. */
+template <int THREADS = VX_TOPK_THREADS>
 __device__ inline void vx_threshold_row(const float *__restrict__ scores, int n, float threshold, int keep_first,
                                         int keep_last, int *__restrict__ out_pages, int max_out,
                                         int *__restrict__ out_count, vx_topk_smem &sm) {
@@ -879,7 +883,7 @@ __device__ inline void vx_threshold_row(const float *__restrict__ scores, int n,
   const int kl_max = n - kf;
   const int kl = keep_last < 0 ? 0 : (keep_last < kl_max ? keep_last : kl_max);
   const int mid_begin = kf, mid_end = n - kl;
-  const int count = vx_compact_ascending(
+  const int count = vx_compact_ascending<THREADS>(
       n,
       [&](int i) { return i < mid_begin || i >= mid_end || scores[i] >= threshold; },
       out_pages, max_out, sm);
@@ -1727,7 +1731,8 @@ static __device__ __forceinline__ uint4 quest_ld16(const void *p) {
 #endif
 /* The FUSED launch's shared tiles (its scores follow them); whether it keeps
  * the scores there: the launcher sizes the memory, the kernel reads it. */
-#define QUEST_FUSED_TILE_BYTES (VX_TOPK_WARPS * 8192)
+#define QUEST_WARP_TILE_BYTES 8192
+#define QUEST_FUSED_TILE_BYTES (VX_TOPK_WARPS * QUEST_WARP_TILE_BYTES)
 static __host__ __device__ inline bool quest_fused_smem_scores(int max_pages) {
   return VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE;
 }
@@ -1807,8 +1812,10 @@ enum { QUEST_INDEX_FUSED = 0, QUEST_INDEX_SCORE = 1, QUEST_INDEX_SELECT = 2 };
  * instantiate it for one phase each, so neither launch carries the other's
  * registers and both fit two blocks per SM.
  * quest_fused_kernel runs both phases in one block a row, for small batches.
+ * quest_fused_pair_kernel does too in a SCORE block's warps, two blocks an SM.
+ * WARPS: the launch's block width.
  */
-static __device__ __forceinline__ void
+template <int WARPS> static __device__ __forceinline__ void
 quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field_ptrs &fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
     int phase) {
@@ -1840,7 +1847,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
    * row values are staged, so the two latencies overlap. */
   const int first = phase == QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
   const int end = phase == QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-  const int step = (phase == QUEST_INDEX_FUSED ? VX_TOPK_WARPS : QUEST_SCORE_WARPS) * 16; /* pages per block iteration */
+  const int step = WARPS * 16; /* pages per block iteration */
   extern __shared__ uint4 quest_tiles[]; /* [warp][field][page 16][chunk 16], 8192 bytes per warp */
   uint4 *tile = quest_tiles + (threadIdx.x >> 5) * 512;
   int next_id = 0, tile_id = 0; /* entries of page lane % 16 of the next and the loaded tile */
@@ -1873,7 +1880,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
   __syncthreads();
   }
   float *row_scores = phase == QUEST_INDEX_FUSED && quest_fused_smem_scores(max_pages)
-                          ? reinterpret_cast<float *>(reinterpret_cast<char *>(quest_tiles) + QUEST_FUSED_TILE_BYTES)
+                          ? reinterpret_cast<float *>(reinterpret_cast<char *>(quest_tiles) + WARPS * QUEST_WARP_TILE_BYTES)
                           : scores + (long long)r * max_pages;
   if (phase != QUEST_INDEX_SELECT) {
     /* B fragments of %6: column n = lane / 4 holds head n of %0 (a+ and a-) (exact in the mma type);
@@ -1978,7 +1985,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
   __syncthreads(); /* scores visible to the whole block */
   /* select.top %7, %8 keep first 1, last 2 */
   const int budget = quest_budget_pages(quest_index_v8(c), c.n);
-  vx_topk_row(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages, max_pages,
+  vx_topk_row<WARPS * 32>(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
 }
 
@@ -1986,23 +1993,31 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
 extern "C" __global__ void __launch_bounds__(QUEST_SCORE_WARPS * 32, 2)
 quest_score_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  quest_index_phases<QUEST_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, QUEST_INDEX_SCORE);
 }
 
 /* The SELECT launch alone: top-k on the scores SCORE wrote, two blocks per SM. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
+extern "C" __global__ void __launch_bounds__(VX_TOPK_WARPS * 32, 2)
 quest_select_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  quest_index_phases<VX_TOPK_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, QUEST_INDEX_SELECT);
 }
 
 /* The FUSED launch alone: one block a row scores every page on tensor cores, then selects. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+extern "C" __global__ void __launch_bounds__(VX_TOPK_WARPS * 32, 1)
 quest_fused_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  quest_index_phases<VX_TOPK_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, QUEST_INDEX_FUSED);
+}
+
+/* The FUSED launch alone: one block of SCORE_WARPS a row, two an SM, scores every page, then selects. */
+extern "C" __global__ void __launch_bounds__(QUEST_SCORE_WARPS * 32, 2)
+quest_fused_pair_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  quest_index_phases<QUEST_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, QUEST_INDEX_FUSED);
 }
 
@@ -2151,6 +2166,12 @@ int quest_cache_update_last(const vx_paged_kv *kv, void *const *field_pools, int
 #define VX_INDEX_FUSE 1
 #endif
 
+/* Tuning builds: -DVX_INDEX_FUSE_PAIR=0 never launches quest_fused_pair_kernel;
+ * 2 launches it for more rows than one wave holds too (batch 64). */
+#ifndef VX_INDEX_FUSE_PAIR
+#define VX_INDEX_FUSE_PAIR 1
+#endif
+
 int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,
     float *state_out, int max_pages, int *sel_pages, int *sel_count, void *workspace,
     size_t workspace_bytes, cudaStream_t stream) {
@@ -2197,6 +2218,18 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
     vx_launch(quest_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
         *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
     return quest_launched();
+  }
+  /* One SCORE block a row and more rows than the fused kernel's one wave holds
+   * (batch 32 x 8 KV heads): the SCORE block selects too, two blocks an SM. */
+  if (VX_INDEX_FUSE && VX_INDEX_FUSE_PAIR && blocks == 1) {
+    const int pair_smem = QUEST_SCORE_WARPS * QUEST_WARP_TILE_BYTES + (quest_fused_smem_scores(max_pages) ? max_pages * 4 : 0);
+    const int pair_capacity = vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_pair_kernel),
+                                                QUEST_SCORE_WARPS * 32, pair_smem);
+    if (pair_capacity > 0 && (rows <= pair_capacity || VX_INDEX_FUSE_PAIR >= 2)) {
+      vx_launch(quest_fused_pair_kernel, dim3((unsigned)rows, 1), dim3(QUEST_SCORE_WARPS * 32), pair_smem, stream,
+          *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
+      return quest_launched();
+    }
   }
   vx_launch(quest_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(QUEST_SCORE_WARPS * 32), tile_smem, stream,
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);

@@ -142,7 +142,8 @@ static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
 #endif
 /* The FUSED launch's shared tiles (its scores follow them); whether it keeps
  * the scores there: the launcher sizes the memory, the kernel reads it. */
-#define BLOCK_TOPK_FUSED_TILE_BYTES (VX_TOPK_WARPS * 4096)
+#define BLOCK_TOPK_WARP_TILE_BYTES 4096
+#define BLOCK_TOPK_FUSED_TILE_BYTES (VX_TOPK_WARPS * BLOCK_TOPK_WARP_TILE_BYTES)
 static __host__ __device__ inline bool block_topk_fused_smem_scores(int max_pages) {
   return VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE;
 }
@@ -212,8 +213,10 @@ enum { BLOCK_TOPK_INDEX_FUSED = 0, BLOCK_TOPK_INDEX_SCORE = 1, BLOCK_TOPK_INDEX_
  * instantiate it for one phase each, so neither launch carries the other's
  * registers and both fit two blocks per SM.
  * block_topk_fused_kernel runs both phases in one block a row, for small batches.
+ * block_topk_fused_pair_kernel does too in a SCORE block's warps, two blocks an SM.
+ * WARPS: the launch's block width.
  */
-static __device__ __forceinline__ void
+template <int WARPS> static __device__ __forceinline__ void
 block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const block_topk_field_ptrs &fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
     int phase) {
@@ -245,7 +248,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
    * row values are staged, so the two latencies overlap. */
   const int first = phase == BLOCK_TOPK_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
   const int end = phase == BLOCK_TOPK_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-  const int step = (phase == BLOCK_TOPK_INDEX_FUSED ? VX_TOPK_WARPS : BLOCK_TOPK_SCORE_WARPS) * 16; /* pages per block iteration */
+  const int step = WARPS * 16; /* pages per block iteration */
   extern __shared__ uint4 block_topk_tiles[]; /* [warp][field][page 16][chunk 16], 4096 bytes per warp */
   uint4 *tile = block_topk_tiles + (threadIdx.x >> 5) * 256;
   int next_id = 0, tile_id = 0; /* entries of page lane % 16 of the next and the loaded tile */
@@ -282,7 +285,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   __syncthreads();
   }
   float *row_scores = phase == BLOCK_TOPK_INDEX_FUSED && block_topk_fused_smem_scores(max_pages)
-                          ? reinterpret_cast<float *>(reinterpret_cast<char *>(block_topk_tiles) + BLOCK_TOPK_FUSED_TILE_BYTES)
+                          ? reinterpret_cast<float *>(reinterpret_cast<char *>(block_topk_tiles) + WARPS * BLOCK_TOPK_WARP_TILE_BYTES)
                           : scores + (long long)r * max_pages;
   if (phase != BLOCK_TOPK_INDEX_SELECT) {
     /* B fragments of %4: column n = lane / 4 holds split term n % 3 of head n / 3 of %1;
@@ -377,7 +380,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
   __syncthreads(); /* scores visible to the whole block */
   /* select.top %4, %5 keep first 1, last 1 */
   const int budget = block_topk_budget_pages(block_topk_index_v5(c), c.n);
-  vx_topk_row(row_scores, c.n, budget, 1, 1, sel_pages + (long long)r * max_pages, max_pages,
+  vx_topk_row<WARPS * 32>(row_scores, c.n, budget, 1, 1, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
 }
 
@@ -385,23 +388,31 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
 extern "C" __global__ void __launch_bounds__(BLOCK_TOPK_SCORE_WARPS * 32, 2)
 block_topk_score_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  block_topk_index_phases<BLOCK_TOPK_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, BLOCK_TOPK_INDEX_SCORE);
 }
 
 /* The SELECT launch alone: top-k on the scores SCORE wrote, two blocks per SM. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
+extern "C" __global__ void __launch_bounds__(VX_TOPK_WARPS * 32, 2)
 block_topk_select_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  block_topk_index_phases<VX_TOPK_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, BLOCK_TOPK_INDEX_SELECT);
 }
 
 /* The FUSED launch alone: one block a row scores every page on tensor cores, then selects. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+extern "C" __global__ void __launch_bounds__(VX_TOPK_WARPS * 32, 1)
 block_topk_fused_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  block_topk_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  block_topk_index_phases<VX_TOPK_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, BLOCK_TOPK_INDEX_FUSED);
+}
+
+/* The FUSED launch alone: one block of SCORE_WARPS a row, two an SM, scores every page, then selects. */
+extern "C" __global__ void __launch_bounds__(BLOCK_TOPK_SCORE_WARPS * 32, 2)
+block_topk_fused_pair_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  block_topk_index_phases<BLOCK_TOPK_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, BLOCK_TOPK_INDEX_FUSED);
 }
 
@@ -548,6 +559,12 @@ int block_topk_cache_update_last(const vx_paged_kv *kv, void *const *field_pools
 #define VX_INDEX_FUSE 1
 #endif
 
+/* Tuning builds: -DVX_INDEX_FUSE_PAIR=0 never launches block_topk_fused_pair_kernel;
+ * 2 launches it for more rows than one wave holds too (batch 64). */
+#ifndef VX_INDEX_FUSE_PAIR
+#define VX_INDEX_FUSE_PAIR 1
+#endif
+
 int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,
     float *state_out, int max_pages, int *sel_pages, int *sel_count, void *workspace,
     size_t workspace_bytes, cudaStream_t stream) {
@@ -594,6 +611,18 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
     vx_launch(block_topk_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
         *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
     return block_topk_launched();
+  }
+  /* One SCORE block a row and more rows than the fused kernel's one wave holds
+   * (batch 32 x 8 KV heads): the SCORE block selects too, two blocks an SM. */
+  if (VX_INDEX_FUSE && VX_INDEX_FUSE_PAIR && blocks == 1) {
+    const int pair_smem = BLOCK_TOPK_SCORE_WARPS * BLOCK_TOPK_WARP_TILE_BYTES + (block_topk_fused_smem_scores(max_pages) ? max_pages * 4 : 0);
+    const int pair_capacity = vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_pair_kernel),
+                                                BLOCK_TOPK_SCORE_WARPS * 32, pair_smem);
+    if (pair_capacity > 0 && (rows <= pair_capacity || VX_INDEX_FUSE_PAIR >= 2)) {
+      vx_launch(block_topk_fused_pair_kernel, dim3((unsigned)rows, 1), dim3(BLOCK_TOPK_SCORE_WARPS * 32), pair_smem, stream,
+          *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
+      return block_topk_launched();
+    }
   }
   vx_launch(block_topk_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(BLOCK_TOPK_SCORE_WARPS * 32), tile_smem, stream,
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);

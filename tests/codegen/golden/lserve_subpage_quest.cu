@@ -316,8 +316,9 @@ enum { LSERVE_SUBPAGE_QUEST_INDEX_FUSED = 0, LSERVE_SUBPAGE_QUEST_INDEX_SCORE = 
  * The phases live in lserve_subpage_quest_index_phases; lserve_subpage_quest_score_kernel and lserve_subpage_quest_select_kernel
  * instantiate it for one phase each, so neither launch carries the other's
  * registers and both fit two blocks per SM.
+ * WARPS: the launch's block width.
  */
-static __device__ __forceinline__ void
+template <int WARPS> static __device__ __forceinline__ void
 lserve_subpage_quest_index_phases(const vx_paged_kv &kv, const lserve_subpage_quest_kv_t *q, const lserve_subpage_quest_field_ptrs &fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
     int phase) {
@@ -396,23 +397,23 @@ lserve_subpage_quest_index_phases(const vx_paged_kv &kv, const lserve_subpage_qu
   __syncthreads(); /* scores visible to the whole block */
   /* select.top %8, %9 keep first 1, last 2 */
   const int budget = lserve_subpage_quest_budget_pages(lserve_subpage_quest_index_v9(c), c.n);
-  vx_topk_row(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages, max_pages,
+  vx_topk_row<WARPS * 32>(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
 }
 
 /* The SCORE launch alone: no top-k code, fewer registers, more blocks per SM. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+extern "C" __global__ void __launch_bounds__(VX_TOPK_WARPS * 32, 1)
 lserve_subpage_quest_score_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_t *q, lserve_subpage_quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  lserve_subpage_quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  lserve_subpage_quest_index_phases<VX_TOPK_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, LSERVE_SUBPAGE_QUEST_INDEX_SCORE);
 }
 
 /* The SELECT launch alone: top-k on the scores SCORE wrote, two blocks per SM. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
+extern "C" __global__ void __launch_bounds__(VX_TOPK_WARPS * 32, 2)
 lserve_subpage_quest_select_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_t *q, lserve_subpage_quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  lserve_subpage_quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  lserve_subpage_quest_index_phases<VX_TOPK_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, LSERVE_SUBPAGE_QUEST_INDEX_SELECT);
 }
 

@@ -218,7 +218,8 @@ static __device__ __forceinline__ uint4 quest_ld16(const void *p) {
 #endif
 /* The FUSED launch's shared tiles (its scores follow them); whether it keeps
  * the scores there: the launcher sizes the memory, the kernel reads it. */
-#define QUEST_FUSED_TILE_BYTES (VX_TOPK_WARPS * 8192)
+#define QUEST_WARP_TILE_BYTES 8192
+#define QUEST_FUSED_TILE_BYTES (VX_TOPK_WARPS * QUEST_WARP_TILE_BYTES)
 static __host__ __device__ inline bool quest_fused_smem_scores(int max_pages) {
   return VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE;
 }
@@ -298,8 +299,10 @@ enum { QUEST_INDEX_FUSED = 0, QUEST_INDEX_SCORE = 1, QUEST_INDEX_SELECT = 2 };
  * instantiate it for one phase each, so neither launch carries the other's
  * registers and both fit two blocks per SM.
  * quest_fused_kernel runs both phases in one block a row, for small batches.
+ * quest_fused_pair_kernel does too in a SCORE block's warps, two blocks an SM.
+ * WARPS: the launch's block width.
  */
-static __device__ __forceinline__ void
+template <int WARPS> static __device__ __forceinline__ void
 quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field_ptrs &fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
     int phase) {
@@ -331,7 +334,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
    * row values are staged, so the two latencies overlap. */
   const int first = phase == QUEST_INDEX_SCORE ? (int)blockIdx.y * pages_per_block : 0;
   const int end = phase == QUEST_INDEX_SCORE && first + pages_per_block < c.n ? first + pages_per_block : c.n;
-  const int step = (phase == QUEST_INDEX_FUSED ? VX_TOPK_WARPS : QUEST_SCORE_WARPS) * 16; /* pages per block iteration */
+  const int step = WARPS * 16; /* pages per block iteration */
   extern __shared__ uint4 quest_tiles[]; /* [warp][field][page 16][chunk 16], 8192 bytes per warp */
   uint4 *tile = quest_tiles + (threadIdx.x >> 5) * 512;
   int next_id = 0, tile_id = 0; /* entries of page lane % 16 of the next and the loaded tile */
@@ -364,7 +367,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
   __syncthreads();
   }
   float *row_scores = phase == QUEST_INDEX_FUSED && quest_fused_smem_scores(max_pages)
-                          ? reinterpret_cast<float *>(reinterpret_cast<char *>(quest_tiles) + QUEST_FUSED_TILE_BYTES)
+                          ? reinterpret_cast<float *>(reinterpret_cast<char *>(quest_tiles) + WARPS * QUEST_WARP_TILE_BYTES)
                           : scores + (long long)r * max_pages;
   if (phase != QUEST_INDEX_SELECT) {
     /* B fragments of %6: column n = lane / 4 holds head n of %0 (a+ and a-) (exact in the mma type);
@@ -469,7 +472,7 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
   __syncthreads(); /* scores visible to the whole block */
   /* select.top %7, %8 keep first 1, last 2 */
   const int budget = quest_budget_pages(quest_index_v8(c), c.n);
-  vx_topk_row(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages, max_pages,
+  vx_topk_row<WARPS * 32>(row_scores, c.n, budget, 1, 2, sel_pages + (long long)r * max_pages, max_pages,
               sel_count + r, topk);
 }
 
@@ -477,23 +480,31 @@ quest_index_phases(const vx_paged_kv &kv, const quest_kv_t *q, const quest_field
 extern "C" __global__ void __launch_bounds__(QUEST_SCORE_WARPS * 32, 2)
 quest_score_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  quest_index_phases<QUEST_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, QUEST_INDEX_SCORE);
 }
 
 /* The SELECT launch alone: top-k on the scores SCORE wrote, two blocks per SM. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 2)
+extern "C" __global__ void __launch_bounds__(VX_TOPK_WARPS * 32, 2)
 quest_select_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  quest_index_phases<VX_TOPK_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, QUEST_INDEX_SELECT);
 }
 
 /* The FUSED launch alone: one block a row scores every page on tensor cores, then selects. */
-extern "C" __global__ void __launch_bounds__(VX_TOPK_THREADS, 1)
+extern "C" __global__ void __launch_bounds__(VX_TOPK_WARPS * 32, 1)
 quest_fused_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  quest_index_phases(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  quest_index_phases<VX_TOPK_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      pages_per_block, QUEST_INDEX_FUSED);
+}
+
+/* The FUSED launch alone: one block of SCORE_WARPS a row, two an SM, scores every page, then selects. */
+extern "C" __global__ void __launch_bounds__(QUEST_SCORE_WARPS * 32, 2)
+quest_fused_pair_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
+  quest_index_phases<QUEST_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, QUEST_INDEX_FUSED);
 }
 
@@ -642,6 +653,12 @@ int quest_cache_update_last(const vx_paged_kv *kv, void *const *field_pools, int
 #define VX_INDEX_FUSE 1
 #endif
 
+/* Tuning builds: -DVX_INDEX_FUSE_PAIR=0 never launches quest_fused_pair_kernel;
+ * 2 launches it for more rows than one wave holds too (batch 64). */
+#ifndef VX_INDEX_FUSE_PAIR
+#define VX_INDEX_FUSE_PAIR 1
+#endif
+
 int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,
     float *state_out, int max_pages, int *sel_pages, int *sel_count, void *workspace,
     size_t workspace_bytes, cudaStream_t stream) {
@@ -688,6 +705,18 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
     vx_launch(quest_fused_kernel, dim3((unsigned)rows, 1), dim3(VX_TOPK_THREADS), fused_smem, stream,
         *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
     return quest_launched();
+  }
+  /* One SCORE block a row and more rows than the fused kernel's one wave holds
+   * (batch 32 x 8 KV heads): the SCORE block selects too, two blocks an SM. */
+  if (VX_INDEX_FUSE && VX_INDEX_FUSE_PAIR && blocks == 1) {
+    const int pair_smem = QUEST_SCORE_WARPS * QUEST_WARP_TILE_BYTES + (quest_fused_smem_scores(max_pages) ? max_pages * 4 : 0);
+    const int pair_capacity = vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_pair_kernel),
+                                                QUEST_SCORE_WARPS * 32, pair_smem);
+    if (pair_capacity > 0 && (rows <= pair_capacity || VX_INDEX_FUSE_PAIR >= 2)) {
+      vx_launch(quest_fused_pair_kernel, dim3((unsigned)rows, 1), dim3(QUEST_SCORE_WARPS * 32), pair_smem, stream,
+          *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, max_pages);
+      return quest_launched();
+    }
   }
   vx_launch(quest_score_kernel, dim3((unsigned)rows, (unsigned)blocks), dim3(QUEST_SCORE_WARPS * 32), tile_smem, stream,
       *kv, query, f, state_in, state_out, max_pages, scores, sel_pages, sel_count, per_block);
