@@ -26,7 +26,7 @@ fi
 vx_build_runtime() {
   local dir=$1; shift
   local pids=() f p ok=1
-  for f in status validate hash nvrtc_loader; do
+  for f in status validate hash nvrtc_options nvrtc_loader; do
     gcc -std=c17 -O2 -fPIC -Wall -Wextra -Werror -Iruntime/include -I"$CUDA/include" $HASH_DEF \
       -DVXRT_CUDA_INCLUDE_DIR="\"$CUDA/include\"" -DVXRT_DEVICE_INCLUDE_DIR="\"$PWD/runtime/device\"" \
       -c runtime/src/$f.c -o "$dir/rt_$f.o" & pids+=($!)

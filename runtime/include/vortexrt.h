@@ -150,7 +150,9 @@ vxrt_status vxrt_threshold_select(const vxrt_paged_kv *kv, const float *scores, 
  * non-NULL cache_dir the cubin is stored as <cache_dir>/vxrt-<hash>.cubin
  * where hash = XXH3-64 (or FNV-1a-64 where xxhash is absent) of the
  * compiler version, arch, options and source; a later load with the same
- * key skips NVRTC. Kernels to be looked up must be extern "C". */
+ * key skips NVRTC. Unless the options name their own -split-compile, NVRTC
+ * builds the module's kernels on every CPU thread (-split-compile=0, left
+ * out of the key). Kernels to be looked up must be extern "C". */
 typedef struct vxrt_module vxrt_module;
 
 vxrt_status vxrt_module_load_source(const char *source, const char *const *options, int arch, const char *cache_dir,

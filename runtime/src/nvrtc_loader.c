@@ -2,10 +2,11 @@
  *
  * Engines load vortexc's output without an nvcc step; the on-disk cache
  * turns the multi-second NVRTC compile into a file read after the first
- * run. The cache key covers everything that changes the cubin: NVRTC
- * version, target arch, every option (including the include paths added
- * here) and the source. Entries are written to a temporary file and
- * renamed, so concurrent processes never see a torn cubin. */
+ * run. The cache key covers everything that decides the cubin: NVRTC
+ * version, target arch, every option but the loader's -split-compile
+ * (nvrtc_options.c says why) and the source. Entries are written to a
+ * temporary file and renamed, so concurrent processes never see a torn
+ * cubin. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,64 +18,24 @@
 
 #include "vxrt_internal.h"
 
-#ifndef VXRT_CUDA_INCLUDE_DIR
-#define VXRT_CUDA_INCLUDE_DIR "/usr/local/cuda/include"
-#endif
-#ifndef VXRT_DEVICE_INCLUDE_DIR
-#define VXRT_DEVICE_INCLUDE_DIR ""
-#endif
 #ifdef VXRT_HAVE_XXHASH
 #define VXRT_HASH_NAME "xxh3"
 #else
 #define VXRT_HASH_NAME "fnv1a"
 #endif
 
-#define MAX_OPTIONS 64
-
 struct vxrt_module {
   cudaLibrary_t library;
   int from_cache;
 };
 
-/* Options as NVRTC will see them: caller's, then the include paths. */
-typedef struct option_list {
-  const char *items[MAX_OPTIONS + 4];
-  int count;
-  char arch_opt[32];
-  char cuda_inc[4096];
-  char dev_inc[4096];
-} option_list;
-
-static vxrt_status build_options(const char *const *options, int arch, option_list *ol, char *err, size_t errlen) {
-  ol->count = 0;
-  /* The 'a' suffix unlocks arch-specific instructions (wgmma, setmaxnreg);
-   * the cubin only ever runs on the GPU it was compiled for. */
-  snprintf(ol->arch_opt, sizeof ol->arch_opt, "-arch=sm_%d%s", arch, arch >= 90 ? "a" : "");
-  ol->items[ol->count++] = ol->arch_opt;
-  const char *cuda_inc = getenv("VXRT_CUDA_INCLUDE_DIR");
-  snprintf(ol->cuda_inc, sizeof ol->cuda_inc, "-I%s", cuda_inc && *cuda_inc ? cuda_inc : VXRT_CUDA_INCLUDE_DIR);
-  ol->items[ol->count++] = ol->cuda_inc;
-  const char *dev_inc = getenv("VXRT_DEVICE_INCLUDE_DIR");
-  if (!dev_inc || !*dev_inc) dev_inc = VXRT_DEVICE_INCLUDE_DIR;
-  if (*dev_inc) {
-    snprintf(ol->dev_inc, sizeof ol->dev_inc, "-I%s", dev_inc);
-    ol->items[ol->count++] = ol->dev_inc;
-  }
-  for (int i = 0; options && options[i]; ++i) {
-    if (i >= MAX_OPTIONS)
-      return vxrt_fail(err, errlen, VXRT_ERROR_INVALID_VALUE, "more than %d NVRTC options", MAX_OPTIONS);
-    ol->items[ol->count++] = options[i];
-  }
-  return VXRT_SUCCESS;
-}
-
-static uint64_t cache_key(const char *source, const option_list *ol) {
+static uint64_t cache_key(const char *source, const vxrt_nvrtc_options *ol) {
   int major = 0, minor = 0;
   nvrtcVersion(&major, &minor);
   char head[64];
   int n = snprintf(head, sizeof head, "vxrt1 nvrtc %d.%d", major, minor);
   uint64_t h = vxrt_hash64(head, (size_t)n, 0);
-  for (int i = 0; i < ol->count; ++i) h = vxrt_hash64(ol->items[i], strlen(ol->items[i]) + 1, h);
+  for (int i = 0; i < ol->keyed; ++i) h = vxrt_hash64(ol->items[i], strlen(ol->items[i]) + 1, h);
   return vxrt_hash64(source, strlen(source), h);
 }
 
@@ -134,13 +95,16 @@ static vxrt_status write_file_atomic(const char *path, const void *data, size_t 
 }
 
 /* NVRTC source -> cubin (malloc'd). The log goes to err on failure. */
-static vxrt_status compile(const char *source, const option_list *ol, void **cubin, size_t *size, char *err,
+static vxrt_status compile(const char *source, vxrt_nvrtc_options *ol, void **cubin, size_t *size, char *err,
                            size_t errlen) {
   nvrtcProgram prog;
   nvrtcResult r = nvrtcCreateProgram(&prog, source, "vortexc_generated.cu", 0, NULL, NULL);
   if (r != NVRTC_SUCCESS) return vxrt_fail(err, errlen, VXRT_ERROR_NVRTC, "nvrtcCreateProgram: %s", nvrtcGetErrorString(r));
   vxrt_status st = VXRT_SUCCESS;
   r = nvrtcCompileProgram(prog, ol->count, ol->items);
+  /* An NVRTC older than -split-compile rejects it: build on one thread. */
+  if (r == NVRTC_ERROR_INVALID_OPTION && vxrt_nvrtc_options_drop_unkeyed(ol))
+    r = nvrtcCompileProgram(prog, ol->count, ol->items);
   if (r != NVRTC_SUCCESS) {
     size_t log_size = 0;
     char *log = NULL;
@@ -168,9 +132,9 @@ vxrt_status vxrt_module_load_source(const char *source, const char *const *optio
   if (arch == 0 && !current_arch(&arch, err, errlen)) return VXRT_ERROR_CUDA;
   if (arch < 50 || arch > 1000) return vxrt_fail(err, errlen, VXRT_ERROR_INVALID_VALUE, "arch = %d is not a compute capability", arch);
 
-  option_list *ol = malloc(sizeof *ol);
+  vxrt_nvrtc_options *ol = malloc(sizeof *ol);
   if (!ol) return vxrt_fail(err, errlen, VXRT_ERROR_OUT_OF_MEMORY, "no memory for options");
-  vxrt_status st = build_options(options, arch, ol, err, errlen);
+  vxrt_status st = vxrt_nvrtc_options_build(options, arch, ol, err, errlen);
   char path[4200] = "";
   void *cubin = NULL;
   size_t size = 0;

@@ -158,6 +158,12 @@ static void test_loader_cache(void **state) {
   assert_true(st == VXRT_SUCCESS || st == VXRT_ERROR_CUDA);
   if (st == VXRT_SUCCESS) vxrt_module_unload(m);
   assert_int_equal(count_cubins(dir), 2);
+  /* The caller's own -split-compile replaces the loader's and is keyed. */
+  const char *opts3[] = {"-std=c++17", "-split-compile=1", NULL};
+  st = vxrt_module_load_source(src, opts3, 90, dir, &m, err, sizeof err);
+  if (st != VXRT_SUCCESS && st != VXRT_ERROR_CUDA) fail_msg("load with -split-compile=1: %s: %s", vxrt_status_string(st), err);
+  if (st == VXRT_SUCCESS) vxrt_module_unload(m);
+  assert_int_equal(count_cubins(dir), 3);
   char cmd[256];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   assert_int_equal(system(cmd), 0);
