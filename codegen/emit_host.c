@@ -356,8 +356,7 @@ static void emit_launchers(vx_cg *cg) {
                        "   * block, or two while the rows fill >= 90%% of the fused kernel's one wave\n"
                        "   * (batch 16 x 8 KV heads on 132 SMs). Batch 8's two blocks a row reach twice\n"
                        "   * the SMs that one block a row would. */\n");
-      vx_buf_printf(b, "  const int fused_smem = %s_FUSED_TILE_BYTES + (%s_fused_smem_scores(max_pages) ? max_pages * 4 : 0);\n",
-                    u, a);
+      vx_buf_printf(b, "  const int fused_smem = %s_fused_smem_bytes(VX_TOPK_WARPS, max_pages);\n", a);
       vx_buf_printf(b, "  const int fused_capacity = VX_INDEX_FUSE && blocks <= 2\n"
                        "      ? vx_prepare_kernel(reinterpret_cast<const void *>(%s_fused_kernel), VX_TOPK_THREADS, fused_smem) : 0;\n", a);
       vx_buf_printf(b, "  if (rows <= fused_capacity && (blocks == 1 || rows * 10 >= fused_capacity * 9LL)) {\n");
@@ -369,8 +368,7 @@ static void emit_launchers(vx_cg *cg) {
       vx_buf_printf(b, "  /* One SCORE block a row and more rows than the fused kernel's one wave holds\n"
                        "   * (batch 32 x 8 KV heads): the SCORE block selects too, two blocks an SM. */\n");
       vx_buf_printf(b, "  if (VX_INDEX_FUSE && VX_INDEX_FUSE_PAIR && blocks == 1) {\n");
-      vx_buf_printf(b, "    const int pair_smem = %s_SCORE_WARPS * %s_WARP_TILE_BYTES + (%s_fused_smem_scores(max_pages) ? max_pages * 4 : 0);\n",
-                    u, u, a);
+      vx_buf_printf(b, "    const int pair_smem = %s_fused_smem_bytes(%s_SCORE_WARPS, max_pages);\n", a, u);
       vx_buf_printf(b, "    const int pair_capacity = vx_prepare_kernel(reinterpret_cast<const void *>(%s_fused_pair_kernel),\n"
                        "                                                %s_SCORE_WARPS * 32, pair_smem);\n", a, u);
       vx_buf_printf(b, "    if (pair_capacity > 0 && (rows <= pair_capacity || VX_INDEX_FUSE_PAIR >= 2)) {\n");

@@ -80,6 +80,7 @@ VX_INLINE unsigned long long vx_rank_key(float s, int page) {
 template <int THREADS>
 __device__ inline int vx_compact_step(bool sel, int i, int written, int *out, int max_out, vx_topk_smem &sm,
                                       int parity) {
+  static_assert(THREADS % 32 == 0 && THREADS / 32 <= VX_TOPK_WARPS, "warp_counts holds VX_TOPK_WARPS warps");
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
   if (lane == 0) sm.warp_counts[parity][warp] = __popc(ballot);

@@ -216,12 +216,14 @@ static __device__ __forceinline__ uint4 quest_ld16(const void *p) {
 #ifndef VX_INDEX_Q_PREFETCH
 #define VX_INDEX_Q_PREFETCH 1
 #endif
-/* The FUSED launch's shared tiles (its scores follow them); whether it keeps
- * the scores there: the launcher sizes the memory, the kernel reads it. */
+/* The fused launches' shared memory: a tile per warp, then the row's scores
+ * where they fit; the launcher sizes it, the kernel reads it. */
 #define QUEST_WARP_TILE_BYTES 8192
-#define QUEST_FUSED_TILE_BYTES (VX_TOPK_WARPS * QUEST_WARP_TILE_BYTES)
 static __host__ __device__ inline bool quest_fused_smem_scores(int max_pages) {
   return VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE;
+}
+static __host__ __device__ inline int quest_fused_smem_bytes(int warps, int max_pages) {
+  return warps * QUEST_WARP_TILE_BYTES + (quest_fused_smem_scores(max_pages) ? max_pages * 4 : 0);
 }
 typedef vx_mma_op<__nv_bfloat16> quest_mma_op; /* run_m16: D += A B, m16n8k16, f32 accumulate */
 /* Elementwise max / min of two packed pairs: exact. */
@@ -698,7 +700,7 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
    * block, or two while the rows fill >= 90% of the fused kernel's one wave
    * (batch 16 x 8 KV heads on 132 SMs). Batch 8's two blocks a row reach twice
    * the SMs that one block a row would. */
-  const int fused_smem = QUEST_FUSED_TILE_BYTES + (quest_fused_smem_scores(max_pages) ? max_pages * 4 : 0);
+  const int fused_smem = quest_fused_smem_bytes(VX_TOPK_WARPS, max_pages);
   const int fused_capacity = VX_INDEX_FUSE && blocks <= 2
       ? vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_kernel), VX_TOPK_THREADS, fused_smem) : 0;
   if (rows <= fused_capacity && (blocks == 1 || rows * 10 >= fused_capacity * 9LL)) {
@@ -709,7 +711,7 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
   /* One SCORE block a row and more rows than the fused kernel's one wave holds
    * (batch 32 x 8 KV heads): the SCORE block selects too, two blocks an SM. */
   if (VX_INDEX_FUSE && VX_INDEX_FUSE_PAIR && blocks == 1) {
-    const int pair_smem = QUEST_SCORE_WARPS * QUEST_WARP_TILE_BYTES + (quest_fused_smem_scores(max_pages) ? max_pages * 4 : 0);
+    const int pair_smem = quest_fused_smem_bytes(QUEST_SCORE_WARPS, max_pages);
     const int pair_capacity = vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_pair_kernel),
                                                 QUEST_SCORE_WARPS * 32, pair_smem);
     if (pair_capacity > 0 && (rows <= pair_capacity || VX_INDEX_FUSE_PAIR >= 2)) {
