@@ -286,9 +286,14 @@ static void emit_launchers(vx_cg *cg) {
     vx_buf_printf(b, "  (void)f;\n  (void)stream;\n  return %s_OK; /* no fields to maintain */\n}\n\n", u);
   }
 
-  if (vx_cg_index_has_fused(cg))
+  if (vx_cg_index_has_fused(cg)) {
     vx_buf_printf(b, "/* Tuning builds: -DVX_INDEX_FUSE=0 never launches %s_fused_kernel. */\n"
                      "#ifndef VX_INDEX_FUSE\n#define VX_INDEX_FUSE 1\n#endif\n\n", a);
+    vx_buf_printf(b, "/* Shared memory of a fused launch in blocks of `warps` warps. */\n"
+                     "static inline int %s_fused_smem_bytes(int warps, int max_pages) {\n"
+                     "  return warps * %s_WARP_TILE_BYTES + (%s_fused_smem_scores(max_pages) ? max_pages * 4 : 0);\n}\n\n",
+                  a, u, a);
+  }
   if (vx_cg_index_has_fused_pair(cg))
     vx_buf_printf(b, "/* Tuning builds: -DVX_INDEX_FUSE_PAIR=0 never launches %s_fused_pair_kernel;\n"
                      " * 2 launches it for more rows than one wave holds too (batch 64). */\n"

@@ -189,14 +189,10 @@ void vx_cg_emit_mma_helpers(vx_cg *cg) {
   vx_buf_line(b, "#define VX_INDEX_Q_PREFETCH 1");
   vx_buf_line(b, "#endif");
   vx_buf_line(b, "/* The fused launches' shared memory: a tile per warp, then the row's scores");
-  vx_buf_line(b, " * where they fit; the launcher sizes it, the kernel reads it. */");
+  vx_buf_line(b, " * where they fit; the launcher sizes it (%s_fused_smem_bytes), the kernel reads it. */", cg->alg);
   vx_buf_line(b, "#define %s_WARP_TILE_BYTES %d", cg->upper, vx_cg_mma_tile_bytes(cg));
   vx_buf_line(b, "static __host__ __device__ inline bool %s_fused_smem_scores(int max_pages) {", cg->alg);
   vx_buf_line(b, "  return VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE;");
-  vx_buf_line(b, "}");
-  vx_buf_line(b, "static __host__ __device__ inline int %s_fused_smem_bytes(int warps, int max_pages) {", cg->alg);
-  vx_buf_line(b, "  return warps * %s_WARP_TILE_BYTES + (%s_fused_smem_scores(max_pages) ? max_pages * 4 : 0);", cg->upper,
-              cg->alg);
   vx_buf_line(b, "}");
   const bool bf = cg->mma.dtype == VX_DTYPE_BF16;
   /* mma.sync, ldmatrix and the B-register pack: the pasted vx_common.cuh */

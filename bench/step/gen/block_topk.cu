@@ -1655,13 +1655,10 @@ static __device__ __forceinline__ uint4 block_topk_ld16(const void *p) {
 #define VX_INDEX_Q_PREFETCH 1
 #endif
 /* The fused launches' shared memory: a tile per warp, then the row's scores
- * where they fit; the launcher sizes it, the kernel reads it. */
+ * where they fit; the launcher sizes it (block_topk_fused_smem_bytes), the kernel reads it. */
 #define BLOCK_TOPK_WARP_TILE_BYTES 4096
 static __host__ __device__ inline bool block_topk_fused_smem_scores(int max_pages) {
   return VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE;
-}
-static __host__ __device__ inline int block_topk_fused_smem_bytes(int warps, int max_pages) {
-  return warps * BLOCK_TOPK_WARP_TILE_BYTES + (block_topk_fused_smem_scores(max_pages) ? max_pages * 4 : 0);
 }
 typedef vx_mma_op<__nv_bfloat16> block_topk_mma_op; /* run_m16: D += A B, m16n8k16, f32 accumulate */
 /* Split term s of x: x == term 0 + term 1 + term 2 exactly in bf16 (8 + 8 + 8
@@ -2074,6 +2071,11 @@ int block_topk_cache_update_last(const vx_paged_kv *kv, void *const *field_pools
 #ifndef VX_INDEX_FUSE
 #define VX_INDEX_FUSE 1
 #endif
+
+/* Shared memory of a fused launch in blocks of `warps` warps. */
+static inline int block_topk_fused_smem_bytes(int warps, int max_pages) {
+  return warps * BLOCK_TOPK_WARP_TILE_BYTES + (block_topk_fused_smem_scores(max_pages) ? max_pages * 4 : 0);
+}
 
 /* Tuning builds: -DVX_INDEX_FUSE_PAIR=0 never launches block_topk_fused_pair_kernel;
  * 2 launches it for more rows than one wave holds too (batch 64). */

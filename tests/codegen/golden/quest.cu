@@ -217,13 +217,10 @@ static __device__ __forceinline__ uint4 quest_ld16(const void *p) {
 #define VX_INDEX_Q_PREFETCH 1
 #endif
 /* The fused launches' shared memory: a tile per warp, then the row's scores
- * where they fit; the launcher sizes it, the kernel reads it. */
+ * where they fit; the launcher sizes it (quest_fused_smem_bytes), the kernel reads it. */
 #define QUEST_WARP_TILE_BYTES 8192
 static __host__ __device__ inline bool quest_fused_smem_scores(int max_pages) {
   return VX_INDEX_SMEM_SCORES && max_pages <= VX_TOPK_THREADS * VX_TOPK_CACHE;
-}
-static __host__ __device__ inline int quest_fused_smem_bytes(int warps, int max_pages) {
-  return warps * QUEST_WARP_TILE_BYTES + (quest_fused_smem_scores(max_pages) ? max_pages * 4 : 0);
 }
 typedef vx_mma_op<__nv_bfloat16> quest_mma_op; /* run_m16: D += A B, m16n8k16, f32 accumulate */
 /* Elementwise max / min of two packed pairs: exact. */
@@ -654,6 +651,11 @@ int quest_cache_update_last(const vx_paged_kv *kv, void *const *field_pools, int
 #ifndef VX_INDEX_FUSE
 #define VX_INDEX_FUSE 1
 #endif
+
+/* Shared memory of a fused launch in blocks of `warps` warps. */
+static inline int quest_fused_smem_bytes(int warps, int max_pages) {
+  return warps * QUEST_WARP_TILE_BYTES + (quest_fused_smem_scores(max_pages) ? max_pages * 4 : 0);
+}
 
 /* Tuning builds: -DVX_INDEX_FUSE_PAIR=0 never launches quest_fused_pair_kernel;
  * 2 launches it for more rows than one wave holds too (batch 64). */
