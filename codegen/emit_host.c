@@ -296,8 +296,9 @@ static void emit_launchers(vx_cg *cg) {
   }
   if (vx_cg_index_has_fused_pair(cg))
     vx_buf_printf(b, "/* Tuning builds: -DVX_INDEX_FUSE_PAIR=0 never launches %s_fused_pair_kernel;\n"
-                     " * 2 launches it for more rows than one wave holds too (batch 64). */\n"
-                     "#ifndef VX_INDEX_FUSE_PAIR\n#define VX_INDEX_FUSE_PAIR 1\n#endif\n\n", a);
+                     " * 1 launches it only while its rows fit one wave (batch 64 then takes SCORE +\n"
+                     " * SELECT). */\n"
+                     "#ifndef VX_INDEX_FUSE_PAIR\n#define VX_INDEX_FUSE_PAIR 2\n#endif\n\n", a);
   open_fn(cg, 6); /* index */
   emit_check_kv_and_fields(cg);
   vx_buf_printf(b, "  if (st != %s_OK) return st;\n", u);
@@ -371,7 +372,10 @@ static void emit_launchers(vx_cg *cg) {
     }
     if (vx_cg_index_has_fused_pair(cg)) {
       vx_buf_printf(b, "  /* One SCORE block a row and more rows than the fused kernel's one wave holds\n"
-                       "   * (batch 32 x 8 KV heads): the SCORE block selects too, two blocks an SM. */\n");
+                       "   * (batch 32 and up x 8 KV heads): the SCORE block selects too, two blocks an\n"
+                       "   * SM, in as many waves as the rows take; a second launch's start (grid\n"
+                       "   * boundary, row length, scores back from L2) costs more than the pair\n"
+                       "   * kernel's later waves. */\n");
       vx_buf_printf(b, "  if (VX_INDEX_FUSE && VX_INDEX_FUSE_PAIR && blocks == 1) {\n");
       vx_buf_printf(b, "    const int pair_smem = %s_fused_smem_bytes(%s_SCORE_WARPS, max_pages);\n", a, u);
       vx_buf_printf(b, "    const int pair_capacity = vx_prepare_kernel(reinterpret_cast<const void *>(%s_fused_pair_kernel),\n"

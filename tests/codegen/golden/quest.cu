@@ -658,9 +658,10 @@ static inline int quest_fused_smem_bytes(int warps, int max_pages) {
 }
 
 /* Tuning builds: -DVX_INDEX_FUSE_PAIR=0 never launches quest_fused_pair_kernel;
- * 2 launches it for more rows than one wave holds too (batch 64). */
+ * 1 launches it only while its rows fit one wave (batch 64 then takes SCORE +
+ * SELECT). */
 #ifndef VX_INDEX_FUSE_PAIR
-#define VX_INDEX_FUSE_PAIR 1
+#define VX_INDEX_FUSE_PAIR 2
 #endif
 
 int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,
@@ -711,7 +712,10 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
     return quest_launched();
   }
   /* One SCORE block a row and more rows than the fused kernel's one wave holds
-   * (batch 32 x 8 KV heads): the SCORE block selects too, two blocks an SM. */
+   * (batch 32 and up x 8 KV heads): the SCORE block selects too, two blocks an
+   * SM, in as many waves as the rows take; a second launch's start (grid
+   * boundary, row length, scores back from L2) costs more than the pair
+   * kernel's later waves. */
   if (VX_INDEX_FUSE && VX_INDEX_FUSE_PAIR && blocks == 1) {
     const int pair_smem = quest_fused_smem_bytes(QUEST_SCORE_WARPS, max_pages);
     const int pair_capacity = vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_pair_kernel),

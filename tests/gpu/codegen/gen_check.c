@@ -882,13 +882,15 @@ int main(int argc, char **argv) {
    * scoring would take one block a row (every case below on a 132-SM part
    * but B2 H2 x 16K/32K: 4 rows of 1024/2048 pages, which take the SCORE +
    * SELECT launches, and B20 H8: 160 rows, more than one fused block an SM
-   * holds, which take the fused pair kernel, two 8-warp blocks an SM), or
+   * holds, which take the fused pair kernel, two 8-warp blocks an SM, and
+   * B40 H8: 320 rows, more than the pair kernel's one wave), or
    * two with >= 90% of the SMs busy (step_bench's batch 16). The sanitizers
    * run the quick cases, so they hold one of each (B20 H8 x 200 tokens: the
    * pair kernel, 13 pages a row). */
   static const test_case quick_cases[] = {{3, 2, 300}, {2, 2, 16384}, {20, 8, 200}};
   static const test_case full_cases[] = {{1, 1, 1},       {5, 2, 1000},  {64, 2, 2048},
-                                         {2, 2, 32768},   {16, 8, 4096}, {20, 8, 1500}};
+                                         {2, 2, 32768},   {16, 8, 4096}, {20, 8, 1500},
+                                         {40, 8, 700}};
   const test_case *cases = quick ? quick_cases : full_cases;
   const int ncases = quick ? (int)(sizeof quick_cases / sizeof quick_cases[0]) : (int)(sizeof full_cases / sizeof full_cases[0]);
   for (int i = 0; i < ncases; i++) run_case(m, &gen, &cases[i], 1000 + (unsigned long long)i, i == 1 || quick);
