@@ -890,7 +890,7 @@ int main(int argc, char **argv) {
   static const test_case quick_cases[] = {{3, 2, 300}, {2, 2, 16384}, {20, 8, 200}};
   static const test_case full_cases[] = {{1, 1, 1},       {5, 2, 1000},  {64, 2, 2048},
                                          {2, 2, 32768},   {16, 8, 4096}, {20, 8, 1500},
-                                         {40, 8, 700}};
+                                         {40, 8, 1500}};
   const test_case *cases = quick ? quick_cases : full_cases;
   const int ncases = quick ? (int)(sizeof quick_cases / sizeof quick_cases[0]) : (int)(sizeof full_cases / sizeof full_cases[0]);
   for (int i = 0; i < ncases; i++) run_case(m, &gen, &cases[i], 1000 + (unsigned long long)i, i == 1 || quick);
