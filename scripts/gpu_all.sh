@@ -8,6 +8,8 @@
 #   codegen  tests/gpu/codegen/gen_gpu.sh  every generated kernel vs the CPU
 #                                      interpreter (needs tests/gpu/codegen/generated,
 #                                      made here by gen_prepare.sh and carried)
+#   nvrtc    GEN_NVRTC=1 gen_gpu.sh    the same checks with each module's own
+#                                      kernels built by NVRTC (libvortexrt's loader)
 #   step     bench/run_all.sh          generated whole step vs dense vs PyTorch peers
 #   profile  bench/step/profile.sh     ncu figures of the generated index and
 #                                      attention kernels (builds build-step unless step did)
@@ -49,6 +51,7 @@ for st in $STAGES; do
   case $st in
     runtime) run_stage runtime bash scripts/gpu_check.sh ${GPU_CHECK_ARGS:-} ;;
     codegen) run_stage codegen bash tests/gpu/codegen/gen_gpu.sh ${GEN_ARGS:-} ;;
+    nvrtc)   run_stage nvrtc env GEN_NVRTC=1 bash tests/gpu/codegen/gen_gpu.sh ${GEN_ARGS:-} ;;
     step)    run_stage step bash bench/run_all.sh ;;
     profile) run_stage profile bash -c '[ -x build-step/step_bench ] || bash bench/step/build.sh build-step; bash bench/step/profile.sh build-step' ;;
     ab)      run_stage ab bash bench/step/ab.sh ;;

@@ -33,6 +33,9 @@
 #include <string.h>
 
 #include VX_ABI_HEADER /* any generated header: vx_paged_kv */
+#ifdef GEN_NVRTC
+#include "gen_nvrtc.h" /* gen_check_nvrtc: the module's kernels as NVRTC builds them */
+#endif
 #include "compiler/diag.h"
 #include "ir/interp.h"
 #include "ir/read.h"
@@ -816,6 +819,19 @@ static void run_bench(const vx_module *m, const generated *gen, size_t field_byt
   vx_paged_inputs_free(in);
 }
 
+/* The run's verdict line; gen_check_nvrtc first checks that the NVRTC
+ * build's kernels really ran (a static-cudart ALG.so, or a launch path the
+ * interposers miss, would otherwise check the nvcc kernels again). */
+static int finish(const vx_module *m) {
+#ifdef GEN_NVRTC
+  const long launches = gen_nvrtc_launches();
+  check("nvrtc", "launches", launches > 0, "%ld launches went to NVRTC-built kernels", launches);
+  gen_nvrtc_release();
+#endif
+  printf("== %s: %d failure(s)\n", m->name, failures);
+  return failures ? 1 : 0;
+}
+
 static char *read_text(const char *path, size_t *len) {
   FILE *fp = fopen(path, "rb");
   if (!fp) return NULL;
@@ -865,17 +881,22 @@ int main(int argc, char **argv) {
   gen.index = (index_fn)sym(lib, m->name, "index");
   gen.attend = (attend_fn)sym(lib, m->name, "attend");
   gen.step = (step_fn)sym(lib, m->name, "step");
+#ifdef GEN_NVRTC
+  /* GEN_NVRTC_SOURCE: the ALG.cu that ALG.so was built from; GEN_NVRTC_OPTIONS: its -D flags */
+  if (gen_nvrtc_setup(lib, getenv("GEN_NVRTC_SOURCE"), getenv("GEN_NVRTC_OPTIONS")) < 1) {
+    fprintf(stderr, "gen_check_nvrtc: no kernel of %s mapped to an NVRTC build\n", argv[1]);
+    return 1;
+  }
+#endif
   printf("== %s (%s): %s head_dim %d group %d page %d\n", m->name, argv[1], m->geo.kv == VX_KV_MLA ? "MLA" : "GQA",
          m->geo.head_dim, m->geo.group, m->geo.page_size);
   if (bench) {
     run_bench(m, &gen, ((size_t(*)(void))sym(lib, m->name, "field_bytes_per_page"))());
-    printf("== %s: %d failure(s)\n", m->name, failures);
-    return failures ? 1 : 0;
+    return finish(m);
   }
   if (malformed) {
     run_malformed(m, &gen);
-    printf("== %s: %d failure(s)\n", m->name, failures);
-    return failures ? 1 : 0;
+    return finish(m);
   }
   /* batch, KV heads, context (the longest request; the rest are ragged) */
   /* The mma-form index launches its one-block-a-row kernel (fused) where
@@ -894,10 +915,10 @@ int main(int argc, char **argv) {
   const test_case *cases = quick ? quick_cases : full_cases;
   const int ncases = quick ? (int)(sizeof quick_cases / sizeof quick_cases[0]) : (int)(sizeof full_cases / sizeof full_cases[0]);
   for (int i = 0; i < ncases; i++) run_case(m, &gen, &cases[i], 1000 + (unsigned long long)i, i == 1 || quick);
-  printf("== %s: %d failure(s)\n", m->name, failures);
+  const int status = finish(m);
   dlclose(lib);
   vx_diag_free(diag);
   vx_arena_free(&arena);
   free(text);
-  return failures ? 1 : 0;
+  return status;
 }

@@ -13,11 +13,15 @@
 # tags (no benchmarks, sanitizers only on matching cases). GEN_NVFLAGS adds
 # nvcc flags to every case's build: a tuning switch of the generated code
 # (e.g. -DVX_TOPK_SLOT_DISPATCH=0) checked against the interpreter.
+# GEN_NVRTC=1: the same checks with each module's own kernels built by NVRTC
+# through libvortexrt's loader (gen_nvrtc.c; GEN_NVFLAGS' -D flags go to
+# NVRTC too); no sanitizers, --malformed or benchmarks then.
 set -uo pipefail
 OUT=${OUT:-/tmp/gen_out}
 mkdir -p "$OUT"
 here=tests/gpu/codegen
-build=${GEN_BUILD:-/tmp/gen_build}
+nvrtc=${GEN_NVRTC:-0}
+build=${GEN_BUILD:-/tmp/gen_build$([ "$nvrtc" = 1 ] && echo _nvrtc)} # its .so files differ (-cudart shared)
 mkdir -p "$build"
 cuda=${CUDA_HOME:-/usr/local/cuda}
 jobs=$(nproc)
@@ -31,14 +35,24 @@ if [ -z "$first_header" ]; then
   exit 2
 fi
 srcs="ir/ir.c ir/read.c ir/strbuf.c ir/print.c compiler/arena.c frontend/axes.c $here/gen_diag_stub.c $(ls ir/interp_*.c | grep -v interp_files)"  # interp_files.c needs jansson
+host_extra=() so_extra=() nvrtc_opts=""
+if [ "$nvrtc" = 1 ]; then
+  # The interposers must be visible to ALG.so (-rdynamic), and ALG.so's
+  # launches must go through the shared CUDA runtime to reach them.
+  host_extra=(-DGEN_NVRTC -rdynamic -Iruntime/include -DVXRT_CUDA_INCLUDE_DIR="\"$cuda/include\""
+              -DVXRT_DEVICE_INCLUDE_DIR="\"$PWD/runtime/device\"" $here/gen_nvrtc.c
+              runtime/src/status.c runtime/src/hash.c runtime/src/nvrtc_options.c runtime/src/nvrtc_loader.c -lnvrtc)
+  so_extra=(-cudart shared)
+  nvrtc_opts=$(for f in ${GEN_NVFLAGS:-}; do case $f in -D*) printf '%s ' "$f" ;; esac; done)
+fi
 if ! gcc -O2 -fopenmp -std=c17 -D_GNU_SOURCE -I. -I"$cuda/include" -DVX_ABI_HEADER="\"$first_header\"" \
-    -o "$build/gen_check" $here/gen_check.c $srcs -L"$cuda/lib64" -lcudart -ldl -lm > "$OUT/build_host.log" 2>&1; then
+    -o "$build/gen_check" $here/gen_check.c $srcs "${host_extra[@]}" -L"$cuda/lib64" -lcudart -ldl -lm > "$OUT/build_host.log" 2>&1; then
   echo "host build failed:"; cat "$OUT/build_host.log"; exit 1
 fi
 
 only=${GEN_ONLY:-*}
 ls -d $here/generated/$only/ | xargs -P "$jobs" -I{} sh -c \
-  'd={}; t=$(basename $d); '"$cuda"'/bin/nvcc -O3 -shared -Xcompiler -fPIC -gencode=arch=compute_90a,code=sm_90a '"${GEN_NVFLAGS:-}"' \
+  'd={}; t=$(basename $d); '"$cuda"'/bin/nvcc -O3 -shared -Xcompiler -fPIC -gencode=arch=compute_90a,code=sm_90a '"${GEN_NVFLAGS:-} ${so_extra[*]}"' \
      -o '"$build"'/$t.so $d*.cu > '"$OUT"'/nvcc_$t.log 2>&1 || echo "nvcc failed: $t"'
 
 status=0
@@ -60,7 +74,9 @@ sanitize() { # TOOL TAG MODE TIMEOUT: one compute-sanitizer run -> $OUT/TOOL_TAG
   echo "$tool $tag $mode: $verdict rc=$rc $(grep -m1 -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$log" | sed 's/^=* *//')" > "$log.line"
 }
 san_secs=${SAN_TIMEOUT:-60}
-if command -v compute-sanitizer > /dev/null; then
+if [ "$nvrtc" = 1 ]; then
+  echo "GEN_NVRTC=1: the modules' own kernels built by NVRTC (libvortexrt's loader); sanitizers, --malformed and benchmarks not run" >> "$summary"
+elif command -v compute-sanitizer > /dev/null; then
   mc=$(echo "$cases_all" | head -1)
   san_cases=$(for t in $san_cases; do echo "$cases_all" | grep -qx "$t" && echo "$t"; done)
   # One chain per tool (runs of a chain in turn, the chains side by side).
@@ -71,7 +87,7 @@ if command -v compute-sanitizer > /dev/null; then
 else
   echo "compute-sanitizer: not found, sanitizer checks SKIPPED" >> "$summary"
 fi
-( # --malformed on every case, no sanitizer: reject/malform lines per case
+[ "$nvrtc" = 1 ] || ( # --malformed on every case, no sanitizer: reject/malform lines per case
   for t in $cases_all; do
     [ -f "$build/$t.so" ] || continue
     timeout -k 5 60 "$build/gen_check" "$build/$t.so" $here/generated/$t/*.vir --malformed > "$OUT/malformed_$t.log" 2>&1
@@ -86,7 +102,8 @@ for d in $here/generated/$only/; do
   if [ ! -f "$build/$tag.so" ]; then echo "$tag: BUILD FAILED" >> "$summary"; status=1; continue; fi
   start=$(date +%s.%N)
   # A hung kernel must cost one case, not the whole lease (it once did).
-  timeout -k 5 "${CASE_TIMEOUT:-90}" "$build/gen_check" "$build/$tag.so" "$vir" "$@" > "$OUT/$tag.log" 2>&1
+  GEN_NVRTC_SOURCE=$(ls "$d"*.cu) GEN_NVRTC_OPTIONS="$nvrtc_opts" \
+    timeout -k 5 "${CASE_TIMEOUT:-90}" "$build/gen_check" "$build/$tag.so" "$vir" "$@" > "$OUT/$tag.log" 2>&1
   rc=$?
   [ $rc -eq 124 ] && echo "TIMEOUT after ${CASE_TIMEOUT:-90} s (hung kernel?)" >> "$OUT/$tag.log"
   secs=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo "?")
@@ -104,16 +121,18 @@ done
 
 for p in "${bg_pids[@]}"; do wait "$p"; done
 # malformed: every case must exit 0 (all reject/malform lines PASS)
+if [ "$nvrtc" != 1 ]; then
 mal_bad=$(awk '$2 != 0 { printf "%s(rc=%s,fail=%s) ", $1, $2, $4 }' "$OUT/malformed.txt")
 echo "malformed --malformed: $([ -z "$mal_bad" ] && echo PASS || echo FAIL) $(awk '$2 == 0' "$OUT/malformed.txt" | wc -l)/$(wc -l < "$OUT/malformed.txt") cases, $(awk '{ s += $3 } END { print s + 0 }' "$OUT/malformed.txt") PASS lines${mal_bad:+; failing: $mal_bad}" >> "$summary"
 [ -z "$mal_bad" ] || status=1
+fi
 for l in "$OUT"/*.log.line; do
   [ -f "$l" ] || continue
   cat "$l" >> "$summary"
   grep -q ': FAIL' "$l" && status=1
 done
 # Timings of the generated step at batch 8, 8 KV heads, 32K tokens.
-for tag in $([ -z "${GEN_ONLY:-}" ] && echo quest block_topk mla_centroid quest.vector block_topk.vector quest.scalar block_topk.scalar); do
+for tag in $([ -z "${GEN_ONLY:-}" ] && [ "$nvrtc" != 1 ] && echo quest block_topk mla_centroid quest.vector block_topk.vector quest.scalar block_topk.scalar); do
   [ -f "$build/$tag.so" ] || continue
   timeout -k 5 120 "$build/gen_check" "$build/$tag.so" $here/generated/$tag/*.vir --bench > "$OUT/bench_$tag.txt" 2>&1
   echo "bench $tag: $(grep -E '^(PASS|FAIL)' "$OUT/bench_$tag.txt" | cut -c 46-)" >> "$summary"

@@ -1,0 +1,199 @@
+/* gen_nvrtc.c - runs a generated module's own kernels as NVRTC builds them.
+ *
+ * Why: NVRTC and nvcc do not emit the same machine code for a generated
+ * .cu (NVRTC keeps shared-memory addresses in 64 bits, nvcc in 32), so the
+ * nvcc build that gen_check checks against the interpreter says nothing
+ * about what an engine loading the .cu at run time executes.
+ *
+ * How: ALG.so, built by nvcc with -cudart shared, keeps its host code (the
+ * launch plans, shared-memory sizes, PDL attributes). This file, linked
+ * into gen_check_nvrtc with -rdynamic, defines the runtime's two launch
+ * entry points, so the dynamic linker binds ALG.so's launches to them:
+ *   cudaLaunchKernelExC  (vx_launch: the index kernels)
+ *   __cudaLaunchKernel   (the <<<>>> launches of the cache kernels; the
+ *                         CUDA 13 header's own declaration)
+ * A launch of a kernel that the source defines as extern "C" goes to its
+ * twin from vxrt_module_load_source (libvortexrt's loader, the product
+ * path: its options, its split compile); every other launch (the runtime's
+ * templated attention and merge kernels, also libvortexrt's own) goes to
+ * the CUDA runtime unchanged. Interposed functions see only their own
+ * arguments, so the map lives at file scope. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* RTLD_NEXT */
+#endif
+#include "gen_nvrtc.h"
+
+#include <cuda_runtime_api.h>
+#include <ctype.h>
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vortexrt.h"
+
+#define GEN_NVRTC_MAX_KERNELS 32
+#define GEN_NVRTC_MAX_OPTIONS 16
+
+/* The runtime's handle of a registered kernel; exported by libcudart and
+ * declared for C++ only (crt/device_functions.h). */
+extern cudaError_t CUDARTAPI __cudaGetKernel(cudaKernel_t *kernel, const void *stub);
+/* What nvcc's <<<>>> stubs call (crt/device_functions.h, C++ only): defined below. */
+cudaError_t CUDARTAPI __cudaLaunchKernel(cudaKernel_t kernel, dim3 grid, dim3 block, void **args, size_t smem,
+                                         cudaStream_t stream);
+
+static struct {
+  int n;
+  const void *stub[GEN_NVRTC_MAX_KERNELS]; /* host stub in ALG.so: what vx_launch passes */
+  cudaKernel_t nvcc[GEN_NVRTC_MAX_KERNELS]; /* its handle: what a <<<>>> launch passes */
+  cudaKernel_t twin[GEN_NVRTC_MAX_KERNELS]; /* the NVRTC build's kernel of the same name */
+  long launches;
+  vxrt_module *module;
+} redirect;
+
+static int find_stub(const void *func) {
+  for (int i = 0; i < redirect.n; i++)
+    if (redirect.stub[i] == func) return i;
+  return -1;
+}
+
+static int find_handle(cudaKernel_t kernel) {
+  for (int i = 0; i < redirect.n; i++)
+    if (redirect.nvcc[i] == kernel) return i;
+  return -1;
+}
+
+cudaError_t CUDARTAPI cudaLaunchKernelExC(const cudaLaunchConfig_t *config, const void *func, void **args) {
+  typedef cudaError_t (*launch_ex_fn)(const cudaLaunchConfig_t *, const void *, void **);
+  static launch_ex_fn real;
+  if (!real) real = (launch_ex_fn)dlsym(RTLD_NEXT, "cudaLaunchKernelExC");
+  if (!real) return cudaErrorSymbolNotFound;
+  const int i = find_stub(func);
+  if (i < 0) return real(config, func, args);
+  /* The launcher raised the nvcc kernel's shared-memory limit; the twin needs its own. */
+  if (config->dynamicSmemBytes > 48 * 1024) {
+    const cudaError_t e = cudaFuncSetAttribute((const void *)redirect.twin[i], cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                               (int)config->dynamicSmemBytes);
+    if (e != cudaSuccess) return e;
+  }
+  redirect.launches++;
+  return real(config, (const void *)redirect.twin[i], args);
+}
+
+cudaError_t CUDARTAPI __cudaLaunchKernel(cudaKernel_t kernel, dim3 grid, dim3 block, void **args, size_t smem,
+                                         cudaStream_t stream) {
+  typedef cudaError_t (*launch_fn)(cudaKernel_t, dim3, dim3, void **, size_t, cudaStream_t);
+  static launch_fn real;
+  const int i = find_handle(kernel);
+  if (i >= 0) {
+    redirect.launches++;
+    return cudaLaunchKernel((const void *)redirect.twin[i], grid, block, args, smem, stream);
+  }
+  if (!real) real = (launch_fn)dlsym(RTLD_NEXT, "__cudaLaunchKernel");
+  if (!real) return cudaErrorSymbolNotFound;
+  return real(kernel, grid, block, args, smem, stream);
+}
+
+static char *read_source(const char *path) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return NULL;
+  char *text = NULL;
+  if (fseek(fp, 0, SEEK_END) == 0) {
+    const long n = ftell(fp);
+    if (n >= 0 && fseek(fp, 0, SEEK_SET) == 0 && (text = malloc((size_t)n + 1)) != NULL) {
+      if (fread(text, 1, (size_t)n, fp) != (size_t)n) {
+        free(text);
+        text = NULL;
+      } else {
+        text[n] = '\0';
+      }
+    }
+  }
+  fclose(fp);
+  return text;
+}
+
+/* The name after `extern "C" __global__ void [__launch_bounds__(...)]` at
+ * p, into name; 0 when the declaration does not have that shape. */
+static int kernel_name_at(const char *p, char *name, size_t cap) {
+  p += strlen("extern \"C\" __global__");
+  while (isspace((unsigned char)*p)) p++;
+  if (strncmp(p, "void", 4) != 0) return 0;
+  p += 4;
+  while (isspace((unsigned char)*p)) p++;
+  if (strncmp(p, "__launch_bounds__", 17) == 0) {
+    p = strchr(p, '(');
+    for (int depth = 0; p && *p; p++) {
+      depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+      if (depth == 0) break;
+    }
+    if (!p || !*p) return 0;
+    p++;
+    while (isspace((unsigned char)*p)) p++;
+  }
+  size_t n = 0;
+  while ((isalnum((unsigned char)p[n]) || p[n] == '_') && n + 1 < cap) n++;
+  if (n == 0 || p[n] != '(') return 0;
+  memcpy(name, p, n);
+  name[n] = '\0';
+  return 1;
+}
+
+int gen_nvrtc_setup(void *lib, const char *source_path, const char *options) {
+  char *source = source_path ? read_source(source_path) : NULL;
+  if (!source) {
+    fprintf(stderr, "gen_nvrtc: cannot read %s\n", source_path ? source_path : "(no GEN_NVRTC_SOURCE)");
+    return -1;
+  }
+  /* options: split at spaces into a NULL-terminated list */
+  char *opt_text = strdup(options ? options : "");
+  const char *opts[GEN_NVRTC_MAX_OPTIONS + 1];
+  int nopts = 0;
+  for (char *save = NULL, *t = strtok_r(opt_text, " ", &save); t && nopts < GEN_NVRTC_MAX_OPTIONS;
+       t = strtok_r(NULL, " ", &save))
+    opts[nopts++] = t;
+  opts[nopts] = NULL;
+  char err[4096];
+  /* No cache directory: every run compiles what it checks. */
+  const vxrt_status st = vxrt_module_load_source(source, opts, 0, NULL, &redirect.module, err, sizeof err);
+  int mapped = -1;
+  if (st != VXRT_SUCCESS) {
+    fprintf(stderr, "gen_nvrtc: %s: %s\n", source_path, err);
+    goto done;
+  }
+  mapped = 0;
+  for (const char *p = strstr(source, "extern \"C\" __global__"); p; p = strstr(p + 1, "extern \"C\" __global__")) {
+    char name[128];
+    if (!kernel_name_at(p, name, sizeof name)) continue;
+    const void *stub = dlsym(lib, name);
+    if (!stub) continue; /* compiled out (#if of a tuning switch) */
+    cudaKernel_t twin, nvcc;
+    if (vxrt_module_get_function(redirect.module, name, &twin, err, sizeof err) != VXRT_SUCCESS) {
+      fprintf(stderr, "gen_nvrtc: %s is in the nvcc build but not in NVRTC's: %s\n", name, err);
+      mapped = -1;
+      goto done;
+    }
+    if (__cudaGetKernel(&nvcc, stub) != cudaSuccess || redirect.n == GEN_NVRTC_MAX_KERNELS) {
+      fprintf(stderr, "gen_nvrtc: cannot map %s\n", name);
+      mapped = -1;
+      goto done;
+    }
+    redirect.stub[redirect.n] = stub;
+    redirect.nvcc[redirect.n] = nvcc;
+    redirect.twin[redirect.n] = twin;
+    redirect.n++;
+    printf("nvrtc: %s -> NVRTC build\n", name);
+    mapped++;
+  }
+done:
+  free(opt_text);
+  free(source);
+  return mapped;
+}
+
+long gen_nvrtc_launches(void) { return redirect.launches; }
+
+void gen_nvrtc_release(void) {
+  vxrt_module_unload(redirect.module);
+  memset(&redirect, 0, sizeof redirect);
+}
