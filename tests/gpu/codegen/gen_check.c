@@ -882,10 +882,17 @@ int main(int argc, char **argv) {
   gen.attend = (attend_fn)sym(lib, m->name, "attend");
   gen.step = (step_fn)sym(lib, m->name, "step");
 #ifdef GEN_NVRTC
-  /* GEN_NVRTC_SOURCE: the ALG.cu that ALG.so was built from; GEN_NVRTC_OPTIONS: its -D flags */
-  if (gen_nvrtc_setup(lib, getenv("GEN_NVRTC_SOURCE"), getenv("GEN_NVRTC_OPTIONS")) < 1) {
-    fprintf(stderr, "gen_check_nvrtc: no kernel of %s mapped to an NVRTC build\n", argv[1]);
-    return 1;
+  { /* GEN_NVRTC_SOURCE: the ALG.cu that ALG.so was built from; GEN_NVRTC_OPTIONS: its -D flags */
+    const char *cu_path = getenv("GEN_NVRTC_SOURCE");
+    size_t cu_len;
+    char *cu = cu_path ? read_text(cu_path, &cu_len) : NULL;
+    const int mapped = cu ? gen_nvrtc_setup(lib, cu, cu_path, getenv("GEN_NVRTC_OPTIONS")) : -1;
+    free(cu);
+    if (mapped < 1) {
+      fprintf(stderr, "gen_check_nvrtc: no kernel of %s mapped to an NVRTC build of %s\n", argv[1],
+              cu_path ? cu_path : "(GEN_NVRTC_SOURCE unset)");
+      return 1;
+    }
   }
 #endif
   printf("== %s (%s): %s head_dim %d group %d page %d\n", m->name, argv[1], m->geo.kv == VX_KV_MLA ? "MLA" : "GQA",

@@ -94,25 +94,6 @@ cudaError_t CUDARTAPI __cudaLaunchKernel(cudaKernel_t kernel, dim3 grid, dim3 bl
   return real(kernel, grid, block, args, smem, stream);
 }
 
-static char *read_source(const char *path) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return NULL;
-  char *text = NULL;
-  if (fseek(fp, 0, SEEK_END) == 0) {
-    const long n = ftell(fp);
-    if (n >= 0 && fseek(fp, 0, SEEK_SET) == 0 && (text = malloc((size_t)n + 1)) != NULL) {
-      if (fread(text, 1, (size_t)n, fp) != (size_t)n) {
-        free(text);
-        text = NULL;
-      } else {
-        text[n] = '\0';
-      }
-    }
-  }
-  fclose(fp);
-  return text;
-}
-
 /* The name after `extern "C" __global__ void [__launch_bounds__(...)]` at
  * p, into name; 0 when the declaration does not have that shape. */
 static int kernel_name_at(const char *p, char *name, size_t cap) {
@@ -139,12 +120,7 @@ static int kernel_name_at(const char *p, char *name, size_t cap) {
   return 1;
 }
 
-int gen_nvrtc_setup(void *lib, const char *source_path, const char *options) {
-  char *source = source_path ? read_source(source_path) : NULL;
-  if (!source) {
-    fprintf(stderr, "gen_nvrtc: cannot read %s\n", source_path ? source_path : "(no GEN_NVRTC_SOURCE)");
-    return -1;
-  }
+int gen_nvrtc_setup(void *lib, const char *source, const char *source_name, const char *options) {
   /* options: split at spaces into a NULL-terminated list */
   char *opt_text = strdup(options ? options : "");
   const char *opts[GEN_NVRTC_MAX_OPTIONS + 1];
@@ -158,7 +134,7 @@ int gen_nvrtc_setup(void *lib, const char *source_path, const char *options) {
   const vxrt_status st = vxrt_module_load_source(source, opts, 0, NULL, &redirect.module, err, sizeof err);
   int mapped = -1;
   if (st != VXRT_SUCCESS) {
-    fprintf(stderr, "gen_nvrtc: %s: %s\n", source_path, err);
+    fprintf(stderr, "gen_nvrtc: %s: %s\n", source_name, err);
     goto done;
   }
   mapped = 0;
@@ -187,7 +163,6 @@ int gen_nvrtc_setup(void *lib, const char *source_path, const char *options) {
   }
 done:
   free(opt_text);
-  free(source);
   return mapped;
 }
 

@@ -6,13 +6,14 @@
 #ifndef GEN_NVRTC_H
 #define GEN_NVRTC_H
 
-/* Loads source_path through vxrt_module_load_source with options (a
- * space-separated list such as "-DVX_STEP_FUSE=1", or NULL) and maps every
- * extern "C" kernel the source defines and lib exports to its NVRTC twin.
- * Prints what it mapped; returns the number of kernels mapped, or -1 (with
- * a message on stderr) when the source cannot be read or compiled, or a
- * kernel of lib is missing from the NVRTC module. */
-int gen_nvrtc_setup(void *lib, const char *source_path, const char *options);
+/* Loads source (the text of ALG.cu, named source_name in messages) through
+ * vxrt_module_load_source with options (a space-separated list such as
+ * "-DVX_STEP_FUSE=1", or NULL) and maps every extern "C" kernel the source
+ * defines and lib exports to its NVRTC twin. Prints what it mapped; returns
+ * the number of kernels mapped, or -1 (with a message on stderr) when the
+ * source does not compile or a kernel of lib is missing from the NVRTC
+ * module. */
+int gen_nvrtc_setup(void *lib, const char *source, const char *source_name, const char *options);
 
 /* Launches sent to NVRTC kernels since setup. */
 long gen_nvrtc_launches(void);
