@@ -15,7 +15,8 @@
 # (e.g. -DVX_TOPK_SLOT_DISPATCH=0) checked against the interpreter.
 # GEN_NVRTC=1: the same checks with each module's own kernels built by NVRTC
 # through libvortexrt's loader (gen_nvrtc.c; GEN_NVFLAGS' -D flags go to
-# NVRTC too); no sanitizers, --malformed or benchmarks then.
+# NVRTC too); no sanitizers or --malformed then, and the benchmark lines
+# time the NVRTC-built kernels.
 set -uo pipefail
 OUT=${OUT:-/tmp/gen_out}
 mkdir -p "$OUT"
@@ -75,7 +76,7 @@ sanitize() { # TOOL TAG MODE TIMEOUT: one compute-sanitizer run -> $OUT/TOOL_TAG
 }
 san_secs=${SAN_TIMEOUT:-60}
 if [ "$nvrtc" = 1 ]; then
-  echo "GEN_NVRTC=1: the modules' own kernels built by NVRTC (libvortexrt's loader); sanitizers, --malformed and benchmarks not run" >> "$summary"
+  echo "GEN_NVRTC=1: the modules' own kernels built by NVRTC (libvortexrt's loader); sanitizers and --malformed not run; bench lines time the NVRTC kernels" >> "$summary"
 elif command -v compute-sanitizer > /dev/null; then
   mc=$(echo "$cases_all" | head -1)
   san_cases=$(for t in $san_cases; do echo "$cases_all" | grep -qx "$t" && echo "$t"; done)
@@ -132,9 +133,13 @@ for l in "$OUT"/*.log.line; do
   grep -q ': FAIL' "$l" && status=1
 done
 # Timings of the generated step at batch 8, 8 KV heads, 32K tokens.
-for tag in $([ -z "${GEN_ONLY:-}" ] && [ "$nvrtc" != 1 ] && echo quest block_topk mla_centroid quest.vector block_topk.vector quest.scalar block_topk.scalar); do
+# With GEN_NVRTC=1 the same lines time the NVRTC-built kernels (mma forms only).
+bench_tags="quest block_topk mla_centroid quest.vector block_topk.vector quest.scalar block_topk.scalar"
+[ "$nvrtc" = 1 ] && bench_tags="quest block_topk mla_centroid"
+for tag in $([ -z "${GEN_ONLY:-}" ] && echo $bench_tags); do
   [ -f "$build/$tag.so" ] || continue
-  timeout -k 5 120 "$build/gen_check" "$build/$tag.so" $here/generated/$tag/*.vir --bench > "$OUT/bench_$tag.txt" 2>&1
+  GEN_NVRTC_SOURCE=$(ls $here/generated/$tag/*.cu) GEN_NVRTC_OPTIONS="$nvrtc_opts" \
+    timeout -k 5 120 "$build/gen_check" "$build/$tag.so" $here/generated/$tag/*.vir --bench > "$OUT/bench_$tag.txt" 2>&1
   echo "bench $tag: $(grep -E '^(PASS|FAIL)' "$OUT/bench_$tag.txt" | cut -c 46-)" >> "$summary"
 done
 grep -h '^FAIL' $(ls "$OUT"/*.log | grep -v mutant_) | head -40
