@@ -824,6 +824,7 @@ static void run_bench(const vx_module *m, const generated *gen, size_t field_byt
  * interposers miss, would otherwise check the nvcc kernels again). */
 static int finish(const vx_module *m) {
 #ifdef GEN_NVRTC
+  gen_nvrtc_print_launches();
   const long launches = gen_nvrtc_launches();
   check("nvrtc", "launches", launches > 0, "%ld launches went to NVRTC-built kernels", launches);
   gen_nvrtc_release();

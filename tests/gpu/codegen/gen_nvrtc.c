@@ -47,6 +47,8 @@ static struct {
   const void *stub[GEN_NVRTC_MAX_KERNELS]; /* host stub in ALG.so: what vx_launch passes */
   cudaKernel_t nvcc[GEN_NVRTC_MAX_KERNELS]; /* its handle: what a <<<>>> launch passes */
   cudaKernel_t twin[GEN_NVRTC_MAX_KERNELS]; /* the NVRTC build's kernel of the same name */
+  char name[GEN_NVRTC_MAX_KERNELS][128];
+  long launches_of[GEN_NVRTC_MAX_KERNELS];
   long launches;
   vxrt_module *module;
 } redirect;
@@ -77,6 +79,7 @@ cudaError_t CUDARTAPI cudaLaunchKernelExC(const cudaLaunchConfig_t *config, cons
     if (e != cudaSuccess) return e;
   }
   redirect.launches++;
+  redirect.launches_of[i]++;
   return real(config, (const void *)redirect.twin[i], args);
 }
 
@@ -87,6 +90,7 @@ cudaError_t CUDARTAPI __cudaLaunchKernel(cudaKernel_t kernel, dim3 grid, dim3 bl
   const int i = find_handle(kernel);
   if (i >= 0) {
     redirect.launches++;
+    redirect.launches_of[i]++;
     return cudaLaunchKernel((const void *)redirect.twin[i], grid, block, args, smem, stream);
   }
   if (!real) real = (launch_fn)dlsym(RTLD_NEXT, "__cudaLaunchKernel");
@@ -157,6 +161,7 @@ int gen_nvrtc_setup(void *lib, const char *source, const char *source_name, cons
     redirect.stub[redirect.n] = stub;
     redirect.nvcc[redirect.n] = nvcc;
     redirect.twin[redirect.n] = twin;
+    snprintf(redirect.name[redirect.n], sizeof redirect.name[redirect.n], "%s", name);
     redirect.n++;
     printf("nvrtc: %s -> NVRTC build\n", name);
     mapped++;
@@ -167,6 +172,10 @@ done:
 }
 
 long gen_nvrtc_launches(void) { return redirect.launches; }
+
+void gen_nvrtc_print_launches(void) {
+  for (int i = 0; i < redirect.n; i++) printf("nvrtc: %s launched %ld times\n", redirect.name[i], redirect.launches_of[i]);
+}
 
 void gen_nvrtc_release(void) {
   vxrt_module_unload(redirect.module);

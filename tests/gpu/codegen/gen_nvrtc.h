@@ -18,6 +18,10 @@ int gen_nvrtc_setup(void *lib, const char *source, const char *source_name, cons
 /* Launches sent to NVRTC kernels since setup. */
 long gen_nvrtc_launches(void);
 
+/* One line per mapped kernel: its launches (a kernel at 0 was never reached
+ * through the interposers, or never launched by the checks). */
+void gen_nvrtc_print_launches(void);
+
 void gen_nvrtc_release(void);
 
 #endif /* GEN_NVRTC_H */
