@@ -168,6 +168,7 @@ int gen_nvrtc_setup(void *lib, const char *source, const char *source_name, cons
   }
 done:
   free(opt_text);
+  if (mapped < 0) gen_nvrtc_release(); /* nothing half-mapped stays behind */
   return mapped;
 }
 
