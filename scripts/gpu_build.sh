@@ -19,6 +19,13 @@ if printf '#include <xxhash.h>\nint main(void){return (int)XXH3_64bits_withSeed(
   HASH_DEF="-DVXRT_HAVE_XXHASH=1"; HASH_LIB="-lxxhash"
 fi
 
+# libvortexrt's host part (C17, no device code: status text, validation,
+# hashing, the NVRTC loader) and the gcc flags it builds with; also compiled
+# into tests/gpu/codegen/gen_gpu.sh's GEN_NVRTC harness.
+VXRT_HOST_SRCS="status validate hash nvrtc_options nvrtc_loader"
+VXRT_HOST_CFLAGS=(-Iruntime/include -I"$CUDA/include" $HASH_DEF "-DVXRT_CUDA_INCLUDE_DIR=\"$CUDA/include\""
+                  "-DVXRT_DEVICE_INCLUDE_DIR=\"$PWD/runtime/device\"")
+
 # vx_build_runtime DIR [NVCC_FLAGS...]: libvortexrt into DIR/libvortexrt.a
 # (the C sources with gcc, decode_launch.cu with nvcc and the extra flags of
 # a tuning build; ptxas' register report in DIR/ptxas.log). Shared by
@@ -26,10 +33,9 @@ fi
 vx_build_runtime() {
   local dir=$1; shift
   local pids=() f p ok=1
-  for f in status validate hash nvrtc_options nvrtc_loader; do
-    gcc -std=c17 -O2 -fPIC -Wall -Wextra -Werror -Iruntime/include -I"$CUDA/include" $HASH_DEF \
-      -DVXRT_CUDA_INCLUDE_DIR="\"$CUDA/include\"" -DVXRT_DEVICE_INCLUDE_DIR="\"$PWD/runtime/device\"" \
-      -c runtime/src/$f.c -o "$dir/rt_$f.o" & pids+=($!)
+  for f in $VXRT_HOST_SRCS; do
+    gcc -std=c17 -O2 -fPIC -Wall -Wextra -Werror "${VXRT_HOST_CFLAGS[@]}" -c runtime/src/$f.c -o "$dir/rt_$f.o" &
+    pids+=($!)
   done
   nvcc $NVFLAGS "$@" -Xptxas -v -c runtime/src/decode_launch.cu -o "$dir/rt_decode_launch.o" > "$dir/ptxas.log" 2>&1 & pids+=($!)
   for p in "${pids[@]}"; do wait "$p" || ok=0; done

@@ -39,10 +39,12 @@ srcs="ir/ir.c ir/read.c ir/strbuf.c ir/print.c compiler/arena.c frontend/axes.c 
 host_extra=() so_extra=() nvrtc_opts=""
 if [ "$nvrtc" = 1 ]; then
   # The interposers must be visible to ALG.so (-rdynamic), and ALG.so's
-  # launches must go through the shared CUDA runtime to reach them.
-  host_extra=(-DGEN_NVRTC -rdynamic -Iruntime/include -DVXRT_CUDA_INCLUDE_DIR="\"$cuda/include\""
-              -DVXRT_DEVICE_INCLUDE_DIR="\"$PWD/runtime/device\"" $here/gen_nvrtc.c
-              runtime/src/status.c runtime/src/hash.c runtime/src/nvrtc_options.c runtime/src/nvrtc_loader.c -lnvrtc)
+  # launches must go through the shared CUDA runtime to reach them. The
+  # loader is libvortexrt's host part, built as scripts/gpu_build.sh builds it.
+  # shellcheck source=scripts/gpu_build.sh
+  source scripts/gpu_build.sh # VXRT_HOST_SRCS, VXRT_HOST_CFLAGS, HASH_LIB
+  host_extra=(-DGEN_NVRTC -rdynamic "${VXRT_HOST_CFLAGS[@]}" $here/gen_nvrtc.c
+              $(for f in $VXRT_HOST_SRCS; do echo runtime/src/$f.c; done) $HASH_LIB -lnvrtc)
   so_extra=(-cudart shared)
   nvrtc_opts=$(for f in ${GEN_NVFLAGS:-}; do case $f in -D*) printf '%s ' "$f" ;; esac; done)
 fi
