@@ -16,8 +16,11 @@
  * twin from vxrt_module_load_source (libvortexrt's loader, the product
  * path: its options, its split compile); every other launch (the runtime's
  * templated attention and merge kernels, also libvortexrt's own) goes to
- * the CUDA runtime unchanged. Interposed functions see only their own
- * arguments, so the map lives at file scope. */
+ * the CUDA runtime unchanged. The kernels' host stubs are local symbols of
+ * ALG.so (nvcc's whole-program build), out of dlsym's reach, so a third
+ * interposer, __cudaRegisterFunction, records each stub with its device
+ * name while ALG.so loads. Interposed functions see only their own
+ * arguments, so the maps live at file scope. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* RTLD_NEXT */
 #endif
@@ -26,6 +29,7 @@
 #include <cuda_runtime_api.h>
 #include <ctype.h>
 #include <dlfcn.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +37,7 @@
 #include "vortexrt.h"
 
 #define GEN_NVRTC_MAX_KERNELS 32
+#define GEN_NVRTC_MAX_REGISTERED 256
 #define GEN_NVRTC_MAX_OPTIONS 16
 
 /* The runtime's handle of a registered kernel; exported by libcudart and
@@ -53,6 +58,20 @@ static struct {
   vxrt_module *module;
 } redirect;
 
+/* What nvcc's registration code (crt/host_runtime.h) calls for every kernel
+ * of a module as it loads: defined below. */
+void CUDARTAPI __cudaRegisterFunction(void **fat_cubin, const char *host_fun, char *device_fun, const char *device_name,
+                                      int thread_limit, uint3 *tid, uint3 *bid, dim3 *block, dim3 *grid, int *warp_size);
+
+/* Every kernel registered since the program started: its host stub and
+ * device name (a string of the loaded module, valid while it stays loaded). */
+static struct {
+  int n;
+  const void *stub[GEN_NVRTC_MAX_REGISTERED];
+  const char *name[GEN_NVRTC_MAX_REGISTERED];
+  int dropped; /* registrations past the table: setup refuses to map from it */
+} registered;
+
 static int find_stub(const void *func) {
   for (int i = 0; i < redirect.n; i++)
     if (redirect.stub[i] == func) return i;
@@ -63,6 +82,38 @@ static int find_handle(cudaKernel_t kernel) {
   for (int i = 0; i < redirect.n; i++)
     if (redirect.nvcc[i] == kernel) return i;
   return -1;
+}
+
+void CUDARTAPI __cudaRegisterFunction(void **fat_cubin, const char *host_fun, char *device_fun, const char *device_name,
+                                      int thread_limit, uint3 *tid, uint3 *bid, dim3 *block, dim3 *grid, int *warp_size) {
+  typedef void (*register_fn)(void **, const char *, char *, const char *, int, uint3 *, uint3 *, dim3 *, dim3 *, int *);
+  static register_fn real;
+  if (!real) real = (register_fn)dlsym(RTLD_NEXT, "__cudaRegisterFunction");
+  if (registered.n < GEN_NVRTC_MAX_REGISTERED) {
+    registered.stub[registered.n] = host_fun;
+    registered.name[registered.n] = device_name;
+    registered.n++;
+  } else {
+    registered.dropped++;
+  }
+  /* Without the runtime's own, nothing of the module could launch: say so where it shows. */
+  if (!real) {
+    fprintf(stderr, "gen_nvrtc: no __cudaRegisterFunction after this executable's\n");
+    return;
+  }
+  real(fat_cubin, host_fun, device_fun, device_name, thread_limit, tid, bid, block, grid, warp_size);
+}
+
+/* The host stub lib registered under name, NULL when lib has none. */
+static const void *registered_stub(void *lib, const char *name) {
+  struct link_map *map = NULL;
+  if (dlinfo(lib, RTLD_DI_LINKMAP, &map) != 0 || !map) return NULL;
+  for (int i = 0; i < registered.n; i++) {
+    Dl_info where;
+    if (strcmp(registered.name[i], name) != 0) continue;
+    if (dladdr(registered.stub[i], &where) && where.dli_fbase == (void *)map->l_addr) return registered.stub[i];
+  }
+  return NULL;
 }
 
 cudaError_t CUDARTAPI cudaLaunchKernelExC(const cudaLaunchConfig_t *config, const void *func, void **args) {
@@ -141,11 +192,16 @@ int gen_nvrtc_setup(void *lib, const char *source, const char *source_name, cons
     fprintf(stderr, "gen_nvrtc: %s: %s\n", source_name, err);
     goto done;
   }
+  if (registered.dropped) {
+    fprintf(stderr, "gen_nvrtc: %d kernel registrations past the table of %d\n", registered.dropped,
+            GEN_NVRTC_MAX_REGISTERED);
+    goto done;
+  }
   mapped = 0;
   for (const char *p = strstr(source, "extern \"C\" __global__"); p; p = strstr(p + 1, "extern \"C\" __global__")) {
     char name[128];
     if (!kernel_name_at(p, name, sizeof name)) continue;
-    const void *stub = dlsym(lib, name);
+    const void *stub = registered_stub(lib, name);
     if (!stub) continue; /* compiled out (#if of a tuning switch) */
     cudaKernel_t twin, nvcc;
     if (vxrt_module_get_function(redirect.module, name, &twin, err, sizeof err) != VXRT_SUCCESS) {
