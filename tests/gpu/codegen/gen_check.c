@@ -349,6 +349,29 @@ static void step_buffers_free(step_buffers *sb) {
   cudaFree(sb->ws);
 }
 
+/* state_init over a buffer of 0xff bytes (NaN) against the interpreter's
+ * initial state arrays, bit for bit: every entry of every state written,
+ * each with the init value the .vtx declares (the kernel's float literal). */
+static void check_state_init(const generated *gen, const vx_state_arrays *s0, int nstates, int B, int H, int P,
+                             step_buffers *sb, const char *label) {
+  const size_t per_state = (size_t)B * H * P;
+  if (sb->state_bytes < (size_t)nstates * per_state * 4) {
+    check("state", label, 0, "state_bytes %zu < %d states of %zu floats", sb->state_bytes, nstates, per_state);
+    return;
+  }
+  float *got = malloc(sb->state_bytes);
+  CUDA_OK(cudaMemset(sb->state_in, 0xff, sb->state_bytes));
+  const int st = gen->state_init(sb->state_in, B, H, P, sb->stream);
+  CUDA_OK(cudaStreamSynchronize(sb->stream));
+  CUDA_OK(cudaMemcpy(got, sb->state_in, sb->state_bytes, cudaMemcpyDeviceToHost));
+  size_t differ = 0;
+  for (int s = 0; s < nstates; s++)
+    for (size_t i = 0; i < per_state; i++) differ += memcmp(&got[s * per_state + i], &s0->data[s][i], 4) != 0;
+  check("state", label, st == 0 && differ == 0, "state_init: status %d, %zu of %zu entries differ from the interpreter's",
+        st, differ, (size_t)nstates * per_state);
+  free(got);
+}
+
 /* Random inputs at the module's geometry (MLA: one latent "KV head"). */
 static vx_random_spec random_spec(const vx_module *m, int batch, int kv_heads) {
   const vx_geometry *mg = &m->geo;
@@ -419,6 +442,7 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
   /* index on the reference fields, both page-table formats */
   fields_upload(m, ref->fields, &f);
   vx_state_arrays *s0 = vx_state_arrays_new(m, in, &err);
+  if (m->nstates) check_state_init(gen, s0, m->nstates, B, H, P, &sb, label);
   for (int s = 0; s < m->nstates; s++)
     CUDA_OK(cudaMemcpy(sb.state_in + (size_t)s * rows * P, s0->data[s], (size_t)rows * P * 4, cudaMemcpyHostToDevice));
   vx_selection got;
