@@ -136,6 +136,12 @@ bool vx_cg_index_has_fused(const vx_cg *cg);
 /* Fused, and the select runs in any block width (top-k or threshold, not
  * mass): the module also has ALG_fused_pair_kernel (SCORE_WARPS a block). */
 bool vx_cg_index_has_fused_pair(const vx_cg *cg);
+/* ---- emit_step_fuse.c: the step as one launch (-DVX_STEP_FUSE=1) ---- */
+/* A GQA module with the pair kernel: it also has ALG_fused_step_kernel. */
+bool vx_cg_step_fusable(const vx_cg *cg);
+void vx_cg_emit_step_kernel(vx_cg *cg);         /* after the index kernels */
+void vx_cg_emit_step_fused_launcher(vx_cg *cg); /* before ALG_step */
+void vx_cg_emit_step_fused_call(vx_cg *cg);     /* in ALG_step */
 /* emit_index.c: pages a warp scores per iteration of the SCORE loop. */
 int vx_cg_index_pages_per_warp(const vx_cg *cg);
 /* emit_index.c: inside the page loop, with pages pg<u> (u < np) built and

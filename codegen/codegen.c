@@ -120,6 +120,7 @@ static void emit_cu(vx_cg *cg, const char *header_name) {
   vx_cg_emit_cu_prelude(cg);
   if (cg->m->nfields > 0) vx_cg_emit_cache(cg);
   vx_cg_emit_index(cg);
+  vx_cg_emit_step_kernel(cg);
   vx_cg_emit_state_kernel(cg);
   /* NVRTC compiles device code only: the launchers are for nvcc builds,
    * run-time loaders look the extern "C" kernels up by name. */

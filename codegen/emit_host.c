@@ -423,6 +423,7 @@ static void emit_launchers(vx_cg *cg) {
   vx_buf_printf(b, "  %s_launch_attention(args, plan_pages, static_cast<char *>(workspace) + selection, stream);\n", a);
   vx_buf_printf(b, "  return %s_launched();\n}\n\n", a);
 
+  vx_cg_emit_step_fused_launcher(cg);
   open_fn(cg, 8); /* step */
   vx_buf_printf(b, "  int st = %s_OK;\n", u);
   vx_buf_printf(b, "  if (new_tokens > 0) st = %s_cache_update_last(kv, field_pools, new_tokens, stream);\n", a);
@@ -432,6 +433,7 @@ static void emit_launchers(vx_cg *cg) {
   vx_buf_printf(b, "  int *sel_pages = static_cast<int *>(workspace);\n");
   vx_buf_printf(b, "  int *sel_count = reinterpret_cast<int *>(static_cast<char *>(workspace) +\n");
   vx_buf_printf(b, "                                         %s_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull));\n", a);
+  vx_cg_emit_step_fused_call(cg);
   vx_buf_printf(b, "  st = %s_index(kv, q, field_pools, state_in, state_out, max_pages, sel_pages, sel_count, workspace,\n", a);
   vx_buf_printf(b, "                workspace_bytes, stream);\n");
   vx_buf_printf(b, "  if (st != %s_OK) return st;\n", u);

@@ -82,10 +82,11 @@ VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
 #define VX_DECODE_PROBE 0
 #endif
 
-/* MIN_BLOCKS: resident blocks per SM the register budget must allow. */
-template <typename T, int HEAD_DIM, int GROUP, int WARPS = VX_DECODE_WARPS, int STAGES = VX_MMA_STAGES,
-          int MIN_BLOCKS = 8 / WARPS>
-static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_partial_mma_kernel(vx_decode_args a) {
+/* One block of the partial kernel, `block` standing for blockIdx.x: a
+ * generated step kernel (VX_STEP_FUSE: a row's index, then its attention,
+ * in one block) runs it after its own phases. */
+template <typename T, int HEAD_DIM, int GROUP, int WARPS, int STAGES>
+VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned block) {
   typedef vx_mma_shape<HEAD_DIM, WARPS, STAGES> S;
   constexpr int THREADS = WARPS * 32; /* one page of a batch resolved per thread */
   static_assert(WARPS == 4 || WARPS == 8, "blocks of 4 or 8 warps");
@@ -107,8 +108,8 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
   if (trace) vx_trace_mark(a.ws_o, 1);
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int chunk = blockIdx.x % a.num_chunks;
-  const int row = blockIdx.x / a.num_chunks;
+  const int chunk = block % a.num_chunks;
+  const int row = block / a.num_chunks;
   const int kvh = a.kv.num_kv_heads;
   const int b = row / kvh, h = row % kvh;
   T *ring = reinterpret_cast<T *>(vx_mma_smem) + warp * S::WARP_RING_ELEMS;
@@ -315,6 +316,13 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
     __syncthreads();
     vx_trace_mark(a.ws_o, 6);
   }
+}
+
+/* MIN_BLOCKS: resident blocks per SM the register budget must allow. */
+template <typename T, int HEAD_DIM, int GROUP, int WARPS = VX_DECODE_WARPS, int STAGES = VX_MMA_STAGES,
+          int MIN_BLOCKS = 8 / WARPS>
+static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_partial_mma_kernel(vx_decode_args a) {
+  vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES>(a, blockIdx.x);
 }
 
 #ifndef __CUDACC_RTC__

@@ -20,7 +20,9 @@ test -s "$cu" && test -s "$h"
 cuda_include=${CUDA_INCLUDE:-/usr/local/cuda/include}
 case $mode in
   nvcc)
-    "${NVCC:-nvcc}" -gencode=arch=compute_90a,code=sm_90a -Werror all-warnings -std=c++17 -c "$cu" -o "$work/$name.o"
+    # NVCC_FLAGS: a tuning build's switches (-DVX_STEP_FUSE=1)
+    # shellcheck disable=SC2086
+    "${NVCC:-nvcc}" -gencode=arch=compute_90a,code=sm_90a -Werror all-warnings -std=c++17 ${NVCC_FLAGS:-} -c "$cu" -o "$work/$name.o"
     # The header must also stand alone in C++ translation units.
     printf '#include "%s"\nint main(void) { return 0; }\n' "$h" > "$work/${name}_h.cpp"
     "${NVCC:-nvcc}" -Werror all-warnings -c "$work/${name}_h.cpp" -o "$work/${name}_h.o"

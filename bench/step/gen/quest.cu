@@ -1217,10 +1217,11 @@ VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
 #define VX_DECODE_PROBE 0
 #endif
 
-/* MIN_BLOCKS: resident blocks per SM the register budget must allow. */
-template <typename T, int HEAD_DIM, int GROUP, int WARPS = VX_DECODE_WARPS, int STAGES = VX_MMA_STAGES,
-          int MIN_BLOCKS = 8 / WARPS>
-static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_partial_mma_kernel(vx_decode_args a) {
+/* One block of the partial kernel, `block` standing for blockIdx.x: a
+ * generated step kernel (VX_STEP_FUSE: a row's index, then its attention,
+ * in one block) runs it after its own phases. */
+template <typename T, int HEAD_DIM, int GROUP, int WARPS, int STAGES>
+VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned block) {
   typedef vx_mma_shape<HEAD_DIM, WARPS, STAGES> S;
   constexpr int THREADS = WARPS * 32; /* one page of a batch resolved per thread */
   static_assert(WARPS == 4 || WARPS == 8, "blocks of 4 or 8 warps");
@@ -1242,8 +1243,8 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
   if (trace) vx_trace_mark(a.ws_o, 1);
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int chunk = blockIdx.x % a.num_chunks;
-  const int row = blockIdx.x / a.num_chunks;
+  const int chunk = block % a.num_chunks;
+  const int row = block / a.num_chunks;
   const int kvh = a.kv.num_kv_heads;
   const int b = row / kvh, h = row % kvh;
   T *ring = reinterpret_cast<T *>(vx_mma_smem) + warp * S::WARP_RING_ELEMS;
@@ -1450,6 +1451,13 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
     __syncthreads();
     vx_trace_mark(a.ws_o, 6);
   }
+}
+
+/* MIN_BLOCKS: resident blocks per SM the register budget must allow. */
+template <typename T, int HEAD_DIM, int GROUP, int WARPS = VX_DECODE_WARPS, int STAGES = VX_MMA_STAGES,
+          int MIN_BLOCKS = 8 / WARPS>
+static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_partial_mma_kernel(vx_decode_args a) {
+  vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES>(a, blockIdx.x);
 }
 
 #ifndef __CUDACC_RTC__
@@ -2021,6 +2029,27 @@ quest_fused_pair_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fi
       pages_per_block, QUEST_INDEX_FUSED);
 }
 
+/* Tuning builds: -DVX_STEP_FUSE=1 runs a batch-16-like step as one launch
+ * (index, then attention, in each row's block). */
+#ifndef VX_STEP_FUSE
+#define VX_STEP_FUSE 0
+#endif
+#if VX_STEP_FUSE
+static_assert(QUEST_SCORE_WARPS == VX_DECODE_WIDE_WARPS, "the index phases and the wide attention block share the block");
+/* The whole step of a row: its index phases, then its attention, one block. */
+extern "C" __global__ void __launch_bounds__(QUEST_SCORE_WARPS * 32, 1)
+quest_fused_step_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, vx_decode_args attn) {
+  quest_index_phases<QUEST_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      max_pages, QUEST_INDEX_FUSED);
+  /* The block's selection (global stores) is visible to its own threads after the
+   * barrier, and the index's shared memory is free for the attention's ring. */
+  __syncthreads();
+  vx_decode_partial_mma_block<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, VX_DECODE_WIDE_WARPS, VX_DECODE_WIDE_STAGES>(attn,
+                                                                                            blockIdx.x);
+}
+#endif /* VX_STEP_FUSE */
+
 #ifndef __CUDACC_RTC__
 
 /* ------------------------------------------------------------- host launchers */
@@ -2273,6 +2302,55 @@ int quest_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages, con
   return quest_launched();
 }
 
+#if VX_STEP_FUSE
+#define QUEST_STEP_UNFUSED (-1)
+/* The step as one launch where every row gets one wide attention block and
+ * one chunk, and the rows fit one wave; QUEST_STEP_UNFUSED elsewhere (the caller
+ * launches index, then attention). */
+static int quest_step_fused(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,
+    float *state_out, int max_pages, float sm_scale, void *out, int *sel_pages, int *sel_count, void *workspace,
+    size_t workspace_bytes, cudaStream_t stream) {
+  quest_field_ptrs f;
+  int st = quest_check_kv(kv);
+  if (st == QUEST_OK) st = quest_fields_from(field_pools, &f);
+  if (st != QUEST_OK) return st;
+  if (!q || !out) return QUEST_ERR_ARGUMENT;
+  if (kv->batch == 0) return QUEST_STEP_UNFUSED;
+  const long long rows = (long long)kv->batch * kv->num_kv_heads;
+  const size_t selection = quest_selection_bytes(rows, max_pages);
+  if (workspace_bytes < selection + quest_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||
+      workspace_bytes < selection + quest_attention_bytes(quest_attention_rows(kv->batch, kv->num_kv_heads), max_pages) ||
+      !quest_workspace_aligned(workspace))
+    return QUEST_ERR_WORKSPACE;
+  const int plan_pages = QUEST_MAX_SELECTED > 0 && QUEST_MAX_SELECTED < max_pages ? (int)QUEST_MAX_SELECTED : max_pages;
+  const vx_decode_mma_choice choice = vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(rows, plan_pages);
+  if (!choice.wide || choice.plan.num_chunks != 1) return QUEST_STEP_UNFUSED;
+  typedef vx_decode_mma_kernel_of<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, 1> attention;
+  const int index_smem = quest_fused_smem_bytes(QUEST_SCORE_WARPS, max_pages);
+  const int smem = index_smem > attention::SMEM ? index_smem : attention::SMEM;
+  const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_step_kernel), QUEST_SCORE_WARPS * 32, smem);
+  if (capacity < rows) return QUEST_STEP_UNFUSED;
+  char *scratch = static_cast<char *>(workspace) + selection;
+  vx_decode_args args = {};
+  args.kv = *kv;
+  args.q = q;
+  args.out = out;
+  args.sel_pages = sel_pages;
+  args.sel_count = sel_count;
+  args.max_sel = max_pages;
+  args.num_qo_heads = kv->num_kv_heads * QUEST_GROUP;
+  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)QUEST_HEAD_DIM);
+  args.num_chunks = 1;
+  args.chunk_pages = choice.plan.chunk_pages;
+  args.ws_o = reinterpret_cast<float *>(scratch); /* one chunk: written only by trace builds */
+  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset((unsigned long long)rows * QUEST_GROUP, QUEST_OUT_DIM));
+  vx_launch(quest_fused_step_kernel, dim3((unsigned)rows), dim3(QUEST_SCORE_WARPS * 32), smem, stream, *kv,
+      static_cast<const quest_kv_t *>(q), f, state_in, state_out, max_pages, reinterpret_cast<float *>(scratch), sel_pages,
+      sel_count, args);
+  return quest_launched();
+}
+#endif /* VX_STEP_FUSE */
+
 int quest_step(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,
     float *state_out, int new_tokens, int max_pages, float sm_scale, void *out,
     void *workspace, size_t workspace_bytes, cudaStream_t stream) {
@@ -2284,6 +2362,11 @@ int quest_step(const vx_paged_kv *kv, const void *q, void *const *field_pools, c
   int *sel_pages = static_cast<int *>(workspace);
   int *sel_count = reinterpret_cast<int *>(static_cast<char *>(workspace) +
                                          quest_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull));
+#if VX_STEP_FUSE
+  st = quest_step_fused(kv, q, field_pools, state_in, state_out, max_pages, sm_scale, out, sel_pages, sel_count,
+                      workspace, workspace_bytes, stream);
+  if (st != QUEST_STEP_UNFUSED) return st;
+#endif
   st = quest_index(kv, q, field_pools, state_in, state_out, max_pages, sel_pages, sel_count, workspace,
                 workspace_bytes, stream);
   if (st != QUEST_OK) return st;

@@ -415,6 +415,27 @@ block_topk_fused_pair_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_top
       pages_per_block, BLOCK_TOPK_INDEX_FUSED);
 }
 
+/* Tuning builds: -DVX_STEP_FUSE=1 runs a batch-16-like step as one launch
+ * (index, then attention, in each row's block). */
+#ifndef VX_STEP_FUSE
+#define VX_STEP_FUSE 0
+#endif
+#if VX_STEP_FUSE
+static_assert(BLOCK_TOPK_SCORE_WARPS == VX_DECODE_WIDE_WARPS, "the index phases and the wide attention block share the block");
+/* The whole step of a row: its index phases, then its attention, one block. */
+extern "C" __global__ void __launch_bounds__(BLOCK_TOPK_SCORE_WARPS * 32, 1)
+block_topk_fused_step_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
+    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, vx_decode_args attn) {
+  block_topk_index_phases<BLOCK_TOPK_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+      max_pages, BLOCK_TOPK_INDEX_FUSED);
+  /* The block's selection (global stores) is visible to its own threads after the
+   * barrier, and the index's shared memory is free for the attention's ring. */
+  __syncthreads();
+  vx_decode_partial_mma_block<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP, VX_DECODE_WIDE_WARPS, VX_DECODE_WIDE_STAGES>(attn,
+                                                                                            blockIdx.x);
+}
+#endif /* VX_STEP_FUSE */
+
 #ifndef __CUDACC_RTC__
 
 /* ------------------------------------------------------------- host launchers */
@@ -665,6 +686,55 @@ int block_topk_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages
   return block_topk_launched();
 }
 
+#if VX_STEP_FUSE
+#define BLOCK_TOPK_STEP_UNFUSED (-1)
+/* The step as one launch where every row gets one wide attention block and
+ * one chunk, and the rows fit one wave; BLOCK_TOPK_STEP_UNFUSED elsewhere (the caller
+ * launches index, then attention). */
+static int block_topk_step_fused(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,
+    float *state_out, int max_pages, float sm_scale, void *out, int *sel_pages, int *sel_count, void *workspace,
+    size_t workspace_bytes, cudaStream_t stream) {
+  block_topk_field_ptrs f;
+  int st = block_topk_check_kv(kv);
+  if (st == BLOCK_TOPK_OK) st = block_topk_fields_from(field_pools, &f);
+  if (st != BLOCK_TOPK_OK) return st;
+  if (!q || !out) return BLOCK_TOPK_ERR_ARGUMENT;
+  if (kv->batch == 0) return BLOCK_TOPK_STEP_UNFUSED;
+  const long long rows = (long long)kv->batch * kv->num_kv_heads;
+  const size_t selection = block_topk_selection_bytes(rows, max_pages);
+  if (workspace_bytes < selection + block_topk_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||
+      workspace_bytes < selection + block_topk_attention_bytes(block_topk_attention_rows(kv->batch, kv->num_kv_heads), max_pages) ||
+      !block_topk_workspace_aligned(workspace))
+    return BLOCK_TOPK_ERR_WORKSPACE;
+  const int plan_pages = BLOCK_TOPK_MAX_SELECTED > 0 && BLOCK_TOPK_MAX_SELECTED < max_pages ? (int)BLOCK_TOPK_MAX_SELECTED : max_pages;
+  const vx_decode_mma_choice choice = vx_decode_mma_choose<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>(rows, plan_pages);
+  if (!choice.wide || choice.plan.num_chunks != 1) return BLOCK_TOPK_STEP_UNFUSED;
+  typedef vx_decode_mma_kernel_of<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP, 1> attention;
+  const int index_smem = block_topk_fused_smem_bytes(BLOCK_TOPK_SCORE_WARPS, max_pages);
+  const int smem = index_smem > attention::SMEM ? index_smem : attention::SMEM;
+  const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_step_kernel), BLOCK_TOPK_SCORE_WARPS * 32, smem);
+  if (capacity < rows) return BLOCK_TOPK_STEP_UNFUSED;
+  char *scratch = static_cast<char *>(workspace) + selection;
+  vx_decode_args args = {};
+  args.kv = *kv;
+  args.q = q;
+  args.out = out;
+  args.sel_pages = sel_pages;
+  args.sel_count = sel_count;
+  args.max_sel = max_pages;
+  args.num_qo_heads = kv->num_kv_heads * BLOCK_TOPK_GROUP;
+  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)BLOCK_TOPK_HEAD_DIM);
+  args.num_chunks = 1;
+  args.chunk_pages = choice.plan.chunk_pages;
+  args.ws_o = reinterpret_cast<float *>(scratch); /* one chunk: written only by trace builds */
+  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset((unsigned long long)rows * BLOCK_TOPK_GROUP, BLOCK_TOPK_OUT_DIM));
+  vx_launch(block_topk_fused_step_kernel, dim3((unsigned)rows), dim3(BLOCK_TOPK_SCORE_WARPS * 32), smem, stream, *kv,
+      static_cast<const block_topk_kv_t *>(q), f, state_in, state_out, max_pages, reinterpret_cast<float *>(scratch), sel_pages,
+      sel_count, args);
+  return block_topk_launched();
+}
+#endif /* VX_STEP_FUSE */
+
 int block_topk_step(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,
     float *state_out, int new_tokens, int max_pages, float sm_scale, void *out,
     void *workspace, size_t workspace_bytes, cudaStream_t stream) {
@@ -676,6 +746,11 @@ int block_topk_step(const vx_paged_kv *kv, const void *q, void *const *field_poo
   int *sel_pages = static_cast<int *>(workspace);
   int *sel_count = reinterpret_cast<int *>(static_cast<char *>(workspace) +
                                          block_topk_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull));
+#if VX_STEP_FUSE
+  st = block_topk_step_fused(kv, q, field_pools, state_in, state_out, max_pages, sm_scale, out, sel_pages, sel_count,
+                      workspace, workspace_bytes, stream);
+  if (st != BLOCK_TOPK_STEP_UNFUSED) return st;
+#endif
   st = block_topk_index(kv, q, field_pools, state_in, state_out, max_pages, sel_pages, sel_count, workspace,
                 workspace_bytes, stream);
   if (st != BLOCK_TOPK_OK) return st;

@@ -10,7 +10,9 @@
  *            (identical sets up to near-ties), state vs interp state
  *   attend   attention over the interp selection, NHD and
  *            HND pools, CSR and block table                 vs interp output
+ *   state    state_init                                     == interp initial state
  *   graph    a whole step captured in a CUDA graph == the same step eager
+ *   step     index then attend                              == the step, bit for bit
  *   reject   (--malformed) launchers return a non-zero status on descriptors
  *            the host can see are wrong
  *   malform  (--malformed) corrupt device page tables (page id out of range,
@@ -390,7 +392,7 @@ static vx_random_spec random_spec(const vx_module *m, int batch, int kv_heads) {
   return spec;
 }
 
-static void run_case(const vx_module *m, const generated *gen, const test_case *tc, unsigned long long seed, int graph) {
+static void run_case(const vx_module *m, const generated *gen, const test_case *tc, unsigned long long seed) {
   vx_random_spec spec = random_spec(m, tc->batch, tc->kv_heads);
   spec.context = tc->context;
   spec.ragged = tc->batch > 1;
@@ -502,7 +504,7 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
   }
 
   /* a whole step, eager then replayed from a CUDA graph, from equal states */
-  if (graph) {
+  {
     void *out2;
     CUDA_OK(cudaMalloc(&out2, out_elems * 2));
     fields_upload(m, ref->fields, &f);
@@ -526,6 +528,19 @@ static void run_case(const vx_module *m, const generated *gen, const test_case *
     cudaGraphGetNodes(g, NULL, &nodes);
     check("graph", label, st == 0 && st2 == 0 && equal, "step status %d/%d, %zu graph nodes, replay %s eager", st, st2, nodes,
           equal ? "==" : "!=");
+    /* The step is index then attend, bit for bit, whichever launches it
+     * takes (-DVX_STEP_FUSE=1: one kernel where the plan allows). */
+    fields_upload(m, ref->fields, &f);
+    CUDA_OK(cudaMemset(out2, 0, out_elems * 2));
+    int st3 = gen->index(&d.csr, d.q, f.pool, sb.state_in, sb.state_out, P, sb.sel_pages, sb.sel_count, sb.ws, sb.ws_bytes,
+                         sb.stream);
+    if (st3 == 0)
+      st3 = gen->attend(&d.csr, d.q, sb.sel_pages, sb.sel_count, P, 0.0f, out2, sb.ws, sb.ws_bytes, sb.stream);
+    CUDA_OK(cudaStreamSynchronize(sb.stream));
+    CUDA_OK(cudaMemcpy(h2, out2, out_elems * 2, cudaMemcpyDeviceToHost));
+    const int same = memcmp(h1, h2, out_elems * 2) == 0;
+    check("step", label, st == 0 && st3 == 0 && same, "index + attend status %d, output %s the step's", st3,
+          same ? "==" : "!=");
     free(h1);
     free(h2);
     cudaGraphExecDestroy(exec);
@@ -939,14 +954,16 @@ int main(int argc, char **argv) {
    * B40 H8: 320 rows, more than the pair kernel's one wave), or
    * two with >= 90% of the SMs busy (step_bench's batch 16). The sanitizers
    * run the quick cases, so they hold one of each (B20 H8 x 200 tokens: the
-   * pair kernel, 13 pages a row). */
-  static const test_case quick_cases[] = {{3, 2, 300}, {2, 2, 16384}, {20, 8, 200}};
+   * pair kernel, 13 pages a row; B16 H8: the one-launch step of
+   * -DVX_STEP_FUSE=1, whose plan needs one wide attention block a row).
+   * Every case checks the step (graph replay, index + attend). */
+  static const test_case quick_cases[] = {{3, 2, 300}, {2, 2, 16384}, {20, 8, 200}, {16, 8, 300}};
   static const test_case full_cases[] = {{1, 1, 1},       {5, 2, 1000},  {64, 2, 2048},
                                          {2, 2, 32768},   {16, 8, 4096}, {20, 8, 1500},
                                          {40, 8, 1500}};
   const test_case *cases = quick ? quick_cases : full_cases;
   const int ncases = quick ? (int)(sizeof quick_cases / sizeof quick_cases[0]) : (int)(sizeof full_cases / sizeof full_cases[0]);
-  for (int i = 0; i < ncases; i++) run_case(m, &gen, &cases[i], 1000 + (unsigned long long)i, i == 1 || quick);
+  for (int i = 0; i < ncases; i++) run_case(m, &gen, &cases[i], 1000 + (unsigned long long)i);
   const int status = finish(m);
   dlclose(lib);
   vx_diag_free(diag);

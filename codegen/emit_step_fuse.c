@@ -1,0 +1,107 @@
+/* The fused decode step (tuning builds, -DVX_STEP_FUSE=1): one launch in
+ * which a row's block scores and selects its pages (the pair kernel's
+ * phases, SCORE_WARPS warps) and then attends to them (the runtime's wide
+ * partial-attention block, vx_decode_partial_mma_block). It applies where
+ * the attention plan gives every row one wide block and one chunk (batch
+ * 16 x 8 KV heads on 132 SMs): the step then pays no grid boundary between
+ * index and attention, and the attention's selection comes back from the
+ * same SM's L1 instead of L2 after another kernel's start. Without the
+ * flag the generated file holds neither the kernel nor the launcher. */
+#include "cg.h"
+
+bool vx_cg_step_fusable(const vx_cg *cg) { return vx_cg_index_has_fused_pair(cg) && cg->m->geo.kv != VX_KV_MLA; }
+
+static void emit_switch(vx_buf *b) {
+  vx_buf_line(b, "/* Tuning builds: -DVX_STEP_FUSE=1 runs a batch-16-like step as one launch");
+  vx_buf_line(b, " * (index, then attention, in each row's block). */");
+  vx_buf_line(b, "#ifndef VX_STEP_FUSE");
+  vx_buf_line(b, "#define VX_STEP_FUSE 0");
+  vx_buf_line(b, "#endif");
+}
+
+void vx_cg_emit_step_kernel(vx_cg *cg) {
+  if (!vx_cg_step_fusable(cg)) return;
+  vx_buf *b = cg->out;
+  const char *a = cg->alg, *u = cg->upper;
+  emit_switch(b);
+  vx_buf_line(b, "#if VX_STEP_FUSE");
+  vx_buf_line(b, "static_assert(%s_SCORE_WARPS == VX_DECODE_WIDE_WARPS, \"the index phases and the wide attention block share the block\");", u);
+  vx_buf_line(b, "/* The whole step of a row: its index phases, then its attention, one block. */");
+  vx_buf_line(b, "extern \"C\" __global__ void __launch_bounds__(%s_SCORE_WARPS * 32, 1)", u);
+  vx_buf_line(b, "%s_fused_step_kernel(vx_paged_kv kv, const %s_kv_t *q, %s_field_ptrs fields, const float *state_in,", a, a, a);
+  vx_buf_line(b, "    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, vx_decode_args attn) {");
+  vx_buf_line(b, "  %s_index_phases<%s_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,", a, u);
+  vx_buf_line(b, "      max_pages, %s_INDEX_FUSED);", u);
+  vx_buf_line(b, "  /* The block's selection (global stores) is visible to its own threads after the");
+  vx_buf_line(b, "   * barrier, and the index's shared memory is free for the attention's ring. */");
+  vx_buf_line(b, "  __syncthreads();");
+  vx_buf_line(b, "  vx_decode_partial_mma_block<%s_kv_t, %s_HEAD_DIM, %s_GROUP, VX_DECODE_WIDE_WARPS, VX_DECODE_WIDE_STAGES>(attn,", a, u, u);
+  vx_buf_line(b, "                                                                                            blockIdx.x);");
+  vx_buf_line(b, "}");
+  vx_buf_line(b, "#endif /* VX_STEP_FUSE */");
+  vx_buf_blank(b);
+}
+
+/* ALG_step_fused: the checks ALG_index and ALG_attend make, then the one
+ * launch; ALG_STEP_UNFUSED where the plan does not fit it. */
+void vx_cg_emit_step_fused_launcher(vx_cg *cg) {
+  if (!vx_cg_step_fusable(cg)) return;
+  vx_buf *b = cg->out;
+  const char *a = cg->alg, *u = cg->upper;
+  vx_buf_line(b, "#if VX_STEP_FUSE");
+  vx_buf_line(b, "#define %s_STEP_UNFUSED (-1)", u);
+  vx_buf_line(b, "/* The step as one launch where every row gets one wide attention block and");
+  vx_buf_line(b, " * one chunk, and the rows fit one wave; %s_STEP_UNFUSED elsewhere (the caller", u);
+  vx_buf_line(b, " * launches index, then attention). */");
+  vx_buf_line(b, "static int %s_step_fused(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,", a);
+  vx_buf_line(b, "    float *state_out, int max_pages, float sm_scale, void *out, int *sel_pages, int *sel_count, void *workspace,");
+  vx_buf_line(b, "    size_t workspace_bytes, cudaStream_t stream) {");
+  vx_buf_printf(b, "  %s_field_ptrs f;\n  int st = %s_check_kv(kv);\n  if (st == %s_OK) st = %s_fields_from(field_pools, &f);\n", a, a, u,
+                a);
+  vx_buf_line(b, "  if (st != %s_OK) return st;", u);
+  vx_buf_line(b, "  if (!q || !out) return %s_ERR_ARGUMENT;", u);
+  if (cg->m->nstates > 0) vx_buf_line(b, "  if (!state_in || !state_out) return %s_ERR_ARGUMENT;", u);
+  vx_buf_line(b, "  if (kv->batch == 0) return %s_STEP_UNFUSED;", u);
+  vx_buf_line(b, "  const long long rows = (long long)kv->batch * kv->num_kv_heads;");
+  vx_buf_line(b, "  const size_t selection = %s_selection_bytes(rows, max_pages);", a);
+  vx_buf_line(b, "  if (workspace_bytes < selection + %s_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||", a);
+  vx_buf_line(b, "      workspace_bytes < selection + %s_attention_bytes(%s_attention_rows(kv->batch, kv->num_kv_heads), max_pages) ||", a, a);
+  vx_buf_line(b, "      !%s_workspace_aligned(workspace))", a);
+  vx_buf_line(b, "    return %s_ERR_WORKSPACE;", u);
+  vx_buf_line(b, "  const int plan_pages = %s_MAX_SELECTED > 0 && %s_MAX_SELECTED < max_pages ? (int)%s_MAX_SELECTED : max_pages;", u, u, u);
+  vx_buf_line(b, "  const vx_decode_mma_choice choice = vx_decode_mma_choose<%s_kv_t, %s_HEAD_DIM, %s_GROUP>(rows, plan_pages);", a, u, u);
+  vx_buf_line(b, "  if (!choice.wide || choice.plan.num_chunks != 1) return %s_STEP_UNFUSED;", u);
+  vx_buf_line(b, "  typedef vx_decode_mma_kernel_of<%s_kv_t, %s_HEAD_DIM, %s_GROUP, 1> attention;", a, u, u);
+  vx_buf_line(b, "  const int index_smem = %s_fused_smem_bytes(%s_SCORE_WARPS, max_pages);", a, u);
+  vx_buf_line(b, "  const int smem = index_smem > attention::SMEM ? index_smem : attention::SMEM;");
+  vx_buf_line(b, "  const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(%s_fused_step_kernel), %s_SCORE_WARPS * 32, smem);",
+              a, u);
+  vx_buf_line(b, "  if (capacity < rows) return %s_STEP_UNFUSED;", u);
+  vx_buf_line(b, "  char *scratch = static_cast<char *>(workspace) + selection;");
+  vx_buf_line(b, "  vx_decode_args args = {};");
+  vx_buf_line(b, "  args.kv = *kv;\n  args.q = q;\n  args.out = out;\n  args.sel_pages = sel_pages;\n  args.sel_count = sel_count;");
+  vx_buf_line(b, "  args.max_sel = max_pages;\n  args.num_qo_heads = kv->num_kv_heads * %s_GROUP;", u);
+  vx_buf_line(b, "  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)%s_HEAD_DIM);", u);
+  vx_buf_line(b, "  args.num_chunks = 1;\n  args.chunk_pages = choice.plan.chunk_pages;");
+  vx_buf_line(b, "  args.ws_o = reinterpret_cast<float *>(scratch); /* one chunk: written only by trace builds */");
+  vx_buf_line(b, "  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset((unsigned long long)rows * %s_GROUP, %s_OUT_DIM));",
+              u, u);
+  vx_buf_line(b, "  vx_launch(%s_fused_step_kernel, dim3((unsigned)rows), dim3(%s_SCORE_WARPS * 32), smem, stream, *kv,", a, u);
+  vx_buf_line(b, "      static_cast<const %s_kv_t *>(q), f, state_in, state_out, max_pages, reinterpret_cast<float *>(scratch), sel_pages,", a);
+  vx_buf_line(b, "      sel_count, args);");
+  vx_buf_line(b, "  return %s_launched();", a);
+  vx_buf_line(b, "}");
+  vx_buf_line(b, "#endif /* VX_STEP_FUSE */");
+  vx_buf_blank(b);
+}
+
+/* In ALG_step, after the workspace's selection pointers: the fused launch first. */
+void vx_cg_emit_step_fused_call(vx_cg *cg) {
+  if (!vx_cg_step_fusable(cg)) return;
+  vx_buf *b = cg->out;
+  vx_buf_line(b, "#if VX_STEP_FUSE");
+  vx_buf_line(b, "  st = %s_step_fused(kv, q, field_pools, state_in, state_out, max_pages, sm_scale, out, sel_pages, sel_count,", cg->alg);
+  vx_buf_line(b, "                      workspace, workspace_bytes, stream);");
+  vx_buf_line(b, "  if (st != %s_STEP_UNFUSED) return st;", cg->upper);
+  vx_buf_line(b, "#endif");
+}
