@@ -136,7 +136,9 @@ bool vx_cg_index_has_fused(const vx_cg *cg);
 /* Fused, and the select runs in any block width (top-k or threshold, not
  * mass): the module also has ALG_fused_pair_kernel (SCORE_WARPS a block). */
 bool vx_cg_index_has_fused_pair(const vx_cg *cg);
-/* ---- emit_step_fuse.c: the step as one launch (-DVX_STEP_FUSE=1) ---- */
+/* emit_host.c: bytes of every field of one page and KV head. */
+int vx_cg_field_bytes_per_page(const vx_cg *cg);
+/* ---- emit_step_fuse.c: the step as one launch (VX_STEP_FUSE) ---- */
 /* A GQA module with the pair kernel: it also has ALG_fused_step_kernel. */
 bool vx_cg_step_fusable(const vx_cg *cg);
 void vx_cg_emit_step_kernel(vx_cg *cg);         /* after the index kernels */

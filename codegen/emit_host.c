@@ -110,7 +110,7 @@ static void emit_geometry_macros(vx_cg *cg, vx_buf *b) {
   vx_buf_puts(b, "\n");
 }
 
-static int field_bytes_per_page(const vx_cg *cg) {
+int vx_cg_field_bytes_per_page(const vx_cg *cg) {
   int bytes = 0;
   for (int i = 0; i < cg->m->nfields; i++)
     bytes += vx_cg_elems(cg->m, cg->m->fields[i].shape) * vx_cg_dtype_bytes(cg->m->fields[i].storage);
@@ -234,7 +234,7 @@ static void emit_launchers(vx_cg *cg) {
   vx_buf_printf(b, "  return %s_selection_bytes(rows, max_pages) + scratch;\n}\n\n", a);
 
   open_fn(cg, 1); /* field_bytes_per_page */
-  vx_buf_printf(b, "  return %d;\n}\n\n", field_bytes_per_page(cg));
+  vx_buf_printf(b, "  return %d;\n}\n\n", vx_cg_field_bytes_per_page(cg));
 
   open_fn(cg, 2); /* state_bytes */
   if (m->nstates > 0) {

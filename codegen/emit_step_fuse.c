@@ -1,29 +1,44 @@
-/* The fused decode step (tuning builds, -DVX_STEP_FUSE=1): one launch in
- * which a row's block scores and selects its pages (the pair kernel's
- * phases, SCORE_WARPS warps) and then attends to them (the runtime's wide
- * partial-attention block, vx_decode_partial_mma_block). It applies where
- * the attention plan gives every row one wide block and one chunk (batch
- * 16 x 8 KV heads on 132 SMs): the step then pays no grid boundary between
- * index and attention, and the attention's selection comes back from the
- * same SM's L1 instead of L2 after another kernel's start. Without the
- * flag the generated file holds neither the kernel nor the launcher. */
+/* The fused decode step: one launch in which a row's block scores and
+ * selects its pages (the pair kernel's phases, SCORE_WARPS warps) and then
+ * attends to them (the runtime's wide partial-attention block,
+ * vx_decode_partial_mma_block). It applies where the attention plan gives
+ * every row one wide block and one chunk (batch 16 x 8 KV heads on 132
+ * SMs) and rows of at most STEP_FUSE_MAX_PAGES pages: the step then pays no
+ * grid boundary between index and attention, and the attention's
+ * selection comes back from the same SM's L1. The price is the index
+ * phases in 8 warps an SM where the fused index kernel has 16, which
+ * decides where it wins (A/B, bench/RESULTS.md run 109, H100, batch 16):
+ * quest (512 field bytes a page) 3.3% faster at 8K and 1.4% at 32K, 3.9%
+ * slower at 128K; block top-k (256 bytes a page) 2.6-5.4% slower at 8K and
+ * 32K, 15% at 128K. So the generated file holds the kernel by default only
+ * for modules with >= 512 field bytes a page; -DVX_STEP_FUSE=0/1 decides
+ * for any module with the pair kernel. */
 #include "cg.h"
 
 bool vx_cg_step_fusable(const vx_cg *cg) { return vx_cg_index_has_fused_pair(cg) && cg->m->geo.kv != VX_KV_MLA; }
 
-static void emit_switch(vx_buf *b) {
-  vx_buf_line(b, "/* Tuning builds: -DVX_STEP_FUSE=1 runs a batch-16-like step as one launch");
-  vx_buf_line(b, " * (index, then attention, in each row's block). */");
+/* Where run 109 measured the one launch faster (above). */
+static bool fuse_by_default(const vx_cg *cg) { return vx_cg_field_bytes_per_page(cg) >= 512; }
+
+static void emit_switch(vx_cg *cg) {
+  vx_buf *b = cg->out;
+  vx_buf_line(b, "/* The step as one launch (index, then attention, in each row's block) where");
+  vx_buf_line(b, " * the attention plan gives every row one wide block: on by default for modules");
+  vx_buf_line(b, " * with >= 512 field bytes a page (%d here); -DVX_STEP_FUSE=0/1 decides. */", vx_cg_field_bytes_per_page(cg));
   vx_buf_line(b, "#ifndef VX_STEP_FUSE");
-  vx_buf_line(b, "#define VX_STEP_FUSE 0");
+  vx_buf_line(b, "#define VX_STEP_FUSE %d", fuse_by_default(cg) ? 1 : 0);
   vx_buf_line(b, "#endif");
+  vx_buf_line(b, "/* Longer rows keep two launches: the index phases, 8 warps an SM here against");
+  vx_buf_line(b, " * the fused index kernel's 16, outweigh the saved boundary (quest at 8192");
+  vx_buf_line(b, " * pages: 3.9%% slower, run 109). */");
+  vx_buf_line(b, "#define %s_STEP_FUSE_MAX_PAGES 2048", cg->upper);
 }
 
 void vx_cg_emit_step_kernel(vx_cg *cg) {
   if (!vx_cg_step_fusable(cg)) return;
   vx_buf *b = cg->out;
   const char *a = cg->alg, *u = cg->upper;
-  emit_switch(b);
+  emit_switch(cg);
   vx_buf_line(b, "#if VX_STEP_FUSE");
   vx_buf_line(b, "static_assert(%s_SCORE_WARPS == VX_DECODE_WIDE_WARPS, \"the index phases and the wide attention block share the block\");", u);
   vx_buf_line(b, "/* The whole step of a row: its index phases, then its attention, one block. */");
@@ -51,8 +66,8 @@ void vx_cg_emit_step_fused_launcher(vx_cg *cg) {
   vx_buf_line(b, "#if VX_STEP_FUSE");
   vx_buf_line(b, "#define %s_STEP_UNFUSED (-1)", u);
   vx_buf_line(b, "/* The step as one launch where every row gets one wide attention block and");
-  vx_buf_line(b, " * one chunk, and the rows fit one wave; %s_STEP_UNFUSED elsewhere (the caller", u);
-  vx_buf_line(b, " * launches index, then attention). */");
+  vx_buf_line(b, " * one chunk, the rows fit one wave and have at most %s_STEP_FUSE_MAX_PAGES", u);
+  vx_buf_line(b, " * pages; %s_STEP_UNFUSED elsewhere (the caller launches index, then attention). */", u);
   vx_buf_line(b, "static int %s_step_fused(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,", a);
   vx_buf_line(b, "    float *state_out, int max_pages, float sm_scale, void *out, int *sel_pages, int *sel_count, void *workspace,");
   vx_buf_line(b, "    size_t workspace_bytes, cudaStream_t stream) {");
@@ -61,7 +76,7 @@ void vx_cg_emit_step_fused_launcher(vx_cg *cg) {
   vx_buf_line(b, "  if (st != %s_OK) return st;", u);
   vx_buf_line(b, "  if (!q || !out) return %s_ERR_ARGUMENT;", u);
   if (cg->m->nstates > 0) vx_buf_line(b, "  if (!state_in || !state_out) return %s_ERR_ARGUMENT;", u);
-  vx_buf_line(b, "  if (kv->batch == 0) return %s_STEP_UNFUSED;", u);
+  vx_buf_line(b, "  if (kv->batch == 0 || max_pages > %s_STEP_FUSE_MAX_PAGES) return %s_STEP_UNFUSED;", u, u);
   vx_buf_line(b, "  const long long rows = (long long)kv->batch * kv->num_kv_heads;");
   vx_buf_line(b, "  const size_t selection = %s_selection_bytes(rows, max_pages);", a);
   vx_buf_line(b, "  if (workspace_bytes < selection + %s_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||", a);

@@ -1937,11 +1937,16 @@ block_topk_fused_pair_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_top
       pages_per_block, BLOCK_TOPK_INDEX_FUSED);
 }
 
-/* Tuning builds: -DVX_STEP_FUSE=1 runs a batch-16-like step as one launch
- * (index, then attention, in each row's block). */
+/* The step as one launch (index, then attention, in each row's block) where
+ * the attention plan gives every row one wide block: on by default for modules
+ * with >= 512 field bytes a page (256 here); -DVX_STEP_FUSE=0/1 decides. */
 #ifndef VX_STEP_FUSE
 #define VX_STEP_FUSE 0
 #endif
+/* Longer rows keep two launches: the index phases, 8 warps an SM here against
+ * the fused index kernel's 16, outweigh the saved boundary (quest at 8192
+ * pages: 3.9% slower, run 109). */
+#define BLOCK_TOPK_STEP_FUSE_MAX_PAGES 2048
 #if VX_STEP_FUSE
 static_assert(BLOCK_TOPK_SCORE_WARPS == VX_DECODE_WIDE_WARPS, "the index phases and the wide attention block share the block");
 /* The whole step of a row: its index phases, then its attention, one block. */
@@ -2211,8 +2216,8 @@ int block_topk_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages
 #if VX_STEP_FUSE
 #define BLOCK_TOPK_STEP_UNFUSED (-1)
 /* The step as one launch where every row gets one wide attention block and
- * one chunk, and the rows fit one wave; BLOCK_TOPK_STEP_UNFUSED elsewhere (the caller
- * launches index, then attention). */
+ * one chunk, the rows fit one wave and have at most BLOCK_TOPK_STEP_FUSE_MAX_PAGES
+ * pages; BLOCK_TOPK_STEP_UNFUSED elsewhere (the caller launches index, then attention). */
 static int block_topk_step_fused(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,
     float *state_out, int max_pages, float sm_scale, void *out, int *sel_pages, int *sel_count, void *workspace,
     size_t workspace_bytes, cudaStream_t stream) {
@@ -2221,7 +2226,7 @@ static int block_topk_step_fused(const vx_paged_kv *kv, const void *q, void *con
   if (st == BLOCK_TOPK_OK) st = block_topk_fields_from(field_pools, &f);
   if (st != BLOCK_TOPK_OK) return st;
   if (!q || !out) return BLOCK_TOPK_ERR_ARGUMENT;
-  if (kv->batch == 0) return BLOCK_TOPK_STEP_UNFUSED;
+  if (kv->batch == 0 || max_pages > BLOCK_TOPK_STEP_FUSE_MAX_PAGES) return BLOCK_TOPK_STEP_UNFUSED;
   const long long rows = (long long)kv->batch * kv->num_kv_heads;
   const size_t selection = block_topk_selection_bytes(rows, max_pages);
   if (workspace_bytes < selection + block_topk_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||

@@ -507,11 +507,16 @@ quest_fused_pair_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fi
       pages_per_block, QUEST_INDEX_FUSED);
 }
 
-/* Tuning builds: -DVX_STEP_FUSE=1 runs a batch-16-like step as one launch
- * (index, then attention, in each row's block). */
+/* The step as one launch (index, then attention, in each row's block) where
+ * the attention plan gives every row one wide block: on by default for modules
+ * with >= 512 field bytes a page (512 here); -DVX_STEP_FUSE=0/1 decides. */
 #ifndef VX_STEP_FUSE
-#define VX_STEP_FUSE 0
+#define VX_STEP_FUSE 1
 #endif
+/* Longer rows keep two launches: the index phases, 8 warps an SM here against
+ * the fused index kernel's 16, outweigh the saved boundary (quest at 8192
+ * pages: 3.9% slower, run 109). */
+#define QUEST_STEP_FUSE_MAX_PAGES 2048
 #if VX_STEP_FUSE
 static_assert(QUEST_SCORE_WARPS == VX_DECODE_WIDE_WARPS, "the index phases and the wide attention block share the block");
 /* The whole step of a row: its index phases, then its attention, one block. */
@@ -783,8 +788,8 @@ int quest_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages, con
 #if VX_STEP_FUSE
 #define QUEST_STEP_UNFUSED (-1)
 /* The step as one launch where every row gets one wide attention block and
- * one chunk, and the rows fit one wave; QUEST_STEP_UNFUSED elsewhere (the caller
- * launches index, then attention). */
+ * one chunk, the rows fit one wave and have at most QUEST_STEP_FUSE_MAX_PAGES
+ * pages; QUEST_STEP_UNFUSED elsewhere (the caller launches index, then attention). */
 static int quest_step_fused(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,
     float *state_out, int max_pages, float sm_scale, void *out, int *sel_pages, int *sel_count, void *workspace,
     size_t workspace_bytes, cudaStream_t stream) {
@@ -793,7 +798,7 @@ static int quest_step_fused(const vx_paged_kv *kv, const void *q, void *const *f
   if (st == QUEST_OK) st = quest_fields_from(field_pools, &f);
   if (st != QUEST_OK) return st;
   if (!q || !out) return QUEST_ERR_ARGUMENT;
-  if (kv->batch == 0) return QUEST_STEP_UNFUSED;
+  if (kv->batch == 0 || max_pages > QUEST_STEP_FUSE_MAX_PAGES) return QUEST_STEP_UNFUSED;
   const long long rows = (long long)kv->batch * kv->num_kv_heads;
   const size_t selection = quest_selection_bytes(rows, max_pages);
   if (workspace_bytes < selection + quest_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||
