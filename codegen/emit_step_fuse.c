@@ -11,8 +11,10 @@
  * quest (512 field bytes a page) 3.3% faster at 8K and 1.4% at 32K, 3.9%
  * slower at 128K; block top-k (256 bytes a page) 2.6-5.4% slower at 8K and
  * 32K, 15% at 128K. So the generated file holds the kernel by default only
- * for modules with >= 512 field bytes a page; -DVX_STEP_FUSE=0/1 decides
- * for any module with the pair kernel. */
+ * for modules with >= 512 field bytes a page, and not in NVRTC builds
+ * (only the generated host launcher launches it; it is the module's
+ * largest kernel, +0.4-0.9 s of NVRTC cold compile for quest, run 112);
+ * -DVX_STEP_FUSE=0/1 decides for any module with the pair kernel. */
 #include "cg.h"
 
 bool vx_cg_step_fusable(const vx_cg *cg) { return vx_cg_index_has_fused_pair(cg) && cg->m->geo.kv != VX_KV_MLA; }
@@ -26,7 +28,17 @@ static void emit_switch(vx_cg *cg) {
   vx_buf_line(b, " * the attention plan gives every row one wide block: on by default for modules");
   vx_buf_line(b, " * with >= 512 field bytes a page (%d here); -DVX_STEP_FUSE=0/1 decides. */", vx_cg_field_bytes_per_page(cg));
   vx_buf_line(b, "#ifndef VX_STEP_FUSE");
-  vx_buf_line(b, "#define VX_STEP_FUSE %d", fuse_by_default(cg) ? 1 : 0);
+  if (fuse_by_default(cg)) {
+    vx_buf_line(b, "#ifdef __CUDACC_RTC__");
+    vx_buf_line(b, "/* Only the host launcher below launches the kernel: an NVRTC build leaves it");
+    vx_buf_line(b, " * out unless asked (it is the module's largest: +0.4-0.9 s of cold compile). */");
+    vx_buf_line(b, "#define VX_STEP_FUSE 0");
+    vx_buf_line(b, "#else");
+    vx_buf_line(b, "#define VX_STEP_FUSE 1");
+    vx_buf_line(b, "#endif");
+  } else {
+    vx_buf_line(b, "#define VX_STEP_FUSE 0");
+  }
   vx_buf_line(b, "#endif");
   vx_buf_line(b, "/* Longer rows keep two launches: the index phases, 8 warps an SM here against");
   vx_buf_line(b, " * the fused index kernel's 16, outweigh the saved boundary (quest at 8192");

@@ -1,7 +1,8 @@
 /* nvrtc_time FILE.cu [KERNEL]: how long libvortexrt's NVRTC loader takes to
  * make a generated .cu usable, cold and from its on-disk cubin cache:
- *   cold    vxrt_module_load_source into a fresh empty cache directory
- *           (NVRTC compile for the current device + cubin write + load) and
+ *   cold    vxrt_module_load_source into a fresh empty cache directory, the
+ *           driver's JIT cache off (NVRTC compile for the current device +
+ *           cubin write + load) and
  *           vxrt_module_get_function(KERNEL); target < 3 s
  *   cached  the same call again after unloading (XXH3-keyed cubin read +
  *           cudaLibraryLoadData + lookup), median of 5; target < 50 ms
@@ -73,6 +74,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s FILE.cu [KERNEL]\n", argv[0]);
     return 2;
   }
+  /* The driver's JIT cache (~/.nv/ComputeCache) keeps what an earlier
+   * process built: with it, a second "cold" compile of the same source took
+   * 0.1 s instead of 2.3 s (RESULTS run 112). Off before the first CUDA call. */
+  setenv("CUDA_CACHE_DISABLE", "1", 1);
   char kernel[256];
   if (argc > 2) {
     snprintf(kernel, sizeof kernel, "%s", argv[2]);

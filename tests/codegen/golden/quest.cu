@@ -511,7 +511,13 @@ quest_fused_pair_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fi
  * the attention plan gives every row one wide block: on by default for modules
  * with >= 512 field bytes a page (512 here); -DVX_STEP_FUSE=0/1 decides. */
 #ifndef VX_STEP_FUSE
+#ifdef __CUDACC_RTC__
+/* Only the host launcher below launches the kernel: an NVRTC build leaves it
+ * out unless asked (it is the module's largest: +0.4-0.9 s of cold compile). */
+#define VX_STEP_FUSE 0
+#else
 #define VX_STEP_FUSE 1
+#endif
 #endif
 /* Longer rows keep two launches: the index phases, 8 warps an SM here against
  * the fused index kernel's 16, outweigh the saved boundary (quest at 8192

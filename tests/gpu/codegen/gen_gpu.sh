@@ -47,6 +47,9 @@ if [ "$nvrtc" = 1 ]; then
               $(for f in $VXRT_HOST_SRCS; do echo runtime/src/$f.c; done) $HASH_LIB -lnvrtc)
   so_extra=(-cudart shared)
   nvrtc_opts=$(for f in ${GEN_NVFLAGS:-}; do case $f in -D*) printf '%s ' "$f" ;; esac; done)
+  # NVRTC builds leave the one-launch step kernel out by default; ALG.so's
+  # host code launches it where nvcc's default has it: build it too.
+  case " ${GEN_NVFLAGS:-} " in *VX_STEP_FUSE*) ;; *) nvrtc_opts="${nvrtc_opts:+$nvrtc_opts }-DVX_STEP_FUSE=1" ;; esac
 fi
 if ! gcc -O2 -fopenmp -std=c17 -D_GNU_SOURCE -I. -I"$cuda/include" -DVX_ABI_HEADER="\"$first_header\"" \
     -o "$build/gen_check" $here/gen_check.c $srcs "${host_extra[@]}" -L"$cuda/lib64" -lcudart -ldl -lm > "$OUT/build_host.log" 2>&1; then
