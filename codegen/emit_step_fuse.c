@@ -13,7 +13,7 @@
  * 32K, 15% at 128K. So the generated file holds the kernel by default only
  * for modules with >= 512 field bytes a page, and not in NVRTC builds
  * (only the generated host launcher launches it; it is the module's
- * largest kernel, +0.4-0.9 s of NVRTC cold compile for quest, run 112);
+ * largest kernel, +0.4-1.4 s of NVRTC cold compile for quest, runs 111-112);
  * -DVX_STEP_FUSE=0/1 decides for any module with the pair kernel. */
 #include "cg.h"
 
@@ -31,7 +31,7 @@ static void emit_switch(vx_cg *cg) {
   if (fuse_by_default(cg)) {
     vx_buf_line(b, "#ifdef __CUDACC_RTC__");
     vx_buf_line(b, "/* Only the host launcher below launches the kernel: an NVRTC build leaves it");
-    vx_buf_line(b, " * out unless asked (it is the module's largest: +0.4-0.9 s of cold compile). */");
+    vx_buf_line(b, " * out unless asked (it is the module's largest: +0.4-1.4 s of cold compile). */");
     vx_buf_line(b, "#define VX_STEP_FUSE 0");
     vx_buf_line(b, "#else");
     vx_buf_line(b, "#define VX_STEP_FUSE 1");

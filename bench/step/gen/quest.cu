@@ -2035,7 +2035,7 @@ quest_fused_pair_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fi
 #ifndef VX_STEP_FUSE
 #ifdef __CUDACC_RTC__
 /* Only the host launcher below launches the kernel: an NVRTC build leaves it
- * out unless asked (it is the module's largest: +0.4-0.9 s of cold compile). */
+ * out unless asked (it is the module's largest: +0.4-1.4 s of cold compile). */
 #define VX_STEP_FUSE 0
 #else
 #define VX_STEP_FUSE 1
