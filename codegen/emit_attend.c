@@ -9,6 +9,16 @@ void vx_cg_emit_attention(vx_cg *cg) {
   const char *a = cg->alg, *u = cg->upper;
   const vx_geometry *g = &cg->m->geo;
   const bool mla = g->kv == VX_KV_MLA;
+  vx_buf_line(b, "/* The attention's arguments over a selection (%s_attend; the one-launch step). */", a);
+  vx_buf_line(b, "static vx_decode_args %s_decode_args(const vx_paged_kv *kv, const void *q, const int *sel_pages,", a);
+  vx_buf_line(b, "    const int *sel_count, int max_pages, float sm_scale, void *out) {");
+  vx_buf_line(b, "  vx_decode_args args = {};");
+  vx_buf_line(b, "  args.kv = *kv;\n  args.q = q;\n  args.out = out;\n  args.sel_pages = sel_pages;\n  args.sel_count = sel_count;");
+  vx_buf_line(b, "  args.max_sel = max_pages;\n  args.num_qo_heads = kv->num_kv_heads * %s_GROUP;", u);
+  vx_buf_line(b, "  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)%s_HEAD_DIM);", u);
+  vx_buf_line(b, "  return args;");
+  vx_buf_line(b, "}");
+  vx_buf_blank(b);
   vx_buf_line(b, "/* Exact softmax attention over the selected pages: split-KV flash decoding");
   vx_buf_line(b, " * (%s), then the", mla ? "vx_mla_choose / vx_mla_launch: tensor cores, <= 32 heads of a request per block"
                                           : "vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block");

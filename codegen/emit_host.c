@@ -414,10 +414,7 @@ static void emit_launchers(vx_cg *cg) {
   vx_buf_printf(b, "  const size_t selection = %s_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);\n", a);
   vx_buf_printf(b, "  if (workspace_bytes < selection + %s_attention_bytes(rows, max_pages) || !%s_workspace_aligned(workspace))\n", a, a);
   vx_buf_printf(b, "    return %s_ERR_WORKSPACE;\n", u);
-  vx_buf_printf(b, "  vx_decode_args args = {};\n");
-  vx_buf_printf(b, "  args.kv = *kv;\n  args.q = q;\n  args.out = out;\n  args.sel_pages = sel_pages;\n  args.sel_count = sel_count;\n");
-  vx_buf_printf(b, "  args.max_sel = max_pages;\n  args.num_qo_heads = kv->num_kv_heads * %s_GROUP;\n", u);
-  vx_buf_printf(b, "  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)%s_HEAD_DIM);\n", u);
+  vx_buf_printf(b, "  const vx_decode_args args = %s_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);\n", a);
   vx_buf_printf(b, "  /* Plan the split over what a row can select, not over the request. */\n");
   vx_buf_printf(b, "  const int plan_pages = %s_MAX_SELECTED > 0 && %s_MAX_SELECTED < max_pages ? (int)%s_MAX_SELECTED : max_pages;\n", u, u, u);
   vx_buf_printf(b, "  %s_launch_attention(args, plan_pages, static_cast<char *>(workspace) + selection, stream);\n", a);

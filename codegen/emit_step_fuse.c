@@ -105,10 +105,7 @@ void vx_cg_emit_step_fused_launcher(vx_cg *cg) {
               a, u);
   vx_buf_line(b, "  if (capacity < rows) return %s_STEP_UNFUSED;", u);
   vx_buf_line(b, "  char *scratch = static_cast<char *>(workspace) + selection;");
-  vx_buf_line(b, "  vx_decode_args args = {};");
-  vx_buf_line(b, "  args.kv = *kv;\n  args.q = q;\n  args.out = out;\n  args.sel_pages = sel_pages;\n  args.sel_count = sel_count;");
-  vx_buf_line(b, "  args.max_sel = max_pages;\n  args.num_qo_heads = kv->num_kv_heads * %s_GROUP;", u);
-  vx_buf_line(b, "  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)%s_HEAD_DIM);", u);
+  vx_buf_line(b, "  vx_decode_args args = %s_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);", a);
   vx_buf_line(b, "  args.num_chunks = 1;\n  args.chunk_pages = choice.plan.chunk_pages;");
   vx_buf_line(b, "  args.ws_o = reinterpret_cast<float *>(scratch); /* one chunk: written only by trace builds */");
   vx_buf_line(b, "  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset((unsigned long long)rows * %s_GROUP, %s_OUT_DIM));",

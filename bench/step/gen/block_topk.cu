@@ -2019,6 +2019,21 @@ static int block_topk_fields_from(void *const *pools, block_topk_field_ptrs *f) 
 
 static int block_topk_launched(void) { return cudaGetLastError() == cudaSuccess ? BLOCK_TOPK_OK : BLOCK_TOPK_ERR_LAUNCH; }
 
+/* The attention's arguments over a selection (block_topk_attend; the one-launch step). */
+static vx_decode_args block_topk_decode_args(const vx_paged_kv *kv, const void *q, const int *sel_pages,
+    const int *sel_count, int max_pages, float sm_scale, void *out) {
+  vx_decode_args args = {};
+  args.kv = *kv;
+  args.q = q;
+  args.out = out;
+  args.sel_pages = sel_pages;
+  args.sel_count = sel_count;
+  args.max_sel = max_pages;
+  args.num_qo_heads = kv->num_kv_heads * BLOCK_TOPK_GROUP;
+  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)BLOCK_TOPK_HEAD_DIM);
+  return args;
+}
+
 /* Exact softmax attention over the selected pages: split-KV flash decoding
  * (vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block), then the
  * log-sum-exp merge of the chunks (none with one chunk per row). The plan (chunks per row) follows the
@@ -2198,15 +2213,7 @@ int block_topk_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages
   const size_t selection = block_topk_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
   if (workspace_bytes < selection + block_topk_attention_bytes(rows, max_pages) || !block_topk_workspace_aligned(workspace))
     return BLOCK_TOPK_ERR_WORKSPACE;
-  vx_decode_args args = {};
-  args.kv = *kv;
-  args.q = q;
-  args.out = out;
-  args.sel_pages = sel_pages;
-  args.sel_count = sel_count;
-  args.max_sel = max_pages;
-  args.num_qo_heads = kv->num_kv_heads * BLOCK_TOPK_GROUP;
-  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)BLOCK_TOPK_HEAD_DIM);
+  const vx_decode_args args = block_topk_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);
   /* Plan the split over what a row can select, not over the request. */
   const int plan_pages = BLOCK_TOPK_MAX_SELECTED > 0 && BLOCK_TOPK_MAX_SELECTED < max_pages ? (int)BLOCK_TOPK_MAX_SELECTED : max_pages;
   block_topk_launch_attention(args, plan_pages, static_cast<char *>(workspace) + selection, stream);
@@ -2242,15 +2249,7 @@ static int block_topk_step_fused(const vx_paged_kv *kv, const void *q, void *con
   const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_step_kernel), BLOCK_TOPK_SCORE_WARPS * 32, smem);
   if (capacity < rows) return BLOCK_TOPK_STEP_UNFUSED;
   char *scratch = static_cast<char *>(workspace) + selection;
-  vx_decode_args args = {};
-  args.kv = *kv;
-  args.q = q;
-  args.out = out;
-  args.sel_pages = sel_pages;
-  args.sel_count = sel_count;
-  args.max_sel = max_pages;
-  args.num_qo_heads = kv->num_kv_heads * BLOCK_TOPK_GROUP;
-  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)BLOCK_TOPK_HEAD_DIM);
+  vx_decode_args args = block_topk_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);
   args.num_chunks = 1;
   args.chunk_pages = choice.plan.chunk_pages;
   args.ws_o = reinterpret_cast<float *>(scratch); /* one chunk: written only by trace builds */

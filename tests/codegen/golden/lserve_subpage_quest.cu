@@ -475,6 +475,21 @@ static int lserve_subpage_quest_fields_from(void *const *pools, lserve_subpage_q
 
 static int lserve_subpage_quest_launched(void) { return cudaGetLastError() == cudaSuccess ? LSERVE_SUBPAGE_QUEST_OK : LSERVE_SUBPAGE_QUEST_ERR_LAUNCH; }
 
+/* The attention's arguments over a selection (lserve_subpage_quest_attend; the one-launch step). */
+static vx_decode_args lserve_subpage_quest_decode_args(const vx_paged_kv *kv, const void *q, const int *sel_pages,
+    const int *sel_count, int max_pages, float sm_scale, void *out) {
+  vx_decode_args args = {};
+  args.kv = *kv;
+  args.q = q;
+  args.out = out;
+  args.sel_pages = sel_pages;
+  args.sel_count = sel_count;
+  args.max_sel = max_pages;
+  args.num_qo_heads = kv->num_kv_heads * LSERVE_SUBPAGE_QUEST_GROUP;
+  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)LSERVE_SUBPAGE_QUEST_HEAD_DIM);
+  return args;
+}
+
 /* Exact softmax attention over the selected pages: split-KV flash decoding
  * (vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block), then the
  * log-sum-exp merge of the chunks (none with one chunk per row). The plan (chunks per row) follows the
@@ -601,15 +616,7 @@ int lserve_subpage_quest_attend(const vx_paged_kv *kv, const void *q, const int 
   const size_t selection = lserve_subpage_quest_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
   if (workspace_bytes < selection + lserve_subpage_quest_attention_bytes(rows, max_pages) || !lserve_subpage_quest_workspace_aligned(workspace))
     return LSERVE_SUBPAGE_QUEST_ERR_WORKSPACE;
-  vx_decode_args args = {};
-  args.kv = *kv;
-  args.q = q;
-  args.out = out;
-  args.sel_pages = sel_pages;
-  args.sel_count = sel_count;
-  args.max_sel = max_pages;
-  args.num_qo_heads = kv->num_kv_heads * LSERVE_SUBPAGE_QUEST_GROUP;
-  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)LSERVE_SUBPAGE_QUEST_HEAD_DIM);
+  const vx_decode_args args = lserve_subpage_quest_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);
   /* Plan the split over what a row can select, not over the request. */
   const int plan_pages = LSERVE_SUBPAGE_QUEST_MAX_SELECTED > 0 && LSERVE_SUBPAGE_QUEST_MAX_SELECTED < max_pages ? (int)LSERVE_SUBPAGE_QUEST_MAX_SELECTED : max_pages;
   lserve_subpage_quest_launch_attention(args, plan_pages, static_cast<char *>(workspace) + selection, stream);

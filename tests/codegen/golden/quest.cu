@@ -597,6 +597,21 @@ static int quest_fields_from(void *const *pools, quest_field_ptrs *f) {
 
 static int quest_launched(void) { return cudaGetLastError() == cudaSuccess ? QUEST_OK : QUEST_ERR_LAUNCH; }
 
+/* The attention's arguments over a selection (quest_attend; the one-launch step). */
+static vx_decode_args quest_decode_args(const vx_paged_kv *kv, const void *q, const int *sel_pages,
+    const int *sel_count, int max_pages, float sm_scale, void *out) {
+  vx_decode_args args = {};
+  args.kv = *kv;
+  args.q = q;
+  args.out = out;
+  args.sel_pages = sel_pages;
+  args.sel_count = sel_count;
+  args.max_sel = max_pages;
+  args.num_qo_heads = kv->num_kv_heads * QUEST_GROUP;
+  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)QUEST_HEAD_DIM);
+  return args;
+}
+
 /* Exact softmax attention over the selected pages: split-KV flash decoding
  * (vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block), then the
  * log-sum-exp merge of the chunks (none with one chunk per row). The plan (chunks per row) follows the
@@ -776,15 +791,7 @@ int quest_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages, con
   const size_t selection = quest_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
   if (workspace_bytes < selection + quest_attention_bytes(rows, max_pages) || !quest_workspace_aligned(workspace))
     return QUEST_ERR_WORKSPACE;
-  vx_decode_args args = {};
-  args.kv = *kv;
-  args.q = q;
-  args.out = out;
-  args.sel_pages = sel_pages;
-  args.sel_count = sel_count;
-  args.max_sel = max_pages;
-  args.num_qo_heads = kv->num_kv_heads * QUEST_GROUP;
-  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)QUEST_HEAD_DIM);
+  const vx_decode_args args = quest_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);
   /* Plan the split over what a row can select, not over the request. */
   const int plan_pages = QUEST_MAX_SELECTED > 0 && QUEST_MAX_SELECTED < max_pages ? (int)QUEST_MAX_SELECTED : max_pages;
   quest_launch_attention(args, plan_pages, static_cast<char *>(workspace) + selection, stream);
@@ -820,15 +827,7 @@ static int quest_step_fused(const vx_paged_kv *kv, const void *q, void *const *f
   const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_step_kernel), QUEST_SCORE_WARPS * 32, smem);
   if (capacity < rows) return QUEST_STEP_UNFUSED;
   char *scratch = static_cast<char *>(workspace) + selection;
-  vx_decode_args args = {};
-  args.kv = *kv;
-  args.q = q;
-  args.out = out;
-  args.sel_pages = sel_pages;
-  args.sel_count = sel_count;
-  args.max_sel = max_pages;
-  args.num_qo_heads = kv->num_kv_heads * QUEST_GROUP;
-  args.sm_scale = sm_scale > 0.0f ? sm_scale : 1.0f / sqrtf((float)QUEST_HEAD_DIM);
+  vx_decode_args args = quest_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);
   args.num_chunks = 1;
   args.chunk_pages = choice.plan.chunk_pages;
   args.ws_o = reinterpret_cast<float *>(scratch); /* one chunk: written only by trace builds */
