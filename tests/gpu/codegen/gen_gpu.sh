@@ -69,7 +69,7 @@ summary="$OUT/summary.txt"
 # (and the table written) before the benchmarks, which must run alone.
 cases_all=$(ls -d $here/generated/$only/ | xargs -n1 basename | grep -v '^mutant_')
 san_cases=${SAN_CASES:-quest mla_centroid codegen_stress}
-bg_pids=()
+bg_pids=() san_expected=()
 sanitize() { # TOOL TAG MODE TIMEOUT: one compute-sanitizer run -> $OUT/TOOL_TAG_MODE.log
   local tool=$1 tag=$2 mode=$3 secs=$4 log="$OUT/$1_$2_${3#--}.log"
   [ -f "$build/$tag.so" ] || { echo "$tool $tag $mode: SKIPPED (no $tag.so)" > "$log.line"; return; }
@@ -90,6 +90,14 @@ elif command -v compute-sanitizer > /dev/null; then
     for t in $san_cases; do [ "$t" = codegen_stress ] || sanitize memcheck "$t" --malformed 120; done ) & bg_pids+=($!)
   ( for t in $san_cases; do sanitize racecheck "$t" --quick "$san_secs"; done ) & bg_pids+=($!)
   ( for t in $san_cases; do sanitize synccheck "$t" --quick "$san_secs"; done ) & bg_pids+=($!)
+  # Every run must leave its line: one that never reports fails the stage
+  # (run 109's quest runs left none, and the stage passed without them).
+  san_expected=("memcheck_${mc}_quick")
+  for t in $san_cases; do
+    [ "$t" = codegen_stress ] || san_expected+=("memcheck_${t}_malformed")
+    san_expected+=("racecheck_${t}_quick" "synccheck_${t}_quick")
+  done
+  echo "sanitizer runs: ${#san_expected[@]} (memcheck $mc --quick; SAN_CASES here: $(echo ${san_cases:-none}))" >> "$summary"
 else
   echo "compute-sanitizer: not found, sanitizer checks SKIPPED" >> "$summary"
 fi
@@ -136,6 +144,11 @@ for l in "$OUT"/*.log.line; do
   [ -f "$l" ] || continue
   cat "$l" >> "$summary"
   grep -q ': FAIL' "$l" && status=1
+done
+for run in "${san_expected[@]}"; do
+  [ -f "$OUT/$run.log.line" ] && continue
+  echo "$run: FAIL (no result: the run never reported)" >> "$summary"
+  status=1
 done
 # Timings of the generated step at batch 8, 8 KV heads, 32K tokens.
 # With GEN_NVRTC=1 the same lines time the NVRTC-built kernels (mma forms only).
