@@ -27,7 +27,11 @@ case $mode in
     printf '#include "%s"\nint main(void) { return 0; }\n' "$h" > "$work/${name}_h.cpp"
     "${NVCC:-nvcc}" -Werror all-warnings -c "$work/${name}_h.cpp" -o "$work/${name}_h.o"
     ;;
-  nvrtc) "$NVRTC_CHECK" "$cu" "$cuda_include" ;;
+  nvrtc)
+    # NVRTC_FLAGS: a tuning build's options (-DVX_STEP_FUSE=1)
+    # shellcheck disable=SC2086
+    "$NVRTC_CHECK" "$cu" "$cuda_include" ${NVRTC_FLAGS:-}
+    ;;
   clang) "$CLANG_ABI" "$h" "$name" "$cuda_include" ;;
   golden)
     # The pasted runtime headers belong to runtime/ and change with it: the
