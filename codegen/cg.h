@@ -136,6 +136,9 @@ bool vx_cg_index_has_fused(const vx_cg *cg);
 /* Fused, and the select runs in any block width (top-k or threshold, not
  * mass): the module also has ALG_fused_pair_kernel (SCORE_WARPS a block). */
 bool vx_cg_index_has_fused_pair(const vx_cg *cg);
+/* emit_host.c: `f` and `st` of a launcher: the kv descriptor's check, then
+ * the field pointers from field_pools. */
+void vx_cg_emit_check_kv_and_fields(vx_cg *cg);
 /* emit_host.c: bytes of every field of one page and KV head. */
 int vx_cg_field_bytes_per_page(const vx_cg *cg);
 /* ---- emit_step_fuse.c: the step as one launch (VX_STEP_FUSE) ---- */

@@ -19,6 +19,20 @@ void vx_cg_emit_attention(vx_cg *cg) {
   vx_buf_line(b, "  return args;");
   vx_buf_line(b, "}");
   vx_buf_blank(b);
+  vx_buf_line(b, "/* Plan the split over what a row can select, not over the request. */");
+  vx_buf_line(b, "static int %s_plan_pages(int max_pages) {", a);
+  vx_buf_line(b, "  return %s_MAX_SELECTED > 0 && %s_MAX_SELECTED < max_pages ? (int)%s_MAX_SELECTED : max_pages;", u, u, u);
+  vx_buf_line(b, "}");
+  vx_buf_blank(b);
+  vx_buf_line(b, "/* A plan's split in args: its chunks, and where their partials go in scratch. */");
+  vx_buf_line(b, "static void %s_set_plan(vx_decode_args *args, const vx_decode_plan &plan, long long rows, char *scratch) {", a);
+  vx_buf_line(b, "  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * %s_GROUP;", u);
+  vx_buf_line(b, "  args->num_chunks = plan.num_chunks;");
+  vx_buf_line(b, "  args->chunk_pages = plan.chunk_pages;");
+  vx_buf_line(b, "  args->ws_o = reinterpret_cast<float *>(scratch);");
+  vx_buf_line(b, "  args->ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, %s_OUT_DIM));", u);
+  vx_buf_line(b, "}");
+  vx_buf_blank(b);
   vx_buf_line(b, "/* Exact softmax attention over the selected pages: split-KV flash decoding");
   vx_buf_line(b, " * (%s), then the", mla ? "vx_mla_choose / vx_mla_launch: tensor cores, <= 32 heads of a request per block"
                                           : "vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block");
@@ -42,11 +56,7 @@ void vx_cg_emit_attention(vx_cg *cg) {
     vx_buf_line(b, "  const vx_decode_mma_choice choice = vx_decode_mma_choose<%s_kv_t, %s_HEAD_DIM, %s_GROUP>(rows, max_pages);", a, u, u);
     vx_buf_line(b, "  const vx_decode_plan plan = choice.plan;");
   }
-  vx_buf_line(b, "  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * %s_GROUP;", u);
-  vx_buf_line(b, "  args.num_chunks = plan.num_chunks;");
-  vx_buf_line(b, "  args.chunk_pages = plan.chunk_pages;");
-  vx_buf_line(b, "  args.ws_o = reinterpret_cast<float *>(scratch);");
-  vx_buf_line(b, "  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, %s_OUT_DIM));", u);
+  vx_buf_line(b, "  %s_set_plan(&args, plan, rows, scratch);", a);
   if (mla) {
     vx_buf_line(b, "  vx_mla_launch<%s_kv_t, %s_GROUP, %d, %d>(args, choice, stream); /* partial kernel; merge in it or after it */", a, u,
                 g->mla_latent, g->mla_rope);

@@ -155,6 +155,17 @@ static void emit_helpers(vx_cg *cg) {
   vx_buf_printf(b, "/* Partial results for the most chunks the plan may choose. */\n");
   vx_buf_printf(b, "static size_t %s_attention_bytes(long long rows, int max_pages) {\n", a);
   vx_buf_printf(b, "  return (size_t)vx_decode_workspace_bytes(rows, %s_GROUP, %s_OUT_DIM, vx_decode_max_chunks(rows, max_pages));\n}\n\n", u, u);
+  vx_buf_printf(b, "/* Whether the workspace holds what index writes: the selection, then the scores. */\n");
+  vx_buf_printf(b, "static bool %s_index_workspace_fits(long long rows, int max_pages, const void *workspace, size_t workspace_bytes) {\n", a);
+  vx_buf_printf(b, "  return workspace_bytes >= %s_selection_bytes(rows, max_pages) +\n"
+                   "                                %s_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) &&\n"
+                   "         %s_workspace_aligned(workspace);\n}\n\n", a, a, a);
+  vx_buf_printf(b, "/* Whether it holds what attend reads and writes: the selection, then the partials. */\n");
+  vx_buf_printf(b, "static bool %s_attend_workspace_fits(int batch, int kv_heads, int max_pages, const void *workspace,\n"
+                   "                                     size_t workspace_bytes) {\n", a);
+  vx_buf_printf(b, "  return workspace_bytes >= %s_selection_bytes((long long)batch * kv_heads, max_pages) +\n"
+                   "                                %s_attention_bytes(%s_attention_rows(batch, kv_heads), max_pages) &&\n"
+                   "         %s_workspace_aligned(workspace);\n}\n\n", a, a, a, a);
   vx_buf_printf(b, "/* What the host can check without reading device memory. */\n");
   vx_buf_printf(b, "static int %s_check_kv(const vx_paged_kv *kv) {\n", a);
   vx_buf_printf(b, "  if (!kv || kv->batch < 0 || kv->num_kv_heads < 1 || kv->num_pages < 1 || !kv->k_pool) return %s_ERR_ARGUMENT;\n", u);
@@ -205,7 +216,7 @@ void vx_cg_emit_state_kernel(vx_cg *cg) {
 }
 
 /* Launcher prologue: descriptor checks, then the typed field pointers. */
-static void emit_check_kv_and_fields(vx_cg *cg) {
+void vx_cg_emit_check_kv_and_fields(vx_cg *cg) {
   vx_buf_printf(cg->out, "  %s_field_ptrs f;\n  int st = %s_check_kv(kv);\n  if (st == %s_OK) st = %s_fields_from(field_pools, &f);\n",
                 cg->alg, cg->alg, cg->upper, cg->alg);
 }
@@ -257,7 +268,7 @@ static void emit_launchers(vx_cg *cg) {
   }
 
   open_fn(cg, 4); /* cache_update */
-  emit_check_kv_and_fields(cg);
+  vx_cg_emit_check_kv_and_fields(cg);
   vx_buf_printf(b, "  if (st != %s_OK) return st;\n  if (max_pages < 1) return %s_ERR_ARGUMENT;\n", u, u);
   if (has_fields) {
     vx_buf_printf(b, "  if (kv->batch == 0) return %s_OK;\n", u);
@@ -269,7 +280,7 @@ static void emit_launchers(vx_cg *cg) {
   }
 
   open_fn(cg, 5); /* cache_update_last */
-  emit_check_kv_and_fields(cg);
+  vx_cg_emit_check_kv_and_fields(cg);
   vx_buf_printf(b, "  if (st != %s_OK) return st;\n  if (new_tokens < 1) return %s_ERR_ARGUMENT;\n", u, u);
   if (has_fields) {
     vx_buf_printf(b, "  if (kv->batch == 0) return %s_OK;\n", u);
@@ -300,16 +311,14 @@ static void emit_launchers(vx_cg *cg) {
                      " * SELECT). */\n"
                      "#ifndef VX_INDEX_FUSE_PAIR\n#define VX_INDEX_FUSE_PAIR 2\n#endif\n\n", a);
   open_fn(cg, 6); /* index */
-  emit_check_kv_and_fields(cg);
+  vx_cg_emit_check_kv_and_fields(cg);
   vx_buf_printf(b, "  if (st != %s_OK) return st;\n", u);
   vx_buf_printf(b, "  if (!q || !sel_pages || !sel_count || max_pages < 1 || !workspace) return %s_ERR_ARGUMENT;\n", u);
   if (m->nstates > 0) vx_buf_printf(b, "  if (!state_in || !state_out) return %s_ERR_ARGUMENT;\n", u);
   vx_buf_printf(b, "  if (kv->batch == 0) return %s_OK;\n", u);
   vx_buf_printf(b, "  const long long rows = (long long)kv->batch * kv->num_kv_heads;\n");
   vx_buf_printf(b, "  const size_t selection = %s_selection_bytes(rows, max_pages);\n", a);
-  vx_buf_printf(b, "  if (workspace_bytes < selection + %s_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||\n", a);
-  vx_buf_printf(b, "      !%s_workspace_aligned(workspace))\n", a);
-  vx_buf_printf(b, "    return %s_ERR_WORKSPACE;\n", u);
+  vx_buf_printf(b, "  if (!%s_index_workspace_fits(rows, max_pages, workspace, workspace_bytes)) return %s_ERR_WORKSPACE;\n", a, u);
   vx_buf_printf(b, "  float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);\n");
   vx_buf_printf(b, "  const %s_kv_t *query = static_cast<const %s_kv_t *>(q);\n", a, a);
   if (vx_cg_index_reduces_over_page(cg)) {
@@ -410,14 +419,11 @@ static void emit_launchers(vx_cg *cg) {
   vx_buf_printf(b, "  const int st = %s_check_kv(kv);\n  if (st != %s_OK) return st;\n", a, u);
   vx_buf_printf(b, "  if (!q || !sel_pages || !sel_count || !out || max_pages < 1 || !workspace) return %s_ERR_ARGUMENT;\n", u);
   vx_buf_printf(b, "  if (kv->batch == 0) return %s_OK;\n", u);
-  vx_buf_printf(b, "  const long long rows = %s_attention_rows(kv->batch, kv->num_kv_heads);\n", a);
-  vx_buf_printf(b, "  const size_t selection = %s_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);\n", a);
-  vx_buf_printf(b, "  if (workspace_bytes < selection + %s_attention_bytes(rows, max_pages) || !%s_workspace_aligned(workspace))\n", a, a);
+  vx_buf_printf(b, "  if (!%s_attend_workspace_fits(kv->batch, kv->num_kv_heads, max_pages, workspace, workspace_bytes))\n", a);
   vx_buf_printf(b, "    return %s_ERR_WORKSPACE;\n", u);
+  vx_buf_printf(b, "  const size_t selection = %s_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);\n", a);
   vx_buf_printf(b, "  const vx_decode_args args = %s_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);\n", a);
-  vx_buf_printf(b, "  /* Plan the split over what a row can select, not over the request. */\n");
-  vx_buf_printf(b, "  const int plan_pages = %s_MAX_SELECTED > 0 && %s_MAX_SELECTED < max_pages ? (int)%s_MAX_SELECTED : max_pages;\n", u, u, u);
-  vx_buf_printf(b, "  %s_launch_attention(args, plan_pages, static_cast<char *>(workspace) + selection, stream);\n", a);
+  vx_buf_printf(b, "  %s_launch_attention(args, %s_plan_pages(max_pages), static_cast<char *>(workspace) + selection, stream);\n", a, a);
   vx_buf_printf(b, "  return %s_launched();\n}\n\n", a);
 
   vx_cg_emit_step_fused_launcher(cg);

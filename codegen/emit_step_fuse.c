@@ -83,20 +83,17 @@ void vx_cg_emit_step_fused_launcher(vx_cg *cg) {
   vx_buf_line(b, "static int %s_step_fused(const vx_paged_kv *kv, const void *q, void *const *field_pools, const float *state_in,", a);
   vx_buf_line(b, "    float *state_out, int max_pages, float sm_scale, void *out, int *sel_pages, int *sel_count, void *workspace,");
   vx_buf_line(b, "    size_t workspace_bytes, cudaStream_t stream) {");
-  vx_buf_printf(b, "  %s_field_ptrs f;\n  int st = %s_check_kv(kv);\n  if (st == %s_OK) st = %s_fields_from(field_pools, &f);\n", a, a, u,
-                a);
+  vx_cg_emit_check_kv_and_fields(cg);
   vx_buf_line(b, "  if (st != %s_OK) return st;", u);
   vx_buf_line(b, "  if (!q || !out) return %s_ERR_ARGUMENT;", u);
   if (cg->m->nstates > 0) vx_buf_line(b, "  if (!state_in || !state_out) return %s_ERR_ARGUMENT;", u);
   vx_buf_line(b, "  if (kv->batch == 0 || max_pages > %s_STEP_FUSE_MAX_PAGES) return %s_STEP_UNFUSED;", u, u);
   vx_buf_line(b, "  const long long rows = (long long)kv->batch * kv->num_kv_heads;");
-  vx_buf_line(b, "  const size_t selection = %s_selection_bytes(rows, max_pages);", a);
-  vx_buf_line(b, "  if (workspace_bytes < selection + %s_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||", a);
-  vx_buf_line(b, "      workspace_bytes < selection + %s_attention_bytes(%s_attention_rows(kv->batch, kv->num_kv_heads), max_pages) ||", a, a);
-  vx_buf_line(b, "      !%s_workspace_aligned(workspace))", a);
+  vx_buf_line(b, "  if (!%s_index_workspace_fits(rows, max_pages, workspace, workspace_bytes) ||", a);
+  vx_buf_line(b, "      !%s_attend_workspace_fits(kv->batch, kv->num_kv_heads, max_pages, workspace, workspace_bytes))", a);
   vx_buf_line(b, "    return %s_ERR_WORKSPACE;", u);
-  vx_buf_line(b, "  const int plan_pages = %s_MAX_SELECTED > 0 && %s_MAX_SELECTED < max_pages ? (int)%s_MAX_SELECTED : max_pages;", u, u, u);
-  vx_buf_line(b, "  const vx_decode_mma_choice choice = vx_decode_mma_choose<%s_kv_t, %s_HEAD_DIM, %s_GROUP>(rows, plan_pages);", a, u, u);
+  vx_buf_line(b, "  const vx_decode_mma_choice choice =");
+  vx_buf_line(b, "      vx_decode_mma_choose<%s_kv_t, %s_HEAD_DIM, %s_GROUP>(rows, %s_plan_pages(max_pages));", a, u, u, a);
   vx_buf_line(b, "  if (!choice.wide || choice.plan.num_chunks != 1) return %s_STEP_UNFUSED;", u);
   vx_buf_line(b, "  typedef vx_decode_mma_kernel_of<%s_kv_t, %s_HEAD_DIM, %s_GROUP, 1> attention;", a, u, u);
   vx_buf_line(b, "  const int index_smem = %s_fused_smem_bytes(%s_SCORE_WARPS, max_pages);", a, u);
@@ -104,12 +101,9 @@ void vx_cg_emit_step_fused_launcher(vx_cg *cg) {
   vx_buf_line(b, "  const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(%s_fused_step_kernel), %s_SCORE_WARPS * 32, smem);",
               a, u);
   vx_buf_line(b, "  if (capacity < rows) return %s_STEP_UNFUSED;", u);
-  vx_buf_line(b, "  char *scratch = static_cast<char *>(workspace) + selection;");
+  vx_buf_line(b, "  char *scratch = static_cast<char *>(workspace) + %s_selection_bytes(rows, max_pages);", a);
   vx_buf_line(b, "  vx_decode_args args = %s_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);", a);
-  vx_buf_line(b, "  args.num_chunks = 1;\n  args.chunk_pages = choice.plan.chunk_pages;");
-  vx_buf_line(b, "  args.ws_o = reinterpret_cast<float *>(scratch); /* one chunk: written only by trace builds */");
-  vx_buf_line(b, "  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset((unsigned long long)rows * %s_GROUP, %s_OUT_DIM));",
-              u, u);
+  vx_buf_line(b, "  %s_set_plan(&args, choice.plan, rows, scratch); /* one chunk: its partials only in trace builds */", a);
   vx_buf_line(b, "  vx_launch(%s_fused_step_kernel, dim3((unsigned)rows), dim3(%s_SCORE_WARPS * 32), smem, stream, *kv,", a, u);
   vx_buf_line(b, "      static_cast<const %s_kv_t *>(q), f, state_in, state_out, max_pages, reinterpret_cast<float *>(scratch), sel_pages,", a);
   vx_buf_line(b, "      sel_count, args);");

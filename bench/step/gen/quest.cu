@@ -2091,6 +2091,21 @@ static size_t quest_attention_bytes(long long rows, int max_pages) {
   return (size_t)vx_decode_workspace_bytes(rows, QUEST_GROUP, QUEST_OUT_DIM, vx_decode_max_chunks(rows, max_pages));
 }
 
+/* Whether the workspace holds what index writes: the selection, then the scores. */
+static bool quest_index_workspace_fits(long long rows, int max_pages, const void *workspace, size_t workspace_bytes) {
+  return workspace_bytes >= quest_selection_bytes(rows, max_pages) +
+                                quest_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) &&
+         quest_workspace_aligned(workspace);
+}
+
+/* Whether it holds what attend reads and writes: the selection, then the partials. */
+static bool quest_attend_workspace_fits(int batch, int kv_heads, int max_pages, const void *workspace,
+                                     size_t workspace_bytes) {
+  return workspace_bytes >= quest_selection_bytes((long long)batch * kv_heads, max_pages) +
+                                quest_attention_bytes(quest_attention_rows(batch, kv_heads), max_pages) &&
+         quest_workspace_aligned(workspace);
+}
+
 /* What the host can check without reading device memory. */
 static int quest_check_kv(const vx_paged_kv *kv) {
   if (!kv || kv->batch < 0 || kv->num_kv_heads < 1 || kv->num_pages < 1 || !kv->k_pool) return QUEST_ERR_ARGUMENT;
@@ -2134,6 +2149,20 @@ static vx_decode_args quest_decode_args(const vx_paged_kv *kv, const void *q, co
   return args;
 }
 
+/* Plan the split over what a row can select, not over the request. */
+static int quest_plan_pages(int max_pages) {
+  return QUEST_MAX_SELECTED > 0 && QUEST_MAX_SELECTED < max_pages ? (int)QUEST_MAX_SELECTED : max_pages;
+}
+
+/* A plan's split in args: its chunks, and where their partials go in scratch. */
+static void quest_set_plan(vx_decode_args *args, const vx_decode_plan &plan, long long rows, char *scratch) {
+  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * QUEST_GROUP;
+  args->num_chunks = plan.num_chunks;
+  args->chunk_pages = plan.chunk_pages;
+  args->ws_o = reinterpret_cast<float *>(scratch);
+  args->ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, QUEST_OUT_DIM));
+}
+
 /* Exact softmax attention over the selected pages: split-KV flash decoding
  * (vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block), then the
  * log-sum-exp merge of the chunks (none with one chunk per row). The plan (chunks per row) follows the
@@ -2145,11 +2174,7 @@ static void quest_launch_attention(vx_decode_args args, int max_pages, char *scr
    * memory attribute: host-side, legal during capture; if it fails, the launch fails). */
   const vx_decode_mma_choice choice = vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(rows, max_pages);
   const vx_decode_plan plan = choice.plan;
-  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * QUEST_GROUP;
-  args.num_chunks = plan.num_chunks;
-  args.chunk_pages = plan.chunk_pages;
-  args.ws_o = reinterpret_cast<float *>(scratch);
-  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, QUEST_OUT_DIM));
+  quest_set_plan(&args, plan, rows, scratch);
   vx_decode_mma_launch<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(args, choice, rows, stream);
   if (plan.num_chunks > 1) vx_decode_merge_launch<quest_kv_t, QUEST_OUT_DIM>(args, QUEST_GROUP, stream);
 }
@@ -2244,9 +2269,7 @@ int quest_index(const vx_paged_kv *kv, const void *q, void *const *field_pools, 
   if (kv->batch == 0) return QUEST_OK;
   const long long rows = (long long)kv->batch * kv->num_kv_heads;
   const size_t selection = quest_selection_bytes(rows, max_pages);
-  if (workspace_bytes < selection + quest_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||
-      !quest_workspace_aligned(workspace))
-    return QUEST_ERR_WORKSPACE;
+  if (!quest_index_workspace_fits(rows, max_pages, workspace, workspace_bytes)) return QUEST_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const quest_kv_t *query = static_cast<const quest_kv_t *>(q);
   /* As few scoring blocks as fill one wave (two 8-warp blocks per SM; the
@@ -2309,14 +2332,11 @@ int quest_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages, con
   if (st != QUEST_OK) return st;
   if (!q || !sel_pages || !sel_count || !out || max_pages < 1 || !workspace) return QUEST_ERR_ARGUMENT;
   if (kv->batch == 0) return QUEST_OK;
-  const long long rows = quest_attention_rows(kv->batch, kv->num_kv_heads);
-  const size_t selection = quest_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
-  if (workspace_bytes < selection + quest_attention_bytes(rows, max_pages) || !quest_workspace_aligned(workspace))
+  if (!quest_attend_workspace_fits(kv->batch, kv->num_kv_heads, max_pages, workspace, workspace_bytes))
     return QUEST_ERR_WORKSPACE;
+  const size_t selection = quest_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
   const vx_decode_args args = quest_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);
-  /* Plan the split over what a row can select, not over the request. */
-  const int plan_pages = QUEST_MAX_SELECTED > 0 && QUEST_MAX_SELECTED < max_pages ? (int)QUEST_MAX_SELECTED : max_pages;
-  quest_launch_attention(args, plan_pages, static_cast<char *>(workspace) + selection, stream);
+  quest_launch_attention(args, quest_plan_pages(max_pages), static_cast<char *>(workspace) + selection, stream);
   return quest_launched();
 }
 
@@ -2335,25 +2355,20 @@ static int quest_step_fused(const vx_paged_kv *kv, const void *q, void *const *f
   if (!q || !out) return QUEST_ERR_ARGUMENT;
   if (kv->batch == 0 || max_pages > QUEST_STEP_FUSE_MAX_PAGES) return QUEST_STEP_UNFUSED;
   const long long rows = (long long)kv->batch * kv->num_kv_heads;
-  const size_t selection = quest_selection_bytes(rows, max_pages);
-  if (workspace_bytes < selection + quest_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||
-      workspace_bytes < selection + quest_attention_bytes(quest_attention_rows(kv->batch, kv->num_kv_heads), max_pages) ||
-      !quest_workspace_aligned(workspace))
+  if (!quest_index_workspace_fits(rows, max_pages, workspace, workspace_bytes) ||
+      !quest_attend_workspace_fits(kv->batch, kv->num_kv_heads, max_pages, workspace, workspace_bytes))
     return QUEST_ERR_WORKSPACE;
-  const int plan_pages = QUEST_MAX_SELECTED > 0 && QUEST_MAX_SELECTED < max_pages ? (int)QUEST_MAX_SELECTED : max_pages;
-  const vx_decode_mma_choice choice = vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(rows, plan_pages);
+  const vx_decode_mma_choice choice =
+      vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(rows, quest_plan_pages(max_pages));
   if (!choice.wide || choice.plan.num_chunks != 1) return QUEST_STEP_UNFUSED;
   typedef vx_decode_mma_kernel_of<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, 1> attention;
   const int index_smem = quest_fused_smem_bytes(QUEST_SCORE_WARPS, max_pages);
   const int smem = index_smem > attention::SMEM ? index_smem : attention::SMEM;
   const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_step_kernel), QUEST_SCORE_WARPS * 32, smem);
   if (capacity < rows) return QUEST_STEP_UNFUSED;
-  char *scratch = static_cast<char *>(workspace) + selection;
+  char *scratch = static_cast<char *>(workspace) + quest_selection_bytes(rows, max_pages);
   vx_decode_args args = quest_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);
-  args.num_chunks = 1;
-  args.chunk_pages = choice.plan.chunk_pages;
-  args.ws_o = reinterpret_cast<float *>(scratch); /* one chunk: written only by trace builds */
-  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset((unsigned long long)rows * QUEST_GROUP, QUEST_OUT_DIM));
+  quest_set_plan(&args, choice.plan, rows, scratch); /* one chunk: its partials only in trace builds */
   vx_launch(quest_fused_step_kernel, dim3((unsigned)rows), dim3(QUEST_SCORE_WARPS * 32), smem, stream, *kv,
       static_cast<const quest_kv_t *>(q), f, state_in, state_out, max_pages, reinterpret_cast<float *>(scratch), sel_pages,
       sel_count, args);

@@ -471,6 +471,21 @@ static size_t block_topk_attention_bytes(long long rows, int max_pages) {
   return (size_t)vx_decode_workspace_bytes(rows, BLOCK_TOPK_GROUP, BLOCK_TOPK_OUT_DIM, vx_decode_max_chunks(rows, max_pages));
 }
 
+/* Whether the workspace holds what index writes: the selection, then the scores. */
+static bool block_topk_index_workspace_fits(long long rows, int max_pages, const void *workspace, size_t workspace_bytes) {
+  return workspace_bytes >= block_topk_selection_bytes(rows, max_pages) +
+                                block_topk_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) &&
+         block_topk_workspace_aligned(workspace);
+}
+
+/* Whether it holds what attend reads and writes: the selection, then the partials. */
+static bool block_topk_attend_workspace_fits(int batch, int kv_heads, int max_pages, const void *workspace,
+                                     size_t workspace_bytes) {
+  return workspace_bytes >= block_topk_selection_bytes((long long)batch * kv_heads, max_pages) +
+                                block_topk_attention_bytes(block_topk_attention_rows(batch, kv_heads), max_pages) &&
+         block_topk_workspace_aligned(workspace);
+}
+
 /* What the host can check without reading device memory. */
 static int block_topk_check_kv(const vx_paged_kv *kv) {
   if (!kv || kv->batch < 0 || kv->num_kv_heads < 1 || kv->num_pages < 1 || !kv->k_pool) return BLOCK_TOPK_ERR_ARGUMENT;
@@ -512,6 +527,20 @@ static vx_decode_args block_topk_decode_args(const vx_paged_kv *kv, const void *
   return args;
 }
 
+/* Plan the split over what a row can select, not over the request. */
+static int block_topk_plan_pages(int max_pages) {
+  return BLOCK_TOPK_MAX_SELECTED > 0 && BLOCK_TOPK_MAX_SELECTED < max_pages ? (int)BLOCK_TOPK_MAX_SELECTED : max_pages;
+}
+
+/* A plan's split in args: its chunks, and where their partials go in scratch. */
+static void block_topk_set_plan(vx_decode_args *args, const vx_decode_plan &plan, long long rows, char *scratch) {
+  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * BLOCK_TOPK_GROUP;
+  args->num_chunks = plan.num_chunks;
+  args->chunk_pages = plan.chunk_pages;
+  args->ws_o = reinterpret_cast<float *>(scratch);
+  args->ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, BLOCK_TOPK_OUT_DIM));
+}
+
 /* Exact softmax attention over the selected pages: split-KV flash decoding
  * (vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block), then the
  * log-sum-exp merge of the chunks (none with one chunk per row). The plan (chunks per row) follows the
@@ -523,11 +552,7 @@ static void block_topk_launch_attention(vx_decode_args args, int max_pages, char
    * memory attribute: host-side, legal during capture; if it fails, the launch fails). */
   const vx_decode_mma_choice choice = vx_decode_mma_choose<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>(rows, max_pages);
   const vx_decode_plan plan = choice.plan;
-  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * BLOCK_TOPK_GROUP;
-  args.num_chunks = plan.num_chunks;
-  args.chunk_pages = plan.chunk_pages;
-  args.ws_o = reinterpret_cast<float *>(scratch);
-  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, BLOCK_TOPK_OUT_DIM));
+  block_topk_set_plan(&args, plan, rows, scratch);
   vx_decode_mma_launch<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>(args, choice, rows, stream);
   if (plan.num_chunks > 1) vx_decode_merge_launch<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>(args, BLOCK_TOPK_GROUP, stream);
 }
@@ -622,9 +647,7 @@ int block_topk_index(const vx_paged_kv *kv, const void *q, void *const *field_po
   if (kv->batch == 0) return BLOCK_TOPK_OK;
   const long long rows = (long long)kv->batch * kv->num_kv_heads;
   const size_t selection = block_topk_selection_bytes(rows, max_pages);
-  if (workspace_bytes < selection + block_topk_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||
-      !block_topk_workspace_aligned(workspace))
-    return BLOCK_TOPK_ERR_WORKSPACE;
+  if (!block_topk_index_workspace_fits(rows, max_pages, workspace, workspace_bytes)) return BLOCK_TOPK_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const block_topk_kv_t *query = static_cast<const block_topk_kv_t *>(q);
   /* As few scoring blocks as fill one wave (two 8-warp blocks per SM; the
@@ -687,14 +710,11 @@ int block_topk_attend(const vx_paged_kv *kv, const void *q, const int *sel_pages
   if (st != BLOCK_TOPK_OK) return st;
   if (!q || !sel_pages || !sel_count || !out || max_pages < 1 || !workspace) return BLOCK_TOPK_ERR_ARGUMENT;
   if (kv->batch == 0) return BLOCK_TOPK_OK;
-  const long long rows = block_topk_attention_rows(kv->batch, kv->num_kv_heads);
-  const size_t selection = block_topk_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
-  if (workspace_bytes < selection + block_topk_attention_bytes(rows, max_pages) || !block_topk_workspace_aligned(workspace))
+  if (!block_topk_attend_workspace_fits(kv->batch, kv->num_kv_heads, max_pages, workspace, workspace_bytes))
     return BLOCK_TOPK_ERR_WORKSPACE;
+  const size_t selection = block_topk_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
   const vx_decode_args args = block_topk_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);
-  /* Plan the split over what a row can select, not over the request. */
-  const int plan_pages = BLOCK_TOPK_MAX_SELECTED > 0 && BLOCK_TOPK_MAX_SELECTED < max_pages ? (int)BLOCK_TOPK_MAX_SELECTED : max_pages;
-  block_topk_launch_attention(args, plan_pages, static_cast<char *>(workspace) + selection, stream);
+  block_topk_launch_attention(args, block_topk_plan_pages(max_pages), static_cast<char *>(workspace) + selection, stream);
   return block_topk_launched();
 }
 
@@ -713,25 +733,20 @@ static int block_topk_step_fused(const vx_paged_kv *kv, const void *q, void *con
   if (!q || !out) return BLOCK_TOPK_ERR_ARGUMENT;
   if (kv->batch == 0 || max_pages > BLOCK_TOPK_STEP_FUSE_MAX_PAGES) return BLOCK_TOPK_STEP_UNFUSED;
   const long long rows = (long long)kv->batch * kv->num_kv_heads;
-  const size_t selection = block_topk_selection_bytes(rows, max_pages);
-  if (workspace_bytes < selection + block_topk_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||
-      workspace_bytes < selection + block_topk_attention_bytes(block_topk_attention_rows(kv->batch, kv->num_kv_heads), max_pages) ||
-      !block_topk_workspace_aligned(workspace))
+  if (!block_topk_index_workspace_fits(rows, max_pages, workspace, workspace_bytes) ||
+      !block_topk_attend_workspace_fits(kv->batch, kv->num_kv_heads, max_pages, workspace, workspace_bytes))
     return BLOCK_TOPK_ERR_WORKSPACE;
-  const int plan_pages = BLOCK_TOPK_MAX_SELECTED > 0 && BLOCK_TOPK_MAX_SELECTED < max_pages ? (int)BLOCK_TOPK_MAX_SELECTED : max_pages;
-  const vx_decode_mma_choice choice = vx_decode_mma_choose<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>(rows, plan_pages);
+  const vx_decode_mma_choice choice =
+      vx_decode_mma_choose<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>(rows, block_topk_plan_pages(max_pages));
   if (!choice.wide || choice.plan.num_chunks != 1) return BLOCK_TOPK_STEP_UNFUSED;
   typedef vx_decode_mma_kernel_of<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP, 1> attention;
   const int index_smem = block_topk_fused_smem_bytes(BLOCK_TOPK_SCORE_WARPS, max_pages);
   const int smem = index_smem > attention::SMEM ? index_smem : attention::SMEM;
   const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_step_kernel), BLOCK_TOPK_SCORE_WARPS * 32, smem);
   if (capacity < rows) return BLOCK_TOPK_STEP_UNFUSED;
-  char *scratch = static_cast<char *>(workspace) + selection;
+  char *scratch = static_cast<char *>(workspace) + block_topk_selection_bytes(rows, max_pages);
   vx_decode_args args = block_topk_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);
-  args.num_chunks = 1;
-  args.chunk_pages = choice.plan.chunk_pages;
-  args.ws_o = reinterpret_cast<float *>(scratch); /* one chunk: written only by trace builds */
-  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset((unsigned long long)rows * BLOCK_TOPK_GROUP, BLOCK_TOPK_OUT_DIM));
+  block_topk_set_plan(&args, choice.plan, rows, scratch); /* one chunk: its partials only in trace builds */
   vx_launch(block_topk_fused_step_kernel, dim3((unsigned)rows), dim3(BLOCK_TOPK_SCORE_WARPS * 32), smem, stream, *kv,
       static_cast<const block_topk_kv_t *>(q), f, state_in, state_out, max_pages, reinterpret_cast<float *>(scratch), sel_pages,
       sel_count, args);

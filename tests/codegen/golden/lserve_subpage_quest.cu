@@ -447,6 +447,21 @@ static size_t lserve_subpage_quest_attention_bytes(long long rows, int max_pages
   return (size_t)vx_decode_workspace_bytes(rows, LSERVE_SUBPAGE_QUEST_GROUP, LSERVE_SUBPAGE_QUEST_OUT_DIM, vx_decode_max_chunks(rows, max_pages));
 }
 
+/* Whether the workspace holds what index writes: the selection, then the scores. */
+static bool lserve_subpage_quest_index_workspace_fits(long long rows, int max_pages, const void *workspace, size_t workspace_bytes) {
+  return workspace_bytes >= lserve_subpage_quest_selection_bytes(rows, max_pages) +
+                                lserve_subpage_quest_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) &&
+         lserve_subpage_quest_workspace_aligned(workspace);
+}
+
+/* Whether it holds what attend reads and writes: the selection, then the partials. */
+static bool lserve_subpage_quest_attend_workspace_fits(int batch, int kv_heads, int max_pages, const void *workspace,
+                                     size_t workspace_bytes) {
+  return workspace_bytes >= lserve_subpage_quest_selection_bytes((long long)batch * kv_heads, max_pages) +
+                                lserve_subpage_quest_attention_bytes(lserve_subpage_quest_attention_rows(batch, kv_heads), max_pages) &&
+         lserve_subpage_quest_workspace_aligned(workspace);
+}
+
 /* What the host can check without reading device memory. */
 static int lserve_subpage_quest_check_kv(const vx_paged_kv *kv) {
   if (!kv || kv->batch < 0 || kv->num_kv_heads < 1 || kv->num_pages < 1 || !kv->k_pool) return LSERVE_SUBPAGE_QUEST_ERR_ARGUMENT;
@@ -490,6 +505,20 @@ static vx_decode_args lserve_subpage_quest_decode_args(const vx_paged_kv *kv, co
   return args;
 }
 
+/* Plan the split over what a row can select, not over the request. */
+static int lserve_subpage_quest_plan_pages(int max_pages) {
+  return LSERVE_SUBPAGE_QUEST_MAX_SELECTED > 0 && LSERVE_SUBPAGE_QUEST_MAX_SELECTED < max_pages ? (int)LSERVE_SUBPAGE_QUEST_MAX_SELECTED : max_pages;
+}
+
+/* A plan's split in args: its chunks, and where their partials go in scratch. */
+static void lserve_subpage_quest_set_plan(vx_decode_args *args, const vx_decode_plan &plan, long long rows, char *scratch) {
+  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * LSERVE_SUBPAGE_QUEST_GROUP;
+  args->num_chunks = plan.num_chunks;
+  args->chunk_pages = plan.chunk_pages;
+  args->ws_o = reinterpret_cast<float *>(scratch);
+  args->ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, LSERVE_SUBPAGE_QUEST_OUT_DIM));
+}
+
 /* Exact softmax attention over the selected pages: split-KV flash decoding
  * (vx_decode_partial_mma_kernel: tensor cores, the whole GQA group per block), then the
  * log-sum-exp merge of the chunks (none with one chunk per row). The plan (chunks per row) follows the
@@ -501,11 +530,7 @@ static void lserve_subpage_quest_launch_attention(vx_decode_args args, int max_p
    * memory attribute: host-side, legal during capture; if it fails, the launch fails). */
   const vx_decode_mma_choice choice = vx_decode_mma_choose<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_HEAD_DIM, LSERVE_SUBPAGE_QUEST_GROUP>(rows, max_pages);
   const vx_decode_plan plan = choice.plan;
-  const unsigned long long slots = (unsigned long long)rows * plan.num_chunks * LSERVE_SUBPAGE_QUEST_GROUP;
-  args.num_chunks = plan.num_chunks;
-  args.chunk_pages = plan.chunk_pages;
-  args.ws_o = reinterpret_cast<float *>(scratch);
-  args.ws_lse = reinterpret_cast<float *>(scratch + vx_decode_lse_offset(slots, LSERVE_SUBPAGE_QUEST_OUT_DIM));
+  lserve_subpage_quest_set_plan(&args, plan, rows, scratch);
   vx_decode_mma_launch<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_HEAD_DIM, LSERVE_SUBPAGE_QUEST_GROUP>(args, choice, rows, stream);
   if (plan.num_chunks > 1) vx_decode_merge_launch<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_OUT_DIM>(args, LSERVE_SUBPAGE_QUEST_GROUP, stream);
 }
@@ -583,9 +608,7 @@ int lserve_subpage_quest_index(const vx_paged_kv *kv, const void *q, void *const
   if (kv->batch == 0) return LSERVE_SUBPAGE_QUEST_OK;
   const long long rows = (long long)kv->batch * kv->num_kv_heads;
   const size_t selection = lserve_subpage_quest_selection_bytes(rows, max_pages);
-  if (workspace_bytes < selection + lserve_subpage_quest_round_up((unsigned long long)rows * (unsigned long long)max_pages * 4ull) ||
-      !lserve_subpage_quest_workspace_aligned(workspace))
-    return LSERVE_SUBPAGE_QUEST_ERR_WORKSPACE;
+  if (!lserve_subpage_quest_index_workspace_fits(rows, max_pages, workspace, workspace_bytes)) return LSERVE_SUBPAGE_QUEST_ERR_WORKSPACE;
   float *scores = reinterpret_cast<float *>(static_cast<char *>(workspace) + selection);
   const lserve_subpage_quest_kv_t *query = static_cast<const lserve_subpage_quest_kv_t *>(q);
   /* About 8 scoring blocks per SM of a 132-SM part (the index kernel holds one
@@ -612,14 +635,11 @@ int lserve_subpage_quest_attend(const vx_paged_kv *kv, const void *q, const int 
   if (st != LSERVE_SUBPAGE_QUEST_OK) return st;
   if (!q || !sel_pages || !sel_count || !out || max_pages < 1 || !workspace) return LSERVE_SUBPAGE_QUEST_ERR_ARGUMENT;
   if (kv->batch == 0) return LSERVE_SUBPAGE_QUEST_OK;
-  const long long rows = lserve_subpage_quest_attention_rows(kv->batch, kv->num_kv_heads);
-  const size_t selection = lserve_subpage_quest_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
-  if (workspace_bytes < selection + lserve_subpage_quest_attention_bytes(rows, max_pages) || !lserve_subpage_quest_workspace_aligned(workspace))
+  if (!lserve_subpage_quest_attend_workspace_fits(kv->batch, kv->num_kv_heads, max_pages, workspace, workspace_bytes))
     return LSERVE_SUBPAGE_QUEST_ERR_WORKSPACE;
+  const size_t selection = lserve_subpage_quest_selection_bytes((long long)kv->batch * kv->num_kv_heads, max_pages);
   const vx_decode_args args = lserve_subpage_quest_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);
-  /* Plan the split over what a row can select, not over the request. */
-  const int plan_pages = LSERVE_SUBPAGE_QUEST_MAX_SELECTED > 0 && LSERVE_SUBPAGE_QUEST_MAX_SELECTED < max_pages ? (int)LSERVE_SUBPAGE_QUEST_MAX_SELECTED : max_pages;
-  lserve_subpage_quest_launch_attention(args, plan_pages, static_cast<char *>(workspace) + selection, stream);
+  lserve_subpage_quest_launch_attention(args, lserve_subpage_quest_plan_pages(max_pages), static_cast<char *>(workspace) + selection, stream);
   return lserve_subpage_quest_launched();
 }
 
