@@ -12,9 +12,10 @@
  *   cudaLaunchKernelExC  (vx_launch: the index kernels)
  *   __cudaLaunchKernel   (the <<<>>> launches of the cache kernels; the
  *                         CUDA 13 header's own declaration)
- * A launch of a kernel that the source defines as extern "C" goes to its
- * twin from vxrt_module_load_source (libvortexrt's loader, the product
- * path: its options, its split compile); every other launch (the runtime's
+ * A launch of a kernel that ALG.so registered under a C name (the
+ * source's extern "C" kernels) goes to its twin from
+ * vxrt_module_load_source (libvortexrt's loader, the product path: its
+ * options, its split compile); every other launch (the runtime's
  * templated attention and merge kernels, also libvortexrt's own) goes to
  * the CUDA runtime unchanged. The kernels' host stubs are local symbols of
  * ALG.so (nvcc's whole-program build), out of dlsym's reach, so a third
@@ -27,7 +28,6 @@
 #include "gen_nvrtc.h"
 
 #include <cuda_runtime_api.h>
-#include <ctype.h>
 #include <dlfcn.h>
 #include <link.h>
 #include <stdio.h>
@@ -104,16 +104,10 @@ void CUDARTAPI __cudaRegisterFunction(void **fat_cubin, const char *host_fun, ch
   real(fat_cubin, host_fun, device_fun, device_name, thread_limit, tid, bid, block, grid, warp_size);
 }
 
-/* The host stub lib registered under name, NULL when lib has none. */
-static const void *registered_stub(void *lib, const char *name) {
-  struct link_map *map = NULL;
-  if (dlinfo(lib, RTLD_DI_LINKMAP, &map) != 0 || !map) return NULL;
-  for (int i = 0; i < registered.n; i++) {
-    Dl_info where;
-    if (strcmp(registered.name[i], name) != 0) continue;
-    if (dladdr(registered.stub[i], &where) && where.dli_fbase == (void *)map->l_addr) return registered.stub[i];
-  }
-  return NULL;
+/* Whether lib (its link map) registered entry i. */
+static int registered_by(const struct link_map *map, int i) {
+  Dl_info where;
+  return dladdr(registered.stub[i], &where) && where.dli_fbase == (void *)map->l_addr;
 }
 
 cudaError_t CUDARTAPI cudaLaunchKernelExC(const cudaLaunchConfig_t *config, const void *func, void **args) {
@@ -149,32 +143,6 @@ cudaError_t CUDARTAPI __cudaLaunchKernel(cudaKernel_t kernel, dim3 grid, dim3 bl
   return real(kernel, grid, block, args, smem, stream);
 }
 
-/* The name after `extern "C" __global__ void [__launch_bounds__(...)]` at
- * p, into name; 0 when the declaration does not have that shape. */
-static int kernel_name_at(const char *p, char *name, size_t cap) {
-  p += strlen("extern \"C\" __global__");
-  while (isspace((unsigned char)*p)) p++;
-  if (strncmp(p, "void", 4) != 0) return 0;
-  p += 4;
-  while (isspace((unsigned char)*p)) p++;
-  if (strncmp(p, "__launch_bounds__", 17) == 0) {
-    p = strchr(p, '(');
-    for (int depth = 0; p && *p; p++) {
-      depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
-      if (depth == 0) break;
-    }
-    if (!p || !*p) return 0;
-    p++;
-    while (isspace((unsigned char)*p)) p++;
-  }
-  size_t n = 0;
-  while ((isalnum((unsigned char)p[n]) || p[n] == '_') && n + 1 < cap) n++;
-  if (n == 0 || p[n] != '(') return 0;
-  memcpy(name, p, n);
-  name[n] = '\0';
-  return 1;
-}
-
 int gen_nvrtc_setup(void *lib, const char *source, const char *source_name, const char *options) {
   /* options: split at spaces into a NULL-terminated list */
   char *opt_text = strdup(options ? options : "");
@@ -197,12 +165,19 @@ int gen_nvrtc_setup(void *lib, const char *source, const char *source_name, cons
             GEN_NVRTC_MAX_REGISTERED);
     goto done;
   }
+  struct link_map *map = NULL;
+  if (dlinfo(lib, RTLD_DI_LINKMAP, &map) != 0 || !map) {
+    fprintf(stderr, "gen_nvrtc: no link map for %s: %s\n", source_name, dlerror());
+    goto done;
+  }
   mapped = 0;
-  for (const char *p = strstr(source, "extern \"C\" __global__"); p; p = strstr(p + 1, "extern \"C\" __global__")) {
-    char name[128];
-    if (!kernel_name_at(p, name, sizeof name)) continue;
-    const void *stub = registered_stub(lib, name);
-    if (!stub) continue; /* compiled out (#if of a tuning switch) */
+  /* The kernels lib registered under C names: the source's extern "C" ones
+   * that its build kept (the runtime's templated kernels carry mangled _Z
+   * names and stay nvcc's). */
+  for (int i = 0; i < registered.n; i++) {
+    const char *name = registered.name[i];
+    const void *stub = registered.stub[i];
+    if (strncmp(name, "_Z", 2) == 0 || !registered_by(map, i)) continue;
     cudaKernel_t twin, nvcc;
     if (vxrt_module_get_function(redirect.module, name, &twin, err, sizeof err) != VXRT_SUCCESS) {
       fprintf(stderr, "gen_nvrtc: %s is in the nvcc build but not in NVRTC's: %s\n", name, err);

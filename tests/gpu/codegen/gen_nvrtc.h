@@ -8,8 +8,8 @@
 
 /* Loads source (the text of ALG.cu, named source_name in messages) through
  * vxrt_module_load_source with options (a space-separated list such as
- * "-DVX_STEP_FUSE=1", or NULL) and maps every extern "C" kernel the source
- * defines and lib exports to its NVRTC twin. Prints what it mapped; returns
+ * "-DVX_STEP_FUSE=1", or NULL) and maps every kernel lib registered under a
+ * C name (the source's extern "C" kernels its build kept) to its NVRTC twin. Prints what it mapped; returns
  * the number of kernels mapped, or -1 (with a message on stderr) when the
  * source does not compile or a kernel of lib is missing from the NVRTC
  * module. */
