@@ -173,7 +173,6 @@ int vx_cg_mma_tile_bytes(const vx_cg *cg);
 /* After c.q: the query toward L2 in VX_INDEX_Q_PREFETCH builds. */
 void vx_cg_emit_mma_query_prefetch(vx_cg *cg);
 void vx_cg_emit_mma_page_loop(vx_cg *cg, const vx_op *sel);
-void vx_cg_emit_l2_ahead_switch(vx_cg *cg);
 /* emit_select.c: the mass-select device helper (emitted once, before the
  * kernel) and the select call ending the index kernel. */
 void vx_cg_emit_mass_select(vx_cg *cg);

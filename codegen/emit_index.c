@@ -592,16 +592,16 @@ void vx_cg_emit_score_range(vx_cg *cg) {
 
 /* One launchable kernel: ALG_index_phases instantiated for one phase, in
  * blocks of `warps` warps. */
-static void emit_phase_kernel(vx_cg *cg, const char *phase, const char *name, const char *warps, const char *ahead,
-                              int min_blocks, const char *why) {
+static void emit_phase_kernel(vx_cg *cg, const char *phase, const char *name, const char *warps, int min_blocks,
+                              const char *why) {
   vx_buf *b = cg->out;
   vx_buf_printf(b, "/* The %s launch alone: %s. */\n", phase, why);
   vx_buf_printf(b, "extern \"C\" __global__ void __launch_bounds__(%s * 32, %d)\n%s_%s_kernel", warps, min_blocks, cg->alg, name);
   vx_buf_printf(b, "(vx_paged_kv kv, const %s_kv_t *q, %s_field_ptrs fields, const float *state_in,\n"
                    "    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {\n",
                 cg->alg, cg->alg);
-  vx_buf_printf(b, "  %s_index_phases<%s, %s>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,\n"
-                   "      pages_per_block, %s_INDEX_%s);\n}\n\n", cg->alg, warps, ahead, cg->upper, phase);
+  vx_buf_printf(b, "  %s_index_phases<%s>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,\n"
+                   "      pages_per_block, %s_INDEX_%s);\n}\n\n", cg->alg, warps, cg->upper, phase);
 }
 
 void vx_cg_emit_index(vx_cg *cg) {
@@ -650,11 +650,9 @@ void vx_cg_emit_index(vx_cg *cg) {
       vx_buf_line(b, " * %s_fused_kernel runs both phases in one block a row, for small batches.", cg->alg);
     if (vx_cg_index_has_fused_pair(cg))
       vx_buf_line(b, " * %s_fused_pair_kernel does too in a SCORE block's warps, two blocks an SM.", cg->alg);
-    vx_buf_line(b, " * WARPS: the launch's block width; L2_AHEAD: each warp also sends its tile");
-    vx_buf_line(b, " * after next toward L2 (VX_INDEX_L2_AHEAD, tensor-core form only).");
+    vx_buf_line(b, " * WARPS: the launch's block width.");
     vx_buf_line(b, " */");
-    vx_cg_emit_l2_ahead_switch(cg);
-    vx_buf_line(b, "template <int WARPS, bool L2_AHEAD> static __device__ __forceinline__ void");
+    vx_buf_line(b, "template <int WARPS> static __device__ __forceinline__ void");
     vx_buf_line(b, "%s_index_phases(const vx_paged_kv &kv, const %s_kv_t *q, const %s_field_ptrs &fields, const float *state_in,",
                 cg->alg, cg->alg, cg->alg);
   } else {
@@ -784,24 +782,24 @@ void vx_cg_emit_index(vx_cg *cg) {
     const bool two = cg->lane_floats <= 40;
     char score_warps[64];
     snprintf(score_warps, sizeof score_warps, cg->mma.on ? "%s_SCORE_WARPS" : "VX_TOPK_WARPS", cg->upper);
-    emit_phase_kernel(cg, "SCORE", "score", score_warps, "false", two || cg->mma.on ? 2 : 1,
+    emit_phase_kernel(cg, "SCORE", "score", score_warps, two || cg->mma.on ? 2 : 1,
                       "no top-k code, fewer registers, more blocks per SM");
     /* The SELECT launch has one block per row: at one block per SM a batch
      * of 32 x 8 KV heads took two waves (ncu: 21 us of quest's index). */
-    emit_phase_kernel(cg, "SELECT", "select", "VX_TOPK_WARPS", "false", 2, "top-k on the scores SCORE wrote, two blocks per SM");
+    emit_phase_kernel(cg, "SELECT", "select", "VX_TOPK_WARPS", 2, "top-k on the scores SCORE wrote, two blocks per SM");
     /* Where one block of the top-k's 16 warps a row reaches as many SMs as
      * the SCORE plan (batch 16 x 8 KV heads on 132 SMs; the launcher
      * decides), selecting in the scoring block drops the SELECT launch: its
      * grid boundary, its page-table read for the row length and its
      * barrier chain's start. */
     if (vx_cg_index_has_fused(cg))
-      emit_phase_kernel(cg, "FUSED", "fused", "VX_TOPK_WARPS", "(VX_INDEX_L2_AHEAD >= 2)", 1,
+      emit_phase_kernel(cg, "FUSED", "fused", "VX_TOPK_WARPS", 1,
                         "one block a row scores every page on tensor cores, then selects");
     /* Where the SCORE plan gives a row one block of SCORE_WARPS, two an SM
      * (batch 32 x 8 KV heads on 132 SMs), the same block selects: while one
      * block of an SM runs its top-k the other still streams its tiles. */
     if (vx_cg_index_has_fused_pair(cg))
-      emit_phase_kernel(cg, "FUSED", "fused_pair", score_warps, "false", 2,
+      emit_phase_kernel(cg, "FUSED", "fused_pair", score_warps, 2,
                         "one block of SCORE_WARPS a row, two an SM, scores every page, then selects");
   }
 }

@@ -436,42 +436,6 @@ void vx_cg_emit_mma_query_prefetch(vx_cg *cg) {
 
 int vx_cg_mma_tile_bytes(const vx_cg *cg) { return cg->mma.on ? 16 * row_chunks(cg) * 16 * cg->mma.nfields : 0; }
 
-/* Experiment (VX_INDEX_L2_AHEAD): a warp keeps one tile in flight while it
- * multiplies the previous one, so an SM streams its warps' tiles only: 64 KB
- * for quest's 8 warps in the fused step, where the 16-warp fused index keeps
- * 128 KB and two pair blocks an SM as much. With L2_AHEAD the warp also asks
- * L2 for the lines of the tile after next, as soon as that tile's page-table
- * entries arrive (next_id, read this iteration), so its loads next iteration
- * find them in flight or landed. Pages past the range and corrupt entries
- * are skipped (the loads read page 0 for those). */
-void vx_cg_emit_l2_ahead_switch(vx_cg *cg) {
-  vx_buf *b = cg->out;
-  vx_buf_line(b, "/* Which index launches send each warp's tile after next toward L2 (the");
-  vx_buf_line(b, " * tensor-core form): 0 none, 1 the fused step's 8 warps, 2 also the 16-warp");
-  vx_buf_line(b, " * fused index kernel. */");
-  vx_buf_line(b, "#ifndef VX_INDEX_L2_AHEAD");
-  vx_buf_line(b, "#define VX_INDEX_L2_AHEAD 1");
-  vx_buf_line(b, "#endif");
-}
-
-static void emit_tile_prefetch(vx_cg *cg) {
-  vx_buf *b = cg->out;
-  const int dim = cg->m->geo.head_dim, lines = dim * 2 / 128, pairs = 16 * lines;
-  vx_buf_line(b, "if (L2_AHEAD && base + 2 * step < end) { /* the tile after next toward L2 (VX_INDEX_L2_AHEAD) */");
-  b->indent++;
-  vx_buf_line(b, "#pragma unroll");
-  vx_buf_line(b, "for (int j = 0; j < %d; ++j) {", (pairs + 31) / 32);
-  vx_buf_line(b, "  const int e = (int)(threadIdx.x & 31) + 32 * j, page = e / %d, line = e %% %d;", lines, lines);
-  vx_buf_line(b, "  const int id = __shfl_sync(0xffffffffu, next_id, page & 15);");
-  vx_buf_line(b, "  if (e < %d && base + 2 * step + page < end && id >= 0 && (long long)id < c.num_phys) {", pairs);
-  vx_buf_line(b, "    const long long at = ((long long)id * c.kv_heads + c.h) * %d + line * 64;", dim);
-  for (int k = 0; k < cg->mma.nfields; k++) vx_buf_line(b, "    vx_prefetch_l2(c.fields.%s + at);", field_name(cg, k));
-  vx_buf_line(b, "  }");
-  vx_buf_line(b, "}");
-  b->indent--;
-  vx_buf_line(b, "}");
-}
-
 void vx_cg_emit_mma_page_loop(vx_cg *cg, const vx_op *sel) {
   vx_buf *b = cg->out;
   emit_mma_fragments(cg);
@@ -497,7 +461,6 @@ void vx_cg_emit_mma_page_loop(vx_cg *cg, const vx_op *sel) {
   for (int i = 0; i < cg->mma.nsums; i++) emit_sum_gather(cg, &cg->mma.sums[i]);
   /* every lane of the quad holds both pages' sums; lane t == 0 stores */
   vx_cg_emit_page_results(cg, sel, 2, 3);
-  emit_tile_prefetch(cg);
   b->indent--;
   vx_buf_line(b, "}");
 }

@@ -57,7 +57,7 @@ void vx_cg_emit_step_kernel(vx_cg *cg) {
   vx_buf_line(b, "extern \"C\" __global__ void __launch_bounds__(%s_SCORE_WARPS * 32, 1)", u);
   vx_buf_line(b, "%s_fused_step_kernel(vx_paged_kv kv, const %s_kv_t *q, %s_field_ptrs fields, const float *state_in,", a, a, a);
   vx_buf_line(b, "    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, vx_decode_args attn) {");
-  vx_buf_line(b, "  %s_index_phases<%s_SCORE_WARPS, (VX_INDEX_L2_AHEAD >= 1)>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,", a, u);
+  vx_buf_line(b, "  %s_index_phases<%s_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,", a, u);
   vx_buf_line(b, "      max_pages, %s_INDEX_FUSED);", u);
   vx_buf_line(b, "  /* The block's selection (global stores) is visible to its own threads after the");
   vx_buf_line(b, "   * barrier, and the index's shared memory is free for the attention's ring. */");

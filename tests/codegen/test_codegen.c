@@ -87,7 +87,7 @@ static void test_structure_and_determinism(void **state) {
   assert_non_null(strstr(a.cu, "#ifndef __CUDACC_RTC__"));
   assert_null(strstr(a.cu, "\n#include \"vx_")); /* sibling includes are pasted, not included */
   /* split phases are a template on the block's warps; the select follows it */
-  assert_non_null(strstr(a.cu, "template <int WARPS, bool L2_AHEAD> static __device__ __forceinline__ void\nqk_index_phases("));
+  assert_non_null(strstr(a.cu, "template <int WARPS> static __device__ __forceinline__ void\nqk_index_phases("));
   assert_non_null(strstr(a.cu, "vx_topk_row<WARPS * 32>(row_scores, c.n, budget, 1, 2,"));
   assert_non_null(strstr(a.h, "int qk_step(const vx_paged_kv *kv,"));
   assert_non_null(strstr(a.h, "#define QK_FIELD_KMAX_BYTES 256"));

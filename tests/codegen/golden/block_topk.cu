@@ -213,16 +213,9 @@ enum { BLOCK_TOPK_INDEX_FUSED = 0, BLOCK_TOPK_INDEX_SCORE = 1, BLOCK_TOPK_INDEX_
  * registers and both fit two blocks per SM.
  * block_topk_fused_kernel runs both phases in one block a row, for small batches.
  * block_topk_fused_pair_kernel does too in a SCORE block's warps, two blocks an SM.
- * WARPS: the launch's block width; L2_AHEAD: each warp also sends its tile
- * after next toward L2 (VX_INDEX_L2_AHEAD, tensor-core form only).
+ * WARPS: the launch's block width.
  */
-/* Which index launches send each warp's tile after next toward L2 (the
- * tensor-core form): 0 none, 1 the fused step's 8 warps, 2 also the 16-warp
- * fused index kernel. */
-#ifndef VX_INDEX_L2_AHEAD
-#define VX_INDEX_L2_AHEAD 1
-#endif
-template <int WARPS, bool L2_AHEAD> static __device__ __forceinline__ void
+template <int WARPS> static __device__ __forceinline__ void
 block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const block_topk_field_ptrs &fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
     int phase) {
@@ -380,17 +373,6 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
       if (mine1 < end && (threadIdx.x & 3) == 0) {
         row_scores[p1] = score1;
       }
-      if (L2_AHEAD && base + 2 * step < end) { /* the tile after next toward L2 (VX_INDEX_L2_AHEAD) */
-        #pragma unroll
-        for (int j = 0; j < 1; ++j) {
-          const int e = (int)(threadIdx.x & 31) + 32 * j, page = e / 2, line = e % 2;
-          const int id = __shfl_sync(0xffffffffu, next_id, page & 15);
-          if (e < 32 && base + 2 * step + page < end && id >= 0 && (long long)id < c.num_phys) {
-            const long long at = ((long long)id * c.kv_heads + c.h) * 128 + line * 64;
-            vx_prefetch_l2(c.fields.c + at);
-          }
-        }
-      }
     }
   }
   if (phase == BLOCK_TOPK_INDEX_SCORE) return;
@@ -405,7 +387,7 @@ block_topk_index_phases(const vx_paged_kv &kv, const block_topk_kv_t *q, const b
 extern "C" __global__ void __launch_bounds__(BLOCK_TOPK_SCORE_WARPS * 32, 2)
 block_topk_score_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  block_topk_index_phases<BLOCK_TOPK_SCORE_WARPS, false>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  block_topk_index_phases<BLOCK_TOPK_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, BLOCK_TOPK_INDEX_SCORE);
 }
 
@@ -413,7 +395,7 @@ block_topk_score_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fie
 extern "C" __global__ void __launch_bounds__(VX_TOPK_WARPS * 32, 2)
 block_topk_select_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  block_topk_index_phases<VX_TOPK_WARPS, false>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  block_topk_index_phases<VX_TOPK_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, BLOCK_TOPK_INDEX_SELECT);
 }
 
@@ -421,7 +403,7 @@ block_topk_select_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fi
 extern "C" __global__ void __launch_bounds__(VX_TOPK_WARPS * 32, 1)
 block_topk_fused_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  block_topk_index_phases<VX_TOPK_WARPS, (VX_INDEX_L2_AHEAD >= 2)>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  block_topk_index_phases<VX_TOPK_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, BLOCK_TOPK_INDEX_FUSED);
 }
 
@@ -429,7 +411,7 @@ block_topk_fused_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_fie
 extern "C" __global__ void __launch_bounds__(BLOCK_TOPK_SCORE_WARPS * 32, 2)
 block_topk_fused_pair_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  block_topk_index_phases<BLOCK_TOPK_SCORE_WARPS, false>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  block_topk_index_phases<BLOCK_TOPK_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, BLOCK_TOPK_INDEX_FUSED);
 }
 
@@ -449,7 +431,7 @@ static_assert(BLOCK_TOPK_SCORE_WARPS == VX_DECODE_WIDE_WARPS, "the index phases 
 extern "C" __global__ void __launch_bounds__(BLOCK_TOPK_SCORE_WARPS * 32, 1)
 block_topk_fused_step_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, vx_decode_args attn) {
-  block_topk_index_phases<BLOCK_TOPK_SCORE_WARPS, (VX_INDEX_L2_AHEAD >= 1)>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  block_topk_index_phases<BLOCK_TOPK_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       max_pages, BLOCK_TOPK_INDEX_FUSED);
   /* The block's selection (global stores) is visible to its own threads after the
    * barrier, and the index's shared memory is free for the attention's ring. */

@@ -316,16 +316,9 @@ enum { LSERVE_SUBPAGE_QUEST_INDEX_FUSED = 0, LSERVE_SUBPAGE_QUEST_INDEX_SCORE = 
  * The phases live in lserve_subpage_quest_index_phases; lserve_subpage_quest_score_kernel and lserve_subpage_quest_select_kernel
  * instantiate it for one phase each, so neither launch carries the other's
  * registers and both fit two blocks per SM.
- * WARPS: the launch's block width; L2_AHEAD: each warp also sends its tile
- * after next toward L2 (VX_INDEX_L2_AHEAD, tensor-core form only).
+ * WARPS: the launch's block width.
  */
-/* Which index launches send each warp's tile after next toward L2 (the
- * tensor-core form): 0 none, 1 the fused step's 8 warps, 2 also the 16-warp
- * fused index kernel. */
-#ifndef VX_INDEX_L2_AHEAD
-#define VX_INDEX_L2_AHEAD 1
-#endif
-template <int WARPS, bool L2_AHEAD> static __device__ __forceinline__ void
+template <int WARPS> static __device__ __forceinline__ void
 lserve_subpage_quest_index_phases(const vx_paged_kv &kv, const lserve_subpage_quest_kv_t *q, const lserve_subpage_quest_field_ptrs &fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block,
     int phase) {
@@ -412,7 +405,7 @@ lserve_subpage_quest_index_phases(const vx_paged_kv &kv, const lserve_subpage_qu
 extern "C" __global__ void __launch_bounds__(VX_TOPK_WARPS * 32, 1)
 lserve_subpage_quest_score_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_t *q, lserve_subpage_quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  lserve_subpage_quest_index_phases<VX_TOPK_WARPS, false>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  lserve_subpage_quest_index_phases<VX_TOPK_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, LSERVE_SUBPAGE_QUEST_INDEX_SCORE);
 }
 
@@ -420,7 +413,7 @@ lserve_subpage_quest_score_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_
 extern "C" __global__ void __launch_bounds__(VX_TOPK_WARPS * 32, 2)
 lserve_subpage_quest_select_kernel(vx_paged_kv kv, const lserve_subpage_quest_kv_t *q, lserve_subpage_quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, int pages_per_block) {
-  lserve_subpage_quest_index_phases<VX_TOPK_WARPS, false>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  lserve_subpage_quest_index_phases<VX_TOPK_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       pages_per_block, LSERVE_SUBPAGE_QUEST_INDEX_SELECT);
 }
 
