@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# one device call, on a `git archive` of main (no generated cases needed); VX_COMMIT = the
+# code's commit. Only on an H200 (elsewhere it stops at once: main's device code is run 110's,
+# timed on an H100):
+#   step  bench/run_all.sh: the full benchmark (the latest H200 full run is run 76)
+#   ab    the one-launch step's rule on the H200: A = default, B = -DVX_STEP_FUSE=0,
+#         C = -DVX_STEP_FUSE=1; batch 16 x 8K/32K, 2 rounds, every row checked
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200 || { echo "not an H200: nothing run"; exit 0; }
+X=$OUT/x; mkdir -p $X
+cd wt-main 2>/dev/null || true # the call may start there
+C=${VX_COMMIT:-unknown} t0=$(date +%s)
+OUT=$X/rs VX_COMMIT=$C GPU_STAGES=step STAGE_TIMEOUT=300 PEERS_BUDGET_S=100 PACK=0 TAIL_LINES=45 \
+  bash scripts/gpu_all.sh
+# the variants build after the benchmark, so that no compile shares the CPUs with its timing
+EXTRA_NVFLAGS=-DVX_STEP_FUSE=0 bash bench/step/build.sh build-step-ab > $X/build_b.log 2>&1 &
+EXTRA_NVFLAGS=-DVX_STEP_FUSE=1 bash bench/step/build.sh build-step-ab-c > $X/build_c.log 2>&1 &
+wait
+left=$(( ${BODY_S:-560} - ($(date +%s) - t0) ))
+echo "ab: ${left} s left"
+[ "$left" -gt 60 ] && OUT=$X/ab VX_COMMIT=$C GPU_STAGES=ab STAGE_TIMEOUT=$left AB_PREBUILT=1 \
+  AB_FLAGS=-DVX_STEP_FUSE=0 AB_FLAGS_C=-DVX_STEP_FUSE=1 AB_ROUNDS=2 \
+  AB_ARGS="--algos quest,block_topk --contexts 8192,32768 --batches 16 --no-dense --reps 20 --check-all" \
+  PACK=0 TAIL_LINES=30 bash scripts/gpu_all.sh
+tar czf $OUT/run115.tgz -C $X . && rm -rf $X
