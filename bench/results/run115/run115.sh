@@ -5,13 +5,14 @@
 #   step  bench/run_all.sh: the full benchmark (the latest H200 full run is run 76)
 #   ab    the one-launch step's rule on the H200: A = default, B = -DVX_STEP_FUSE=0,
 #         C = -DVX_STEP_FUSE=1; batch 16 x 8K/32K, 2 rounds, every row checked
-# BODY_S=0 skips ab; PEERS_BUDGET_S bounds the PyTorch peers (default 100 s).
+# BODY_S=0 skips ab; PEERS_BUDGET_S bounds the PyTorch peers (default 100 s), STEP_TIMEOUT the
+# benchmark (default 300 s).
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200 || { echo "not an H200: nothing run"; exit 0; }
 X=$OUT/x; mkdir -p $X
 cd wt-main 2>/dev/null || true # the call may start there
 C=${VX_COMMIT:-unknown} t0=$(date +%s)
-OUT=$X/rs VX_COMMIT=$C GPU_STAGES=step STAGE_TIMEOUT=300 PEERS_BUDGET_S=${PEERS_BUDGET_S:-100} PACK=0 TAIL_LINES=45 \
+OUT=$X/rs VX_COMMIT=$C GPU_STAGES=step STAGE_TIMEOUT=${STEP_TIMEOUT:-300} PEERS_BUDGET_S=${PEERS_BUDGET_S:-100} PACK=0 TAIL_LINES=45 \
   bash scripts/gpu_all.sh
 # the variants build after the benchmark, so that no compile shares the CPUs with its timing
 EXTRA_NVFLAGS=-DVX_STEP_FUSE=0 bash bench/step/build.sh build-step-ab > $X/build_b.log 2>&1 &
