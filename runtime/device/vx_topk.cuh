@@ -372,6 +372,12 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
 #ifndef VX_TOPK_SLOT_DISPATCH
 #define VX_TOPK_SLOT_DISPATCH 1
 #endif
+/* Tuning builds: -DVX_TOPK_FIXED_PAGES=0 sizes the short and middle
+ * instances by the block (THREADS and 4 * THREADS pages, as before run 115)
+ * instead of 512 and 2048 pages. */
+#ifndef VX_TOPK_FIXED_PAGES
+#define VX_TOPK_FIXED_PAGES 1
+#endif
 
 /* Top-k of one row; all THREADS threads of the block must call it (512, the
  * select kernels; 256, the generated index's two-blocks-an-SM fused kernel).
@@ -389,11 +395,18 @@ template <int THREADS = VX_TOPK_THREADS>
 __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int budget, int keep_first,
                                    int keep_last, int *__restrict__ out_pages, int max_out,
                                    int *__restrict__ out_count, vx_topk_smem &sm) {
+  /* The instances hold 512 and 2048 pages whatever the block: a 256-thread
+   * block takes 2 and 8 slots, not 1 (rows of 256 pages) and 4 (1024), so
+   * 8K and 32K rows at page 16 do not run twice the slots they need. */
+  constexpr int SHORT_PAGES = VX_TOPK_FIXED_PAGES ? 512 : THREADS, MID_PAGES = 4 * SHORT_PAGES;
+  constexpr int SHORT_SLOTS = SHORT_PAGES / THREADS, MID_SLOTS = MID_PAGES / THREADS;
+  static_assert(SHORT_SLOTS >= 1 && SHORT_SLOTS * THREADS == SHORT_PAGES && MID_SLOTS < VX_TOPK_CACHE,
+                "the short and middle instances hold whole slots below VX_TOPK_CACHE");
   if (n < 0) n = 0;
-  if (VX_TOPK_SLOT_DISPATCH && n <= THREADS)
-    vx_topk_row_slots<1, THREADS>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
-  else if (VX_TOPK_SLOT_DISPATCH && n <= 4 * THREADS)
-    vx_topk_row_slots<4, THREADS>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
+  if (VX_TOPK_SLOT_DISPATCH && n <= SHORT_PAGES)
+    vx_topk_row_slots<SHORT_SLOTS, THREADS>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
+  else if (VX_TOPK_SLOT_DISPATCH && n <= MID_PAGES)
+    vx_topk_row_slots<MID_SLOTS, THREADS>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
   else
     vx_topk_row_slots<VX_TOPK_CACHE, THREADS>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
 }

@@ -625,8 +625,9 @@ int main(int argc, char **argv) {
     test_topk_case(&r, 3, 2, 64, 5, 40, 40, 0, 0); /* keeps cover everything */
     test_topk_case(&r, 4, 2, 200, 17, 1, 2, 3, 0); /* all ties */
     test_topk_case(&r, 3, 2, 120, 0, 1, 2, 2, 1);  /* threshold */
-    /* row 0 one page past the 1-slot (512) and the 4-slot (2048) instances
-     * of vx_topk_row, the other rows shorter (any instance below) */
+    /* row 0 one page past the short (512) and the middle (2048) instances
+     * of vx_topk_row (1 and 4 slots in 512-thread blocks, 2 and 8 in
+     * 256-thread ones), the other rows shorter (any instance below) */
     test_topk_case(&r, 4, 2, 513, 125, 1, 2, 0, 0);
     test_topk_case(&r, 3, 2, 2049, 125, 1, 2, 1, 0);
     if (!quick) {
