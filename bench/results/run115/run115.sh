@@ -3,10 +3,13 @@
 # code's commit. Only on an H200 (elsewhere it stops at once: main's device code is run 110's,
 # timed on an H100):
 #   step  bench/run_all.sh: the full benchmark (the latest H200 full run is run 76)
+#   mla   runtime stage, no sanitizers, no bench of the default build: two variants, the
+#         default with -DVX_MLA_PLAN_LOG=1 and -DVX_MLA_WG_SHRINK=1 (+ the log), each through
+#         the MLA GPU test, then timed (--mla-only): do 16 clusters of 7 fit an H200?
 #   ab    the one-launch step's rule on the H200: A = default, B = -DVX_STEP_FUSE=0,
 #         C = -DVX_STEP_FUSE=1; batch 16 x 8K/32K, 2 rounds, every row checked
-# BODY_S=0 skips ab; PEERS_BUDGET_S bounds the PyTorch peers (default 100 s), STEP_TIMEOUT the
-# benchmark (default 300 s).
+# MLA_S=0 skips mla, BODY_S=0 ab; PEERS_BUDGET_S bounds the PyTorch peers (default 100 s),
+# STEP_TIMEOUT the benchmark (default 300 s).
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200 || { echo "not an H200: nothing run"; exit 0; }
 X=$OUT/x; mkdir -p $X
@@ -14,6 +17,10 @@ cd wt-main 2>/dev/null || true # the call may start there
 C=${VX_COMMIT:-unknown} t0=$(date +%s)
 OUT=$X/rs VX_COMMIT=$C GPU_STAGES=step STAGE_TIMEOUT=${STEP_TIMEOUT:-300} PEERS_BUDGET_S=${PEERS_BUDGET_S:-100} PACK=0 TAIL_LINES=45 \
   bash scripts/gpu_all.sh
+left=$(( ${MLA_S:-560} - ($(date +%s) - t0) ))
+[ "$left" -gt 90 ] && OUT=$X/mla VX_COMMIT=$C GPU_STAGES=runtime STAGE_TIMEOUT=$left \
+  GPU_CHECK_ARGS="--no-sanitize --no-bench --variants=VX_MLA_PLAN_LOG=1,VX_MLA_WG_SHRINK=1+VX_MLA_PLAN_LOG=1" \
+  VARIANT_TEST_ARGS=--mla-only VARIANT_BENCH_ARGS=--mla-only PACK=0 TAIL_LINES=30 bash scripts/gpu_all.sh
 # the variants build after the benchmark, so that no compile shares the CPUs with its timing
 EXTRA_NVFLAGS=-DVX_STEP_FUSE=0 bash bench/step/build.sh build-step-ab > $X/build_b.log 2>&1 &
 EXTRA_NVFLAGS=-DVX_STEP_FUSE=1 bash bench/step/build.sh build-step-ab-c > $X/build_c.log 2>&1 &
