@@ -68,7 +68,8 @@ fi
 
 # Tuning: rebuild the kernels with each -D setting, check them against the
 # references (the GPU test with VARIANT_TEST_ARGS, default "--quick"; a
-# variant that fails it is not timed) and time them (VARIANT_BENCH_ARGS,
+# variant that fails it is not timed, except a tuning probe, *_PROBE=N with
+# N > 0, whose results are wrong by design) and time them (VARIANT_BENCH_ARGS,
 # default "--quick --gqa-only"; "--quick --mla-only" for MLA); '+' joins
 # settings of one variant: --variants=A=1+B=2,A=2.
 for v in ${VARIANTS//,/ }; do
@@ -90,6 +91,9 @@ for v in ${VARIANTS//,/ }; do
       done
       $B/var_$tag/vortex-bench ${VARIANT_BENCH_ARGS:---quick --gqa-only} >> "$OUT/variants.log" 2>&1
       RESULT[variant_$tag]="test pass, bench rc=$?"
+    elif [[ "+$v" =~ \+[A-Z_]*_PROBE=[1-9] ]]; then
+      $B/var_$tag/vortex-bench ${VARIANT_BENCH_ARGS:---quick --gqa-only} >> "$OUT/variants.log" 2>&1
+      RESULT[variant_$tag]="tuning probe: test FAIL as expected (wrong results), bench rc=$?"
     else
       tail -3 "$OUT/variant_test_$tag.log" >> "$OUT/variants.log"
       RESULT[variant_$tag]="test FAIL (variant_test_$tag.log), not timed"

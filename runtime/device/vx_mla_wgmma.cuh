@@ -72,10 +72,14 @@
 #define VX_MLA_WG_SLOTS 0
 #endif
 /* Tuning probes, wrong results: 1 skips the math (times the copies), 2 the
- * copies of K/V tiles (times the math on whatever shared memory holds). */
+ * copies of K/V tiles (times the math on whatever shared memory holds), 3
+ * both (times the rest: page ids, Q, the loop's barriers, the epilogue and
+ * the merge, i.e. what a launch costs whatever its tiles). */
 #ifndef VX_MLA_WG_PROBE
 #define VX_MLA_WG_PROBE 0
 #endif
+#define VX_MLA_WG_PROBE_COPIES (VX_MLA_WG_PROBE != 2 && VX_MLA_WG_PROBE != 3)
+#define VX_MLA_WG_PROBE_MATH (VX_MLA_WG_PROBE != 1 && VX_MLA_WG_PROBE != 3)
 /* Tuning builds: -DVX_MLA_WG_TRACE=1 has thread 0 of every block write
  * %globaltimer at eight points (entry, pages known, first batch resolved,
  * first tile landed, loop end, exit; partials shared, output written) to
@@ -207,7 +211,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
    * of each column block it issues (a warp instruction: 4 rows x 128 B). */
   const int lrow = tid >> 3, lcol = tid & 7;
   auto issue = [&](int g0, int g1, int npg, int ntok) { /* column blocks [g0, g1) of the batch */
-    while (VX_MLA_WG_PROBE != 2 && g0 < g1) { /* tuning probe 2: the math alone */
+    while (VX_MLA_WG_PROBE_COPIES && g0 < g1) { /* tuning probes 2 and 3: no K/V copies */
       const int t = g0 / CB, j0 = g0 - t * CB, j1 = j0 + (g1 - g0) < CB ? j0 + (g1 - g0) : CB;
       const T *src[TOK / 16];
       bool ok[TOK / 16];
@@ -320,7 +324,7 @@ static __global__ void __launch_bounds__(VX_MLA_WG_THREADS, 1)
         __syncthreads();
       }
       if (k == 0) VX_MLA_WG_MARK(3);
-      if constexpr (VX_MLA_WG_PROBE != 1) { /* tuning probe 1: the copies alone */
+      if constexpr (VX_MLA_WG_PROBE_MATH) { /* tuning probes 1 and 3: no math */
       int slot0 = (k * CB) % SLOTS; /* of the tile's column block 0 */
 
       /* TMA without VX_MLA_WG_TMA_SLOT_WAIT: the tile's slots, all before
