@@ -7,9 +7,15 @@
 #        epilogue, the merge), =1 (copies alone), =2 (math alone); tuning probes give wrong
 #        results, so gpu_check times them although their test fails
 #   then the default build timed (--mla-only), interleaved with PROBE=3, ROUNDS times
+# On an H200 this call runs bench/results/run115/run115.sh instead (the full benchmark, the
+# last H200 one being run 76, then WG_SHRINK and the STEP_FUSE A/B): that is worth more there.
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-X=$OUT/x; mkdir -p $X
 cd wt-main 2>/dev/null || true # the call may start there
+if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
+  echo "an H200: run115.sh instead"
+  exec bash bench/results/run115/run115.sh
+fi
+X=$OUT/x; mkdir -p $X
 C=${VX_COMMIT:-unknown}
 OUT=$X/rt VX_COMMIT=$C GPU_STAGES=runtime STAGE_TIMEOUT=${RT_S:-420} \
   GPU_CHECK_ARGS="--no-sanitize --no-bench --variants=VX_MLA_WG_PROBE=3,VX_MLA_WG_PROBE=1,VX_MLA_WG_PROBE=2" \
