@@ -72,6 +72,8 @@ fi
 # N > 0, whose results are wrong by design) and time them (VARIANT_BENCH_ARGS,
 # default "--quick --gqa-only"; "--quick --mla-only" for MLA); '+' joins
 # settings of one variant: --variants=A=1+B=2,A=2.
+# shellcheck disable=SC2086
+time_variant() { $B/var_$1/vortex-bench ${VARIANT_BENCH_ARGS:---quick --gqa-only} >> "$OUT/variants.log" 2>&1; }
 for v in ${VARIANTS//,/ }; do
   echo "== variant -D${v//+/ -D}"
   tag=$(echo "$v" | tr -c 'A-Za-z0-9_\n' '_')
@@ -89,10 +91,10 @@ for v in ${VARIANTS//,/ }; do
           > "$OUT/variant_${tool}_$tag.log" 2>&1
         RESULT[variant_${tool}_$tag]="rc=$? $(grep -m1 -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$OUT/variant_${tool}_$tag.log")"
       done
-      $B/var_$tag/vortex-bench ${VARIANT_BENCH_ARGS:---quick --gqa-only} >> "$OUT/variants.log" 2>&1
+      time_variant $tag
       RESULT[variant_$tag]="test pass, bench rc=$?"
     elif [[ "+$v" =~ \+[A-Z_]*_PROBE=[1-9] ]]; then
-      $B/var_$tag/vortex-bench ${VARIANT_BENCH_ARGS:---quick --gqa-only} >> "$OUT/variants.log" 2>&1
+      time_variant $tag
       RESULT[variant_$tag]="tuning probe: test FAIL as expected (wrong results), bench rc=$?"
     else
       tail -3 "$OUT/variant_test_$tag.log" >> "$OUT/variants.log"
