@@ -10,7 +10,7 @@
  * selections/queries whose pages together exceed 4x the L2, so repeated
  * runs do not measure the cache. KV is random (never zeros).
  *
- * Usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--reps N] [--json FILE] [--once | --trace]
+ * Usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--ctx N] [--reps N] [--json FILE] [--once | --trace]
  * --once: each MLA sparse decode runs once, untimed, nothing printed (for ncu):
  * with --mla-only, five partial launches (each followed by its merge) in the
  * order B16 x 8K, B32 x 8K, B16 x 32K, B32 x 32K, 128 heads B16 x 32K, so
@@ -424,7 +424,7 @@ int main(int argc, char **argv) {
   o.reps = 30;
   o.json_first = 1;
   const char *json_path = NULL;
-  int gqa_only = 0, mla_only = 0;
+  int gqa_only = 0, mla_only = 0, only_ctx = 0;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--quick")) o.quick = 1;
     else if (!strcmp(argv[i], "--once")) o.once = 1;
@@ -433,8 +433,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
     else if (!strcmp(argv[i], "--gqa-only")) gqa_only = 1;
     else if (!strcmp(argv[i], "--mla-only")) mla_only = 1;
+    else if (!strcmp(argv[i], "--ctx") && i + 1 < argc) only_ctx = atoi(argv[++i]);
     else {
-      fprintf(stderr, "usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--reps N] [--json FILE] [--once | --trace]\n");
+      fprintf(stderr, "usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--ctx N] [--reps N] [--json FILE] [--once | --trace]\n");
       return 2;
     }
   }
@@ -462,12 +463,12 @@ int main(int argc, char **argv) {
   const int ctxs[3] = {8192, 32768, 131072}, batches[3] = {16, 32, 64};
   for (int c = 0; c < 3 && !mla_only; ++c)
     for (int bi = 0; bi < 3; ++bi) {
-      if (o.quick && (bi == 1 || c == 2)) continue;
+      if ((o.quick && (bi == 1 || c == 2)) || (only_ctx && ctxs[c] != only_ctx)) continue;
       bench_gqa(&o, &r, batches[bi], ctxs[c]);
     }
   for (int c = 0; c < 2 && !gqa_only; ++c)
     for (int bi = 0; bi < 2; ++bi) {
-      if (o.quick && bi == 1) continue;
+      if ((o.quick && bi == 1) || (only_ctx && ctxs[c] != only_ctx)) continue;
       bench_mla(&o, &r, batches[bi], ctxs[c]);
     }
   if (!gqa_only) bench_mla(&o, &r, 16, 32768, 128); /* DeepSeek-V3 heads */
