@@ -439,6 +439,10 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  if (only_ctx && only_ctx != 8192 && only_ctx != 32768 && only_ctx != 131072) {
+    fprintf(stderr, "vortex-bench: --ctx %d: the contexts benchmarked are 8192, 32768 and 131072\n", only_ctx);
+    return 2;
+  }
   int ndev = 0;
   if (cudaGetDeviceCount(&ndev) != cudaSuccess || ndev == 0) {
     printf("no CUDA device\n");
