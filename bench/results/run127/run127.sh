@@ -27,7 +27,7 @@ EXTRA_NVFLAGS="$SF0" bash bench/step/build.sh build-step-ab-d > $X/build_d.log 2
 wait
 echo "step_bench variants built at $(( $(date +%s) - t0 )) s"
 OUT=$X/ab VX_COMMIT=$C GPU_STAGES=ab STAGE_TIMEOUT=${AB_S:-240} AB_PREBUILT=1 AB_FLAGS="$W6" AB_FLAGS_C="$W7" AB_FLAGS_D="$SF0" AB_ROUNDS=2 \
-  AB_ARGS="--algos quest,block_topk --contexts 8192,32768 --batches 16 --no-dense --reps 20 --check-all" \
+  AB_ARGS="--algos quest,block_topk --contexts ${CTXS:-8192,32768} --batches 16 --no-dense --reps 20 --check-all" \
   PACK=0 TAIL_LINES=30 bash scripts/gpu_all.sh
 left=$(( ${BODY_S:-480} - ($(date +%s) - t0) ))
 echo "mla: ${left} s left"
