@@ -19,6 +19,8 @@
  * (needs libvortexrt built with -DVX_MLA_WG_TRACE=1 for MLA, vx_mla_wgmma.cuh,
  * or -DVX_DECODE_TRACE=1 for GQA, vx_decode_mma.cuh). */
 #include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <vector>
 
 #include "gpu_common.h"
@@ -418,6 +420,17 @@ static void bench_mla(bench_opts *o, vx_rng *r, int batch, int ctx, int HEADS = 
   bench_kv_free(&b);
 }
 
+/* A whole positive decimal int, or false: atoi would take "abc" or "0" as 0,
+ * which --ctx read as "every context" and --reps as a median of nothing. */
+static bool parse_positive(const char *s, int *out) {
+  char *end = NULL;
+  errno = 0;
+  const long v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < 1 || v > INT_MAX) return false;
+  *out = (int)v;
+  return true;
+}
+
 int main(int argc, char **argv) {
   bench_opts o;
   memset(&o, 0, sizeof o);
@@ -429,11 +442,11 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--quick")) o.quick = 1;
     else if (!strcmp(argv[i], "--once")) o.once = 1;
     else if (!strcmp(argv[i], "--trace")) o.trace = 1;
-    else if (!strcmp(argv[i], "--reps") && i + 1 < argc) o.reps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--reps") && i + 1 < argc && parse_positive(argv[i + 1], &o.reps)) ++i;
     else if (!strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
     else if (!strcmp(argv[i], "--gqa-only")) gqa_only = 1;
     else if (!strcmp(argv[i], "--mla-only")) mla_only = 1;
-    else if (!strcmp(argv[i], "--ctx") && i + 1 < argc) only_ctx = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--ctx") && i + 1 < argc && parse_positive(argv[i + 1], &only_ctx)) ++i;
     else {
       fprintf(stderr, "usage: vortex-bench [--quick] [--gqa-only | --mla-only] [--ctx N] [--reps N] [--json FILE] [--once | --trace]\n");
       return 2;
