@@ -7,7 +7,7 @@
 #         the MLA GPU test, then timed (--mla-only): do 16 clusters of 7 fit an H200?
 #   ab    the one-launch step's rule on the H200: A = default, B = -DVX_STEP_FUSE=0,
 #         C = -DVX_STEP_FUSE=1; batch 16 x 8K/32K, 2 rounds, every row checked
-# MLA_S=0 skips mla, BODY_S=0 ab; PEERS_BUDGET_S bounds the PyTorch peers (default 100 s),
+# STEP_S=0 skips step (run126.sh), MLA_S=0 mla, BODY_S=0 ab; PEERS_BUDGET_S bounds the PyTorch peers (default 100 s),
 # STEP_TIMEOUT the benchmark (default 300 s).
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 # elsewhere (H100): the full benchmark alone, main's numbers since run 110 (MLA_S=0 BODY_S=0)
@@ -15,7 +15,7 @@ nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200 || { echo "not 
 X=$OUT/x; mkdir -p $X
 cd wt-main 2>/dev/null || true # the call may start there
 C=${VX_COMMIT:-unknown} t0=$(date +%s)
-OUT=$X/rs VX_COMMIT=$C GPU_STAGES=step STAGE_TIMEOUT=${STEP_TIMEOUT:-300} PEERS_BUDGET_S=${PEERS_BUDGET_S:-100} PACK=0 TAIL_LINES=45 \
+[ "${STEP_S:-1}" = 0 ] || OUT=$X/rs VX_COMMIT=$C GPU_STAGES=step STAGE_TIMEOUT=${STEP_TIMEOUT:-300} PEERS_BUDGET_S=${PEERS_BUDGET_S:-100} PACK=0 TAIL_LINES=45 \
   bash scripts/gpu_all.sh
 left=$(( ${MLA_S:-560} - ($(date +%s) - t0) ))
 [ "$left" -gt 90 ] && OUT=$X/mla VX_COMMIT=$C GPU_STAGES=runtime STAGE_TIMEOUT=$left \
