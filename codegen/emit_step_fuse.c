@@ -44,6 +44,13 @@ static void emit_switch(vx_cg *cg) {
   vx_buf_line(b, " * the fused index kernel's 16, outweigh the saved boundary (quest at 8192");
   vx_buf_line(b, " * pages: 3.9%% slower, run 109). */");
   vx_buf_line(b, "#define %s_STEP_FUSE_MAX_PAGES 2048", cg->upper);
+  vx_buf_line(b, "/* -DVX_STEP_WIDE=1: the index phases in VX_TOPK_WARPS warps, as in the fused index");
+  vx_buf_line(b, " * kernel, instead of %s_SCORE_WARPS; eight of them then attend with the registers", cg->upper);
+  vx_buf_line(b, " * the others give up (vx_decode_step_attend; compute capability 9.0 only). */");
+  vx_buf_line(b, "#ifndef VX_STEP_WIDE");
+  vx_buf_line(b, "#define VX_STEP_WIDE 0");
+  vx_buf_line(b, "#endif");
+  vx_buf_line(b, "#define %s_STEP_WARPS (VX_STEP_WIDE ? VX_TOPK_WARPS : %s_SCORE_WARPS)", cg->upper, cg->upper);
 }
 
 void vx_cg_emit_step_kernel(vx_cg *cg) {
@@ -52,18 +59,16 @@ void vx_cg_emit_step_kernel(vx_cg *cg) {
   const char *a = cg->alg, *u = cg->upper;
   emit_switch(cg);
   vx_buf_line(b, "#if VX_STEP_FUSE");
-  vx_buf_line(b, "static_assert(%s_SCORE_WARPS == VX_DECODE_WIDE_WARPS, \"the index phases and the wide attention block share the block\");", u);
   vx_buf_line(b, "/* The whole step of a row: its index phases, then its attention, one block. */");
-  vx_buf_line(b, "extern \"C\" __global__ void __launch_bounds__(%s_SCORE_WARPS * 32, 1)", u);
+  vx_buf_line(b, "extern \"C\" __global__ void __launch_bounds__(%s_STEP_WARPS * 32, 1)", u);
   vx_buf_line(b, "%s_fused_step_kernel(vx_paged_kv kv, const %s_kv_t *q, %s_field_ptrs fields, const float *state_in,", a, a, a);
   vx_buf_line(b, "    float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, vx_decode_args attn) {");
-  vx_buf_line(b, "  %s_index_phases<%s_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,", a, u);
+  vx_buf_line(b, "  %s_index_phases<%s_STEP_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,", a, u);
   vx_buf_line(b, "      max_pages, %s_INDEX_FUSED);", u);
   vx_buf_line(b, "  /* The block's selection (global stores) is visible to its own threads after the");
   vx_buf_line(b, "   * barrier, and the index's shared memory is free for the attention's ring. */");
   vx_buf_line(b, "  __syncthreads();");
-  vx_buf_line(b, "  vx_decode_partial_mma_block<%s_kv_t, %s_HEAD_DIM, %s_GROUP, VX_DECODE_WIDE_WARPS, VX_DECODE_WIDE_STAGES>(attn,", a, u, u);
-  vx_buf_line(b, "                                                                                            blockIdx.x);");
+  vx_buf_line(b, "  vx_decode_step_attend<%s_kv_t, %s_HEAD_DIM, %s_GROUP, %s_STEP_WARPS>(attn);", a, u, u, u);
   vx_buf_line(b, "}");
   vx_buf_line(b, "#endif /* VX_STEP_FUSE */");
   vx_buf_blank(b);
@@ -96,15 +101,18 @@ void vx_cg_emit_step_fused_launcher(vx_cg *cg) {
   vx_buf_line(b, "      vx_decode_mma_choose<%s_kv_t, %s_HEAD_DIM, %s_GROUP>(rows, %s_plan_pages(max_pages));", a, u, u, a);
   vx_buf_line(b, "  if (!choice.wide || choice.plan.num_chunks != 1) return %s_STEP_UNFUSED;", u);
   vx_buf_line(b, "  typedef vx_decode_mma_kernel_of<%s_kv_t, %s_HEAD_DIM, %s_GROUP, 1> attention;", a, u, u);
-  vx_buf_line(b, "  const int index_smem = %s_fused_smem_bytes(%s_SCORE_WARPS, max_pages);", a, u);
+  vx_buf_line(b, "  if (%s_STEP_WARPS != VX_DECODE_WIDE_WARPS && !vx_decode_step_regs_ok(reinterpret_cast<const void *>(%s_fused_step_kernel),", u, a);
+  vx_buf_line(b, "                                                                   %s_STEP_WARPS * 32))", u);
+  vx_buf_line(b, "    return %s_STEP_UNFUSED;", u);
+  vx_buf_line(b, "  const int index_smem = %s_fused_smem_bytes(%s_STEP_WARPS, max_pages);", a, u);
   vx_buf_line(b, "  const int smem = index_smem > attention::SMEM ? index_smem : attention::SMEM;");
-  vx_buf_line(b, "  const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(%s_fused_step_kernel), %s_SCORE_WARPS * 32, smem);",
+  vx_buf_line(b, "  const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(%s_fused_step_kernel), %s_STEP_WARPS * 32, smem);",
               a, u);
   vx_buf_line(b, "  if (capacity < rows) return %s_STEP_UNFUSED;", u);
   vx_buf_line(b, "  char *scratch = static_cast<char *>(workspace) + %s_selection_bytes(rows, max_pages);", a);
   vx_buf_line(b, "  vx_decode_args args = %s_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);", a);
   vx_buf_line(b, "  %s_set_plan(&args, choice.plan, rows, scratch); /* one chunk: its partials only in trace builds */", a);
-  vx_buf_line(b, "  vx_launch(%s_fused_step_kernel, dim3((unsigned)rows), dim3(%s_SCORE_WARPS * 32), smem, stream, *kv,", a, u);
+  vx_buf_line(b, "  vx_launch(%s_fused_step_kernel, dim3((unsigned)rows), dim3(%s_STEP_WARPS * 32), smem, stream, *kv,", a, u);
   vx_buf_line(b, "      static_cast<const %s_kv_t *>(q), f, state_in, state_out, max_pages, reinterpret_cast<float *>(scratch), sel_pages,", a);
   vx_buf_line(b, "      sel_count, args);");
   vx_buf_line(b, "  return %s_launched();", a);

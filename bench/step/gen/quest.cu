@@ -1230,10 +1230,21 @@ VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
 #define VX_DECODE_PROBE 0
 #endif
 
+/* The attention block's barrier: the whole block (BAR 0, __syncthreads), or
+ * named barrier BAR over its first THREADS threads, for a block whose other
+ * warps have left (vx_decode_step_attend). */
+template <int BAR, int THREADS> VX_INLINE void vx_decode_block_sync() {
+  if constexpr (BAR == 0)
+    __syncthreads();
+  else
+    asm volatile("bar.sync %0, %1;\n" ::"n"(BAR), "n"(THREADS) : "memory");
+}
+
 /* One block of the partial kernel, `block` standing for blockIdx.x: a
  * generated step kernel (VX_STEP_FUSE: a row's index, then its attention,
- * in one block) runs it after its own phases. */
-template <typename T, int HEAD_DIM, int GROUP, int WARPS, int STAGES>
+ * in one block) runs it after its own phases (vx_decode_step_attend). BAR:
+ * see vx_decode_block_sync. */
+template <typename T, int HEAD_DIM, int GROUP, int WARPS, int STAGES, int BAR = 0>
 VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned block) {
   typedef vx_mma_shape<HEAD_DIM, WARPS, STAGES> S;
   constexpr int THREADS = WARPS * 32; /* one page of a batch resolved per thread */
@@ -1380,10 +1391,10 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned blo
 
   for (int batch0 = begin; batch0 < end; batch0 += THREADS) {
     const int npg = end - batch0 < THREADS ? end - batch0 : THREADS;
-    __syncthreads();
+    vx_decode_block_sync<BAR, THREADS>();
     page_s[tid] = my_phys;
     valid_s[tid] = my_valid;
-    __syncthreads();
+    vx_decode_block_sync<BAR, THREADS>();
     if (trace && batch0 == begin) vx_trace_mark(a.ws_o, 2);
     if (batch0 + THREADS + tid < end)
       vx_resolve_page(a, row, b, n_req, batch0 + THREADS + tid, &my_phys, &my_valid);
@@ -1420,7 +1431,7 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned blo
    * the final pass only sums (no exp2f or max chain per output element; the
    * epilogue was 1.5-2 us of a 50 us batch-16 launch, RESULTS run 90). */
   if (g < GROUP && quad == 0) red_m[warp][g] = m_run;
-  __syncthreads();
+  vx_decode_block_sync<BAR, THREADS>();
   if (trace) vx_trace_mark(a.ws_o, 5);
   /* The warp's ring is idle: reuse it for the warp's [GROUP][RED_ROW] partial
    * (rows padded by 8 floats: the float2 stores of a warp's 4 rows then hit
@@ -1436,7 +1447,7 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned blo
       *reinterpret_cast<float2 *>(red_o + g * RED_ROW + t * 8 + quad * 2) = make_float2(o[t][0] * f, o[t][1] * f);
     if (quad == 0) red_l[warp][g] = l_run * f;
   }
-  __syncthreads();
+  vx_decode_block_sync<BAR, THREADS>();
 
   const float *all_red = reinterpret_cast<const float *>(vx_mma_smem);
   constexpr int RED_STRIDE = S::WARP_RING_ELEMS * (int)sizeof(T) / 4; /* floats per warp ring */
@@ -1461,7 +1472,7 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned blo
     }
   }
   if (trace) { /* a block-uniform constant: false unless VX_DECODE_TRACE */
-    __syncthreads();
+    vx_decode_block_sync<BAR, THREADS>();
     vx_trace_mark(a.ws_o, 6);
   }
 }
@@ -1473,11 +1484,59 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
   vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES>(a, blockIdx.x);
 }
 
+/* The attention of a generated one-launch step (a row's index phases, then
+ * its attention, in one block of BLOCK_WARPS warps: the launcher's
+ * vx_decode_step_warps). Eight warps attend, as the wide partial kernel does.
+ * A 16-warp block (the index phases in as many warps as the fused index
+ * kernel) was launched at 128 registers a thread, fewer than the attention
+ * needs: on sm_90a its upper two warpgroups hand theirs to the lower two
+ * (setmaxnreg) and leave, and the attention syncs on a named barrier over
+ * the 256 threads that stay. Built without sm_90a, they just leave (the
+ * attention then spills; launchers pick 16 warps on compute capability 9.0
+ * only, where every build here is sm_90a). */
+template <typename T, int HEAD_DIM, int GROUP, int BLOCK_WARPS> VX_INLINE void vx_decode_step_attend(const vx_decode_args &a) {
+  constexpr int WARPS = VX_DECODE_WIDE_WARPS, STAGES = VX_DECODE_WIDE_STAGES;
+  static_assert(BLOCK_WARPS == WARPS || (BLOCK_WARPS == 16 && WARPS == 8),
+                "the step block is the wide attention block, or 16 warps whose lower 8 attend");
+  if constexpr (BLOCK_WARPS == WARPS) {
+    vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES>(a, blockIdx.x);
+  } else {
+    /* 65536 registers an SM over 512 threads: 128 each; the upper half keeps
+     * 24 and the lower half takes the rest, 128 + (128 - 24) = 232. */
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    if (threadIdx.x >= WARPS * 32) {
+      asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+      return;
+    }
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
+#else
+    if (threadIdx.x >= WARPS * 32) return;
+#endif
+    vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES, 1>(a, blockIdx.x);
+  }
+}
+
 #ifndef __CUDACC_RTC__
 /* Tuning builds: -DVX_DECODE_WIDE=0 never launches wide blocks. */
 #ifndef VX_DECODE_WIDE
 #define VX_DECODE_WIDE 1
 #endif
+
+/* Whether a 16-warp step kernel may run here (vx_decode_step_attend): its
+ * warpgroups trade registers with setmaxnreg, sm_90a code, so compute
+ * capability 9.0 only; and the kernel must start at 128 registers a thread,
+ * the count those trades assume (with fewer, the attention's request for
+ * 232 would wait forever). Host-side queries, legal during stream capture. */
+static inline bool vx_decode_step_regs_ok(const void *kernel, int threads) {
+  int major, minor;
+  vx_device_cc(&major, &minor);
+  cudaFuncAttributes fa;
+  if (major != 9 || minor != 0 || cudaFuncGetAttributes(&fa, kernel) != cudaSuccess) {
+    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
+    return false;
+  }
+  return threads == 512 && fa.numRegs == 128;
+}
 
 /* Block shape and split plan of one GQA decode launch. */
 struct vx_decode_mma_choice {
@@ -2058,19 +2117,24 @@ quest_fused_pair_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fi
  * the fused index kernel's 16, outweigh the saved boundary (quest at 8192
  * pages: 3.9% slower, run 109). */
 #define QUEST_STEP_FUSE_MAX_PAGES 2048
+/* -DVX_STEP_WIDE=1: the index phases in VX_TOPK_WARPS warps, as in the fused index
+ * kernel, instead of QUEST_SCORE_WARPS; eight of them then attend with the registers
+ * the others give up (vx_decode_step_attend; compute capability 9.0 only). */
+#ifndef VX_STEP_WIDE
+#define VX_STEP_WIDE 0
+#endif
+#define QUEST_STEP_WARPS (VX_STEP_WIDE ? VX_TOPK_WARPS : QUEST_SCORE_WARPS)
 #if VX_STEP_FUSE
-static_assert(QUEST_SCORE_WARPS == VX_DECODE_WIDE_WARPS, "the index phases and the wide attention block share the block");
 /* The whole step of a row: its index phases, then its attention, one block. */
-extern "C" __global__ void __launch_bounds__(QUEST_SCORE_WARPS * 32, 1)
+extern "C" __global__ void __launch_bounds__(QUEST_STEP_WARPS * 32, 1)
 quest_fused_step_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, vx_decode_args attn) {
-  quest_index_phases<QUEST_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  quest_index_phases<QUEST_STEP_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       max_pages, QUEST_INDEX_FUSED);
   /* The block's selection (global stores) is visible to its own threads after the
    * barrier, and the index's shared memory is free for the attention's ring. */
   __syncthreads();
-  vx_decode_partial_mma_block<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, VX_DECODE_WIDE_WARPS, VX_DECODE_WIDE_STAGES>(attn,
-                                                                                            blockIdx.x);
+  vx_decode_step_attend<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, QUEST_STEP_WARPS>(attn);
 }
 #endif /* VX_STEP_FUSE */
 
@@ -2375,14 +2439,17 @@ static int quest_step_fused(const vx_paged_kv *kv, const void *q, void *const *f
       vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(rows, quest_plan_pages(max_pages));
   if (!choice.wide || choice.plan.num_chunks != 1) return QUEST_STEP_UNFUSED;
   typedef vx_decode_mma_kernel_of<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, 1> attention;
-  const int index_smem = quest_fused_smem_bytes(QUEST_SCORE_WARPS, max_pages);
+  if (QUEST_STEP_WARPS != VX_DECODE_WIDE_WARPS && !vx_decode_step_regs_ok(reinterpret_cast<const void *>(quest_fused_step_kernel),
+                                                                   QUEST_STEP_WARPS * 32))
+    return QUEST_STEP_UNFUSED;
+  const int index_smem = quest_fused_smem_bytes(QUEST_STEP_WARPS, max_pages);
   const int smem = index_smem > attention::SMEM ? index_smem : attention::SMEM;
-  const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_step_kernel), QUEST_SCORE_WARPS * 32, smem);
+  const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_step_kernel), QUEST_STEP_WARPS * 32, smem);
   if (capacity < rows) return QUEST_STEP_UNFUSED;
   char *scratch = static_cast<char *>(workspace) + quest_selection_bytes(rows, max_pages);
   vx_decode_args args = quest_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);
   quest_set_plan(&args, choice.plan, rows, scratch); /* one chunk: its partials only in trace builds */
-  vx_launch(quest_fused_step_kernel, dim3((unsigned)rows), dim3(QUEST_SCORE_WARPS * 32), smem, stream, *kv,
+  vx_launch(quest_fused_step_kernel, dim3((unsigned)rows), dim3(QUEST_STEP_WARPS * 32), smem, stream, *kv,
       static_cast<const quest_kv_t *>(q), f, state_in, state_out, max_pages, reinterpret_cast<float *>(scratch), sel_pages,
       sel_count, args);
   return quest_launched();

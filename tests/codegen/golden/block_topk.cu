@@ -425,19 +425,24 @@ block_topk_fused_pair_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_top
  * the fused index kernel's 16, outweigh the saved boundary (quest at 8192
  * pages: 3.9% slower, run 109). */
 #define BLOCK_TOPK_STEP_FUSE_MAX_PAGES 2048
+/* -DVX_STEP_WIDE=1: the index phases in VX_TOPK_WARPS warps, as in the fused index
+ * kernel, instead of BLOCK_TOPK_SCORE_WARPS; eight of them then attend with the registers
+ * the others give up (vx_decode_step_attend; compute capability 9.0 only). */
+#ifndef VX_STEP_WIDE
+#define VX_STEP_WIDE 0
+#endif
+#define BLOCK_TOPK_STEP_WARPS (VX_STEP_WIDE ? VX_TOPK_WARPS : BLOCK_TOPK_SCORE_WARPS)
 #if VX_STEP_FUSE
-static_assert(BLOCK_TOPK_SCORE_WARPS == VX_DECODE_WIDE_WARPS, "the index phases and the wide attention block share the block");
 /* The whole step of a row: its index phases, then its attention, one block. */
-extern "C" __global__ void __launch_bounds__(BLOCK_TOPK_SCORE_WARPS * 32, 1)
+extern "C" __global__ void __launch_bounds__(BLOCK_TOPK_STEP_WARPS * 32, 1)
 block_topk_fused_step_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_topk_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, vx_decode_args attn) {
-  block_topk_index_phases<BLOCK_TOPK_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  block_topk_index_phases<BLOCK_TOPK_STEP_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       max_pages, BLOCK_TOPK_INDEX_FUSED);
   /* The block's selection (global stores) is visible to its own threads after the
    * barrier, and the index's shared memory is free for the attention's ring. */
   __syncthreads();
-  vx_decode_partial_mma_block<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP, VX_DECODE_WIDE_WARPS, VX_DECODE_WIDE_STAGES>(attn,
-                                                                                            blockIdx.x);
+  vx_decode_step_attend<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP, BLOCK_TOPK_STEP_WARPS>(attn);
 }
 #endif /* VX_STEP_FUSE */
 
@@ -740,14 +745,17 @@ static int block_topk_step_fused(const vx_paged_kv *kv, const void *q, void *con
       vx_decode_mma_choose<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>(rows, block_topk_plan_pages(max_pages));
   if (!choice.wide || choice.plan.num_chunks != 1) return BLOCK_TOPK_STEP_UNFUSED;
   typedef vx_decode_mma_kernel_of<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP, 1> attention;
-  const int index_smem = block_topk_fused_smem_bytes(BLOCK_TOPK_SCORE_WARPS, max_pages);
+  if (BLOCK_TOPK_STEP_WARPS != VX_DECODE_WIDE_WARPS && !vx_decode_step_regs_ok(reinterpret_cast<const void *>(block_topk_fused_step_kernel),
+                                                                   BLOCK_TOPK_STEP_WARPS * 32))
+    return BLOCK_TOPK_STEP_UNFUSED;
+  const int index_smem = block_topk_fused_smem_bytes(BLOCK_TOPK_STEP_WARPS, max_pages);
   const int smem = index_smem > attention::SMEM ? index_smem : attention::SMEM;
-  const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_step_kernel), BLOCK_TOPK_SCORE_WARPS * 32, smem);
+  const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(block_topk_fused_step_kernel), BLOCK_TOPK_STEP_WARPS * 32, smem);
   if (capacity < rows) return BLOCK_TOPK_STEP_UNFUSED;
   char *scratch = static_cast<char *>(workspace) + block_topk_selection_bytes(rows, max_pages);
   vx_decode_args args = block_topk_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);
   block_topk_set_plan(&args, choice.plan, rows, scratch); /* one chunk: its partials only in trace builds */
-  vx_launch(block_topk_fused_step_kernel, dim3((unsigned)rows), dim3(BLOCK_TOPK_SCORE_WARPS * 32), smem, stream, *kv,
+  vx_launch(block_topk_fused_step_kernel, dim3((unsigned)rows), dim3(BLOCK_TOPK_STEP_WARPS * 32), smem, stream, *kv,
       static_cast<const block_topk_kv_t *>(q), f, state_in, state_out, max_pages, reinterpret_cast<float *>(scratch), sel_pages,
       sel_count, args);
   return block_topk_launched();

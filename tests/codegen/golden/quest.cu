@@ -523,19 +523,24 @@ quest_fused_pair_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fi
  * the fused index kernel's 16, outweigh the saved boundary (quest at 8192
  * pages: 3.9% slower, run 109). */
 #define QUEST_STEP_FUSE_MAX_PAGES 2048
+/* -DVX_STEP_WIDE=1: the index phases in VX_TOPK_WARPS warps, as in the fused index
+ * kernel, instead of QUEST_SCORE_WARPS; eight of them then attend with the registers
+ * the others give up (vx_decode_step_attend; compute capability 9.0 only). */
+#ifndef VX_STEP_WIDE
+#define VX_STEP_WIDE 0
+#endif
+#define QUEST_STEP_WARPS (VX_STEP_WIDE ? VX_TOPK_WARPS : QUEST_SCORE_WARPS)
 #if VX_STEP_FUSE
-static_assert(QUEST_SCORE_WARPS == VX_DECODE_WIDE_WARPS, "the index phases and the wide attention block share the block");
 /* The whole step of a row: its index phases, then its attention, one block. */
-extern "C" __global__ void __launch_bounds__(QUEST_SCORE_WARPS * 32, 1)
+extern "C" __global__ void __launch_bounds__(QUEST_STEP_WARPS * 32, 1)
 quest_fused_step_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fields, const float *state_in,
     float *state_out, int max_pages, float *scores, int *sel_pages, int *sel_count, vx_decode_args attn) {
-  quest_index_phases<QUEST_SCORE_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
+  quest_index_phases<QUEST_STEP_WARPS>(kv, q, fields, state_in, state_out, max_pages, scores, sel_pages, sel_count,
       max_pages, QUEST_INDEX_FUSED);
   /* The block's selection (global stores) is visible to its own threads after the
    * barrier, and the index's shared memory is free for the attention's ring. */
   __syncthreads();
-  vx_decode_partial_mma_block<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, VX_DECODE_WIDE_WARPS, VX_DECODE_WIDE_STAGES>(attn,
-                                                                                            blockIdx.x);
+  vx_decode_step_attend<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, QUEST_STEP_WARPS>(attn);
 }
 #endif /* VX_STEP_FUSE */
 
@@ -840,14 +845,17 @@ static int quest_step_fused(const vx_paged_kv *kv, const void *q, void *const *f
       vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(rows, quest_plan_pages(max_pages));
   if (!choice.wide || choice.plan.num_chunks != 1) return QUEST_STEP_UNFUSED;
   typedef vx_decode_mma_kernel_of<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, 1> attention;
-  const int index_smem = quest_fused_smem_bytes(QUEST_SCORE_WARPS, max_pages);
+  if (QUEST_STEP_WARPS != VX_DECODE_WIDE_WARPS && !vx_decode_step_regs_ok(reinterpret_cast<const void *>(quest_fused_step_kernel),
+                                                                   QUEST_STEP_WARPS * 32))
+    return QUEST_STEP_UNFUSED;
+  const int index_smem = quest_fused_smem_bytes(QUEST_STEP_WARPS, max_pages);
   const int smem = index_smem > attention::SMEM ? index_smem : attention::SMEM;
-  const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_step_kernel), QUEST_SCORE_WARPS * 32, smem);
+  const int capacity = vx_prepare_kernel(reinterpret_cast<const void *>(quest_fused_step_kernel), QUEST_STEP_WARPS * 32, smem);
   if (capacity < rows) return QUEST_STEP_UNFUSED;
   char *scratch = static_cast<char *>(workspace) + quest_selection_bytes(rows, max_pages);
   vx_decode_args args = quest_decode_args(kv, q, sel_pages, sel_count, max_pages, sm_scale, out);
   quest_set_plan(&args, choice.plan, rows, scratch); /* one chunk: its partials only in trace builds */
-  vx_launch(quest_fused_step_kernel, dim3((unsigned)rows), dim3(QUEST_SCORE_WARPS * 32), smem, stream, *kv,
+  vx_launch(quest_fused_step_kernel, dim3((unsigned)rows), dim3(QUEST_STEP_WARPS * 32), smem, stream, *kv,
       static_cast<const quest_kv_t *>(q), f, state_in, state_out, max_pages, reinterpret_cast<float *>(scratch), sel_pages,
       sel_count, args);
   return quest_launched();
