@@ -43,7 +43,10 @@ static void emit_switch(vx_cg *cg) {
   vx_buf_line(b, "/* Longer rows keep two launches: the index phases, 8 warps an SM here against");
   vx_buf_line(b, " * the fused index kernel's 16, outweigh the saved boundary (quest at 8192");
   vx_buf_line(b, " * pages: 3.9%% slower, run 109). */");
-  vx_buf_line(b, "#define %s_STEP_FUSE_MAX_PAGES 2048", cg->upper);
+  vx_buf_line(b, "#ifndef VX_STEP_FUSE_MAX_PAGES /* tuning builds may raise it */");
+  vx_buf_line(b, "#define VX_STEP_FUSE_MAX_PAGES 2048");
+  vx_buf_line(b, "#endif");
+  vx_buf_line(b, "#define %s_STEP_FUSE_MAX_PAGES VX_STEP_FUSE_MAX_PAGES", cg->upper);
   vx_buf_line(b, "/* -DVX_STEP_WIDE=1: the index phases in VX_TOPK_WARPS warps, as in the fused index");
   vx_buf_line(b, " * kernel, instead of %s_SCORE_WARPS; eight of them then attend with the registers", cg->upper);
   vx_buf_line(b, " * the others give up (vx_decode_step_attend; compute capability 9.0 only). */");

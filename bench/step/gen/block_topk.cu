@@ -2018,7 +2018,10 @@ block_topk_fused_pair_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_top
 /* Longer rows keep two launches: the index phases, 8 warps an SM here against
  * the fused index kernel's 16, outweigh the saved boundary (quest at 8192
  * pages: 3.9% slower, run 109). */
-#define BLOCK_TOPK_STEP_FUSE_MAX_PAGES 2048
+#ifndef VX_STEP_FUSE_MAX_PAGES /* tuning builds may raise it */
+#define VX_STEP_FUSE_MAX_PAGES 2048
+#endif
+#define BLOCK_TOPK_STEP_FUSE_MAX_PAGES VX_STEP_FUSE_MAX_PAGES
 /* -DVX_STEP_WIDE=1: the index phases in VX_TOPK_WARPS warps, as in the fused index
  * kernel, instead of BLOCK_TOPK_SCORE_WARPS; eight of them then attend with the registers
  * the others give up (vx_decode_step_attend; compute capability 9.0 only). */
