@@ -1522,6 +1522,14 @@ template <typename T, int HEAD_DIM, int GROUP, int BLOCK_WARPS> VX_INLINE void v
 #define VX_DECODE_WIDE 1
 #endif
 
+/* Tuning builds: -DVX_STEP_LOG=1 prints whether a 16-warp step kernel runs
+ * (vx_decode_step_regs_ok), so that a variant's log shows the path taken. */
+#ifndef VX_STEP_LOG
+#define VX_STEP_LOG 0
+#endif
+#if VX_STEP_LOG
+#include <cstdio>
+#endif
 /* Whether a 16-warp step kernel may run here (vx_decode_step_attend): its
  * warpgroups trade registers with setmaxnreg, sm_90a code, so compute
  * capability 9.0 only; and the kernel must start at 128 registers a thread,
@@ -1531,11 +1539,15 @@ static inline bool vx_decode_step_regs_ok(const void *kernel, int threads) {
   int major, minor;
   vx_device_cc(&major, &minor);
   cudaFuncAttributes fa;
-  if (major != 9 || minor != 0 || cudaFuncGetAttributes(&fa, kernel) != cudaSuccess) {
-    (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
-    return false;
-  }
-  return threads == 512 && fa.numRegs == 128;
+  fa.numRegs = 0;
+  bool ok = major == 9 && minor == 0 && cudaFuncGetAttributes(&fa, kernel) == cudaSuccess;
+  if (!ok) (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
+  ok = ok && threads == 512 && fa.numRegs == 128;
+#if VX_STEP_LOG
+  fprintf(stderr, "vx step: the 16-warp block %s (compute capability %d.%d, %d registers a thread)\n", ok ? "runs" : "does not run",
+          major, minor, fa.numRegs);
+#endif
+  return ok;
 }
 
 /* Block shape and split plan of one GQA decode launch. */
