@@ -1240,6 +1240,13 @@ template <int BAR, int THREADS> VX_INLINE void vx_decode_block_sync() {
     asm volatile("bar.sync %0, %1;\n" ::"n"(BAR), "n"(THREADS) : "memory");
 }
 
+/* threadIdx.x through a volatile read, which no earlier computation can stand in for. */
+VX_INLINE int vx_thread_index_fresh() {
+  unsigned t;
+  asm volatile("mov.u32 %0, %%tid.x;" : "=r"(t));
+  return (int)t;
+}
+
 /* One block of the partial kernel, `block` standing for blockIdx.x: a
  * generated step kernel (VX_STEP_FUSE: a row's index, then its attention,
  * in one block) runs it after its own phases (vx_decode_step_attend). BAR:
@@ -1266,7 +1273,10 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned blo
   vx_pdl_enter(); /* first: the predecessor grid's writes are visible after it */
   if (trace) vx_trace_mark(a.ws_o, 1);
 
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  /* In a step block (BAR != 0) the thread index is read afresh: ptxas would
+   * otherwise keep the index phases' lane arithmetic live across them and
+   * reload it from local memory in the tile loop. */
+  const int tid = BAR == 0 ? (int)threadIdx.x : vx_thread_index_fresh(), lane = tid & 31, warp = tid >> 5;
   const int chunk = block % a.num_chunks;
   const int row = block / a.num_chunks;
   const int kvh = a.kv.num_kv_heads;
