@@ -8,29 +8,30 @@
 #                 synccheck on quest --quick, whose B16 H8 case takes the step
 #   ab   A = default (quest: the 8-warp step; block top-k: two launches),
 #        B = -DVX_STEP_WIDE=1 -DVX_STEP_FUSE=1 (both: the 16-warp step, rows <= 2048 pages),
-#        C = B + -DVX_STEP_FUSE_MAX_PAGES=8192 (128K rows too);
-#        batch 16 x 8K/32K/128K, 2 rounds interleaved, every row checked in f64
+#        C = B + -DVX_STEP_FUSE_MAX_PAGES=8192 (128K rows too; only with FULL=1);
+#        batch 16 x 8K/32K (FULL=1: and 128K), 2 rounds interleaved, every row checked in f64
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 X=$OUT/x; mkdir -p $X
 cd wt-main 2>/dev/null || true # the call may start there
 C=${VX_COMMIT:-unknown} t0=$(date +%s)
 WB="-DVX_STEP_WIDE=1 -DVX_STEP_FUSE=1 -DVX_STEP_LOG=1"
 WC="$WB -DVX_STEP_FUSE_MAX_PAGES=8192"
+FULL=${FULL:-0}
 (bash bench/step/build.sh build-step > $X/bg_build_a.log 2>&1 &
  EXTRA_NVFLAGS="$WB" bash bench/step/build.sh build-step-ab > $X/bg_build_b.log 2>&1 &
- EXTRA_NVFLAGS="$WC" bash bench/step/build.sh build-step-ab-c > $X/bg_build_c.log 2>&1 &
+ [ "$FULL" = 1 ] && EXTRA_NVFLAGS="$WC" bash bench/step/build.sh build-step-ab-c > $X/bg_build_c.log 2>&1 &
  wait) &
 bg=$!
-OUT=$X/chk VX_COMMIT=$C GPU_STAGES=codegen STAGE_TIMEOUT=${CHK_S:-200} GEN_ONLY='[bdq][luy][noe]*' \
+OUT=$X/chk VX_COMMIT=$C GPU_STAGES=codegen STAGE_TIMEOUT=${CHK_S:-200} GEN_ONLY=${GEN_ONLY:-'[bq][lu][oe]*'} \
   GEN_NVFLAGS="$WC" GEN_BUILD=/tmp/gen_build_wide PACK=0 TAIL_LINES=25 bash scripts/gpu_all.sh
 grep -rh "vx step:" $X/chk 2>/dev/null | sort | uniq -c | head -5
 wait $bg
 echo "builds done at $(( $(date +%s) - t0 )) s"; grep -h "spill\|error" $X/bg_build_*.log | head -5
-left=$(( ${BODY_S:-540} - ($(date +%s) - t0) ))
+left=$(( ${BODY_S:-420} - ($(date +%s) - t0) ))
 echo "ab: ${left} s left"
 [ "$left" -gt 40 ] && OUT=$X/ab VX_COMMIT=$C GPU_STAGES=ab STAGE_TIMEOUT=$left AB_PREBUILT=1 \
-  AB_FLAGS="$WB" AB_FLAGS_C="$WC" AB_ROUNDS=${AB_ROUNDS:-2} \
-  AB_ARGS="--algos quest,block_topk --contexts ${CTXS:-8192,32768,131072} --batches 16 --no-dense --reps 20 --check-all" \
+  AB_FLAGS="$WB" AB_FLAGS_C="$([ "$FULL" = 1 ] && echo "$WC")" AB_ROUNDS=${AB_ROUNDS:-2} \
+  AB_ARGS="--algos quest,block_topk --contexts ${CTXS:-8192,32768$([ "$FULL" = 1 ] && echo ,131072)} --batches 16 --no-dense --reps 20 --check-all" \
   PACK=0 TAIL_LINES=45 bash scripts/gpu_all.sh
 grep -h "vx step:" $X/ab/ab/ab_b_1.log $X/ab/ab/ab_c_1.log 2>/dev/null | sort | uniq -c | head -5
 tar czf $OUT/run128.tgz -C $X . && rm -rf $X
