@@ -2,7 +2,7 @@
 # one device call, on a `git archive` of main with tests/gpu/codegen/generated carried;
 # VX_COMMIT = the code's commit. VX_STEP_WIDE (the one-launch step's index phases in 16
 # warps, then 8 of them attend with the registers the upper 8 hand over by setmaxnreg):
-#   chk  codegen  block_topk*, dynamic_budget*, quest* vs the interpreter with
+#   chk  (CHK_S=0 skips it) codegen  block_topk*, dynamic_budget*, quest* vs the interpreter with
 #                 -DVX_STEP_WIDE=1 -DVX_STEP_FUSE=1 -DVX_STEP_FUSE_MAX_PAGES=8192 -DVX_STEP_LOG=1
 #                 (every pair-kernel module's step fused, 16 warps); memcheck, racecheck,
 #                 synccheck on quest --quick, whose B16 H8 case takes the step
@@ -22,7 +22,7 @@ FULL=${FULL:-0}
  [ "$FULL" = 1 ] && EXTRA_NVFLAGS="$WC" bash bench/step/build.sh build-step-ab-c > $X/bg_build_c.log 2>&1 &
  wait) &
 bg=$!
-OUT=$X/chk VX_COMMIT=$C GPU_STAGES=codegen STAGE_TIMEOUT=${CHK_S:-200} GEN_ONLY=${GEN_ONLY:-'[bq][lu][oe]*'} \
+[ "${CHK_S:-200}" -gt 0 ] && OUT=$X/chk VX_COMMIT=$C GPU_STAGES=codegen STAGE_TIMEOUT=${CHK_S:-200} GEN_ONLY=${GEN_ONLY:-'[bq][lu][oe]*'} \
   GEN_NVFLAGS="$WC" GEN_BUILD=/tmp/gen_build_wide PACK=0 TAIL_LINES=25 bash scripts/gpu_all.sh
 grep -rh "vx step:" $X/chk 2>/dev/null | sort | uniq -c | head -5
 wait $bg
