@@ -7,6 +7,9 @@
 #   golden compare .cu and .h with tests/codegen/golden (GOLDEN_DIR)
 #   where  no warp shuffle under a lazy ?: whose condition may differ between
 #          the lanes taking part in it (lazy_where.awk)
+#   regs   nvcc as above with ptxas -v; EXPECT_REGS="KERNEL N": KERNEL must
+#          start at exactly N registers a thread (a kernel whose warpgroups
+#          trade registers by setmaxnreg assumes its count)
 set -euo pipefail
 mode=$1 vortexc=$2 vtx=$3 work=$4
 shift 4
@@ -40,5 +43,15 @@ case $mode in
     diff -u "$GOLDEN_DIR/$name.h" "$h"
     ;;
   where) awk -f "$(dirname "$0")/lazy_where.awk" "$cu" ;;
+  regs)
+    read -r kernel want <<< "${EXPECT_REGS:?EXPECT_REGS=\"KERNEL N\"}"
+    # shellcheck disable=SC2086
+    "${NVCC:-nvcc}" -gencode=arch=compute_90a,code=sm_90a -Werror all-warnings -std=c++17 ${NVCC_FLAGS:-} \
+      -Xptxas -v -c "$cu" -o "$work/$name.o" 2> "$work/$name.ptxas"
+    # ptxas -v: "Compiling entry function 'K'", then "... Used N registers, ..."
+    got=$(awk -v k="'$kernel'" '$0 ~ "Compiling entry function " k {on = 1}
+      on && /Used [0-9]+ registers/ {for (i = 1; i < NF; i++) if ($(i + 1) == "registers,") {print $i; exit}}' "$work/$name.ptxas")
+    [ "$got" = "$want" ] || { echo "$kernel: ${got:-no ptxas report} registers, expected $want" >&2; exit 1; }
+    ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac
