@@ -10,6 +10,7 @@
 #        B = -DVX_STEP_WIDE=1 -DVX_STEP_FUSE=1 (both: the 16-warp step, rows <= 2048 pages),
 #        C = B + -DVX_STEP_FUSE_MAX_PAGES=8192 (128K rows too; only with FULL=1);
 #        batch 16 x 8K/32K (FULL=1: and 128K), 2 rounds interleaved, every row checked in f64
+#   then, on an H200 with > 260 s of CALL_S left, bench/results/run127/run127.sh (MLA skipped)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 X=$OUT/x; mkdir -p $X
 cd wt-main 2>/dev/null || true # the call may start there
@@ -35,3 +36,10 @@ echo "ab: ${left} s left"
   PACK=0 TAIL_LINES=45 bash scripts/gpu_all.sh
 grep -h "vx step:" $X/ab/ab/ab_b_1.log $X/ab/ab/ab_c_1.log 2>/dev/null | sort | uniq -c | head -5
 tar czf $OUT/run128.tgz -C $X . && rm -rf $X
+# On an H200 with time left (CALL_S: the call's own limit), run127.sh's batch-16 attention
+# A/B as well (its own $OUT/x, its own run127.tgz; MLA skipped)
+left=$(( ${CALL_S:-560} - ($(date +%s) - t0) ))
+if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200 && [ "$left" -gt 260 ]; then
+  echo "run127: ${left} s left"
+  AB_S=$(( left - 150 )) BODY_S=0 bash bench/results/run127/run127.sh
+fi
