@@ -1494,9 +1494,18 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
   vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES>(a, blockIdx.x);
 }
 
+/* The 16-warp step block's registers a thread (vx_decode_step_attend): 65536
+ * an SM over 512 threads at launch; then the upper half keeps IDLE and the
+ * lower half takes the rest, 128 + (128 - 24) = 232. The launcher checks the
+ * start count (vx_decode_step_regs_ok). */
+#define VX_STEP_BLOCK_WARPS 16
+#define VX_STEP_START_REGS 128
+#define VX_STEP_IDLE_REGS 24
+#define VX_STEP_ATTEND_REGS (2 * VX_STEP_START_REGS - VX_STEP_IDLE_REGS)
+
 /* The attention of a generated one-launch step (a row's index phases, then
- * its attention, in one block of BLOCK_WARPS warps: the launcher's
- * vx_decode_step_warps). Eight warps attend, as the wide partial kernel does.
+ * its attention, in one block of BLOCK_WARPS warps: ALG_STEP_WARPS in the
+ * generated file). Eight warps attend, as the wide partial kernel does.
  * A 16-warp block (the index phases in as many warps as the fused index
  * kernel) was launched at 128 registers a thread, fewer than the attention
  * needs: on sm_90a its upper two warpgroups hand theirs to the lower two
@@ -1506,19 +1515,17 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
  * only, where every build here is sm_90a). */
 template <typename T, int HEAD_DIM, int GROUP, int BLOCK_WARPS> VX_INLINE void vx_decode_step_attend(const vx_decode_args &a) {
   constexpr int WARPS = VX_DECODE_WIDE_WARPS, STAGES = VX_DECODE_WIDE_STAGES;
-  static_assert(BLOCK_WARPS == WARPS || (BLOCK_WARPS == 16 && WARPS == 8),
+  static_assert(BLOCK_WARPS == WARPS || (BLOCK_WARPS == VX_STEP_BLOCK_WARPS && 2 * WARPS == VX_STEP_BLOCK_WARPS),
                 "the step block is the wide attention block, or 16 warps whose lower 8 attend");
   if constexpr (BLOCK_WARPS == WARPS) {
     vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES>(a, blockIdx.x);
   } else {
-    /* 65536 registers an SM over 512 threads: 128 each; the upper half keeps
-     * 24 and the lower half takes the rest, 128 + (128 - 24) = 232. */
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
     if (threadIdx.x >= WARPS * 32) {
-      asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+      asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(VX_STEP_IDLE_REGS) : "memory");
       return;
     }
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(VX_STEP_ATTEND_REGS) : "memory");
 #else
     if (threadIdx.x >= WARPS * 32) return;
 #endif
@@ -1542,9 +1549,9 @@ template <typename T, int HEAD_DIM, int GROUP, int BLOCK_WARPS> VX_INLINE void v
 #endif
 /* Whether a 16-warp step kernel may run here (vx_decode_step_attend): its
  * warpgroups trade registers with setmaxnreg, sm_90a code, so compute
- * capability 9.0 only; and the kernel must start at 128 registers a thread,
- * the count those trades assume (with fewer, the attention's request for
- * 232 would wait forever). Host-side queries, legal during stream capture. */
+ * capability 9.0 only; and the kernel must start at VX_STEP_START_REGS a
+ * thread, the count those trades assume (with fewer, the attention's request
+ * would wait forever). Host-side queries, legal during stream capture. */
 static inline bool vx_decode_step_regs_ok(const void *kernel, int threads) {
   int major, minor;
   vx_device_cc(&major, &minor);
@@ -1552,7 +1559,7 @@ static inline bool vx_decode_step_regs_ok(const void *kernel, int threads) {
   fa.numRegs = 0;
   bool ok = major == 9 && minor == 0 && cudaFuncGetAttributes(&fa, kernel) == cudaSuccess;
   if (!ok) (void)cudaGetLastError(); /* a failed query must not look like a failed launch */
-  ok = ok && threads == 512 && fa.numRegs == 128;
+  ok = ok && threads == VX_STEP_BLOCK_WARPS * 32 && fa.numRegs == VX_STEP_START_REGS;
 #if VX_STEP_LOG
   fprintf(stderr, "vx step: the 16-warp block %s (compute capability %d.%d, %d registers a thread)\n", ok ? "runs" : "does not run",
           major, minor, fa.numRegs);
