@@ -8,6 +8,15 @@
                                     the top stall sites, then the samples
                                     summed by opcode (which kind of
                                     instruction a latency-bound kernel waits on)
+  ncu_tables.py marks CSV           the executed barriers, cp.async commits and
+                                    waits, grid-dependency marks and exits,
+                                    with the share of samples up to each: where
+                                    to cut a kernel into phases
+  ncu_tables.py phases CSV A,B,...  the samples split at kernel offsets A, B,
+                                    ... (hex, from `marks`): each phase's share
+                                    and its top stall reasons (a phase's share
+                                    is its share of the kernel's time where
+                                    every warp runs every phase)
 
 Metrics a pass did not collect print as '?' (or nan where a number is
 derived from them)."""
@@ -87,10 +96,67 @@ def source(path, name):
         print(f"   {100 * v / tot:5.1f}%  {op}")
 
 
+def source_rows(path):
+    """The SASS rows of a source page as dicts, each with its offset from
+    the kernel's first instruction (key "offset"); [] if none."""
+    rows = list(csv.reader(open(path)))
+    hi = next((i for i, r in enumerate(rows) if "Source" in r), None)
+    if hi is None:
+        return []
+    head = rows[hi]
+    data = [dict(zip(head, r)) for r in rows[hi + 1:] if len(r) == len(head)]
+    base = min(int(r["Address"], 16) for r in data)
+    for r in data:
+        r["offset"] = int(r["Address"], 16) - base
+    return data
+
+
+SAMPLES = "Warp Stall Sampling (All Samples)"
+MARKS = ("BAR.SYNC", "BAR.ARV", "LDGDEPBAR", "DEPBAR", "ACQBULK", "PREEXIT", "EXIT")
+
+
+def samples(r, col=SAMPLES):
+    v = num(r.get(col) or "0")
+    return 0.0 if v != v else v
+
+
+def marks(path):
+    data = source_rows(path)
+    tot = sum(samples(r) for r in data) or 1
+    seen = 0.0
+    print(f"{'offset':>8} {'samples so far':>14} {'executed':>9}  instruction")
+    for r in data:
+        seen += samples(r)
+        if any(m in r["Source"] for m in MARKS) and num(r.get("Instructions Executed")) > 0:
+            print(f"{r['offset']:#8x} {100 * seen / tot:13.1f}% {r['Instructions Executed']:>9}  {r['Source'].strip()[:60]}")
+
+
+def phases(path, cuts):
+    data = source_rows(path)
+    reasons = [c for c in (data[0] if data else {}) if c.startswith("stall_") and "(" not in c]
+    tot = sum(samples(r) for r in data) or 1
+    per = collections.defaultdict(collections.Counter)
+    share = collections.Counter()
+    for r in data:
+        p = sum(1 for c in cuts if r["offset"] >= c)
+        share[p] += samples(r)
+        for c in reasons:
+            per[p][c] += samples(r, c)
+    print(f"{path}: {tot:.0f} samples")
+    for p in range(len(cuts) + 1):
+        lo = cuts[p - 1] if p else 0
+        top = ", ".join(f"{k[6:]} {100 * v / tot:.1f}%" for k, v in per[p].most_common(4) if v > 0)
+        print(f"  from {lo:#8x}: {100 * share[p] / tot:5.1f}%   {top}")
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "kernels":
         kernels(sys.argv[2:])
     elif len(sys.argv) == 4 and sys.argv[1] == "source":
         source(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 3 and sys.argv[1] == "marks":
+        marks(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "phases":
+        phases(sys.argv[2], sorted(int(c, 16) for c in sys.argv[3].split(",")))
     else:
         sys.exit(__doc__)

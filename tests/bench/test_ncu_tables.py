@@ -53,6 +53,33 @@ class NcuTablesTest(unittest.TestCase):
         by_op = out.split("samples by opcode")[1].split()
         self.assertEqual(by_op[:4], ["75.0%", "ISETP", "25.0%", "BRA"])
 
+    # A kernel at 0x100 of 5 instructions: 10 samples in all. Cut at 0x120
+    # (the barrier): before it 2 + 3 = 5 samples (50%; long_sb 4 of them,
+    # 40%), from it 1 + 0 + 4 = 5 (50%; no_inst 4, 40%). The mark at 0x140 is
+    # never executed, so `marks` leaves it out.
+    PHASE_HEAD = ["Address", "Source", "Warp Stall Sampling (All Samples)", "Instructions Executed",
+                  "stall_long_sb", "stall_no_inst", "stall_barrier (Not Issued)"]
+    PHASE_ROWS = [
+        ["0x100", "LDG.E R2, desc[UR4][R2.64]", "2", "8", "1", "0", "9"],
+        ["0x110", "IMAD R3, R2, 0x2, RZ", "3", "8", "3", "0", "9"],
+        ["0x120", "BAR.SYNC.DEFER_BLOCKING 0x0", "1", "8", "0", "0", "9"],
+        ["0x130", "IADD3 R4, R3, 0x1, RZ", "0", "8", "0", "0", "9"],
+        ["0x140", "@P0 EXIT", "4", "0", "0", "4", "9"],
+    ]
+
+    def test_phases_split_at_offsets(self):
+        out = self.run_tables("phases", "0x20", rows=[["preamble"], self.PHASE_HEAD, *self.PHASE_ROWS])
+        lines = [l.split() for l in out.splitlines() if l.strip().startswith("from")]
+        self.assertEqual([l[2] for l in lines], ["50.0%", "50.0%"])
+        self.assertEqual(lines[0][3:5], ["long_sb", "40.0%"])
+        self.assertEqual(lines[1][3:5], ["no_inst", "40.0%"])
+        self.assertIn("10 samples", out)
+
+    def test_marks_lists_executed_barriers(self):
+        out = self.run_tables("marks", rows=[["preamble"], self.PHASE_HEAD, *self.PHASE_ROWS])
+        marks = [l.split() for l in out.splitlines()[1:]]
+        self.assertEqual(marks, [["0x20", "60.0%", "8", "BAR.SYNC.DEFER_BLOCKING", "0x0"]])
+
     def test_missing_file_is_reported(self):
         out = subprocess.run([sys.executable, TABLES, "kernels", "/nonexistent/ncu.csv"], capture_output=True, text=True,
                              check=True).stdout
