@@ -19,7 +19,6 @@
  * (needs libvortexrt built with -DVX_MLA_WG_TRACE=1 for MLA, vx_mla_wgmma.cuh,
  * or -DVX_DECODE_TRACE=1 for GQA, vx_decode_mma.cuh). */
 #include <algorithm>
-#include <cerrno>
 #include <climits>
 #include <vector>
 
@@ -420,16 +419,9 @@ static void bench_mla(bench_opts *o, vx_rng *r, int batch, int ctx, int HEADS = 
   bench_kv_free(&b);
 }
 
-/* A whole positive decimal int, or false: atoi would take "abc" or "0" as 0,
- * which --ctx read as "every context" and --reps as a median of nothing. */
-static bool parse_positive(const char *s, int *out) {
-  char *end = NULL;
-  errno = 0;
-  const long v = strtol(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v < 1 || v > INT_MAX) return false;
-  *out = (int)v;
-  return true;
-}
+/* A whole positive decimal int, or false: 0 would read as "every context"
+ * for --ctx and as a median of nothing for --reps. */
+static bool parse_positive(const char *s, int *out) { return parse_int_in(s, 1, INT_MAX, out); }
 
 int main(int argc, char **argv) {
   bench_opts o;

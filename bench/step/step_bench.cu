@@ -337,14 +337,6 @@ static bool bench_algo(const opts *o, report *r, sb_timer *t, shape *s, const sb
 }
 
 /* An integer percentage 0-100, the whole string. */
-static bool parse_percent(const char *s, int *out) {
-  char *end = NULL;
-  const long v = strtol(s, &end, 10);
-  if (end == s || *end || v < 0 || v > 100) return false;
-  *out = (int)v;
-  return true;
-}
-
 static std::vector<int> parse_ints(const char *s) {
   std::vector<int> v;
   for (const char *p = s; *p;) {
@@ -383,7 +375,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--sel-dir") && more) o.sel_dir = argv[++i];
     else if (!strcmp(argv[i], "--no-dense")) o.no_dense = true;
     else if (!strcmp(argv[i], "--check-all")) o.check_all = true;
-    else if (!strcmp(argv[i], "--flush-carveout") && more && parse_percent(argv[i + 1], &o.flush_carveout)) ++i;
+    else if (!strcmp(argv[i], "--flush-carveout") && more && parse_int_in(argv[i + 1], 0, 100, &o.flush_carveout)) ++i;
     else {
       fprintf(stderr, "usage: step_bench [--algos a,b] [--contexts c,..] [--batches b,..] [--reps N] [--json FILE] "
                       "[--sel-dir DIR] [--no-dense] [--flush-carveout PCT] [--check-all]\n");

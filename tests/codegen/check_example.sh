@@ -21,11 +21,15 @@ rm -f "$cu" "$h"
 "$vortexc" "$vtx" "$@" -o "$cu"
 test -s "$cu" && test -s "$h"
 cuda_include=${CUDA_INCLUDE:-/usr/local/cuda/include}
+# The .cu as an sm_90a object; NVCC_FLAGS: a tuning build's switches
+# (-DVX_STEP_FUSE=1); extra arguments go to nvcc before the input.
+compile_cu() {
+  # shellcheck disable=SC2086
+  "${NVCC:-nvcc}" -gencode=arch=compute_90a,code=sm_90a -Werror all-warnings -std=c++17 ${NVCC_FLAGS:-} "$@" -c "$cu" -o "$work/$name.o"
+}
 case $mode in
   nvcc)
-    # NVCC_FLAGS: a tuning build's switches (-DVX_STEP_FUSE=1)
-    # shellcheck disable=SC2086
-    "${NVCC:-nvcc}" -gencode=arch=compute_90a,code=sm_90a -Werror all-warnings -std=c++17 ${NVCC_FLAGS:-} -c "$cu" -o "$work/$name.o"
+    compile_cu
     # The header must also stand alone in C++ translation units.
     printf '#include "%s"\nint main(void) { return 0; }\n' "$h" > "$work/${name}_h.cpp"
     "${NVCC:-nvcc}" -Werror all-warnings -c "$work/${name}_h.cpp" -o "$work/${name}_h.o"
@@ -45,9 +49,7 @@ case $mode in
   where) awk -f "$(dirname "$0")/lazy_where.awk" "$cu" ;;
   regs)
     read -r kernel want <<< "${EXPECT_REGS:?EXPECT_REGS=\"KERNEL N\"}"
-    # shellcheck disable=SC2086
-    "${NVCC:-nvcc}" -gencode=arch=compute_90a,code=sm_90a -Werror all-warnings -std=c++17 ${NVCC_FLAGS:-} \
-      -Xptxas -v -c "$cu" -o "$work/$name.o" 2> "$work/$name.ptxas"
+    compile_cu -Xptxas -v 2> "$work/$name.ptxas"
     # ptxas -v: "Compiling entry function 'K'", then "... Used N registers, ..."
     got=$(awk -v k="'$kernel'" '$0 ~ "Compiling entry function " k {on = 1}
       on && /Used [0-9]+ registers/ {for (i = 1; i < NF; i++) if ($(i + 1) == "registers,") {print $i; exit}}' "$work/$name.ptxas")

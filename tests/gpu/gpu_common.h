@@ -7,6 +7,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +35,17 @@
       exit(2);                                                                                       \
     }                                                                                                \
   } while (0)
+
+/* A whole decimal int in [lo, hi] (command-line options), or false: atoi
+ * would take "abc" or "8192x" as a number. */
+static inline bool parse_int_in(const char *s, long lo, long hi, int *out) {
+  char *end = NULL;
+  errno = 0;
+  const long v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) return false;
+  *out = (int)v;
+  return true;
+}
 
 /* xorshift64*: fast, seedable, reproducible across machines. */
 typedef struct vx_rng { uint64_t s; } vx_rng;
