@@ -64,51 +64,44 @@ def kernels(paths):
 
 def source(path, name):
     try:
-        rows = list(csv.reader(open(path)))
+        head, data = read_source(path)
     except OSError as e:
         print(f"{name}: {e}")
         return
-    hi = next((i for i, r in enumerate(rows) if "Source" in r), None)
-    if hi is None:
+    if head is None:
         print(f"{name}: no source rows")
         return
-    head = rows[hi]
-    data = [dict(zip(head, r)) for r in rows[hi + 1:] if len(r) == len(head)]
     col = next((c for c in head if c.startswith("Warp Stall Sampling (All")), None)
     if not col:
         print(f"{name}: columns {head[:12]}")
         return
-
-    def samples(r):
-        v = num(r.get(col) or "0")
-        return 0.0 if v != v else v
-
-    tot = sum(samples(r) for r in data) or 1
+    tot = sum(samples(r, col) for r in data) or 1
     print(f"== {name}: {len(data)} SASS instructions, top stall sites of {tot:.0f} samples")
-    for r in sorted(data, key=samples, reverse=True)[:25]:
-        print(f"   {100 * samples(r) / tot:5.1f}%  {r.get('Address', '?'):>6}  {r.get('Source', '?')[:90]}")
+    for r in sorted(data, key=lambda r: samples(r, col), reverse=True)[:25]:
+        print(f"   {100 * samples(r, col) / tot:5.1f}%  {r.get('Address', '?'):>6}  {r.get('Source', '?')[:90]}")
     by_op = collections.Counter()
     for r in data:
         op = next((w for w in r.get("Source", "").split() if not w.startswith("@")), "?")
-        by_op[op.split(".")[0]] += samples(r)
+        by_op[op.split(".")[0]] += samples(r, col)
     print(f"== {name}: samples by opcode")
     for op, v in by_op.most_common(15):
         print(f"   {100 * v / tot:5.1f}%  {op}")
 
 
-def source_rows(path):
-    """The SASS rows of a source page as dicts, each with its offset from
-    the kernel's first instruction (key "offset"); [] if none."""
+def read_source(path):
+    """A source page (--page source --csv): its column names and its SASS
+    rows as dicts, each with its offset from the kernel's first instruction
+    (key "offset"); (None, []) without a header row."""
     rows = list(csv.reader(open(path)))
     hi = next((i for i, r in enumerate(rows) if "Source" in r), None)
     if hi is None:
-        return []
+        return None, []
     head = rows[hi]
     data = [dict(zip(head, r)) for r in rows[hi + 1:] if len(r) == len(head)]
-    base = min(int(r["Address"], 16) for r in data)
+    base = min((int(r["Address"], 16) for r in data if "Address" in r), default=0)
     for r in data:
-        r["offset"] = int(r["Address"], 16) - base
-    return data
+        r["offset"] = int(r["Address"], 16) - base if "Address" in r else 0
+    return head, data
 
 
 SAMPLES = "Warp Stall Sampling (All Samples)"
@@ -121,7 +114,7 @@ def samples(r, col=SAMPLES):
 
 
 def marks(path):
-    data = source_rows(path)
+    _, data = read_source(path)
     tot = sum(samples(r) for r in data) or 1
     seen = 0.0
     print(f"{'offset':>8} {'samples so far':>14} {'executed':>9}  instruction")
@@ -132,8 +125,8 @@ def marks(path):
 
 
 def phases(path, cuts):
-    data = source_rows(path)
-    reasons = [c for c in (data[0] if data else {}) if c.startswith("stall_") and "(" not in c]
+    head, data = read_source(path)
+    reasons = [c for c in head or [] if c.startswith("stall_") and "(" not in c]
     tot = sum(samples(r) for r in data) or 1
     per = collections.defaultdict(collections.Counter)
     share = collections.Counter()
