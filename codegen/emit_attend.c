@@ -53,7 +53,7 @@ void vx_cg_emit_attention(vx_cg *cg) {
     vx_buf_line(b, "  /* Block width (4 warps, two blocks per SM, or 8, one) and split plan by the");
     vx_buf_line(b, "   * runtime's rule (vx_decode_mma_choose, which also sets the kernels' shared");
     vx_buf_line(b, "   * memory attribute: host-side, legal during capture; if it fails, the launch fails). */");
-    vx_buf_line(b, "  const vx_decode_mma_choice choice = vx_decode_mma_choose<%s_kv_t, %s_HEAD_DIM, %s_GROUP>(rows, max_pages);", a, u, u);
+    vx_buf_line(b, "  const vx_decode_mma_choice choice = vx_decode_mma_choose<%s_kv_t, %s_HEAD_DIM, %s_GROUP, %s_ATTEND_PAGE>(rows, max_pages);", a, u, u, u);
     vx_buf_line(b, "  const vx_decode_plan plan = choice.plan;");
   }
   vx_buf_line(b, "  %s_set_plan(&args, plan, rows, scratch);", a);
@@ -61,7 +61,7 @@ void vx_cg_emit_attention(vx_cg *cg) {
     vx_buf_line(b, "  vx_mla_launch<%s_kv_t, %s_GROUP, %d, %d>(args, choice, stream); /* partial kernel; merge in it or after it */", a, u,
                 g->mla_latent, g->mla_rope);
   } else {
-    vx_buf_line(b, "  vx_decode_mma_launch<%s_kv_t, %s_HEAD_DIM, %s_GROUP>(args, choice, rows, stream);", a, u, u);
+    vx_buf_line(b, "  vx_decode_mma_launch<%s_kv_t, %s_HEAD_DIM, %s_GROUP, %s_ATTEND_PAGE>(args, choice, rows, stream);", a, u, u, u);
     /* one chunk per row: the partial kernel wrote the output itself */
     vx_buf_line(b, "  if (plan.num_chunks > 1) vx_decode_merge_launch<%s_kv_t, %s_OUT_DIM>(args, %s_GROUP, stream);", a, u, u);
   }

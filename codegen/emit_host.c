@@ -123,7 +123,10 @@ void vx_cg_emit_cu_prelude(vx_cg *cg) {
   vx_buf *b = cg->out;
   vx_buf_puts(b, "/* ---------------------------------------------------------------- geometry */\n\n");
   emit_geometry_macros(cg, b);
-  vx_buf_printf(b, "#define %s_CACHE_THREADS 128\n\n", cg->upper);
+  vx_buf_printf(b, "#define %s_CACHE_THREADS 128\n", cg->upper);
+  if (cg->m->geo.kv != VX_KV_MLA) /* the attention kernels' page size (vx_decode_mma.cuh) */
+    vx_buf_printf(b, "#define %s_ATTEND_PAGE vx_decode_page_param(%s_PAGE_SIZE)\n", cg->upper, cg->upper);
+  vx_buf_puts(b, "\n");
   vx_buf_printf(b, "typedef %s %s_kv_t;\n\n", cg->m->geo.kv_dtype == VX_DTYPE_F16 ? "__half" : "__nv_bfloat16", cg->alg);
   emit_status_enum(cg, b);
   vx_buf_printf(b, "/* Field pools as kernels see them, in storage types. */\n");

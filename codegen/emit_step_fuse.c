@@ -71,7 +71,7 @@ void vx_cg_emit_step_kernel(vx_cg *cg) {
   vx_buf_line(b, "  /* The block's selection (global stores) is visible to its own threads after the");
   vx_buf_line(b, "   * barrier, and the index's shared memory is free for the attention's ring. */");
   vx_buf_line(b, "  __syncthreads();");
-  vx_buf_line(b, "  vx_decode_step_attend<%s_kv_t, %s_HEAD_DIM, %s_GROUP, %s_STEP_WARPS>(attn);", a, u, u, u);
+  vx_buf_line(b, "  vx_decode_step_attend<%s_kv_t, %s_HEAD_DIM, %s_GROUP, %s_STEP_WARPS, %s_ATTEND_PAGE>(attn);", a, u, u, u, u);
   vx_buf_line(b, "}");
   vx_buf_line(b, "#endif /* VX_STEP_FUSE */");
   vx_buf_blank(b);
@@ -101,9 +101,9 @@ void vx_cg_emit_step_fused_launcher(vx_cg *cg) {
   vx_buf_line(b, "      !%s_attend_workspace_fits(kv->batch, kv->num_kv_heads, max_pages, workspace, workspace_bytes))", a);
   vx_buf_line(b, "    return %s_ERR_WORKSPACE;", u);
   vx_buf_line(b, "  const vx_decode_mma_choice choice =");
-  vx_buf_line(b, "      vx_decode_mma_choose<%s_kv_t, %s_HEAD_DIM, %s_GROUP>(rows, %s_plan_pages(max_pages));", a, u, u, a);
+  vx_buf_line(b, "      vx_decode_mma_choose<%s_kv_t, %s_HEAD_DIM, %s_GROUP, %s_ATTEND_PAGE>(rows, %s_plan_pages(max_pages));", a, u, u, u, a);
   vx_buf_line(b, "  if (!choice.wide || choice.plan.num_chunks != 1) return %s_STEP_UNFUSED;", u);
-  vx_buf_line(b, "  typedef vx_decode_mma_kernel_of<%s_kv_t, %s_HEAD_DIM, %s_GROUP, 1> attention;", a, u, u);
+  vx_buf_line(b, "  typedef vx_decode_mma_kernel_of<%s_kv_t, %s_HEAD_DIM, %s_GROUP, 1, %s_ATTEND_PAGE> attention;", a, u, u, u);
   vx_buf_line(b, "  if (%s_STEP_WARPS != VX_DECODE_WIDE_WARPS && !vx_decode_step_regs_ok(reinterpret_cast<const void *>(%s_fused_step_kernel),", u, a);
   vx_buf_line(b, "                                                                   %s_STEP_WARPS * 32))", u);
   vx_buf_line(b, "    return %s_STEP_UNFUSED;", u);

@@ -82,6 +82,19 @@ VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
 #define VX_DECODE_PROBE 0
 #endif
 
+/* Tuning builds (A/B against the code before 2026-12-08): -DVX_DECODE_TILE_ADDR=0
+ * computes every copied row's address with vx_kv_offset; -DVX_DECODE_STATIC_PAGE=0
+ * makes generated modules' kernels read the page size at run time as
+ * libvortexrt's do (vx_decode_page_param). */
+#ifndef VX_DECODE_TILE_ADDR
+#define VX_DECODE_TILE_ADDR 1
+#endif
+#ifndef VX_DECODE_STATIC_PAGE
+#define VX_DECODE_STATIC_PAGE 1
+#endif
+/* The PAGE template argument a build that knows its page size passes. */
+#define vx_decode_page_param(page) (VX_DECODE_STATIC_PAGE ? (page) : 0)
+
 /* The attention block's barrier: the whole block (BAR 0, __syncthreads), or
  * named barrier BAR over its first THREADS threads, for a block whose other
  * warps have left (vx_decode_step_attend). */
@@ -103,7 +116,7 @@ VX_INLINE int vx_thread_index_fresh() {
  * generated step kernel (VX_STEP_FUSE: a row's index, then its attention,
  * in one block) runs it after its own phases (vx_decode_step_attend). BAR:
  * see vx_decode_block_sync. */
-template <typename T, int HEAD_DIM, int GROUP, int WARPS, int STAGES, int BAR = 0>
+template <typename T, int HEAD_DIM, int GROUP, int WARPS, int STAGES, int BAR = 0, int PAGE = 0>
 VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned block) {
   typedef vx_mma_shape<HEAD_DIM, WARPS, STAGES> S;
   constexpr int THREADS = WARPS * 32; /* one page of a batch resolved per thread */
@@ -165,12 +178,32 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned blo
   const float qscale = a.sm_scale * VX_LOG2E;
   const T *kpool = reinterpret_cast<const T *>(a.kv.k_pool);
   const T *vpool = reinterpret_cast<const T *>(a.kv.v_pool);
-  const int ps = a.kv.page_size;
+  /* PAGE > 0: the page size is known where the kernel is built (generated
+   * modules), so a tile's page and offset need no integer division. */
+  static_assert(PAGE >= 0 && PAGE % VX_MMA_TOKENS == 0, "pages hold whole 16-token tiles");
+  const int ps = PAGE > 0 ? PAGE : a.kv.page_size;
 
   float o[NTILES][4];
 #pragma unroll
   for (int t = 0; t < NTILES; ++t) o[t][0] = o[t][1] = o[t][2] = o[t][3] = 0.f;
   float m_run = VX_NEG_INF, l_run = 0.f; /* row g; identical in the row's 4 lanes */
+
+  /* A lane copies chunk c0 of rows r0, r0 + ROWS_PER_PASS, ... of a tile.
+   * Everything of those copies but the tile's page and stage is computed
+   * once (the tile loop is issue-bound at one block an SM): a tile then
+   * costs one 64-bit product and an add a row for the sources, where the
+   * per-row vx_kv_offset had three products; and its destinations are the
+   * lane's swizzled offset with a constant XORed in, because row r0 + p *
+   * ROWS_PER_PASS has (r & 7) = r0 ^ ((p * ROWS_PER_PASS) & 7) (no carry:
+   * r0 < ROWS_PER_PASS, both powers of two) and the XOR touches only the
+   * chunk bits, below every row, stage and ring offset. Rows past a page's
+   * valid tokens copy nothing (source size 0); their addresses stay inside
+   * the page, which the pool holds whole. */
+  constexpr int ROWS_PER_PASS = 32 / S::CHUNKS;
+  const int r0 = lane / S::CHUNKS, c0 = lane % S::CHUNKS;
+  const long long lane_e = (long long)r0 * a.kv.stride_token + (long long)h * a.kv.stride_head + c0 * 8;
+  const long long pass_e = (long long)ROWS_PER_PASS * a.kv.stride_token;
+  const int lane_dst = vx_swz<HEAD_DIM>(r0, c0); /* = r0 * HEAD_DIM + ((c0 ^ r0) << 3) */
 
   auto issue = [&](int it, int stage) {
     const int slot = it * VX_MMA_TOKENS;
@@ -178,14 +211,21 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned blo
     const int phys = page_s[pl], valid = valid_s[pl];
     if (off >= valid) return;
     T *kt = ring + stage * 2 * S::TILE_ELEMS, *vt = kt + S::TILE_ELEMS;
-    constexpr int ROWS_PER_PASS = 32 / S::CHUNKS;
+    const long long tile_e = (long long)phys * a.kv.stride_page + (long long)off * a.kv.stride_token + lane_e;
+    const T *ksrc = kpool + tile_e, *vsrc = vpool + tile_e;
 #pragma unroll
     for (int p = 0; p < VX_MMA_TOKENS / ROWS_PER_PASS; ++p) {
-      const int r = p * ROWS_PER_PASS + lane / S::CHUNKS, c = lane % S::CHUNKS;
+      const int r = p * ROWS_PER_PASS + r0;
       const bool ok = off + r < valid;
-      const long long e = vx_kv_offset(a.kv, phys, ok ? off + r : 0, h) + c * 8;
-      vx_cp_async16(kt + vx_swz<HEAD_DIM>(r, c), kpool + e, ok);
-      vx_cp_async16(vt + vx_swz<HEAD_DIM>(r, c), vpool + e, ok);
+      if (VX_DECODE_TILE_ADDR) {
+        const int dst = (lane_dst ^ (((p * ROWS_PER_PASS) & 7) << 3)) + p * ROWS_PER_PASS * HEAD_DIM;
+        vx_cp_async16(kt + dst, ksrc + p * pass_e, ok);
+        vx_cp_async16(vt + dst, vsrc + p * pass_e, ok);
+      } else {
+        const long long e = vx_kv_offset(a.kv, phys, ok ? off + r : 0, h) + c0 * 8;
+        vx_cp_async16(kt + vx_swz<HEAD_DIM>(r, c0), kpool + e, ok);
+        vx_cp_async16(vt + vx_swz<HEAD_DIM>(r, c0), vpool + e, ok);
+      }
     }
   };
 
@@ -341,9 +381,9 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned blo
 
 /* MIN_BLOCKS: resident blocks per SM the register budget must allow. */
 template <typename T, int HEAD_DIM, int GROUP, int WARPS = VX_DECODE_WARPS, int STAGES = VX_MMA_STAGES,
-          int MIN_BLOCKS = 8 / WARPS>
+          int MIN_BLOCKS = 8 / WARPS, int PAGE = 0>
 static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_partial_mma_kernel(vx_decode_args a) {
-  vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES>(a, blockIdx.x);
+  vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES, 0, PAGE>(a, blockIdx.x);
 }
 
 /* The 16-warp step block's registers a thread (vx_decode_step_attend): 65536
@@ -365,12 +405,13 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
  * the 256 threads that stay. Built without sm_90a, they just leave (the
  * attention then spills; launchers pick 16 warps on compute capability 9.0
  * only, where every build here is sm_90a). */
-template <typename T, int HEAD_DIM, int GROUP, int BLOCK_WARPS> VX_INLINE void vx_decode_step_attend(const vx_decode_args &a) {
+template <typename T, int HEAD_DIM, int GROUP, int BLOCK_WARPS, int PAGE = 0>
+VX_INLINE void vx_decode_step_attend(const vx_decode_args &a) {
   constexpr int WARPS = VX_DECODE_WIDE_WARPS, STAGES = VX_DECODE_WIDE_STAGES;
   static_assert(BLOCK_WARPS == WARPS || (BLOCK_WARPS == VX_STEP_BLOCK_WARPS && 2 * WARPS == VX_STEP_BLOCK_WARPS),
                 "the step block is the wide attention block, or 16 warps whose lower 8 attend");
   if constexpr (BLOCK_WARPS == WARPS) {
-    vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES>(a, blockIdx.x);
+    vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES, 0, PAGE>(a, blockIdx.x);
   } else {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
     if (threadIdx.x >= WARPS * 32) {
@@ -381,7 +422,7 @@ template <typename T, int HEAD_DIM, int GROUP, int BLOCK_WARPS> VX_INLINE void v
 #else
     if (threadIdx.x >= WARPS * 32) return;
 #endif
-    vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES, 1>(a, blockIdx.x);
+    vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES, 1, PAGE>(a, blockIdx.x);
   }
 }
 
@@ -425,21 +466,22 @@ struct vx_decode_mma_choice {
   int wide; /* 1: the one-block-per-SM kernel (VX_DECODE_WIDE_*), 0: VX_DECODE_WARPS, two per SM */
 };
 
-/* The two kernels a choice picks from. */
-template <typename T, int HEAD_DIM, int GROUP, int WIDE> struct vx_decode_mma_kernel_of {
+/* The two kernels a choice picks from. PAGE: the page size when the build
+ * knows it (generated modules), 0 for any (libvortexrt). */
+template <typename T, int HEAD_DIM, int GROUP, int WIDE, int PAGE = 0> struct vx_decode_mma_kernel_of {
   static constexpr int WARPS = WIDE ? VX_DECODE_WIDE_WARPS : VX_DECODE_WARPS;
   static constexpr int STAGES = WIDE ? VX_DECODE_WIDE_STAGES : VX_MMA_STAGES;
   static constexpr int MIN_BLOCKS = WIDE ? 1 : 8 / WARPS;
   static constexpr int SMEM = vx_decode_mma_smem_bytes<HEAD_DIM, WARPS, STAGES>();
-  static constexpr auto kernel = vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, WARPS, STAGES, MIN_BLOCKS>;
+  static constexpr auto kernel = vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, WARPS, STAGES, MIN_BLOCKS, PAGE>;
 };
 
 /* Sets the dynamic shared memory of a choice's kernel (host-side,
  * capturable, idempotent; if it fails, the launch fails and reports it) and
  * returns how many of its blocks the device runs at once (0: unknown). */
-template <typename T, int HEAD_DIM, int GROUP, int WIDE>
+template <typename T, int HEAD_DIM, int GROUP, int WIDE, int PAGE = 0>
 static inline int vx_decode_mma_prepare() {
-  typedef vx_decode_mma_kernel_of<T, HEAD_DIM, GROUP, WIDE> K;
+  typedef vx_decode_mma_kernel_of<T, HEAD_DIM, GROUP, WIDE, PAGE> K;
   return vx_prepare_kernel(reinterpret_cast<const void *>(K::kernel), K::WARPS * 32, K::SMEM);
 }
 
@@ -447,11 +489,11 @@ static inline int vx_decode_mma_prepare() {
  * warps and bytes in flight per SM) need fewer chunks per row: a batch of
  * 16 (128 rows on 132 SMs) then runs one chunk per row, one wave, no merge,
  * where 4-warp blocks need two chunks and the merge kernel. */
-template <typename T, int HEAD_DIM, int GROUP>
+template <typename T, int HEAD_DIM, int GROUP, int PAGE = 0>
 static inline vx_decode_mma_choice vx_decode_mma_choose(long long rows, int max_pages) {
-  vx_decode_mma_choice c = {vx_make_decode_plan(rows, max_pages, vx_decode_mma_prepare<T, HEAD_DIM, GROUP, 0>()), 0};
+  vx_decode_mma_choice c = {vx_make_decode_plan(rows, max_pages, vx_decode_mma_prepare<T, HEAD_DIM, GROUP, 0, PAGE>()), 0};
   if (VX_DECODE_WIDE && c.plan.num_chunks > 1) {
-    const int capacity = vx_decode_mma_prepare<T, HEAD_DIM, GROUP, 1>();
+    const int capacity = vx_decode_mma_prepare<T, HEAD_DIM, GROUP, 1, PAGE>();
     const vx_decode_plan p = vx_make_decode_plan(rows, max_pages, capacity);
     if (capacity > 0 && p.num_chunks < c.plan.num_chunks) {
       c.plan = p;
@@ -461,19 +503,19 @@ static inline vx_decode_mma_choice vx_decode_mma_choose(long long rows, int max_
   return c;
 }
 
-template <typename T, int HEAD_DIM, int GROUP, int WIDE>
+template <typename T, int HEAD_DIM, int GROUP, int WIDE, int PAGE = 0>
 static inline void vx_decode_mma_launch_kernel(const vx_decode_args &a, long long rows, cudaStream_t s) {
-  typedef vx_decode_mma_kernel_of<T, HEAD_DIM, GROUP, WIDE> K;
+  typedef vx_decode_mma_kernel_of<T, HEAD_DIM, GROUP, WIDE, PAGE> K;
   vx_launch(K::kernel, dim3((unsigned)(rows * a.num_chunks)), dim3(K::WARPS * 32), K::SMEM, s, a);
 }
 
 /* The partial kernel of a choice (a.num_chunks set from its plan). */
-template <typename T, int HEAD_DIM, int GROUP>
+template <typename T, int HEAD_DIM, int GROUP, int PAGE = 0>
 static inline void vx_decode_mma_launch(const vx_decode_args &a, const vx_decode_mma_choice &c, long long rows, cudaStream_t s) {
   if (c.wide)
-    vx_decode_mma_launch_kernel<T, HEAD_DIM, GROUP, 1>(a, rows, s);
+    vx_decode_mma_launch_kernel<T, HEAD_DIM, GROUP, 1, PAGE>(a, rows, s);
   else
-    vx_decode_mma_launch_kernel<T, HEAD_DIM, GROUP, 0>(a, rows, s);
+    vx_decode_mma_launch_kernel<T, HEAD_DIM, GROUP, 0, PAGE>(a, rows, s);
 }
 #endif /* !__CUDACC_RTC__ */
 

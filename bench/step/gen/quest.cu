@@ -1230,6 +1230,19 @@ VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
 #define VX_DECODE_PROBE 0
 #endif
 
+/* Tuning builds (A/B against the code before 2026-12-08): -DVX_DECODE_TILE_ADDR=0
+ * computes every copied row's address with vx_kv_offset; -DVX_DECODE_STATIC_PAGE=0
+ * makes generated modules' kernels read the page size at run time as
+ * libvortexrt's do (vx_decode_page_param). */
+#ifndef VX_DECODE_TILE_ADDR
+#define VX_DECODE_TILE_ADDR 1
+#endif
+#ifndef VX_DECODE_STATIC_PAGE
+#define VX_DECODE_STATIC_PAGE 1
+#endif
+/* The PAGE template argument a build that knows its page size passes. */
+#define vx_decode_page_param(page) (VX_DECODE_STATIC_PAGE ? (page) : 0)
+
 /* The attention block's barrier: the whole block (BAR 0, __syncthreads), or
  * named barrier BAR over its first THREADS threads, for a block whose other
  * warps have left (vx_decode_step_attend). */
@@ -1251,7 +1264,7 @@ VX_INLINE int vx_thread_index_fresh() {
  * generated step kernel (VX_STEP_FUSE: a row's index, then its attention,
  * in one block) runs it after its own phases (vx_decode_step_attend). BAR:
  * see vx_decode_block_sync. */
-template <typename T, int HEAD_DIM, int GROUP, int WARPS, int STAGES, int BAR = 0>
+template <typename T, int HEAD_DIM, int GROUP, int WARPS, int STAGES, int BAR = 0, int PAGE = 0>
 VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned block) {
   typedef vx_mma_shape<HEAD_DIM, WARPS, STAGES> S;
   constexpr int THREADS = WARPS * 32; /* one page of a batch resolved per thread */
@@ -1313,12 +1326,32 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned blo
   const float qscale = a.sm_scale * VX_LOG2E;
   const T *kpool = reinterpret_cast<const T *>(a.kv.k_pool);
   const T *vpool = reinterpret_cast<const T *>(a.kv.v_pool);
-  const int ps = a.kv.page_size;
+  /* PAGE > 0: the page size is known where the kernel is built (generated
+   * modules), so a tile's page and offset need no integer division. */
+  static_assert(PAGE >= 0 && PAGE % VX_MMA_TOKENS == 0, "pages hold whole 16-token tiles");
+  const int ps = PAGE > 0 ? PAGE : a.kv.page_size;
 
   float o[NTILES][4];
 #pragma unroll
   for (int t = 0; t < NTILES; ++t) o[t][0] = o[t][1] = o[t][2] = o[t][3] = 0.f;
   float m_run = VX_NEG_INF, l_run = 0.f; /* row g; identical in the row's 4 lanes */
+
+  /* A lane copies chunk c0 of rows r0, r0 + ROWS_PER_PASS, ... of a tile.
+   * Everything of those copies but the tile's page and stage is computed
+   * once (the tile loop is issue-bound at one block an SM): a tile then
+   * costs one 64-bit product and an add a row for the sources, where the
+   * per-row vx_kv_offset had three products; and its destinations are the
+   * lane's swizzled offset with a constant XORed in, because row r0 + p *
+   * ROWS_PER_PASS has (r & 7) = r0 ^ ((p * ROWS_PER_PASS) & 7) (no carry:
+   * r0 < ROWS_PER_PASS, both powers of two) and the XOR touches only the
+   * chunk bits, below every row, stage and ring offset. Rows past a page's
+   * valid tokens copy nothing (source size 0); their addresses stay inside
+   * the page, which the pool holds whole. */
+  constexpr int ROWS_PER_PASS = 32 / S::CHUNKS;
+  const int r0 = lane / S::CHUNKS, c0 = lane % S::CHUNKS;
+  const long long lane_e = (long long)r0 * a.kv.stride_token + (long long)h * a.kv.stride_head + c0 * 8;
+  const long long pass_e = (long long)ROWS_PER_PASS * a.kv.stride_token;
+  const int lane_dst = vx_swz<HEAD_DIM>(r0, c0); /* = r0 * HEAD_DIM + ((c0 ^ r0) << 3) */
 
   auto issue = [&](int it, int stage) {
     const int slot = it * VX_MMA_TOKENS;
@@ -1326,14 +1359,21 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned blo
     const int phys = page_s[pl], valid = valid_s[pl];
     if (off >= valid) return;
     T *kt = ring + stage * 2 * S::TILE_ELEMS, *vt = kt + S::TILE_ELEMS;
-    constexpr int ROWS_PER_PASS = 32 / S::CHUNKS;
+    const long long tile_e = (long long)phys * a.kv.stride_page + (long long)off * a.kv.stride_token + lane_e;
+    const T *ksrc = kpool + tile_e, *vsrc = vpool + tile_e;
 #pragma unroll
     for (int p = 0; p < VX_MMA_TOKENS / ROWS_PER_PASS; ++p) {
-      const int r = p * ROWS_PER_PASS + lane / S::CHUNKS, c = lane % S::CHUNKS;
+      const int r = p * ROWS_PER_PASS + r0;
       const bool ok = off + r < valid;
-      const long long e = vx_kv_offset(a.kv, phys, ok ? off + r : 0, h) + c * 8;
-      vx_cp_async16(kt + vx_swz<HEAD_DIM>(r, c), kpool + e, ok);
-      vx_cp_async16(vt + vx_swz<HEAD_DIM>(r, c), vpool + e, ok);
+      if (VX_DECODE_TILE_ADDR) {
+        const int dst = (lane_dst ^ (((p * ROWS_PER_PASS) & 7) << 3)) + p * ROWS_PER_PASS * HEAD_DIM;
+        vx_cp_async16(kt + dst, ksrc + p * pass_e, ok);
+        vx_cp_async16(vt + dst, vsrc + p * pass_e, ok);
+      } else {
+        const long long e = vx_kv_offset(a.kv, phys, ok ? off + r : 0, h) + c0 * 8;
+        vx_cp_async16(kt + vx_swz<HEAD_DIM>(r, c0), kpool + e, ok);
+        vx_cp_async16(vt + vx_swz<HEAD_DIM>(r, c0), vpool + e, ok);
+      }
     }
   };
 
@@ -1489,9 +1529,9 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned blo
 
 /* MIN_BLOCKS: resident blocks per SM the register budget must allow. */
 template <typename T, int HEAD_DIM, int GROUP, int WARPS = VX_DECODE_WARPS, int STAGES = VX_MMA_STAGES,
-          int MIN_BLOCKS = 8 / WARPS>
+          int MIN_BLOCKS = 8 / WARPS, int PAGE = 0>
 static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_partial_mma_kernel(vx_decode_args a) {
-  vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES>(a, blockIdx.x);
+  vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES, 0, PAGE>(a, blockIdx.x);
 }
 
 /* The 16-warp step block's registers a thread (vx_decode_step_attend): 65536
@@ -1513,12 +1553,13 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
  * the 256 threads that stay. Built without sm_90a, they just leave (the
  * attention then spills; launchers pick 16 warps on compute capability 9.0
  * only, where every build here is sm_90a). */
-template <typename T, int HEAD_DIM, int GROUP, int BLOCK_WARPS> VX_INLINE void vx_decode_step_attend(const vx_decode_args &a) {
+template <typename T, int HEAD_DIM, int GROUP, int BLOCK_WARPS, int PAGE = 0>
+VX_INLINE void vx_decode_step_attend(const vx_decode_args &a) {
   constexpr int WARPS = VX_DECODE_WIDE_WARPS, STAGES = VX_DECODE_WIDE_STAGES;
   static_assert(BLOCK_WARPS == WARPS || (BLOCK_WARPS == VX_STEP_BLOCK_WARPS && 2 * WARPS == VX_STEP_BLOCK_WARPS),
                 "the step block is the wide attention block, or 16 warps whose lower 8 attend");
   if constexpr (BLOCK_WARPS == WARPS) {
-    vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES>(a, blockIdx.x);
+    vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES, 0, PAGE>(a, blockIdx.x);
   } else {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
     if (threadIdx.x >= WARPS * 32) {
@@ -1529,7 +1570,7 @@ template <typename T, int HEAD_DIM, int GROUP, int BLOCK_WARPS> VX_INLINE void v
 #else
     if (threadIdx.x >= WARPS * 32) return;
 #endif
-    vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES, 1>(a, blockIdx.x);
+    vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES, 1, PAGE>(a, blockIdx.x);
   }
 }
 
@@ -1573,21 +1614,22 @@ struct vx_decode_mma_choice {
   int wide; /* 1: the one-block-per-SM kernel (VX_DECODE_WIDE_*), 0: VX_DECODE_WARPS, two per SM */
 };
 
-/* The two kernels a choice picks from. */
-template <typename T, int HEAD_DIM, int GROUP, int WIDE> struct vx_decode_mma_kernel_of {
+/* The two kernels a choice picks from. PAGE: the page size when the build
+ * knows it (generated modules), 0 for any (libvortexrt). */
+template <typename T, int HEAD_DIM, int GROUP, int WIDE, int PAGE = 0> struct vx_decode_mma_kernel_of {
   static constexpr int WARPS = WIDE ? VX_DECODE_WIDE_WARPS : VX_DECODE_WARPS;
   static constexpr int STAGES = WIDE ? VX_DECODE_WIDE_STAGES : VX_MMA_STAGES;
   static constexpr int MIN_BLOCKS = WIDE ? 1 : 8 / WARPS;
   static constexpr int SMEM = vx_decode_mma_smem_bytes<HEAD_DIM, WARPS, STAGES>();
-  static constexpr auto kernel = vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, WARPS, STAGES, MIN_BLOCKS>;
+  static constexpr auto kernel = vx_decode_partial_mma_kernel<T, HEAD_DIM, GROUP, WARPS, STAGES, MIN_BLOCKS, PAGE>;
 };
 
 /* Sets the dynamic shared memory of a choice's kernel (host-side,
  * capturable, idempotent; if it fails, the launch fails and reports it) and
  * returns how many of its blocks the device runs at once (0: unknown). */
-template <typename T, int HEAD_DIM, int GROUP, int WIDE>
+template <typename T, int HEAD_DIM, int GROUP, int WIDE, int PAGE = 0>
 static inline int vx_decode_mma_prepare() {
-  typedef vx_decode_mma_kernel_of<T, HEAD_DIM, GROUP, WIDE> K;
+  typedef vx_decode_mma_kernel_of<T, HEAD_DIM, GROUP, WIDE, PAGE> K;
   return vx_prepare_kernel(reinterpret_cast<const void *>(K::kernel), K::WARPS * 32, K::SMEM);
 }
 
@@ -1595,11 +1637,11 @@ static inline int vx_decode_mma_prepare() {
  * warps and bytes in flight per SM) need fewer chunks per row: a batch of
  * 16 (128 rows on 132 SMs) then runs one chunk per row, one wave, no merge,
  * where 4-warp blocks need two chunks and the merge kernel. */
-template <typename T, int HEAD_DIM, int GROUP>
+template <typename T, int HEAD_DIM, int GROUP, int PAGE = 0>
 static inline vx_decode_mma_choice vx_decode_mma_choose(long long rows, int max_pages) {
-  vx_decode_mma_choice c = {vx_make_decode_plan(rows, max_pages, vx_decode_mma_prepare<T, HEAD_DIM, GROUP, 0>()), 0};
+  vx_decode_mma_choice c = {vx_make_decode_plan(rows, max_pages, vx_decode_mma_prepare<T, HEAD_DIM, GROUP, 0, PAGE>()), 0};
   if (VX_DECODE_WIDE && c.plan.num_chunks > 1) {
-    const int capacity = vx_decode_mma_prepare<T, HEAD_DIM, GROUP, 1>();
+    const int capacity = vx_decode_mma_prepare<T, HEAD_DIM, GROUP, 1, PAGE>();
     const vx_decode_plan p = vx_make_decode_plan(rows, max_pages, capacity);
     if (capacity > 0 && p.num_chunks < c.plan.num_chunks) {
       c.plan = p;
@@ -1609,19 +1651,19 @@ static inline vx_decode_mma_choice vx_decode_mma_choose(long long rows, int max_
   return c;
 }
 
-template <typename T, int HEAD_DIM, int GROUP, int WIDE>
+template <typename T, int HEAD_DIM, int GROUP, int WIDE, int PAGE = 0>
 static inline void vx_decode_mma_launch_kernel(const vx_decode_args &a, long long rows, cudaStream_t s) {
-  typedef vx_decode_mma_kernel_of<T, HEAD_DIM, GROUP, WIDE> K;
+  typedef vx_decode_mma_kernel_of<T, HEAD_DIM, GROUP, WIDE, PAGE> K;
   vx_launch(K::kernel, dim3((unsigned)(rows * a.num_chunks)), dim3(K::WARPS * 32), K::SMEM, s, a);
 }
 
 /* The partial kernel of a choice (a.num_chunks set from its plan). */
-template <typename T, int HEAD_DIM, int GROUP>
+template <typename T, int HEAD_DIM, int GROUP, int PAGE = 0>
 static inline void vx_decode_mma_launch(const vx_decode_args &a, const vx_decode_mma_choice &c, long long rows, cudaStream_t s) {
   if (c.wide)
-    vx_decode_mma_launch_kernel<T, HEAD_DIM, GROUP, 1>(a, rows, s);
+    vx_decode_mma_launch_kernel<T, HEAD_DIM, GROUP, 1, PAGE>(a, rows, s);
   else
-    vx_decode_mma_launch_kernel<T, HEAD_DIM, GROUP, 0>(a, rows, s);
+    vx_decode_mma_launch_kernel<T, HEAD_DIM, GROUP, 0, PAGE>(a, rows, s);
 }
 #endif /* !__CUDACC_RTC__ */
 
@@ -1646,6 +1688,7 @@ static inline void vx_decode_mma_launch(const vx_decode_args &a, const vx_decode
 #define QUEST_FIELD_KMIN_BYTES 256  /* 128 x bf16 per (page, KV head) */
 
 #define QUEST_CACHE_THREADS 128
+#define QUEST_ATTEND_PAGE vx_decode_page_param(QUEST_PAGE_SIZE)
 
 typedef __nv_bfloat16 quest_kv_t;
 
@@ -2166,7 +2209,7 @@ quest_fused_step_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fi
   /* The block's selection (global stores) is visible to its own threads after the
    * barrier, and the index's shared memory is free for the attention's ring. */
   __syncthreads();
-  vx_decode_step_attend<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, QUEST_STEP_WARPS>(attn);
+  vx_decode_step_attend<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, QUEST_STEP_WARPS, QUEST_ATTEND_PAGE>(attn);
 }
 #endif /* VX_STEP_FUSE */
 
@@ -2281,10 +2324,10 @@ static void quest_launch_attention(vx_decode_args args, int max_pages, char *scr
   /* Block width (4 warps, two blocks per SM, or 8, one) and split plan by the
    * runtime's rule (vx_decode_mma_choose, which also sets the kernels' shared
    * memory attribute: host-side, legal during capture; if it fails, the launch fails). */
-  const vx_decode_mma_choice choice = vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(rows, max_pages);
+  const vx_decode_mma_choice choice = vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, QUEST_ATTEND_PAGE>(rows, max_pages);
   const vx_decode_plan plan = choice.plan;
   quest_set_plan(&args, plan, rows, scratch);
-  vx_decode_mma_launch<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(args, choice, rows, stream);
+  vx_decode_mma_launch<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, QUEST_ATTEND_PAGE>(args, choice, rows, stream);
   if (plan.num_chunks > 1) vx_decode_merge_launch<quest_kv_t, QUEST_OUT_DIM>(args, QUEST_GROUP, stream);
 }
 
@@ -2468,9 +2511,9 @@ static int quest_step_fused(const vx_paged_kv *kv, const void *q, void *const *f
       !quest_attend_workspace_fits(kv->batch, kv->num_kv_heads, max_pages, workspace, workspace_bytes))
     return QUEST_ERR_WORKSPACE;
   const vx_decode_mma_choice choice =
-      vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(rows, quest_plan_pages(max_pages));
+      vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, QUEST_ATTEND_PAGE>(rows, quest_plan_pages(max_pages));
   if (!choice.wide || choice.plan.num_chunks != 1) return QUEST_STEP_UNFUSED;
-  typedef vx_decode_mma_kernel_of<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, 1> attention;
+  typedef vx_decode_mma_kernel_of<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, 1, QUEST_ATTEND_PAGE> attention;
   if (QUEST_STEP_WARPS != VX_DECODE_WIDE_WARPS && !vx_decode_step_regs_ok(reinterpret_cast<const void *>(quest_fused_step_kernel),
                                                                    QUEST_STEP_WARPS * 32))
     return QUEST_STEP_UNFUSED;

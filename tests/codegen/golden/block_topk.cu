@@ -21,6 +21,7 @@
 #define BLOCK_TOPK_FIELD_C_BYTES 256  /* 128 x bf16 per (page, KV head) */
 
 #define BLOCK_TOPK_CACHE_THREADS 128
+#define BLOCK_TOPK_ATTEND_PAGE vx_decode_page_param(BLOCK_TOPK_PAGE_SIZE)
 
 typedef __nv_bfloat16 block_topk_kv_t;
 
@@ -445,7 +446,7 @@ block_topk_fused_step_kernel(vx_paged_kv kv, const block_topk_kv_t *q, block_top
   /* The block's selection (global stores) is visible to its own threads after the
    * barrier, and the index's shared memory is free for the attention's ring. */
   __syncthreads();
-  vx_decode_step_attend<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP, BLOCK_TOPK_STEP_WARPS>(attn);
+  vx_decode_step_attend<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP, BLOCK_TOPK_STEP_WARPS, BLOCK_TOPK_ATTEND_PAGE>(attn);
 }
 #endif /* VX_STEP_FUSE */
 
@@ -558,10 +559,10 @@ static void block_topk_launch_attention(vx_decode_args args, int max_pages, char
   /* Block width (4 warps, two blocks per SM, or 8, one) and split plan by the
    * runtime's rule (vx_decode_mma_choose, which also sets the kernels' shared
    * memory attribute: host-side, legal during capture; if it fails, the launch fails). */
-  const vx_decode_mma_choice choice = vx_decode_mma_choose<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>(rows, max_pages);
+  const vx_decode_mma_choice choice = vx_decode_mma_choose<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP, BLOCK_TOPK_ATTEND_PAGE>(rows, max_pages);
   const vx_decode_plan plan = choice.plan;
   block_topk_set_plan(&args, plan, rows, scratch);
-  vx_decode_mma_launch<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>(args, choice, rows, stream);
+  vx_decode_mma_launch<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP, BLOCK_TOPK_ATTEND_PAGE>(args, choice, rows, stream);
   if (plan.num_chunks > 1) vx_decode_merge_launch<block_topk_kv_t, BLOCK_TOPK_OUT_DIM>(args, BLOCK_TOPK_GROUP, stream);
 }
 
@@ -745,9 +746,9 @@ static int block_topk_step_fused(const vx_paged_kv *kv, const void *q, void *con
       !block_topk_attend_workspace_fits(kv->batch, kv->num_kv_heads, max_pages, workspace, workspace_bytes))
     return BLOCK_TOPK_ERR_WORKSPACE;
   const vx_decode_mma_choice choice =
-      vx_decode_mma_choose<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP>(rows, block_topk_plan_pages(max_pages));
+      vx_decode_mma_choose<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP, BLOCK_TOPK_ATTEND_PAGE>(rows, block_topk_plan_pages(max_pages));
   if (!choice.wide || choice.plan.num_chunks != 1) return BLOCK_TOPK_STEP_UNFUSED;
-  typedef vx_decode_mma_kernel_of<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP, 1> attention;
+  typedef vx_decode_mma_kernel_of<block_topk_kv_t, BLOCK_TOPK_HEAD_DIM, BLOCK_TOPK_GROUP, 1, BLOCK_TOPK_ATTEND_PAGE> attention;
   if (BLOCK_TOPK_STEP_WARPS != VX_DECODE_WIDE_WARPS && !vx_decode_step_regs_ok(reinterpret_cast<const void *>(block_topk_fused_step_kernel),
                                                                    BLOCK_TOPK_STEP_WARPS * 32))
     return BLOCK_TOPK_STEP_UNFUSED;

@@ -23,6 +23,7 @@
 #define LSERVE_SUBPAGE_QUEST_FIELD_KMIN_BYTES 1024  /* 512 x bf16 per (page, KV head) */
 
 #define LSERVE_SUBPAGE_QUEST_CACHE_THREADS 128
+#define LSERVE_SUBPAGE_QUEST_ATTEND_PAGE vx_decode_page_param(LSERVE_SUBPAGE_QUEST_PAGE_SIZE)
 
 typedef __nv_bfloat16 lserve_subpage_quest_kv_t;
 
@@ -528,10 +529,10 @@ static void lserve_subpage_quest_launch_attention(vx_decode_args args, int max_p
   /* Block width (4 warps, two blocks per SM, or 8, one) and split plan by the
    * runtime's rule (vx_decode_mma_choose, which also sets the kernels' shared
    * memory attribute: host-side, legal during capture; if it fails, the launch fails). */
-  const vx_decode_mma_choice choice = vx_decode_mma_choose<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_HEAD_DIM, LSERVE_SUBPAGE_QUEST_GROUP>(rows, max_pages);
+  const vx_decode_mma_choice choice = vx_decode_mma_choose<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_HEAD_DIM, LSERVE_SUBPAGE_QUEST_GROUP, LSERVE_SUBPAGE_QUEST_ATTEND_PAGE>(rows, max_pages);
   const vx_decode_plan plan = choice.plan;
   lserve_subpage_quest_set_plan(&args, plan, rows, scratch);
-  vx_decode_mma_launch<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_HEAD_DIM, LSERVE_SUBPAGE_QUEST_GROUP>(args, choice, rows, stream);
+  vx_decode_mma_launch<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_HEAD_DIM, LSERVE_SUBPAGE_QUEST_GROUP, LSERVE_SUBPAGE_QUEST_ATTEND_PAGE>(args, choice, rows, stream);
   if (plan.num_chunks > 1) vx_decode_merge_launch<lserve_subpage_quest_kv_t, LSERVE_SUBPAGE_QUEST_OUT_DIM>(args, LSERVE_SUBPAGE_QUEST_GROUP, stream);
 }
 

@@ -23,6 +23,7 @@
 #define QUEST_FIELD_KMIN_BYTES 256  /* 128 x bf16 per (page, KV head) */
 
 #define QUEST_CACHE_THREADS 128
+#define QUEST_ATTEND_PAGE vx_decode_page_param(QUEST_PAGE_SIZE)
 
 typedef __nv_bfloat16 quest_kv_t;
 
@@ -543,7 +544,7 @@ quest_fused_step_kernel(vx_paged_kv kv, const quest_kv_t *q, quest_field_ptrs fi
   /* The block's selection (global stores) is visible to its own threads after the
    * barrier, and the index's shared memory is free for the attention's ring. */
   __syncthreads();
-  vx_decode_step_attend<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, QUEST_STEP_WARPS>(attn);
+  vx_decode_step_attend<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, QUEST_STEP_WARPS, QUEST_ATTEND_PAGE>(attn);
 }
 #endif /* VX_STEP_FUSE */
 
@@ -658,10 +659,10 @@ static void quest_launch_attention(vx_decode_args args, int max_pages, char *scr
   /* Block width (4 warps, two blocks per SM, or 8, one) and split plan by the
    * runtime's rule (vx_decode_mma_choose, which also sets the kernels' shared
    * memory attribute: host-side, legal during capture; if it fails, the launch fails). */
-  const vx_decode_mma_choice choice = vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(rows, max_pages);
+  const vx_decode_mma_choice choice = vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, QUEST_ATTEND_PAGE>(rows, max_pages);
   const vx_decode_plan plan = choice.plan;
   quest_set_plan(&args, plan, rows, scratch);
-  vx_decode_mma_launch<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(args, choice, rows, stream);
+  vx_decode_mma_launch<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, QUEST_ATTEND_PAGE>(args, choice, rows, stream);
   if (plan.num_chunks > 1) vx_decode_merge_launch<quest_kv_t, QUEST_OUT_DIM>(args, QUEST_GROUP, stream);
 }
 
@@ -845,9 +846,9 @@ static int quest_step_fused(const vx_paged_kv *kv, const void *q, void *const *f
       !quest_attend_workspace_fits(kv->batch, kv->num_kv_heads, max_pages, workspace, workspace_bytes))
     return QUEST_ERR_WORKSPACE;
   const vx_decode_mma_choice choice =
-      vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP>(rows, quest_plan_pages(max_pages));
+      vx_decode_mma_choose<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, QUEST_ATTEND_PAGE>(rows, quest_plan_pages(max_pages));
   if (!choice.wide || choice.plan.num_chunks != 1) return QUEST_STEP_UNFUSED;
-  typedef vx_decode_mma_kernel_of<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, 1> attention;
+  typedef vx_decode_mma_kernel_of<quest_kv_t, QUEST_HEAD_DIM, QUEST_GROUP, 1, QUEST_ATTEND_PAGE> attention;
   if (QUEST_STEP_WARPS != VX_DECODE_WIDE_WARPS && !vx_decode_step_regs_ok(reinterpret_cast<const void *>(quest_fused_step_kernel),
                                                                    QUEST_STEP_WARPS * 32))
     return QUEST_STEP_UNFUSED;
