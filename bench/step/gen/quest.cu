@@ -1231,17 +1231,18 @@ VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
 #endif
 
 /* Tuning builds (A/B against the code before 2026-12-08): -DVX_DECODE_TILE_ADDR=0
- * computes every copied row's address with vx_kv_offset; -DVX_DECODE_STATIC_PAGE=0
- * makes generated modules' kernels read the page size at run time as
- * libvortexrt's do (vx_decode_page_param). */
+ * computes every copied row's address with vx_kv_offset; -DVX_DECODE_FOLD=0
+ * folds nothing a build knows into the attention block (generated modules'
+ * page size, a step's one chunk a row): it reads both from its arguments, as
+ * libvortexrt's kernels do. */
 #ifndef VX_DECODE_TILE_ADDR
 #define VX_DECODE_TILE_ADDR 1
 #endif
-#ifndef VX_DECODE_STATIC_PAGE
-#define VX_DECODE_STATIC_PAGE 1
+#ifndef VX_DECODE_FOLD
+#define VX_DECODE_FOLD 1
 #endif
 /* The PAGE template argument a build that knows its page size passes. */
-#define vx_decode_page_param(page) (VX_DECODE_STATIC_PAGE ? (page) : 0)
+#define vx_decode_page_param(page) (VX_DECODE_FOLD ? (page) : 0)
 
 /* The attention block's barrier: the whole block (BAR 0, __syncthreads), or
  * named barrier BAR over its first THREADS threads, for a block whose other
@@ -1263,9 +1264,19 @@ VX_INLINE int vx_thread_index_fresh() {
 /* One block of the partial kernel, `block` standing for blockIdx.x: a
  * generated step kernel (VX_STEP_FUSE: a row's index, then its attention,
  * in one block) runs it after its own phases (vx_decode_step_attend). BAR:
- * see vx_decode_block_sync. */
-template <typename T, int HEAD_DIM, int GROUP, int WARPS, int STAGES, int BAR = 0, int PAGE = 0>
-VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned block) {
+ * see vx_decode_block_sync. PAGE > 0: the page size, known where the
+ * kernel is built (generated modules); ONE_CHUNK: the launcher planned one
+ * chunk a row (a step kernel's). Both are folded into a copy of the
+ * arguments, so the page and chunk arithmetic of every helper below
+ * (tile offsets, row and chunk indices, block-table page counts) needs no
+ * run-time division: less code between a step's top-k and its first K/V
+ * request, which the one-launch step waits to fetch (RESULTS.md run 132). */
+template <typename T, int HEAD_DIM, int GROUP, int WARPS, int STAGES, int BAR = 0, int PAGE = 0, bool ONE_CHUNK = false>
+VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &args, unsigned block) {
+  static_assert(PAGE >= 0 && PAGE % VX_MMA_TOKENS == 0, "pages hold whole 16-token tiles");
+  vx_decode_args a = args;
+  if (PAGE > 0) a.kv.page_size = PAGE;
+  if (ONE_CHUNK) a.num_chunks = 1;
   typedef vx_mma_shape<HEAD_DIM, WARPS, STAGES> S;
   constexpr int THREADS = WARPS * 32; /* one page of a batch resolved per thread */
   static_assert(WARPS == 4 || WARPS == 8, "blocks of 4 or 8 warps");
@@ -1326,10 +1337,7 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &a, unsigned blo
   const float qscale = a.sm_scale * VX_LOG2E;
   const T *kpool = reinterpret_cast<const T *>(a.kv.k_pool);
   const T *vpool = reinterpret_cast<const T *>(a.kv.v_pool);
-  /* PAGE > 0: the page size is known where the kernel is built (generated
-   * modules), so a tile's page and offset need no integer division. */
-  static_assert(PAGE >= 0 && PAGE % VX_MMA_TOKENS == 0, "pages hold whole 16-token tiles");
-  const int ps = PAGE > 0 ? PAGE : a.kv.page_size;
+  const int ps = a.kv.page_size;
 
   float o[NTILES][4];
 #pragma unroll
@@ -1546,6 +1554,8 @@ static __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) vx_decode_parti
 /* The attention of a generated one-launch step (a row's index phases, then
  * its attention, in one block of BLOCK_WARPS warps: ALG_STEP_WARPS in the
  * generated file). Eight warps attend, as the wide partial kernel does.
+ * The generated launcher takes this path only where the plan has one chunk
+ * a row, so the block is built for one (ONE_CHUNK).
  * A 16-warp block (the index phases in as many warps as the fused index
  * kernel) was launched at 128 registers a thread, fewer than the attention
  * needs: on sm_90a its upper two warpgroups hand theirs to the lower two
@@ -1559,7 +1569,7 @@ VX_INLINE void vx_decode_step_attend(const vx_decode_args &a) {
   static_assert(BLOCK_WARPS == WARPS || (BLOCK_WARPS == VX_STEP_BLOCK_WARPS && 2 * WARPS == VX_STEP_BLOCK_WARPS),
                 "the step block is the wide attention block, or 16 warps whose lower 8 attend");
   if constexpr (BLOCK_WARPS == WARPS) {
-    vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES, 0, PAGE>(a, blockIdx.x);
+    vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES, 0, PAGE, VX_DECODE_FOLD != 0>(a, blockIdx.x);
   } else {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
     if (threadIdx.x >= WARPS * 32) {
@@ -1570,7 +1580,7 @@ VX_INLINE void vx_decode_step_attend(const vx_decode_args &a) {
 #else
     if (threadIdx.x >= WARPS * 32) return;
 #endif
-    vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES, 1, PAGE>(a, blockIdx.x);
+    vx_decode_partial_mma_block<T, HEAD_DIM, GROUP, WARPS, STAGES, 1, PAGE, VX_DECODE_FOLD != 0>(a, blockIdx.x);
   }
 }
 
