@@ -1326,12 +1326,16 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &args, unsigned 
   const int g = lane >> 2, quad = lane & 3;
   unsigned qa[KSTEPS][2];
   {
+    /* One base pointer a lane and constant offsets: the loads' addresses
+     * need no arithmetic of their own (straight-line code before the first
+     * K/V request, see ONE_CHUNK above). */
     const unsigned *q = reinterpret_cast<const unsigned *>(reinterpret_cast<const T *>(a.q) +
-                                                           ((long long)b * a.num_qo_heads + (long long)h * GROUP) * HEAD_DIM);
+                                                           ((long long)b * a.num_qo_heads + (long long)h * GROUP) * HEAD_DIM +
+                                                           (g < GROUP ? g : 0) * HEAD_DIM + quad * 2);
 #pragma unroll
     for (int k = 0; k < KSTEPS; ++k) {
-      qa[k][0] = g < GROUP ? q[(g * HEAD_DIM + k * 16 + quad * 2) / 2] : 0u;
-      qa[k][1] = g < GROUP ? q[(g * HEAD_DIM + k * 16 + 8 + quad * 2) / 2] : 0u;
+      qa[k][0] = g < GROUP ? q[k * 8] : 0u;
+      qa[k][1] = g < GROUP ? q[k * 8 + 4] : 0u;
     }
   }
   const float qscale = a.sm_scale * VX_LOG2E;
@@ -1459,22 +1463,24 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &args, unsigned 
 
     const int iters = npg * ps / VX_MMA_TOKENS;
     const int mine = warp < iters ? (iters - 1 - warp) / WARPS + 1 : 0;
-#pragma unroll
-    for (int k = 0; k < STAGES - 1; ++k) {
-      if (k < mine) issue(warp + k * WARPS, k);
-      vx_cp_async_commit();
-    }
     /* Tile k + STAGES - 1 is requested before tile k is multiplied: its
      * stage held tile k - 1, consumed last iteration, so STAGES - 1 tiles
-     * stay in flight through the math instead of STAGES - 2. */
-    for (int k = 0; k < mine; ++k) {
+     * stay in flight through the math instead of STAGES - 2. The first
+     * STAGES - 1 requests are the loop's own first iterations (k < 0), not
+     * a copy of its request code in front of it: that code would run once,
+     * fetched cold, between a step's top-k and its first K/V bytes. */
+    int issue_stage = 0, use_stage = 0;
+    for (int k = 1 - STAGES; k < mine; ++k) {
       const int next = k + STAGES - 1;
-      if (next < mine) issue(warp + next * WARPS, next % STAGES);
+      if (next < mine) issue(warp + next * WARPS, issue_stage);
+      issue_stage = issue_stage == STAGES - 1 ? 0 : issue_stage + 1;
       vx_cp_async_commit();
+      if (k < 0) continue;
       vx_cp_async_wait<STAGES - 1>(); /* tile k has landed */
       __syncwarp(); /* tiles are shared by the warp's lanes: see their copies */
       if (trace && batch0 == begin && k == 0) vx_trace_mark(a.ws_o, 3);
-      consume(warp + k * WARPS, k % STAGES);
+      consume(warp + k * WARPS, use_stage);
+      use_stage = use_stage == STAGES - 1 ? 0 : use_stage + 1;
       __syncwarp(); /* every lane is done with this stage before it is refilled */
     }
     vx_cp_async_wait<0>();
