@@ -3,8 +3,10 @@
 # carried and a `git archive` of the baseline (85e83d2, the device code of runs 128-132) in
 # ./old; VX_COMMIT = the code's commit. Since 85e83d2 the attention's tile copies take their
 # addresses from per-lane offsets set once, and a generated module's attention block has its
-# page size (and a step's one chunk a row) folded in: step tile loop 488 -> 339 SASS
-# instructions, standalone 637 -> 440; the step's straight-line start 15.4 -> 11.7 KB.
+# page size (and a step's one chunk a row) folded in, its Q fragments load from one base
+# pointer, and the ring's first requests are the tile loop's first iterations: the step
+# kernel 9080 -> 8320 SASS instructions, the standalone attention 2280 -> 1464; the step's
+# straight-line code from its top-k to the first K/V commit ~12.2 -> ~7 KB executed.
 #   chk  runtime: libvortexrt GPU test + memcheck + racecheck (gpu_check.sh --no-bench);
 #        codegen: block_topk*, quest*, gqa_block_topk, lserve_subpage_quest* vs the
 #        interpreter (head dims 64/128, pages 16/32/64, groups 1/4/8, bf16/f16)
