@@ -1230,7 +1230,7 @@ VX_HOST_DEVICE_CONSTEXPR_FN int vx_decode_mma_smem_bytes() {
 #define VX_DECODE_PROBE 0
 #endif
 
-/* Tuning builds (A/B against the code before 2026-12-08): -DVX_DECODE_TILE_ADDR=0
+/* Tuning builds (A/B against 85e83d2's code): -DVX_DECODE_TILE_ADDR=0
  * computes every copied row's address with vx_kv_offset; -DVX_DECODE_FOLD=0
  * folds nothing a build knows into the attention block (generated modules'
  * page size, a step's one chunk a row): it reads both from its arguments, as
