@@ -145,6 +145,16 @@ struct vx_rank_prefix {
     const unsigned int sm = s & score_mask;
     return sm > score_prefix || (sm == score_prefix && (x & index_mask) >= index_prefix);
   }
+  /* One pass's digit: bits [shift, shift + 8) of the score or the index part. */
+  VX_INLINE void fix(bool on_score, unsigned int digit, int shift) {
+    if (on_score) {
+      score_prefix |= digit << shift;
+      score_mask |= 0xffu << shift;
+    } else {
+      index_prefix |= digit << shift;
+      index_mask |= 0xffu << shift;
+    }
+  }
 };
 
 /* One radix pass's choice, made by every lane of a warp from the pass's 256
@@ -357,13 +367,7 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
       }
       unsigned int digit, above, count;
       vx_radix_pick(bins, remaining, lane, &digit, &above, &count);
-      if (on_score) {
-        at.score_prefix |= digit << shift;
-        at.score_mask |= 0xffu << shift;
-      } else {
-        at.index_prefix |= digit << shift;
-        at.index_mask |= 0xffu << shift;
-      }
+      at.fix(on_score, digit, shift);
       remaining -= above;
       if (count == remaining) break; /* the whole bin is taken: threshold found */
       if (cached && listed < 0 && count <= (unsigned int)VX_TOPK_LIST) {
@@ -476,13 +480,7 @@ __device__ inline void vx_topk_row_short(const float *__restrict__ scores, int n
                                     w.z & 0xffffu, w.z >> 16, w.w & 0xffffu, w.w >> 16};
       unsigned int digit, above, count;
       vx_radix_pick(bins, remaining, lane, &digit, &above, &count);
-      if (on_score) {
-        at.score_prefix |= digit << shift;
-        at.score_mask |= 0xffu << shift;
-      } else {
-        at.index_prefix |= digit << shift;
-        at.index_mask |= 0xffu << shift;
-      }
+      at.fix(on_score, digit, shift);
       remaining -= above;
       if (count == remaining) break; /* the whole bin is taken: threshold found */
     }
