@@ -18,7 +18,7 @@ FB="-DVX_TOPK_SHORT_WARP=0"
  wait) &
 bg=$!
 OUT=$X/chk VX_COMMIT=$C GPU_STAGES="runtime codegen" STAGE_TIMEOUT=${CHK_S_EACH:-120} \
-  GPU_CHECK_ARGS="--no-bench --no-sanitize" GEN_ONLY='[bgql][lqus][aeo]*' PACK=0 TAIL_LINES=30 bash scripts/gpu_all.sh
+  GPU_CHECK_ARGS="--no-bench --no-sanitize" GEN_ONLY="${GEN_ONLY:-[bgql][lqus][aeo]*}" PACK=0 TAIL_LINES=30 bash scripts/gpu_all.sh
 wait $bg
 echo "builds done at $(( $(date +%s) - t0 )) s"; grep -h "error\|fail" $X/build_*.log | head -5
 left=$(( ${BODY_S:-330} - ($(date +%s) - t0) ))
