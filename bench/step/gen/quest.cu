@@ -529,13 +529,7 @@ struct vx_topk_smem {
   unsigned int warp_counts[2][VX_TOPK_WARPS];
   unsigned int vary_and[VX_TOPK_WARPS], vary_or[VX_TOPK_WARPS]; /* per-warp AND / OR of the score keys */
   unsigned int chunk_counts[VX_TOPK_CACHE * VX_TOPK_WARPS];   /* cached compaction, see vx_topk_row */
-  union {
-    struct { /* cached rows' candidates, see vx_topk_row_slots */
-      unsigned int score[VX_TOPK_LIST > 0 ? VX_TOPK_LIST : 1], index[VX_TOPK_LIST > 0 ? VX_TOPK_LIST : 1];
-    } cand;
-    /* short rows: each warp's own histogram, two 16-bit bins a word (vx_topk_row_short) */
-    alignas(16) unsigned int warp_hist[VX_TOPK_WARPS][128];
-  } u;
+  unsigned int cand_score[VX_TOPK_LIST > 0 ? VX_TOPK_LIST : 1], cand_index[VX_TOPK_LIST > 0 ? VX_TOPK_LIST : 1]; /* cached rows' candidates, see vx_topk_row */
   unsigned int cand_fill;
 };
 
@@ -620,51 +614,7 @@ struct vx_rank_prefix {
     const unsigned int sm = s & score_mask;
     return sm > score_prefix || (sm == score_prefix && (x & index_mask) >= index_prefix);
   }
-  /* One pass's digit: bits [shift, shift + 8) of the score or the index part. */
-  VX_INLINE void fix(bool on_score, unsigned int digit, int shift) {
-    if (on_score) {
-      score_prefix |= digit << shift;
-      score_mask |= 0xffu << shift;
-    } else {
-      index_prefix |= digit << shift;
-      index_mask |= 0xffu << shift;
-    }
-  }
 };
-
-/* One radix pass's choice, made by every lane of a warp from the pass's 256
- * bin counts (lane l holds bins 8l .. 8l + 7 in bins[]): the digit whose bin
- * holds the remaining-th largest candidate, the candidates in higher bins
- * (above) and in that bin (count). No barrier: a reversed inclusive scan over
- * the lanes gives each lane the count of keys in its bins and above. */
-VX_INLINE void vx_radix_pick(const unsigned int (&bins)[8], unsigned int remaining, int lane, unsigned int *digit_out,
-                             unsigned int *above_out, unsigned int *count_out) {
-  unsigned int own = 0;
-#pragma unroll
-  for (int b = 0; b < 8; ++b) own += bins[b];
-  unsigned int incl = own;
-#pragma unroll
-  for (int o = 1; o < 32; o <<= 1) {
-    const unsigned int y = __shfl_down_sync(0xffffffffu, incl, o);
-    if (lane + o < 32) incl += y;
-  }
-  unsigned int above = incl - own, digit = 0, count = 0;
-  const bool mine = above < remaining && remaining <= incl; /* exactly one lane: remaining <= candidates */
-#pragma unroll
-  for (int b = 7; b >= 0; --b) {
-    if (!mine || count != 0u) continue; /* count != 0: the digit is found (its bin is not empty) */
-    if (remaining <= above + bins[b]) {
-      digit = (unsigned int)(lane * 8 + b);
-      count = bins[b];
-    } else {
-      above += bins[b];
-    }
-  }
-  const int owner = __ffs(__ballot_sync(0xffffffffu, mine)) - 1;
-  *digit_out = __shfl_sync(0xffffffffu, digit, owner);
-  *above_out = __shfl_sync(0xffffffffu, above, owner);
-  *count_out = __shfl_sync(0xffffffffu, count, owner);
-}
 
 /* f(c, i) for every register slot c < SLOTS of this thread (page i = tid +
  * c * THREADS) that holds a middle page of a cached row. */
@@ -675,62 +625,6 @@ template <int SLOTS, int THREADS, typename F> VX_INLINE void vx_for_cached_middl
     if (c * THREADS >= n) break; /* block-uniform */
     if (i >= mid_begin && i < mid_end) f(c, i);
   }
-}
-
-/* The ascending compaction of a row cached in registers: page i = tid + c *
- * THREADS of register slot c is kept if it is a first or last page, or a
- * middle page at or above the radix threshold (key32[c] holds its score
- * part). Kept pages go to out_pages[0..max_out) in order; returns their
- * count. One barrier, and one more that frees sm for the caller
- * (chunk_counts is free: the radix passes never touch it). */
-template <int SLOTS, int THREADS>
-__device__ inline int vx_topk_compact_slots(const unsigned int (&key32)[SLOTS], int n, int mid_begin, int mid_end, int k,
-                                            const vx_rank_code &code, const vx_rank_prefix &at, int *__restrict__ out_pages,
-                                            int max_out, vx_topk_smem &sm) {
-  constexpr int WARPS = THREADS / 32;
-  static_assert(SLOTS * WARPS <= 256 && WARPS <= VX_TOPK_WARPS, "the count table holds 8 entries a lane");
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int chunks = (n + THREADS - 1) / THREADS;
-  unsigned int selected = 0u; /* bit c: page tid + c * THREADS is selected (key32 holds score parts) */
-#pragma unroll
-  for (int c = 0; c < SLOTS; ++c) {
-    if (c >= chunks) break; /* block-uniform */
-    const int i = tid + c * THREADS;
-    const bool sel = i >= mid_begin && i < mid_end ? k > 0 && at.at_or_above(key32[c], code.index(i)) : i < n;
-    selected |= (unsigned int)sel << c;
-    const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
-    if (lane == 0) sm.chunk_counts[c * WARPS + warp] = (unsigned int)__popc(ballot);
-  }
-  __syncthreads();
-  const int entries = chunks * WARPS, slot = warp % 8; /* this warp's entries' offset in a lane's 8 */
-  unsigned int own = 0, own_before = 0;
-#pragma unroll
-  for (int j = 0; j < 8; ++j) {
-    const int e = lane * 8 + j;
-    const unsigned int v = e < entries ? sm.chunk_counts[e] : 0u;
-    own += v;
-    own_before += j < slot ? v : 0u;
-  }
-  unsigned int incl = own;
-#pragma unroll
-  for (int o = 1; o < 32; o <<= 1) {
-    const unsigned int y = __shfl_up_sync(0xffffffffu, incl, o);
-    if (lane >= o) incl += y;
-  }
-  const unsigned int entry_prefix = incl - own + own_before; /* of entry lane * 8 + warp % 8 */
-  const int count = (int)__shfl_sync(0xffffffffu, incl, 31);
-  const unsigned int below = (1u << lane) - 1u;
-#pragma unroll
-  for (int c = 0; c < SLOTS; ++c) {
-    if (c >= chunks) break; /* block-uniform */
-    const unsigned int base = __shfl_sync(0xffffffffu, entry_prefix, (c * WARPS + warp) / 8);
-    const bool sel = (selected >> c) & 1u;
-    const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
-    const int pos = (int)base + __popc(ballot & below);
-    if (sel && pos < max_out) out_pages[pos] = tid + c * THREADS;
-  }
-  __syncthreads(); /* sm is free again for the caller */
-  return count;
 }
 
 /* vx_topk_row with SLOTS register slots a thread in a block of THREADS:
@@ -813,7 +707,7 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
       for (int b = tid; b < 256; b += THREADS) sm.hist[(pass + 1) % 3][b] = 0u;
       if (listed >= 0) {
         for (int j = tid; j < listed; j += THREADS) {
-          const unsigned int s = sm.u.cand.score[j], x = sm.u.cand.index[j];
+          const unsigned int s = sm.cand_score[j], x = sm.cand_index[j];
           if (at.candidate(s, x)) atomicAdd(&hist[((on_score ? s : x) >> shift) & 255u], 1u);
         }
       } else if (cached) {
@@ -840,9 +734,38 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
         bins[0] = lo.x, bins[1] = lo.y, bins[2] = lo.z, bins[3] = lo.w;
         bins[4] = hi.x, bins[5] = hi.y, bins[6] = hi.z, bins[7] = hi.w;
       }
-      unsigned int digit, above, count;
-      vx_radix_pick(bins, remaining, lane, &digit, &above, &count);
-      at.fix(on_score, digit, shift);
+      unsigned int own = 0;
+#pragma unroll
+      for (int b = 0; b < 8; ++b) own += bins[b];
+      unsigned int incl = own;
+#pragma unroll
+      for (int o = 1; o < 32; o <<= 1) {
+        const unsigned int y = __shfl_down_sync(0xffffffffu, incl, o);
+        if (lane + o < 32) incl += y;
+      }
+      unsigned int above = incl - own, digit = 0, count = 0;
+      const bool mine = above < remaining && remaining <= incl; /* exactly one lane: remaining <= candidates */
+#pragma unroll
+      for (int b = 7; b >= 0; --b) {
+        if (!mine || count != 0u) continue; /* count != 0: the digit is found (its bin is not empty) */
+        if (remaining <= above + bins[b]) {
+          digit = (unsigned int)(lane * 8 + b);
+          count = bins[b];
+        } else {
+          above += bins[b];
+        }
+      }
+      const int owner = __ffs(__ballot_sync(0xffffffffu, mine)) - 1;
+      digit = __shfl_sync(0xffffffffu, digit, owner);
+      above = __shfl_sync(0xffffffffu, above, owner);
+      count = __shfl_sync(0xffffffffu, count, owner);
+      if (on_score) {
+        at.score_prefix |= digit << shift;
+        at.score_mask |= 0xffu << shift;
+      } else {
+        at.index_prefix |= digit << shift;
+        at.index_mask |= 0xffu << shift;
+      }
       remaining -= above;
       if (count == remaining) break; /* the whole bin is taken: threshold found */
       if (cached && listed < 0 && count <= (unsigned int)VX_TOPK_LIST) {
@@ -852,8 +775,8 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
           const unsigned int x = code.index(i);
           if (at.candidate(key32[c], x)) {
             const unsigned int j = atomicAdd(&sm.cand_fill, 1u);
-            sm.u.cand.score[j] = key32[c];
-            sm.u.cand.index[j] = x;
+            sm.cand_score[j] = key32[c];
+            sm.cand_index[j] = x;
           }
         });
         listed = (int)count;
@@ -864,7 +787,47 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
 
   int count = 0;
   if (cached) {
-    count = vx_topk_compact_slots<SLOTS, THREADS>(key32, n, mid_begin, mid_end, k, code, at, out_pages, max_out, sm);
+    /* chunk_counts is free: the radix passes never touch it */
+    const int chunks = (n + THREADS - 1) / THREADS;
+    unsigned int selected = 0u; /* bit c: page tid + c * THREADS is selected (key32 holds score parts) */
+#pragma unroll
+    for (int c = 0; c < SLOTS; ++c) {
+      if (c >= chunks) break; /* block-uniform */
+      const int i = tid + c * THREADS;
+      const bool sel = i >= mid_begin && i < mid_end ? k > 0 && at.at_or_above(key32[c], code.index(i)) : i < n;
+      selected |= (unsigned int)sel << c;
+      const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
+      if (lane == 0) sm.chunk_counts[c * WARPS + warp] = (unsigned int)__popc(ballot);
+    }
+    __syncthreads();
+    const int entries = chunks * WARPS, slot = warp % 8; /* this warp's entries' offset in a lane's 8 */
+    unsigned int own = 0, own_before = 0;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int e = lane * 8 + j;
+      const unsigned int v = e < entries ? sm.chunk_counts[e] : 0u;
+      own += v;
+      own_before += j < slot ? v : 0u;
+    }
+    unsigned int incl = own;
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+      const unsigned int y = __shfl_up_sync(0xffffffffu, incl, o);
+      if (lane >= o) incl += y;
+    }
+    const unsigned int entry_prefix = incl - own + own_before; /* of entry lane * 8 + warp % 8 */
+    count = (int)__shfl_sync(0xffffffffu, incl, 31);
+    const unsigned int below = (1u << lane) - 1u;
+#pragma unroll
+    for (int c = 0; c < SLOTS; ++c) {
+      if (c >= chunks) break; /* block-uniform */
+      const unsigned int base = __shfl_sync(0xffffffffu, entry_prefix, (c * WARPS + warp) / 8);
+      const bool sel = (selected >> c) & 1u;
+      const unsigned int ballot = __ballot_sync(0xffffffffu, sel);
+      const int pos = (int)base + __popc(ballot & below);
+      if (sel && pos < max_out) out_pages[pos] = tid + c * THREADS;
+    }
+    __syncthreads(); /* sm is free again for the caller */
   } else {
     const bool take_middle = k > 0;
     count = vx_compact_ascending<THREADS>(
@@ -876,100 +839,6 @@ __device__ inline void vx_topk_row_slots(const float *__restrict__ scores, int n
         },
         out_pages, max_out, sm);
   }
-  if (tid == 0) *out_count = count < max_out ? count : max_out;
-}
-
-/* Tuning builds: -DVX_TOPK_SHORT_WARP=0 runs rows of up to
- * VX_TOPK_SHORT_PAGES pages on the block-wide radix passes of
- * vx_topk_row_slots, as before run 136. */
-#ifndef VX_TOPK_SHORT_WARP
-#define VX_TOPK_SHORT_WARP 1
-#endif
-#define VX_TOPK_SHORT_PAGES 512
-
-/* vx_topk_row for rows of at most VX_TOPK_SHORT_PAGES pages: every warp
- * holds the whole row (page lane + 32 j in register j) and runs the radix
- * passes on its own histogram, so the passes need no block barrier (the
- * block-wide passes of vx_topk_row_slots take one each, plus one for the
- * varying bits: ncu put a 512-page row's top-k at ~4.4 us of a batch-16
- * step on the H100, runs 130-131, while it histograms 2 keys a thread).
- * Every warp reads the same keys and makes the same choices, so all of
- * them end with the same threshold; the compaction is the cached one.
- * Counts fit 16 bits (n <= 512): two bins a word, a warp's 256 bins in
- * 512 bytes and one 16-byte load a lane for the pick. */
-template <int THREADS>
-__device__ inline void vx_topk_row_short(const float *__restrict__ scores, int n, int budget, int keep_first, int keep_last,
-                                         int *__restrict__ out_pages, int max_out, int *__restrict__ out_count,
-                                         vx_topk_smem &sm) {
-  constexpr int WARPS = THREADS / 32, KEYS = VX_TOPK_SHORT_PAGES / 32, SLOTS = (VX_TOPK_SHORT_PAGES + THREADS - 1) / THREADS;
-  static_assert(THREADS % 32 == 0 && WARPS <= VX_TOPK_WARPS, "one histogram a warp in vx_topk_smem");
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int kf = keep_first < 0 ? 0 : (keep_first < n ? keep_first : n);
-  const int kl_max = n - kf;
-  const int kl = keep_last < 0 ? 0 : (keep_last < kl_max ? keep_last : kl_max);
-  const int mid_begin = kf, mid_end = n - kl, m = mid_end - mid_begin;
-  const int k = budget < 0 ? 0 : (budget < m ? budget : m);
-  const bool radix = k > 0 && k < m;
-
-  unsigned int key[KEYS]; /* page lane + 32 j: its score key, later its score part; 0 outside the middle */
-  unsigned int all_and = ~0u, all_or = 0u;
-#pragma unroll
-  for (int j = 0; j < KEYS; ++j) {
-    const int i = lane + 32 * j;
-    const bool middle = radix && i >= mid_begin && i < mid_end;
-    key[j] = middle ? vx_score_key(scores[i]) : 0u;
-    all_and &= middle ? key[j] : ~0u;
-    all_or |= key[j];
-  }
-  vx_rank_code code = {32, 0};
-  vx_rank_prefix at = {0u, 0u, 0u, 0u};
-  if (radix) {
-    all_and = __reduce_and_sync(0xffffffffu, all_and);
-    all_or = __reduce_or_sync(0xffffffffu, all_or);
-    code.lead = __clz((int)(all_and ^ all_or)); /* 32 when every middle score is equal */
-    const int index_bits = 32 - __clz(n - 1);   /* n >= 2 here: k < m <= n */
-    code.index_shift = 32 - index_bits;
-    const int score_passes = (32 - code.lead + 7) / 8, passes = score_passes + (index_bits + 7) / 8;
-#pragma unroll
-    for (int j = 0; j < KEYS; ++j) key[j] = code.score(key[j]);
-    unsigned int *hist = sm.u.warp_hist[warp];
-    unsigned int remaining = (unsigned int)k;
-    for (int pass = 0; pass < passes; ++pass) {
-      const bool on_score = pass < score_passes;
-      const int shift = 24 - 8 * (on_score ? pass : pass - score_passes);
-      reinterpret_cast<uint4 *>(hist)[lane] = make_uint4(0u, 0u, 0u, 0u);
-      __syncwarp();
-#pragma unroll
-      for (int j = 0; j < KEYS; ++j) {
-        const int i = lane + 32 * j;
-        const unsigned int x = code.index(i);
-        if (i >= mid_begin && i < mid_end && at.candidate(key[j], x)) {
-          const unsigned int d = ((on_score ? key[j] : x) >> shift) & 255u;
-          atomicAdd(&hist[d >> 1], 1u << ((d & 1u) << 4));
-        }
-      }
-      __syncwarp();
-      const uint4 w = reinterpret_cast<const uint4 *>(hist)[lane]; /* bins 8 lane .. 8 lane + 7 */
-      __syncwarp(); /* every lane has read the histogram before the next pass clears it */
-      const unsigned int bins[8] = {w.x & 0xffffu, w.x >> 16, w.y & 0xffffu, w.y >> 16,
-                                    w.z & 0xffffu, w.z >> 16, w.w & 0xffffu, w.w >> 16};
-      unsigned int digit, above, count;
-      vx_radix_pick(bins, remaining, lane, &digit, &above, &count);
-      at.fix(on_score, digit, shift);
-      remaining -= above;
-      if (count == remaining) break; /* the whole bin is taken: threshold found */
-    }
-  }
-  /* The compaction's slot c of this thread is page tid + c * THREADS = lane
-   * + 32 (warp + c * WARPS): register warp + c * WARPS of this lane. */
-  unsigned int key32[SLOTS];
-#pragma unroll
-  for (int c = 0; c < SLOTS; ++c) {
-    key32[c] = 0u;
-#pragma unroll
-    for (int j = 0; j < KEYS; ++j) key32[c] = j == warp + c * WARPS ? key[j] : key32[c];
-  }
-  const int count = vx_topk_compact_slots<SLOTS, THREADS>(key32, n, mid_begin, mid_end, k, code, at, out_pages, max_out, sm);
   if (tid == 0) *out_count = count < max_out ? count : max_out;
 }
 
@@ -1009,9 +878,7 @@ __device__ inline void vx_topk_row(const float *__restrict__ scores, int n, int 
   static_assert(SHORT_SLOTS >= 1 && SHORT_SLOTS * THREADS == SHORT_PAGES && MID_SLOTS < VX_TOPK_CACHE,
                 "the short and middle instances hold whole slots below VX_TOPK_CACHE");
   if (n < 0) n = 0;
-  if (VX_TOPK_SLOT_DISPATCH && VX_TOPK_SHORT_WARP && n <= VX_TOPK_SHORT_PAGES)
-    vx_topk_row_short<THREADS>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
-  else if (VX_TOPK_SLOT_DISPATCH && n <= SHORT_PAGES)
+  if (VX_TOPK_SLOT_DISPATCH && n <= SHORT_PAGES)
     vx_topk_row_slots<SHORT_SLOTS, THREADS>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
   else if (VX_TOPK_SLOT_DISPATCH && n <= MID_PAGES)
     vx_topk_row_slots<MID_SLOTS, THREADS>(scores, n, budget, keep_first, keep_last, out_pages, max_out, out_count, sm);
