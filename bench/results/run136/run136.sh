@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# one device call (any card), on a `git archive` of main with tests/gpu/codegen/generated
-# carried; VX_COMMIT = the code's commit. e505ba4: the top-k of rows up to 512 pages runs its
-# radix passes in every warp on the warp's own histogram (no block barrier a pass).
+# one device call (any card), on a `git archive` of branch exp/topk-short-warp (where the
+# switch defaults to 1) with tests/gpu/codegen/generated carried; VX_COMMIT = the code's
+# commit. e505ba4: the top-k of rows up to 512 pages runs its radix passes in every warp on the
+# warp's own histogram (no block barrier a pass). Not run yet: see RESULTS.md run 136.
 #   chk  runtime: libvortexrt GPU test (its top-k rows of 1..2049 pages in 256- and 512-thread
 #        blocks; no sanitizers: gpu_check.sh --no-bench --no-sanitize);
 #        codegen: block_topk*, quest*, gqa_block_topk, lserve_subpage_quest* vs the interpreter,
