@@ -336,7 +336,7 @@ static bool bench_algo(const opts *o, report *r, sb_timer *t, shape *s, const sb
   return ok;
 }
 
-/* An integer percentage 0-100, the whole string. */
+/* A comma-separated list of ints, each read by atoi. */
 static std::vector<int> parse_ints(const char *s) {
   std::vector<int> v;
   for (const char *p = s; *p;) {
