@@ -1361,7 +1361,7 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &args, unsigned 
    * the page, which the pool holds whole. */
   constexpr int ROWS_PER_PASS = 32 / S::CHUNKS;
   const int r0 = lane / S::CHUNKS, c0 = lane % S::CHUNKS;
-  const long long lane_e = (long long)r0 * a.kv.stride_token + (long long)h * a.kv.stride_head + c0 * 8;
+  const long long lane_e = vx_kv_offset(a.kv, 0, r0, h) + c0 * 8; /* within a page */
   const long long pass_e = (long long)ROWS_PER_PASS * a.kv.stride_token;
   const int lane_dst = vx_swz<HEAD_DIM>(r0, c0); /* = r0 * HEAD_DIM + ((c0 ^ r0) << 3) */
 
@@ -1371,7 +1371,7 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &args, unsigned 
     const int phys = page_s[pl], valid = valid_s[pl];
     if (off >= valid) return;
     T *kt = ring + stage * 2 * S::TILE_ELEMS, *vt = kt + S::TILE_ELEMS;
-    const long long tile_e = (long long)phys * a.kv.stride_page + (long long)off * a.kv.stride_token + lane_e;
+    const long long tile_e = vx_kv_offset(a.kv, phys, off, 0) + lane_e;
     const T *ksrc = kpool + tile_e, *vsrc = vpool + tile_e;
 #pragma unroll
     for (int p = 0; p < VX_MMA_TOKENS / ROWS_PER_PASS; ++p) {
@@ -1469,7 +1469,7 @@ VX_INLINE void vx_decode_partial_mma_block(const vx_decode_args &args, unsigned 
      * STAGES - 1 requests are the loop's own first iterations (k < 0), not
      * a copy of its request code in front of it: that code would run once,
      * fetched cold, between a step's top-k and its first K/V bytes. */
-    int issue_stage = 0, use_stage = 0;
+    int issue_stage = 0, use_stage = 0; /* (k + STAGES - 1) % STAGES and k % STAGES, without the divisions */
     for (int k = 1 - STAGES; k < mine; ++k) {
       const int next = k + STAGES - 1;
       if (next < mine) issue(warp + next * WARPS, issue_stage);
