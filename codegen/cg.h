@@ -66,7 +66,7 @@ typedef struct vx_cg {
   /* index analysis, indexed by op id */
   vx_row_slot *rows;
   int row_floats;       /* total row buffer size */
-  /* vector index emitter (emit_index.c: vx_cg_analyse_index decides) */
+  /* vector index emitter (index_plan.c: vx_cg_analyse_index decides) */
   bool want_vec;        /* not --index-codegen=scalar */
   bool vec;             /* the module fits it: page phase in lane groups */
   int lanes;            /* L: lanes per page (power of two, 1..32) */
@@ -125,11 +125,11 @@ bool vx_cg_vec_dim(const vx_cg *cg, const vx_op *op);
 
 /* ---- emitters of the kernels and launchers ---- */
 void vx_cg_emit_cache(vx_cg *cg);         /* emit_cache.c */
-void vx_cg_analyse_index(vx_cg *cg);      /* emit_index.c */
+void vx_cg_analyse_index(vx_cg *cg);      /* index_plan.c */
 void vx_cg_emit_index(vx_cg *cg);         /* emit_index.c */
-/* emit_index.c: the score needs whole rows (one fused block per row). */
+/* index_plan.c: the score needs whole rows (one fused block per row). */
 bool vx_cg_index_reduces_over_page(const vx_cg *cg);
-/* emit_index.c: scoring and selection are separate launches (SCORE, SELECT). */
+/* index_plan.c: scoring and selection are separate launches (SCORE, SELECT). */
 bool vx_cg_index_split(const vx_cg *cg);
 /* Split and in the mma form: the module also has ALG_fused_kernel. */
 bool vx_cg_index_has_fused(const vx_cg *cg);
@@ -147,8 +147,10 @@ bool vx_cg_step_fusable(const vx_cg *cg);
 void vx_cg_emit_step_kernel(vx_cg *cg);         /* after the index kernels */
 void vx_cg_emit_step_fused_launcher(vx_cg *cg); /* before ALG_step */
 void vx_cg_emit_step_fused_call(vx_cg *cg);     /* in ALG_step */
-/* emit_index.c: pages a warp scores per iteration of the SCORE loop. */
+/* index_plan.c: pages a warp scores per iteration of the SCORE loop. */
 int vx_cg_index_pages_per_warp(const vx_cg *cg);
+/* index_plan.c: shape s without its page axis (a reduction over page's result). */
+vx_shape vx_cg_without_page(vx_shape s);
 /* emit_index.c: inside the page loop, with pages pg<u> (u < np) built and
  * mine<u>/p<u> declared: their scores and state values, then the lanes
  * with (threadIdx.x & leader_mask) == 0 store them. */

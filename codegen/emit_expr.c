@@ -3,7 +3,7 @@
  * reductions, a loop over the reduced axis). nvcc inlines the whole tree
  * into the kernel that asks for a root (a stored field, a score), so the
  * generated kernels contain no intermediate arrays unless an emitter
- * stages a value on purpose (see emit_index.c).
+ * stages a value on purpose (see index_plan.c).
  *
  * Every function takes the point as canonical variables, one per axis of
  * its shape: pg (a page: logical index + physical id), h (head), s (sub),
