@@ -217,6 +217,16 @@ def main(argv):
         for algo, b, c, gth, attn in gathers:
             print(f"  {algo:<10} B={b:<3} ctx={c:<6} gather {fmt(gth)} {xfloor(gth)} | attn {fmt(attn)} {xfloor(attn)}"
                   f" = {attn['ms'] / gth['ms']:.2f}x gather, {(attn['ms'] - gth['ms']) * 1e3:+.1f} us")
+    part = sorted({(k[0], k[2], k[3]) for k in ours if k[1].startswith("gather@")}, key=lambda s: (s[0], s[2], s[1]))
+    if part:
+        # step_bench --gather-sms: could half the SMs stream a row while the
+        # other half of each runs another row's top-k? (docs/performance.md)
+        print("the same gather from only N SMs, one 512-thread block each (ms, x floor, GB/s):")
+        for algo, b, c in part:
+            got = sorted(((int(k[1].split("@")[1]), r) for k, r in ours.items()
+                          if k[0] == algo and k[2] == b and k[3] == c and k[1].startswith("gather@")), reverse=True)
+            print(f"  {algo:<10} B={b:<3} ctx={c:<6} "
+                  + " | ".join(f"{n:3d} SMs {fmt(r)} {xfloor(r)} {gbs(r)}" for n, r in got))
     mla = index(mla_doc)
     mla_shapes = sorted({(k[0], k[2], k[3]) for k in mla if k[0].startswith("mla")}, key=lambda s: (s[0], s[2], s[1]))
     if mla_shapes:

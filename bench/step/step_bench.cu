@@ -27,6 +27,7 @@
  * Usage: step_bench [--algos quest,block_topk] [--contexts 8192,32768,131072]
  *   [--batches 16,32,64] [--reps N] [--json FILE] [--sel-dir DIR] [--no-dense] [--flush-carveout PCT]
  *   [--check-all] (every row's attention against f64, not the first and last)
+ *   [--gather-sms N,..] (the no-math gather again from only N SMs, calib.cuh)
  *   (--no-dense: no dense baseline, for ncu runs that profile the sparse kernels;
  *   --flush-carveout: the L2 flush kernel's shared-memory carveout, step_util.h) */
 #include <cmath>
@@ -48,6 +49,7 @@ typedef struct opts {
   bool no_dense; /* profiling runs: skip the dense baseline (no vs-dense ratios) */
   int flush_carveout; /* -1: the driver's choice (step_util.h sb_timer_init) */
   bool check_all; /* check every row's attention against f64, not two */
+  std::vector<int> gather_sms; /* --gather-sms: the gather again on only this many SMs each */
 } opts;
 
 typedef struct report {
@@ -218,6 +220,29 @@ static void write_selection(const opts *o, const sb_algo &a, const shape *s, con
   fclose(f);
 }
 
+/* The no-math gather of the compact selection from `active` SMs only
+ * (calib.cuh sb_gather_sms_kernel): one block an SM, kept alone there by
+ * its dynamic shared memory. */
+static double time_gather_on_sms(sb_timer *t, const shape *s, const int *sel_c, int want, int active) {
+  int sms = 0, smem_per_sm = 0, per_sm = 0;
+  CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  CK(cudaDeviceGetAttribute(&smem_per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, 0));
+  const int smem = smem_per_sm / 2 + 1024;
+  auto kernel = sb_gather_sms_kernel<HKV, D, PS>;
+  CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  CK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+  CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, SB_GATHER_SMS_THREADS, smem));
+  if (per_sm != 1) {
+    fprintf(stderr, "step_bench: the SM-limited gather fits %d blocks an SM, not 1\n", per_sm);
+    exit(1);
+  }
+  return sb_time_op(t, [&](cudaStream_t st) {
+    kernel<<<sms, SB_GATHER_SMS_THREADS, smem, st>>>((const uint4 *)s->k, (const uint4 *)s->v, s->indptr, s->indices,
+                                                     sel_c, want, s->rows, active, t->sink);
+    CK(cudaGetLastError());
+  });
+}
+
 /* One generated algorithm at one shape; false when a check failed. */
 static bool bench_algo(const opts *o, report *r, sb_timer *t, shape *s, const sb_algo &a, double dense_ms) {
   const float scale = 1.0f / sqrtf((float)D);
@@ -330,6 +355,11 @@ static bool bench_algo(const opts *o, report *r, sb_timer *t, shape *s, const sb
     emit(r, a.name, "attn-compact", s->batch, s->ctx, t_attn_c, attn_bytes, dense_ms, 0);
     emit(r, a.name, "step", s->batch, s->ctx, t_step, summaries + pt + sel_kv + 2 * qb, dense_ms, 0);
     emit(r, a.name, "gather", s->batch, s->ctx, t_gather, attn_bytes, 0, 0);
+    for (int active : o->gather_sms) {
+      char name[32];
+      snprintf(name, sizeof name, "gather@%d", active);
+      emit(r, a.name, name, s->batch, s->ctx, time_gather_on_sms(t, s, sel_c, want, active), attn_bytes, 0, 0);
+    }
   }
   for (int f = 0; f < a.num_fields; ++f) CK(cudaFree(pools[f]));
   for (void *p : {ws, out, out_c, out_s, (void *)sel, (void *)cnt, (void *)sel_c, (void *)cnt_c}) CK(cudaFree(p));
@@ -364,7 +394,7 @@ static std::vector<std::string> parse_names(const char *s) {
 
 int main(int argc, char **argv) {
   opts o = {parse_ints("8192,32768,131072"), parse_ints("16,32,64"), parse_names("quest,block_topk"), 50, NULL, NULL, false,
-            -1, false};
+            -1, false, {}};
   for (int i = 1; i < argc; ++i) {
     const bool more = i + 1 < argc;
     if (!strcmp(argv[i], "--contexts") && more) o.contexts = parse_ints(argv[++i]);
@@ -375,10 +405,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--sel-dir") && more) o.sel_dir = argv[++i];
     else if (!strcmp(argv[i], "--no-dense")) o.no_dense = true;
     else if (!strcmp(argv[i], "--check-all")) o.check_all = true;
+    else if (!strcmp(argv[i], "--gather-sms") && more) o.gather_sms = parse_ints(argv[++i]);
     else if (!strcmp(argv[i], "--flush-carveout") && more && parse_int_in(argv[i + 1], 0, 100, &o.flush_carveout)) ++i;
     else {
       fprintf(stderr, "usage: step_bench [--algos a,b] [--contexts c,..] [--batches b,..] [--reps N] [--json FILE] "
-                      "[--sel-dir DIR] [--no-dense] [--flush-carveout PCT] [--check-all]\n");
+                      "[--sel-dir DIR] [--no-dense] [--flush-carveout PCT] [--check-all] [--gather-sms N,..]\n");
       return 2;
     }
   }
@@ -400,6 +431,11 @@ int main(int argc, char **argv) {
   }
   cudaDeviceProp prop;
   CK(cudaGetDeviceProperties(&prop, 0));
+  for (int active : o.gather_sms)
+    if (active < 1 || active > prop.multiProcessorCount) {
+      fprintf(stderr, "--gather-sms: %d is not between 1 and the %d SMs\n", active, prop.multiProcessorCount);
+      return 2;
+    }
   sb_timer t;
   sb_timer_init(&t, prop.l2CacheSize, o.reps, o.flush_carveout);
   report r = {NULL, 1, sb_copy_gbs(&t)};

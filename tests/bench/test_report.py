@@ -68,6 +68,16 @@ class ReportTest(unittest.TestCase):
         self.assertIn("quest      B=32  ctx=32768  gather   0.0612 x1.02 | attn   0.0660 x1.10 = 1.08x gather, +4.8 us",
                       out)
 
+    def test_gather_from_part_of_the_chip_is_listed_by_sm_count(self):
+        # step_bench --gather-sms 66,132: 60 MB at 1000 GB/s is a 0.06 ms floor;
+        # 0.0612 ms is x1.02 and 980 GB/s, 0.075 ms x1.25 and 800 GB/s
+        step = self.step_doc(1000.0)
+        step["results"] += [row("quest", "gather@66", 32, 32768, 0.075, 60.0),
+                            row("quest", "gather@132", 32, 32768, 0.0612, 60.0)]
+        out = self.run_report({"step": step})
+        self.assertIn("  quest      B=32  ctx=32768  132 SMs   0.0612 x1.02   980 GB/s |  66 SMs   0.0750 x1.25   800 GB/s",
+                      out)
+
     def test_floors_and_bandwidth_per_op(self):
         # At 1000 GB/s: step 120 MB -> floor 0.12 ms, 120 MB / 0.15 ms = 800 GB/s;
         # index 60 MB / 0.08 ms = 750 GB/s at 1.33x; attention 60 MB / 0.066 ms = 909 GB/s

@@ -7,6 +7,8 @@
 #         H100): the 16-warp step (-DVX_STEP_WIDE=1 -DVX_STEP_FUSE=1) against the default,
 #         batch 16 x 8K/32K, 2 rounds, every row checked in f64
 # Files: $OUT/run115.tgz (the benchmark), $OUT/run128.tgz (the A/B).
+# STEP_ARGS reaches step_bench (run_all.sh): STEP_ARGS="--gather-sms 132,99,66,44" adds the
+# no-math gather from part of the chip (calib.cuh), the first thing to time for two rows an SM.
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 cd wt-main 2>/dev/null || true # the call may start there
 t0=$(date +%s)
