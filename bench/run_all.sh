@@ -10,12 +10,15 @@
 #      tests (bench/peers/test_peers.py, the CUDA-graph replays included)
 #   4. libvortexrt's MLA decode (GLM-4.7-Flash and DeepSeek-V3 geometry):
 #      vortex-bench --mla-only, built by scripts/gpu_build.sh
-#   5. bench/step/report.py: one table + the targets
+#   5. the whole model's decode step (Qwen3-1.7B shapes, random weights,
+#      32K context, the batch that fits): dense vs each sparse attention,
+#      bench/model/model_bench (built by bench/model/build.sh)
+#   6. bench/step/report.py: one table + the targets
 # Every stage logs to $OUT (default ./bench-out; the logs packed into
 # bench-logs.tgz at the end unless PACK=0); a failing stage is reported and
 # the others still run. Exit status: 0 only if all stages did. Through the
 # device tool keep PACK=1: a call returns at most 8 files (run 89 lost four).
-# Env: STEP_ARGS / PEERS_ARGS add arguments; PEERS_BUDGET_S (default 200)
+# Env: STEP_ARGS / PEERS_ARGS / MODEL_ARGS add arguments; PEERS_BUDGET_S (default 200)
 # bounds peers.py's shapes (torch.compile per shape is the slow part);
 # QUICK=1 runs only the headline shape (32K context, batch 32), ~2 min.
 set -u -o pipefail
@@ -45,7 +48,17 @@ stage() { # name command...: runs one stage, logs to $OUT/name.log, records rc
 }
 { echo "${VX_COMMIT:-$(git rev-parse HEAD 2>/dev/null)}"; date -u; nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format=csv 2>&1; cat bench/step/gen/PROVENANCE 2>/dev/null; } > "$OUT/env.txt"
 
+# The model benchmark compiles beside step_bench (not during any timing: the
+# step stage waits for it), which keeps run_all.sh near its old length.
+MODEL_B=${MODEL_BUILD:-build-model}
+s_model=$(date +%s)
+bash bench/model/build.sh "$MODEL_B" > "$OUT/model_build.log" 2>&1 &
+model_build_pid=$!
 stage build bash bench/step/build.sh "$STEP_B"
+wait "$model_build_pid"
+RC[model_build]=$?
+echo "   model_build (beside build): rc=${RC[model_build]} ($(( $(date +%s) - s_model )) s, log $OUT/model_build.log)"
+[ "${RC[model_build]}" = 0 ] || tail -15 "$OUT/model_build.log"
 if [ "${RC[build]}" = 0 ]; then
   # shellcheck disable=SC2086
   stage step "$STEP_B/step_bench" --json "$OUT/step.json" --sel-dir "$SEL" ${STEP_ARGS:-}
@@ -77,19 +90,29 @@ else
   RC[mla]=skipped
 fi
 
+# The whole model's decode step (DESIGN.md's model-level target).
+if [ "${RC[model_build]}" = 0 ]; then
+  # shellcheck disable=SC2086
+  stage model "$MODEL_B/model_bench" --json "$OUT/model.json" ${MODEL_ARGS:-}
+else
+  RC[model]=skipped
+fi
+
 echo
 echo "================ issue 5: one decode step, GQA 32/8, dim 128, bf16, page 16, 2048-token budget ================"
-"$PY" bench/step/report.py "$OUT/step.json" "$OUT/peers.json" --mla "$OUT/mla.json" --json "$OUT/report.json" |
+"$PY" bench/step/report.py "$OUT/step.json" "$OUT/peers.json" --mla "$OUT/mla.json" --model "$OUT/model.json" \
+  --json "$OUT/report.json" |
   tee "$OUT/report.txt"
 echo
 # The stage logs go into one archive (PACK=0 keeps them loose): $OUT then
-# holds 7 files, within what a lent device returns from a call (8).
+# holds 8 files, what a lent device returns from a call (8).
 if [ "${PACK:-1}" = 1 ]; then
   logs=()
-  for k in build step peers_test peers mla_build mla; do [ -f "$OUT/$k.log" ] && logs+=("$k.log"); done
+  for k in build step peers_test peers mla_build mla model_build model; do [ -f "$OUT/$k.log" ] && logs+=("$k.log"); done
   [ ${#logs[@]} -gt 0 ] && tar czf "$OUT/bench-logs.tgz" -C "$OUT" "${logs[@]}" && (cd "$OUT" && rm -f "${logs[@]}")
 fi
 echo "stages: build=${RC[build]} step=${RC[step]} peers_test=${RC[peers_test]} peers=${RC[peers]} mla_build=${RC[mla_build]} mla=${RC[mla]}" \
+  "model_build=${RC[model_build]} model=${RC[model]}" \
   " ($(( $(date +%s) - t0 )) s; JSON, report and bench-logs.tgz in $OUT)"
-for k in build step peers_test peers mla_build mla; do [ "${RC[$k]}" = 0 ] || exit 1; done
+for k in build step peers_test peers mla_build mla model_build model; do [ "${RC[$k]}" = 0 ] || exit 1; done
 exit 0

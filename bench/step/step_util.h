@@ -32,21 +32,22 @@
 
 static inline float sb_bf16_to_f32(uint16_t b) { return bits_to_f32(b, VXRT_DTYPE_BF16); }
 
-/* Uniform [-2, 2) bf16 from a counter hash: the same values whatever the
+/* Uniform [lo, hi) bf16 from a counter hash: the same values whatever the
  * launch shape, and never all-zero (which would hide wrong page reads). */
-__global__ void sb_fill_bf16(uint16_t *p, size_t n, uint64_t seed) {
+__global__ void sb_fill_bf16(uint16_t *p, size_t n, uint64_t seed, float lo, float hi) {
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
     uint64_t x = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
     x ^= x >> 31;
     x *= 0xBF58476D1CE4E5B9ull;
     x ^= x >> 29;
-    const float u = (float)(x >> 40) * (1.0f / 16777216.0f) * 4.0f - 2.0f;
-    p[i] = __bfloat16_as_ushort(__float2bfloat16_rn(u));
+    const float u = (float)(x >> 40) * (1.0f / 16777216.0f);
+    p[i] = __bfloat16_as_ushort(__float2bfloat16_rn(lo + (hi - lo) * u));
   }
 }
 
-static inline void sb_fill(void *p, size_t elems, uint64_t seed) {
-  sb_fill_bf16<<<4096, 256>>>((uint16_t *)p, elems, seed);
+/* Uniform [lo, hi) (default [-2, 2)) into elems bf16 values at p. */
+static inline void sb_fill(void *p, size_t elems, uint64_t seed, float lo = -2.0f, float hi = 2.0f) {
+  sb_fill_bf16<<<4096, 256>>>((uint16_t *)p, elems, seed, lo, hi);
   CK(cudaGetLastError());
 }
 

@@ -30,6 +30,8 @@ class ReportTest(unittest.TestCase):
                 args.append(paths["peers"])
             if "mla" in paths:
                 args += ["--mla", paths["mla"]]
+            if "model" in paths:
+                args += ["--model", paths["model"]]
             args += list(extra)
             out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
         return out
@@ -107,6 +109,25 @@ class ReportTest(unittest.TestCase):
         self.assertIn("mla    B=32  ctx=32768  dense   0.5000 x2.00 | sparse   0.0500 x2.50 | sparse vs dense  10.00x", out)
         self.assertIn("mla128 B=16", out)
         self.assertNotIn("gqa    B=16", out)
+
+    def test_model_step_rows_and_the_4x_target(self):
+        # At 1000 GB/s a MB is a microsecond. Dense 30 ms on 29000 MB (x1.03);
+        # quest 6 ms on 4500 MB: x1.33, 30 / 6 = 5.00x, 34 / 6 ms = 5667
+        # tokens/s, attention 2 ms = 33% of it; block top-k 8 ms: 3.75x, a
+        # miss that its 7 ms floor (30 / 7 = 4.3x) leaves ours to win
+        model = {"copy_gbs": 1000.0, "model": "Qwen3-1.7B shapes", "layers": 28, "results": [
+            row("model", "dense", 34, 32768, 30.0, 29000.0),
+            row("model", "quest", 34, 32768, 6.0, 4500.0),
+            row("model", "attn:quest", 34, 32768, 2.0, 1500.0),
+            row("model", "block_topk", 34, 32768, 8.0, 7000.0),
+            row("model", "rest", 34, 32768, 2.5, 2000.0),
+        ]}
+        out = self.run_report({"step": self.step_doc(1000.0), "model": model})
+        self.assertIn("  quest      B=34  ctx=32768    6.0000 ms     5667 tok/s x1.33   5.00x vs dense | attn   2.0000  33%",
+                      out)
+        self.assertIn("  every layer but its attention:   2.5000 ms x1.25", out)
+        self.assertEqual(self.target(out, "model>=4x dense"), "MISS at 1 of 2 shapes")
+        self.assertEqual(self.target(self.run_report({"step": self.step_doc(1000.0)}), "model>=4x dense"), "no data")
 
     def test_sliced_flex_is_starred_and_not_judged(self):
         # FlexAttention ran as 2 calls at B32 x 32K: its ratio to our
