@@ -452,13 +452,8 @@ int main(int argc, char **argv) {
   }
   /* a context the run skips (--ctx names another) */
   auto skip_ctx = [&](int ctx) { return only_ctx && ctx != only_ctx; };
-  int ndev = 0;
-  if (cudaGetDeviceCount(&ndev) != cudaSuccess || ndev == 0) {
-    printf("no CUDA device\n");
-    return 77;
-  }
   cudaDeviceProp prop;
-  CK(cudaGetDeviceProperties(&prop, 0));
+  if (!vx_device0(&prop)) return 77;
   o.l2_bytes = prop.l2CacheSize;
   CK(cudaStreamCreateWithFlags(&o.stream, cudaStreamNonBlocking));
   o.copy_gbs = measure_copy_gbs(&o);

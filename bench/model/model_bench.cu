@@ -604,13 +604,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "model_bench: --algos must include dense (the baseline)\n");
     return 2;
   }
-  int ndev = 0;
-  if (cudaGetDeviceCount(&ndev) != cudaSuccess || ndev == 0) {
-    printf("no CUDA device\n");
-    return 77;
-  }
   cudaDeviceProp prop;
-  CK(cudaGetDeviceProperties(&prop, 0));
+  if (!vx_device0(&prop)) return 77;
   sb_timer t;
   sb_timer_init(&t, prop.l2CacheSize, reps, -1);
   if (!run_checks(algos, t.stream)) return 1;

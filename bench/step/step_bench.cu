@@ -397,13 +397,8 @@ int main(int argc, char **argv) {
     }
     algos.push_back(found);
   }
-  int ndev = 0;
-  if (cudaGetDeviceCount(&ndev) != cudaSuccess || ndev == 0) {
-    printf("no CUDA device\n");
-    return 77;
-  }
   cudaDeviceProp prop;
-  CK(cudaGetDeviceProperties(&prop, 0));
+  if (!vx_device0(&prop)) return 77;
   for (int active : o.gather_sms)
     if (active < 1 || active > prop.multiProcessorCount) {
       fprintf(stderr, "--gather-sms: %d is not between 1 and the %d SMs\n", active, prop.multiProcessorCount);

@@ -605,13 +605,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--mla-only")) mla_only = 1; /* MLA sections only (kernel work, sanitizers) */
     else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 0);
   }
-  int ndev = 0;
-  if (cudaGetDeviceCount(&ndev) != cudaSuccess || ndev == 0) {
-    printf("no CUDA device: skipped\n");
-    return 77;
-  }
   cudaDeviceProp prop;
-  CK(cudaGetDeviceProperties(&prop, 0));
+  if (!vx_device0(&prop)) return 77;
   printf("device: %s (sm_%d%d), seed %llu%s\n", prop.name, prop.major, prop.minor, (unsigned long long)seed,
          quick ? ", quick" : "");
   vx_rng r = {seed | 1};
