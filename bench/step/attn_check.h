@@ -87,9 +87,11 @@ static inline std::vector<double> sb_ref_attention(const sb_host_kv &h, int b, i
 }
 
 /* Compares the device output of row (b, head) with the reference; returns
- * the max abs error, or -1 (and prints why) when out of tolerance. */
+ * the max abs error, or -1 (and prints why) when an element is off by more
+ * than abs_tol + rel_tol * |reference|. */
 static inline double sb_check_attention(const char *what, const sb_host_kv &h, const std::vector<uint16_t> &out, int b,
-                                 int head, const std::vector<int> &logical, float scale) {
+                                        int head, const std::vector<int> &logical, float scale, double abs_tol = 1e-2,
+                                        double rel_tol = 1e-2) {
   const int D = h.kv->head_dim, G = h.group;
   const std::vector<double> ref = sb_ref_attention(h, b, head, logical, scale);
   double worst = 0;
@@ -97,7 +99,7 @@ static inline double sb_check_attention(const char *what, const sb_host_kv &h, c
     for (int d = 0; d < D; ++d) {
       const double got = sb_bf16_to_f32(out[((size_t)b * h.kv->num_kv_heads * G + (size_t)head * G + g) * D + d]);
       const double r = ref[(size_t)g * D + d], err = fabs(got - r);
-      if (!(err <= 1e-2 + 1e-2 * fabs(r))) {
+      if (!(err <= abs_tol + rel_tol * fabs(r))) {
         fprintf(stderr, "CHECK FAILED %s: row (b=%d, h=%d) head %d dim %d: got %g, reference %g\n", what, b, head, g,
                 d, got, r);
         return -1;
