@@ -380,7 +380,8 @@ static bool check_front(mb_model *m, cudaStream_t st) {
   }
   for (int j = 0; j < W; ++j) { /* request 0, from the device's normed input */
     double acc = 0;
-    for (int i = 0; i < c.hidden; ++i) acc += (double)sb_bf16_to_f32(xn[i]) * sb_bf16_to_f32(wqkv[(size_t)j * c.hidden + i]);
+    for (int i = 0; i < c.hidden; ++i)
+      acc += (double)sb_bf16_to_f32(xn[i]) * sb_bf16_to_f32(wqkv[(size_t)j * c.hidden + i]);
     if (!close_enough("qkv product", j, sb_bf16_to_f32(qkv[j]), acc)) return false;
   }
   const int pos = m->ctx - 1;

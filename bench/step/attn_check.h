@@ -24,8 +24,9 @@ __global__ void sb_gather(const uint16_t *pool, const int *pages, int np, long l
 }
 
 /* Host copy of the gathered data as floats: [np][tokens][dim]. */
-static inline std::vector<float> sb_gather_host(const void *pool, const std::vector<int> &phys, long long page_stride,
-                                         long long head_off, long long tok_stride, int tokens, int dim) {
+static inline std::vector<float> sb_gather_host(const void *pool, const std::vector<int> &phys,
+                                                long long page_stride, long long head_off, long long tok_stride,
+                                                int tokens, int dim) {
   const size_t n = phys.size() * (size_t)tokens * dim;
   std::vector<float> out(n);
   if (n == 0) return out;
@@ -56,8 +57,8 @@ typedef struct sb_host_kv {
 
 /* f64 softmax attention of row (b, h)'s query group over logical pages
  * `logical`; returns [group][dim]. */
-static inline std::vector<double> sb_ref_attention(const sb_host_kv &h, int b, int head, const std::vector<int> &logical,
-                                            float scale) {
+static inline std::vector<double> sb_ref_attention(const sb_host_kv &h, int b, int head,
+                                                   const std::vector<int> &logical, float scale) {
   const vx_paged_kv &kv = *h.kv;
   const int D = kv.head_dim, P = kv.page_size, G = h.group;
   std::vector<int> phys;
@@ -123,7 +124,8 @@ static inline bool sb_all_finite(const char *what, const std::vector<uint16_t> &
 /* Two outputs of the same attention agree (bf16 rounding of different
  * work splits aside): the step vs index + attn, and every output after the
  * timing replays vs the one checked before them. */
-static inline bool sb_outputs_agree(const char *what, const std::vector<uint16_t> &x, const std::vector<uint16_t> &y) {
+static inline bool sb_outputs_agree(const char *what, const std::vector<uint16_t> &x,
+                                    const std::vector<uint16_t> &y) {
   for (size_t i = 0; i < x.size(); ++i) {
     const double a = sb_bf16_to_f32(x[i]), b = sb_bf16_to_f32(y[i]);
     if (!(fabs(a - b) <= 1e-2 + 1e-2 * fabs(b))) {

@@ -15,8 +15,8 @@ typedef struct report {
 
 /* One table row and one JSON record. dense_ms > 0 adds the speed-up over
  * dense; step_ms > 0 adds this op's share of the step. */
-static inline void emit(report *r, const char *kind, const char *name, int batch, int ctx, double ms, double bytes,
-                 double dense_ms, double step_ms) {
+static inline void emit(report *r, const char *kind, const char *name, int batch, int ctx, double ms,
+                        double bytes, double dense_ms, double step_ms) {
   const double floor_ms = bytes / (r->copy_gbs * 1e6);
   printf("%-10s %-12s B=%-3d ctx=%-6d %9.4f ms  floor %8.4f  x%5.2f  %6.0f GB/s", kind, name, batch, ctx, ms, floor_ms,
          ms / floor_ms, bytes / (ms * 1e6));
