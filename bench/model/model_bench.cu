@@ -29,8 +29,10 @@
  * exits 1 and prints no timing for it.
  *
  * Usage: model_bench [--context N] [--batch N] [--layers N] [--reps N]
- *   [--algos dense,quest,block_topk] [--json FILE] [--check-only]
- *   (--batch 0, the default: the most requests whose cache fits the GPU) */
+ *   [--algos dense,quest,block_topk] [--json FILE] [--check-only] [--plan GBS]
+ *   (--batch 0, the default: the most requests whose cache fits the GPU;
+ *   --plan GBS: no GPU, print the parameters and each step's bytes and
+ *   floor at GBS GB/s for --batch requests, then exit) */
 #include <cublas_v2.h>
 
 #include <cmath>
@@ -581,8 +583,30 @@ static bool run_timing(const mb_config &c, int batch, int ctx, const std::vector
   return ok;
 }
 
+/* --plan: the bytes model alone, no GPU: the parameters (Qwen3-1.7B's model
+ * card: 1.7 G, 1.4 G without the embedding) and each attention's step bytes
+ * and floor at `gbs`, the speed-ups over dense those floors allow. */
+static void print_plan(const mb_config &c, int batch, int ctx, const std::vector<int> &algos, double gbs) {
+  mb_model m = {};
+  m.c = c;
+  m.batch = batch;
+  m.ctx = ctx;
+  m.n = ctx / PS;
+  m.weight_elems = carve_weights(&m, NULL);
+  printf("model_bench plan: %d layers, %.3f G parameters (%.3f G without the embedding), batch %d, context %d\n",
+         c.layers, m.weight_elems * 1e-9, (m.weight_elems - (double)c.vocab * c.hidden) * 1e-9, batch, ctx);
+  const double dense_ms = (rest_bytes(&m) + attention_bytes(&m, DENSE)) / (gbs * 1e6);
+  printf("model_bench plan: floors at %.0f GB/s:", gbs);
+  for (int a : algos) {
+    const double bytes = rest_bytes(&m) + attention_bytes(&m, a), ms = bytes / (gbs * 1e6);
+    printf(" %s %.2f GB %.3f ms", algo_name(a), bytes * 1e-9, ms);
+    if (a != DENSE) printf(" (%.2fx)", dense_ms / ms);
+    printf(a == algos.back() ? "\n" : ";");
+  }
+}
+
 int main(int argc, char **argv) {
-  int ctx = 32768, batch = 0, layers = QWEN3_1_7B.layers, reps = 10;
+  int ctx = 32768, batch = 0, layers = QWEN3_1_7B.layers, reps = 10, plan_gbs = 0;
   bool check_only = false;
   const char *json_path = NULL, *algo_list = "dense,quest,block_topk";
   for (int i = 1; i < argc; ++i) {
@@ -594,9 +618,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--algos") && more) algo_list = argv[++i];
     else if (!strcmp(argv[i], "--json") && more) json_path = argv[++i];
     else if (!strcmp(argv[i], "--check-only")) check_only = true;
+    else if (!strcmp(argv[i], "--plan") && more && parse_int_in(argv[i + 1], 1, 1 << 20, &plan_gbs)) ++i;
     else {
       fprintf(stderr, "usage: model_bench [--context N] [--batch N] [--layers N] [--reps N] "
-                      "[--algos dense,quest,block_topk] [--json FILE] [--check-only]\n");
+                      "[--algos dense,quest,block_topk] [--json FILE] [--check-only] [--plan GBS]\n");
       return 2;
     }
   }
@@ -623,6 +648,16 @@ int main(int argc, char **argv) {
   if (algos.empty() || algos[0] != DENSE) {
     fprintf(stderr, "model_bench: --algos must include dense (the baseline)\n");
     return 2;
+  }
+  if (plan_gbs) {
+    if (batch < 1) {
+      fprintf(stderr, "model_bench: --plan needs --batch (without a GPU nothing says what fits)\n");
+      return 2;
+    }
+    mb_config c = QWEN3_1_7B;
+    c.layers = layers;
+    print_plan(c, batch, ctx, algos, plan_gbs);
+    return 0;
   }
   cudaDeviceProp prop;
   if (!vx_device0(&prop)) return 77;
