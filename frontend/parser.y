@@ -57,6 +57,18 @@ int vx_yylex(VX_YYSTYPE *yylval, VX_YYLTYPE *yylloc, yyscan_t scanner);
 
 static void vx_yyerror(VX_YYLTYPE *loc, yyscan_t scanner, struct vx_parser *p, const char *msg);
 
+/* The scanner, remembering the token before the lookahead (see tok_prev). */
+struct vx_parser *vx_yyget_extra(yyscan_t scanner);
+static int vx_parser_lex(VX_YYSTYPE *lval, VX_YYLTYPE *lloc, yyscan_t scanner) {
+  int tok = vx_yylex(lval, lloc, scanner);
+  struct vx_parser *p = vx_yyget_extra(scanner);
+  p->tok_prev = p->tok_last;
+  p->tok_last = *lloc;
+  return tok;
+}
+#undef yylex
+#define yylex vx_parser_lex
+
 /* Out of arena memory inside an action: stop the parse. */
 #define VX_CHECK(ptr) do { if (!(ptr)) { p->stop = true; YYNOMEM; } } while (0)
 
@@ -462,24 +474,30 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, stru
   yysymbol_kind_t got = yypcontext_token(ctx);
   const vx_span *loc = yypcontext_location(ctx);
 
-  char msg[512];
-  size_t at = 0;
   char tok[96];
   vx_token_display(tok, sizeof tok, got);
+  char what[160]; /* the lookahead: its kind, and its text where that helps */
   if ((got == YYSYMBOL_IDENT || got == YYSYMBOL_INTLIT || got == YYSYMBOL_FLOATLIT || got == YYSYMBOL_AXIS) &&
-      loc->line == loc->end_line && loc->end_col >= loc->col) {
-    /* quote the token's text from the source line */
-    size_t off = p->tok_offset; /* the lookahead is the last token scanned */
+      loc->line == loc->end_line && loc->end_col >= loc->col && p->tok_offset + (loc->end_col - loc->col + 1) <= p->len) {
+    /* quote the token's text from the source line (the lookahead is the last token scanned) */
     int width = (int)(loc->end_col - loc->col + 1);
-    if (width > 40)
-      width = 40;
-    if (off + (size_t)width <= p->len)
-      at += (size_t)snprintf(msg + at, sizeof msg - at, "unexpected %s '%.*s'", tok, width, p->text + off);
-    else
-      at += (size_t)snprintf(msg + at, sizeof msg - at, "unexpected %s", tok);
+    snprintf(what, sizeof what, "%s '%.*s'", tok, width > 40 ? 40 : width, p->text + p->tok_offset);
   } else {
-    at += (size_t)snprintf(msg + at, sizeof msg - at, "unexpected %s", tok);
+    snprintf(what, sizeof what, "%s", tok);
   }
+  /* A statement's ';' missing at the end of its line: reported there,
+   * just after its last token, where the ';' goes (as C compilers do),
+   * not at the first token of the next line. */
+  if (nexp == 1 && strcmp(yysymbol_name(expected[0]), "';'") == 0 && p->tok_prev.line > 0 &&
+      loc->line > p->tok_prev.end_line) {
+    vx_span after = {.line = p->tok_prev.end_line, .col = p->tok_prev.end_col + 1,
+                     .end_line = p->tok_prev.end_line, .end_col = p->tok_prev.end_col + 1};
+    vx_parser_error(p, after, "syntax", NULL, "expected ';' before %s", what);
+    return 0;
+  }
+
+  char msg[512];
+  size_t at = (size_t)snprintf(msg, sizeof msg, "unexpected %s", what);
   if (nexp > 0) {
     for (int i = 0; i < nexp && at < sizeof msg; i++) {
       vx_token_display(tok, sizeof tok, expected[i]);

@@ -23,6 +23,9 @@ typedef struct vx_parser {
   uint32_t line, col;
   size_t offset;        /* byte offset of the next byte */
   size_t tok_offset;    /* byte offset of the last token scanned (quoted in syntax errors) */
+  /* The last two tokens handed to the parser: a syntax error's lookahead
+   * and the token before it (a missing ';' is reported after that one). */
+  vx_span tok_prev, tok_last;
   int paren_depth;      /* open '(' and '[' (nesting limit) */
   /* Open '{' (innermost last), for "to match this '{'" at end of file;
    * positions beyond the array are counted but not kept. */

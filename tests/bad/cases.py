@@ -25,7 +25,8 @@ case("int_overflow", alg(extra="  param big = 4294967296;\n"), "4294967296", "in
 case("float_overflow", alg(extra="  param big = 1e400;\n"), "1e400", "floating-point literal '1e400' is out of range")
 case("bad_character", alg(index="score = sum(q @ c, dim);\n    select top(budget);"), "@", "unexpected character '@'")
 case("bad_number", alg(extra="  param n = 12abc;\n"), "12abc", "invalid number '12abc'")
-case("missing_semicolon", alg(index="s = sum(mean(q, head) * c, dim)\n    score = s;\n    select top(budget);"), "score", "unexpected identifier 'score', expecting ';'")
+# a ';' missing at a line's end is reported just after that line's last token
+case("missing_semicolon", alg(index="s = sum(mean(q, head) * c, dim)\n    score = s;\n    select top(budget);"), None, "expected ';' before identifier 'score'", line=5, col=36)
 case("missing_cache", "algorithm nocache {\n  index { score = page_index; select top(4); }\n}\n", "nocache", "algorithm 'nocache' has no 'cache' block")
 case("missing_index", "algorithm noindex {\n  cache { c = mean(k, tok); }\n}\n", "noindex", "algorithm 'noindex' has no 'index' block")
 case("missing_select", alg(index="score = sum(mean(q, head) * c, dim);"), "t {", "algorithm 't' has no 'select' statement")
