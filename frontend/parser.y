@@ -504,6 +504,16 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, stru
       const char *sep = i == 0 ? ", expecting " : (i == nexp - 1 ? " or " : ", ");
       at += (size_t)snprintf(msg + at, sizeof msg - at, "%s%s", sep, tok);
     }
+  } else {
+    /* Too many tokens to list, but if a name and a number are among them
+     * an operand is missing (after an operator, '(' or '='): say that. */
+    bool name = false, number = false;
+    for (int i = 0; i < nall; i++) {
+      name |= all[i] == YYSYMBOL_IDENT;
+      number |= all[i] == YYSYMBOL_INTLIT;
+    }
+    if (name && number && at < sizeof msg)
+      snprintf(msg + at, sizeof msg - at, ", expecting an expression");
   }
   /* A misspelt keyword: suggest the closest keyword the grammar expected. */
   char hint[96] = "";
