@@ -18,7 +18,8 @@
 # bench-logs.tgz at the end unless PACK=0); a failing stage is reported and
 # the others still run. Exit status: 0 only if all stages did. Through the
 # device tool keep PACK=1: a call returns at most 8 files (run 89 lost four).
-# Env: STEP_ARGS / PEERS_ARGS / MODEL_ARGS add arguments; PEERS_BUDGET_S (default 200)
+# Env: STEP_ARGS / PEERS_ARGS / MODEL_ARGS add arguments (MODEL=0: no model
+# stage); PEERS_BUDGET_S (default 200)
 # bounds peers.py's shapes (torch.compile per shape is the slow part);
 # QUICK=1 runs only the headline shape (32K context, batch 32), ~2 min.
 set -u -o pipefail
@@ -50,15 +51,22 @@ stage() { # name command...: runs one stage, logs to $OUT/name.log, records rc
 
 # The model benchmark compiles beside step_bench (not during any timing: the
 # step stage waits for it), which keeps run_all.sh near its old length.
+# MODEL=0 leaves the model out.
 MODEL_B=${MODEL_BUILD:-build-model}
 s_model=$(date +%s)
-bash bench/model/build.sh "$MODEL_B" > "$OUT/model_build.log" 2>&1 &
-model_build_pid=$!
+if [ "${MODEL:-1}" = 1 ]; then
+  bash bench/model/build.sh "$MODEL_B" > "$OUT/model_build.log" 2>&1 &
+  model_build_pid=$!
+fi
 stage build bash bench/step/build.sh "$STEP_B"
-wait "$model_build_pid"
-RC[model_build]=$?
-echo "   model_build (beside build): rc=${RC[model_build]} ($(( $(date +%s) - s_model )) s, log $OUT/model_build.log)"
-[ "${RC[model_build]}" = 0 ] || tail -15 "$OUT/model_build.log"
+if [ "${MODEL:-1}" = 1 ]; then
+  wait "$model_build_pid"
+  RC[model_build]=$?
+  echo "   model_build (beside build): rc=${RC[model_build]} ($(( $(date +%s) - s_model )) s, log $OUT/model_build.log)"
+  [ "${RC[model_build]}" = 0 ] || tail -15 "$OUT/model_build.log"
+else
+  RC[model_build]=off
+fi
 if [ "${RC[build]}" = 0 ]; then
   # shellcheck disable=SC2086
   stage step "$STEP_B/step_bench" --json "$OUT/step.json" --sel-dir "$SEL" ${STEP_ARGS:-}
@@ -94,13 +102,17 @@ fi
 if [ "${RC[model_build]}" = 0 ]; then
   # shellcheck disable=SC2086
   stage model "$MODEL_B/model_bench" --json "$OUT/model.json" ${MODEL_ARGS:-}
+elif [ "${RC[model_build]}" = off ]; then
+  RC[model]=off
 else
   RC[model]=skipped
 fi
 
 echo
 echo "================ issue 5: one decode step, GQA 32/8, dim 128, bf16, page 16, 2048-token budget ================"
-"$PY" bench/step/report.py "$OUT/step.json" "$OUT/peers.json" --mla "$OUT/mla.json" --model "$OUT/model.json" \
+model_json=()
+[ "${MODEL:-1}" = 1 ] && model_json=(--model "$OUT/model.json")
+"$PY" bench/step/report.py "$OUT/step.json" "$OUT/peers.json" --mla "$OUT/mla.json" ${model_json[@]+"${model_json[@]}"} \
   --json "$OUT/report.json" |
   tee "$OUT/report.txt"
 echo
@@ -114,5 +126,7 @@ fi
 echo "stages: build=${RC[build]} step=${RC[step]} peers_test=${RC[peers_test]} peers=${RC[peers]} mla_build=${RC[mla_build]} mla=${RC[mla]}" \
   "model_build=${RC[model_build]} model=${RC[model]}" \
   " ($(( $(date +%s) - t0 )) s; JSON, report and bench-logs.tgz in $OUT)"
-for k in build step peers_test peers mla_build mla model_build model; do [ "${RC[$k]}" = 0 ] || exit 1; done
+for k in build step peers_test peers mla_build mla model_build model; do
+  [ "${RC[$k]}" = 0 ] || [ "${RC[$k]}" = off ] || exit 1
+done
 exit 0
