@@ -485,11 +485,14 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, stru
   } else {
     snprintf(what, sizeof what, "%s", tok);
   }
-  /* A statement's ';' missing at the end of its line: reported there,
-   * just after its last token, where the ';' goes (as C compilers do),
-   * not at the first token of the next line. */
-  if (nexp == 1 && strcmp(yysymbol_name(expected[0]), "';'") == 0 && p->tok_prev.line > 0 &&
-      loc->line > p->tok_prev.end_line) {
+  /* A statement's ';' missing at the end of its line (';' was one of the
+   * tokens that could follow, and the next one is on a later line):
+   * reported there, just after its last token, where the ';' goes (as C
+   * compilers do), not at the first token of the next line. */
+  bool semicolon = false;
+  for (int i = 0; i < nexp; i++)
+    semicolon |= strcmp(yysymbol_name(expected[i]), "';'") == 0;
+  if (semicolon && p->tok_prev.line > 0 && loc->line > p->tok_prev.end_line) {
     vx_span after = {.line = p->tok_prev.end_line, .col = p->tok_prev.end_col + 1,
                      .end_line = p->tok_prev.end_line, .end_col = p->tok_prev.end_col + 1};
     vx_parser_error(p, after, "syntax", NULL, "expected ';' before %s", what);

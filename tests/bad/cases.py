@@ -62,6 +62,7 @@ case("axis_as_value", alg(index="x = tok;\n    score = sum(mean(q, head) * c, di
 case("reduce_by_number", alg(index="score = sum(mean(q, head) * c, 2);\n    select top(budget);"), "2)", "the second argument of 'sum' must be an axis name")
 case("split_not_divisor", alg(cache="c = max(split(k, 5), tok);"), "5", "split width 5 does not divide the page size 16")
 case("field_keeps_tok", alg(cache="c = k * 2;"), "k * 2", "cache field 'c' has shape [tok, dim]: a page summary cannot keep 'tok' ('tok' and 'page' cannot appear in one value)")
+case("missing_semicolon_param", "algorithm t {\n  param budget = 8\n  cache { c = mean(k, tok); }\n  index {\n    score = sum(mean(q, head) * c, dim);\n    select top(budget);\n  }\n}\n", None, "expected ';' before 'cache'", line=2, col=19)
 case("missing_operand", alg(index="score = sum(mean(q, head) * c, dim) +;\n    select top(budget);"), ";\n    select", "unexpected ';', expecting an expression")
 case("chained_comparison", alg(index="score = sum(mean(q, head) * c, dim) < 1 < 2;\n    select top(budget);"), "< 2", "unexpected '<', expecting ';'")
 case("two_algorithms", alg() + "algorithm u { }\n", "algorithm u", "unexpected 'algorithm', expecting end of file")

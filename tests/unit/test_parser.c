@@ -114,7 +114,7 @@ static void test_recovery_at_item_keywords(void **state) {
                       "}\n",
                       NULL, VX_DIAG_TEXT);
   assert_int_equal(t.errors, 3);
-  assert_diag_contains(&t, "t.vtx:3:3: error: unexpected 'cache', expecting 'in' or ';'");
+  assert_diag_contains(&t, "t.vtx:2:19: error: expected ';' before 'cache'");
   assert_diag_contains(&t, "t.vtx:3:28: error: unexpected identifier 'b', expecting ';'");
   /* a ';' missing at a line's end: reported after that line's last token */
   assert_diag_contains(&t, "t.vtx:5:39: error: expected ';' before 'select'");
