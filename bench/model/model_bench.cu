@@ -341,12 +341,6 @@ static void enqueue_step(mb_model *m, int algo, bool attention, cudaStream_t s) 
   gemm(m, s, m->xn, m->embed, m->logits, m->c.vocab, m->c.hidden);
 }
 
-static std::vector<uint16_t> fetch(const void *p, size_t elems) {
-  std::vector<uint16_t> h(elems);
-  CK(cudaMemcpy(h.data(), p, elems * 2, cudaMemcpyDeviceToHost));
-  return h;
-}
-
 static const char *algo_name(int a) { return a == DENSE ? "dense" : mb_algos[a].name; }
 
 /* ---------------------------------------------------------------- checks */
@@ -367,10 +361,11 @@ static bool check_front(mb_model *m, cudaStream_t st) {
   CK(cudaStreamSynchronize(st));
   std::vector<float> x0((size_t)B * c.hidden);
   CK(cudaMemcpy(x0.data(), m->x0, x0.size() * 4, cudaMemcpyDeviceToHost));
-  const std::vector<uint16_t> xn = fetch(m->xn, (size_t)B * c.hidden), qkv = fetch(m->qkv, (size_t)B * W),
-                              q = fetch(m->q, (size_t)B * c.heads * D), in_norm = fetch(m->w[0].in_norm, c.hidden),
-                              wqkv = fetch(m->w[0].qkv, (size_t)W * c.hidden), qn = fetch(m->w[0].q_norm, D),
-                              kn = fetch(m->w[0].k_norm, D);
+  const std::vector<uint16_t> xn = sb_fetch16(m->xn, (size_t)B * c.hidden), qkv = sb_fetch16(m->qkv, (size_t)B * W),
+                              q = sb_fetch16(m->q, (size_t)B * c.heads * D),
+                              in_norm = sb_fetch16(m->w[0].in_norm, c.hidden),
+                              wqkv = sb_fetch16(m->w[0].qkv, (size_t)W * c.hidden),
+                              qn = sb_fetch16(m->w[0].q_norm, D), kn = sb_fetch16(m->w[0].k_norm, D);
   for (int b = 0; b < B; ++b) {
     double ss = 0;
     for (int i = 0; i < c.hidden; ++i) ss += (double)x0[(size_t)b * c.hidden + i] * x0[(size_t)b * c.hidden + i];
@@ -440,7 +435,7 @@ static bool check_attention(mb_model *m, int algo, cudaStream_t st) {
   CK(cudaMemsetAsync(m->attn, 0xff, on * 2, st)); /* NaN: a row never written fails */
   enqueue_attention(m, algo, 0, st);
   CK(cudaStreamSynchronize(st));
-  const std::vector<uint16_t> out = fetch(m->attn, on), q = fetch(m->q, on);
+  const std::vector<uint16_t> out = sb_fetch16(m->attn, on), q = sb_fetch16(m->q, on);
   if (!sb_all_finite(algo_name(algo), out)) return false;
   const sb_host_kv hv = {&m->kv[0], &m->h_indices, &q, m->n, c.heads / c.kv_heads};
   std::vector<int> all(m->n);
@@ -490,7 +485,7 @@ static bool run_checks(const std::vector<int> &algos, cudaStream_t st) {
   for (size_t i = 0; ok && i < algos.size(); ++i) {
     enqueue_step(&m, algos[i], true, st);
     CK(cudaStreamSynchronize(st));
-    const std::vector<uint16_t> logits = fetch(m.logits, (size_t)batch * c.vocab);
+    const std::vector<uint16_t> logits = sb_fetch16(m.logits, (size_t)batch * c.vocab);
     if (ref.empty()) {
       ok = sb_all_finite("logits", logits);
       ref = logits;
@@ -560,7 +555,7 @@ static bool run_timing(const mb_config &c, int batch, int ctx, const std::vector
   for (int a : algos) {
     enqueue_step(&m, a, true, t->stream);
     CK(cudaStreamSynchronize(t->stream));
-    const std::vector<uint16_t> before = fetch(m.logits, ln);
+    const std::vector<uint16_t> before = sb_fetch16(m.logits, ln);
     ok = sb_all_finite(algo_name(a), before);
     if (!ok) break;
     const double step_ms = time_graph(t, [&](cudaStream_t s) { enqueue_step(&m, a, true, s); });
@@ -570,7 +565,8 @@ static bool run_timing(const mb_config &c, int batch, int ctx, const std::vector
     /* the replays re-run the same step (same token, same cache slot) */
     enqueue_step(&m, a, true, t->stream);
     CK(cudaStreamSynchronize(t->stream));
-    ok = sb_outputs_agree((std::string(algo_name(a)) + " logits after timing").c_str(), fetch(m.logits, ln), before);
+    ok = sb_outputs_agree((std::string(algo_name(a)) + " logits after timing").c_str(), sb_fetch16(m.logits, ln),
+                          before);
     if (!ok) break;
     if (a == DENSE) dense_ms = step_ms;
     const double ab = attention_bytes(&m, a);

@@ -129,12 +129,6 @@ static sb_host_kv host_view(const shape *s) {
   return h;
 }
 
-static std::vector<uint16_t> fetch_out(const void *out, size_t elems) {
-  std::vector<uint16_t> h(elems);
-  CK(cudaMemcpy(h.data(), out, elems * 2, cudaMemcpyDeviceToHost));
-  return h;
-}
-
 /* Rows checked against the f64 reference: first and last (request, head). */
 static void sample_rows(const shape *s, int rb[2], int rh[2]) {
   rb[0] = 0, rh[0] = 0, rb[1] = s->batch - 1, rh[1] = HKV - 1;
@@ -158,7 +152,7 @@ static double bench_dense(report *r, sb_timer *t, shape *s, bool *ok) {
   CK(cudaMemsetAsync(out, 0xff, on * 2, t->stream)); /* NaN poison */
   enqueue(t->stream);
   CK(cudaStreamSynchronize(t->stream));
-  const std::vector<uint16_t> h = fetch_out(out, on);
+  const std::vector<uint16_t> h = sb_fetch16(out, on);
   const sb_host_kv hv = host_view(s);
   int rb[2], rh[2];
   sample_rows(s, rb, rh);
@@ -169,7 +163,7 @@ static double bench_dense(report *r, sb_timer *t, shape *s, bool *ok) {
   double ms = 0;
   if (*ok) {
     ms = sb_time_op(t, enqueue);
-    *ok = sb_outputs_agree("dense after timing", fetch_out(out, on), h);
+    *ok = sb_outputs_agree("dense after timing", sb_fetch16(out, on), h);
   }
   if (*ok) {
     const double bytes = 2.0 * s->batch * s->ctx * HKV * D * 2 + (double)s->batch * s->n * 4 + 2.0 * on * 2;
@@ -276,7 +270,8 @@ static bool bench_algo(const opts *o, report *r, sb_timer *t, shape *s, const sb
   e_attn_c(t->stream);
   e_step(t->stream);
   CK(cudaStreamSynchronize(t->stream));
-  const std::vector<uint16_t> h_out = fetch_out(out, on), h_out_c = fetch_out(out_c, on), h_out_s = fetch_out(out_s, on);
+  const std::vector<uint16_t> h_out = sb_fetch16(out, on), h_out_c = sb_fetch16(out_c, on),
+                              h_out_s = sb_fetch16(out_s, on);
   ok = ok && sb_all_finite("attn", h_out) && sb_all_finite("attn-compact", h_out_c) && sb_all_finite("step", h_out_s);
   /* The attention against f64: the sampled rows, or every row with
    * --check-all (for kernels whose rows can go wrong apart: a row's tiles
@@ -312,9 +307,9 @@ static bool bench_algo(const opts *o, report *r, sb_timer *t, shape *s, const sb
     t_attn_c = sb_time_op(t, e_attn_c);
     t_step = sb_time_op(t, e_step);
     t_gather = sb_time_op(t, e_gather);
-    ok = sb_outputs_agree("attn after timing", fetch_out(out, on), h_out) &&
-         sb_outputs_agree("attn-compact after timing", fetch_out(out_c, on), h_out_c) &&
-         sb_outputs_agree("step after timing", fetch_out(out_s, on), h_out_s);
+    ok = sb_outputs_agree("attn after timing", sb_fetch16(out, on), h_out) &&
+         sb_outputs_agree("attn-compact after timing", sb_fetch16(out_c, on), h_out_c) &&
+         sb_outputs_agree("step after timing", sb_fetch16(out_s, on), h_out_s);
   }
   if (ok) {
     write_selection(o, a, s, compact, want);

@@ -32,6 +32,13 @@
 
 static inline float sb_bf16_to_f32(uint16_t b) { return bits_to_f32(b, VXRT_DTYPE_BF16); }
 
+/* A host copy of elems 16-bit values (bf16 outputs, weights) at device p. */
+static inline std::vector<uint16_t> sb_fetch16(const void *p, size_t elems) {
+  std::vector<uint16_t> h(elems);
+  CK(cudaMemcpy(h.data(), p, elems * 2, cudaMemcpyDeviceToHost));
+  return h;
+}
+
 /* Uniform [lo, hi) bf16 from a counter hash: the same values whatever the
  * launch shape, and never all-zero (which would hide wrong page reads). */
 __global__ void sb_fill_bf16(uint16_t *p, size_t n, uint64_t seed, float lo, float hi) {
