@@ -41,6 +41,7 @@
 #include "model_algos.h"
 #include "attn_check.h"
 #include "model_kernels.cuh"
+#include "paged_kv.h"
 #include "report_json.h"
 #include "step_util.h"
 #include "vortexrt.h"
@@ -177,27 +178,9 @@ static void init_cache(mb_model *m, const std::vector<int> &algos, vx_rng *rng, 
     sb_fill(v, kv_pool_elems(m), 1001 + 2 * l);
     m->k.push_back(k);
     m->v.push_back(v);
-    vx_paged_kv kv = {};
-    kv.format = 0; /* CSR */
-    kv.dtype = 0;  /* bf16 */
-    kv.batch = m->batch;
-    kv.page_size = PS;
-    kv.num_kv_heads = c.kv_heads;
-    kv.head_dim = c.head_dim;
-    kv.num_pages = pages;
-    kv.indptr = m->indptr;
-    kv.indices = m->indices;
-    kv.last_page_len = m->lpl;
-    kv.k_pool = k;
-    kv.v_pool = v;
-    kv.stride_head = c.head_dim; /* NHD: [page][token][head][dim] */
-    kv.stride_token = (long long)c.kv_heads * c.head_dim;
-    kv.stride_page = (long long)PS * c.kv_heads * c.head_dim;
-    m->kv.push_back(kv);
-    static_assert(sizeof(vxrt_paged_kv) == sizeof(vx_paged_kv), "descriptor layouts differ");
-    vxrt_paged_kv rkv;
-    memcpy(&rkv, &kv, sizeof kv);
-    m->rkv.push_back(rkv);
+    m->kv.push_back(
+        sb_csr_nhd_kv(m->batch, PS, c.kv_heads, c.head_dim, pages, m->indptr, m->indices, m->lpl, k, v));
+    m->rkv.push_back(sb_vxrt_kv(m->kv.back()));
   }
   CK(cudaDeviceSynchronize()); /* the fills ran on the legacy stream */
   for (int a : algos) {

@@ -35,6 +35,7 @@
 
 #include "algos.h"
 #include "calib.cuh"
+#include "paged_kv.h"
 #include "report_json.h"
 #include "step_check.h"
 #include "step_util.h"
@@ -93,26 +94,8 @@ static void shape_init(shape *s, int batch, int ctx, vx_rng *rng) {
   CK(cudaMemcpy(s->lpl, lpl.data(), batch * 4, cudaMemcpyHostToDevice));
   /* the fills ran on the legacy stream; the benchmark's stream does not wait for it */
   CK(cudaDeviceSynchronize());
-  vx_paged_kv kv = {};
-  kv.format = 0; /* CSR */
-  kv.dtype = 0;  /* bf16 */
-  kv.batch = batch;
-  kv.page_size = PS;
-  kv.num_kv_heads = HKV;
-  kv.head_dim = D;
-  kv.num_pages = pages;
-  kv.indptr = s->indptr;
-  kv.indices = s->indices;
-  kv.last_page_len = s->lpl;
-  kv.k_pool = s->k;
-  kv.v_pool = s->v;
-  kv.stride_head = D; /* NHD: [page][token][head][dim] */
-  kv.stride_token = (long long)HKV * D;
-  kv.stride_page = (long long)PS * HKV * D;
-  s->kv = kv;
-  /* libvortexrt's descriptor mirrors the generated one field for field */
-  static_assert(sizeof(vxrt_paged_kv) == sizeof(vx_paged_kv), "descriptor layouts differ");
-  memcpy(&s->rkv, &kv, sizeof kv);
+  s->kv = sb_csr_nhd_kv(batch, PS, HKV, D, pages, s->indptr, s->indices, s->lpl, s->k, s->v);
+  s->rkv = sb_vxrt_kv(s->kv);
 }
 
 static void shape_free(shape *s) {
