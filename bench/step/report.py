@@ -106,8 +106,8 @@ def model_step(doc, rows, judge):
     for b, c in shapes:
         g = lambda name: res.get(("model", name, b, c))
         dense, rest = g("dense"), g("rest")
-        names = ["dense"] + sorted({k[1] for k in res if k[0] == "model" and k[2] == b and k[3] == c} -
-                                   {"dense", "rest"} - {k[1] for k in res if k[1].startswith("attn:")})
+        names = ["dense"] + sorted({k[1] for k in res if k[0] == "model" and k[2] == b and k[3] == c and
+                                    k[1] not in ("dense", "rest") and not k[1].startswith("attn:")})
         for name in names:
             step, attn = g(name), g("attn:" + name)
             if not step:
